@@ -1,0 +1,1 @@
+//! Running `docker buildx` (filled in by the push work).

@@ -1,0 +1,1 @@
+//! OCI distribution API client (filled in by the registry work).
