@@ -1,0 +1,165 @@
+//! Configuration errors that point at the file, line and column, with the offending
+//! line shown and a hint saying what would be valid.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::exit::{Code, Coded};
+
+/// A position in the project file (1-based; column counts characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+    /// Characters to underline (at least 1).
+    pub len: u32,
+}
+
+impl Pos {
+    pub fn of(loc: &serde_saphyr::Location) -> Pos {
+        Pos {
+            line: loc.line() as u32,
+            column: loc.column() as u32,
+            len: loc.span().len() as u32,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.line > 0
+    }
+}
+
+/// Something wrong with the project file or how mpbuild was asked to find it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No project file where mpbuild looked.
+    #[error(
+        "no mpbuild.yaml in {} or any parent directory\n  = help: run `mpbuild init --service apprunner` to write one, or pass `-f FILE`",
+        .dir.display()
+    )]
+    NotFound { dir: PathBuf },
+    /// The file could not be read.
+    #[error("cannot read {}: {source}\n  = help: check the path given with -f", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A problem at a place in the file.
+    #[error("{}", render(.0))]
+    At(Box<Located>),
+}
+
+impl Coded for ConfigError {
+    fn code(&self) -> Code {
+        Code::Usage
+    }
+}
+
+/// A message tied to a place in a file, with the source line to show.
+#[derive(Debug)]
+pub struct Located {
+    pub message: String,
+    pub path: PathBuf,
+    pub pos: Pos,
+    /// The text of the offending line (without the newline), when known.
+    pub line_text: Option<String>,
+    pub help: Option<String>,
+}
+
+impl ConfigError {
+    /// An error at `pos` in `text` (the file's contents).
+    pub fn at(
+        path: &Path,
+        text: &str,
+        pos: Pos,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> ConfigError {
+        let line_text = if pos.is_known() {
+            text.lines()
+                .nth(pos.line as usize - 1)
+                .map(|l| l.trim_end_matches('\r').to_string())
+        } else {
+            None
+        };
+        ConfigError::At(Box::new(Located {
+            message: message.into(),
+            path: path.to_path_buf(),
+            pos,
+            line_text,
+            help,
+        }))
+    }
+
+    /// The message alone (for tests and JSON output).
+    pub fn message(&self) -> String {
+        match self {
+            ConfigError::At(l) => l.message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn render(l: &Located) -> String {
+    let mut out = String::new();
+    let _ = write_located(&mut out, l);
+    out
+}
+
+fn write_located(out: &mut String, l: &Located) -> fmt::Result {
+    use fmt::Write;
+    write!(out, "{}", l.message)?;
+    if l.pos.is_known() {
+        let num = l.pos.line.to_string();
+        let pad = " ".repeat(num.len());
+        write!(
+            out,
+            "\n{pad}--> {}:{}:{}",
+            l.path.display(),
+            l.pos.line,
+            l.pos.column
+        )?;
+        if let Some(text) = &l.line_text {
+            write!(out, "\n{pad} |\n{num} | {text}")?;
+            let col = l.pos.column.max(1) as usize - 1;
+            let avail = text.chars().count().saturating_sub(col).max(1);
+            let len = (l.pos.len.max(1) as usize).min(avail);
+            write!(out, "\n{pad} | {}{}", " ".repeat(col), "^".repeat(len))?;
+        }
+        if let Some(help) = &l.help {
+            write!(out, "\n{pad} = help: {help}")?;
+        }
+    } else {
+        write!(out, "\n  --> {}", l.path.display())?;
+        if let Some(help) = &l.help {
+            write!(out, "\n  = help: {help}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_snippet_with_caret_and_help() {
+        let text = "version: 1\nimages:\n  api:\n    targets:\n      - service: ecs-fargte\n";
+        let e = ConfigError::at(
+            Path::new("mpbuild.yaml"),
+            text,
+            Pos {
+                line: 5,
+                column: 18,
+                len: 10,
+            },
+            "unknown service `ecs-fargte`; did you mean `ecs-fargate`?",
+            Some("`mpbuild targets` lists the services mpbuild knows".into()),
+        );
+        assert_eq!(
+            e.to_string(),
+            "unknown service `ecs-fargte`; did you mean `ecs-fargate`?\n --> mpbuild.yaml:5:18\n  |\n5 |       - service: ecs-fargte\n  |                  ^^^^^^^^^^\n  = help: `mpbuild targets` lists the services mpbuild knows"
+        );
+    }
+}

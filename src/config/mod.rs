@@ -1,0 +1,733 @@
+//! `mpbuild.yaml`: find it, read it (raw structs with locations), and check it into one
+//! validated [`Project`] that the rest of mpbuild takes. Every error names the file,
+//! line and column, and says what would be valid.
+
+mod error;
+mod interpolate;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Spanned;
+
+pub use error::{ConfigError, Located, Pos};
+pub use interpolate::{Unset, expand};
+
+use crate::catalog::{Attestations, Catalog, ManifestKind, Origin};
+use crate::platform::Platform;
+use raw::{RawImage, RawProject, RawTarget, Scalar};
+
+/// The file name mpbuild looks for.
+pub const FILE_NAME: &str = "mpbuild.yaml";
+
+/// What loading needs from the outside world, passed in so loading stays testable.
+pub struct Env<'a> {
+    /// The platform of the machine running mpbuild (for the `local` service).
+    pub host: Platform,
+    /// Environment variables for `${VAR}`.
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Env<'static> {
+    /// The real environment.
+    pub fn process() -> Env<'static> {
+        Env {
+            host: Platform::host(),
+            var: &|name| std::env::var(name).ok(),
+        }
+    }
+}
+
+/// A checked project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project file as the user named it (or as found).
+    pub path: PathBuf,
+    /// The directory holding it; relative paths in the file are relative to it.
+    pub dir: PathBuf,
+    pub catalog: Catalog,
+    pub insecure_registries: Vec<String>,
+    pub builder: Option<String>,
+    pub images: Vec<Image>,
+}
+
+/// A checked image.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub name: String,
+    pub repository: String,
+    /// The build context, relative to the project directory (as written, default ".").
+    pub context: String,
+    /// The Dockerfile, relative to the project directory.
+    pub dockerfile: String,
+    pub stage: Option<String>,
+    pub tags: Vec<String>,
+    pub build_args: Vec<(String, String)>,
+    pub secrets: Vec<String>,
+    pub cache: bool,
+    /// The project's explicit choice, if any.
+    pub attestations: Option<bool>,
+    pub sbom: bool,
+    pub deep: bool,
+    pub targets: Vec<Target>,
+    /// Where the image is declared.
+    pub line: u32,
+}
+
+/// A checked deployment target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The catalog service, or `None` for a target spelled as `platform:`.
+    pub service: Option<String>,
+    pub platforms: Vec<Platform>,
+    pub manifest: ManifestKind,
+    pub attestations: Attestations,
+    /// The tag a single-manifest target gets.
+    pub tag: Option<String>,
+    /// Where the target is declared.
+    pub pos: Pos,
+}
+
+impl Target {
+    /// "lambda" or "platform".
+    pub fn label(&self) -> String {
+        self.service.clone().unwrap_or_else(|| "platform".into())
+    }
+}
+
+/// Finds the project file: `explicit`, else `mpbuild.yaml` in `start` or its nearest
+/// parent.
+pub fn discover(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir = d.parent();
+    }
+    Err(ConfigError::NotFound {
+        dir: start.to_path_buf(),
+    })
+}
+
+/// Reads and checks a project file.
+pub fn load(path: &Path, env: &Env) -> Result<Project, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text, env)
+}
+
+/// Checks a project file's text; `path` is used for messages and relative paths.
+pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError> {
+    let raw: RawProject = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
+    Checker { path, text, env }.project(raw)
+}
+
+fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
+    let pos = e.location().map(|l| Pos::of(&l)).unwrap_or_default();
+    let full = e.without_snippet().to_string();
+    // serde-saphyr says "error: line L column C: MESSAGE"; keep MESSAGE.
+    let mut message = full.lines().next().unwrap_or_default().trim().to_string();
+    if let Some(rest) = message.strip_prefix("error: ") {
+        message = rest.to_string();
+    }
+    if let Some(idx) = message.find(": ")
+        && message.starts_with("line ")
+    {
+        message = message[idx + 2..].to_string();
+    }
+    let help = if message.starts_with("unknown field") {
+        Some("see the configuration reference in the README (`mpbuild init` writes a commented example)".into())
+    } else if message.contains("missing field `version`") {
+        Some("start the file with `version: 1`".into())
+    } else {
+        None
+    };
+    ConfigError::at(path, text, Pos { len: 1, ..pos }, message, help)
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+    env: &'a Env<'a>,
+}
+
+impl Checker<'_> {
+    fn err(&self, pos: Pos, message: impl Into<String>, help: Option<String>) -> ConfigError {
+        ConfigError::at(self.path, self.text, pos, message, help)
+    }
+
+    fn pos<T>(&self, s: &Spanned<T>) -> Pos {
+        Pos::of(&s.referenced)
+    }
+
+    fn project(&self, raw: RawProject) -> Result<Project, ConfigError> {
+        if raw.version.value != 1 {
+            return Err(self.err(
+                self.pos(&raw.version),
+                format!(
+                    "unsupported version {}; this mpbuild reads version 1",
+                    raw.version.value
+                ),
+                Some("write `version: 1`".into()),
+            ));
+        }
+        let mut catalog = Catalog::builtin();
+        for (name, entry) in raw.services {
+            let pos = self.pos(&name);
+            let service = entry
+                .value
+                .into_service(&name.value, Origin::Project { line: pos.line })
+                .map_err(|e| {
+                    self.err(
+                        pos,
+                        format!("service `{}`: {e}", name.value),
+                        Some("`mpbuild targets` shows the built-in entries for reference".into()),
+                    )
+                })?;
+            catalog.insert(service);
+        }
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        if raw.images.is_empty() {
+            return Err(self.err(
+                Pos::default(),
+                "no images: the file declares nothing to build",
+                Some("add an entry under `images:` (see `mpbuild init`)".into()),
+            ));
+        }
+        let mut images = Vec::new();
+        for (name, image) in raw.images {
+            images.push(self.image(&catalog, &dir, name, image, raw.deep.unwrap_or(false))?);
+        }
+        self.check_tag_collisions(&images)?;
+        Ok(Project {
+            path: self.path.to_path_buf(),
+            dir,
+            catalog,
+            insecure_registries: raw
+                .insecure_registries
+                .into_iter()
+                .map(|s| s.value)
+                .collect(),
+            builder: raw.builder.map(|b| b.value),
+            images,
+        })
+    }
+
+    fn image(
+        &self,
+        catalog: &Catalog,
+        dir: &Path,
+        name: Spanned<String>,
+        raw: RawImage,
+        deep_default: bool,
+    ) -> Result<Image, ConfigError> {
+        let image_pos = self.pos(&name);
+        let name = name.value;
+        if !is_image_name(&name) {
+            return Err(self.err(
+                image_pos,
+                format!("image name `{name}` is not valid"),
+                Some("use letters, digits, `-` and `_` (it names a bake target)".into()),
+            ));
+        }
+        let repository = self.repository(&raw.repository)?;
+        let context = raw
+            .context
+            .as_ref()
+            .map(|c| c.value.clone())
+            .unwrap_or_else(|| ".".into());
+        let context_dir = dir.join(&context);
+        if !context_dir.is_dir() {
+            let pos = raw
+                .context
+                .as_ref()
+                .map(|c| self.pos(c))
+                .unwrap_or(image_pos);
+            return Err(self.err(
+                pos,
+                format!(
+                    "image `{name}`: build context `{context}` is not a directory ({})",
+                    context_dir.display()
+                ),
+                Some("`context:` is relative to the directory holding mpbuild.yaml".into()),
+            ));
+        }
+        let dockerfile = match &raw.dockerfile {
+            Some(d) => d.value.clone(),
+            None => join_rel(&context, "Dockerfile"),
+        };
+        if !dir.join(&dockerfile).is_file() {
+            let pos = raw
+                .dockerfile
+                .as_ref()
+                .map(|d| self.pos(d))
+                .unwrap_or(image_pos);
+            return Err(self.err(
+                pos,
+                format!("image `{name}`: no Dockerfile at `{dockerfile}`"),
+                Some("set `dockerfile:` (relative to the directory holding mpbuild.yaml)".into()),
+            ));
+        }
+        let mut tags = Vec::new();
+        for t in &raw.tags {
+            let tag = self.expand(t)?;
+            self.check_tag(&tag, self.pos(t))?;
+            if tags.contains(&tag) {
+                return Err(self.err(self.pos(t), format!("tag `{tag}` is listed twice"), None));
+            }
+            tags.push(tag);
+        }
+        let mut build_args = Vec::new();
+        for (k, v) in raw.build_args {
+            let value = match &v.value {
+                Scalar::Text(s) => {
+                    expand(s, self.env.var).map_err(|u| self.unset(u, self.pos(&v)))?
+                }
+                Scalar::Float(f) => {
+                    return Err(self.err(
+                        self.pos(&v),
+                        format!(
+                            "build argument `{}` is the number {f}, which YAML may have rounded",
+                            k.value
+                        ),
+                        Some(format!("quote it: {}: \"…\"", k.value)),
+                    ));
+                }
+            };
+            build_args.push((k.value, value));
+        }
+        let mut secrets = Vec::new();
+        for s in &raw.secrets {
+            check_secret(&s.value).map_err(|m| {
+                self.err(
+                    self.pos(s),
+                    m,
+                    Some("write `id=NAME,src=FILE` or `id=NAME,env=VAR` (buildx --secret)".into()),
+                )
+            })?;
+            secrets.push(s.value.clone());
+        }
+        let cache = match raw.cache.as_ref().map(|c| c.value.as_str()) {
+            None | Some("none") => false,
+            Some("registry") => true,
+            Some(other) => {
+                return Err(self.err(
+                    self.pos(raw.cache.as_ref().unwrap()),
+                    format!("unknown cache `{other}`"),
+                    Some("valid: `registry` (cache in REPO:buildcache) or `none`".into()),
+                ));
+            }
+        };
+        if raw.targets.value.is_empty() {
+            return Err(self.err(
+                self.pos(&raw.targets),
+                format!("image `{name}` has no targets"),
+                Some(
+                    "add at least one, e.g. `- service: apprunner` (see `mpbuild targets`)".into(),
+                ),
+            ));
+        }
+        let mut targets = Vec::new();
+        for t in &raw.targets.value {
+            targets.push(self.target(catalog, &name, t)?);
+        }
+        for t in &targets {
+            if let Some(tag) = &t.tag
+                && tags.contains(tag)
+            {
+                return Err(self.err(
+                    t.pos,
+                    format!(
+                        "`{}` target's tag `{tag}` is also one of the image's tags; the two would point at different manifests",
+                        t.label()
+                    ),
+                    Some("give the single-platform target a tag of its own, e.g. \"${GIT_SHA}-lambda\"".into()),
+                ));
+            }
+        }
+        if tags.is_empty() && targets.iter().all(|t| t.tag.is_none()) {
+            return Err(self.err(
+                image_pos,
+                format!("image `{name}` has no tags: nothing would be published"),
+                Some("add `tags: [latest, \"${GIT_SHA}\"]`".into()),
+            ));
+        }
+        Ok(Image {
+            name,
+            repository,
+            context,
+            dockerfile,
+            stage: raw.stage.map(|s| s.value),
+            tags,
+            build_args,
+            secrets,
+            cache,
+            attestations: raw.attestations.map(|a| a.value),
+            sbom: raw.sbom.unwrap_or(false),
+            deep: raw.deep.unwrap_or(deep_default),
+            targets,
+            line: image_pos.line,
+        })
+    }
+
+    fn target(
+        &self,
+        catalog: &Catalog,
+        image: &str,
+        raw: &Spanned<RawTarget>,
+    ) -> Result<Target, ConfigError> {
+        let pos = self.pos(raw);
+        let t = &raw.value;
+        let tag = match &t.tag {
+            Some(tag) => {
+                let v = self.expand(tag)?;
+                self.check_tag(&v, self.pos(tag))?;
+                Some((v, self.pos(tag)))
+            }
+            None => None,
+        };
+        match (&t.service, &t.platform) {
+            (Some(_), Some(p)) => Err(self.err(
+                self.pos(p),
+                "a target has either `service:` or `platform:`, not both",
+                Some("use `service:` with `arch:` to pick the service's architecture".into()),
+            )),
+            (None, None) => Err(self.err(
+                pos,
+                format!("image `{image}`: a target needs `service:` or `platform:`"),
+                Some("e.g. `- service: apprunner` or `- platform: linux/arm/v7`".into()),
+            )),
+            (None, Some(p)) => {
+                if let Some(a) = &t.arch {
+                    return Err(self.err(
+                        self.pos(a),
+                        "`arch:` goes with `service:`; with `platform:` write the whole platform",
+                        None,
+                    ));
+                }
+                let mut platforms = Vec::new();
+                for item in p.value.items() {
+                    let parsed = Platform::parse(&item)
+                        .map_err(|e| self.err(self.pos(p), e.to_string(), None))?;
+                    push_unique(&mut platforms, parsed);
+                }
+                let manifest = if tag.is_some() {
+                    ManifestKind::Single
+                } else {
+                    ManifestKind::Index
+                };
+                if manifest == ManifestKind::Single && platforms.len() != 1 {
+                    return Err(self.err(
+                        self.pos(p),
+                        "a target with its own `tag:` points at one platform's manifest; this one lists several",
+                        Some("split it into one target per platform, each with its own tag".into()),
+                    ));
+                }
+                Ok(Target {
+                    service: None,
+                    platforms,
+                    manifest,
+                    attestations: Attestations::Ok,
+                    tag: tag.map(|(v, _)| v),
+                    pos,
+                })
+            }
+            (Some(s), None) => {
+                let Some(service) = catalog.get(&s.value) else {
+                    let mut message = format!("unknown service `{}`", s.value);
+                    if let Some(near) = catalog.suggest(&s.value) {
+                        message.push_str(&format!("; did you mean `{near}`?"));
+                    }
+                    return Err(self.err(
+                        self.pos(s),
+                        message,
+                        Some(
+                            "`mpbuild targets` lists the services mpbuild knows; `platform: OS/ARCH` names any other"
+                                .into(),
+                        ),
+                    ));
+                };
+                let host = &self.env.host;
+                let platforms = match &t.arch {
+                    None => service.default_platforms(host),
+                    Some(a) => {
+                        let items = a.value.items();
+                        if items.is_empty() {
+                            return Err(self.err(self.pos(a), "`arch:` is empty", None));
+                        }
+                        let mut out = Vec::new();
+                        for item in items {
+                            let p = service.parse_arch(&item).map_err(|e| {
+                                self.err(
+                                    self.pos(a),
+                                    format!("{}: {e}", service.name),
+                                    Some(format!(
+                                        "{} runs {}; its setting: {}",
+                                        service.title,
+                                        service.runs_display(host),
+                                        service.arch_field
+                                    )),
+                                )
+                            })?;
+                            if !service.can_run(&p, host) {
+                                return Err(self.err(
+                                    self.pos(a),
+                                    format!("{} cannot run {p}", service.name),
+                                    Some(service.rule(host)),
+                                ));
+                            }
+                            push_unique(&mut out, p);
+                        }
+                        out
+                    }
+                };
+                let manifest = service.manifest;
+                let tag = match (manifest, tag) {
+                    (ManifestKind::Single, None) => {
+                        return Err(self.err(
+                            pos,
+                            format!(
+                                "{} needs a single-platform image manifest, so its target needs a `tag:` of its own",
+                                service.name
+                            ),
+                            Some(format!(
+                                "add `tag: \"${{GIT_SHA}}-{}\"` to this target; deploy {} from that tag",
+                                service.name, service.title
+                            )),
+                        ));
+                    }
+                    (ManifestKind::Single, Some((v, _))) => {
+                        if platforms.len() != 1 {
+                            return Err(self.err(
+                                t.arch.as_ref().map(|a| self.pos(a)).unwrap_or(pos),
+                                format!(
+                                    "{} takes one architecture per image; this target lists {}",
+                                    service.name,
+                                    platforms.len()
+                                ),
+                                Some(
+                                    "write one target per architecture, each with its own tag"
+                                        .into(),
+                                ),
+                            ));
+                        }
+                        Some(v)
+                    }
+                    (ManifestKind::Index, Some((_, tag_pos))) => {
+                        return Err(self.err(
+                            tag_pos,
+                            format!(
+                                "{} takes the multi-platform index, which gets the image's `tags:`; `tag:` is for single-manifest targets",
+                                service.name
+                            ),
+                            Some("move this tag to the image's `tags:` list".into()),
+                        ));
+                    }
+                    (ManifestKind::Index, None) => None,
+                };
+                Ok(Target {
+                    service: Some(service.name.clone()),
+                    platforms,
+                    manifest,
+                    attestations: service.attestations,
+                    tag,
+                    pos,
+                })
+            }
+        }
+    }
+
+    fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
+        let repo = raw.value.trim().to_string();
+        check_repository(&repo).map_err(|m| self.err(self.pos(raw), m.message, Some(m.help)))?;
+        Ok(repo)
+    }
+
+    fn expand(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
+        expand(&raw.value, self.env.var).map_err(|u| self.unset(u, self.pos(raw)))
+    }
+
+    fn unset(&self, u: Unset, pos: Pos) -> ConfigError {
+        match u {
+            Unset::Var(name) => self.err(
+                pos,
+                format!("environment variable `{name}` is not set (or empty)"),
+                Some(format!(
+                    "set it (e.g. `{name}=$(git rev-parse --short HEAD) mpbuild …`) or write `${{{name}:-default}}`"
+                )),
+            ),
+            Unset::Malformed(s) => self.err(
+                pos,
+                format!("`{s}`: malformed `${{…}}`"),
+                Some("write ${NAME} or ${NAME:-default}; `$$` is a literal `$`".into()),
+            ),
+        }
+    }
+
+    fn check_tag(&self, tag: &str, pos: Pos) -> Result<(), ConfigError> {
+        if is_valid_tag(tag) {
+            Ok(())
+        } else {
+            Err(self.err(
+                pos,
+                format!("`{tag}` is not a valid tag"),
+                Some("a tag is 1–128 of [A-Za-z0-9_.-], not starting with `.` or `-`".into()),
+            ))
+        }
+    }
+
+    fn check_tag_collisions(&self, images: &[Image]) -> Result<(), ConfigError> {
+        let mut seen: BTreeMap<(String, String), &str> = BTreeMap::new();
+        for image in images {
+            let all = image
+                .tags
+                .iter()
+                .chain(image.targets.iter().filter_map(|t| t.tag.as_ref()));
+            for tag in all {
+                if let Some(other) =
+                    seen.insert((image.repository.clone(), tag.clone()), &image.name)
+                    && other != image.name
+                {
+                    return Err(self.err(
+                        Pos {
+                            line: image.line,
+                            column: 3,
+                            len: image.name.len() as u32,
+                        },
+                        format!(
+                            "images `{other}` and `{}` both publish {}:{tag}",
+                            image.name, image.repository
+                        ),
+                        Some("give each image its own repository or distinct tags".into()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn push_unique(list: &mut Vec<Platform>, p: Platform) {
+    if !list.iter().any(|q| q.matches(&p)) {
+        list.push(p);
+    }
+}
+
+fn join_rel(dir: &str, file: &str) -> String {
+    if dir == "." || dir.is_empty() {
+        file.to_string()
+    } else {
+        format!("{}/{file}", dir.trim_end_matches('/'))
+    }
+}
+
+fn is_image_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {}
+        _ => return false,
+    }
+    tag.len() <= 128 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
+struct RepoProblem {
+    message: String,
+    help: String,
+}
+
+/// A repository reference without tag or digest: `[HOST[:PORT]/]PATH`, path components
+/// lowercase `[a-z0-9]+` joined by `.`, `_`, `__` or dashes.
+fn check_repository(repo: &str) -> Result<(), RepoProblem> {
+    let problem = |m: String| {
+        RepoProblem {
+        message: m,
+        help: "write HOST/PATH without tag or digest, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/api; tags go under `tags:`".into(),
+    }
+    };
+    if repo.is_empty() {
+        return Err(problem("`repository` is empty".into()));
+    }
+    if repo.contains('@') {
+        return Err(problem(format!("repository `{repo}` contains a digest")));
+    }
+    let (host, path) = match repo.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, repo),
+    };
+    if path.contains(':') {
+        return Err(problem(format!("repository `{repo}` contains a tag")));
+    }
+    if let Some(h) = host
+        && !h.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':' || c == '[' || c == ']'
+        })
+    {
+        return Err(problem(format!("`{h}` is not a registry host")));
+    }
+    for component in path.split('/') {
+        let ok = !component.is_empty()
+            && component.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_' || c == '-'
+            })
+            && component.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && component.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(RepoProblem {
+                message: format!("repository `{repo}`: path component `{component}` is not valid"),
+                help: "repository paths are lowercase letters and digits, separated by `.`, `_`, `-` or `/`".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `id=NAME,src=FILE` / `id=NAME,env=VAR` / `id=NAME` (buildx `--secret`).
+fn check_secret(spec: &str) -> Result<(), String> {
+    let mut id = false;
+    for part in spec.split(',') {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(format!("secret `{spec}`: `{part}` is not KEY=VALUE"));
+        };
+        if v.is_empty() {
+            return Err(format!("secret `{spec}`: `{k}` has no value"));
+        }
+        match k {
+            "id" => id = true,
+            "src" | "source" | "env" | "type" => {}
+            other => return Err(format!("secret `{spec}`: unknown key `{other}`")),
+        }
+    }
+    if id {
+        Ok(())
+    } else {
+        Err(format!("secret `{spec}` has no `id=`"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

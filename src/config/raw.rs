@@ -1,0 +1,157 @@
+//! The raw shape of `mpbuild.yaml`, as serde reads it: every value keeps its location so
+//! that validation errors can point at it. Unknown keys are errors.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::catalog::RawService;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProject {
+    pub version: Spanned<u32>,
+    /// Registries reached over plain HTTP (loopback always is).
+    #[serde(default)]
+    pub insecure_registries: Vec<Spanned<String>>,
+    /// The buildx builder to use (default: the current one).
+    #[serde(default)]
+    pub builder: Option<Spanned<String>>,
+    /// Run the deep (ELF) check on every image by default.
+    #[serde(default)]
+    pub deep: Option<bool>,
+    /// Services the project adds or overrides.
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub services: Vec<(Spanned<String>, Spanned<RawService>)>,
+    #[serde(deserialize_with = "ordered_map")]
+    pub images: Vec<(Spanned<String>, RawImage)>,
+}
+
+/// One image.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImage {
+    pub repository: Spanned<String>,
+    #[serde(default)]
+    pub context: Option<Spanned<String>>,
+    #[serde(default)]
+    pub dockerfile: Option<Spanned<String>>,
+    /// The Dockerfile stage to build (`--target`).
+    #[serde(default)]
+    pub stage: Option<Spanned<String>>,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub build_args: Vec<(Spanned<String>, Spanned<Scalar>)>,
+    /// buildx secrets: `id=NAME,src=FILE` or `id=NAME,env=VAR`.
+    #[serde(default)]
+    pub secrets: Vec<Spanned<String>>,
+    /// `registry` to cache layers in the image's repository (`:buildcache`).
+    #[serde(default)]
+    pub cache: Option<Spanned<String>>,
+    /// Provenance attestations: default on where every target tolerates them.
+    #[serde(default)]
+    pub attestations: Option<Spanned<bool>>,
+    /// SBOM attestations (needs the SBOM scanner image; off by default).
+    #[serde(default)]
+    pub sbom: Option<bool>,
+    /// Run the deep (ELF) check for this image.
+    #[serde(default)]
+    pub deep: Option<bool>,
+    pub targets: Spanned<Vec<Spanned<RawTarget>>>,
+}
+
+/// One deployment target of an image.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    #[serde(default)]
+    pub service: Option<Spanned<String>>,
+    #[serde(default)]
+    pub arch: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    pub platform: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    pub tag: Option<Spanned<String>>,
+}
+
+/// A value written as one string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A scalar build argument value (`"1.83"`, `3`, `true`), kept as text.
+#[derive(Debug, Clone)]
+pub enum Scalar {
+    Text(String),
+    /// A float, which YAML would have rounded: the user must quote it.
+    Float(f64),
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Reads a YAML mapping into a list of pairs, keeping the file's order.
+fn ordered_map<'de, D, K, V>(d: D) -> Result<Vec<(K, V)>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: Deserialize<'de>,
+    V: Deserialize<'de>,
+{
+    struct Pairs<K, V>(std::marker::PhantomData<(K, V)>);
+    impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for Pairs<K, V> {
+        type Value = Vec<(K, V)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a mapping")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(pair) = map.next_entry()? {
+                out.push(pair);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Pairs(std::marker::PhantomData))
+}

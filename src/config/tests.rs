@@ -1,0 +1,213 @@
+use super::*;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        Fixture { dir }
+    }
+
+    fn parse(&self, yaml: &str) -> Result<Project, ConfigError> {
+        let env = Env {
+            host: Platform::linux("arm64", ""),
+            var: &|name| (name == "GIT_SHA").then(|| "abc123".to_string()),
+        };
+        parse(&self.dir.path().join("mpbuild.yaml"), yaml, &env)
+    }
+
+    fn err(&self, yaml: &str) -> String {
+        let e = self.parse(yaml).expect_err("expected an error");
+        let text = e.to_string();
+        text.replace(&self.dir.path().display().to_string(), "DIR")
+    }
+}
+
+const GOOD: &str = r#"version: 1
+images:
+  api:
+    repository: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api
+    tags: [latest, "${GIT_SHA}"]
+    build_args: {RUST_VERSION: "1.83", N: 3}
+    targets:
+      - service: apprunner
+      - service: ecs-fargate
+        arch: ARM64
+      - service: lambda
+        arch: arm64
+        tag: "${GIT_SHA}-lambda"
+      - service: local
+      - platform: linux/arm/v7
+"#;
+
+#[test]
+fn the_issue_example_loads() {
+    let f = Fixture::new();
+    let p = f.parse(GOOD).unwrap();
+    let img = &p.images[0];
+    assert_eq!(img.tags, vec!["latest", "abc123"]);
+    assert_eq!(img.dockerfile, "Dockerfile");
+    assert_eq!(
+        img.build_args,
+        vec![
+            ("RUST_VERSION".into(), "1.83".into()),
+            ("N".into(), "3".into())
+        ]
+    );
+    let t: Vec<String> = img
+        .targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {:?}",
+                t.label(),
+                crate::platform::join(&t.platforms),
+                t.tag
+            )
+        })
+        .collect();
+    assert_eq!(
+        t,
+        vec![
+            "apprunner linux/amd64 None",
+            "ecs-fargate linux/arm64 None",
+            "lambda linux/arm64 Some(\"abc123-lambda\")",
+            "local linux/arm64 None",
+            "platform linux/arm/v7 None",
+        ]
+    );
+}
+
+#[test]
+fn unknown_service_suggests_and_points_at_it() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("service: ecs-fargate", "service: ecs-fargte"));
+    assert!(
+        e.starts_with("unknown service `ecs-fargte`; did you mean `ecs-fargate`?\n"),
+        "{e}"
+    );
+    assert!(e.contains("DIR/mpbuild.yaml:9:18"), "{e}");
+    assert!(e.contains("mpbuild targets"), "{e}");
+}
+
+#[test]
+fn unknown_key_is_an_error_with_location() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("    tags:", "    tagz:"));
+    assert!(e.starts_with("unknown field `tagz`"), "{e}");
+    assert!(e.contains("mpbuild.yaml:5:5"), "{e}");
+}
+
+#[test]
+fn service_that_cannot_run_the_arch_quotes_its_rule() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace(
+        "      - service: apprunner\n",
+        "      - service: apprunner\n        arch: arm64\n",
+    ));
+    assert!(e.starts_with("apprunner cannot run linux/arm64"), "{e}");
+    assert!(e.contains("AWS App Runner runs linux/amd64"), "{e}");
+    assert!(e.contains("apprunner-roadmap/issues/98"), "{e}");
+}
+
+#[test]
+fn unset_variable_is_named() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("${GIT_SHA}-lambda", "${BUILD_ID}-lambda"));
+    assert!(
+        e.starts_with("environment variable `BUILD_ID` is not set"),
+        "{e}"
+    );
+    assert!(e.contains(":13:"), "{e}");
+}
+
+#[test]
+fn lambda_needs_its_own_tag_and_one_arch() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("        tag: \"${GIT_SHA}-lambda\"\n", ""));
+    assert!(
+        e.contains("lambda needs a single-platform image manifest"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace(
+        "        arch: arm64\n        tag:",
+        "        arch: [arm64, x86_64]\n        tag:",
+    ));
+    assert!(e.contains("lambda takes one architecture per image"), "{e}");
+}
+
+#[test]
+fn index_service_with_a_tag_is_refused() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace(
+        "      - service: apprunner\n",
+        "      - service: apprunner\n        tag: x\n",
+    ));
+    assert!(e.contains("`tag:` is for single-manifest targets"), "{e}");
+}
+
+#[test]
+fn bad_repository_and_tags() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("amazonaws.com/api", "amazonaws.com/API"));
+    assert!(e.contains("path component `API` is not valid"), "{e}");
+    let e = f.err(&GOOD.replace("amazonaws.com/api", "amazonaws.com/api:latest"));
+    assert!(e.contains("contains a tag"), "{e}");
+    let e = f.err(&GOOD.replace("[latest,", "[-latest,"));
+    assert!(e.contains("`-latest` is not a valid tag"), "{e}");
+}
+
+#[test]
+fn float_build_arg_must_be_quoted() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("RUST_VERSION: \"1.83\"", "RUST_VERSION: 1.80"));
+    assert!(e.contains("quote it"), "{e}");
+}
+
+#[test]
+fn missing_dockerfile_and_context() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("    tags:", "    context: nope\n    tags:"));
+    assert!(e.contains("build context `nope` is not a directory"), "{e}");
+    let e = f.err(&GOOD.replace("    tags:", "    dockerfile: api.Dockerfile\n    tags:"));
+    assert!(e.contains("no Dockerfile at `api.Dockerfile`"), "{e}");
+}
+
+#[test]
+fn project_services_override_the_catalog() {
+    let f = Fixture::new();
+    let yaml = "version: 1\nservices:\n  edge-box:\n    title: Edge box\n    platforms: [linux/arm64]\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    targets:\n      - service: edge-box\n";
+    let p = f.parse(yaml).unwrap();
+    assert_eq!(
+        p.images[0].targets[0].platforms[0].to_string(),
+        "linux/arm64"
+    );
+}
+
+#[test]
+fn discovery_walks_up() {
+    let f = Fixture::new();
+    std::fs::write(f.dir.path().join(FILE_NAME), GOOD).unwrap();
+    let sub = f.dir.path().join("a/b");
+    std::fs::create_dir_all(&sub).unwrap();
+    assert_eq!(discover(None, &sub).unwrap(), f.dir.path().join(FILE_NAME));
+    let empty = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        discover(None, empty.path()),
+        Err(ConfigError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn duplicate_tags_across_images() {
+    let f = Fixture::new();
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/x\n    tags: [latest]\n    targets: [{service: apprunner}]\n  b:\n    repository: r.example.com/x\n    tags: [latest]\n    targets: [{service: apprunner}]\n";
+    let e = f.err(yaml);
+    assert!(
+        e.contains("images `a` and `b` both publish r.example.com/x:latest"),
+        "{e}"
+    );
+}
