@@ -99,7 +99,9 @@ pub enum Runs {
 pub enum Origin {
     Builtin,
     /// Added or overridden by the project file, at this line.
-    Project { line: u32 },
+    Project {
+        line: u32,
+    },
 }
 
 /// A service in the catalog.
@@ -248,7 +250,9 @@ impl RawService {
             RawRuns::Word(w) => Runs::Only(vec![PlatformSpec::parse(w)?]),
             RawRuns::List(list) => {
                 if list.is_empty() {
-                    return Err("`platforms` is empty; list at least one, e.g. [linux/amd64]".into());
+                    return Err(
+                        "`platforms` is empty; list at least one, e.g. [linux/amd64]".into(),
+                    );
                 }
                 Runs::Only(
                     list.iter()
@@ -360,11 +364,7 @@ impl Catalog {
             .map(|candidate| (edit_distance(&name, candidate), candidate))
             .filter(|(d, c)| *d <= 3.max(c.len() / 3))
             .min_by_key(|(d, _)| *d)
-            .map(|(_, c)| {
-                self.get(c)
-                    .map(|s| s.name.as_str())
-                    .unwrap_or(c.as_str())
-            })
+            .map(|(_, c)| self.get(c).map(|s| s.name.as_str()).unwrap_or(c.as_str()))
     }
 
     pub fn names(&self) -> Vec<&str> {

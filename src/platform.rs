@@ -28,7 +28,9 @@ pub struct Platform {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlatformError {
-    #[error("`{0}` is not a platform: write OS/ARCH[/VARIANT], e.g. linux/amd64, linux/arm64, linux/arm/v7")]
+    #[error(
+        "`{0}` is not a platform: write OS/ARCH[/VARIANT], e.g. linux/amd64, linux/arm64, linux/arm/v7"
+    )]
     Malformed(String),
     #[error("`{input}`: unknown architecture `{arch}`; known: {known}")]
     UnknownArch {
@@ -116,7 +118,11 @@ fn normalize_arch(arch: &str, variant: &str) -> (String, String) {
     match arch.as_str() {
         "i386" => ("386".into(), String::new()),
         "x86_64" | "x86-64" | "amd64" => {
-            let v = if variant == "v1" { String::new() } else { variant };
+            let v = if variant == "v1" {
+                String::new()
+            } else {
+                variant
+            };
             ("amd64".into(), v)
         }
         "aarch64" | "arm64" => {
@@ -348,7 +354,14 @@ mod tests {
 
     #[test]
     fn malformed_inputs_are_refused() {
-        for bad in ["", "linux", "linux/", "/amd64", "linux/amd64/v8/x", "linux amd64"] {
+        for bad in [
+            "",
+            "linux",
+            "linux/",
+            "/amd64",
+            "linux/amd64/v8/x",
+            "linux amd64",
+        ] {
             assert!(
                 matches!(Platform::parse(bad), Err(PlatformError::Malformed(_))),
                 "{bad:?}"
