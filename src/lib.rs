@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod plan;
 pub mod platform;
 pub mod registry;
+pub mod shell;
 
 use std::ffi::OsString;
 

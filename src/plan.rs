@@ -1,1 +1,552 @@
-//! The build plan: pure data.
+//! The build plan: pure data computed from a checked [`Project`] — which platforms each
+//! image must hold and why, which tags it gets, and the exact `docker buildx build` argv
+//! (one image) or `docker buildx bake` file (several). No side effects here: the buildx
+//! runner and the registry client carry the plan out.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::catalog::{Attestations, ManifestKind};
+use crate::config::{Image, Project, Target};
+use crate::platform::{self, Platform};
+
+/// How the build gets its result to the registry, which depends on the builder's driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Output {
+    /// The `docker` driver cannot push by digest: export an OCI layout that mpbuild
+    /// uploads itself.
+    OciLayout,
+    /// docker-container, remote, kubernetes: push by digest, no tag.
+    PushByDigest,
+}
+
+/// Inputs of the plan that are not in the project file.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub output: Output,
+    /// Where buildx writes metadata files and OCI layouts (one directory per project).
+    pub work_dir: PathBuf,
+    /// The builder (`--builder`), from the flag or the project file.
+    pub builder: Option<String>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub images: Vec<ImagePlan>,
+    /// When several images are built: one bake run for all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bake: Option<Bake>,
+}
+
+/// One bake run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bake {
+    pub command: Vec<String>,
+    /// Where the runner writes `file` before running `command`.
+    pub file_path: PathBuf,
+    pub file: Value,
+    pub metadata_file: PathBuf,
+}
+
+/// What one image needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagePlan {
+    pub name: String,
+    pub repository: String,
+    /// The union of every target's platforms, in the order first named.
+    pub platforms: Vec<Platform>,
+    /// Tags that will point at the verified index.
+    pub tags: Vec<String>,
+    pub targets: Vec<TargetPlan>,
+    /// Tags that will point at one platform's plain image manifest.
+    pub single_tags: Vec<SingleTag>,
+    pub attestations: bool,
+    /// Why attestations are on or off.
+    pub attestations_reason: String,
+    pub deep: bool,
+    pub context: String,
+    pub dockerfile: String,
+    /// The `docker buildx build` argv for this image alone.
+    pub command: Vec<String>,
+    pub metadata_file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oci_dir: Option<PathBuf>,
+    pub output: Output,
+}
+
+/// One target of an image, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetPlan {
+    /// The catalog service, or "platform" for a target spelled as a platform.
+    pub service: String,
+    pub platforms: Vec<Platform>,
+    pub manifest: ManifestKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// `FILE:LINE` where the target is declared.
+    pub source: String,
+}
+
+/// A tag for a single-manifest target (Lambda, Heroku).
+#[derive(Debug, Clone, Serialize)]
+pub struct SingleTag {
+    pub tag: String,
+    pub platform: Platform,
+    pub service: String,
+}
+
+impl Plan {
+    /// Every image of the project.
+    pub fn new(project: &Project, options: &Options) -> Plan {
+        Plan::for_images(project, &project.images.iter().collect::<Vec<_>>(), options)
+    }
+
+    /// Only the named images (already checked to exist).
+    pub fn for_images(project: &Project, images: &[&Image], options: &Options) -> Plan {
+        let images: Vec<ImagePlan> = images
+            .iter()
+            .map(|image| image_plan(project, image, options))
+            .collect();
+        let bake = (images.len() > 1).then(|| bake(&images, options));
+        Plan { images, bake }
+    }
+
+    /// The argv lists to run, in order: one bake, or one build.
+    pub fn commands(&self) -> Vec<&[String]> {
+        match &self.bake {
+            Some(b) => vec![b.command.as_slice()],
+            None => self.images.iter().map(|i| i.command.as_slice()).collect(),
+        }
+    }
+}
+
+fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan {
+    let mut platforms: Vec<Platform> = Vec::new();
+    for t in &image.targets {
+        for p in &t.platforms {
+            if !platforms.iter().any(|q| q.matches(p)) {
+                platforms.push(p.clone());
+            }
+        }
+    }
+    let file_name = project
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "mpbuild.yaml".into());
+    let targets = image
+        .targets
+        .iter()
+        .map(|t| TargetPlan {
+            service: t.label(),
+            platforms: t.platforms.clone(),
+            manifest: t.manifest,
+            tag: t.tag.clone(),
+            source: format!("{file_name}:{}", t.pos.line),
+        })
+        .collect();
+    let single_tags = image
+        .targets
+        .iter()
+        .filter(|t| t.manifest == ManifestKind::Single)
+        .filter_map(|t| {
+            Some(SingleTag {
+                tag: t.tag.clone()?,
+                platform: t.platforms.first()?.clone(),
+                service: t.label(),
+            })
+        })
+        .collect();
+    let (attestations, attestations_reason) = attestations(image);
+    let metadata_file = options
+        .work_dir
+        .join(format!("{}.metadata.json", image.name));
+    let oci_dir = (options.output == Output::OciLayout).then(|| options.work_dir.join(&image.name));
+    let mut plan = ImagePlan {
+        name: image.name.clone(),
+        repository: image.repository.clone(),
+        platforms,
+        tags: image.tags.clone(),
+        targets,
+        single_tags,
+        attestations,
+        attestations_reason,
+        deep: image.deep,
+        context: image.context.clone(),
+        dockerfile: image.dockerfile.clone(),
+        command: Vec::new(),
+        metadata_file,
+        oci_dir,
+        output: options.output,
+    };
+    plan.command = build_argv(image, &plan, options);
+    plan
+}
+
+/// Attestations are on by default only where every target is known to tolerate them.
+fn attestations(image: &Image) -> (bool, String) {
+    if let Some(explicit) = image.attestations {
+        let word = if explicit { "on" } else { "off" };
+        return (explicit, format!("{word}: set in the project file"));
+    }
+    let blockers: Vec<String> = image
+        .targets
+        .iter()
+        .filter_map(|t: &Target| match t.attestations {
+            Attestations::Ok => None,
+            Attestations::Break => Some(format!("{} breaks on attestation manifests", t.label())),
+            Attestations::Unknown => Some(format!(
+                "{}: not confirmed to accept attestation manifests",
+                t.label()
+            )),
+        })
+        .collect();
+    if blockers.is_empty() {
+        (
+            true,
+            "on: every target accepts attestation manifests".into(),
+        )
+    } else {
+        let mut uniq: Vec<String> = Vec::new();
+        for b in blockers {
+            if !uniq.contains(&b) {
+                uniq.push(b);
+            }
+        }
+        (false, format!("off: {}", uniq.join("; ")))
+    }
+}
+
+fn attest_flags(plan: &ImagePlan, sbom: bool) -> Vec<String> {
+    if plan.attestations {
+        let mut v = vec!["--provenance=mode=min".to_string()];
+        v.push(format!("--sbom={sbom}"));
+        v
+    } else {
+        vec!["--provenance=false".into(), "--sbom=false".into()]
+    }
+}
+
+fn output_spec(plan: &ImagePlan) -> String {
+    match (&plan.output, &plan.oci_dir) {
+        (Output::OciLayout, Some(dir)) => format!("type=oci,tar=false,dest={}", dir.display()),
+        _ => format!(
+            "type=image,name={},push-by-digest=true,name-canonical=true,push=true",
+            plan.repository
+        ),
+    }
+}
+
+fn cache_ref(repository: &str) -> String {
+    format!("{repository}:buildcache")
+}
+
+fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String> {
+    let mut argv: Vec<String> = vec!["docker".into(), "buildx".into(), "build".into()];
+    if let Some(b) = &options.builder {
+        argv.extend(["--builder".into(), b.clone()]);
+    }
+    argv.extend(["--platform".into(), platform::join(&plan.platforms)]);
+    argv.extend(["--file".into(), image.dockerfile.clone()]);
+    if let Some(stage) = &image.stage {
+        argv.extend(["--target".into(), stage.clone()]);
+    }
+    for (k, v) in &image.build_args {
+        argv.extend(["--build-arg".into(), format!("{k}={v}")]);
+    }
+    for s in &image.secrets {
+        argv.extend(["--secret".into(), s.clone()]);
+    }
+    argv.extend(attest_flags(plan, image.sbom));
+    if image.cache {
+        let r = cache_ref(&image.repository);
+        argv.extend(["--cache-from".into(), format!("type=registry,ref={r}")]);
+        argv.extend([
+            "--cache-to".into(),
+            format!("type=registry,ref={r},mode=max"),
+        ]);
+    }
+    argv.extend([
+        "--metadata-file".into(),
+        plan.metadata_file.display().to_string(),
+        "--progress=rawjson".into(),
+        "--output".into(),
+        output_spec(plan),
+        image.context.clone(),
+    ]);
+    argv
+}
+
+fn bake(images: &[ImagePlan], options: &Options) -> Bake {
+    let file_path = options.work_dir.join("bake.json");
+    let metadata_file = options.work_dir.join("bake.metadata.json");
+    let mut targets = serde_json::Map::new();
+    for plan in images {
+        targets.insert(plan.name.clone(), bake_target(plan));
+    }
+    let file = json!({
+        "group": {"default": {"targets": images.iter().map(|i| i.name.clone()).collect::<Vec<_>>()}},
+        "target": targets,
+    });
+    let mut command: Vec<String> = vec!["docker".into(), "buildx".into(), "bake".into()];
+    if let Some(b) = &options.builder {
+        command.extend(["--builder".into(), b.clone()]);
+    }
+    command.extend([
+        "--file".into(),
+        file_path.display().to_string(),
+        "--metadata-file".into(),
+        metadata_file.display().to_string(),
+        "--progress=rawjson".into(),
+    ]);
+    Bake {
+        command,
+        file_path,
+        file,
+        metadata_file,
+    }
+}
+
+/// A bake target equivalent to the image's `docker buildx build` argv. The argv is
+/// re-read here (rather than the config) so that the two can never disagree.
+fn bake_target(plan: &ImagePlan) -> Value {
+    let mut t = serde_json::Map::new();
+    t.insert("context".into(), json!(plan.context));
+    t.insert(
+        "dockerfile".into(),
+        json!(relative_to(&plan.dockerfile, &plan.context)),
+    );
+    t.insert(
+        "platforms".into(),
+        json!(
+            plan.platforms
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        ),
+    );
+    let mut args = serde_json::Map::new();
+    let mut secrets = Vec::new();
+    let mut cache_from = Vec::new();
+    let mut cache_to = Vec::new();
+    let mut attest = Vec::new();
+    let mut it = plan.command.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--target" => {
+                t.insert("target".into(), json!(it.next()));
+            }
+            "--build-arg" => {
+                if let Some((k, v)) = it.next().and_then(|kv| kv.split_once('=')) {
+                    args.insert(k.into(), json!(v));
+                }
+            }
+            "--secret" => secrets.extend(it.next().cloned()),
+            "--cache-from" => cache_from.extend(it.next().cloned()),
+            "--cache-to" => cache_to.extend(it.next().cloned()),
+            "--provenance=false" => attest.push("type=provenance,disabled=true".to_string()),
+            "--sbom=false" => attest.push("type=sbom,disabled=true".to_string()),
+            "--sbom=true" => attest.push("type=sbom".to_string()),
+            "--provenance=mode=min" => attest.push("type=provenance,mode=min".to_string()),
+            _ => {}
+        }
+    }
+    if !args.is_empty() {
+        t.insert("args".into(), Value::Object(args));
+    }
+    for (key, list) in [
+        ("secret", secrets),
+        ("cache-from", cache_from),
+        ("cache-to", cache_to),
+    ] {
+        if !list.is_empty() {
+            t.insert(key.into(), json!(list));
+        }
+    }
+    t.insert("attest".into(), json!(attest));
+    t.insert("output".into(), json!([output_spec(plan)]));
+    Value::Object(t)
+}
+
+/// `file` (relative to the project directory) as seen from `dir` (also relative to it).
+/// Bake reads a target's `dockerfile` relative to its context.
+fn relative_to(file: &str, dir: &str) -> String {
+    let norm = |p: &str| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in Path::new(p).components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    if out.last().is_some_and(|l| l != "..") {
+                        out.pop();
+                    } else {
+                        out.push("..".into());
+                    }
+                }
+                other => out.push(other.as_os_str().to_string_lossy().into_owned()),
+            }
+        }
+        out
+    };
+    if Path::new(file).is_absolute() {
+        return file.to_string();
+    }
+    let f = norm(file);
+    let d = norm(dir);
+    let common = f.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); d.len() - common];
+    parts.extend(f[common..].iter().cloned());
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Env, parse};
+
+    fn project(yaml: &str, files: &[&str]) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "FROM scratch\n").unwrap();
+        }
+        let env = Env {
+            host: Platform::linux("arm64", ""),
+            var: &|n| (n == "GIT_SHA").then(|| "abc123".into()),
+        };
+        let p = parse(&dir.path().join("mpbuild.yaml"), yaml, &env).unwrap();
+        (dir, p)
+    }
+
+    fn options(output: Output) -> Options {
+        Options {
+            output,
+            work_dir: PathBuf::from("/work"),
+            builder: None,
+        }
+    }
+
+    const ISSUE: &str = r#"version: 1
+images:
+  api:
+    repository: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api
+    tags: [latest, "${GIT_SHA}"]
+    build_args: {RUST_VERSION: "1.83"}
+    targets:
+      - service: apprunner
+      - service: ecs-fargate
+        arch: arm64
+      - service: lambda
+        arch: arm64
+        tag: "${GIT_SHA}-lambda"
+      - service: local
+      - platform: linux/arm/v7
+"#;
+
+    #[test]
+    fn union_tags_and_single_manifest_targets() {
+        let (_d, p) = project(ISSUE, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::OciLayout));
+        let img = &plan.images[0];
+        assert_eq!(
+            platform::join(&img.platforms),
+            "linux/amd64,linux/arm64,linux/arm/v7"
+        );
+        assert_eq!(img.tags, vec!["latest", "abc123"]);
+        assert_eq!(img.single_tags.len(), 1);
+        assert_eq!(img.single_tags[0].tag, "abc123-lambda");
+        assert_eq!(img.single_tags[0].platform.to_string(), "linux/arm64");
+        assert!(!img.attestations, "{}", img.attestations_reason);
+        assert!(img.attestations_reason.contains("apprunner"));
+        assert!(plan.bake.is_none());
+    }
+
+    #[test]
+    fn exact_argv_for_the_docker_driver() {
+        let (_d, p) = project(ISSUE, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::OciLayout));
+        assert_eq!(
+            crate::shell::join(&plan.images[0].command),
+            "docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 --file Dockerfile \
+             --build-arg RUST_VERSION=1.83 --provenance=false --sbom=false \
+             --metadata-file /work/api.metadata.json --progress=rawjson \
+             --output type=oci,tar=false,dest=/work/api ."
+        );
+    }
+
+    #[test]
+    fn exact_argv_for_push_by_digest_with_cache_and_builder() {
+        let yaml = "version: 1\nimages:\n  web:\n    repository: ghcr.io/acme/web\n    context: web\n    stage: runtime\n    cache: registry\n    secrets: [\"id=npm,env=NPM_TOKEN\"]\n    tags: [latest]\n    targets:\n      - service: gke\n        arch: [amd64, arm64]\n";
+        let (_d, p) = project(yaml, &["web/Dockerfile"]);
+        let mut o = options(Output::PushByDigest);
+        o.builder = Some("acme".into());
+        let plan = Plan::new(&p, &o);
+        let img = &plan.images[0];
+        assert!(img.attestations);
+        assert_eq!(
+            crate::shell::join(&img.command),
+            "docker buildx build --builder acme --platform linux/amd64,linux/arm64 --file web/Dockerfile \
+             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=mode=min --sbom=false \
+             --cache-from type=registry,ref=ghcr.io/acme/web:buildcache \
+             --cache-to type=registry,ref=ghcr.io/acme/web:buildcache,mode=max \
+             --metadata-file /work/web.metadata.json --progress=rawjson \
+             --output type=image,name=ghcr.io/acme/web,push-by-digest=true,name-canonical=true,push=true web"
+        );
+    }
+
+    #[test]
+    fn several_images_make_one_bake_file() {
+        let yaml = "version: 1\nimages:\n  api:\n    repository: r.example.com/api\n    context: api\n    dockerfile: docker/api.Dockerfile\n    build_args: {A: b}\n    tags: [v1]\n    targets: [{service: apprunner}]\n  worker:\n    repository: r.example.com/worker\n    context: worker\n    tags: [v1]\n    targets: [{service: ecs-fargate, arch: [X86_64, ARM64]}]\n";
+        let (_d, p) = project(
+            yaml,
+            &["docker/api.Dockerfile", "api/main.go", "worker/Dockerfile"],
+        );
+        let plan = Plan::new(&p, &options(Output::OciLayout));
+        let bake = plan.bake.as_ref().unwrap();
+        assert_eq!(
+            crate::shell::join(&bake.command),
+            "docker buildx bake --file /work/bake.json --metadata-file /work/bake.metadata.json --progress=rawjson"
+        );
+        let f = &bake.file;
+        assert_eq!(f["group"]["default"]["targets"], json!(["api", "worker"]));
+        assert_eq!(
+            f["target"]["api"]["dockerfile"],
+            json!("../docker/api.Dockerfile")
+        );
+        assert_eq!(f["target"]["api"]["args"], json!({"A": "b"}));
+        assert_eq!(
+            f["target"]["api"]["attest"],
+            json!(["type=provenance,disabled=true", "type=sbom,disabled=true"])
+        );
+        assert_eq!(f["target"]["worker"]["dockerfile"], json!("Dockerfile"));
+        assert_eq!(
+            f["target"]["worker"]["platforms"],
+            json!(["linux/amd64", "linux/arm64"])
+        );
+        assert_eq!(
+            f["target"]["worker"]["attest"],
+            json!(["type=provenance,mode=min", "type=sbom,disabled=true"])
+        );
+        assert_eq!(
+            f["target"]["worker"]["output"],
+            json!(["type=oci,tar=false,dest=/work/worker"])
+        );
+        assert_eq!(plan.commands().len(), 1);
+    }
+
+    #[test]
+    fn relative_paths_for_bake() {
+        assert_eq!(relative_to("Dockerfile", "."), "Dockerfile");
+        assert_eq!(relative_to("api/Dockerfile", "api"), "Dockerfile");
+        assert_eq!(
+            relative_to("docker/x.Dockerfile", "api"),
+            "../docker/x.Dockerfile"
+        );
+        assert_eq!(relative_to("./a/b/Dockerfile", "a/c"), "../b/Dockerfile");
+    }
+}
