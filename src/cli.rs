@@ -1,1 +1,97 @@
-//! Command-line arguments (clap).
+//! Command-line arguments, as clap reads them. Checked values are made in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+
+/// Build multi-platform container images for where they run, and prove every required
+/// platform is in the registry before a deploy tag moves.
+#[derive(Debug, Parser)]
+#[command(name = "mpbuild", version, after_help = EXIT_CODES_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The project file (default: mpbuild.yaml in this directory or the nearest parent).
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Show each external command and registry request (never credentials).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show which platforms each image needs and why, and the exact buildx command.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Plan(PlanArgs),
+    /// List the deployment targets mpbuild knows, with their platforms and sources.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Targets(TargetsArgs),
+    /// Write a commented mpbuild.yaml (never overwrites one).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Init(InitArgs),
+}
+
+/// Text for people, JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The builder driver the plan's commands are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DriverArg {
+    /// The default `docker` driver: OCI layout export, uploaded by mpbuild.
+    #[default]
+    Docker,
+    /// docker-container, remote, kubernetes: push by digest.
+    PushByDigest,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Only these images (repeatable).
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+    /// Write commands for this kind of builder.
+    #[arg(long, value_enum, default_value_t)]
+    pub driver: DriverArg,
+    /// The buildx builder to name in the commands.
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Only this service.
+    #[arg(value_name = "SERVICE")]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// A deployment target, as SERVICE or SERVICE:ARCH (repeatable), e.g.
+    /// `--service apprunner --service lambda:arm64`.
+    #[arg(long = "service", value_name = "SERVICE[:ARCH]")]
+    pub services: Vec<String>,
+    /// The image repository, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/api.
+    #[arg(long, value_name = "REPO")]
+    pub repository: Option<String>,
+    /// The image's name in the file (default: this directory's name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}

@@ -102,12 +102,15 @@ pub fn discover(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, Config
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
+    // Paths are kept relative to `start` (`mpbuild.yaml`, `../mpbuild.yaml`) so that
+    // messages show what the user would type.
     let mut dir = Some(start);
+    let mut up = PathBuf::new();
     while let Some(d) = dir {
-        let candidate = d.join(FILE_NAME);
-        if candidate.is_file() {
-            return Ok(candidate);
+        if d.join(FILE_NAME).is_file() {
+            return Ok(up.join(FILE_NAME));
         }
+        up.push("..");
         dir = d.parent();
     }
     Err(ConfigError::NotFound {

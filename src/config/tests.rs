@@ -193,7 +193,14 @@ fn discovery_walks_up() {
     std::fs::write(f.dir.path().join(FILE_NAME), GOOD).unwrap();
     let sub = f.dir.path().join("a/b");
     std::fs::create_dir_all(&sub).unwrap();
-    assert_eq!(discover(None, &sub).unwrap(), f.dir.path().join(FILE_NAME));
+    assert_eq!(
+        discover(None, &sub).unwrap(),
+        Path::new("../../mpbuild.yaml")
+    );
+    assert_eq!(
+        discover(None, f.dir.path()).unwrap(),
+        Path::new("mpbuild.yaml")
+    );
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(
         discover(None, empty.path()),

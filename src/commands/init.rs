@@ -1,0 +1,180 @@
+//! `mpbuild init`: writes a commented mpbuild.yaml from `templates/`, never over an
+//! existing file.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::catalog::{Catalog, ManifestKind};
+use crate::cli::{Global, InitArgs};
+use crate::config::FILE_NAME;
+use crate::exit::{Code, UsageError};
+use crate::platform::Platform;
+
+const TEMPLATE: &str = include_str!("../../templates/mpbuild.yaml");
+
+pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
+    let path = global
+        .file
+        .clone()
+        .unwrap_or_else(|| Path::new(FILE_NAME).to_path_buf());
+    if path.exists() {
+        return Err(UsageError(format!(
+            "{} already exists; mpbuild init never overwrites a file\n  = help: edit it, or pass -f OTHER.yaml",
+            path.display()
+        ))
+        .into());
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir_name = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".into());
+    let name = args.name.clone().unwrap_or_else(|| sanitize(&dir_name));
+    let repository = args.repository.clone().unwrap_or_else(|| {
+        format!(
+            "registry.example.com/{}",
+            sanitize(&dir_name).to_lowercase()
+        )
+    });
+    let text = render(
+        &Catalog::builtin(),
+        &name,
+        &repository,
+        &args.services,
+        &Platform::host(),
+    )?;
+    std::fs::write(&path, &text)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!("wrote {}", path.display());
+    if !dir.join("Dockerfile").exists() {
+        eprintln!(
+            "note: no Dockerfile in {} yet; set `dockerfile:` if it lives elsewhere",
+            dir.display()
+        );
+    }
+    eprintln!("next: edit `repository:`, then run `mpbuild plan`");
+    Ok(Code::Ok)
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if s.is_empty() { "app".into() } else { s }
+}
+
+/// The file's text for these `SERVICE[:ARCH]` specs; an unknown service or arch is a
+/// usage error with a suggestion.
+pub fn render(
+    catalog: &Catalog,
+    name: &str,
+    repository: &str,
+    specs: &[String],
+    host: &Platform,
+) -> anyhow::Result<String> {
+    let specs: Vec<String> = if specs.is_empty() {
+        vec!["local".into()]
+    } else {
+        specs.to_vec()
+    };
+    let mut targets = String::new();
+    for spec in &specs {
+        let (svc, arch) = match spec.split_once(':') {
+            Some((s, a)) => (s, Some(a)),
+            None => (spec.as_str(), None),
+        };
+        let Some(service) = catalog.get(svc) else {
+            let hint = catalog
+                .suggest(svc)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(UsageError(format!(
+                "--service {spec}: unknown service `{svc}`{hint}\n  = help: `mpbuild targets` lists the services mpbuild knows"
+            ))
+            .into());
+        };
+        let _ = writeln!(targets, "      - service: {}", service.name);
+        if let Some(arch) = arch {
+            let p = service.parse_arch(arch).map_err(|e| {
+                UsageError(format!(
+                    "--service {spec}: {e}\n  = help: {}",
+                    service.rule(host)
+                ))
+            })?;
+            if !service.can_run(&p, host) {
+                return Err(UsageError(format!(
+                    "--service {spec}: {} cannot run {p}\n  = help: {}",
+                    service.name,
+                    service.rule(host)
+                ))
+                .into());
+            }
+            let _ = writeln!(targets, "        arch: {arch}");
+        }
+        if service.manifest == ManifestKind::Single {
+            let _ = writeln!(
+                targets,
+                "        tag: \"latest-{}\"   # {} needs a single-platform manifest with its own tag",
+                service.name, service.title
+            );
+        }
+    }
+    Ok(TEMPLATE
+        .replace("{{name}}", name)
+        .replace("{{repository}}", repository)
+        .replace("{{targets}}\n", &targets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_template_is_a_valid_project() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let text = render(
+            &Catalog::builtin(),
+            "api",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/api",
+            &["apprunner".into(), "lambda:arm64".into(), "local".into()],
+            &Platform::linux("arm64", ""),
+        )
+        .unwrap();
+        let env = crate::config::Env {
+            host: Platform::linux("arm64", ""),
+            var: &|_| None,
+        };
+        let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
+        assert_eq!(p.images[0].targets.len(), 3);
+    }
+
+    #[test]
+    fn unknown_service_and_bad_arch_are_usage_errors() {
+        let host = Platform::linux("amd64", "");
+        let e = render(&Catalog::builtin(), "a", "r/a", &["apprunnr".into()], &host).unwrap_err();
+        assert!(e.to_string().contains("did you mean `apprunner`"), "{e}");
+        let e = render(
+            &Catalog::builtin(),
+            "a",
+            "r/a",
+            &["apprunner:arm64".into()],
+            &host,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("apprunner cannot run linux/arm64"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! `mpbuild plan`: what each image needs and why, and the exact command, without Docker.
+
+use std::fmt::Write as _;
+
+use crate::cli::{DriverArg, Format, Global, PlanArgs};
+use crate::config::{Image, Project};
+use crate::exit::{Code, UsageError};
+use crate::plan::{Options, Output, Plan};
+use crate::platform::Platform;
+use crate::shell;
+
+pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
+    let project = super::load_project(global)?;
+    let images = select_images(&project, &args.images)?;
+    let options = Options {
+        output: match args.driver {
+            DriverArg::Docker => Output::OciLayout,
+            DriverArg::PushByDigest => Output::PushByDigest,
+        },
+        work_dir: super::work_dir(&project),
+        builder: args.builder.clone().or_else(|| project.builder.clone()),
+    };
+    let plan = Plan::for_images(&project, &images, &options);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Text => print!("{}", render_text(&plan, &Platform::host())),
+    }
+    Ok(Code::Ok)
+}
+
+/// The images named with `--image` (all when none), or a usage error naming the
+/// unknown one and the valid names.
+pub(crate) fn select_images<'p>(
+    project: &'p Project,
+    names: &[String],
+) -> anyhow::Result<Vec<&'p Image>> {
+    if names.is_empty() {
+        return Ok(project.images.iter().collect());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        match project.images.iter().find(|i| &i.name == name) {
+            Some(i) => out.push(i),
+            None => {
+                let known: Vec<&str> = project.images.iter().map(|i| i.name.as_str()).collect();
+                return Err(UsageError(format!(
+                    "no image `{name}` in {}; images: {}",
+                    project.path.display(),
+                    known.join(", ")
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The plan as a person reads it.
+pub fn render_text(plan: &Plan, host: &Platform) -> String {
+    let mut out = String::new();
+    for (i, img) in plan.images.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "image {} → {}", img.name, img.repository);
+        let width = img
+            .targets
+            .iter()
+            .map(|t| t.service.len())
+            .max()
+            .unwrap_or(0)
+            .max(8);
+        let _ = writeln!(out, "  targets");
+        for t in &img.targets {
+            let platforms = crate::platform::join(&t.platforms);
+            let mut line = format!(
+                "    {:width$}  {:28}  {:6}",
+                t.service,
+                platforms,
+                t.manifest.as_str()
+            );
+            if let Some(tag) = &t.tag {
+                let _ = write!(line, "  tag {tag}");
+            }
+            if t.service == "local" {
+                let _ = write!(line, "  (this machine: {host})");
+            }
+            let _ = write!(line, "  [{}]", t.source);
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        let _ = writeln!(
+            out,
+            "  platforms     {}",
+            img.platforms
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !img.tags.is_empty() {
+            let _ = writeln!(out, "  index tags    {}", img.tags.join(", "));
+        }
+        for s in &img.single_tags {
+            let _ = writeln!(
+                out,
+                "  single tag    {} → the {} image manifest ({})",
+                s.tag, s.platform, s.service
+            );
+        }
+        let _ = writeln!(out, "  attestations  {}", img.attestations_reason);
+        if img.deep {
+            let _ = writeln!(out, "  verify        deep (entrypoint ELF machine checked)");
+        }
+        if plan.bake.is_none() {
+            let _ = writeln!(out, "  command");
+            let _ = writeln!(out, "{}", wrap_command(&img.command, "    "));
+        }
+    }
+    if let Some(bake) = &plan.bake {
+        let _ = writeln!(out, "\nbake ({} images in parallel)", plan.images.len());
+        let _ = writeln!(out, "  command");
+        let _ = writeln!(out, "{}", wrap_command(&bake.command, "    "));
+        let _ = writeln!(out, "  file {}", bake.file_path.display());
+        let json = serde_json::to_string_pretty(&bake.file).unwrap_or_default();
+        for line in json.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    out
+}
+
+/// One argument (or flag with its value) per line, joined with ` \`.
+fn wrap_command(argv: &[String], indent: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut i = 0;
+    // "docker buildx build" stays on the first line.
+    let head = argv.iter().take(3).cloned().collect::<Vec<_>>();
+    lines.push(shell::join(&head));
+    i += head.len();
+    while i < argv.len() {
+        let a = &argv[i];
+        let takes_value = a.starts_with("--") && !a.contains('=') && i + 1 < argv.len();
+        if takes_value {
+            lines.push(format!(
+                "{} {}",
+                shell::quote(a),
+                shell::quote(&argv[i + 1])
+            ));
+            i += 2;
+        } else {
+            lines.push(shell::quote(a));
+            i += 1;
+        }
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(n, l)| {
+            let pad = if n == 0 {
+                indent.to_string()
+            } else {
+                format!("{indent}  ")
+            };
+            let cont = if n + 1 < lines.len() { " \\" } else { "" };
+            format!("{pad}{l}{cont}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

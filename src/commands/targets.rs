@@ -1,0 +1,143 @@
+//! `mpbuild targets`: the catalog, with where each fact comes from.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::catalog::{Catalog, Fact, Origin, Service};
+use crate::cli::{Format, Global, TargetsArgs};
+use crate::exit::{Code, UsageError};
+use crate::platform::Platform;
+
+pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
+    // A project's own `services:` show up too, when there is a project here.
+    let catalog = match super::load_project(global) {
+        Ok(p) => p.catalog,
+        Err(e) if global.file.is_some() => return Err(e),
+        Err(_) => Catalog::builtin(),
+    };
+    let host = Platform::host();
+    let services: Vec<&Service> = match &args.service {
+        None => catalog.services().iter().collect(),
+        Some(name) => match catalog.get(name) {
+            Some(s) => vec![s],
+            None => {
+                let hint = catalog
+                    .suggest(name)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(UsageError(format!(
+                    "unknown service `{name}`{hint}\n  = help: known services: {}",
+                    catalog.names().join(", ")
+                ))
+                .into());
+            }
+        },
+    };
+    match args.format {
+        Format::Json => {
+            let list: Vec<_> = services.iter().map(|s| to_json(s, &host)).collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({ "services": list }))?
+            );
+        }
+        Format::Text => print!("{}", render_text(&services, &host)),
+    }
+    Ok(Code::Ok)
+}
+
+fn confirmed(s: &Service, fact: Fact) -> &'static str {
+    if s.is_confirmed(fact) {
+        ""
+    } else {
+        " (unconfirmed)"
+    }
+}
+
+fn default_display(s: &Service, host: &Platform) -> String {
+    s.default_platforms(host)
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn render_text(services: &[&Service], host: &Platform) -> String {
+    let mut out = String::new();
+    for (i, s) in services.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{} — {}", s.name, s.title);
+        if !s.aliases.is_empty() {
+            let _ = writeln!(out, "  aliases       {}", s.aliases.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "  runs          {}{}",
+            s.runs_display(host),
+            confirmed(s, Fact::Platforms)
+        );
+        let _ = writeln!(out, "  default       {}", default_display(s, host));
+        let _ = writeln!(out, "  arch set by   {}", s.arch_field);
+        let manifest = match s.manifest {
+            crate::catalog::ManifestKind::Index => "multi-platform index accepted",
+            crate::catalog::ManifestKind::Single => {
+                "single-platform manifest only (the target gets its own tag)"
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  manifest      {manifest}{}",
+            confirmed(s, Fact::Manifest)
+        );
+        let att = match s.attestations {
+            crate::catalog::Attestations::Ok => "tolerated",
+            crate::catalog::Attestations::Break => "break it (built without)",
+            crate::catalog::Attestations::Unknown => "unknown (built without)",
+        };
+        let _ = writeln!(
+            out,
+            "  attestations  {att}{}",
+            confirmed(s, Fact::Attestations)
+        );
+        if let Some(note) = &s.note {
+            let _ = writeln!(out, "  note          {note}");
+        }
+        for (n, src) in s.sources.iter().enumerate() {
+            let label = if n == 0 { "sources" } else { "" };
+            let _ = writeln!(out, "  {label:12}  {src}");
+        }
+        if let Origin::Project { line } = s.origin {
+            let _ = writeln!(out, "  from          the project file, line {line}");
+        }
+    }
+    out
+}
+
+fn to_json(s: &Service, host: &Platform) -> serde_json::Value {
+    let runs = match s.runnable(host) {
+        None => json!("any"),
+        Some(list) => json!(list.iter().map(ToString::to_string).collect::<Vec<_>>()),
+    };
+    json!({
+        "name": s.name,
+        "title": s.title,
+        "aliases": s.aliases,
+        "platforms": runs,
+        "default": s.default_platforms(host).iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "arch_field": s.arch_field,
+        "arch_aliases": s.arch_aliases.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(),
+        "manifest": s.manifest.as_str(),
+        "attestations": s.attestations.as_str(),
+        "confirmed": {
+            "platforms": s.is_confirmed(Fact::Platforms),
+            "manifest": s.is_confirmed(Fact::Manifest),
+            "attestations": s.is_confirmed(Fact::Attestations),
+        },
+        "sources": s.sources,
+        "note": s.note,
+        "origin": match s.origin { Origin::Builtin => "builtin".to_string(), Origin::Project { line } => format!("project:{line}") },
+    })
+}
