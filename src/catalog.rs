@@ -417,6 +417,7 @@ mod tests {
             "heroku",
             "raspberry-pi",
             "local",
+            "apple-silicon",
         ] {
             let s = c.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert!(!s.sources.is_empty(), "{name} has no source");

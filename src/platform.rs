@@ -32,7 +32,7 @@ pub enum PlatformError {
         "`{0}` is not a platform: write OS/ARCH[/VARIANT], e.g. linux/amd64, linux/arm64, linux/arm/v7"
     )]
     Malformed(String),
-    #[error("`{input}`: unknown architecture `{arch}`; known: {known}")]
+    #[error("`{input}`: unknown architecture `{arch}`{}; known: {known}", suggest_arch(.arch).map(|s| format!(" (did you mean {s}?)")).unwrap_or_default())]
     UnknownArch {
         input: String,
         arch: String,
@@ -49,6 +49,19 @@ pub enum PlatformError {
 impl Coded for PlatformError {
     fn code(&self) -> Code {
         Code::Usage
+    }
+}
+
+/// Common misspellings that are not containerd spellings.
+fn suggest_arch(arch: &str) -> Option<&'static str> {
+    match arch.to_ascii_lowercase().as_str() {
+        "armv7" | "armv7l" | "arm32v7" | "armv7hf" => Some("linux/arm/v7"),
+        "armv6" | "armv6l" | "arm32v6" => Some("linux/arm/v6"),
+        "armv5" | "arm32v5" => Some("linux/arm/v5"),
+        "armv8" | "arm64v8" | "arm64-v8" | "graviton" | "apple" | "m1" => Some("linux/arm64"),
+        "x64" | "x86" | "intel" | "amd" | "x86_64v2" => Some("linux/amd64"),
+        "i686" | "i586" => Some("linux/386"),
+        _ => None,
     }
 }
 

@@ -146,6 +146,10 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
     {
         message = message[idx + 2..].to_string();
     }
+    // …and drop the trailing " at line L, column C" (the snippet says where).
+    if let Some(idx) = message.rfind(" at line ") {
+        message.truncate(idx);
+    }
     let help = if message.starts_with("unknown field") {
         Some("see the configuration reference in the README (`mpbuild init` writes a commented example)".into())
     } else if message.contains("missing field `version`") {
@@ -554,7 +558,7 @@ impl Checker<'_> {
     }
 
     fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
-        let repo = raw.value.trim().to_string();
+        let repo = self.expand(raw)?.trim().to_string();
         check_repository(&repo).map_err(|m| self.err(self.pos(raw), m.message, Some(m.help)))?;
         Ok(repo)
     }
