@@ -19,6 +19,7 @@ pub mod plan;
 pub mod platform;
 pub mod registry;
 pub mod shell;
+pub mod verify;
 
 use std::ffi::OsString;
 

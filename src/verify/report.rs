@@ -1,0 +1,135 @@
+//! The verification report: one row per required platform, for people and as JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::check::{Status, Verdict};
+
+/// Shortens `sha256:0123…` to 12 hex digits for the human report.
+pub fn short(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
+        _ => digest.to_string(),
+    }
+}
+
+/// The text report for several references.
+pub fn render_text(verdicts: &[Verdict]) -> String {
+    let mut out = String::new();
+    for (i, v) in verdicts.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mark = if v.ok() { "ok  " } else { "FAIL" };
+        let _ = writeln!(
+            out,
+            "{mark} {}  {} ({})",
+            v.reference,
+            short(&v.digest),
+            v.kind
+        );
+        let width = v
+            .rows
+            .iter()
+            .map(|r| r.platform.to_string().len())
+            .max()
+            .unwrap_or(0)
+            .max(11);
+        for r in &v.rows {
+            let (word, reason) = match &r.status {
+                Status::Found => ("found", None),
+                Status::Missing => ("missing", None),
+                Status::Mismatched { reason } => ("mismatched", Some(reason)),
+            };
+            let digest = r.digest.as_deref().map(short).unwrap_or_default();
+            let mut line = format!(
+                "  {:width$}  {:10}  {:19}  {}",
+                r.platform.to_string(),
+                word,
+                digest,
+                r.needed_by.join(", ")
+            );
+            if let Some(d) = &r.deep
+                && r.status == Status::Found
+            {
+                let _ = write!(line, "  [{}]", d.summary);
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+            if let Some(reason) = reason {
+                let _ = writeln!(out, "  {:width$}  ↳ {reason}", "");
+            }
+        }
+        if !v.extra.is_empty() {
+            let extra: Vec<String> = v.extra.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                out,
+                "  also present: {} (no target needs it)",
+                extra.join(", ")
+            );
+        }
+        if !v.attestations.is_empty() {
+            let _ = writeln!(
+                out,
+                "  attestations: {} manifest(s), not counted as platforms",
+                v.attestations.len()
+            );
+        }
+        for p in &v.problems {
+            let _ = writeln!(out, "  problem: {p}");
+        }
+    }
+    let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.ok()).collect();
+    if failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nverified: {} reference(s), every required platform present",
+            verdicts.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\nverification failed for {} of {} reference(s):",
+            failed.len(),
+            verdicts.len()
+        );
+        for v in failed {
+            for r in &v.rows {
+                match &r.status {
+                    Status::Missing => {
+                        let _ = writeln!(
+                            out,
+                            "  {}: {} is missing (needed by {})",
+                            v.reference,
+                            r.platform,
+                            r.needed_by.join(", ")
+                        );
+                    }
+                    Status::Mismatched { reason } => {
+                        let _ = writeln!(out, "  {}: {}: {reason}", v.reference, r.platform);
+                    }
+                    Status::Found => {}
+                }
+            }
+            for p in &v.problems {
+                let _ = writeln!(out, "  {}: {p}", v.reference);
+            }
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    ok: bool,
+    references: &'a [Verdict],
+}
+
+/// The JSON report: the same facts.
+pub fn render_json(verdicts: &[Verdict]) -> String {
+    let report = JsonReport {
+        ok: verdicts.iter().all(Verdict::ok),
+        references: verdicts,
+    };
+    serde_json::to_string_pretty(&report).unwrap_or_default()
+}
