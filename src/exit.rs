@@ -108,6 +108,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         ChecksFailed,
         crate::platform::PlatformError,
         crate::config::ConfigError,
+        crate::oci_layout::LayoutError,
     )
     .unwrap_or(Code::Usage)
 }
