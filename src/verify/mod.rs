@@ -3,5 +3,6 @@
 
 pub mod check;
 pub mod report;
+pub mod requirements;
 
 pub use check::{Deep, Entry, Kind, Observed, Requirements, Row, Status, Verdict, check};

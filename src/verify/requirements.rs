@@ -1,0 +1,171 @@
+//! What to check, derived from a plan (the project's images and tags) or from
+//! command-line targets (`mpbuild verify REF --target lambda:arm64`).
+
+use crate::catalog::{Catalog, ManifestKind};
+use crate::exit::UsageError;
+use crate::plan::ImagePlan;
+use crate::platform::Platform;
+
+use super::check::Requirements;
+
+/// One reference to check and what it must hold.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub reference: String,
+    pub requirements: Requirements,
+}
+
+/// The index requirements of an image: every platform of every index target.
+pub fn for_index(image: &ImagePlan) -> Requirements {
+    let mut req = Requirements {
+        deep: image.deep,
+        ..Requirements::default()
+    };
+    for t in &image.targets {
+        for p in &t.platforms {
+            req.need(p.clone(), t.service.clone());
+        }
+    }
+    req
+}
+
+/// Jobs for an image as published: each index tag, then each single-manifest tag.
+pub fn for_image_tags(image: &ImagePlan) -> Vec<Job> {
+    let mut jobs: Vec<Job> = image
+        .tags
+        .iter()
+        .map(|tag| Job {
+            reference: format!("{}:{tag}", image.repository),
+            requirements: for_index(image),
+        })
+        .collect();
+    for s in &image.single_tags {
+        let mut req = Requirements {
+            single: true,
+            deep: image.deep,
+            ..Requirements::default()
+        };
+        req.need(s.platform.clone(), s.service.clone());
+        jobs.push(Job {
+            reference: format!("{}:{}", image.repository, s.tag),
+            requirements: req,
+        });
+    }
+    jobs
+}
+
+/// Requirements from `--target SERVICE[:ARCH]` and `--platform P` flags.
+pub fn from_flags(
+    catalog: &Catalog,
+    targets: &[String],
+    platforms: &[String],
+    deep: bool,
+    host: &Platform,
+) -> Result<Requirements, UsageError> {
+    let mut req = Requirements {
+        deep,
+        ..Requirements::default()
+    };
+    for spec in targets {
+        let (name, arch) = match spec.split_once(':') {
+            Some((s, a)) => (s, Some(a)),
+            None => (spec.as_str(), None),
+        };
+        let service = catalog.get(name).ok_or_else(|| {
+            let hint = catalog
+                .suggest(name)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            UsageError(format!(
+                "--target {spec}: unknown service `{name}`{hint}\n  = help: `mpbuild targets` lists the services"
+            ))
+        })?;
+        let list = match arch {
+            None => service.default_platforms(host),
+            Some(a) => {
+                let mut out = Vec::new();
+                for item in a.split(',') {
+                    let p = service.parse_arch(item).map_err(|e| {
+                        UsageError(format!(
+                            "--target {spec}: {e}\n  = help: {}",
+                            service.rule(host)
+                        ))
+                    })?;
+                    if !service.can_run(&p, host) {
+                        return Err(UsageError(format!(
+                            "--target {spec}: {} cannot run {p}\n  = help: {}",
+                            service.name,
+                            service.rule(host)
+                        )));
+                    }
+                    out.push(p);
+                }
+                out
+            }
+        };
+        if service.manifest == ManifestKind::Single {
+            if list.len() != 1 {
+                return Err(UsageError(format!(
+                    "--target {spec}: {} takes one architecture per image",
+                    service.name
+                )));
+            }
+            req.single = true;
+        }
+        for p in list {
+            req.need(p, service.name.clone());
+        }
+    }
+    for spec in platforms {
+        let p = Platform::parse(spec).map_err(|e| UsageError(format!("--platform {spec}: {e}")))?;
+        req.need(p, "--platform");
+    }
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_become_requirements() {
+        let c = Catalog::builtin();
+        let host = Platform::linux("arm64", "");
+        let r = from_flags(
+            &c,
+            &[
+                "apprunner".into(),
+                "ecs-fargate:ARM64".into(),
+                "local".into(),
+            ],
+            &["linux/arm/v7".into()],
+            false,
+            &host,
+        )
+        .unwrap();
+        let got: Vec<String> = r
+            .platforms
+            .iter()
+            .map(|(p, why)| format!("{p} {}", why.join("+")))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "linux/amd64 apprunner",
+                "linux/arm64 ecs-fargate+local",
+                "linux/arm/v7 --platform"
+            ]
+        );
+        assert!(!r.single);
+        let r = from_flags(&c, &["lambda:arm64".into()], &[], true, &host).unwrap();
+        assert!(r.single && r.deep);
+        assert!(from_flags(&c, &["apprunner:arm64".into()], &[], false, &host).is_err());
+        assert!(
+            from_flags(&c, &["lamda".into()], &[], false, &host)
+                .unwrap_err()
+                .0
+                .contains("did you mean `lambda`")
+        );
+        assert!(from_flags(&c, &[], &["linux/armv7".into()], false, &host).is_err());
+    }
+}
