@@ -1,0 +1,237 @@
+//! The end-to-end harness: the real build stack that `scripts/stack up` starts (dockerd
+//! with the containerd image store, buildx, a registry on loopback, QEMU, buildkitd).
+//!
+//! `stack()` returns `None` — after printing one `skipped: …` line — when there is no
+//! stack, unless `MPBUILD_E2E=1` (CI), where a missing stack is a failure.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+pub const SKIP: &str = "skipped: no build stack — run scripts/stack up";
+
+/// The running stack, from the environment `scripts/stack env` prints.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub registry: String,
+    pub docker_host: String,
+    pub docker_config: PathBuf,
+    pub state_dir: PathBuf,
+    pub prefix: PathBuf,
+    pub base_image: String,
+    pub qemu_aarch64: PathBuf,
+    pub buildkit_addr: Option<String>,
+    pub path: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn e2e_required() -> bool {
+    var("MPBUILD_E2E").is_some_and(|v| v != "0")
+}
+
+/// The stack, or `None` (with a printed skip line) when there is none.
+pub fn stack() -> Option<Stack> {
+    match probe() {
+        Ok(s) => Some(s),
+        Err(why) => {
+            if e2e_required() {
+                panic!("MPBUILD_E2E=1 but {why}: no build stack — run scripts/stack up");
+            }
+            println!("{SKIP} ({why})");
+            eprintln!("{SKIP} ({why})");
+            None
+        }
+    }
+}
+
+fn probe() -> Result<Stack, String> {
+    let need = |n: &str| var(n).ok_or_else(|| format!("{n} is not set"));
+    let s = Stack {
+        registry: need("MPBUILD_REGISTRY")?,
+        docker_host: need("DOCKER_HOST")?,
+        docker_config: need("DOCKER_CONFIG")?.into(),
+        state_dir: need("MPBUILD_STACK_DIR")?.into(),
+        prefix: need("MPBUILD_STACK_PREFIX")?.into(),
+        base_image: need("MPBUILD_TEST_BASE")?,
+        qemu_aarch64: need("MPBUILD_QEMU_AARCH64")?.into(),
+        buildkit_addr: var("MPBUILD_BUILDKIT_ADDR"),
+        path: need("PATH")?,
+    };
+    let ping = s
+        .docker()
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output();
+    match ping {
+        Ok(o) if o.status.success() => {}
+        _ => {
+            return Err(format!(
+                "the Docker daemon at {} does not answer",
+                s.docker_host
+            ));
+        }
+    }
+    let url = format!("http://{}/v2/", s.registry);
+    let ok = Command::new("curl")
+        .args(["-fsS", "--max-time", "3", "-o", "/dev/null", &url])
+        .status()
+        .map(|st| st.success())
+        .unwrap_or(false);
+    if !ok {
+        return Err(format!("the registry at {url} does not answer"));
+    }
+    Ok(s)
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Stack {
+    /// `docker` with the stack's environment.
+    pub fn docker(&self) -> Command {
+        let mut c = Command::new("docker");
+        self.apply_env(&mut c);
+        c
+    }
+
+    /// Sets the stack's environment on any command (mpbuild itself included).
+    pub fn apply_env(&self, c: &mut Command) {
+        c.env("PATH", &self.path)
+            .env("DOCKER_HOST", &self.docker_host)
+            .env("DOCKER_CONFIG", &self.docker_config)
+            .env("MPBUILD_REGISTRY", &self.registry)
+            .env("MPBUILD_TEST_BASE", &self.base_image);
+    }
+
+    /// A repository name no other test uses: `REGISTRY/e2e/NAME-PID-N`.
+    pub fn unique_repo(&self, name: &str) -> String {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        format!("{}/e2e/{name}-{}-{n}", self.registry, std::process::id())
+    }
+
+    /// Writes a build context (file name → contents) into a new temp dir.
+    pub fn context(&self, files: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in files {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, body).unwrap();
+            // Executable, so binaries copied into images can run.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        dir
+    }
+
+    /// The unpacked busybox binary for `arch` (amd64, arm64 or armhf): real ELF files.
+    pub fn busybox(&self, arch: &str) -> PathBuf {
+        match arch {
+            "amd64" => self.prefix.join("bin/busybox"),
+            other => self.prefix.join("busybox").join(other).join("bin/busybox"),
+        }
+    }
+
+    /// Holds emulation on (shared with other tests) until dropped.
+    pub fn emulation_shared(&self) -> EmulationLock {
+        let f = self.lock_file();
+        f.lock_shared().expect("lock emulation (shared)");
+        EmulationLock {
+            _file: f,
+            restore: None,
+        }
+    }
+
+    /// Turns arm64 emulation off until dropped (exclusive: no other e2e test runs a
+    /// foreign RUN step meanwhile). Re-registers it on drop, even after a panic.
+    pub fn emulation_off(&self) -> EmulationLock {
+        let f = self.lock_file();
+        f.lock().expect("lock emulation (exclusive)");
+        let entry = Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64");
+        let mut restore = None;
+        if entry.exists() {
+            let conf = self.prefix.join("usr/lib/binfmt.d/qemu-aarch64.conf");
+            let line = std::fs::read_to_string(&conf).expect("qemu-aarch64.conf");
+            let line = line
+                .lines()
+                .find(|l| !l.starts_with('#'))
+                .unwrap()
+                .to_string();
+            let parts: Vec<&str> = line.split(':').collect();
+            // :name:type:offset:magic:mask:interpreter:flags
+            let reg = format!(
+                ":{}:{}:{}:{}:{}:{}:F",
+                parts[1],
+                parts[2],
+                parts[3],
+                parts[4],
+                parts[5],
+                self.qemu_aarch64.display()
+            );
+            std::fs::write(entry, "-1").expect("unregister qemu-aarch64 (needs root)");
+            restore = Some(reg);
+        }
+        EmulationLock { _file: f, restore }
+    }
+
+    fn lock_file(&self) -> File {
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.state_dir.join("emulation.lock"))
+            .expect("emulation lock file")
+    }
+
+    /// Runs a command and returns its output, failing the test with both streams when
+    /// it does not succeed.
+    pub fn ok(&self, cmd: &mut Command) -> Output {
+        let out = cmd.output().expect("spawn");
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// GET a registry URL path with curl (for assertions about what the registry holds).
+    pub fn registry_get(&self, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.registry);
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "10",
+                "-w",
+                "\n%{http_code}",
+                "-H",
+                "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+                &url,
+            ])
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+}
+
+/// Emulation state held for a test; restores what it changed when dropped.
+pub struct EmulationLock {
+    _file: File,
+    restore: Option<String>,
+}
+
+impl Drop for EmulationLock {
+    fn drop(&mut self) {
+        if let Some(reg) = self.restore.take() {
+            let _ = std::fs::write("/proc/sys/fs/binfmt_misc/register", reg);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
