@@ -109,6 +109,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::platform::PlatformError,
         crate::config::ConfigError,
         crate::oci_layout::LayoutError,
+        crate::registry::RegistryError,
     )
     .unwrap_or(Code::Usage)
 }

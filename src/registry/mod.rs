@@ -1,1 +1,14 @@
-//! OCI distribution API client (filled in by the registry work).
+//! The registry client: the OCI distribution API over HTTP(S), with Docker's own
+//! credentials. Used by verify, push (upload and promotion) and mirror.
+
+pub mod auth;
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod manifest;
+pub mod reference;
+
+pub use client::{BlobReader, Client, Fetched, Options, Retry};
+pub use error::RegistryError;
+pub use manifest::{Descriptor, ImageConfig, Manifest};
+pub use reference::{Reference, Repository};

@@ -1,0 +1,244 @@
+//! Image references: `[HOST[:PORT]/]PATH[:TAG][@sha256:HEX]`, with Docker Hub's defaults
+//! (`docker.io`, `library/`), as Docker's `reference` package reads them.
+
+use std::fmt;
+
+use super::error::RegistryError;
+
+/// Docker Hub's name in references, and the host its API answers on.
+pub const DOCKER_HUB: &str = "docker.io";
+pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+
+/// A repository on a registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Repository {
+    /// The registry as written (`docker.io` for Docker Hub), with port.
+    pub registry: String,
+    /// The path, e.g. `library/busybox`.
+    pub path: String,
+}
+
+impl Repository {
+    /// The host:port the HTTP API answers on.
+    pub fn api_host(&self) -> &str {
+        if self.registry == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            &self.registry
+        }
+    }
+
+    /// Parses a repository without tag or digest.
+    pub fn parse(s: &str) -> Result<Repository, RegistryError> {
+        let r = Reference::parse(s)?;
+        if r.tag.is_some() || r.digest.is_some() {
+            return Err(RegistryError::BadReference {
+                reference: s.to_string(),
+                reason: "a repository has no tag or digest".into(),
+            });
+        }
+        Ok(r.repository)
+    }
+}
+
+impl fmt::Display for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.path)
+    }
+}
+
+/// A reference to an image: a repository with a tag and/or a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    pub repository: Repository,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl Reference {
+    pub fn parse(s: &str) -> Result<Reference, RegistryError> {
+        let bad = |reason: &str| RegistryError::BadReference {
+            reference: s.to_string(),
+            reason: reason.to_string(),
+        };
+        let s_trim = s.trim();
+        if s_trim.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let (rest, digest) = match s_trim.split_once('@') {
+            Some((r, d)) => {
+                if !crate::digest::is_sha256(d) {
+                    return Err(bad("the digest is not sha256:<64 lowercase hex digits>"));
+                }
+                (r, Some(d.to_string()))
+            }
+            None => (s_trim, None),
+        };
+        // A tag is after the last ':' that comes after the last '/'.
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => {
+                let at = last_slash + i;
+                (&rest[..at], Some(rest[at + 1..].to_string()))
+            }
+            None => (rest, None),
+        };
+        if let Some(t) = &tag
+            && !crate::config::is_valid_tag(t)
+        {
+            return Err(bad(
+                "the tag is not valid ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})",
+            ));
+        }
+        let (registry, path) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.')
+                    || first.contains(':')
+                    || first == "localhost"
+                    || first.starts_with('[') =>
+            {
+                (first.to_string(), rest.to_string())
+            }
+            _ => (DOCKER_HUB.to_string(), name.to_string()),
+        };
+        let registry = if registry == "index.docker.io" || registry == DOCKER_HUB_API {
+            DOCKER_HUB.to_string()
+        } else {
+            registry
+        };
+        let path = if registry == DOCKER_HUB && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
+        if path.is_empty() {
+            return Err(bad("the repository path is empty"));
+        }
+        for c in path.split('/') {
+            let ok = !c.is_empty()
+                && c.chars().all(|ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
+                })
+                && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+                && c.ends_with(|ch: char| ch.is_ascii_alphanumeric());
+            if !ok {
+                return Err(bad(&format!(
+                    "path component `{c}` must be lowercase letters, digits and separators (. _ -)"
+                )));
+            }
+        }
+        Ok(Reference {
+            repository: Repository { registry, path },
+            tag,
+            digest,
+        })
+    }
+
+    /// What to ask the registry for: the digest when there is one, else the tag
+    /// (`latest` when neither is given).
+    pub fn target(&self) -> &str {
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or("latest")
+    }
+
+    /// The same repository at another tag or digest.
+    pub fn with_target(&self, target: &str) -> Reference {
+        let mut r = Reference {
+            repository: self.repository.clone(),
+            tag: None,
+            digest: None,
+        };
+        if target.starts_with("sha256:") {
+            r.digest = Some(target.to_string());
+        } else {
+            r.tag = Some(target.to_string());
+        }
+        r
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Reference {
+        Reference::parse(s).unwrap()
+    }
+
+    #[test]
+    fn docker_hub_defaults() {
+        let r = p("busybox");
+        assert_eq!(r.repository.registry, "docker.io");
+        assert_eq!(r.repository.path, "library/busybox");
+        assert_eq!(r.repository.api_host(), "registry-1.docker.io");
+        assert_eq!(r.target(), "latest");
+        assert_eq!(
+            p("grafana/grafana:11.2.0").repository.path,
+            "grafana/grafana"
+        );
+        assert_eq!(
+            p("index.docker.io/library/alpine").repository.registry,
+            "docker.io"
+        );
+    }
+
+    #[test]
+    fn hosts_ports_tags_digests() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = p(&format!("127.0.0.1:5000/e2e/app:v1@{d}"));
+        assert_eq!(r.repository.registry, "127.0.0.1:5000");
+        assert_eq!(r.repository.path, "e2e/app");
+        assert_eq!(r.tag.as_deref(), Some("v1"));
+        assert_eq!(r.target(), d);
+        let r = p("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:latest");
+        assert_eq!(
+            r.repository.registry,
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            r.to_string(),
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:latest"
+        );
+        let r = p("localhost/app");
+        assert_eq!(r.repository.registry, "localhost");
+        let r = p("localhost:5000/app:1.0");
+        assert_eq!(r.repository.registry, "localhost:5000");
+        assert_eq!(r.tag.as_deref(), Some("1.0"));
+        assert_eq!(
+            p("ghcr.io/acme/web").with_target("v2").to_string(),
+            "ghcr.io/acme/web:v2"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_references() {
+        for bad in [
+            "",
+            "UPPER/case",
+            "a//b",
+            "x@sha256:abc",
+            "x:-bad",
+            "ghcr.io/",
+            "a/-b",
+        ] {
+            assert!(Reference::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Repository::parse("ghcr.io/a/b:tag").is_err());
+        assert!(Repository::parse("ghcr.io/a/b").is_ok());
+    }
+}
