@@ -38,6 +38,47 @@ pub enum Command {
     /// Write a commented mpbuild.yaml (never overwrites one).
     #[command(after_help = EXIT_CODES_HELP)]
     Init(InitArgs),
+    /// Prove by reading the registry that every required platform is there.
+    ///
+    /// Without REF: every tag of every image in the project, against its targets.
+    /// With REF: any image, no project file needed; say what it must hold with
+    /// --target and --platform.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(VerifyArgs),
+}
+
+/// How mpbuild reaches registries.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RegistryArgs {
+    /// A registry (HOST[:PORT]) reached over plain HTTP (loopback always is).
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure: Vec<String>,
+    /// An extra CA certificate bundle (PEM) to trust for registries.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Image references (REPO:TAG or REPO@sha256:…). Default: the project's tags.
+    #[arg(value_name = "REF")]
+    pub refs: Vec<String>,
+    /// A deployment target the image must serve, as SERVICE or SERVICE:ARCH (repeatable).
+    #[arg(long = "target", value_name = "SERVICE[:ARCH]")]
+    pub targets: Vec<String>,
+    /// A platform the image must hold, e.g. linux/arm64 (repeatable).
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+    /// Also check that each platform's entrypoint is an ELF binary for that CPU.
+    #[arg(long)]
+    pub deep: bool,
+    /// Only these images of the project (repeatable).
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Text for people, JSON for programs.

@@ -110,6 +110,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::config::ConfigError,
         crate::oci_layout::LayoutError,
         crate::registry::RegistryError,
+        crate::inspect::InspectError,
     )
     .unwrap_or(Code::Usage)
 }

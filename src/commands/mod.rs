@@ -5,6 +5,7 @@
 mod init;
 mod plan;
 mod targets;
+mod verify;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Plan(args) => plan::run(&cli.global, &args),
         Command::Targets(args) => targets::run(&cli.global, &args),
         Command::Init(args) => init::run(&cli.global, &args),
+        Command::Verify(args) => verify::run(&cli.global, &args),
     }
 }
 

@@ -1,1 +1,112 @@
-//! Looking inside image layers: the entrypoint's ELF machine (filled in by the deep-verify work).
+//! Looking inside an image: is the program it will exec an ELF for the platform it is
+//! labelled with? Catches the image labelled arm64 that carries an x86-64 binary (the
+//! `FROM --platform=$BUILDPLATFORM` mistake), which no index or config check can see.
+
+pub mod elf;
+pub mod entrypoint;
+pub mod layers;
+
+use std::io::Read;
+
+use crate::exit::{Code, Coded};
+use crate::platform::Platform;
+use crate::registry::manifest::{Descriptor, ImageConfig, Manifest};
+use crate::registry::{Client, RegistryError, Repository};
+use crate::verify::Deep;
+
+pub use entrypoint::{DeepCheck, Verdict};
+pub use layers::{LayerSource, Union};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error("layer {layer} ({name}): {message}")]
+    Layer {
+        layer: usize,
+        name: String,
+        message: String,
+    },
+    #[error("{path}: too many levels of symbolic links")]
+    SymlinkLoop { path: String },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl Coded for InspectError {
+    fn code(&self) -> Code {
+        Code::Registry
+    }
+}
+
+/// An image's layers, streamed from the registry.
+pub struct RegistryLayers<'a> {
+    pub client: &'a Client,
+    pub repo: &'a Repository,
+    pub layers: &'a [Descriptor],
+}
+
+impl LayerSource for RegistryLayers<'_> {
+    fn count(&self) -> usize {
+        self.layers.len()
+    }
+    fn media_type(&self, index: usize) -> &str {
+        &self.layers[index].media_type
+    }
+    fn name(&self, index: usize) -> String {
+        self.layers[index].digest.clone()
+    }
+    fn open(&self, index: usize) -> Result<Box<dyn Read + '_>, InspectError> {
+        Ok(Box::new(
+            self.client
+                .get_blob(self.repo, &self.layers[index].digest)?,
+        ))
+    }
+}
+
+/// The deep check of one image manifest, reading its layers from the registry.
+pub fn check_image(
+    client: &Client,
+    repo: &Repository,
+    manifest: &Manifest,
+    config: &ImageConfig,
+    platform: &Platform,
+) -> Result<DeepCheck, InspectError> {
+    let layers: &[Descriptor] = match manifest {
+        Manifest::Image { layers, .. } => layers,
+        Manifest::Index { .. } => &[],
+    };
+    let source = RegistryLayers {
+        client,
+        repo,
+        layers,
+    };
+    let mut union = Union::new(&source);
+    entrypoint::check(
+        &mut union,
+        &config.config.clone().unwrap_or_default(),
+        platform,
+    )
+}
+
+/// The deep check as verify calls it.
+pub fn deep_fn()
+-> impl Fn(&Client, &Repository, &Manifest, &ImageConfig, &Platform) -> Result<Deep, RegistryError>
++ Sync {
+    |client, repo, manifest, config, platform| match check_image(
+        client, repo, manifest, config, platform,
+    ) {
+        Ok(c) => Ok(Deep {
+            ok: c.ok(),
+            summary: c.summary(platform),
+        }),
+        Err(InspectError::Registry(e)) => Err(e),
+        Err(InspectError::SymlinkLoop { path }) => Ok(Deep {
+            ok: false,
+            summary: format!("{path}: too many levels of symbolic links"),
+        }),
+        Err(InspectError::Layer { name, message, .. }) => Err(RegistryError::BadManifest {
+            registry: repo.registry.clone(),
+            reference: format!("{repo}@{name}"),
+            message: format!("cannot read the layer: {message}"),
+        }),
+    }
+}

@@ -1,0 +1,97 @@
+//! `mpbuild verify`: the project's tags against its targets, or any references against
+//! the targets given on the command line.
+
+use crate::cli::{Format, Global, RegistryArgs, VerifyArgs};
+use crate::exit::{Code, UsageError};
+use crate::plan::{Options, Output, Plan};
+use crate::platform::Platform;
+use crate::registry::{self, Client, Reference};
+use crate::verify::{self, Requirements, report, requirements};
+
+pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
+    let (jobs, insecure) = if args.refs.is_empty() {
+        if !args.targets.is_empty() || !args.platforms.is_empty() {
+            return Err(UsageError(
+                "--target and --platform go with REF arguments; without REF mpbuild verifies the project's images against their own targets".into(),
+            )
+            .into());
+        }
+        project_jobs(global, args)?
+    } else {
+        if !args.images.is_empty() {
+            return Err(UsageError(
+                "--image selects project images; it does not go with REF arguments".into(),
+            )
+            .into());
+        }
+        let catalog = match super::load_project(global) {
+            Ok(p) => p.catalog,
+            Err(_) => crate::catalog::Catalog::builtin(),
+        };
+        let req = requirements::from_flags(
+            &catalog,
+            &args.targets,
+            &args.platforms,
+            args.deep,
+            &Platform::host(),
+        )?;
+        let mut jobs = Vec::new();
+        for r in &args.refs {
+            jobs.push((Reference::parse(r)?, req.clone()));
+        }
+        (jobs, Vec::new())
+    };
+    let client = client(global, &args.registry, insecure)?;
+    let deep = crate::inspect::deep_fn();
+    let verdicts = verify::verify_all(&client, &jobs, Some(&deep))?;
+    match args.format {
+        Format::Json => println!("{}", report::render_json(&verdicts)),
+        Format::Text => print!("{}", report::render_text(&verdicts)),
+    }
+    Ok(if verdicts.iter().all(verify::Verdict::ok) {
+        Code::Ok
+    } else {
+        Code::VerifyFailed
+    })
+}
+
+fn project_jobs(
+    global: &Global,
+    args: &VerifyArgs,
+) -> anyhow::Result<(Vec<(Reference, Requirements)>, Vec<String>)> {
+    let project = super::load_project(global)?;
+    let images = super::plan::select_images(&project, &args.images)?;
+    let plan = Plan::for_images(
+        &project,
+        &images,
+        &Options {
+            output: Output::PushByDigest,
+            work_dir: super::work_dir(&project),
+            builder: None,
+        },
+    );
+    let mut jobs = Vec::new();
+    for image in &plan.images {
+        for job in requirements::for_image_tags(image) {
+            let mut req = job.requirements;
+            req.deep |= args.deep;
+            jobs.push((Reference::parse(&job.reference)?, req));
+        }
+    }
+    Ok((jobs, project.insecure_registries.clone()))
+}
+
+/// A registry client from the flags and the project's settings.
+pub(crate) fn client(
+    global: &Global,
+    args: &RegistryArgs,
+    mut insecure: Vec<String>,
+) -> anyhow::Result<std::sync::Arc<Client>> {
+    insecure.extend(args.insecure.iter().cloned());
+    Ok(Client::new(registry::Options {
+        insecure,
+        ca_file: args.ca_file.clone(),
+        verbose: global.verbose,
+        ..registry::Options::default()
+    })?)
+}
