@@ -142,10 +142,10 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
         Kind::Manifest { entry } => (vec![entry], "manifest"),
     };
     if req.single && kind == "index" {
-        problems.push(format!(
-            "{} is an image index, but its target needs a plain single-platform image manifest (an index is rejected there)",
-            observed.reference
-        ));
+        problems.push(
+            "it is an image index, but its target needs a plain single-platform image manifest (an index is rejected there)"
+                .to_string(),
+        );
     }
     let images: Vec<&Entry> = entries.iter().copied().filter(|e| !e.attestation).collect();
     let attestations = entries
@@ -231,7 +231,7 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
         }
     }
     if images.is_empty() {
-        problems.push(format!("{} holds no image manifest", observed.reference));
+        problems.push("it holds no image manifest (only attestations)".to_string());
     }
     Verdict {
         reference: observed.reference.clone(),

@@ -38,7 +38,7 @@ pub fn verify_reference(
                 .collect(),
             extra: Vec::new(),
             attestations: Vec::new(),
-            problems: vec![format!("{reference} does not exist in the registry")],
+            problems: vec!["it does not exist in the registry (no such tag or digest)".to_string()],
         }),
     }
 }
