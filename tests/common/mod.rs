@@ -22,7 +22,6 @@ pub struct Stack {
     pub state_dir: PathBuf,
     pub prefix: PathBuf,
     pub base_image: String,
-    pub qemu_aarch64: PathBuf,
     pub buildkit_addr: Option<String>,
     pub path: String,
 }
@@ -61,7 +60,6 @@ fn probe() -> Result<Stack, String> {
         state_dir: need("MPBUILD_STACK_DIR")?.into(),
         prefix: need("MPBUILD_STACK_PREFIX")?.into(),
         base_image: need("MPBUILD_TEST_BASE")?,
-        qemu_aarch64: need("MPBUILD_QEMU_AARCH64")?.into(),
         buildkit_addr: var("MPBUILD_BUILDKIT_ADDR"),
         path: need("PATH")?,
     };
@@ -155,24 +153,9 @@ impl Stack {
         let entry = Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64");
         let mut restore = None;
         if entry.exists() {
-            let conf = self.prefix.join("usr/lib/binfmt.d/qemu-aarch64.conf");
-            let line = std::fs::read_to_string(&conf).expect("qemu-aarch64.conf");
-            let line = line
-                .lines()
-                .find(|l| !l.starts_with('#'))
-                .unwrap()
-                .to_string();
-            let parts: Vec<&str> = line.split(':').collect();
-            // :name:type:offset:magic:mask:interpreter:flags
-            let reg = format!(
-                ":{}:{}:{}:{}:{}:{}:F",
-                parts[1],
-                parts[2],
-                parts[3],
-                parts[4],
-                parts[5],
-                self.qemu_aarch64.display()
-            );
+            // The exact line scripts/stack registered.
+            let reg = std::fs::read_to_string(self.state_dir.join("binfmt/qemu-aarch64"))
+                .expect("scripts/stack saves the qemu-aarch64 registration");
             std::fs::write(entry, "-1").expect("unregister qemu-aarch64 (needs root)");
             restore = Some(reg);
         }
