@@ -111,6 +111,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::oci_layout::LayoutError,
         crate::registry::RegistryError,
         crate::inspect::InspectError,
+        crate::buildx::BuildError,
     )
     .unwrap_or(Code::Usage)
 }

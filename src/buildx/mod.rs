@@ -1,1 +1,14 @@
-//! Running `docker buildx` (filled in by the push work).
+//! Running `docker buildx`: finding docker and buildx, inspecting the builder, running
+//! a planned build or bake with its progress shown, reading the digests it produced.
+
+pub mod docker;
+pub mod error;
+pub mod metadata;
+pub mod progress;
+pub mod run;
+pub mod ui;
+
+pub use docker::{Builder, Version};
+pub use error::BuildError;
+pub use run::{Job, install_interrupt_handler, interrupted};
+pub use ui::{Mode, Ui};

@@ -1,0 +1,213 @@
+//! Runs a `docker buildx build`/`bake` argv: progress parsed from its stderr, shown
+//! through the [`Ui`]; a failure comes back with the failing step, its error and the
+//! tail of its log; Ctrl-C stops buildx and comes back as interrupted.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::docker::{RAWJSON, Version};
+use super::error::BuildError;
+use super::progress::{Parser, State};
+use super::ui::Ui;
+use crate::exit::Interrupted;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static HANDLER: std::sync::Once = std::sync::Once::new();
+
+/// Installs the Ctrl-C/SIGTERM handler once: it only raises a flag, which the runner
+/// and the push flow check, so nothing is tagged after an interrupt.
+pub fn install_interrupt_handler() {
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    });
+}
+
+/// Whether the user interrupted.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// What to run.
+pub struct Job<'a> {
+    /// The argv as planned (`docker buildx …`).
+    pub argv: &'a [String],
+    /// Where relative paths in the argv are resolved: the project directory.
+    pub cwd: &'a Path,
+    /// The images this run builds (one, or the bake targets).
+    pub images: Vec<String>,
+    /// For messages: "build of image `api`".
+    pub what: String,
+}
+
+/// Adapts a planned argv to the buildx found: `docker` → its path, and rawjson → plain
+/// for buildx older than 0.12.
+pub fn adapt(argv: &[String], buildx: Version) -> Vec<String> {
+    argv.iter()
+        .skip(1)
+        .map(|a| {
+            if a == "--progress=rawjson" && buildx < RAWJSON {
+                "--progress=plain".to_string()
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
+}
+
+/// Runs the job to its end.
+pub fn run(docker: &Path, buildx: Version, job: &Job, ui: &Ui) -> Result<State, anyhow::Error> {
+    let args = adapt(job.argv, buildx);
+    let handle = duct::cmd(docker, &args)
+        .dir(job.cwd)
+        .stderr_to_stdout()
+        .unchecked()
+        .reader()
+        .map_err(|e| BuildError::Spawn {
+            command: crate::shell::join(job.argv),
+            message: e.to_string(),
+        })?;
+    let handle = Arc::new(handle);
+    // A watcher kills buildx when the user interrupts (the terminal's SIGINT usually
+    // reaches it too; CI's SIGTERM does not).
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let handle = Arc::clone(&handle);
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if interrupted() {
+                    let _ = handle.kill();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let mut parser = Parser::default();
+    let mut state = State::default();
+    ui.start_images(&job.images);
+    let mut reader = BufReader::new(&*handle);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Some(ev) = parser.line(line.trim_end_matches(['\n', '\r'])) {
+                    for change in state.apply(ev) {
+                        ui.step(&job.images, &change, &state);
+                    }
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    if let Some(ev) = parser.finish() {
+        state.apply(ev);
+    }
+    done.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    let status = handle.try_wait().ok().flatten().map(|o| o.status);
+    if interrupted() {
+        ui.finish_images(&job.images, false, &state);
+        return Err(Interrupted.into());
+    }
+    let ok = status.is_some_and(|s| s.success());
+    ui.finish_images(&job.images, ok, &state);
+    if ok {
+        return Ok(state);
+    }
+    Err(failure(job, &state, status.and_then(|s| s.code())).into())
+}
+
+/// The error for a failed run: the failing step, its error, its log tail.
+pub fn failure(job: &Job, state: &State, code: Option<i32>) -> BuildError {
+    let failed = state.failed();
+    let mut log: Vec<String> = failed
+        .map(|s| s.log.iter().cloned().collect())
+        .unwrap_or_default();
+    if log.is_empty() {
+        // No step failed: buildx itself did (bad flag, unreachable builder, push).
+        log = state.text.iter().rev().take(15).rev().cloned().collect();
+    }
+    let error = failed
+        .and_then(|s| s.error.clone())
+        .or_else(|| {
+            state
+                .error_line()
+                .map(|l| l.trim_start_matches("ERROR: ").to_string())
+        })
+        .or_else(|| code.map(|c| format!("docker buildx exited with {c}")));
+    let text = state.text.join("\n");
+    let hint = if text.contains("Multi-platform build is not supported for the docker driver") {
+        "turn on the containerd image store (Docker Desktop: Settings → General → \"Use containerd for pulling and storing images\"; Docker Engine: \"features\": {\"containerd-snapshotter\": true} in daemon.json), or use a docker-container builder".to_string()
+    } else if text.contains("exec format error") {
+        "a RUN step ran a binary for another CPU: register QEMU emulation (`docker run --privileged --rm tonistiigi/binfmt --install all`) or build that platform on a native builder".to_string()
+    } else if failed.is_some() {
+        "fix the failing step; run the same command with --progress=plain to see the whole log"
+            .to_string()
+    } else {
+        "run the command shown with --verbose to see buildx's whole output".to_string()
+    };
+    BuildError::Failed {
+        what: job.what.clone(),
+        step: failed.map(|s| s.name.clone()),
+        error,
+        log,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_buildx_gets_plain_progress() {
+        let argv: Vec<String> = ["docker", "buildx", "build", "--progress=rawjson", "."]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            adapt(&argv, Version(0, 13, 1)),
+            vec!["buildx", "build", "--progress=rawjson", "."]
+        );
+        assert_eq!(
+            adapt(&argv, Version(0, 11, 2)),
+            vec!["buildx", "build", "--progress=plain", "."]
+        );
+    }
+
+    #[test]
+    fn failure_names_the_step_and_log_from_a_real_stream() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/buildx/failing-run.rawjson",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut p = Parser::default();
+        let mut s = State::default();
+        for l in text.lines() {
+            if let Some(e) = p.line(l) {
+                s.apply(e);
+            }
+        }
+        let job = Job {
+            argv: &[],
+            cwd: Path::new("."),
+            images: vec!["api".into()],
+            what: "build of image `api`".into(),
+        };
+        let e = failure(&job, &s, Some(1)).to_string();
+        assert!(
+            e.starts_with("build of image `api` failed at step `[linux/"),
+            "{e}"
+        );
+        assert!(e.contains("RUN echo hello && sleep 0.2"), "{e}");
+        assert!(e.contains("exit code: 2"), "{e}");
+        assert!(e.contains("| /bin/sh: can't open"), "{e}");
+    }
+}

@@ -1,0 +1,157 @@
+//! What a person sees while mpbuild works: one progress bar per image on a terminal, or
+//! plain lines when stderr is not a terminal (CI, make), `NO_COLOR` is set or plain
+//! output was asked for. Every log line goes through the bars so nothing garbles.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::progress::{Change, State, step_target};
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Bars,
+    Plain,
+    /// Nothing but errors (JSON output on stdout, tests).
+    Quiet,
+}
+
+impl Mode {
+    /// Bars on a terminal without `NO_COLOR`; plain lines otherwise.
+    pub fn detect(plain_requested: bool) -> Mode {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if plain_requested || no_color || !std::io::stderr().is_terminal() {
+            Mode::Plain
+        } else {
+            Mode::Bars
+        }
+    }
+}
+
+/// The display for one mpbuild run.
+pub struct Ui {
+    mode: Mode,
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+    started: Instant,
+}
+
+impl Ui {
+    pub fn new(mode: Mode) -> Ui {
+        let multi = MultiProgress::new();
+        if mode != Mode::Bars {
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        Ui {
+            mode,
+            multi,
+            bars: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Prints a line without garbling the bars.
+    pub fn line(&self, text: &str) {
+        match self.mode {
+            Mode::Bars => {
+                let _ = self.multi.println(text);
+            }
+            Mode::Plain => eprintln!("{text}"),
+            Mode::Quiet => {}
+        }
+    }
+
+    /// Starts a bar (or a plain line) for each image of a build.
+    pub fn start_images(&self, images: &[String]) {
+        let width = images.iter().map(String::len).max().unwrap_or(0);
+        let style = ProgressStyle::with_template(&format!(
+            "{{prefix:>{width}.bold}} [{{elapsed_precise}}] {{bar:20}} {{pos}}/{{len}} steps  {{wide_msg}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let mut bars = self.bars.lock().unwrap();
+        for name in images {
+            if self.mode == Mode::Bars {
+                let bar = self.multi.add(ProgressBar::new(0));
+                bar.set_style(style.clone());
+                bar.set_prefix(name.clone());
+                bar.enable_steady_tick(Duration::from_millis(200));
+                bars.insert(name.clone(), bar);
+            } else {
+                self.line(&format!("[{name}] building"));
+            }
+        }
+    }
+
+    /// Shows a step change of the build (or bake) of `images`.
+    pub fn step(&self, images: &[String], change: &Change, state: &State) {
+        let name = match change {
+            Change::Started(n) | Change::Done { name: n, .. } | Change::Failed { name: n, .. } => n,
+        };
+        // Which image: the bake target in the step's name, or the only image.
+        let image = match step_target(name) {
+            Some(t) if images.iter().any(|i| i == t) => Some(t.to_string()),
+            _ if images.len() == 1 => Some(images[0].clone()),
+            _ => None,
+        };
+        match self.mode {
+            Mode::Bars => {
+                let bars = self.bars.lock().unwrap();
+                for (img, bar) in bars.iter() {
+                    if image.as_deref().is_some_and(|i| i != img) {
+                        continue;
+                    }
+                    let target = (images.len() > 1).then_some(img.as_str());
+                    let (done, total) = state.counts(target);
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                    bar.set_message(state.current(target).unwrap_or("").to_string());
+                }
+            }
+            Mode::Plain => {
+                let tag = image.as_deref().unwrap_or("build");
+                match change {
+                    Change::Started(n) if !n.starts_with("[internal]") => {
+                        self.line(&format!("[{tag}] {n}"));
+                    }
+                    Change::Done { name, cached: true } if !name.starts_with("[internal]") => {
+                        self.line(&format!("[{tag}] cached {name}"));
+                    }
+                    Change::Failed { name, error } if !error.contains("context canceled") => {
+                        self.line(&format!("[{tag}] FAILED {name}: {error}"));
+                    }
+                    _ => {}
+                }
+            }
+            Mode::Quiet => {}
+        }
+    }
+
+    /// Ends the bars of a build.
+    pub fn finish_images(&self, images: &[String], ok: bool, state: &State) {
+        let bars = self.bars.lock().unwrap();
+        for name in images {
+            let target = (images.len() > 1).then_some(name.as_str());
+            let (done, total) = state.counts(target);
+            let word = if ok { "built" } else { "failed" };
+            if let Some(bar) = bars.get(name) {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.finish_with_message(word.to_string());
+            } else {
+                self.line(&format!(
+                    "[{name}] {word}: {done}/{total} steps in {:.1}s",
+                    self.started.elapsed().as_secs_f64()
+                ));
+            }
+        }
+    }
+}
