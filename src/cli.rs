@@ -45,6 +45,42 @@ pub enum Command {
     /// --target and --platform.
     #[command(after_help = EXIT_CODES_HELP)]
     Verify(VerifyArgs),
+    /// Build every platform the targets need, push by digest, verify, then move the tags.
+    ///
+    /// A deploy tag only ever moves to an image verified to hold every platform its
+    /// targets need. A failed build or verification moves no tag.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Push(PushArgs),
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProgressArg {
+    /// Bars on a terminal, plain lines otherwise (or with NO_COLOR).
+    #[default]
+    Auto,
+    /// Plain lines.
+    Plain,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Print the exact commands and steps; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only these images (repeatable).
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+    /// The buildx builder (default: the project's `builder:`, else the current one).
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+    /// Also check each platform's entrypoint binary before moving tags.
+    #[arg(long)]
+    pub deep: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressArg,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// How mpbuild reaches registries.

@@ -19,6 +19,7 @@ pub mod inspect;
 pub mod oci_layout;
 pub mod plan;
 pub mod platform;
+pub mod publish;
 pub mod registry;
 pub mod shell;
 pub mod verify;

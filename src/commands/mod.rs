@@ -4,6 +4,7 @@
 
 mod init;
 mod plan;
+mod push;
 mod targets;
 mod verify;
 
@@ -48,6 +49,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Targets(args) => targets::run(&cli.global, &args),
         Command::Init(args) => init::run(&cli.global, &args),
         Command::Verify(args) => verify::run(&cli.global, &args),
+        Command::Push(args) => push::run(&cli.global, &args),
     }
 }
 

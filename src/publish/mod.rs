@@ -1,0 +1,5 @@
+//! The registry side of a push: uploading a build's OCI layout, and promoting tags to
+//! verified digests.
+
+pub mod promote;
+pub mod upload;
