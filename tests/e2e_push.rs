@@ -1,0 +1,231 @@
+//! `mpbuild push` on the real stack: both push paths, tags only after verification.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::Stack;
+
+fn mpbuild(stack: &Stack, dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    stack.apply_env(&mut cmd);
+    cmd.current_dir(dir)
+        .env("GIT_SHA", "e2e1")
+        .env("MPBUILD_WORK_DIR", dir.join(".mpbuild-work"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The digest a tag points at, or None.
+fn tag_digest(stack: &Stack, repo: &str, tag: &str) -> Option<String> {
+    let path = repo.split_once('/').unwrap().1;
+    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{tag}"));
+    (code == 200).then(|| mpbuild::digest::sha256(body.as_bytes()))
+}
+
+fn manifest(stack: &Stack, repo: &str, target: &str) -> serde_json::Value {
+    let path = repo.split_once('/').unwrap().1;
+    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{target}"));
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn platforms_of(index: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["platform"]["os"] != "unknown")
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn project(stack: &Stack, yaml: &str, dockerfile: &str) -> tempfile::TempDir {
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("Dockerfile", dockerfile.as_bytes()),
+    ]);
+    dir
+}
+
+#[test]
+fn two_images_with_lambda_via_bake() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let api = stack.unique_repo("api");
+    let func = stack.unique_repo("fn");
+    let yaml = format!(
+        "version: 1\nimages:\n  api:\n    repository: {api}\n    tags: [latest, \"${{GIT_SHA}}\"]\n    build_args: {{BASE: \"{base}\"}}\n    targets:\n      - service: apprunner\n      - service: ecs-fargate\n        arch: ARM64\n  fn:\n    repository: {func}\n    tags: [\"${{GIT_SHA}}\"]\n    build_args: {{BASE: \"{base}\"}}\n    targets:\n      - service: lambda\n        arch: arm64\n        tag: \"${{GIT_SHA}}-lambda\"\n",
+        base = stack.base_image
+    );
+    let dir = project(
+        &stack,
+        &yaml,
+        "ARG BASE\nFROM ${BASE}\nRUN uname -m > /arch && cat /arch\nCMD [\"cat\", \"/arch\"]\n",
+    );
+    let out = mpbuild(
+        &stack,
+        dir.path(),
+        &["push", "--progress", "plain", "--deep"],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("bake") || t.contains("[api]"), "{t}");
+    // The first image: exactly amd64 + arm64.
+    let index = manifest(&stack, &api, "latest");
+    assert_eq!(
+        platforms_of(&index),
+        vec!["linux/amd64", "linux/arm64"],
+        "{index}"
+    );
+    assert_eq!(
+        tag_digest(&stack, &api, "latest"),
+        tag_digest(&stack, &api, "e2e1")
+    );
+    // The Lambda tag: a plain arm64 image manifest, not an index.
+    let lambda = manifest(&stack, &func, "e2e1-lambda");
+    assert!(lambda.get("manifests").is_none(), "{lambda}");
+    assert!(lambda.get("config").is_some(), "{lambda}");
+    let cfg_digest = lambda["config"]["digest"].as_str().unwrap();
+    let (_, cfg) = stack.registry_get(&format!(
+        "/v2/{}/blobs/{cfg_digest}",
+        func.split_once('/').unwrap().1
+    ));
+    let cfg: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    assert_eq!(cfg["architecture"], "arm64");
+    // And mpbuild verify agrees with the project.
+    let out = mpbuild(&stack, dir.path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_build_failing_for_arm64_leaves_latest_where_it_was() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("fails-arm64");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets:\n      - service: ecs-fargate\n        arch: [X86_64, ARM64]\n",
+        stack.base_image
+    );
+    let dir = project(&stack, &yaml, "ARG BASE\nFROM ${BASE}\nRUN echo v1 > /v\n");
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let before = tag_digest(&stack, &repo, "latest").expect("latest exists");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "ARG BASE\nFROM ${BASE}\nRUN echo v2 > /v\nRUN echo 'checking the CPU'; test \"$(uname -m)\" != aarch64\n",
+    )
+    .unwrap();
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("failed at step `[linux/arm64"), "{t}");
+    assert!(t.contains("| checking the CPU"), "log tail shown: {t}");
+    assert!(t.contains("no tag moved"), "{t}");
+    assert_eq!(tag_digest(&stack, &repo, "latest"), Some(before));
+}
+
+#[test]
+fn tags_never_move_before_verification() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("unverified");
+    // Every platform gets the x86-64 busybox: the index looks right, the binary is wrong.
+    let busybox = std::fs::read(stack.busybox("amd64")).unwrap();
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    deep: true\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n"
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("busybox", &busybox),
+        (
+            "Dockerfile",
+            b"FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\", \"true\"]\n",
+        ),
+    ]);
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("is an ELF for x86-64, but the platform is linux/arm64"),
+        "{t}"
+    );
+    assert!(t.contains("verification failed: no tag moved"), "{t}");
+    assert_eq!(
+        tag_digest(&stack, &repo, "latest"),
+        None,
+        "latest must not exist"
+    );
+}
+
+#[test]
+fn remote_driver_pushes_by_digest() {
+    let Some(stack) = common::stack() else { return };
+    let Some(addr) = stack.buildkit_addr.clone() else {
+        if std::env::var("MPBUILD_E2E").is_ok_and(|v| v == "1") {
+            panic!("MPBUILD_E2E=1 but no BuildKit daemon (MPBUILD_BUILDKIT_ADDR)");
+        }
+        eprintln!("skipped: no BuildKit daemon for the remote driver");
+        return;
+    };
+    let _emu = stack.emulation_shared();
+    let builder = format!("e2e-remote-{}", std::process::id());
+    stack.ok(stack.docker().args([
+        "buildx", "create", "--name", &builder, "--driver", "remote", &addr,
+    ]));
+    let repo = stack.unique_repo("remote");
+    let yaml = format!(
+        "version: 1\nbuilder: {builder}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets:\n      - service: apprunner\n      - service: gke\n        arch: arm64\n",
+        stack.base_image
+    );
+    let dir = project(
+        &stack,
+        &yaml,
+        "ARG BASE\nFROM ${BASE}\nRUN uname -m > /arch\n",
+    );
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let _ = stack.docker().args(["buildx", "rm", &builder]).output();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("driver remote): pushes by digest"), "{t}");
+    assert_eq!(
+        platforms_of(&manifest(&stack, &repo, "latest")),
+        vec!["linux/amd64", "linux/arm64"]
+    );
+}
+
+#[test]
+fn dry_run_runs_nothing() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("dry");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n"
+    );
+    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = mpbuild(&stack, dir.path(), &["push", "--dry-run"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("docker buildx build --platform linux/amd64"),
+        "{t}"
+    );
+    assert!(t.contains(&format!("# tag {repo}:latest")), "{t}");
+    assert_eq!(tag_digest(&stack, &repo, "latest"), None);
+}
