@@ -59,11 +59,10 @@ fn platforms_of(index: &serde_json::Value) -> Vec<String> {
 }
 
 fn project(stack: &Stack, yaml: &str, dockerfile: &str) -> tempfile::TempDir {
-    let dir = stack.context(&[
+    stack.context(&[
         ("mpbuild.yaml", yaml.as_bytes()),
         ("Dockerfile", dockerfile.as_bytes()),
-    ]);
-    dir
+    ])
 }
 
 #[test]

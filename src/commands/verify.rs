@@ -8,6 +8,9 @@ use crate::platform::Platform;
 use crate::registry::{self, Client, Reference};
 use crate::verify::{self, Requirements, report, requirements};
 
+/// References to check, each with what it must hold.
+type Jobs = Vec<(Reference, Requirements)>;
+
 pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
     let (jobs, insecure) = if args.refs.is_empty() {
         if !args.targets.is_empty() || !args.platforms.is_empty() {
@@ -55,10 +58,7 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
     })
 }
 
-fn project_jobs(
-    global: &Global,
-    args: &VerifyArgs,
-) -> anyhow::Result<(Vec<(Reference, Requirements)>, Vec<String>)> {
+fn project_jobs(global: &Global, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec<String>)> {
     let project = super::load_project(global)?;
     let images = super::plan::select_images(&project, &args.images)?;
     let plan = Plan::for_images(

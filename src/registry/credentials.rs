@@ -142,10 +142,10 @@ impl Store {
             .find(|(k, _)| normalize(k) == normalize(&key))
             .map(|(_, v)| v)
         {
-            return self.from_helper(helper, registry, &key);
+            return self.ask_helper(helper, registry, &key);
         }
         if let Some(store) = self.file.creds_store.as_deref().filter(|s| !s.is_empty()) {
-            return self.from_helper(store, registry, &key);
+            return self.ask_helper(store, registry, &key);
         }
         let Some(entry) = self
             .file
@@ -156,10 +156,10 @@ impl Store {
         else {
             return Ok(None);
         };
-        self.from_entry(entry, registry)
+        self.decode_entry(entry, registry)
     }
 
-    fn from_entry(
+    fn decode_entry(
         &self,
         e: &AuthEntry,
         registry: &str,
@@ -198,7 +198,7 @@ impl Store {
         Ok(Some(Credential::Basic { username, password }))
     }
 
-    fn from_helper(
+    fn ask_helper(
         &self,
         helper: &str,
         registry: &str,

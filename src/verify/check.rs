@@ -23,7 +23,7 @@ pub enum Kind {
     /// An OCI image index or Docker manifest list.
     Index { entries: Vec<Entry> },
     /// A plain image manifest.
-    Manifest { entry: Entry },
+    Manifest { entry: Box<Entry> },
 }
 
 /// One image manifest: an index entry, or the manifest a tag points at directly.
@@ -358,19 +358,19 @@ mod tests {
             digest: "sha256:m".into(),
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
             kind: Kind::Manifest {
-                entry: Entry {
+                entry: Box::new(Entry {
                     declared: None,
                     ..entry("linux/arm64", "linux/arm64")
-                },
+                }),
             },
         };
         assert!(check(&plain, &r).ok());
         let wrong = Observed {
             kind: Kind::Manifest {
-                entry: Entry {
+                entry: Box::new(Entry {
                     declared: None,
                     ..entry("linux/amd64", "linux/amd64")
-                },
+                }),
             },
             ..plain
         };

@@ -64,7 +64,7 @@ pub fn observe(
             }
         }
         Manifest::Image { .. } => Kind::Manifest {
-            entry: entry(client, repo, &top.manifest, &top.digest, None, deep)?,
+            entry: Box::new(entry(client, repo, &top.manifest, &top.digest, None, deep)?),
         },
     };
     Ok(Some(Observed {
