@@ -102,6 +102,8 @@ pub struct Client {
     basic: Mutex<HashMap<String, bool>>,
     /// Credentials looked up once per registry.
     cred_cache: Mutex<HashMap<String, Option<Credential>>>,
+    /// http or https per loopback/insecure registry, probed once.
+    schemes: Mutex<HashMap<String, &'static str>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -142,15 +144,42 @@ impl Client {
             tokens: Mutex::new(HashMap::new()),
             basic: Mutex::new(HashMap::new()),
             cred_cache: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
         })
     }
 
+    /// HTTPS, except for loopback and insecure registries that do not speak TLS: like
+    /// Docker, those are probed once (HTTPS first) and the answer is kept for the run.
+    /// A registry that speaks TLS with a certificate we do not trust stays HTTPS, so
+    /// the certificate error (and its hint) is what the user sees.
     fn scheme(&self, registry: &str) -> &'static str {
-        if is_loopback(registry) || self.options.insecure.iter().any(|h| h == registry) {
-            "http"
-        } else {
-            "https"
+        if !(is_loopback(registry) || self.options.insecure.iter().any(|h| h == registry)) {
+            return "https";
         }
+        if let Some(s) = self.schemes.lock().unwrap().get(registry) {
+            return s;
+        }
+        let scheme = match self.agent(registry) {
+            Ok(agent) => {
+                let probe = agent
+                    .get(format!("https://{registry}/v2/"))
+                    .config()
+                    .timeout_global(Some(Duration::from_secs(3)))
+                    .build()
+                    .call();
+                match probe {
+                    Ok(_) => "https",
+                    Err(e) if is_certificate_error(&e) => "https",
+                    Err(_) => "http",
+                }
+            }
+            Err(_) => "http",
+        };
+        self.schemes
+            .lock()
+            .unwrap()
+            .insert(registry.to_string(), scheme);
+        scheme
     }
 
     fn base(&self, repo: &Repository) -> String {
@@ -1050,6 +1079,11 @@ fn io_error(repo: &Repository, digest: &str, e: std::io::Error) -> RegistryError
     }
 }
 
+fn is_certificate_error(e: &ureq::Error) -> bool {
+    let m = e.to_string().to_lowercase();
+    m.contains("certificate") || m.contains("unknownissuer") || m.contains("invalid peer")
+}
+
 fn is_transient(e: &ureq::Error) -> bool {
     matches!(
         e,
@@ -1143,8 +1177,8 @@ mod tests {
             },
             Store::default(),
         );
-        assert_eq!(c.scheme("127.0.0.1:5000"), "http");
-        assert_eq!(c.scheme("registry.lan:5000"), "http");
+        // Nothing listens on port 1: the probe fails and plain HTTP is used.
+        assert_eq!(c.scheme("127.0.0.1:1"), "http");
         assert_eq!(c.scheme("registry.lan"), "https");
         assert_eq!(c.scheme("ghcr.io"), "https");
     }
