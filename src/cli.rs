@@ -51,6 +51,33 @@ pub enum Command {
     /// targets need. A failed build or verification moves no tag.
     #[command(after_help = EXIT_CODES_HELP)]
     Push(PushArgs),
+    /// Build locally and load into Docker: the host's platform, or those asked for.
+    ///
+    /// Says so before building when this machine's platform is not one the image's
+    /// targets need (e.g. an Apple Silicon laptop building for App Runner).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Only these images (repeatable).
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+    /// Build for this platform instead of the host's (repeatable).
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+    /// Build the platforms of this target, SERVICE or SERVICE:ARCH (repeatable).
+    #[arg(long = "target", value_name = "SERVICE[:ARCH]")]
+    pub targets: Vec<String>,
+    /// The buildx builder.
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+    /// Print the command; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressArg,
 }
 
 /// How progress is shown.

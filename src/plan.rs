@@ -187,6 +187,39 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
     plan
 }
 
+impl ImagePlan {
+    /// The argv of a local developer build: the same build for `platforms`, loaded into
+    /// the local Docker (`--load`) under the image's tags, with no registry output,
+    /// no attestations and no cache export.
+    pub fn local_argv(&self, platforms: &[Platform]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut it = self.command.iter().peekable();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--platform" => {
+                    it.next();
+                    out.extend(["--platform".into(), platform::join(platforms)]);
+                }
+                "--metadata-file" | "--output" | "--cache-to" => {
+                    it.next();
+                }
+                "--provenance=false" | "--provenance=mode=min" | "--sbom=false" | "--sbom=true" => {
+                }
+                _ if it.peek().is_none() => {
+                    // The context: the last argument.
+                    out.extend(["--provenance=false".into(), "--load".into()]);
+                    for t in &self.tags {
+                        out.extend(["--tag".into(), format!("{}:{t}", self.repository)]);
+                    }
+                    out.push(a.clone());
+                }
+                _ => out.push(a.clone()),
+            }
+        }
+        out
+    }
+}
+
 /// Attestations are on by default only where every target is known to tolerate them.
 fn attestations(image: &Image) -> (bool, String) {
     if let Some(explicit) = image.attestations {
@@ -537,6 +570,20 @@ images:
             json!(["type=oci,tar=false,dest=/work/worker"])
         );
         assert_eq!(plan.commands().len(), 1);
+    }
+
+    #[test]
+    fn local_builds_load_the_host_platform_under_the_tags() {
+        let (_d, p) = project(ISSUE, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::OciLayout));
+        let argv = plan.images[0].local_argv(&[Platform::linux("arm64", "")]);
+        assert_eq!(
+            crate::shell::join(&argv),
+            "docker buildx build --platform linux/arm64 --file Dockerfile --build-arg RUST_VERSION=1.83 \
+             --progress=rawjson --provenance=false --load \
+             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:latest \
+             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:abc123 ."
+        );
     }
 
     #[test]

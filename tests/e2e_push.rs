@@ -228,3 +228,67 @@ fn dry_run_runs_nothing() {
     assert!(t.contains(&format!("# tag {repo}:latest")), "{t}");
     assert_eq!(tag_digest(&stack, &repo, "latest"), None);
 }
+
+#[test]
+fn build_loads_the_asked_platform_locally() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("local-build");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [dev]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}, {{service: apple-silicon}}]\n",
+        stack.base_image
+    );
+    let dir = project(
+        &stack,
+        &yaml,
+        "ARG BASE\nFROM ${BASE}\nCMD [\"uname\", \"-m\"]\n",
+    );
+    let out = mpbuild(
+        &stack,
+        dir.path(),
+        &["build", "--target", "apple-silicon", "--progress", "plain"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let run = stack.ok(stack.docker().args(["run", "--rm", &format!("{repo}:dev")]));
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "aarch64");
+    // Nothing was pushed.
+    assert_eq!(tag_digest(&stack, &repo, "dev"), None);
+}
+
+#[test]
+fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("interrupted");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}]\n",
+        stack.base_image
+    );
+    let dir = project(
+        &stack,
+        &yaml,
+        "ARG BASE\nFROM ${BASE}\nARG BUST\nRUN echo $BUST; sleep 60\n",
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    stack.apply_env(&mut cmd);
+    let mut child = cmd
+        .current_dir(dir.path())
+        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
+        .args(["push", "--progress", "plain"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let started = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "stopped promptly"
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert_eq!(tag_digest(&stack, &repo, "latest"), None);
+}

@@ -2,6 +2,7 @@
 //! command and picks the exit code; everything a command prints for a person goes
 //! through here or the command's own module.
 
+mod build;
 mod init;
 mod plan;
 mod push;
@@ -50,6 +51,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Init(args) => init::run(&cli.global, &args),
         Command::Verify(args) => verify::run(&cli.global, &args),
         Command::Push(args) => push::run(&cli.global, &args),
+        Command::Build(args) => build::run(&cli.global, &args),
     }
 }
 
