@@ -266,11 +266,11 @@ fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
     let dir = project(
         &stack,
         &yaml,
-        "ARG BASE\nFROM ${BASE}\nARG BUST\nRUN echo $BUST; sleep 60\n",
+        &format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}; sleep 60\n"),
     );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
     stack.apply_env(&mut cmd);
-    let mut child = cmd
+    let child = cmd
         .current_dir(dir.path())
         .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
         .args(["push", "--progress", "plain"])
