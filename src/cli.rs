@@ -57,6 +57,35 @@ pub enum Command {
     /// targets need (e.g. an Apple Silicon laptop building for App Runner).
     #[command(after_help = EXIT_CODES_HELP)]
     Build(BuildArgs),
+    /// Copy an image to another repository or registry with the platforms the targets
+    /// need, verify the copy, then tag it.
+    ///
+    /// Without SRC and DEST: the project's `mirrors:`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Mirror(MirrorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The source image (REPO:TAG or REPO@sha256:…).
+    #[arg(value_name = "SRC", requires = "dest")]
+    pub src: Option<String>,
+    /// The destination (REPO or REPO:TAG; the source's tag by default).
+    #[arg(value_name = "DEST")]
+    pub dest: Option<String>,
+    /// Copy the platforms of this target, SERVICE or SERVICE:ARCH (repeatable).
+    #[arg(long = "target", value_name = "SERVICE[:ARCH]")]
+    pub targets: Vec<String>,
+    /// Copy this platform (repeatable).
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+    /// Copy every platform, keeping the source digest.
+    #[arg(long, conflicts_with_all = ["targets", "platforms"])]
+    pub all: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressArg,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -112,6 +112,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::registry::RegistryError,
         crate::inspect::InspectError,
         crate::buildx::BuildError,
+        crate::publish::mirror::MirrorError,
     )
     .unwrap_or(Code::Usage)
 }

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -19,69 +19,6 @@ use mpbuild::registry::{self, Client, Reference, Repository};
 
 const USER: &str = "ci-user";
 const PASS: &str = "s3cret-Pa55word";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `docker-registry serve` process, killed on drop.
-struct Registry {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry(stack: &Stack, auth: &str, tls: Option<(&Path, &Path)>) -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let tls_cfg = tls
-        .map(|(c, k)| {
-            format!(
-                "\n  tls:\n    certificate: {}\n    key: {}",
-                c.display(),
-                k.display()
-            )
-        })
-        .unwrap_or_default();
-    let cfg = format!(
-        "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\nhttp:\n  addr: {addr}{tls_cfg}\n{auth}\n",
-        dir.path().join("data").display()
-    );
-    let cfg_path = dir.path().join("config.yml");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let child = Command::new(stack.prefix.join("usr/bin/docker-registry"))
-        .arg("serve")
-        .arg(&cfg_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(&addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "registry on {addr} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Registry {
-        child,
-        addr,
-        _dir: dir,
-    }
-}
 
 fn htpasswd(dir: &Path) -> PathBuf {
     let out = Command::new("htpasswd")
@@ -331,7 +268,7 @@ fn basic_auth_with_config_json_auths() {
         "auth:\n  htpasswd:\n    realm: test\n    path: {}",
         htpasswd(dir.path()).display()
     );
-    let reg = start_registry(&stack, &auth, None);
+    let reg = stack.start_registry(&auth, None);
     let cfg = docker_config_with_auths(dir.path(), &reg.addr);
     let image = push_image(&stack, &client(&cfg, None), &reg.addr);
 
@@ -503,7 +440,7 @@ fn bearer_tokens_with_a_credential_helper() {
         "auth:\n  token:\n    realm: http://{token_addr}/token\n    service: test-registry\n    issuer: test-issuer\n    rootcertbundle: {}",
         cert.display()
     );
-    let reg = start_registry(&stack, &auth, None);
+    let reg = stack.start_registry(&auth, None);
     // Credentials from a helper, as after `aws ecr get-login-password | docker login`.
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -571,7 +508,7 @@ fn tls_with_a_private_ca() {
         "auth:\n  htpasswd:\n    realm: test\n    path: {}",
         htpasswd(dir.path()).display()
     );
-    let reg = start_registry(&stack, &auth, Some((&cert, &key)));
+    let reg = stack.start_registry(&auth, Some((&cert, &key)));
     let cfg = docker_config_with_auths(dir.path(), &reg.addr);
     // The client probes loopback registries for TLS first, like Docker.
     let image = push_image(&stack, &client(&cfg, Some(&ca)), &reg.addr);

@@ -4,6 +4,7 @@
 
 mod build;
 mod init;
+mod mirror;
 mod plan;
 mod push;
 mod targets;
@@ -52,6 +53,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Verify(args) => verify::run(&cli.global, &args),
         Command::Push(args) => push::run(&cli.global, &args),
         Command::Build(args) => build::run(&cli.global, &args),
+        Command::Mirror(args) => mirror::run(&cli.global, &args),
     }
 }
 

@@ -80,6 +80,29 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     let client =
         super::verify::client(global, &args.registry, project.insecure_registries.clone())?;
 
+    // 0. The project's mirrors (base images copied with the platforms it needs).
+    if !project.mirrors.is_empty() {
+        let jobs = project
+            .mirrors
+            .iter()
+            .map(|m| {
+                super::mirror::job(
+                    &project.catalog,
+                    &m.source,
+                    &m.destination,
+                    &m.targets,
+                    &m.platforms,
+                    m.all,
+                )
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let code = super::mirror::run_jobs(&client, &jobs, mode)?;
+        if code != Code::Ok {
+            eprintln!("{}", untouched(&plan, "a mirror failed verification"));
+            return Ok(code);
+        }
+    }
+
     // 1. Build (and push by digest, or export), no tag moved.
     let build_started = Instant::now();
     let built = build(&docker, version, &project, &plan, &ui, global.verbose);

@@ -50,6 +50,18 @@ pub struct Project {
     pub insecure_registries: Vec<String>,
     pub builder: Option<String>,
     pub images: Vec<Image>,
+    pub mirrors: Vec<Mirror>,
+}
+
+/// A checked `mirrors:` entry.
+#[derive(Debug, Clone)]
+pub struct Mirror {
+    pub source: String,
+    pub destination: String,
+    pub targets: Vec<String>,
+    pub platforms: Vec<String>,
+    pub all: bool,
+    pub line: u32,
 }
 
 /// A checked image.
@@ -207,10 +219,10 @@ impl Checker<'_> {
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        if raw.images.is_empty() {
+        if raw.images.is_empty() && raw.mirrors.is_empty() {
             return Err(self.err(
                 Pos::default(),
-                "no images: the file declares nothing to build",
+                "no images and no mirrors: the file declares nothing to do",
                 Some("add an entry under `images:` (see `mpbuild init`)".into()),
             ));
         }
@@ -219,6 +231,10 @@ impl Checker<'_> {
             images.push(self.image(&catalog, &dir, name, image, raw.deep.unwrap_or(false))?);
         }
         self.check_tag_collisions(&images)?;
+        let mut mirrors = Vec::new();
+        for m in raw.mirrors {
+            mirrors.push(self.mirror(&catalog, m)?);
+        }
         Ok(Project {
             path: self.path.to_path_buf(),
             dir,
@@ -230,6 +246,71 @@ impl Checker<'_> {
                 .collect(),
             builder: raw.builder.map(|b| b.value),
             images,
+            mirrors,
+        })
+    }
+
+    fn mirror(
+        &self,
+        catalog: &Catalog,
+        raw: Spanned<raw::RawMirror>,
+    ) -> Result<Mirror, ConfigError> {
+        let pos = self.pos(&raw);
+        let m = raw.value;
+        let reference = |s: &Spanned<String>| -> Result<String, ConfigError> {
+            let v = self.expand(s)?;
+            crate::registry::Reference::parse(&v).map_err(|e| {
+                let text = e.to_string();
+                let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
+                self.err(
+                    self.pos(s),
+                    msg.to_string(),
+                    (!help.is_empty()).then(|| help.to_string()),
+                )
+            })?;
+            Ok(v)
+        };
+        let source = reference(&m.source)?;
+        let destination = reference(&m.destination)?;
+        let targets: Vec<String> = m.targets.iter().map(|t| t.value.clone()).collect();
+        let platforms: Vec<String> = m.platforms.iter().map(|t| t.value.clone()).collect();
+        if let Err(e) = crate::verify::requirements::from_flags(
+            catalog,
+            &targets,
+            &platforms,
+            false,
+            &self.env.host,
+        ) {
+            let at = m
+                .targets
+                .first()
+                .or(m.platforms.first())
+                .map(|s| self.pos(s))
+                .unwrap_or(pos);
+            let text =
+                e.0.replace("--target ", "target ")
+                    .replace("--platform ", "platform ");
+            let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
+            return Err(self.err(
+                at,
+                msg.to_string(),
+                (!help.is_empty()).then(|| help.to_string()),
+            ));
+        }
+        if targets.is_empty() && platforms.is_empty() && !m.all {
+            return Err(self.err(
+                pos,
+                "a mirror needs `targets:`, `platforms:` or `all: true`",
+                Some("say which platforms the copy must hold, e.g. `targets: [apprunner]`".into()),
+            ));
+        }
+        Ok(Mirror {
+            source,
+            destination,
+            targets,
+            platforms,
+            all: m.all,
+            line: pos.line,
         })
     }
 

@@ -24,8 +24,27 @@ pub struct RawProject {
     /// Services the project adds or overrides.
     #[serde(default, deserialize_with = "ordered_map")]
     pub services: Vec<(Spanned<String>, Spanned<RawService>)>,
-    #[serde(deserialize_with = "ordered_map")]
+    #[serde(default, deserialize_with = "ordered_map")]
     pub images: Vec<(Spanned<String>, RawImage)>,
+    /// Images copied between registries with the platforms the targets need.
+    #[serde(default)]
+    pub mirrors: Vec<Spanned<RawMirror>>,
+}
+
+/// One `mirrors:` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMirror {
+    pub source: Spanned<String>,
+    pub destination: Spanned<String>,
+    /// `SERVICE` or `SERVICE:ARCH`.
+    #[serde(default)]
+    pub targets: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub platforms: Vec<Spanned<String>>,
+    /// Copy every platform, keeping the source digest.
+    #[serde(default)]
+    pub all: bool,
 }
 
 /// One image.

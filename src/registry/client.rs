@@ -61,6 +61,9 @@ pub struct Fetched {
     pub manifest: Manifest,
 }
 
+/// Opens a blob's content anew (once per attempt), for streamed uploads.
+pub type OpenBlob<'a> = dyn Fn() -> std::io::Result<Box<dyn Read + Send + 'a>> + Sync + 'a;
+
 /// The body of a request, re-creatable for retries.
 pub enum Body<'a> {
     Empty,
@@ -68,7 +71,7 @@ pub enum Body<'a> {
     /// A stream of known length, opened anew for each attempt.
     Stream {
         len: u64,
-        open: &'a (dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Sync),
+        open: &'a OpenBlob<'a>,
     },
 }
 
@@ -378,9 +381,9 @@ impl Client {
                     Body::Empty => req.header("Content-Length", "0").send_empty(),
                     Body::Bytes(b) => req.send(*b),
                     Body::Stream { len, open } => {
-                        let reader = open().map_err(ureq::Error::Io)?;
+                        let mut reader = open().map_err(ureq::Error::Io)?;
                         req.header("Content-Length", &len.to_string())
-                            .send(ureq::SendBody::from_owned_reader(reader))
+                            .send(ureq::SendBody::from_reader(&mut *reader))
                     }
                 }
             }
@@ -799,12 +802,12 @@ impl Client {
     }
 
     /// Uploads a blob from a stream of known length (monolithic: POST, then one PUT).
-    pub fn upload_blob(
+    pub fn upload_blob<'a>(
         &self,
         repo: &Repository,
         digest: &str,
         len: u64,
-        open: &(dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Sync),
+        open: &'a OpenBlob<'a>,
     ) -> Result<(), RegistryError> {
         let scopes = Client::push_scopes(repo);
         let start_url = format!("{}/blobs/uploads/", self.base(repo));

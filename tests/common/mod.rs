@@ -206,6 +206,73 @@ impl Stack {
     }
 }
 
+/// A `docker-registry serve` process of a test's own, killed on drop.
+pub struct Registry {
+    child: std::process::Child,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Stack {
+    /// Starts a registry of the test's own on a free loopback port; `auth` is a YAML
+    /// `auth:` block (or empty), `tls` a certificate and key.
+    pub fn start_registry(&self, auth: &str, tls: Option<(&Path, &Path)>) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let tls_cfg = tls
+            .map(|(c, k)| {
+                format!(
+                    "\n  tls:\n    certificate: {}\n    key: {}",
+                    c.display(),
+                    k.display()
+                )
+            })
+            .unwrap_or_default();
+        let cfg = format!(
+            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\nhttp:\n  addr: {addr}{tls_cfg}\n{auth}\n",
+            dir.path().join("data").display()
+        );
+        let cfg_path = dir.path().join("config.yml");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let child = Command::new(self.prefix.join("usr/bin/docker-registry"))
+            .arg("serve")
+            .arg(&cfg_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "registry on {addr} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Registry {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+}
+
 /// Emulation state held for a test; restores what it changed when dropped.
 pub struct EmulationLock {
     _file: File,

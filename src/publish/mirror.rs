@@ -1,0 +1,308 @@
+//! Copying an image between repositories or registries with the platforms the targets
+//! need — what `docker pull; docker tag; docker push` gets wrong (it keeps only the
+//! host's platform). Blobs are mounted where the registry allows it, otherwise streamed
+//! from source to destination, never held in memory or on disk; child manifests go by
+//! digest, then the index. A source that lacks a required platform is refused before
+//! anything is written.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::registry::manifest::{Descriptor, Manifest};
+use crate::registry::{Client, Fetched, Reference, RegistryError};
+use crate::verify::Requirements;
+
+/// What to copy.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Platforms that must be present and copied; empty with `all`.
+    pub requirements: Requirements,
+    /// Copy every platform (and keep the source digest).
+    pub all: bool,
+}
+
+/// The result of a mirror.
+#[derive(Debug, Clone, Default)]
+pub struct Mirrored {
+    pub source_digest: String,
+    pub digest: String,
+    /// True when a new index was made (a filtered copy of a larger index).
+    pub filtered: bool,
+    pub platforms: Vec<String>,
+    pub blobs_copied: usize,
+    pub blobs_mounted: usize,
+    pub blobs_skipped: usize,
+    pub bytes_copied: u64,
+}
+
+/// Why a mirror could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    #[error(
+        "{source_ref} has no {platform} image (it has: {present}); nothing was written\n  = help: pick a source that holds every platform the targets need, or drop the target"
+    )]
+    MissingPlatform {
+        source_ref: String,
+        platform: String,
+        present: String,
+    },
+    #[error(
+        "{source_ref} is a single {found} image; the targets need {needed}; nothing was written"
+    )]
+    WrongPlatform {
+        source_ref: String,
+        found: String,
+        needed: String,
+    },
+}
+
+impl crate::exit::Coded for MirrorError {
+    fn code(&self) -> crate::exit::Code {
+        crate::exit::Code::VerifyFailed
+    }
+}
+
+/// Progress callbacks (bytes copied), so the CLI can draw a bar.
+pub trait Progress: Sync {
+    fn total(&self, bytes: u64);
+    fn advance(&self, bytes: u64);
+}
+
+/// No progress display.
+pub struct Silent;
+impl Progress for Silent {
+    fn total(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+struct Plan {
+    /// Image manifests to copy, with their bytes.
+    manifests: Vec<(Descriptor, Fetched)>,
+    /// The root to put last: the source's own bytes, or a new index.
+    root_media_type: String,
+    root_bytes: Vec<u8>,
+    filtered: bool,
+    platforms: Vec<String>,
+}
+
+/// Works out what to copy (reads only).
+fn plan(
+    client: &Client,
+    src: &Reference,
+    top: &Fetched,
+    sel: &Selection,
+) -> Result<Plan, anyhow::Error> {
+    match &top.manifest {
+        Manifest::Index { manifests, .. } => {
+            let images: Vec<&Descriptor> =
+                manifests.iter().filter(|d| !d.is_attestation()).collect();
+            let present: Vec<String> = images
+                .iter()
+                .filter_map(|d| d.platform.as_ref().map(|p| p.platform().to_string()))
+                .collect();
+            let mut chosen: Vec<&Descriptor> = Vec::new();
+            if sel.all {
+                chosen = manifests.iter().collect();
+            } else {
+                for (p, _) in &sel.requirements.platforms {
+                    let Some(d) = images.iter().find(|d| {
+                        d.platform
+                            .as_ref()
+                            .is_some_and(|dp| dp.platform().matches(p))
+                    }) else {
+                        return Err(MirrorError::MissingPlatform {
+                            source_ref: src.to_string(),
+                            platform: p.to_string(),
+                            present: present.join(", "),
+                        }
+                        .into());
+                    };
+                    if !chosen.iter().any(|c| c.digest == d.digest) {
+                        chosen.push(d);
+                    }
+                }
+                // Attestations that describe a chosen image come along.
+                for d in manifests.iter().filter(|d| d.is_attestation()) {
+                    let subject = d.annotations.get("vnd.docker.reference.digest");
+                    if subject.is_some_and(|s| chosen.iter().any(|c| &c.digest == s)) {
+                        chosen.push(d);
+                    }
+                }
+            }
+            let filtered = chosen.len() != manifests.len();
+            let mut fetched = Vec::new();
+            for d in &chosen {
+                fetched.push((
+                    (*d).clone(),
+                    client.get_manifest(&src.with_target(&d.digest))?,
+                ));
+            }
+            let (root_media_type, root_bytes) = if filtered {
+                // Keep the order of the source index.
+                let kept: Vec<&Descriptor> = manifests
+                    .iter()
+                    .filter(|d| chosen.iter().any(|c| c.digest == d.digest))
+                    .collect();
+                let index = serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": top.media_type,
+                    "manifests": kept,
+                });
+                (top.media_type.clone(), serde_json::to_vec(&index)?)
+            } else {
+                (top.media_type.clone(), top.bytes.clone())
+            };
+            let platforms = chosen
+                .iter()
+                .filter(|d| !d.is_attestation())
+                .filter_map(|d| d.platform.as_ref().map(|p| p.platform().to_string()))
+                .collect();
+            Ok(Plan {
+                manifests: fetched,
+                root_media_type,
+                root_bytes,
+                filtered,
+                platforms,
+            })
+        }
+        Manifest::Image { config, .. } => {
+            let cfg = client.get_blob_bytes(&src.repository, &config.digest, 4 << 20)?;
+            let cfg: crate::registry::ImageConfig = serde_json::from_slice(&cfg)?;
+            let found = cfg.platform();
+            if !sel.all {
+                for (p, _) in &sel.requirements.platforms {
+                    if !p.matches(&found) {
+                        return Err(MirrorError::WrongPlatform {
+                            source_ref: src.to_string(),
+                            found: found.to_string(),
+                            needed: p.to_string(),
+                        }
+                        .into());
+                    }
+                }
+            }
+            Ok(Plan {
+                manifests: Vec::new(),
+                root_media_type: top.media_type.clone(),
+                root_bytes: top.bytes.clone(),
+                filtered: false,
+                platforms: vec![found.to_string()],
+            })
+        }
+    }
+}
+
+/// Copies `src` to `dest` (whose tag, if any, is set last), per `sel`.
+pub fn mirror(
+    client: &Client,
+    src: &Reference,
+    dest: &Reference,
+    sel: &Selection,
+    progress: &dyn Progress,
+) -> Result<Mirrored, anyhow::Error> {
+    let top = client.get_manifest(src)?;
+    let plan = plan(client, src, &top, sel)?;
+    // Blobs: configs and layers of every manifest copied (or of the single manifest).
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    let manifests_for_blobs: Vec<&Manifest> = if plan.manifests.is_empty() {
+        vec![&top.manifest]
+    } else {
+        plan.manifests.iter().map(|(_, f)| &f.manifest).collect()
+    };
+    for m in manifests_for_blobs {
+        if let Manifest::Image { config, layers, .. } = m {
+            for b in std::iter::once(config).chain(layers.iter()) {
+                if !blobs.iter().any(|x| x.digest == b.digest) {
+                    blobs.push(b.clone());
+                }
+            }
+        }
+    }
+    progress.total(blobs.iter().map(|b| b.size).sum());
+    let copied = AtomicUsize::new(0);
+    let mounted = AtomicUsize::new(0);
+    let skipped = AtomicUsize::new(0);
+    let bytes = AtomicU64::new(0);
+    let queue: Mutex<Vec<&Descriptor>> = Mutex::new(blobs.iter().rev().collect());
+    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let (src_repo, dest_repo) = (&src.repository, &dest.repository);
+    std::thread::scope(|s| {
+        for _ in 0..super::upload::PARALLEL.min(blobs.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    if first_error.lock().unwrap().is_some() {
+                        return;
+                    }
+                    let Some(blob) = queue.lock().unwrap().pop() else {
+                        return;
+                    };
+                    let result = (|| -> Result<(), RegistryError> {
+                        if client.blob_exists(dest_repo, &blob.digest, true)? {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                        } else if src_repo.registry == dest_repo.registry
+                            && client.mount_blob(dest_repo, &blob.digest, src_repo)?
+                        {
+                            mounted.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            let open = || -> std::io::Result<Box<dyn std::io::Read + Send>> {
+                                let r = client
+                                    .get_blob(src_repo, &blob.digest)
+                                    .map_err(std::io::Error::other)?;
+                                Ok(Box::new(Counted { inner: r, progress }))
+                            };
+                            client.upload_blob(dest_repo, &blob.digest, blob.size, &open)?;
+                            copied.fetch_add(1, Ordering::Relaxed);
+                            bytes.fetch_add(blob.size, Ordering::Relaxed);
+                            return Ok(());
+                        }
+                        progress.advance(blob.size);
+                        Ok(())
+                    })();
+                    if let Err(e) = result {
+                        first_error.lock().unwrap().get_or_insert(e.into());
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap() {
+        return Err(e);
+    }
+    for (d, f) in &plan.manifests {
+        client.put_manifest(dest_repo, &d.digest, &f.media_type, &f.bytes)?;
+    }
+    let digest = crate::digest::sha256(&plan.root_bytes);
+    client.put_manifest(dest_repo, &digest, &plan.root_media_type, &plan.root_bytes)?;
+    Ok(Mirrored {
+        source_digest: top.digest,
+        digest,
+        filtered: plan.filtered,
+        platforms: plan.platforms,
+        blobs_copied: copied.into_inner(),
+        blobs_mounted: mounted.into_inner(),
+        blobs_skipped: skipped.into_inner(),
+        bytes_copied: bytes.into_inner(),
+    })
+}
+
+/// Puts the mirrored root under `dest`'s tag (after verification).
+pub fn tag(client: &Client, dest: &Reference, digest: &str) -> Result<(), RegistryError> {
+    let Some(tag) = &dest.tag else { return Ok(()) };
+    let root = client.get_manifest(&dest.with_target(digest))?;
+    client.put_manifest(&dest.repository, tag, &root.media_type, &root.bytes)?;
+    Ok(())
+}
+
+struct Counted<'a, R> {
+    inner: R,
+    progress: &'a dyn Progress,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}

@@ -1,0 +1,214 @@
+//! `mpbuild mirror` on real registries: within one registry (mounts) and across two
+//! (streamed), filtered and whole; a source missing a platform writes nothing.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::Stack;
+
+fn mpbuild(stack: &Stack, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    stack.apply_env(&mut cmd);
+    cmd.args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn get(addr: &str, path: &str) -> (u16, serde_json::Value) {
+    let out = Command::new("curl")
+        .args([
+            "-sS", "-w", "\n%{http_code}", "-H",
+            "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+            &format!("http://{addr}{path}"),
+        ])
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = t.rsplit_once('\n').unwrap();
+    (
+        code.trim().parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn archs(index: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = index["manifests"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|m| m["platform"]["os"] == "linux")
+                .map(|m| m["platform"]["architecture"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn filtered_and_whole_copies_within_one_registry() {
+    let Some(stack) = common::stack() else { return };
+    let dest = stack.unique_repo("mirror-within");
+    let out = mpbuild(
+        &stack,
+        &[
+            "mirror",
+            &stack.base_image,
+            &format!("{dest}:two"),
+            "--target",
+            "apprunner",
+            "--target",
+            "ecs-fargate:ARM64",
+            "--progress",
+            "plain",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("a new index with linux/amd64, linux/arm64"),
+        "{t}"
+    );
+    assert!(t.contains("mounted"), "{t}");
+    let path = dest.split_once('/').unwrap().1;
+    let (code, idx) = get(&stack.registry, &format!("/v2/{path}/manifests/two"));
+    assert_eq!(code, 200);
+    assert_eq!(archs(&idx), vec!["amd64", "arm64"]);
+    // Whole copy into another repository: same digest as the source.
+    let out = mpbuild(
+        &stack,
+        &[
+            "mirror",
+            &stack.base_image,
+            &format!("{dest}-all"),
+            "--all",
+            "--progress",
+            "plain",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("the source digest kept"), "{t}");
+    let (_, src_idx) = get(
+        &stack.registry,
+        &format!(
+            "/v2/{}/manifests/latest",
+            stack
+                .base_image
+                .split_once('/')
+                .unwrap()
+                .1
+                .split_once(':')
+                .unwrap()
+                .0
+        ),
+    );
+    let (_, all_idx) = get(&stack.registry, &format!("/v2/{path}-all/manifests/latest"));
+    assert_eq!(src_idx, all_idx);
+}
+
+#[test]
+fn across_registries_streams_the_blobs() {
+    let Some(stack) = common::stack() else { return };
+    let other = stack.start_registry("", None);
+    let dest = format!("{}/mirrored/busybox:v1", other.addr);
+    let out = mpbuild(
+        &stack,
+        &[
+            "mirror",
+            &stack.base_image,
+            &dest,
+            "--platform",
+            "linux/arm64",
+            "--progress",
+            "plain",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("blob(s) copied") && !t.contains(" 0 blob(s) copied"),
+        "{t}"
+    );
+    let (code, idx) = get(&other.addr, "/v2/mirrored/busybox/manifests/v1");
+    assert_eq!(code, 200, "{idx}");
+    assert_eq!(archs(&idx), vec!["arm64"]);
+    // And the copy verifies, deep, in the other registry.
+    let out = mpbuild(
+        &stack,
+        &["verify", &dest, "--platform", "linux/arm64", "--deep"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_source_missing_a_platform_is_refused_with_nothing_written() {
+    let Some(stack) = common::stack() else { return };
+    let dest = stack.unique_repo("mirror-refused");
+    let out = mpbuild(
+        &stack,
+        &[
+            "mirror",
+            &stack.base_image,
+            &dest,
+            "--platform",
+            "linux/s390x",
+        ],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("has no linux/s390x image") && t.contains("nothing was written"),
+        "{t}"
+    );
+    let (code, _) = get(
+        &stack.registry,
+        &format!("/v2/{}/tags/list", dest.split_once('/').unwrap().1),
+    );
+    assert_eq!(code, 404, "the repository must not exist");
+}
+
+#[test]
+fn project_mirrors_run_before_push() {
+    let Some(stack) = common::stack() else { return };
+    let base = stack.unique_repo("mirrored-base");
+    let app = stack.unique_repo("uses-mirror");
+    let yaml = format!(
+        "version: 1\nmirrors:\n  - source: {src}\n    destination: {base}:stable\n    targets: [apprunner, \"ecs-fargate:ARM64\"]\nimages:\n  app:\n    repository: {app}\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
+        src = stack.base_image
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        (
+            "Dockerfile",
+            format!("FROM {base}:stable\nCMD [\"true\"]\n").as_bytes(),
+        ),
+    ]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    stack.apply_env(&mut cmd);
+    let out = cmd
+        .current_dir(dir.path())
+        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
+        .args(["push", "--progress", "plain"])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains(&format!("mirrored {}", stack.base_image)), "{t}");
+    // `mpbuild mirror` with no arguments runs the same entries.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    stack.apply_env(&mut cmd);
+    let out = cmd
+        .current_dir(dir.path())
+        .args(["mirror", "--progress", "plain"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
