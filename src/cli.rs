@@ -63,6 +63,22 @@ pub enum Command {
     /// Without SRC and DEST: the project's `mirrors:`.
     #[command(after_help = EXIT_CODES_HELP)]
     Mirror(MirrorArgs),
+    /// Tell why a multi-platform push would fail, before trying it.
+    ///
+    /// Checks docker, the daemon, buildx, the builder and its platforms, emulation for
+    /// every platform the project needs, the containerd image store, credentials for each
+    /// registry. Exit 0 when nothing fails, 1 otherwise.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The buildx builder to check (default: the project's, else the current one).
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! through here or the command's own module.
 
 mod build;
+mod doctor;
 mod init;
 mod mirror;
 mod plan;
@@ -54,6 +55,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Push(args) => push::run(&cli.global, &args),
         Command::Build(args) => build::run(&cli.global, &args),
         Command::Mirror(args) => mirror::run(&cli.global, &args),
+        Command::Doctor(args) => doctor::run(&cli.global, &args),
     }
 }
 

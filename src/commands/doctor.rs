@@ -1,0 +1,468 @@
+//! `mpbuild doctor`: why a multi-platform push would fail, before trying it. Each
+//! finding has a status (ok / warn / fail) and, when not ok, a fix.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::buildx::docker;
+use crate::cli::{DoctorArgs, Format, Global};
+use crate::config::Project;
+use crate::exit::Code;
+use crate::platform::Platform;
+use crate::registry::credentials::Store;
+use crate::registry::error::{ecr_region, login_hint};
+use crate::registry::{Reference, client::is_loopback};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub status: Status,
+    pub check: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn finding(status: Status, check: &str, detail: impl Into<String>, fix: Option<String>) -> Finding {
+    Finding {
+        status,
+        check: check.to_string(),
+        detail: detail.into(),
+        fix,
+    }
+}
+
+pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
+    let project = match super::load_project(global) {
+        Ok(p) => Some(p),
+        Err(e) if global.file.is_some() => return Err(e),
+        Err(_) => None,
+    };
+    let findings = checks(project.as_ref(), args.builder.as_deref());
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "ok": findings.iter().all(|f| f.status != Status::Fail),
+                "findings": findings,
+            }))?
+        ),
+        Format::Text => print!("{}", render(&findings)),
+    }
+    Ok(if findings.iter().any(|f| f.status == Status::Fail) {
+        Code::VerifyFailed
+    } else {
+        Code::Ok
+    })
+}
+
+fn render(findings: &[Finding]) -> String {
+    let width = findings.iter().map(|f| f.check.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for f in findings {
+        let word = match f.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        out.push_str(&format!("{word}  {:width$}  {}\n", f.check, f.detail));
+        if let Some(fix) = &f.fix {
+            out.push_str(&format!("      {:width$}  fix: {fix}\n", ""));
+        }
+    }
+    let fails = findings.iter().filter(|f| f.status == Status::Fail).count();
+    let warns = findings.iter().filter(|f| f.status == Status::Warn).count();
+    out.push_str(&format!("\n{fails} failing, {warns} warning(s)\n"));
+    out
+}
+
+/// Runs a docker subcommand with a timeout; (success, stdout, stderr).
+fn docker_cmd(exe: &Path, args: &[&str]) -> (bool, String, String) {
+    let handle = match duct::cmd(exe, args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .start()
+    {
+        Ok(h) => h,
+        Err(e) => return (false, String::new(), e.to_string()),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match handle.try_wait() {
+            Ok(Some(o)) => {
+                return (
+                    o.status.success(),
+                    String::from_utf8_lossy(&o.stdout).into_owned(),
+                    String::from_utf8_lossy(&o.stderr).into_owned(),
+                );
+            }
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                let _ = handle.kill();
+                return (
+                    false,
+                    String::new(),
+                    format!("`docker {}` did not answer within 20 s", args.join(" ")),
+                );
+            }
+        }
+    }
+}
+
+/// Every platform the project's images and mirrors need.
+fn needed_platforms(project: &Project, host: &Platform) -> Vec<(Platform, Vec<String>)> {
+    let mut out: Vec<(Platform, Vec<String>)> = Vec::new();
+    for image in &project.images {
+        for t in &image.targets {
+            for p in &t.platforms {
+                let why = format!("{} ({})", image.name, t.label());
+                match out.iter_mut().find(|(q, _)| q.matches(p)) {
+                    Some((_, list)) => list.push(why),
+                    None => out.push((p.clone(), vec![why])),
+                }
+            }
+        }
+    }
+    let _ = host;
+    out
+}
+
+/// binfmt_misc names that emulate an architecture (Linux hosts).
+fn binfmt_names(arch: &str) -> &'static [&'static str] {
+    match arch {
+        "arm64" => &["qemu-aarch64", "aarch64"],
+        "arm" => &["qemu-arm", "arm"],
+        "amd64" => &["qemu-x86_64", "x86_64", "rosetta"],
+        "riscv64" => &["qemu-riscv64", "riscv64"],
+        "s390x" => &["qemu-s390x", "s390x"],
+        "ppc64le" => &["qemu-ppc64le", "ppc64le"],
+        "386" => &["qemu-i386", "i386"],
+        _ => &[],
+    }
+}
+
+/// Whether the kernel emulates `arch` (None when binfmt_misc cannot be read).
+fn binfmt_registered(arch: &str) -> Option<bool> {
+    let dir = PathBuf::from("/proc/sys/fs/binfmt_misc");
+    let entries = std::fs::read_dir(&dir).ok()?;
+    let names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    Some(binfmt_names(arch).iter().any(|n| {
+        names.iter().any(|x| x == n)
+            && std::fs::read_to_string(dir.join(n)).is_ok_and(|s| s.starts_with("enabled"))
+    }))
+}
+
+fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let host = Platform::host();
+    // The host.
+    let apple = host.architecture == "arm64" && cfg!(target_os = "macos");
+    out.push(finding(
+        Status::Ok,
+        "host",
+        format!(
+            "{host}{}",
+            if apple {
+                " (Apple Silicon: amd64 images run emulated here)"
+            } else {
+                ""
+            }
+        ),
+        None,
+    ));
+    // docker CLI.
+    let Ok(exe) = docker::locate() else {
+        out.push(finding(
+            Status::Fail,
+            "docker CLI",
+            "`docker` is not on PATH",
+            Some("install Docker (Docker Desktop on macOS/Windows; Debian/Ubuntu: apt-get install docker.io docker-buildx)".into()),
+        ));
+        return out;
+    };
+    out.push(finding(
+        Status::Ok,
+        "docker CLI",
+        exe.display().to_string(),
+        None,
+    ));
+    // The daemon.
+    let (ok, version, err) = docker_cmd(&exe, &["version", "--format", "{{.Server.Version}}"]);
+    if !ok {
+        let first = err
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no answer")
+            .trim()
+            .to_string();
+        out.push(finding(
+            Status::Fail,
+            "Docker daemon",
+            format!("not reachable: {first}"),
+            Some(match std::env::var("DOCKER_HOST") {
+                Ok(h) => format!("start the daemon behind DOCKER_HOST={h}, or unset DOCKER_HOST"),
+                Err(_) => "start Docker (Docker Desktop, or `sudo systemctl start docker`)".into(),
+            }),
+        ));
+        out.push(finding(
+            Status::Warn,
+            "builder",
+            "skipped: needs the daemon",
+            None,
+        ));
+        return out;
+    }
+    out.push(finding(
+        Status::Ok,
+        "Docker daemon",
+        format!("engine {}", version.trim()),
+        None,
+    ));
+    // buildx.
+    match docker::buildx_version(&exe) {
+        Ok(v) if v < docker::RAWJSON => out.push(finding(
+            Status::Warn,
+            "buildx",
+            format!(
+                "{v}: live progress needs 0.12 (--progress=rawjson); mpbuild falls back to plain"
+            ),
+            Some("upgrade the buildx plugin".into()),
+        )),
+        Ok(v) => out.push(finding(Status::Ok, "buildx", v.to_string(), None)),
+        Err(e) => {
+            let text = e.to_string();
+            let (msg, fix) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
+            out.push(finding(Status::Fail, "buildx", msg, Some(fix.to_string())));
+            return out;
+        }
+    }
+    // The builder.
+    let builder_name = builder_flag
+        .map(str::to_string)
+        .or_else(|| project.and_then(|p| p.builder.clone()));
+    let mut args = vec!["buildx", "inspect", "--bootstrap"];
+    if let Some(b) = &builder_name {
+        args.push(b);
+    }
+    let (ok, text, err) = docker_cmd(&exe, &args);
+    if !ok {
+        out.push(finding(
+            Status::Fail,
+            "builder",
+            format!("`docker {}` failed: {}", args.join(" "), err.lines().next().unwrap_or("").trim()),
+            Some("create it (`docker buildx create --name NAME --driver docker-container`) or pick one from `docker buildx ls`".into()),
+        ));
+        return out;
+    }
+    let builder = docker::parse_inspect(&text);
+    let platforms: Vec<Platform> = builder
+        .nodes
+        .iter()
+        .flat_map(|n| n.platforms.iter())
+        .filter_map(|p| Platform::parse(p).ok())
+        .collect();
+    out.push(finding(
+        Status::Ok,
+        "builder",
+        format!(
+            "{} (driver {}, {}): {}",
+            builder.name,
+            builder.driver,
+            if builder.can_push_by_digest() {
+                "pushes by digest"
+            } else {
+                "OCI layout uploaded by mpbuild"
+            },
+            builder
+                .nodes
+                .iter()
+                .flat_map(|n| n.platforms.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None,
+    ));
+    let Some(project) = project else {
+        out.push(finding(
+            Status::Warn,
+            "project",
+            "no mpbuild.yaml here: platform and credential checks skipped",
+            Some("run in a project, or pass -f FILE".into()),
+        ));
+        return out;
+    };
+    // Each platform the project needs.
+    let needed = needed_platforms(project, &host);
+    for (p, why) in &needed {
+        let check = format!("platform {p}");
+        let native = p.architecture == host.architecture && p.os == host.os
+            || builder.driver != "docker"
+                && builder.nodes.iter().any(|n| {
+                    n.platforms
+                        .first()
+                        .is_some_and(|f| Platform::parse(f).is_ok_and(|f| f.matches(p)))
+                });
+        let listed = platforms.iter().any(|q| q.matches(p));
+        let registered = binfmt_registered(&p.architecture);
+        let who = why.join(", ");
+        if native {
+            out.push(finding(Status::Ok, &check, format!("native ({who})"), None));
+        } else if listed && registered != Some(false) {
+            out.push(finding(
+                Status::Ok,
+                &check,
+                format!("emulated (QEMU), RUN steps are several times slower ({who})"),
+                None,
+            ));
+        } else {
+            out.push(finding(
+                Status::Fail,
+                &check,
+                format!("cannot build it here: no emulation registered for {} ({who})", p.architecture),
+                Some(format!(
+                    "register QEMU: `docker run --privileged --rm tonistiigi/binfmt --install {}` (or Debian's qemu-user-static), or add a native builder node",
+                    p.architecture
+                )),
+            ));
+        }
+    }
+    // The containerd image store, when the docker driver builds several platforms.
+    let multi = project.images.iter().any(|i| {
+        let mut ps: Vec<&Platform> = Vec::new();
+        for t in &i.targets {
+            for p in &t.platforms {
+                if !ps.iter().any(|q| q.matches(p)) {
+                    ps.push(p);
+                }
+            }
+        }
+        ps.len() > 1
+    });
+    if builder.driver == "docker" && multi {
+        let (_, status, _) = docker_cmd(&exe, &["info", "--format", "{{json .DriverStatus}}"]);
+        if status.contains("io.containerd.snapshotter") {
+            out.push(finding(
+                Status::Ok,
+                "image store",
+                "containerd (multi-platform builds with the docker driver work)",
+                None,
+            ));
+        } else {
+            out.push(finding(
+                Status::Fail,
+                "image store",
+                "the classic image store: the `docker` driver cannot build several platforms",
+                Some("turn on the containerd image store (Docker Desktop: Settings → General; Docker Engine: \"features\": {\"containerd-snapshotter\": true}), or use a docker-container builder".into()),
+            ));
+        }
+    }
+    // Credentials for each registry.
+    let store = Store::from_env();
+    let mut registries: Vec<String> = Vec::new();
+    for r in project
+        .images
+        .iter()
+        .map(|i| i.repository.clone())
+        .chain(project.mirrors.iter().map(|m| m.destination.clone()))
+    {
+        if let Ok(r) = Reference::parse(&r)
+            && !registries.contains(&r.repository.registry)
+        {
+            registries.push(r.repository.registry.clone());
+        }
+    }
+    for reg in registries {
+        let check = format!("credentials {reg}");
+        match &store {
+            Err(e) => out.push(finding(Status::Fail, &check, e.to_string(), None)),
+            Ok(store) => match store.get(&reg) {
+                Ok(Some(c)) => out.push(finding(
+                    Status::Ok,
+                    &check,
+                    format!("found for user `{}`", c.username()),
+                    None,
+                )),
+                Ok(None) if is_loopback(&reg) => out.push(finding(
+                    Status::Ok,
+                    &check,
+                    "none (a loopback registry, anonymous)",
+                    None,
+                )),
+                Ok(None) => out.push(finding(
+                    Status::Warn,
+                    &check,
+                    if ecr_region(&reg).is_some() {
+                        "none found: ECR needs a login"
+                    } else {
+                        "none found: pushes work only if the registry allows anonymous writes"
+                    },
+                    Some(login_hint(&reg)),
+                )),
+                Err(e) => out.push(finding(Status::Fail, &check, e.to_string(), None)),
+            },
+        }
+    }
+    // Apple Silicon: which targets run emulated locally.
+    if host.architecture == "arm64" {
+        let emulated: Vec<String> = needed
+            .iter()
+            .filter(|(p, _)| p.architecture != "arm64")
+            .map(|(p, why)| format!("{p} ({})", why.join(", ")))
+            .collect();
+        if !emulated.is_empty() {
+            out.push(finding(
+                Status::Warn,
+                "local runs",
+                format!("on this arm64 host these run only emulated: {}", emulated.join("; ")),
+                Some("test them with `mpbuild build --target SERVICE`, then `docker run --platform …`".into()),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendering_marks_fails_and_fixes() {
+        let f = vec![
+            finding(Status::Ok, "docker CLI", "/usr/bin/docker", None),
+            finding(
+                Status::Fail,
+                "platform linux/arm64",
+                "cannot build it here",
+                Some("register QEMU".into()),
+            ),
+        ];
+        let t = render(&f);
+        assert!(
+            t.contains("FAIL  platform linux/arm64  cannot build it here"),
+            "{t}"
+        );
+        assert!(t.contains("fix: register QEMU"), "{t}");
+        assert!(t.ends_with("1 failing, 0 warning(s)\n"), "{t}");
+    }
+
+    #[test]
+    fn binfmt_names_cover_common_arches() {
+        assert!(binfmt_names("arm64").contains(&"qemu-aarch64"));
+        assert!(binfmt_names("mips").is_empty());
+    }
+}
