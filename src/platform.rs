@@ -284,6 +284,15 @@ pub fn join(platforms: &[Platform]) -> String {
         .join(",")
 }
 
+/// A list for people to read: `linux/amd64, linux/arm64`.
+pub fn list(platforms: &[Platform]) -> String {
+    platforms
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,11 +91,7 @@ pub fn render_text(plan: &Plan, host: &Platform) -> String {
         let _ = writeln!(
             out,
             "  platforms     {}",
-            img.platforms
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::platform::list(&img.platforms)
         );
         if !img.tags.is_empty() {
             let _ = writeln!(out, "  index tags    {}", img.tags.join(", "));

@@ -216,15 +216,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     println!();
     for (image, o) in plan.images.iter().zip(&outcomes) {
         println!("pushed {} → {}@{}", image.name, image.repository, o.digest);
-        println!(
-            "  platforms  {}",
-            image
-                .platforms
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        println!("  platforms  {}", crate::platform::list(&image.platforms));
         let moved_index: Vec<&String> = o.moved.iter().filter(|t| image.tags.contains(t)).collect();
         if !moved_index.is_empty() {
             println!(
@@ -374,12 +366,7 @@ fn dry_run(plan: &Plan, builder: Option<&buildx::Builder>) -> String {
         out.push_str(&format!(
             "# verify {}@<digest>: {}\n",
             image.repository,
-            image
-                .platforms
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::platform::list(&image.platforms)
         ));
         for t in &image.tags {
             out.push_str(&format!(

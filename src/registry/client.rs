@@ -668,29 +668,6 @@ impl Client {
         })
     }
 
-    /// The digest a tag points at (HEAD), or `None` when it does not exist.
-    pub fn head_manifest(&self, r: &Reference) -> Result<Option<String>, RegistryError> {
-        let repo = &r.repository;
-        let url = format!("{}/manifests/{}", self.base(repo), r.target());
-        let mut resp = self.request(
-            repo,
-            &Client::pull_scopes(repo),
-            Method::Head,
-            &url,
-            &[("Accept", ACCEPT)],
-            &Body::Empty,
-        )?;
-        match resp.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => match header(&resp, "docker-content-digest") {
-                Some(d) => Ok(Some(d)),
-                // Some registries omit the header on HEAD: fetch to know.
-                None => self.get_manifest(r).map(|f| Some(f.digest)),
-            },
-            _ => Err(http_error(repo, "HEAD", &url, &mut resp)),
-        }
-    }
-
     /// A blob as a stream that checks its digest when it ends.
     pub fn get_blob(&self, repo: &Repository, digest: &str) -> Result<BlobReader, RegistryError> {
         let url = format!("{}/blobs/{digest}", self.base(repo));
