@@ -70,6 +70,23 @@ pub enum Command {
     /// registry. Exit 0 when nothing fails, 1 otherwise.
     #[command(after_help = EXIT_CODES_HELP)]
     Doctor(DoctorArgs),
+    /// Manage the buildx builder declared under `builder:` (one node per platform).
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Builder(BuilderCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuilderCommand {
+    /// Create the builder, or change it to match mpbuild.yaml; says what changed.
+    Up {
+        /// Print the commands; run nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Each node, its platforms and whether it answers.
+    Status,
+    /// Remove the builder.
+    Rm,
 }
 
 #[derive(Debug, Args)]

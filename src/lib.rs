@@ -8,6 +8,7 @@
 //! `verify` (checks, with `inspect` for the deep ELF check) → promote tags.
 //! `cli` parses arguments; `commands` carry each subcommand out.
 
+pub mod builder;
 pub mod buildx;
 pub mod catalog;
 pub mod cli;

@@ -40,6 +40,25 @@ pub struct Plan {
     /// When several images are built: one bake run for all of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bake: Option<Bake>,
+    /// The declared builder: which node builds which platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builder: Option<BuilderPlan>,
+}
+
+/// Which node of the declared builder builds each platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuilderPlan {
+    pub name: String,
+    pub driver: String,
+    pub assignments: Vec<Assignment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    pub platform: Platform,
+    /// The node that builds it natively, or None (emulated on whichever node buildx picks).
+    pub node: Option<String>,
+    pub endpoint: Option<String>,
 }
 
 /// One bake run.
@@ -112,7 +131,30 @@ impl Plan {
             .map(|image| image_plan(project, image, options))
             .collect();
         let bake = (images.len() > 1).then(|| bake(&images, options));
-        Plan { images, bake }
+        let builder = project.declared_builder.as_ref().map(|d| {
+            let mut assignments: Vec<Assignment> = Vec::new();
+            for p in images.iter().flat_map(|i| i.platforms.iter()) {
+                if assignments.iter().any(|a| a.platform.matches(p)) {
+                    continue;
+                }
+                let node = d.node_for(p);
+                assignments.push(Assignment {
+                    platform: p.clone(),
+                    node: node.map(|n| n.name.clone()),
+                    endpoint: node.and_then(|n| n.endpoint.clone()),
+                });
+            }
+            BuilderPlan {
+                name: d.name.clone(),
+                driver: d.driver.clone(),
+                assignments,
+            }
+        });
+        Plan {
+            images,
+            bake,
+            builder,
+        }
     }
 
     /// The argv lists to run, in order: one bake, or one build.

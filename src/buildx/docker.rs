@@ -86,6 +86,8 @@ pub struct Node {
     pub endpoint: String,
     pub status: String,
     pub platforms: Vec<String>,
+    /// The platforms set with `--platform` (buildx marks them with `*`).
+    pub configured: Vec<String>,
 }
 
 impl Builder {
@@ -127,10 +129,19 @@ pub fn parse_inspect(text: &str) -> Builder {
             }
             ("Platforms", true) => {
                 if let Some(n) = b.nodes.last_mut() {
-                    n.platforms = value
+                    let all: Vec<&str> = value
                         .split(',')
-                        .map(|p| p.trim().trim_end_matches('*').to_string())
+                        .map(str::trim)
                         .filter(|p| !p.is_empty())
+                        .collect();
+                    n.configured = all
+                        .iter()
+                        .filter_map(|p| p.strip_suffix('*'))
+                        .map(str::to_string)
+                        .collect();
+                    n.platforms = all
+                        .iter()
+                        .map(|p| p.trim_end_matches('*').to_string())
                         .collect();
                 }
             }

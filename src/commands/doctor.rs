@@ -310,12 +310,35 @@ fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding>
     let needed = needed_platforms(project, &host);
     for (p, why) in &needed {
         let check = format!("platform {p}");
+        if let Some(d) = &project.declared_builder {
+            // A declared builder: a platform is native when a node is declared for it.
+            match d.node_for(p) {
+                Some(n) => out.push(finding(
+                    Status::Ok,
+                    &check,
+                    format!("native on node {} ({})", n.name, why.join(", ")),
+                    None,
+                )),
+                None => out.push(finding(
+                    Status::Warn,
+                    &check,
+                    format!(
+                        "no native node in builder {}: built emulated ({})",
+                        d.name,
+                        why.join(", ")
+                    ),
+                    Some(format!("add a node with `platforms: [{p}]` to the builder")),
+                )),
+            }
+            continue;
+        }
+        // A node configured for the platform (buildx marks it `*`) builds it natively.
         let native = p.architecture == host.architecture && p.os == host.os
             || builder.driver != "docker"
                 && builder.nodes.iter().any(|n| {
-                    n.platforms
-                        .first()
-                        .is_some_and(|f| Platform::parse(f).is_ok_and(|f| f.matches(p)))
+                    n.configured
+                        .iter()
+                        .any(|f| Platform::parse(f).is_ok_and(|f| f.matches(p)))
                 });
         let listed = platforms.iter().any(|q| q.matches(p));
         let registered = binfmt_registered(&p.architecture);

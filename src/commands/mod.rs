@@ -3,6 +3,7 @@
 //! through here or the command's own module.
 
 mod build;
+mod builder;
 mod doctor;
 mod init;
 mod mirror;
@@ -56,6 +57,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Build(args) => build::run(&cli.global, &args),
         Command::Mirror(args) => mirror::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
+        Command::Builder(cmd) => builder::run(&cli.global, &cmd),
     }
 }
 

@@ -112,6 +112,32 @@ pub fn render_text(plan: &Plan, host: &Platform) -> String {
             let _ = writeln!(out, "{}", wrap_command(&img.command, "    "));
         }
     }
+    if let Some(b) = &plan.builder {
+        let _ = writeln!(out, "\nbuilder {} (driver {})", b.name, b.driver);
+        for a in &b.assignments {
+            match &a.node {
+                Some(n) => {
+                    let at = a
+                        .endpoint
+                        .as_deref()
+                        .map(|e| format!(" at {e}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "  {:14} native on node {n}{at}",
+                        a.platform.to_string()
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  {:14} emulated (no node for it; allow_emulation is on)",
+                        a.platform.to_string()
+                    );
+                }
+            }
+        }
+    }
     if let Some(bake) = &plan.bake {
         let _ = writeln!(out, "\nbake ({} images in parallel)", plan.images.len());
         let _ = writeln!(out, "  command");

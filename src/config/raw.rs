@@ -15,9 +15,9 @@ pub struct RawProject {
     /// Registries reached over plain HTTP (loopback always is).
     #[serde(default)]
     pub insecure_registries: Vec<Spanned<String>>,
-    /// The buildx builder to use (default: the current one).
+    /// The buildx builder: a name, or a declared builder with one node per platform.
     #[serde(default)]
-    pub builder: Option<Spanned<String>>,
+    pub builder: Option<Spanned<RawBuilderSpec>>,
     /// Run the deep (ELF) check on every image by default.
     #[serde(default)]
     pub deep: Option<bool>,
@@ -29,6 +29,53 @@ pub struct RawProject {
     /// Images copied between registries with the platforms the targets need.
     #[serde(default)]
     pub mirrors: Vec<Spanned<RawMirror>>,
+}
+
+/// `builder:` as a name or a declaration.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawBuilderSpec {
+    Name(String),
+    Declared(RawBuilder),
+}
+
+/// A declared builder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuilder {
+    pub name: String,
+    #[serde(default)]
+    pub driver: Option<String>,
+    pub nodes: Vec<RawNode>,
+    #[serde(default)]
+    pub tls: Option<RawTls>,
+    /// Allow platforms no node serves (they are emulated on some node).
+    #[serde(default)]
+    pub allow_emulation: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub platforms: Vec<String>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub driver: Option<String>,
+    #[serde(default)]
+    pub driver_opts: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub ca: String,
+    #[serde(default)]
+    pub cert: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// One `mirrors:` entry.

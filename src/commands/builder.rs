@@ -1,0 +1,158 @@
+//! `mpbuild builder up|status|rm`: the builder declared in mpbuild.yaml.
+
+use crate::builder::{self, Action, Declared};
+use crate::buildx::{self, BuildError};
+use crate::cli::{BuilderCommand, Global};
+use crate::exit::{Code, UsageError};
+
+pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
+    let project = super::load_project(global)?;
+    let Some(declared) = project.declared_builder.clone() else {
+        return Err(UsageError(format!(
+            "{} declares no builder; add `builder: {{name: …, nodes: [{{platforms: [linux/arm64], endpoint: tcp://…}}]}}`",
+            project.path.display()
+        ))
+        .into());
+    };
+    let docker = buildx::docker::locate()?;
+    buildx::docker::buildx_version(&docker)?;
+    match cmd {
+        BuilderCommand::Up { dry_run } => up(&docker, &declared, *dry_run, global.verbose),
+        BuilderCommand::Status => status(&docker, &declared),
+        BuilderCommand::Rm => {
+            run_argv(
+                &docker,
+                &["buildx".into(), "rm".into(), declared.name.clone()],
+            )?;
+            println!("removed builder {}", declared.name);
+            Ok(Code::Ok)
+        }
+    }
+}
+
+/// The builder as buildx has it, or None when there is no such builder.
+fn current(docker: &std::path::Path, name: &str) -> anyhow::Result<Option<buildx::Builder>> {
+    match buildx::docker::inspect(docker, Some(name)) {
+        Ok(b) => Ok(Some(b)),
+        Err(BuildError::Inspect { message, .. })
+            if message.contains("no builder") || message.contains("not found") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn run_argv(docker: &std::path::Path, args: &[String]) -> anyhow::Result<()> {
+    let out = duct::cmd(docker, args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()?;
+    if !out.status.success() {
+        return Err(BuildError::Spawn {
+            command: format!("docker {}", crate::shell::join(args)),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn up(
+    docker: &std::path::Path,
+    declared: &Declared,
+    dry_run: bool,
+    verbose: bool,
+) -> anyhow::Result<Code> {
+    let actual = current(docker, &declared.name)?;
+    let actions = builder::diff(declared, actual.as_ref());
+    if actions.is_empty() {
+        println!(
+            "builder {} matches mpbuild.yaml: nothing to change",
+            declared.name
+        );
+        return Ok(Code::Ok);
+    }
+    for a in &actions {
+        let argv: Vec<String> = match a {
+            Action::Remove { .. } => vec![
+                "docker".into(),
+                "buildx".into(),
+                "rm".into(),
+                declared.name.clone(),
+            ],
+            Action::Create { argv, .. } | Action::Leave { argv, .. } => argv.clone(),
+        };
+        println!("{}", a.why());
+        if dry_run || verbose {
+            println!("  $ {}", crate::shell::join(&argv));
+        }
+        if !dry_run {
+            run_argv(docker, &argv[1..])?;
+        }
+    }
+    Ok(Code::Ok)
+}
+
+fn status(docker: &std::path::Path, declared: &Declared) -> anyhow::Result<Code> {
+    let Some(actual) = current(docker, &declared.name)? else {
+        println!(
+            "builder {} does not exist: run `mpbuild builder up`",
+            declared.name
+        );
+        return Ok(Code::Build);
+    };
+    // --bootstrap asks every node to answer.
+    let out = duct::cmd(
+        docker,
+        ["buildx", "inspect", "--bootstrap", declared.name.as_str()],
+    )
+    .stdout_capture()
+    .stderr_capture()
+    .unchecked()
+    .run()?;
+    let live = buildx::docker::parse_inspect(&String::from_utf8_lossy(&out.stdout));
+    let mut all_up = out.status.success();
+    println!("builder {} (driver {})", declared.name, actual.driver);
+    for n in &declared.nodes {
+        let found = live.nodes.iter().find(|a| a.name == n.name);
+        let (state, endpoint) = match found {
+            Some(a) if a.status == "running" => ("answers".to_string(), a.endpoint.clone()),
+            Some(a) => {
+                all_up = false;
+                (
+                    format!(
+                        "does not answer ({})",
+                        if a.status.is_empty() {
+                            "no status"
+                        } else {
+                            &a.status
+                        }
+                    ),
+                    a.endpoint.clone(),
+                )
+            }
+            None => {
+                all_up = false;
+                (
+                    "missing: run `mpbuild builder up`".into(),
+                    n.endpoint.clone().unwrap_or_default(),
+                )
+            }
+        };
+        println!(
+            "  {:16} {:10} {:40} {state}",
+            n.name,
+            crate::platform::join(&n.platforms),
+            endpoint
+        );
+    }
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if let Some(line) = err.lines().find(|l| !l.trim().is_empty()) {
+            println!("  buildx: {}", line.trim());
+        }
+    }
+    Ok(if all_up { Code::Ok } else { Code::Build })
+}

@@ -1,0 +1,249 @@
+//! A declared two-node builder on two real BuildKit daemons (one per platform, the
+//! `remote` driver): `builder up` is idempotent, a push with RUN steps builds each
+//! platform on its own node, and a node that dies mid-build moves no tag.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Stack;
+
+struct Daemon {
+    child: Child,
+    sock: PathBuf,
+    root: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn buildkitd(stack: &Stack, dir: &Path, name: &str, platform: &str) -> Daemon {
+    let bin = std::env::var("MPBUILD_BUILDKITD").expect("MPBUILD_BUILDKITD");
+    let root = dir.join(format!("{name}-root"));
+    let sock = dir.join(format!("{name}.sock"));
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "[worker.oci]\n  enabled = true\n[worker.containerd]\n  enabled = false\n[registry.\"{}\"]\n  http = true\n  insecure = true\n",
+            stack.registry
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .env("PATH", &stack.path)
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--addr",
+            &format!("unix://{}", sock.display()),
+        ])
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "--oci-worker-platform",
+            platform,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "buildkitd {name} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Daemon { child, sock, root }
+}
+
+/// A private DOCKER_CONFIG (builders a test creates stay out of the stack's).
+fn docker_config(stack: &Stack, dir: &Path) -> PathBuf {
+    let cfg = dir.join("docker-config");
+    std::fs::create_dir_all(cfg.join("cli-plugins")).unwrap();
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(stack.docker_config.join("cli-plugins/docker-buildx")).unwrap(),
+        cfg.join("cli-plugins/docker-buildx"),
+    )
+    .unwrap();
+    std::fs::write(cfg.join("config.json"), "{}").unwrap();
+    cfg
+}
+
+fn mpbuild(stack: &Stack, dir: &Path, cfg: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    stack.apply_env(&mut cmd);
+    cmd.current_dir(dir)
+        .env("DOCKER_CONFIG", cfg)
+        .env("MPBUILD_WORK_DIR", dir.join(".w"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn tag_digest(stack: &Stack, repo: &str, tag: &str) -> Option<String> {
+    let (code, body) = stack.registry_get(&format!(
+        "/v2/{}/manifests/{tag}",
+        repo.split_once('/').unwrap().1
+    ));
+    (code == 200).then(|| mpbuild::digest::sha256(body.as_bytes()))
+}
+
+/// The base image's layer digest for `arch`.
+fn base_layer(stack: &Stack, arch: &str) -> String {
+    let (path, tag) = stack
+        .base_image
+        .split_once('/')
+        .unwrap()
+        .1
+        .rsplit_once(':')
+        .unwrap();
+    let (_, body) = stack.registry_get(&format!("/v2/{path}/manifests/{tag}"));
+    let index: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let d = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == arch)
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, body) = stack.registry_get(&format!("/v2/{path}/manifests/{d}"));
+    let m: serde_json::Value = serde_json::from_str(&body).unwrap();
+    m["layers"][0]["digest"].as_str().unwrap().to_string()
+}
+
+/// Whether a daemon's content store holds a blob.
+fn has_blob(root: &Path, digest: &str) -> bool {
+    let hex = digest.trim_start_matches("sha256:");
+    walk(root)
+        .iter()
+        .any(|p| p.ends_with(format!("blobs/sha256/{hex}")))
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn two_native_nodes_build_their_own_platforms() {
+    let Some(stack) = common::stack() else { return };
+    if std::env::var("MPBUILD_BUILDKITD").is_err() {
+        if std::env::var("MPBUILD_E2E").is_ok_and(|v| v == "1") {
+            panic!("MPBUILD_E2E=1 but no BuildKit daemon binary (MPBUILD_BUILDKITD)");
+        }
+        eprintln!("skipped: no BuildKit daemon binary");
+        return;
+    }
+    let _emu = stack.emulation_shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let x86 = buildkitd(&stack, tmp.path(), "x86", "linux/amd64");
+    let arm = buildkitd(&stack, tmp.path(), "arm", "linux/arm64");
+    let cfg = docker_config(&stack, tmp.path());
+    let repo = stack.unique_repo("native");
+    let name = format!("e2e-native-{}", std::process::id());
+    let yaml = format!(
+        "version: 1\nbuilder:\n  name: {name}\n  nodes:\n    - platforms: [linux/amd64]\n      endpoint: unix://{x}\n    - platforms: [linux/arm64]\n      endpoint: unix://{a}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n",
+        x = x86.sock.display(),
+        a = arm.sock.display(),
+        base = stack.base_image
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("Dockerfile", format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}; uname -m > /arch\nCMD [\"cat\", \"/arch\"]\n").as_bytes()),
+    ]);
+
+    // The plan says which node builds which platform.
+    let out = mpbuild(&stack, dir.path(), &cfg, &["plan"]);
+    let t = text(&out);
+    assert!(
+        t.contains(&format!("linux/amd64    native on node {name}0"))
+            && t.contains(&format!("linux/arm64    native on node {name}1")),
+        "{t}"
+    );
+
+    // builder up, twice: the second run changes nothing.
+    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "up"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(&format!("create builder {name}")) && t.contains(&format!("add node {name}1")),
+        "{t}"
+    );
+    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "up"]);
+    assert!(text(&out).contains("nothing to change"), "{}", text(&out));
+    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "status"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert_eq!(t.matches("answers").count(), 2, "{t}");
+
+    // A push with RUN steps: each node builds its own platform.
+    let out = mpbuild(&stack, dir.path(), &cfg, &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("driver remote): pushes by digest"), "{t}");
+    let (amd, armd) = (base_layer(&stack, "amd64"), base_layer(&stack, "arm64"));
+    assert!(
+        has_blob(&x86.root, &amd) && !has_blob(&x86.root, &armd),
+        "the x86 node built amd64 only"
+    );
+    assert!(
+        has_blob(&arm.root, &armd) && !has_blob(&arm.root, &amd),
+        "the arm node built arm64 only"
+    );
+    let before = tag_digest(&stack, &repo, "latest").expect("latest");
+
+    // The arm64 node dies in the middle of a build: a clear error, no tag moved.
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}-2; sleep 30\n"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    stack.apply_env(&mut cmd);
+    let child = cmd
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", &cfg)
+        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
+        .args(["push", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    drop(arm);
+    let out = child.wait_with_output().unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("failed") && t.contains("no tag moved"), "{t}");
+    assert_eq!(tag_digest(&stack, &repo, "latest"), Some(before));
+    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "rm"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
