@@ -231,9 +231,10 @@ pub struct PlanArgs {
     /// Only these images (repeatable).
     #[arg(long = "image", value_name = "NAME")]
     pub images: Vec<String>,
-    /// Write commands for this kind of builder.
-    #[arg(long, value_enum, default_value_t)]
-    pub driver: DriverArg,
+    /// Write commands for this kind of builder (default: the declared builder's driver,
+    /// else the `docker` driver).
+    #[arg(long, value_enum)]
+    pub driver: Option<DriverArg>,
     /// The buildx builder to name in the commands.
     #[arg(long, value_name = "NAME")]
     pub builder: Option<String>,

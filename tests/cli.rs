@@ -67,7 +67,14 @@ fn help_lists_commands_and_exit_codes() {
 
 #[test]
 fn example_plans() {
-    for example in ["hello", "ecs", "lambda", "raspberry-pi", "monorepo"] {
+    for example in [
+        "hello",
+        "ecs",
+        "lambda",
+        "raspberry-pi",
+        "monorepo",
+        "native-builders",
+    ] {
         let dir = repo().join("examples").join(example);
         insta::assert_snapshot!(format!("plan_{example}"), run(&dir, &["plan"]));
     }
@@ -152,6 +159,8 @@ fn config_errors() {
         ("yaml_syntax", APP.replace("tags: [latest,", "tags: [latest")),
         ("no_targets", "version: 1\nimages:\n  api:\n    repository: r.example.com/api\n    tags: [x]\n    targets: []\n".to_string()),
         ("repository_with_tag", APP.replace("amazonaws.com/api", "amazonaws.com/api:v1")),
+        ("builder_without_a_node_for_a_platform", APP.replace("images:", "builder:\n  name: native\n  nodes:\n    - platforms: [linux/amd64]\n      endpoint: tcp://x86:1234\n    - platforms: [linux/arm64]\n      endpoint: tcp://arm:1234\nimages:")),
+        ("builder_mixing_drivers", APP.replace("images:", "builder:\n  name: mixed\n  nodes:\n    - platforms: [linux/amd64]\n      endpoint: tcp://x86:1234\n    - platforms: [linux/arm64]\n      driver: kubernetes\nimages:")),
     ];
     for (name, yaml) in cases {
         let dir = project(yaml);

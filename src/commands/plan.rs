@@ -14,8 +14,12 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
     let images = select_images(&project, &args.images)?;
     let options = Options {
         output: match args.driver {
-            DriverArg::Docker => Output::OciLayout,
-            DriverArg::PushByDigest => Output::PushByDigest,
+            Some(DriverArg::Docker) => Output::OciLayout,
+            Some(DriverArg::PushByDigest) => Output::PushByDigest,
+            None => match &project.declared_builder {
+                Some(d) if d.driver != "docker" => Output::PushByDigest,
+                _ => Output::OciLayout,
+            },
         },
         work_dir: super::work_dir(&project),
         builder: args.builder.clone().or_else(|| project.builder.clone()),
