@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod digest;
 pub mod exit;
 pub mod inspect;

@@ -188,7 +188,10 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
             platforms: t.platforms.clone(),
             manifest: t.manifest,
             tag: t.tag.clone(),
-            source: format!("{file_name}:{}", t.pos.line),
+            source: t
+                .origin
+                .clone()
+                .unwrap_or_else(|| format!("{file_name}:{}", t.pos.line)),
         })
         .collect();
     let single_tags = image

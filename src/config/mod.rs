@@ -102,6 +102,8 @@ pub struct Target {
     pub tag: Option<String>,
     /// Where the target is declared.
     pub pos: Pos,
+    /// `FILE:LINE` of the deployment file that stated the platform (`from:` targets).
+    pub origin: Option<String>,
 }
 
 impl Target {
@@ -229,9 +231,33 @@ impl Checker<'_> {
                 Some("add an entry under `images:` (see `mpbuild init`)".into()),
             ));
         }
+        let cluster: Option<Vec<Platform>> = match &raw.cluster_archs {
+            None => None,
+            Some(c) => {
+                let mut v = Vec::new();
+                for a in c.value.items() {
+                    let p = Platform::parse(&a).map_err(|e| {
+                        self.err(
+                            self.pos(c),
+                            format!("cluster_archs: {e}"),
+                            Some("e.g. `cluster_archs: [amd64, arm64]`".into()),
+                        )
+                    })?;
+                    push_unique(&mut v, p);
+                }
+                Some(v)
+            }
+        };
         let mut images = Vec::new();
         for (name, image) in raw.images {
-            images.push(self.image(&catalog, &dir, name, image, raw.deep.unwrap_or(false))?);
+            images.push(self.image(
+                &catalog,
+                &dir,
+                name,
+                image,
+                raw.deep.unwrap_or(false),
+                cluster.as_deref(),
+            )?);
         }
         self.check_tag_collisions(&images)?;
         let mut mirrors = Vec::new();
@@ -496,6 +522,7 @@ impl Checker<'_> {
         name: Spanned<String>,
         raw: RawImage,
         deep_default: bool,
+        cluster: Option<&[Platform]>,
     ) -> Result<Image, ConfigError> {
         let image_pos = self.pos(&name);
         let name = name.value;
@@ -605,7 +632,14 @@ impl Checker<'_> {
         }
         let mut targets = Vec::new();
         for t in &raw.targets.value {
-            targets.push(self.target(catalog, &name, t)?);
+            if t.value.from.is_some() {
+                targets.extend(self.targets_from_file(catalog, dir, &name, t, cluster)?);
+            } else {
+                if let Some(r) = &t.value.resource {
+                    return Err(self.err(self.pos(r), "`resource:` goes with `from:`", None));
+                }
+                targets.push(self.target(catalog, &name, t)?);
+            }
         }
         for t in &targets {
             if let Some(tag) = &t.tag
@@ -706,6 +740,7 @@ impl Checker<'_> {
                     attestations: Attestations::Ok,
                     tag: tag.map(|(v, _)| v),
                     pos,
+                    origin: None,
                 })
             }
             (Some(s), None) => {
@@ -808,9 +843,171 @@ impl Checker<'_> {
                     attestations: service.attestations,
                     tag,
                     pos,
+                    origin: None,
                 })
             }
         }
+    }
+
+    /// Targets read from a deployment file (`from:`), checked like written ones.
+    fn targets_from_file(
+        &self,
+        catalog: &Catalog,
+        dir: &Path,
+        image: &str,
+        raw: &Spanned<RawTarget>,
+        cluster: Option<&[Platform]>,
+    ) -> Result<Vec<Target>, ConfigError> {
+        let t = &raw.value;
+        let from = t.from.as_ref().expect("checked by the caller");
+        let at = self.pos(from);
+        if let Some(other) = t
+            .service
+            .as_ref()
+            .map(|s| self.pos(s))
+            .or(t.platform.as_ref().map(|p| self.pos(p)))
+            .or(t.arch.as_ref().map(|a| self.pos(a)))
+        {
+            return Err(self.err(
+                other,
+                "a `from:` target takes its platforms from the file; drop `service:`, `platform:` and `arch:`",
+                None,
+            ));
+        }
+        let path = dir.join(&from.value);
+        if !path.exists() {
+            return Err(self.err(
+                at,
+                format!("image `{image}`: `{}` does not exist", from.value),
+                Some("`from:` is relative to the directory holding mpbuild.yaml".into()),
+            ));
+        }
+        let found = crate::deploy::read(
+            &path,
+            &from.value,
+            t.resource.as_ref().map(|r| r.value.as_str()),
+            cluster,
+        )
+        .map_err(|e| {
+            let pos = t
+                .resource
+                .as_ref()
+                .filter(|_| matches!(e, crate::deploy::DeployError::NoSuchResource { .. }))
+                .map(|r| self.pos(r))
+                .unwrap_or(at);
+            self.err(
+                pos,
+                e.to_string(),
+                Some("check the deployment file, or pick a resource with `resource:`".into()),
+            )
+        })?;
+        let tag = match &t.tag {
+            Some(tag) => {
+                let v = self.expand(tag)?;
+                self.check_tag(&v, self.pos(tag))?;
+                Some((v, self.pos(tag)))
+            }
+            None => None,
+        };
+        let singles = found
+            .iter()
+            .filter(|f| {
+                f.service
+                    .as_deref()
+                    .and_then(|s| catalog.get(s))
+                    .is_some_and(|s| s.manifest == ManifestKind::Single)
+            })
+            .count();
+        if singles > 1 && tag.is_some() {
+            let names: Vec<&str> = found.iter().map(|f| f.resource.as_str()).collect();
+            return Err(self.err(
+                at,
+                format!(
+                    "{} holds {singles} functions that each need their own tag ({})",
+                    from.value,
+                    names.join(", ")
+                ),
+                Some("write one target per function with `resource:` and its own `tag:`".into()),
+            ));
+        }
+        let mut out = Vec::new();
+        for f in found {
+            let target = match &f.service {
+                None => Target {
+                    service: None,
+                    platforms: f.platforms.clone(),
+                    manifest: ManifestKind::Index,
+                    attestations: Attestations::Ok,
+                    tag: None,
+                    pos: at,
+                    origin: Some(f.source.clone()),
+                },
+                Some(name) => {
+                    let Some(service) = catalog.get(name) else {
+                        return Err(self.err(
+                            at,
+                            format!("{}: service `{name}` is not in the catalog", f.source),
+                            None,
+                        ));
+                    };
+                    for p in &f.platforms {
+                        if !service.can_run(p, &self.env.host) {
+                            return Err(self.err(
+                                at,
+                                format!(
+                                    "{}: {} `{}` asks for {p}, which {} cannot run",
+                                    f.source, service.name, f.resource, service.name
+                                ),
+                                Some(service.rule(&self.env.host)),
+                            ));
+                        }
+                    }
+                    let tag = match (service.manifest, &tag) {
+                        (ManifestKind::Single, None) => {
+                            return Err(self.err(
+                                at,
+                                format!("{}: {} `{}` needs a single-platform image manifest, so this target needs a `tag:` of its own", f.source, service.name, f.resource),
+                                Some(format!("add `tag: \"${{GIT_SHA}}-{}\"` to this target", service.name)),
+                            ));
+                        }
+                        (ManifestKind::Single, Some((v, _))) => {
+                            if f.platforms.len() != 1 {
+                                return Err(self.err(
+                                    at,
+                                    format!(
+                                        "{}: {} takes one architecture per function",
+                                        f.source, service.name
+                                    ),
+                                    None,
+                                ));
+                            }
+                            Some(v.clone())
+                        }
+                        (ManifestKind::Index, _) => None,
+                    };
+                    Target {
+                        service: Some(service.name.clone()),
+                        platforms: f.platforms.clone(),
+                        manifest: service.manifest,
+                        attestations: service.attestations,
+                        tag,
+                        pos: at,
+                        origin: Some(f.source.clone()),
+                    }
+                }
+            };
+            out.push(target);
+        }
+        if let Some((_, tag_pos)) = &tag
+            && !out.iter().any(|t| t.tag.is_some())
+        {
+            return Err(self.err(
+                *tag_pos,
+                "`tag:` is for single-manifest targets; this file's workloads take the image index",
+                Some("move this tag to the image's `tags:` list".into()),
+            ));
+        }
+        Ok(out)
     }
 
     fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {

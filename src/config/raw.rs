@@ -21,6 +21,10 @@ pub struct RawProject {
     /// Run the deep (ELF) check on every image by default.
     #[serde(default)]
     pub deep: Option<bool>,
+    /// The node architectures of the project's Kubernetes cluster(s), for workloads
+    /// without a kubernetes.io/arch constraint.
+    #[serde(default)]
+    pub cluster_archs: Option<Spanned<OneOrMany>>,
     /// Services the project adds or overrides.
     #[serde(default, deserialize_with = "ordered_map")]
     pub services: Vec<(Spanned<String>, Spanned<RawService>)>,
@@ -140,6 +144,12 @@ pub struct RawTarget {
     pub platform: Option<Spanned<OneOrMany>>,
     #[serde(default)]
     pub tag: Option<Spanned<String>>,
+    /// A deployment file or directory that states the platforms.
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    /// Picks one resource where the file has several.
+    #[serde(default)]
+    pub resource: Option<Spanned<String>>,
 }
 
 /// A value written as one string or a list of strings.

@@ -1,0 +1,150 @@
+//! `mpbuild plan` over deployment files (`from:`): snapshots of what the user reads.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temp project whose `fixtures/` is tests/fixtures/deploy.
+fn project(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(dir.path().join("mpbuild.yaml"), yaml).unwrap();
+    std::os::unix::fs::symlink(
+        repo().join("tests/fixtures/deploy"),
+        dir.path().join("fixtures"),
+    )
+    .unwrap();
+    dir
+}
+
+fn plan(dir: &Path) -> String {
+    let out = Command::cargo_bin("mpbuild")
+        .unwrap()
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
+        .env("MPBUILD_WORK_DIR", "/WORK")
+        .env("GIT_SHA", "abc1234")
+        .arg("plan")
+        .output()
+        .unwrap();
+    // Only the targets and platforms: the command is covered by tests/cli.rs.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let head: String = stdout
+        .lines()
+        .take_while(|l| !l.starts_with("  command"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    format!(
+        "exit: {}\n--- stdout\n{head}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn image(targets: &str) -> String {
+    format!(
+        "version: 1\nimages:\n  app:\n    repository: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app\n    tags: [latest]\n    targets:\n{targets}"
+    )
+}
+
+#[test]
+fn each_kind_of_file() {
+    let cases = [
+        (
+            "ecs_registered",
+            image("      - from: fixtures/ecs/taskdef-registered.json\n"),
+        ),
+        (
+            "ecs_defaults",
+            image("      - from: fixtures/ecs/taskdef-register.json\n"),
+        ),
+        ("cdk", image("      - from: fixtures/cdk/template.json\n")),
+        (
+            "sam_lambda",
+            image(
+                "      - from: fixtures/sam/template.yaml\n        resource: ThumbnailFunction\n        tag: \"${GIT_SHA}-thumbs\"\n",
+            ),
+        ),
+        (
+            "k8s_dir",
+            format!(
+                "cluster_archs: [amd64, arm64]\n{}",
+                image("      - from: fixtures/k8s/\n      - from: fixtures/k8s-unconstrained\n")
+            ),
+        ),
+        (
+            "compose",
+            image("      - from: fixtures/compose/compose.yaml\n"),
+        ),
+        (
+            "copilot",
+            image(
+                "      - from: fixtures/copilot/api/manifest.yml\n      - from: fixtures/copilot/worker/manifest.yml\n",
+            ),
+        ),
+    ];
+    for (name, yaml) in cases {
+        let dir = project(&yaml);
+        let out = plan(dir.path());
+        assert!(out.starts_with("exit: 0"), "{name}: {out}");
+        insta::assert_snapshot!(format!("from_{name}"), out);
+    }
+}
+
+#[test]
+fn errors_name_the_file_line_and_what_to_add() {
+    let cases = [
+        (
+            "k8s_without_cluster_archs",
+            image("      - from: fixtures/k8s-unconstrained/\n"),
+        ),
+        (
+            "lambda_without_tag",
+            image(
+                "      - from: fixtures/sam/template.yaml\n        resource: ThumbnailFunction\n",
+            ),
+        ),
+        (
+            "several_lambdas_one_tag",
+            image("      - from: fixtures/sam/template.yaml\n        tag: x\n"),
+        ),
+        (
+            "no_such_resource",
+            image(
+                "      - from: fixtures/sam/template.yaml\n        resource: Nope\n        tag: x\n",
+            ),
+        ),
+        ("missing_file", image("      - from: deploy/nope.json\n")),
+        (
+            "from_and_service",
+            image("      - from: fixtures/ecs/taskdef-register.json\n        service: apprunner\n"),
+        ),
+        (
+            "no_workload",
+            image("      - from: fixtures/k8s/config.yaml\n"),
+        ),
+        (
+            "copilot_rdws_on_arm64",
+            image("      - from: fixtures/copilot-arm-rdws/manifest.yml\n"),
+        ),
+    ];
+    for (name, yaml) in cases {
+        let dir = project(&yaml);
+        let out = plan(dir.path());
+        assert!(out.starts_with("exit: 2"), "{name}: {out}");
+        insta::assert_snapshot!(format!("from_error_{name}"), out);
+    }
+}
+
+#[test]
+fn the_example() {
+    let out = plan(&repo().join("examples/deployfiles"));
+    assert!(out.starts_with("exit: 0"), "{out}");
+    insta::assert_snapshot!(out);
+}
