@@ -122,7 +122,7 @@ fn docker_cmd(exe: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 /// Every platform the project's images and mirrors need.
-fn needed_platforms(project: &Project, host: &Platform) -> Vec<(Platform, Vec<String>)> {
+fn needed_platforms(project: &Project) -> Vec<(Platform, Vec<String>)> {
     let mut out: Vec<(Platform, Vec<String>)> = Vec::new();
     for image in &project.images {
         for t in &image.targets {
@@ -135,7 +135,6 @@ fn needed_platforms(project: &Project, host: &Platform) -> Vec<(Platform, Vec<St
             }
         }
     }
-    let _ = host;
     out
 }
 
@@ -307,7 +306,7 @@ fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding>
         return out;
     };
     // Each platform the project needs.
-    let needed = needed_platforms(project, &host);
+    let needed = needed_platforms(project);
     for (p, why) in &needed {
         let check = format!("platform {p}");
         if let Some(d) = &project.declared_builder {

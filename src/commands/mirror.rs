@@ -22,9 +22,9 @@ pub(crate) struct Job {
 }
 
 pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
-    let project = super::load_project(global).ok();
+    let loaded = super::load_project(global);
+    let project = loaded.as_ref().ok();
     let catalog = project
-        .as_ref()
         .map(|p| p.catalog.clone())
         .unwrap_or_else(Catalog::builtin);
     let jobs = match (&args.src, &args.dest) {
@@ -45,10 +45,10 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
             )?]
         }
         _ => {
-            let Some(p) = &project else {
-                // Let the real reason (no file, a bad file) through.
-                super::load_project(global)?;
-                unreachable!("load_project failed above");
+            // The project's mirrors: a missing or bad file is the error to show.
+            let p = match &loaded {
+                Ok(p) => p,
+                Err(_) => return Err(loaded.err().expect("matched Err")),
             };
             if p.mirrors.is_empty() {
                 return Err(UsageError(format!(
@@ -73,7 +73,6 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
         }
     };
     let insecure = project
-        .as_ref()
         .map(|p| p.insecure_registries.clone())
         .unwrap_or_default();
     let client = super::verify::client(global, &args.registry, insecure)?;

@@ -85,10 +85,10 @@ pub fn read(
         for f in files {
             let rel = f.strip_prefix(path).unwrap_or(&f);
             let shown = format!("{}/{}", display.trim_end_matches('/'), rel.display());
-            found.extend(read_file(&f, &shown, cluster_archs, true)?);
+            found.extend(read_file(&f, &shown, cluster_archs)?);
         }
     } else {
-        found = read_file(path, display, cluster_archs, false)?;
+        found = read_file(path, display, cluster_archs)?;
     }
     if found.is_empty() {
         return Err(DeployError::Nothing {
@@ -130,7 +130,6 @@ fn read_file(
     path: &Path,
     display: &str,
     cluster_archs: Option<&[Platform]>,
-    in_dir: bool,
 ) -> Result<Vec<Found>, DeployError> {
     let text = std::fs::read_to_string(path).map_err(|e| DeployError::Read {
         path: display.to_string(),
@@ -165,7 +164,6 @@ fn read_file(
             copilot::read(&doc)?
         } else {
             // Not a workload (a ConfigMap, a Service, …): nothing to read from it.
-            let _ = in_dir;
             Vec::new()
         };
         out.extend(found);
