@@ -22,9 +22,12 @@ pub(crate) struct Job {
 }
 
 pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
-    let loaded = super::load_project(global);
-    let project = loaded.as_ref().ok();
+    let (project, load_error) = match super::load_project(global) {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(e)),
+    };
     let catalog = project
+        .as_ref()
         .map(|p| p.catalog.clone())
         .unwrap_or_else(Catalog::builtin);
     let jobs = match (&args.src, &args.dest) {
@@ -46,9 +49,8 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
         }
         _ => {
             // The project's mirrors: a missing or bad file is the error to show.
-            let p = match &loaded {
-                Ok(p) => p,
-                Err(_) => return Err(loaded.err().expect("matched Err")),
+            let Some(p) = &project else {
+                return Err(load_error.expect("no project means a load error"));
             };
             if p.mirrors.is_empty() {
                 return Err(UsageError(format!(
@@ -73,6 +75,7 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
         }
     };
     let insecure = project
+        .as_ref()
         .map(|p| p.insecure_registries.clone())
         .unwrap_or_default();
     let client = super::verify::client(global, &args.registry, insecure)?;
