@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Stack;
+use common::{Stack, text};
 
 struct Daemon {
     child: Child,
@@ -76,30 +76,13 @@ fn docker_config(stack: &Stack, dir: &Path) -> PathBuf {
 }
 
 fn mpbuild(stack: &Stack, dir: &Path, cfg: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     cmd.current_dir(dir)
         .env("DOCKER_CONFIG", cfg)
         .env("MPBUILD_WORK_DIR", dir.join(".w"))
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn tag_digest(stack: &Stack, repo: &str, tag: &str) -> Option<String> {
-    let (code, body) = stack.registry_get(&format!(
-        "/v2/{}/manifests/{tag}",
-        repo.split_once('/').unwrap().1
-    ));
-    (code == 200).then(|| mpbuild::digest::sha256(body.as_bytes()))
 }
 
 /// The base image's layer digest for `arch`.
@@ -216,7 +199,7 @@ fn two_native_nodes_build_their_own_platforms() {
         has_blob(&arm.root, &armd) && !has_blob(&arm.root, &amd),
         "the arm node built arm64 only"
     );
-    let before = tag_digest(&stack, &repo, "latest").expect("latest");
+    let before = stack.tag_digest(&repo, "latest").expect("latest");
 
     // The arm64 node dies in the middle of a build: a clear error, no tag moved.
     std::fs::write(
@@ -224,8 +207,7 @@ fn two_native_nodes_build_their_own_platforms() {
         format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}-2; sleep 30\n"),
     )
     .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     let child = cmd
         .current_dir(dir.path())
         .env("DOCKER_CONFIG", &cfg)
@@ -241,7 +223,7 @@ fn two_native_nodes_build_their_own_platforms() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(t.contains("failed") && t.contains("no tag moved"), "{t}");
-    assert_eq!(tag_digest(&stack, &repo, "latest"), Some(before));
+    assert_eq!(stack.tag_digest(&repo, "latest"), Some(before));
     let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "status"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "rm"]);

@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::Stack;
 
 fn doctor(stack: &Stack, dir: &std::path::Path, docker_host: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     if let Some(h) = docker_host {
         cmd.env("DOCKER_HOST", h);
     }

@@ -5,20 +5,11 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::Stack;
+use common::{Stack, text};
 
 fn mpbuild(stack: &Stack, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     cmd.args(args).output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn get(addr: &str, path: &str) -> (u16, serde_json::Value) {
@@ -191,8 +182,7 @@ fn project_mirrors_run_before_push() {
             format!("FROM {base}:stable\nCMD [\"true\"]\n").as_bytes(),
         ),
     ]);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     let out = cmd
         .current_dir(dir.path())
         .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
@@ -203,8 +193,7 @@ fn project_mirrors_run_before_push() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains(&format!("mirrored {}", stack.base_image)), "{t}");
     // `mpbuild mirror` with no arguments runs the same entries.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     let out = cmd
         .current_dir(dir.path())
         .args(["mirror", "--progress", "plain"])

@@ -5,32 +5,16 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::Stack;
+use common::{Stack, text};
 
 fn mpbuild(stack: &Stack, dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     cmd.current_dir(dir)
         .env("GIT_SHA", "e2e1")
         .env("MPBUILD_WORK_DIR", dir.join(".mpbuild-work"))
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The digest a tag points at, or None.
-fn tag_digest(stack: &Stack, repo: &str, tag: &str) -> Option<String> {
-    let path = repo.split_once('/').unwrap().1;
-    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{tag}"));
-    (code == 200).then(|| mpbuild::digest::sha256(body.as_bytes()))
 }
 
 fn manifest(stack: &Stack, repo: &str, target: &str) -> serde_json::Value {
@@ -96,8 +80,8 @@ fn two_images_with_lambda_via_bake() {
         "{index}"
     );
     assert_eq!(
-        tag_digest(&stack, &api, "latest"),
-        tag_digest(&stack, &api, "e2e1")
+        stack.tag_digest(&api, "latest"),
+        stack.tag_digest(&api, "e2e1")
     );
     // The Lambda tag: a plain arm64 image manifest, not an index.
     let lambda = manifest(&stack, &func, "e2e1-lambda");
@@ -127,7 +111,7 @@ fn a_build_failing_for_arm64_leaves_latest_where_it_was() {
     let dir = project(&stack, &yaml, "ARG BASE\nFROM ${BASE}\nRUN echo v1 > /v\n");
     let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let before = tag_digest(&stack, &repo, "latest").expect("latest exists");
+    let before = stack.tag_digest(&repo, "latest").expect("latest exists");
     std::fs::write(
         dir.path().join("Dockerfile"),
         "ARG BASE\nFROM ${BASE}\nRUN echo v2 > /v\nRUN echo 'checking the CPU'; test \"$(uname -m)\" != aarch64\n",
@@ -139,7 +123,7 @@ fn a_build_failing_for_arm64_leaves_latest_where_it_was() {
     assert!(t.contains("failed at step `[linux/arm64"), "{t}");
     assert!(t.contains("| checking the CPU"), "log tail shown: {t}");
     assert!(t.contains("no tag moved"), "{t}");
-    assert_eq!(tag_digest(&stack, &repo, "latest"), Some(before));
+    assert_eq!(stack.tag_digest(&repo, "latest"), Some(before));
 }
 
 #[test]
@@ -168,7 +152,7 @@ fn tags_never_move_before_verification() {
     );
     assert!(t.contains("verification failed: no tag moved"), "{t}");
     assert_eq!(
-        tag_digest(&stack, &repo, "latest"),
+        stack.tag_digest(&repo, "latest"),
         None,
         "latest must not exist"
     );
@@ -226,7 +210,7 @@ fn dry_run_runs_nothing() {
         "{t}"
     );
     assert!(t.contains(&format!("# tag {repo}:latest")), "{t}");
-    assert_eq!(tag_digest(&stack, &repo, "latest"), None);
+    assert_eq!(stack.tag_digest(&repo, "latest"), None);
 }
 
 #[test]
@@ -252,7 +236,7 @@ fn build_loads_the_asked_platform_locally() {
     let run = stack.ok(stack.docker().args(["run", "--rm", &format!("{repo}:dev")]));
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "aarch64");
     // Nothing was pushed.
-    assert_eq!(tag_digest(&stack, &repo, "dev"), None);
+    assert_eq!(stack.tag_digest(&repo, "dev"), None);
 }
 
 #[test]
@@ -268,8 +252,7 @@ fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
         &yaml,
         &format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}; sleep 60\n"),
     );
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     let child = cmd
         .current_dir(dir.path())
         .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
@@ -290,5 +273,5 @@ fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
         "stopped promptly"
     );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
-    assert_eq!(tag_digest(&stack, &repo, "latest"), None);
+    assert_eq!(stack.tag_digest(&repo, "latest"), None);
 }

@@ -2,23 +2,14 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::Stack;
+use common::{Stack, text};
 use mpbuild::registry::{self, Client, Reference};
 
 fn mpbuild(stack: &Stack, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     cmd.args(args).output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Builds `files` for `platforms` and pushes it to `image` with extra buildx flags.

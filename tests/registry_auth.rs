@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use common::Stack;
+use common::{Stack, text};
 use mpbuild::registry::credentials::Store;
 use mpbuild::registry::{self, Client, Reference, Repository};
 
@@ -243,21 +243,12 @@ fn mpbuild(
     extra_path: Option<&Path>,
     args: &[&str],
 ) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
-    stack.apply_env(&mut cmd);
+    let mut cmd = stack.mpbuild();
     cmd.env("DOCKER_CONFIG", docker_config);
     if let Some(p) = extra_path {
         cmd.env("PATH", format!("{}:{}", p.display(), stack.path));
     }
     cmd.args(args).output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

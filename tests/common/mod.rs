@@ -90,12 +90,35 @@ fn probe() -> Result<Stack, String> {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// A command's stdout and stderr, for assertions and failure messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 impl Stack {
     /// `docker` with the stack's environment.
     pub fn docker(&self) -> Command {
         let mut c = Command::new("docker");
         self.apply_env(&mut c);
         c
+    }
+
+    /// The built `mpbuild` with the stack's environment.
+    pub fn mpbuild(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+        self.apply_env(&mut c);
+        c
+    }
+
+    /// The digest a tag of `repo` (REGISTRY/PATH) points at, or None.
+    pub fn tag_digest(&self, repo: &str, tag: &str) -> Option<String> {
+        let path = repo.split_once('/').map_or(repo, |(_, p)| p);
+        let (code, body) = self.registry_get(&format!("/v2/{path}/manifests/{tag}"));
+        (code == 200).then(|| mpbuild::digest::sha256(body.as_bytes()))
     }
 
     /// Sets the stack's environment on any command (mpbuild itself included).
