@@ -1,4 +1,7 @@
-//! Exit codes, the same for every command, and the mapping from typed errors to them.
+//! Exit codes, the same for every command, and the few errors that are nothing but a
+//! code. A leaf: it imports nothing from the crate, so every typed error can name its
+//! code without an import cycle; the mapping from an error chain to a code lives at the
+//! edge (`commands::classify`).
 //!
 //! 0 ok · 1 a verification failed · 2 usage or config error · 3 build or push failed ·
 //! 4 registry, network or auth error · 130 interrupted.
@@ -80,39 +83,4 @@ impl Coded for ChecksFailed {
     fn code(&self) -> Code {
         Code::VerifyFailed
     }
-}
-
-macro_rules! classify_types {
-    ($err:expr, $($ty:ty),* $(,)?) => {{
-        let mut found = None;
-        'chain: for cause in $err.chain() {
-            $(
-                if let Some(e) = cause.downcast_ref::<$ty>() {
-                    found = Some(e.code());
-                    break 'chain;
-                }
-            )*
-        }
-        found
-    }};
-}
-
-/// The exit code for an error that reached the top: the first typed error in its chain
-/// decides; anything untyped is treated as a usage/config problem only if nothing else
-/// matches (it should not happen: every error path returns a typed error).
-pub fn classify(err: &anyhow::Error) -> Code {
-    classify_types!(
-        err,
-        UsageError,
-        Interrupted,
-        ChecksFailed,
-        crate::platform::PlatformError,
-        crate::config::ConfigError,
-        crate::oci_layout::LayoutError,
-        crate::registry::RegistryError,
-        crate::inspect::InspectError,
-        crate::buildx::BuildError,
-        crate::publish::mirror::MirrorError,
-    )
-    .unwrap_or(Code::Usage)
 }

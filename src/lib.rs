@@ -4,9 +4,11 @@
 //!
 //! The flow, one module per stage:
 //! `config` (mpbuild.yaml) → `catalog` (service → platforms) → `plan` (pure data) →
-//! `buildx` (runs docker buildx) → `registry` (OCI distribution client) →
-//! `verify` (checks, with `inspect` for the deep ELF check) → promote tags.
-//! `cli` parses arguments; `commands` carry each subcommand out.
+//! `pipeline` (the stages of a push: mirror → build → upload → verify → promote →
+//! report), over `buildx` (runs docker buildx), `registry` (OCI distribution client)
+//! and `verify` (checks, with `inspect` for the deep ELF check).
+//! `cli` parses arguments; `settings` resolves what every command needs; `commands`
+//! are the thin edge that calls the stages and renders what they return.
 
 pub mod builder;
 pub mod buildx;
@@ -19,10 +21,11 @@ pub mod digest;
 pub mod exit;
 pub mod inspect;
 pub mod oci_layout;
+pub mod pipeline;
 pub mod plan;
 pub mod platform;
-pub mod publish;
 pub mod registry;
+pub mod settings;
 pub mod shell;
 pub mod verify;
 

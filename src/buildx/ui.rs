@@ -155,3 +155,45 @@ impl Ui {
         }
     }
 }
+
+/// A bar by bytes for a copy (mirror), or one plain line saying what is copied.
+pub struct ByteBar {
+    bar: ProgressBar,
+}
+
+impl Ui {
+    /// Starts a byte bar labelled `label` ("SRC → DEST").
+    pub fn byte_bar(&self, label: &str) -> ByteBar {
+        let bar = ProgressBar::new(0);
+        match self.mode {
+            Mode::Bars => {
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{msg} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_message(label.to_string());
+                return ByteBar {
+                    bar: self.multi.add(bar),
+                };
+            }
+            Mode::Plain => self.line(&format!("mirror {label}")),
+            Mode::Quiet => {}
+        }
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+        ByteBar { bar }
+    }
+}
+
+impl ByteBar {
+    pub fn set_total(&self, bytes: u64) {
+        self.bar.set_length(bytes);
+    }
+    pub fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -8,8 +8,8 @@ use crate::platform::{self, Platform};
 use crate::verify::requirements;
 
 pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
-    let project = super::load_project(global)?;
-    let images = super::plan::select_images(&project, &args.images)?;
+    let project = crate::settings::load_project(global)?;
+    let images = crate::settings::select_images(&project, &args.images)?;
     let host = Platform::host();
     let builder = args.builder.clone().or_else(|| project.builder.clone());
     let plan = Plan::for_images(
@@ -17,7 +17,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
         &images,
         &Options {
             output: Output::OciLayout,
-            work_dir: super::work_dir(&project),
+            work_dir: crate::settings::work_dir(&project),
             builder,
         },
     );

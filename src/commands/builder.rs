@@ -6,7 +6,7 @@ use crate::cli::{BuilderCommand, Global};
 use crate::exit::{Code, UsageError};
 
 pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
-    let project = super::load_project(global)?;
+    let project = crate::settings::load_project(global)?;
     let Some(declared) = project.declared_builder.clone() else {
         return Err(UsageError(format!(
             "{} declares no builder; add `builder: {{name: …, nodes: [{{platforms: [linux/arm64], endpoint: tcp://…}}]}}`",

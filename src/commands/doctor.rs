@@ -42,7 +42,7 @@ fn finding(status: Status, check: &str, detail: impl Into<String>, fix: Option<S
 }
 
 pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
-    let project = match super::load_project(global) {
+    let project = match crate::settings::load_project(global) {
         Ok(p) => Some(p),
         Err(e) if global.file.is_some() => return Err(e),
         Err(_) => None,

@@ -12,14 +12,11 @@ mod push;
 mod targets;
 mod verify;
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-
 use clap::Parser;
+use std::ffi::OsString;
 
-use crate::cli::{Cli, Command, Global};
-use crate::config::{self, Env, Project};
-use crate::exit::{self, Code};
+use crate::cli::{Cli, Command};
+use crate::exit::Code;
 
 /// Parses `args`, runs the command and returns the exit code.
 pub fn run<I, T>(args: I) -> i32
@@ -42,7 +39,7 @@ where
         Ok(code) => code.as_i32(),
         Err(err) => {
             report(&err);
-            exit::classify(&err).as_i32()
+            classify(&err).as_i32()
         }
     }
 }
@@ -74,26 +71,38 @@ fn report(err: &anyhow::Error) {
     eprintln!("{text}");
 }
 
-/// Finds and loads the project file.
-pub(crate) fn load_project(global: &Global) -> anyhow::Result<Project> {
-    let cwd = std::env::current_dir()?;
-    let path = config::discover(global.file.as_deref(), &cwd)?;
-    Ok(config::load(&path, &Env::process())?)
+macro_rules! classify_types {
+    ($err:expr, $($ty:ty),* $(,)?) => {{
+        let mut found = None;
+        'chain: for cause in $err.chain() {
+            $(
+                if let Some(e) = cause.downcast_ref::<$ty>() {
+                    found = Some(e.code());
+                    break 'chain;
+                }
+            )*
+        }
+        found
+    }};
 }
 
-/// Where buildx writes metadata files and OCI layouts for a project: a directory under
-/// the system temp dir named after the project's path, so runs of one project reuse it
-/// and different projects never share one. `MPBUILD_WORK_DIR` overrides it.
-pub(crate) fn work_dir(project: &Project) -> PathBuf {
-    if let Some(dir) = std::env::var_os("MPBUILD_WORK_DIR") {
-        return PathBuf::from(dir);
-    }
-    let abs = std::fs::canonicalize(&project.dir).unwrap_or_else(|_| project.dir.clone());
-    std::env::temp_dir().join(format!("mpbuild-{}", short_hash(&abs)))
-}
-
-fn short_hash(path: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+/// The exit code for an error that reached the top: the first typed error in its chain
+/// decides; anything untyped is treated as a usage/config problem only if nothing else
+/// matches (it should not happen: every error path returns a typed error).
+pub fn classify(err: &anyhow::Error) -> Code {
+    use crate::exit::{ChecksFailed, Coded, Interrupted, UsageError};
+    classify_types!(
+        err,
+        UsageError,
+        Interrupted,
+        ChecksFailed,
+        crate::platform::PlatformError,
+        crate::config::ConfigError,
+        crate::oci_layout::LayoutError,
+        crate::registry::RegistryError,
+        crate::inspect::InspectError,
+        crate::buildx::BuildError,
+        crate::pipeline::mirror::MirrorError,
+    )
+    .unwrap_or(Code::Usage)
 }

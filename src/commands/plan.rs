@@ -3,15 +3,14 @@
 use std::fmt::Write as _;
 
 use crate::cli::{DriverArg, Format, Global, PlanArgs};
-use crate::config::{Image, Project};
-use crate::exit::{Code, UsageError};
+use crate::exit::Code;
 use crate::plan::{Options, Output, Plan};
 use crate::platform::Platform;
 use crate::shell;
 
 pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
-    let project = super::load_project(global)?;
-    let images = select_images(&project, &args.images)?;
+    let project = crate::settings::load_project(global)?;
+    let images = crate::settings::select_images(&project, &args.images)?;
     let options = Options {
         output: match args.driver {
             Some(DriverArg::Docker) => Output::OciLayout,
@@ -21,7 +20,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
                 _ => Output::OciLayout,
             },
         },
-        work_dir: super::work_dir(&project),
+        work_dir: crate::settings::work_dir(&project),
         builder: args.builder.clone().or_else(|| project.builder.clone()),
     };
     let plan = Plan::for_images(&project, &images, &options);
@@ -30,33 +29,6 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
         Format::Text => print!("{}", render_text(&plan, &Platform::host())),
     }
     Ok(Code::Ok)
-}
-
-/// The images named with `--image` (all when none), or a usage error naming the
-/// unknown one and the valid names.
-pub(crate) fn select_images<'p>(
-    project: &'p Project,
-    names: &[String],
-) -> anyhow::Result<Vec<&'p Image>> {
-    if names.is_empty() {
-        return Ok(project.images.iter().collect());
-    }
-    let mut out = Vec::new();
-    for name in names {
-        match project.images.iter().find(|i| &i.name == name) {
-            Some(i) => out.push(i),
-            None => {
-                let known: Vec<&str> = project.images.iter().map(|i| i.name.as_str()).collect();
-                return Err(UsageError(format!(
-                    "no image `{name}` in {}; images: {}",
-                    project.path.display(),
-                    known.join(", ")
-                ))
-                .into());
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The plan as a person reads it.

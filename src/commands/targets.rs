@@ -11,7 +11,7 @@ use crate::platform::Platform;
 
 pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
     // A project's own `services:` show up too, when there is a project here.
-    let catalog = match super::load_project(global) {
+    let catalog = match crate::settings::load_project(global) {
         Ok(p) => p.catalog,
         Err(e) if global.file.is_some() => return Err(e),
         Err(_) => Catalog::builtin(),

@@ -1,11 +1,11 @@
 //! `mpbuild verify`: the project's tags against its targets, or any references against
 //! the targets given on the command line.
 
-use crate::cli::{Format, Global, RegistryArgs, VerifyArgs};
+use crate::cli::{Format, Global, VerifyArgs};
 use crate::exit::{Code, UsageError};
 use crate::plan::{Options, Output, Plan};
 use crate::platform::Platform;
-use crate::registry::{self, Client, Reference};
+use crate::registry::Reference;
 use crate::verify::{self, Requirements, report, requirements};
 
 /// References to check, each with what it must hold.
@@ -27,7 +27,7 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
             )
             .into());
         }
-        let catalog = match super::load_project(global) {
+        let catalog = match crate::settings::load_project(global) {
             Ok(p) => p.catalog,
             Err(_) => crate::catalog::Catalog::builtin(),
         };
@@ -44,7 +44,7 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
         }
         (jobs, Vec::new())
     };
-    let client = client(global, &args.registry, insecure)?;
+    let client = crate::settings::client(global, &args.registry, insecure)?;
     let deep = crate::inspect::deep_fn();
     let verdicts = verify::verify_all(&client, &jobs, Some(&deep))?;
     match args.format {
@@ -59,14 +59,14 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
 }
 
 fn project_jobs(global: &Global, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec<String>)> {
-    let project = super::load_project(global)?;
-    let images = super::plan::select_images(&project, &args.images)?;
+    let project = crate::settings::load_project(global)?;
+    let images = crate::settings::select_images(&project, &args.images)?;
     let plan = Plan::for_images(
         &project,
         &images,
         &Options {
             output: Output::PushByDigest,
-            work_dir: super::work_dir(&project),
+            work_dir: crate::settings::work_dir(&project),
             builder: None,
         },
     );
@@ -79,19 +79,4 @@ fn project_jobs(global: &Global, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec
         }
     }
     Ok((jobs, project.insecure_registries.clone()))
-}
-
-/// A registry client from the flags and the project's settings.
-pub(crate) fn client(
-    global: &Global,
-    args: &RegistryArgs,
-    mut insecure: Vec<String>,
-) -> anyhow::Result<std::sync::Arc<Client>> {
-    insecure.extend(args.insecure.iter().cloned());
-    Ok(Client::new(registry::Options {
-        insecure,
-        ca_file: args.ca_file.clone(),
-        verbose: global.verbose,
-        ..registry::Options::default()
-    })?)
 }

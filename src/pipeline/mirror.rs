@@ -8,9 +8,14 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::buildx::Ui;
+use crate::buildx::ui::ByteBar;
+use crate::catalog::Catalog;
+use crate::exit::UsageError;
+use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, Manifest};
 use crate::registry::{Client, Fetched, Reference, RegistryError};
-use crate::verify::Requirements;
+use crate::verify::{self, Requirements, Verdict, requirements};
 
 /// What to copy.
 #[derive(Debug, Clone)]
@@ -73,6 +78,113 @@ pub struct Silent;
 impl Progress for Silent {
     fn total(&self, _: u64) {}
     fn advance(&self, _: u64) {}
+}
+
+impl Progress for ByteBar {
+    fn total(&self, bytes: u64) {
+        self.set_total(bytes);
+    }
+    fn advance(&self, bytes: u64) {
+        ByteBar::advance(self, bytes);
+    }
+}
+
+/// One copy to make: from the command line or the project's `mirrors:`.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub src: Reference,
+    pub dest: Reference,
+    pub selection: Selection,
+}
+
+impl Job {
+    /// A copy of `src` to `dest` (a repository, or REPO:TAG) with the platforms the
+    /// targets and platforms need, or every platform with `all`.
+    pub fn new(
+        catalog: &Catalog,
+        src: &str,
+        dest: &str,
+        targets: &[String],
+        platforms: &[String],
+        all: bool,
+    ) -> anyhow::Result<Job> {
+        let src = Reference::parse(src)?;
+        let mut dest = Reference::parse(dest)?;
+        if dest.digest.is_some() {
+            return Err(UsageError(format!(
+                "DEST `{dest}` names a digest; give a repository or REPO:TAG (a filtered copy gets a new digest)"
+            ))
+            .into());
+        }
+        if dest.tag.is_none() {
+            dest.tag = src.tag.clone();
+        }
+        let requirements = if all {
+            Requirements::default()
+        } else {
+            requirements::from_flags(catalog, targets, platforms, false, &Platform::host())?
+        };
+        Ok(Job {
+            src,
+            dest,
+            selection: Selection { requirements, all },
+        })
+    }
+}
+
+/// What one job did: the copy, its verification, and whether the tag moved.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub src: Reference,
+    pub dest: Reference,
+    pub mirrored: Mirrored,
+    pub verdict: Verdict,
+    pub tagged: bool,
+}
+
+/// The mirror stage: copies, verifies and tags each job in order; stops at the first
+/// copy that fails verification (that one is returned untagged, last). A Ctrl-C before
+/// a tag moves stops with [`Interrupted`](crate::exit::Interrupted).
+pub fn run_jobs(client: &Client, jobs: &[Job], ui: &Ui) -> anyhow::Result<Vec<Done>> {
+    let mut out = Vec::new();
+    for j in jobs {
+        let bar = ui.byte_bar(&format!("{} → {}", j.src, j.dest));
+        let done = mirror(client, &j.src, &j.dest, &j.selection, &bar)?;
+        bar.finish();
+        let digest_ref = j.dest.with_target(&done.digest);
+        let mut req = j.selection.requirements.clone();
+        if j.selection.all {
+            for p in &done.platforms {
+                if let Ok(p) = Platform::parse(p) {
+                    req.need(p, "--all");
+                }
+            }
+        }
+        let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
+        let ok = verdict.ok();
+        if ok {
+            if crate::buildx::interrupted() {
+                return Err(crate::exit::Interrupted.into());
+            }
+            tag(client, &j.dest, &done.digest)?;
+        }
+        out.push(Done {
+            src: j.src.clone(),
+            dest: j.dest.clone(),
+            mirrored: done,
+            verdict,
+            tagged: ok,
+        });
+        if !ok {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Whether every job's copy verified and was tagged.
+pub fn all_tagged(done: &[Done]) -> bool {
+    done.iter().all(|d| d.tagged)
 }
 
 struct Plan {

@@ -3,20 +3,27 @@
 //! registry has are mounted, the rest streamed from disk in parallel; then the image
 //! manifests and the index, by digest. No tag is touched.
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
+use crate::buildx::{BuildError, Ui};
 use crate::oci_layout::{Descriptor, Layout};
+use crate::plan::Plan;
 use crate::registry::{Client, RegistryError, Repository};
 
 /// How many blobs are uploaded at once.
 pub const PARALLEL: usize = 4;
 
 /// What an upload did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Uploaded {
     /// The digest of the root (index or manifest), now in the repository.
     pub digest: String,
+    #[serde(skip)]
     pub media_type: String,
     pub blobs_skipped: usize,
     pub blobs_mounted: usize,
@@ -122,4 +129,66 @@ pub fn upload(
         blobs_uploaded: uploaded.into_inner(),
         bytes_uploaded: bytes.into_inner(),
     })
+}
+
+/// The upload stage: each image of the plan that buildx exported as an OCI layout is
+/// uploaded and checked against the digest buildx reported. Returns, per image in plan
+/// order, what was uploaded and how long it took (`None` for images pushed by buildx).
+pub fn upload_layouts(
+    client: &Client,
+    plan: &Plan,
+    project_dir: &Path,
+    digests: &[String],
+    ui: &Ui,
+) -> anyhow::Result<Vec<Option<(Uploaded, Duration)>>> {
+    let others: Vec<Repository> = plan
+        .images
+        .iter()
+        .filter_map(|i| Repository::parse(&i.repository).ok())
+        .collect();
+    let mut out = Vec::new();
+    for (image, digest) in plan.images.iter().zip(digests) {
+        let Some(dir) = &image.oci_dir else {
+            out.push(None);
+            continue;
+        };
+        let t = Instant::now();
+        let repo = Repository::parse(&image.repository)?;
+        let layout = Layout::open(&project_dir.join(dir))?;
+        let up = upload(client, &layout, &repo, &others)?;
+        if &up.digest != digest {
+            return Err(BuildError::Metadata {
+                path: image.metadata_file.display().to_string(),
+                message: format!(
+                    "buildx reported {digest} but the OCI layout holds {}",
+                    up.digest
+                ),
+            }
+            .into());
+        }
+        ui.line(&format!(
+            "[{}] uploaded {}: {} blob(s) uploaded ({}), {} already there, {} mounted",
+            image.name,
+            crate::verify::report::short(&up.digest),
+            up.blobs_uploaded,
+            human_bytes(up.bytes_uploaded),
+            up.blobs_skipped,
+            up.blobs_mounted
+        ));
+        out.push(Some((up, t.elapsed())));
+    }
+    Ok(out)
+}
+
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.1} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.1} kB", n / 1e3)
+    } else {
+        format!("{n} B")
+    }
 }

@@ -2,6 +2,10 @@
 //! single-manifest tag gets its platform's plain image manifest — manifest PUTs by tag,
 //! no rebuild, no layer pushed again.
 
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
 use crate::platform::Platform;
 use crate::registry::manifest::Manifest;
 use crate::registry::{Client, Reference, RegistryError, Repository};
@@ -71,16 +75,62 @@ pub fn moves(
     Ok(out)
 }
 
-/// Puts each move. Returns the tags moved, in order.
-pub fn apply(
-    client: &Client,
-    repo: &Repository,
-    moves: &[Move],
-) -> Result<Vec<String>, RegistryError> {
-    let mut done = Vec::new();
-    for m in moves {
-        client.put_manifest(repo, &m.tag, &m.media_type, &m.bytes)?;
-        done.push(m.tag.clone());
+/// Where a tag now points.
+#[derive(Debug, Clone, Serialize)]
+pub struct Moved {
+    pub tag: String,
+    pub digest: String,
+    /// For a single-manifest tag: the platform whose plain manifest it got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// What the promote stage did for every image, in order.
+#[derive(Debug, Default)]
+pub struct Promoted {
+    /// Per image: the tags moved, and how long it took.
+    pub images: Vec<(Vec<Moved>, Duration)>,
+    /// Why promotion stopped part-way (Ctrl-C or a registry error), with the tags that
+    /// were not moved as `REPO:TAG`.
+    pub stopped: Option<(anyhow::Error, Vec<String>)>,
+}
+
+/// The promote stage: puts each image's moves in order, checking for Ctrl-C before
+/// each one; a stop part-way says which tags moved and which did not.
+pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promoted {
+    let mut out = Promoted::default();
+    for (i, (repo, moves)) in images.iter().enumerate() {
+        let t = Instant::now();
+        let mut moved = Vec::new();
+        for (j, m) in moves.iter().enumerate() {
+            let result = if crate::buildx::interrupted() {
+                Err(crate::exit::Interrupted.into())
+            } else {
+                client
+                    .put_manifest(repo, &m.tag, &m.media_type, &m.bytes)
+                    .map_err(anyhow::Error::from)
+            };
+            if let Err(e) = result {
+                let not_moved = moves[j..]
+                    .iter()
+                    .map(|m| format!("{repo}:{}", m.tag))
+                    .chain(
+                        images[i + 1..]
+                            .iter()
+                            .flat_map(|(r, ms)| ms.iter().map(move |m| format!("{r}:{}", m.tag))),
+                    )
+                    .collect();
+                out.images.push((moved, t.elapsed()));
+                out.stopped = Some((e, not_moved));
+                return out;
+            }
+            moved.push(Moved {
+                tag: m.tag.clone(),
+                digest: m.digest.clone(),
+                platform: m.single.as_ref().map(|(p, _)| p.to_string()),
+            });
+        }
+        out.images.push((moved, t.elapsed()));
     }
-    Ok(done)
+    out
 }

@@ -1,0 +1,98 @@
+//! The build stage: the builder probed, the work directory emptied of a previous run's
+//! outputs, one `docker buildx build` per image or one `bake` for several, and the
+//! digests buildx reports. Nothing reaches a tag here.
+
+use std::path::{Path, PathBuf};
+
+use crate::buildx::{self, BuildError, Builder, Job, Ui, Version};
+use crate::plan::{Output, Plan};
+
+/// docker, its buildx and the builder a push will use.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub docker: PathBuf,
+    pub version: Version,
+    pub builder: Builder,
+}
+
+impl Tools {
+    /// Finds docker and buildx and reads the builder's driver.
+    pub fn probe(builder: Option<&str>) -> Result<Tools, BuildError> {
+        let docker = buildx::docker::locate()?;
+        let version = buildx::docker::buildx_version(&docker)?;
+        let builder = buildx::docker::inspect(&docker, builder)?;
+        Ok(Tools {
+            docker,
+            version,
+            builder,
+        })
+    }
+
+    /// How this builder's result reaches the registry.
+    pub fn output(&self) -> Output {
+        if self.builder.can_push_by_digest() {
+            Output::PushByDigest
+        } else {
+            Output::OciLayout
+        }
+    }
+}
+
+/// Empties the previous run's outputs for these images, so a stale layout or metadata
+/// file can never be taken for this build's.
+pub fn prepare_work_dir(work_dir: &Path, plan: &Plan) -> std::io::Result<()> {
+    std::fs::create_dir_all(work_dir)?;
+    for image in &plan.images {
+        let _ = std::fs::remove_file(&image.metadata_file);
+        if let Some(dir) = &image.oci_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    if let Some(b) = &plan.bake {
+        let _ = std::fs::remove_file(&b.metadata_file);
+    }
+    Ok(())
+}
+
+/// Runs the plan's buildx commands in `cwd` (the project directory).
+pub fn build(tools: &Tools, cwd: &Path, plan: &Plan, ui: &Ui, verbose: bool) -> anyhow::Result<()> {
+    if let Some(b) = &plan.bake {
+        std::fs::write(&b.file_path, serde_json::to_vec_pretty(&b.file)?)?;
+        let names: Vec<String> = plan.images.iter().map(|i| i.name.clone()).collect();
+        if verbose {
+            ui.line(&format!("$ {}", crate::shell::join(&b.command)));
+        }
+        let job = Job {
+            argv: &b.command,
+            cwd,
+            what: format!("bake of {}", names.join(", ")),
+            images: names,
+        };
+        buildx::run::run(&tools.docker, tools.version, &job, ui)?;
+    } else {
+        for image in &plan.images {
+            if verbose {
+                ui.line(&format!("$ {}", crate::shell::join(&image.command)));
+            }
+            let job = Job {
+                argv: &image.command,
+                cwd,
+                images: vec![image.name.clone()],
+                what: format!("build of image `{}`", image.name),
+            };
+            buildx::run::run(&tools.docker, tools.version, &job, ui)?;
+        }
+    }
+    Ok(())
+}
+
+/// The digest buildx reported for each image of the plan, in plan order.
+pub fn digests(plan: &Plan) -> Result<Vec<String>, BuildError> {
+    plan.images
+        .iter()
+        .map(|image| match &plan.bake {
+            Some(b) => buildx::metadata::bake_digest(&b.metadata_file, &image.name),
+            None => buildx::metadata::digest(&image.metadata_file),
+        })
+        .collect()
+}

@@ -1,0 +1,20 @@
+//! The push pipeline, one stage per file. Each stage is a plain function with typed
+//! inputs and outputs; none prints (live progress goes to the [`Ui`](crate::buildx::Ui)
+//! the edge hands in), so the edge renders the same outcome as text or JSON.
+//!
+//! `mirror` (the project's base-image copies) → `build` (buildx: push by digest, or an
+//! OCI layout) → `upload` (the `docker` driver's layout) → `verify` (the pushed digest,
+//! and the plain manifests single-manifest tags will get) → `promote` (tags, only after
+//! every check) → `report` (what happened). `push` composes them.
+
+pub mod build;
+pub mod mirror;
+pub mod promote;
+mod push;
+pub mod report;
+pub mod upload;
+pub mod verify;
+
+pub use build::Tools;
+pub use push::{Push, push};
+pub use report::{Failure, PushReport, Stage};

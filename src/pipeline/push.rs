@@ -1,0 +1,167 @@
+//! `push` as stages: mirror → build → digests → upload → verify → promote. Every stop
+//! before promotion is one [`Failure`] naming the stage and the tags that stayed.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::report::{self, Failure, ImageReport, PlatformManifest, PushReport, Stage, Times};
+use super::{build, mirror, promote, upload, verify};
+use crate::buildx::Ui;
+use crate::plan::Plan;
+use crate::registry::Client;
+
+/// What a push needs, resolved by the edge.
+pub struct Push<'a> {
+    pub plan: &'a Plan,
+    /// The project directory: buildx runs there and relative layout paths start there.
+    pub project_dir: &'a Path,
+    pub work_dir: &'a Path,
+    pub tools: &'a build::Tools,
+    pub client: &'a Client,
+    /// The project's mirrors, run first.
+    pub mirrors: &'a [mirror::Job],
+    /// `--deep` on top of each image's own setting.
+    pub deep: bool,
+    pub verbose: bool,
+}
+
+/// Runs the whole push. Never moves a tag unless every image's build, upload and
+/// verification succeeded; the report says what happened either way.
+pub fn push(p: &Push, ui: &Ui) -> PushReport {
+    let mut rep = PushReport::default();
+    let fail = |rep: &mut PushReport, stage, error| {
+        rep.failure = Some(Failure {
+            stage,
+            error,
+            untouched: report::planned_tags(p.plan),
+        });
+    };
+
+    // 0. The project's mirrors (base images copied with the platforms it needs).
+    if !p.mirrors.is_empty() {
+        match mirror::run_jobs(p.client, p.mirrors, ui) {
+            Ok(done) => {
+                let ok = mirror::all_tagged(&done);
+                rep.mirrors = done;
+                if !ok {
+                    fail(&mut rep, Stage::Mirror, None);
+                    return rep;
+                }
+            }
+            Err(e) => {
+                fail(&mut rep, Stage::Mirror, Some(e));
+                return rep;
+            }
+        }
+    }
+
+    // 1. Build (and push by digest, or export), no tag moved.
+    let started = Instant::now();
+    let built = build::prepare_work_dir(p.work_dir, p.plan)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| build::build(p.tools, p.project_dir, p.plan, ui, p.verbose));
+    if let Err(e) = built {
+        fail(&mut rep, Stage::Build, Some(e));
+        return rep;
+    }
+    let build_time = report::secs(started.elapsed());
+    let digests = match build::digests(p.plan) {
+        Ok(d) => d,
+        Err(e) => {
+            fail(&mut rep, Stage::Build, Some(e.into()));
+            return rep;
+        }
+    };
+
+    // 2. Upload the layouts of the docker driver.
+    let uploads = match upload::upload_layouts(p.client, p.plan, p.project_dir, &digests, ui) {
+        Ok(u) => u,
+        Err(e) => {
+            fail(&mut rep, Stage::Upload, Some(e));
+            return rep;
+        }
+    };
+    if crate::buildx::interrupted() {
+        fail(
+            &mut rep,
+            Stage::Upload,
+            Some(crate::exit::Interrupted.into()),
+        );
+        return rep;
+    }
+
+    // 3. Verify the pushed digests, and the manifests single-manifest tags will get.
+    let verified = match verify::verify_plan(p.client, p.plan, &digests, p.deep) {
+        Ok(v) => v,
+        Err(e) => {
+            fail(&mut rep, Stage::Verify, Some(e));
+            return rep;
+        }
+    };
+    rep.verdicts = verified.iter().flat_map(|v| v.verdicts.clone()).collect();
+    if !verified.iter().all(verify::VerifiedImage::ok) {
+        fail(&mut rep, Stage::Verify, None);
+        return rep;
+    }
+    if crate::buildx::interrupted() {
+        fail(
+            &mut rep,
+            Stage::Verify,
+            Some(crate::exit::Interrupted.into()),
+        );
+        return rep;
+    }
+
+    // 4. Promote.
+    let moves: Vec<_> = verified
+        .iter()
+        .map(|v| (&v.repository, v.moves.as_slice()))
+        .collect();
+    let promoted = promote::promote_all(p.client, &moves);
+
+    // 5. Report.
+    for (i, image) in p.plan.images.iter().enumerate() {
+        let (tags, promote_time) = promoted.images.get(i).cloned().unwrap_or_default();
+        let index_verdict = &verified[i].verdicts[0];
+        rep.images.push(ImageReport {
+            name: image.name.clone(),
+            repository: image.repository.clone(),
+            digest: digests[i].clone(),
+            platforms: image
+                .platforms
+                .iter()
+                .map(|pl| PlatformManifest {
+                    platform: pl.to_string(),
+                    digest: index_verdict
+                        .rows
+                        .iter()
+                        .find(|r| r.platform.matches(pl))
+                        .and_then(|r| r.digest.clone())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            tags,
+            upload: uploads[i].as_ref().map(|(u, _)| u.clone()),
+            times: Times {
+                build: build_time,
+                upload: uploads[i].as_ref().map(|(_, t)| report::secs(*t)),
+                verify: report::secs(verified[i].time),
+                promote: report::secs(promote_time),
+            },
+            singles: image
+                .single_tags
+                .iter()
+                .map(|s| (s.tag.clone(), s.platform.to_string(), s.service.clone()))
+                .collect(),
+            index_tags: image.tags.clone(),
+        });
+    }
+    if let Some((e, not_moved)) = promoted.stopped {
+        rep.failure = Some(Failure {
+            stage: Stage::Promote,
+            error: Some(e),
+            untouched: not_moved,
+        });
+    }
+    rep
+}

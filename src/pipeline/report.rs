@@ -1,0 +1,220 @@
+//! What a push did, as one value: the mirrors, the verdicts, per image the digest, its
+//! platforms' manifests, the tags moved and the time per stage; or the stage it stopped
+//! at and the tags that stayed where they were. The edge renders it as text or JSON.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::mirror::Done;
+use super::promote::Moved;
+use super::upload::Uploaded;
+use crate::plan::Plan;
+use crate::verify::{Verdict, report};
+
+/// The stages of a push, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Mirror,
+    Build,
+    Upload,
+    Verify,
+    Promote,
+}
+
+/// Why a push stopped before every tag moved.
+#[derive(Debug)]
+pub struct Failure {
+    pub stage: Stage,
+    /// The error, or none when a check failed (verification: exit 1).
+    pub error: Option<anyhow::Error>,
+    /// `REPO:TAG` of every tag that did not move.
+    pub untouched: Vec<String>,
+}
+
+impl Failure {
+    /// The short reason shown with the untouched tags.
+    pub fn why(&self) -> &'static str {
+        match (self.stage, &self.error) {
+            (_, Some(e)) if e.downcast_ref::<crate::exit::Interrupted>().is_some() => "interrupted",
+            (Stage::Mirror, _) => "a mirror failed verification",
+            (Stage::Build, _) => "the build failed",
+            (Stage::Upload, _) => "the upload failed",
+            (Stage::Verify, _) => "verification failed",
+            (Stage::Promote, _) => "promotion stopped",
+        }
+    }
+
+    /// The line that says which tags stayed: "the build failed: no tag moved; … stay
+    /// where they were".
+    pub fn untouched_line(&self) -> String {
+        if self.stage == Stage::Promote {
+            return format!(
+                "{}: these tags did not move: {}",
+                self.why(),
+                self.untouched.join(", ")
+            );
+        }
+        format!(
+            "{}: no tag moved; {} stay where they were",
+            self.why(),
+            self.untouched.join(", ")
+        )
+    }
+}
+
+/// Seconds per stage for one image (the build is shared by a bake).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Times {
+    pub build: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<f64>,
+    pub verify: f64,
+    pub promote: f64,
+}
+
+/// One platform of a pushed image and its manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformManifest {
+    pub platform: String,
+    pub digest: String,
+}
+
+/// What happened to one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    pub name: String,
+    pub repository: String,
+    /// The pushed index (or manifest) digest; empty when the build did not get there.
+    pub digest: String,
+    pub platforms: Vec<PlatformManifest>,
+    /// Tags moved, and where they now point.
+    pub tags: Vec<Moved>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<Uploaded>,
+    pub times: Times,
+    /// The planned single-manifest tags: (tag, platform, service), for the text report.
+    #[serde(skip)]
+    pub singles: Vec<(String, String, String)>,
+    /// The planned index tags.
+    #[serde(skip)]
+    pub index_tags: Vec<String>,
+}
+
+/// Everything a push did.
+#[derive(Debug, Default)]
+pub struct PushReport {
+    pub mirrors: Vec<Done>,
+    pub verdicts: Vec<Verdict>,
+    pub images: Vec<ImageReport>,
+    pub failure: Option<Failure>,
+}
+
+impl PushReport {
+    /// The report a person reads on stdout: the mirrors, the verdicts, then (when the
+    /// tags moved) one block per image.
+    pub fn render_text(&self) -> String {
+        let mut out = render_mirrors(&self.mirrors);
+        out.push_str(&report::render_text(&self.verdicts));
+        if self
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.stage != Stage::Promote)
+        {
+            return out;
+        }
+        out.push('\n');
+        for image in &self.images {
+            out.push_str(&format!(
+                "pushed {} → {}@{}\n",
+                image.name, image.repository, image.digest
+            ));
+            let platforms: Vec<&str> = image
+                .platforms
+                .iter()
+                .map(|p| p.platform.as_str())
+                .collect();
+            out.push_str(&format!("  platforms  {}\n", platforms.join(", ")));
+            let moved: Vec<&str> = image
+                .tags
+                .iter()
+                .filter(|t| image.index_tags.contains(&t.tag))
+                .map(|t| t.tag.as_str())
+                .collect();
+            if !moved.is_empty() {
+                out.push_str(&format!("  tags       {}\n", moved.join(", ")));
+            }
+            for (tag, platform, service) in &image.singles {
+                out.push_str(&format!(
+                    "  single     {tag} → the {platform} manifest ({service})\n"
+                ));
+            }
+            let upload = match image.times.upload {
+                Some(t) => format!(" · upload {t:.1}s"),
+                None => String::new(),
+            };
+            out.push_str(&format!(
+                "  time       build {:.1}s{upload} · verify {:.1}s · promote {:.1}s\n",
+                image.times.build, image.times.verify, image.times.promote
+            ));
+        }
+        out
+    }
+}
+
+/// Each mirror's verdict and, for those tagged, what was copied.
+pub fn render_mirrors(done: &[Done]) -> String {
+    let mut out = String::new();
+    for d in done {
+        out.push_str(&report::render_text(std::slice::from_ref(&d.verdict)));
+        if !d.tagged {
+            continue;
+        }
+        let m = &d.mirrored;
+        let how = if m.filtered {
+            format!(
+                "a new index with {} (the source index {} holds more)",
+                m.platforms.join(", "),
+                report::short(&m.source_digest)
+            )
+        } else {
+            format!("the source digest kept ({})", m.platforms.join(", "))
+        };
+        out.push_str(&format!(
+            "mirrored {} → {}@{}: {how}; {} blob(s) copied ({} bytes), {} mounted, {} already there\n",
+            d.src,
+            d.dest,
+            report::short(&m.digest),
+            m.blobs_copied,
+            m.bytes_copied,
+            m.blobs_mounted,
+            m.blobs_skipped
+        ));
+    }
+    out
+}
+
+/// "verification failed: DEST was not tagged", for a mirror that failed verification.
+pub fn mirror_refused(done: &[Done]) -> Option<String> {
+    done.iter()
+        .find(|d| !d.tagged)
+        .map(|d| format!("verification failed: {} was not tagged", d.dest))
+}
+
+/// `REPO:TAG` of every tag the plan would move.
+pub fn planned_tags(plan: &Plan) -> Vec<String> {
+    plan.images
+        .iter()
+        .flat_map(|i| {
+            i.tags
+                .iter()
+                .chain(i.single_tags.iter().map(|s| &s.tag))
+                .map(move |t| format!("{}:{t}", i.repository))
+        })
+        .collect()
+}
+
+pub(crate) fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}

@@ -1,0 +1,90 @@
+//! The verify stage: each pushed digest against every platform its targets need, and
+//! each plain manifest a single-manifest tag will get, before any tag moves. Returns the
+//! verdicts and, for images that passed, the tag moves to make.
+
+use std::time::{Duration, Instant};
+
+use super::promote::{self, Move};
+use crate::plan::{ImagePlan, Plan};
+use crate::registry::{Client, Reference, Repository};
+use crate::verify::{self, Requirements, Verdict, requirements};
+
+/// What verification found for one image.
+#[derive(Debug)]
+pub struct VerifiedImage {
+    pub repository: Repository,
+    /// The index (or manifest) verdict first, then one per single-manifest tag.
+    pub verdicts: Vec<Verdict>,
+    /// The tag moves to make: empty when a verdict failed.
+    pub moves: Vec<Move>,
+    pub time: Duration,
+}
+
+impl VerifiedImage {
+    pub fn ok(&self) -> bool {
+        self.verdicts.iter().all(Verdict::ok)
+    }
+}
+
+/// Verifies `digest` of `image` (the index or manifest buildx or the upload made) and
+/// the plain manifests its single-manifest tags will point at.
+pub fn verify_pushed(
+    client: &Client,
+    image: &ImagePlan,
+    digest: &str,
+    deep: bool,
+) -> anyhow::Result<VerifiedImage> {
+    let t = Instant::now();
+    let deep_fn = crate::inspect::deep_fn();
+    let repo = Repository::parse(&image.repository)?;
+    let mut req = requirements::for_index(image);
+    req.deep |= deep;
+    let reference = Reference::parse(&format!("{}@{digest}", image.repository))?;
+    let v = verify::verify_reference(client, &reference, &req, Some(&deep_fn))?;
+    let ok = v.ok();
+    let mut verdicts = vec![v];
+    let singles: Vec<_> = image
+        .single_tags
+        .iter()
+        .map(|s| (s.tag.clone(), s.platform.clone(), s.service.clone()))
+        .collect();
+    let moves = if ok {
+        promote::moves(client, &repo, digest, &image.tags, &singles)?
+    } else {
+        Vec::new()
+    };
+    for m in moves.iter().filter(|m| m.single.is_some()) {
+        let (platform, service) = m.single.clone().expect("filtered");
+        let mut r = Requirements {
+            single: true,
+            deep: req.deep,
+            ..Requirements::default()
+        };
+        r.need(platform, service);
+        let child = Reference::parse(&format!("{}@{}", image.repository, m.digest))?;
+        let mut v = verify::verify_reference(client, &child, &r, Some(&deep_fn))?;
+        v.reference = format!("{}:{} (to be)", image.repository, m.tag);
+        verdicts.push(v);
+    }
+    let ok = verdicts.iter().all(Verdict::ok);
+    Ok(VerifiedImage {
+        repository: repo,
+        verdicts,
+        moves: if ok { moves } else { Vec::new() },
+        time: t.elapsed(),
+    })
+}
+
+/// Verifies every image of the plan, in plan order.
+pub fn verify_plan(
+    client: &Client,
+    plan: &Plan,
+    digests: &[String],
+    deep: bool,
+) -> anyhow::Result<Vec<VerifiedImage>> {
+    plan.images
+        .iter()
+        .zip(digests)
+        .map(|(image, digest)| verify_pushed(client, image, digest, deep))
+        .collect()
+}

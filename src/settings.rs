@@ -1,0 +1,84 @@
+//! What every command needs from the flags and the project, resolved in one place:
+//! the project file, the images selected with `--image`, the work directory, the
+//! registry client, the progress mode. Commands use these; no command imports another.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::buildx::Mode;
+use crate::cli::{Global, ProgressArg, RegistryArgs};
+use crate::config::{self, Env, Image, Project};
+use crate::exit::UsageError;
+use crate::registry::{self, Client};
+
+/// Finds and loads the project file.
+pub fn load_project(global: &Global) -> anyhow::Result<Project> {
+    let cwd = std::env::current_dir()?;
+    let path = config::discover(global.file.as_deref(), &cwd)?;
+    Ok(config::load(&path, &Env::process())?)
+}
+
+/// The images named with `--image` (all when none), or a usage error naming the
+/// unknown one and the valid names.
+pub fn select_images<'p>(project: &'p Project, names: &[String]) -> anyhow::Result<Vec<&'p Image>> {
+    if names.is_empty() {
+        return Ok(project.images.iter().collect());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        match project.images.iter().find(|i| &i.name == name) {
+            Some(i) => out.push(i),
+            None => {
+                let known: Vec<&str> = project.images.iter().map(|i| i.name.as_str()).collect();
+                return Err(UsageError(format!(
+                    "no image `{name}` in {}; images: {}",
+                    project.path.display(),
+                    known.join(", ")
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where buildx writes metadata files and OCI layouts for a project: a directory under
+/// the system temp dir named after the project's path, so runs of one project reuse it
+/// and different projects never share one. `MPBUILD_WORK_DIR` overrides it.
+pub fn work_dir(project: &Project) -> PathBuf {
+    if let Some(dir) = std::env::var_os("MPBUILD_WORK_DIR") {
+        return PathBuf::from(dir);
+    }
+    let abs = std::fs::canonicalize(&project.dir).unwrap_or_else(|_| project.dir.clone());
+    std::env::temp_dir().join(format!("mpbuild-{}", short_hash(&abs)))
+}
+
+fn short_hash(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A registry client from the flags and the project's settings.
+pub fn client(
+    global: &Global,
+    args: &RegistryArgs,
+    mut insecure: Vec<String>,
+) -> anyhow::Result<Arc<Client>> {
+    insecure.extend(args.insecure.iter().cloned());
+    Ok(Client::new(registry::Options {
+        insecure,
+        ca_file: args.ca_file.clone(),
+        verbose: global.verbose,
+        ..registry::Options::default()
+    })?)
+}
+
+/// How progress is shown: plain lines when asked, else bars on a terminal.
+pub fn progress_mode(progress: ProgressArg) -> Mode {
+    if progress == ProgressArg::Plain {
+        Mode::Plain
+    } else {
+        Mode::detect(false)
+    }
+}
