@@ -2,6 +2,7 @@
 //! validated [`Project`] that the rest of mpbuild takes. Every error names the file,
 //! line and column, and says what would be valid.
 
+mod check;
 mod error;
 mod interpolate;
 mod raw;
@@ -14,7 +15,7 @@ use serde_saphyr::Spanned;
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{Unset, expand};
 
-use crate::catalog::{Attestations, Catalog, ManifestKind, Origin};
+use crate::catalog::{Attestations, Catalog, ManifestKind};
 use crate::platform::Platform;
 use raw::{RawImage, RawProject, RawTarget, Scalar};
 
@@ -192,6 +193,8 @@ impl Checker<'_> {
         Pos::of(&s.referenced)
     }
 
+    /// The whole file, part by part (each part is in `check/`); the order is the order
+    /// errors are found in.
     fn project(&self, raw: RawProject) -> Result<Project, ConfigError> {
         if raw.version.value != 1 {
             return Err(self.err(
@@ -203,21 +206,7 @@ impl Checker<'_> {
                 Some("write `version: 1`".into()),
             ));
         }
-        let mut catalog = Catalog::builtin();
-        for (name, entry) in raw.services {
-            let pos = self.pos(&name);
-            let service = entry
-                .value
-                .into_service(&name.value, Origin::Project { line: pos.line })
-                .map_err(|e| {
-                    self.err(
-                        pos,
-                        format!("service `{}`: {e}", name.value),
-                        Some("`mpbuild targets` shows the built-in entries for reference".into()),
-                    )
-                })?;
-            catalog.insert(service);
-        }
+        let catalog = self.catalog(raw.services)?;
         let dir = self
             .path
             .parent()
@@ -449,70 +438,6 @@ impl Checker<'_> {
             }
         }
         Ok(())
-    }
-
-    fn mirror(
-        &self,
-        catalog: &Catalog,
-        raw: Spanned<raw::RawMirror>,
-    ) -> Result<Mirror, ConfigError> {
-        let pos = self.pos(&raw);
-        let m = raw.value;
-        let reference = |s: &Spanned<String>| -> Result<String, ConfigError> {
-            let v = self.expand(s)?;
-            crate::registry::Reference::parse(&v).map_err(|e| {
-                let text = e.to_string();
-                let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
-                self.err(
-                    self.pos(s),
-                    msg.to_string(),
-                    (!help.is_empty()).then(|| help.to_string()),
-                )
-            })?;
-            Ok(v)
-        };
-        let source = reference(&m.source)?;
-        let destination = reference(&m.destination)?;
-        let targets: Vec<String> = m.targets.iter().map(|t| t.value.clone()).collect();
-        let platforms: Vec<String> = m.platforms.iter().map(|t| t.value.clone()).collect();
-        if let Err(e) = crate::verify::requirements::from_flags(
-            catalog,
-            &targets,
-            &platforms,
-            false,
-            &self.env.host,
-        ) {
-            let at = m
-                .targets
-                .first()
-                .or(m.platforms.first())
-                .map(|s| self.pos(s))
-                .unwrap_or(pos);
-            let text =
-                e.0.replace("--target ", "target ")
-                    .replace("--platform ", "platform ");
-            let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
-            return Err(self.err(
-                at,
-                msg.to_string(),
-                (!help.is_empty()).then(|| help.to_string()),
-            ));
-        }
-        if targets.is_empty() && platforms.is_empty() && !m.all {
-            return Err(self.err(
-                pos,
-                "a mirror needs `targets:`, `platforms:` or `all: true`",
-                Some("say which platforms the copy must hold, e.g. `targets: [apprunner]`".into()),
-            ));
-        }
-        Ok(Mirror {
-            source,
-            destination,
-            targets,
-            platforms,
-            all: m.all,
-            line: pos.line,
-        })
     }
 
     fn image(
