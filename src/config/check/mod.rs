@@ -3,5 +3,6 @@
 //! calls them in the order the checks have always run (services, images and their
 //! targets, tag collisions, mirrors, builder).
 
+mod builder;
 mod mirror;
 mod services;
