@@ -4,5 +4,7 @@
 //! targets, tag collisions, mirrors, builder).
 
 mod builder;
+mod image;
 mod mirror;
 mod services;
+mod target;
