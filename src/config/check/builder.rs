@@ -7,8 +7,10 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
+use super::push_unique;
+use super::tags::is_image_name;
 use crate::config::raw::{RawBuilder, RawBuilderSpec};
-use crate::config::{Checker, ConfigError, Image, Pos, is_image_name, push_unique};
+use crate::config::{Checker, ConfigError, Image, Pos};
 use crate::platform::Platform;
 
 impl Checker<'_> {

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
+use super::tags::is_image_name;
 use crate::catalog::Catalog;
 use crate::config::raw::{RawImage, Scalar};
-use crate::config::{Checker, ConfigError, Image, expand, is_image_name};
+use crate::config::{Checker, ConfigError, Image, expand};
 use crate::platform::Platform;
 
 impl Checker<'_> {

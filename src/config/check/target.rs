@@ -7,9 +7,10 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
+use super::push_unique;
 use crate::catalog::{Attestations, Catalog, ManifestKind};
 use crate::config::raw::{OneOrMany, RawTarget};
-use crate::config::{Checker, ConfigError, Target, push_unique};
+use crate::config::{Checker, ConfigError, Target};
 use crate::platform::Platform;
 
 impl Checker<'_> {
