@@ -1,0 +1,211 @@
+//! `images:`: one image each: its name, repository, build context and Dockerfile (which
+//! must exist), tags, build arguments, secrets and cache, then its targets (checked in
+//! `target.rs`) and how the image's tags and the targets' tags fit together.
+
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::tags::is_image_name;
+use crate::catalog::Catalog;
+use crate::config::raw::{RawImage, Scalar};
+use crate::config::{Checker, ConfigError, Image, expand};
+use crate::platform::Platform;
+
+impl Checker<'_> {
+    pub(in crate::config) fn image(
+        &self,
+        catalog: &Catalog,
+        dir: &Path,
+        name: Spanned<String>,
+        raw: RawImage,
+        deep_default: bool,
+        cluster: Option<&[Platform]>,
+    ) -> Result<Image, ConfigError> {
+        let image_pos = self.pos(&name);
+        let name = name.value;
+        if !is_image_name(&name) {
+            return Err(self.err(
+                image_pos,
+                format!("image name `{name}` is not valid"),
+                Some("use letters, digits, `-` and `_` (it names a bake target)".into()),
+            ));
+        }
+        let repository = self.repository(&raw.repository)?;
+        let context = raw
+            .context
+            .as_ref()
+            .map(|c| c.value.clone())
+            .unwrap_or_else(|| ".".into());
+        let context_dir = dir.join(&context);
+        if !context_dir.is_dir() {
+            let pos = raw
+                .context
+                .as_ref()
+                .map(|c| self.pos(c))
+                .unwrap_or(image_pos);
+            return Err(self.err(
+                pos,
+                format!(
+                    "image `{name}`: build context `{context}` is not a directory ({})",
+                    context_dir.display()
+                ),
+                Some("`context:` is relative to the directory holding mpbuild.yaml".into()),
+            ));
+        }
+        let dockerfile = match &raw.dockerfile {
+            Some(d) => d.value.clone(),
+            None => join_rel(&context, "Dockerfile"),
+        };
+        if !dir.join(&dockerfile).is_file() {
+            let pos = raw
+                .dockerfile
+                .as_ref()
+                .map(|d| self.pos(d))
+                .unwrap_or(image_pos);
+            return Err(self.err(
+                pos,
+                format!("image `{name}`: no Dockerfile at `{dockerfile}`"),
+                Some("set `dockerfile:` (relative to the directory holding mpbuild.yaml)".into()),
+            ));
+        }
+        let mut tags = Vec::new();
+        for t in &raw.tags {
+            let tag = self.expand(t)?;
+            self.check_tag(&tag, self.pos(t))?;
+            if tags.contains(&tag) {
+                return Err(self.err(self.pos(t), format!("tag `{tag}` is listed twice"), None));
+            }
+            tags.push(tag);
+        }
+        let mut build_args = Vec::new();
+        for (k, v) in raw.build_args {
+            let value = match &v.value {
+                Scalar::Text(s) => {
+                    expand(s, self.env.var).map_err(|u| self.unset(u, self.pos(&v)))?
+                }
+                Scalar::Float(f) => {
+                    return Err(self.err(
+                        self.pos(&v),
+                        format!(
+                            "build argument `{}` is the number {f}, which YAML may have rounded",
+                            k.value
+                        ),
+                        Some(format!("quote it: {}: \"…\"", k.value)),
+                    ));
+                }
+            };
+            build_args.push((k.value, value));
+        }
+        let mut secrets = Vec::new();
+        for s in &raw.secrets {
+            check_secret(&s.value).map_err(|m| {
+                self.err(
+                    self.pos(s),
+                    m,
+                    Some("write `id=NAME,src=FILE` or `id=NAME,env=VAR` (buildx --secret)".into()),
+                )
+            })?;
+            secrets.push(s.value.clone());
+        }
+        let cache = match raw.cache.as_ref().map(|c| c.value.as_str()) {
+            None | Some("none") => false,
+            Some("registry") => true,
+            Some(other) => {
+                return Err(self.err(
+                    self.pos(raw.cache.as_ref().unwrap()),
+                    format!("unknown cache `{other}`"),
+                    Some("valid: `registry` (cache in REPO:buildcache) or `none`".into()),
+                ));
+            }
+        };
+        if raw.targets.value.is_empty() {
+            return Err(self.err(
+                self.pos(&raw.targets),
+                format!("image `{name}` has no targets"),
+                Some(
+                    "add at least one, e.g. `- service: apprunner` (see `mpbuild targets`)".into(),
+                ),
+            ));
+        }
+        let mut targets = Vec::new();
+        for t in &raw.targets.value {
+            if t.value.from.is_some() {
+                targets.extend(self.targets_from_file(catalog, dir, &name, t, cluster)?);
+            } else {
+                if let Some(r) = &t.value.resource {
+                    return Err(self.err(self.pos(r), "`resource:` goes with `from:`", None));
+                }
+                targets.push(self.target(catalog, &name, t)?);
+            }
+        }
+        for t in &targets {
+            if let Some(tag) = &t.tag
+                && tags.contains(tag)
+            {
+                return Err(self.err(
+                    t.pos,
+                    format!(
+                        "`{}` target's tag `{tag}` is also one of the image's tags; the two would point at different manifests",
+                        t.label()
+                    ),
+                    Some("give the single-platform target a tag of its own, e.g. \"${GIT_SHA}-lambda\"".into()),
+                ));
+            }
+        }
+        if tags.is_empty() && targets.iter().all(|t| t.tag.is_none()) {
+            return Err(self.err(
+                image_pos,
+                format!("image `{name}` has no tags: nothing would be published"),
+                Some("add `tags: [latest, \"${GIT_SHA}\"]`".into()),
+            ));
+        }
+        Ok(Image {
+            name,
+            repository,
+            context,
+            dockerfile,
+            stage: raw.stage.map(|s| s.value),
+            tags,
+            build_args,
+            secrets,
+            cache,
+            attestations: raw.attestations.map(|a| a.value),
+            sbom: raw.sbom.unwrap_or(false),
+            deep: raw.deep.unwrap_or(deep_default),
+            targets,
+            line: image_pos.line,
+        })
+    }
+}
+
+fn join_rel(dir: &str, file: &str) -> String {
+    if dir == "." || dir.is_empty() {
+        file.to_string()
+    } else {
+        format!("{}/{file}", dir.trim_end_matches('/'))
+    }
+}
+
+/// `id=NAME,src=FILE` / `id=NAME,env=VAR` / `id=NAME` (buildx `--secret`).
+fn check_secret(spec: &str) -> Result<(), String> {
+    let mut id = false;
+    for part in spec.split(',') {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(format!("secret `{spec}`: `{part}` is not KEY=VALUE"));
+        };
+        if v.is_empty() {
+            return Err(format!("secret `{spec}`: `{k}` has no value"));
+        }
+        match k {
+            "id" => id = true,
+            "src" | "source" | "env" | "type" => {}
+            other => return Err(format!("secret `{spec}`: unknown key `{other}`")),
+        }
+    }
+    if id {
+        Ok(())
+    } else {
+        Err(format!("secret `{spec}` has no `id=`"))
+    }
+}

@@ -1,0 +1,75 @@
+//! `mirrors:`: images copied between registries. Source and destination are image
+//! references; `targets:` and `platforms:` say which platforms the copy must hold and are
+//! checked as `mpbuild verify --target/--platform` would check them.
+
+use serde_saphyr::Spanned;
+
+use crate::catalog::Catalog;
+use crate::config::raw::RawMirror;
+use crate::config::{Checker, ConfigError, Mirror};
+
+impl Checker<'_> {
+    pub(in crate::config) fn mirror(
+        &self,
+        catalog: &Catalog,
+        raw: Spanned<RawMirror>,
+    ) -> Result<Mirror, ConfigError> {
+        let pos = self.pos(&raw);
+        let m = raw.value;
+        let reference = |s: &Spanned<String>| -> Result<String, ConfigError> {
+            let v = self.expand(s)?;
+            crate::registry::Reference::parse(&v).map_err(|e| {
+                let text = e.to_string();
+                let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
+                self.err(
+                    self.pos(s),
+                    msg.to_string(),
+                    (!help.is_empty()).then(|| help.to_string()),
+                )
+            })?;
+            Ok(v)
+        };
+        let source = reference(&m.source)?;
+        let destination = reference(&m.destination)?;
+        let targets: Vec<String> = m.targets.iter().map(|t| t.value.clone()).collect();
+        let platforms: Vec<String> = m.platforms.iter().map(|t| t.value.clone()).collect();
+        if let Err(e) = crate::verify::requirements::from_flags(
+            catalog,
+            &targets,
+            &platforms,
+            false,
+            &self.env.host,
+        ) {
+            let at = m
+                .targets
+                .first()
+                .or(m.platforms.first())
+                .map(|s| self.pos(s))
+                .unwrap_or(pos);
+            let text =
+                e.0.replace("--target ", "target ")
+                    .replace("--platform ", "platform ");
+            let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
+            return Err(self.err(
+                at,
+                msg.to_string(),
+                (!help.is_empty()).then(|| help.to_string()),
+            ));
+        }
+        if targets.is_empty() && platforms.is_empty() && !m.all {
+            return Err(self.err(
+                pos,
+                "a mirror needs `targets:`, `platforms:` or `all: true`",
+                Some("say which platforms the copy must hold, e.g. `targets: [apprunner]`".into()),
+            ));
+        }
+        Ok(Mirror {
+            source,
+            destination,
+            targets,
+            platforms,
+            all: m.all,
+            line: pos.line,
+        })
+    }
+}

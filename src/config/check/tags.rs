@@ -1,0 +1,134 @@
+//! Names, repositories and tags: the grammar each must follow (image names name bake
+//! targets; repositories are `[HOST[:PORT]/]PATH` without tag or digest; tags are OCI
+//! tags), and that no two images publish the same repository and tag.
+
+use std::collections::BTreeMap;
+
+use serde_saphyr::Spanned;
+
+use crate::config::{Checker, ConfigError, Image, Pos};
+
+impl Checker<'_> {
+    pub(super) fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
+        let repo = self.expand(raw)?.trim().to_string();
+        check_repository(&repo).map_err(|m| self.err(self.pos(raw), m.message, Some(m.help)))?;
+        Ok(repo)
+    }
+
+    pub(super) fn check_tag(&self, tag: &str, pos: Pos) -> Result<(), ConfigError> {
+        if is_valid_tag(tag) {
+            Ok(())
+        } else {
+            Err(self.err(
+                pos,
+                format!("`{tag}` is not a valid tag"),
+                Some("a tag is 1–128 of [A-Za-z0-9_.-], not starting with `.` or `-`".into()),
+            ))
+        }
+    }
+
+    pub(in crate::config) fn check_tag_collisions(
+        &self,
+        images: &[Image],
+    ) -> Result<(), ConfigError> {
+        let mut seen: BTreeMap<(String, String), &str> = BTreeMap::new();
+        for image in images {
+            let all = image
+                .tags
+                .iter()
+                .chain(image.targets.iter().filter_map(|t| t.tag.as_ref()));
+            for tag in all {
+                if let Some(other) =
+                    seen.insert((image.repository.clone(), tag.clone()), &image.name)
+                    && other != image.name
+                {
+                    return Err(self.err(
+                        Pos {
+                            line: image.line,
+                            column: 3,
+                            len: image.name.len() as u32,
+                        },
+                        format!(
+                            "images `{other}` and `{}` both publish {}:{tag}",
+                            image.name, image.repository
+                        ),
+                        Some("give each image its own repository or distinct tags".into()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn is_image_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {}
+        _ => return false,
+    }
+    tag.len() <= 128 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
+struct RepoProblem {
+    message: String,
+    help: String,
+}
+
+/// A repository reference without tag or digest: `[HOST[:PORT]/]PATH`, path components
+/// lowercase `[a-z0-9]+` joined by `.`, `_`, `__` or dashes.
+fn check_repository(repo: &str) -> Result<(), RepoProblem> {
+    let problem = |m: String| {
+        RepoProblem {
+        message: m,
+        help: "write HOST/PATH without tag or digest, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/api; tags go under `tags:`".into(),
+    }
+    };
+    if repo.is_empty() {
+        return Err(problem("`repository` is empty".into()));
+    }
+    if repo.contains('@') {
+        return Err(problem(format!("repository `{repo}` contains a digest")));
+    }
+    let (host, path) = match repo.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, repo),
+    };
+    if path.contains(':') {
+        return Err(problem(format!("repository `{repo}` contains a tag")));
+    }
+    if let Some(h) = host
+        && !h.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':' || c == '[' || c == ']'
+        })
+    {
+        return Err(problem(format!("`{h}` is not a registry host")));
+    }
+    for component in path.split('/') {
+        let ok = !component.is_empty()
+            && component.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_' || c == '-'
+            })
+            && component.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && component.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(RepoProblem {
+                message: format!("repository `{repo}`: path component `{component}` is not valid"),
+                help: "repository paths are lowercase letters and digits, separated by `.`, `_`, `-` or `/`".into(),
+            });
+        }
+    }
+    Ok(())
+}
