@@ -51,6 +51,14 @@ pub enum Command {
     /// targets need. A failed build or verification moves no tag.
     #[command(after_help = EXIT_CODES_HELP)]
     Push(PushArgs),
+    /// Join the legs of a multi-runner build into one index, verify it, then move the tags.
+    ///
+    /// Each CI runner builds its platforms natively with
+    /// `mpbuild push --platform P --digests-dir DIR`; collect the records into one DIR
+    /// and run `merge`. A missing platform, a platform recorded twice, or a leg from
+    /// another commit or project file is refused and no tag moves.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Merge(MergeArgs),
     /// Build locally and load into Docker: the host's platform, or those asked for.
     ///
     /// Says so before building when this machine's platform is not one the image's
@@ -168,6 +176,42 @@ pub struct PushArgs {
     pub deep: bool,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
+    /// Build only these platforms: one leg of a multi-runner build (repeatable; needs
+    /// --digests-dir, moves no tag; `mpbuild merge` joins the legs).
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+    /// With --platform: write one record per image and platform into DIR for `merge`.
+    #[arg(long, value_name = "DIR")]
+    pub digests_dir: Option<PathBuf>,
+    /// The report on stdout as text or JSON (progress stays on stderr).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Also write the JSON report to FILE (written on failure too).
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The directory holding the legs' records (`push --platform P --digests-dir DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub digests_dir: PathBuf,
+    /// Only these images (repeatable).
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+    /// Also check each platform's entrypoint binary before moving tags.
+    #[arg(long)]
+    pub deep: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressArg,
+    /// The report on stdout as text or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Also write the JSON report to FILE (written on failure too).
+    #[arg(long, value_name = "FILE")]
+    pub metadata_file: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -224,10 +268,21 @@ pub enum DriverArg {
     PushByDigest,
 }
 
+/// `plan` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Json,
+    /// `{"include": [{platform, slug, runner, images}]}` for a CI matrix of native
+    /// runners, one entry per platform.
+    GithubMatrix,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: PlanFormat,
     /// Only these images (repeatable).
     #[arg(long = "image", value_name = "NAME")]
     pub images: Vec<String>,

@@ -95,6 +95,11 @@ pub struct ImagePlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oci_dir: Option<PathBuf>,
     pub output: Output,
+    /// A digest of what this image's plan promises, independent of the machine and the
+    /// builder: repository, platforms, tags, targets and build inputs. Legs built on
+    /// separate runners carry it, so `merge` can refuse a leg from another plan.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 /// One target of an image, resolved.
@@ -227,9 +232,170 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         metadata_file,
         oci_dir,
         output: options.output,
+        fingerprint: String::new(),
     };
     plan.command = build_argv(image, &plan, options);
+    plan.fingerprint = fingerprint(&plan);
     plan
+}
+
+/// See [`ImagePlan::fingerprint`]. The argv is taken without what depends on the
+/// machine (builder, metadata file, output, progress) or is listed apart (platforms);
+/// a target's file:line is left out, so a comment added to mpbuild.yaml changes nothing.
+fn fingerprint(plan: &ImagePlan) -> String {
+    let mut argv: Vec<&str> = Vec::new();
+    let mut it = plan.command.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--builder" | "--metadata-file" | "--output" | "--platform" => {
+                it.next();
+            }
+            _ if a.starts_with("--progress=") => {}
+            _ => argv.push(a),
+        }
+    }
+    let targets: Vec<Value> = plan
+        .targets
+        .iter()
+        .map(|t| json!([t.service, platform::join(&t.platforms), t.manifest, t.tag]))
+        .collect();
+    let singles: Vec<Value> = plan
+        .single_tags
+        .iter()
+        .map(|s| json!([s.tag, s.platform.to_string(), s.service]))
+        .collect();
+    let doc = json!({
+        "repository": plan.repository,
+        "platforms": platform::join(&plan.platforms),
+        "tags": plan.tags,
+        "single_tags": singles,
+        "targets": targets,
+        "attestations": plan.attestations,
+        "build": argv,
+    });
+    crate::digest::sha256(doc.to_string().as_bytes())
+}
+
+/// A CI matrix for native multi-runner builds: one entry per platform any image needs,
+/// with a suggested runner label, so the matrix cannot drift from the deploy targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Matrix {
+    pub include: Vec<MatrixEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixEntry {
+    /// Canonical, for `mpbuild push --platform`.
+    pub platform: String,
+    /// `linux-arm64`: for artifact and job names.
+    pub slug: String,
+    /// A GitHub-hosted runner that builds this platform natively, or null (build it
+    /// emulated on any runner).
+    pub runner: Option<&'static str>,
+    /// The images that need this platform.
+    pub images: Vec<String>,
+}
+
+/// GitHub's hosted runner label that runs `p` natively, if there is one.
+pub fn runner_label(p: &Platform) -> Option<&'static str> {
+    match (p.os.as_str(), p.architecture.as_str()) {
+        ("linux", "amd64") => Some("ubuntu-24.04"),
+        ("linux", "arm64") => Some("ubuntu-24.04-arm"),
+        _ => None,
+    }
+}
+
+impl Plan {
+    /// The matrix of this plan's platforms, in the order first needed.
+    pub fn matrix(&self) -> Matrix {
+        let mut include: Vec<(Platform, MatrixEntry)> = Vec::new();
+        for image in &self.images {
+            for p in &image.platforms {
+                match include.iter_mut().find(|(q, _)| q.matches(p)) {
+                    Some((_, e)) => e.images.push(image.name.clone()),
+                    None => include.push((
+                        p.clone(),
+                        MatrixEntry {
+                            platform: p.to_string(),
+                            slug: p.to_string().replace('/', "-"),
+                            runner: runner_label(p),
+                            images: vec![image.name.clone()],
+                        },
+                    )),
+                }
+            }
+        }
+        Matrix {
+            include: include.into_iter().map(|(_, e)| e).collect(),
+        }
+    }
+}
+
+/// A leg of a multi-runner build: the images of `full` that need any of `platforms`,
+/// each restricted to those platforms, with no tags (a leg moves none).
+#[derive(Debug, Clone)]
+pub struct Leg {
+    pub plan: Plan,
+    /// Images that need none of the leg's platforms: (name, the platforms they need).
+    pub skipped: Vec<(String, Vec<Platform>)>,
+}
+
+impl Plan {
+    /// The leg of this project's images for `platforms` (every one of which some image
+    /// must need: the caller checks). Each image keeps the fingerprint of its full plan.
+    pub fn leg(
+        project: &Project,
+        images: &[&Image],
+        options: &Options,
+        platforms: &[Platform],
+    ) -> Leg {
+        let mut kept = Vec::new();
+        let mut skipped = Vec::new();
+        for image in images {
+            let full = image_plan(project, image, options);
+            let mine: Vec<Platform> = full
+                .platforms
+                .iter()
+                .filter(|p| platforms.iter().any(|q| q.matches(p)))
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                skipped.push((full.name.clone(), full.platforms.clone()));
+                continue;
+            }
+            let mut leg = full.clone();
+            leg.platforms = mine.clone();
+            leg.tags = Vec::new();
+            leg.single_tags = Vec::new();
+            leg.targets = full
+                .targets
+                .iter()
+                .filter_map(|t| {
+                    let ps: Vec<Platform> = t
+                        .platforms
+                        .iter()
+                        .filter(|p| mine.iter().any(|q| q.matches(p)))
+                        .cloned()
+                        .collect();
+                    (!ps.is_empty()).then(|| TargetPlan {
+                        platforms: ps,
+                        ..t.clone()
+                    })
+                })
+                .collect();
+            leg.command = build_argv(image, &leg, options);
+            kept.push(leg);
+        }
+        let bake = (kept.len() > 1).then(|| bake(&kept, options));
+        Leg {
+            plan: Plan {
+                images: kept,
+                bake,
+                builder: None,
+            },
+            skipped,
+        }
+    }
 }
 
 impl ImagePlan {

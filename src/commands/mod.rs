@@ -6,7 +6,9 @@ mod build;
 mod builder;
 mod doctor;
 mod init;
+mod merge;
 mod mirror;
+mod output;
 mod plan;
 mod push;
 mod targets;
@@ -51,6 +53,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Init(args) => init::run(&cli.global, &args),
         Command::Verify(args) => verify::run(&cli.global, &args),
         Command::Push(args) => push::run(&cli.global, &args),
+        Command::Merge(args) => merge::run(&cli.global, &args),
         Command::Build(args) => build::run(&cli.global, &args),
         Command::Mirror(args) => mirror::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
@@ -103,6 +106,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::inspect::InspectError,
         crate::buildx::BuildError,
         crate::pipeline::mirror::MirrorError,
+        crate::pipeline::merge::MergeError,
     )
     .unwrap_or(Code::Usage)
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::{DriverArg, Format, Global, PlanArgs};
+use crate::cli::{DriverArg, Global, PlanArgs, PlanFormat};
 use crate::exit::Code;
 use crate::plan::{Options, Output, Plan};
 use crate::platform::Platform;
@@ -25,8 +25,9 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
     };
     let plan = Plan::for_images(&project, &images, &options);
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        Format::Text => print!("{}", render_text(&plan, &Platform::host())),
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        PlanFormat::GithubMatrix => println!("{}", serde_json::to_string(&plan.matrix())?),
+        PlanFormat::Text => print!("{}", render_text(&plan, &Platform::host())),
     }
     Ok(Code::Ok)
 }

@@ -1,16 +1,22 @@
-//! `mpbuild push`: flags and project → `pipeline::push` → the report. A failed build,
-//! upload or verification moves no tag, and says which tags stayed where they were.
+//! `mpbuild push`: flags and project → `pipeline::push` (or, with `--platform` and
+//! `--digests-dir`, `pipeline::leg`) → the report. A failed build, upload or
+//! verification moves no tag, and says which tags stayed where they were.
 
+use super::output;
 use crate::buildx::{self, Ui};
 use crate::cli::{Global, PushArgs};
-use crate::exit::Code;
-use crate::pipeline::{self, Push, Tools, mirror, report};
+use crate::config::Image;
+use crate::exit::{Code, UsageError};
+use crate::pipeline::report::Skipped;
+use crate::pipeline::{self, Push, Tools, mirror};
 use crate::plan::{Options, Output, Plan};
+use crate::platform::Platform;
 use crate::settings;
 
 pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     let project = settings::load_project(global)?;
     let images = settings::select_images(&project, &args.images)?;
+    let leg = leg_platforms(args, &images)?;
     buildx::install_interrupt_handler();
     let builder_name = args.builder.clone().or_else(|| project.builder.clone());
 
@@ -26,7 +32,37 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         work_dir: work_dir.clone(),
         builder: builder_name,
     };
-    let plan = Plan::for_images(&project, &images, &options);
+    let (plan, skipped, fingerprints) = match &leg {
+        Some(platforms) => {
+            let full = Plan::for_images(&project, &images, &options);
+            let leg = Plan::leg(&project, &images, &options, platforms);
+            let fingerprints = leg
+                .plan
+                .images
+                .iter()
+                .filter_map(|l| full.images.iter().find(|f| f.name == l.name))
+                .map(|f| f.fingerprint.clone())
+                .collect();
+            let skipped = leg
+                .skipped
+                .iter()
+                .map(|(name, needs)| Skipped {
+                    image: name.clone(),
+                    reason: format!(
+                        "needs {}, not {}",
+                        crate::platform::list(needs),
+                        crate::platform::list(platforms)
+                    ),
+                })
+                .collect();
+            (leg.plan, skipped, fingerprints)
+        }
+        None => (
+            Plan::for_images(&project, &images, &options),
+            Vec::new(),
+            Vec::new(),
+        ),
+    };
     let tools = match tools {
         Some(t) if !args.dry_run => t,
         _ => {
@@ -44,6 +80,9 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
             Output::OciLayout => "exports an OCI layout that mpbuild uploads",
         }
     ));
+    for s in &skipped {
+        ui.line(&format!("[{}] skipped: {}", s.image, s.reason));
+    }
     let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
     let mirrors = project
         .mirrors
@@ -59,33 +98,79 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let report = pipeline::push(
-        &Push {
-            plan: &plan,
-            project_dir: &project.dir,
-            work_dir: &work_dir,
-            tools: &tools,
-            client: &client,
-            mirrors: &mirrors,
-            deep: args.deep,
-            verbose: global.verbose,
-        },
+    let push = Push {
+        plan: &plan,
+        project_dir: &project.dir,
+        work_dir: &work_dir,
+        tools: &tools,
+        client: &client,
+        mirrors: &mirrors,
+        deep: args.deep,
+        verbose: global.verbose,
+    };
+    let report = match &args.digests_dir {
+        Some(dir) => {
+            let builder = format!("{} ({})", tools.builder.name, tools.builder.driver);
+            pipeline::leg(&push, &ui, dir, &fingerprints, skipped, &builder)
+        }
+        None => pipeline::push(&push, &ui),
+    };
+    output::finish(
+        report,
+        "push",
+        args.format,
+        args.metadata_file.as_deref(),
         &ui,
-    );
-    print!("{}", report.render_text());
-    match report.failure {
-        None => Ok(Code::Ok),
-        Some(f) => {
-            if let Some(line) = report::mirror_refused(&report.mirrors) {
-                ui.line(&line);
-            }
-            ui.line(&f.untouched_line());
-            match f.error {
-                None => Ok(Code::VerifyFailed),
-                Some(e) => Err(e),
-            }
+    )
+}
+
+/// The platforms of a leg (`--platform … --digests-dir DIR`), each needed by some
+/// selected image; `None` for a whole push.
+fn leg_platforms(args: &PushArgs, images: &[&Image]) -> anyhow::Result<Option<Vec<Platform>>> {
+    if args.platforms.is_empty() {
+        if args.digests_dir.is_some() {
+            return Err(UsageError(
+                "--digests-dir goes with --platform: a leg builds the platforms given and writes their records there".into(),
+            )
+            .into());
+        }
+        return Ok(None);
+    }
+    if args.digests_dir.is_none() {
+        return Err(UsageError(
+            "--platform builds only part of an image: it needs --digests-dir DIR, where the leg writes its records, and a `mpbuild merge --digests-dir DIR` that joins the legs and moves the tags\n  = help: to build every platform the targets need, drop --platform".into(),
+        )
+        .into());
+    }
+    let mut platforms: Vec<Platform> = Vec::new();
+    for spec in &args.platforms {
+        let p = Platform::parse(spec)?;
+        let needed = images.iter().any(|i| {
+            i.targets
+                .iter()
+                .any(|t| t.platforms.iter().any(|q| q.matches(&p)))
+        });
+        if !needed {
+            let all: Vec<Platform> = images
+                .iter()
+                .flat_map(|i| i.targets.iter().flat_map(|t| t.platforms.iter().cloned()))
+                .fold(Vec::new(), |mut v, q| {
+                    if !v.iter().any(|x: &Platform| x.matches(&q)) {
+                        v.push(q);
+                    }
+                    v
+                });
+            return Err(UsageError(format!(
+                "no selected image needs {p}; their platforms are {}\n  = help: a leg builds platforms the targets need (see `mpbuild plan --format github-matrix`)",
+                crate::platform::list(&all)
+            ))
+            .into());
+        }
+        if !platforms.iter().any(|q| q.matches(&p)) {
+            platforms.push(p);
         }
     }
+    Ok(Some(platforms))
 }
 
 fn dry_run(plan: &Plan, builder: Option<&buildx::Builder>) -> String {

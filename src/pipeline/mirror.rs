@@ -27,7 +27,7 @@ pub struct Selection {
 }
 
 /// The result of a mirror.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Mirrored {
     pub source_digest: String,
     pub digest: String,

@@ -83,6 +83,8 @@ pub struct Moved {
     /// For a single-manifest tag: the platform whose plain manifest it got.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The tag already pointed there: nothing was written.
+    pub unchanged: bool,
 }
 
 /// What the promote stage did for every image, in order.
@@ -96,15 +98,26 @@ pub struct Promoted {
 }
 
 /// The promote stage: puts each image's moves in order, checking for Ctrl-C before
-/// each one; a stop part-way says which tags moved and which did not.
+/// each one; a stop part-way says which tags moved and which did not. A tag that
+/// already points at its digest is left alone (a second `merge` writes nothing).
 pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promoted {
     let mut out = Promoted::default();
     for (i, (repo, moves)) in images.iter().enumerate() {
         let t = Instant::now();
         let mut moved = Vec::new();
         for (j, m) in moves.iter().enumerate() {
+            let tag_ref = Reference {
+                repository: (*repo).clone(),
+                tag: Some(m.tag.clone()),
+                digest: None,
+            };
+            let unchanged = client
+                .get_manifest(&tag_ref)
+                .is_ok_and(|f| f.digest == m.digest);
             let result = if crate::buildx::interrupted() {
                 Err(crate::exit::Interrupted.into())
+            } else if unchanged {
+                Ok(String::new())
             } else {
                 client
                     .put_manifest(repo, &m.tag, &m.media_type, &m.bytes)
@@ -128,6 +141,7 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
                 tag: m.tag.clone(),
                 digest: m.digest.clone(),
                 platform: m.single.as_ref().map(|(p, _)| p.to_string()),
+                unchanged,
             });
         }
         out.images.push((moved, t.elapsed()));

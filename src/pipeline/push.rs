@@ -2,9 +2,10 @@
 //! before promotion is one [`Failure`] naming the stage and the tags that stayed.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::report::{self, Failure, ImageReport, PlatformManifest, PushReport, Stage, Times};
+use super::upload::Uploaded;
 use super::{build, mirror, promote, upload, verify};
 use crate::buildx::Ui;
 use crate::plan::Plan;
@@ -90,8 +91,32 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         return rep;
     }
 
+    finish(
+        p.client, p.plan, &digests, &uploads, build_time, p.deep, rep,
+    )
+}
+
+/// Verify → promote → report, for digests already in the registry (built by this push,
+/// or assembled by `merge` from legs built elsewhere). `uploads` is per image in plan
+/// order (`None` where nothing was uploaded by mpbuild); `build_time` in seconds.
+pub fn finish(
+    client: &Client,
+    plan: &Plan,
+    digests: &[String],
+    uploads: &[Option<(Uploaded, Duration)>],
+    build_time: f64,
+    deep: bool,
+    mut rep: PushReport,
+) -> PushReport {
+    let fail = |rep: &mut PushReport, stage, error| {
+        rep.failure = Some(Failure {
+            stage,
+            error,
+            untouched: report::planned_tags(plan),
+        });
+    };
     // 3. Verify the pushed digests, and the manifests single-manifest tags will get.
-    let verified = match verify::verify_plan(p.client, p.plan, &digests, p.deep) {
+    let verified = match verify::verify_plan(client, plan, digests, deep) {
         Ok(v) => v,
         Err(e) => {
             fail(&mut rep, Stage::Verify, Some(e));
@@ -117,10 +142,10 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         .iter()
         .map(|v| (&v.repository, v.moves.as_slice()))
         .collect();
-    let promoted = promote::promote_all(p.client, &moves);
+    let promoted = promote::promote_all(client, &moves);
 
     // 5. Report.
-    for (i, image) in p.plan.images.iter().enumerate() {
+    for (i, image) in plan.images.iter().enumerate() {
         let (tags, promote_time) = promoted.images.get(i).cloned().unwrap_or_default();
         let index_verdict = &verified[i].verdicts[0];
         rep.images.push(ImageReport {

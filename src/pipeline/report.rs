@@ -19,7 +19,11 @@ pub enum Stage {
     Mirror,
     Build,
     Upload,
+    /// `merge`: checking the legs' records and assembling the index.
+    Merge,
     Verify,
+    /// A leg writing its records.
+    Record,
     Promote,
 }
 
@@ -41,7 +45,9 @@ impl Failure {
             (Stage::Mirror, _) => "a mirror failed verification",
             (Stage::Build, _) => "the build failed",
             (Stage::Upload, _) => "the upload failed",
+            (Stage::Merge, _) => "the merge was refused",
             (Stage::Verify, _) => "verification failed",
+            (Stage::Record, _) => "the leg's records could not be written",
             (Stage::Promote, _) => "promotion stopped",
         }
     }
@@ -102,16 +108,110 @@ pub struct ImageReport {
     pub index_tags: Vec<String>,
 }
 
+/// An image a leg did not build, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub image: String,
+    pub reason: String,
+}
+
+/// Which run a report is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    #[default]
+    Push,
+    /// One leg of a multi-runner build: built and verified, no tag moved.
+    Leg,
+    Merge,
+}
+
 /// Everything a push did.
 #[derive(Debug, Default)]
 pub struct PushReport {
+    pub kind: Kind,
     pub mirrors: Vec<Done>,
     pub verdicts: Vec<Verdict>,
     pub images: Vec<ImageReport>,
     pub failure: Option<Failure>,
+    /// A leg: images that need none of its platforms.
+    pub skipped: Vec<Skipped>,
+    /// A leg: the records written.
+    pub records: Vec<String>,
+}
+
+/// The JSON document of a push, leg or merge (`schema_version` 1).
+#[derive(Serialize)]
+struct Json<'a> {
+    schema_version: u32,
+    command: &'a str,
+    result: &'static str,
+    exit_code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<FailureJson>,
+    mirrors: Vec<MirrorJson<'a>>,
+    verdicts: &'a [Verdict],
+    images: &'a [ImageReport],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    skipped: &'a [Skipped],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    records: &'a [String],
+}
+
+#[derive(Serialize)]
+struct FailureJson {
+    stage: Stage,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// Tags that did not move (`REPO:TAG`).
+    untouched: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MirrorJson<'a> {
+    source: String,
+    destination: String,
+    tagged: bool,
+    #[serde(flatten)]
+    mirrored: &'a super::mirror::Mirrored,
 }
 
 impl PushReport {
+    /// The report as one JSON document; `code` is the exit code the run ends with.
+    pub fn render_json(&self, command: &str, code: i32) -> String {
+        let doc = Json {
+            schema_version: 1,
+            command,
+            result: if self.failure.is_some() {
+                "failed"
+            } else {
+                "ok"
+            },
+            exit_code: code,
+            failure: self.failure.as_ref().map(|f| FailureJson {
+                stage: f.stage,
+                reason: f.why(),
+                error: f.error.as_ref().map(|e| format!("{e:#}")),
+                untouched: f.untouched.clone(),
+            }),
+            mirrors: self
+                .mirrors
+                .iter()
+                .map(|d| MirrorJson {
+                    source: d.src.to_string(),
+                    destination: d.dest.to_string(),
+                    tagged: d.tagged,
+                    mirrored: &d.mirrored,
+                })
+                .collect(),
+            verdicts: &self.verdicts,
+            images: &self.images,
+            skipped: &self.skipped,
+            records: &self.records,
+        };
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    }
+
     /// The report a person reads on stdout: the mirrors, the verdicts, then (when the
     /// tags moved) one block per image.
     pub fn render_text(&self) -> String {
@@ -125,9 +225,32 @@ impl PushReport {
             return out;
         }
         out.push('\n');
+        for s in &self.skipped {
+            out.push_str(&format!("skipped {}: {}\n", s.image, s.reason));
+        }
+        if self.kind == Kind::Leg {
+            for image in &self.images {
+                out.push_str(&format!(
+                    "leg {} → {}@{}: no tag moved\n",
+                    image.name, image.repository, image.digest
+                ));
+                for p in &image.platforms {
+                    out.push_str(&format!("  {}  {}\n", p.platform, p.digest));
+                }
+            }
+            for r in &self.records {
+                out.push_str(&format!("record {r}\n"));
+            }
+            return out;
+        }
+        let verb = if self.kind == Kind::Merge {
+            "merged"
+        } else {
+            "pushed"
+        };
         for image in &self.images {
             out.push_str(&format!(
-                "pushed {} → {}@{}\n",
+                "{verb} {} → {}@{}\n",
                 image.name, image.repository, image.digest
             ));
             let platforms: Vec<&str> = image
@@ -136,11 +259,17 @@ impl PushReport {
                 .map(|p| p.platform.as_str())
                 .collect();
             out.push_str(&format!("  platforms  {}\n", platforms.join(", ")));
-            let moved: Vec<&str> = image
+            let moved: Vec<String> = image
                 .tags
                 .iter()
                 .filter(|t| image.index_tags.contains(&t.tag))
-                .map(|t| t.tag.as_str())
+                .map(|t| {
+                    if t.unchanged {
+                        format!("{} (already there)", t.tag)
+                    } else {
+                        t.tag.clone()
+                    }
+                })
                 .collect();
             if !moved.is_empty() {
                 out.push_str(&format!("  tags       {}\n", moved.join(", ")));

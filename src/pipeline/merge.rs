@@ -1,0 +1,273 @@
+//! The merge stage of a multi-runner build: legs built natively on separate machines
+//! (`push --platform P --digests-dir DIR`) each left a record per image and platform;
+//! `merge` checks the records against this project's plan, assembles one index per
+//! image from the legs' manifests (each platform's attestation kept next to it, leg
+//! indexes flattened), pushes it by digest and hands it to the same verify → promote →
+//! report stages as `push`.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::record::{Found, Record};
+use super::report::{self, Failure, PushReport, Stage};
+use crate::exit::{Code, Coded};
+use crate::plan::{ImagePlan, Plan, runner_label};
+use crate::platform::Platform;
+use crate::registry::manifest::{
+    DOCKER_LIST, DOCKER_MANIFEST, Descriptor, Manifest, OCI_INDEX, RawPlatform,
+};
+use crate::registry::{Client, Reference, RegistryError, Repository};
+
+/// Why the records cannot be merged. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(
+        "no record of {platform} for image `{image}` in {dir}: the {platform} leg did not run, failed, or its record was not collected; every tag stays where it was\n  = help: run the leg (`mpbuild push --platform {platform} --digests-dir DIR`{runner}) and copy its records into {dir}"
+    )]
+    Missing {
+        image: String,
+        platform: String,
+        dir: String,
+        runner: String,
+    },
+    #[error(
+        "{platform} of image `{image}` was recorded twice with different digests: {first} ({first_file}) and {second} ({second_file})\n  = help: keep the records of one run only (a retried leg leaves a new record; remove the stale one)"
+    )]
+    Conflict {
+        image: String,
+        platform: String,
+        first: String,
+        first_file: String,
+        second: String,
+        second_file: String,
+    },
+    #[error(
+        "{file} was made from a different plan of image `{image}` (its fingerprint {theirs}, this project's {ours}{commit}): the repository, platforms, tags, targets or build inputs differ\n  = help: merge only legs built from this commit and this mpbuild.yaml; rerun the leg"
+    )]
+    OtherPlan {
+        image: String,
+        file: String,
+        theirs: String,
+        ours: String,
+        commit: String,
+    },
+    #[error(
+        "{file} records image `{image}`, which {project} does not have\n  = help: the records come from another project; collect only this project's legs"
+    )]
+    UnknownImage {
+        image: String,
+        file: String,
+        project: String,
+    },
+}
+
+impl Coded for MergeError {
+    fn code(&self) -> Code {
+        match self {
+            MergeError::Missing { .. } => Code::VerifyFailed,
+            _ => Code::Usage,
+        }
+    }
+}
+
+/// What `merge` needs.
+pub struct Merge<'a> {
+    /// The full plan of the selected images (every platform, every tag).
+    pub plan: &'a Plan,
+    /// Every image name of the project (a record of another image is an error; of an
+    /// image not selected, ignored).
+    pub project_images: &'a [String],
+    pub project_file: &'a Path,
+    pub records: &'a [Found],
+    pub dir: &'a Path,
+    pub client: &'a Client,
+    pub deep: bool,
+}
+
+/// Checks the records, assembles and pushes each image's index, then verifies and
+/// promotes like `push`.
+pub fn merge(m: &Merge) -> PushReport {
+    let rep = PushReport::default();
+    let fail = |stage, e: anyhow::Error| PushReport {
+        failure: Some(Failure {
+            stage,
+            error: Some(e),
+            untouched: report::planned_tags(m.plan),
+        }),
+        ..PushReport::default()
+    };
+    let chosen = match check(m) {
+        Ok(c) => c,
+        Err(e) => return fail(Stage::Merge, anyhow::Error::from(*e)),
+    };
+    let mut digests = Vec::new();
+    for (image, records) in m.plan.images.iter().zip(&chosen) {
+        match assemble(m.client, image, records) {
+            Ok(d) => digests.push(d),
+            Err(e) => return fail(Stage::Merge, e),
+        }
+    }
+    let uploads = vec![None; digests.len()];
+    super::finish(m.client, m.plan, &digests, &uploads, 0.0, m.deep, rep)
+}
+
+/// Per image of the plan, in its platform order, the record of each platform.
+fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
+    let dir = m.dir.display().to_string();
+    for f in m.records {
+        if !m.project_images.contains(&f.record.image) {
+            return Err(Box::new(MergeError::UnknownImage {
+                image: f.record.image.clone(),
+                file: f.path.display().to_string(),
+                project: m.project_file.display().to_string(),
+            }));
+        }
+    }
+    let mut out = Vec::new();
+    for image in &m.plan.images {
+        let mine: Vec<&Found> = m
+            .records
+            .iter()
+            .filter(|f| f.record.image == image.name)
+            .collect();
+        for f in &mine {
+            if f.record.fingerprint != image.fingerprint || f.record.repository != image.repository
+            {
+                return Err(Box::new(MergeError::OtherPlan {
+                    image: image.name.clone(),
+                    file: f.path.display().to_string(),
+                    theirs: short(&f.record.fingerprint),
+                    ours: short(&image.fingerprint),
+                    commit: f
+                        .record
+                        .source_commit
+                        .as_ref()
+                        .map(|c| format!("; built from commit {c}"))
+                        .unwrap_or_default(),
+                }));
+            }
+        }
+        let mut records = Vec::new();
+        for p in &image.platforms {
+            let of_p: Vec<&&Found> = mine
+                .iter()
+                .filter(|f| Platform::parse(&f.record.platform).is_ok_and(|q| q.matches(p)))
+                .collect();
+            let Some(first) = of_p.first() else {
+                return Err(Box::new(MergeError::Missing {
+                    image: image.name.clone(),
+                    platform: p.to_string(),
+                    dir,
+                    runner: runner_label(p)
+                        .map(|r| format!(", on a `{r}` runner"))
+                        .unwrap_or_default(),
+                }));
+            };
+            if let Some(other) = of_p.iter().find(|f| f.record.digest != first.record.digest) {
+                return Err(Box::new(MergeError::Conflict {
+                    image: image.name.clone(),
+                    platform: p.to_string(),
+                    first: first.record.digest.clone(),
+                    first_file: first.path.display().to_string(),
+                    second: other.record.digest.clone(),
+                    second_file: other.path.display().to_string(),
+                }));
+            }
+            records.push(first.record.clone());
+        }
+        out.push(records);
+    }
+    Ok(out)
+}
+
+fn short(digest: &str) -> String {
+    crate::verify::report::short(digest)
+}
+
+/// Builds the image's index from its legs and pushes it by digest. Children come in the
+/// plan's platform order, each followed by its attestation manifests; the bytes are
+/// canonical JSON, so the same legs always give the same digest.
+fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::Result<String> {
+    let repo = Repository::parse(&image.repository)?;
+    let mut children: Vec<Descriptor> = Vec::new();
+    for r in records {
+        let leg = client.get_manifest(&Reference {
+            repository: repo.clone(),
+            tag: None,
+            digest: Some(r.leg_digest.clone()),
+        })?;
+        let bad = |message: String| RegistryError::BadManifest {
+            registry: repo.registry.clone(),
+            reference: format!("{repo}@{}", r.leg_digest),
+            message,
+        };
+        match &leg.manifest {
+            Manifest::Index { manifests, .. } => {
+                let own = manifests
+                    .iter()
+                    .find(|d| d.digest == r.digest && !d.is_attestation())
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "the leg's index does not hold the recorded {} manifest {}",
+                            r.platform, r.digest
+                        ))
+                    })?;
+                children.push(own.clone());
+                children.extend(
+                    manifests
+                        .iter()
+                        .filter(|d| {
+                            d.is_attestation()
+                                && d.annotations.get("vnd.docker.reference.digest")
+                                    == Some(&r.digest)
+                        })
+                        .cloned(),
+                );
+            }
+            Manifest::Image { .. } => {
+                if leg.digest != r.digest {
+                    return Err(bad(format!(
+                        "the leg is a plain manifest {} but the record names {}",
+                        leg.digest, r.digest
+                    ))
+                    .into());
+                }
+                let p = Platform::parse(&r.platform)?;
+                children.push(Descriptor {
+                    media_type: leg.media_type.clone(),
+                    digest: leg.digest.clone(),
+                    size: leg.bytes.len() as u64,
+                    platform: Some(RawPlatform {
+                        os: p.os.clone(),
+                        architecture: p.architecture.clone(),
+                        variant: (!p.variant.is_empty()).then(|| p.variant.clone()),
+                    }),
+                    annotations: Default::default(),
+                });
+            }
+        }
+    }
+    let media_type = if children.iter().all(|d| d.media_type == DOCKER_MANIFEST) {
+        DOCKER_LIST
+    } else {
+        OCI_INDEX
+    };
+    let bytes = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "manifests": children,
+    }))?;
+    let digest = crate::digest::sha256(&bytes);
+    let put = client.put_manifest(&repo, &digest, media_type, &bytes)?;
+    if put != digest {
+        return Err(RegistryError::DigestMismatch {
+            registry: repo.registry.clone(),
+            reference: format!("{repo}@{digest}"),
+            expected: digest,
+            actual: put,
+        }
+        .into());
+    }
+    Ok(digest)
+}

@@ -1,0 +1,275 @@
+//! Leg records: what a leg of a multi-runner build pushed, one JSON file per image and
+//! platform in the digests directory, for `merge` to assemble. The format is stable
+//! (`schema_version: 1`) and documented in the README.
+//!
+//! Records are read as untrusted input: only regular `*.json` files directly in the
+//! directory, each at most [`MAX_RECORD_BYTES`], at most [`MAX_RECORDS`] of them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::UsageError;
+
+/// The record format's version.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The largest record read.
+pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
+/// The most records read from one directory.
+pub const MAX_RECORDS: usize = 4096;
+
+/// One image × platform built by one leg.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub schema_version: u32,
+    /// The image's name in mpbuild.yaml.
+    pub image: String,
+    pub repository: String,
+    /// Canonical (`linux/arm64`).
+    pub platform: String,
+    /// The platform's image manifest, in `repository`.
+    pub digest: String,
+    pub media_type: String,
+    /// The root the leg pushed (an index holding the manifest and its attestation, or
+    /// the manifest itself).
+    pub leg_digest: String,
+    /// The image plan's fingerprint: legs of one merge must agree on it.
+    pub fingerprint: String,
+    /// The source commit, when known (`GITHUB_SHA`, `CI_COMMIT_SHA`, or git).
+    pub source_commit: Option<String>,
+    /// The buildx builder and its driver: `default (docker)`.
+    pub builder: String,
+    /// When the leg finished, RFC 3339 UTC.
+    pub time: String,
+}
+
+impl Record {
+    /// `api@linux-arm64.json`.
+    pub fn file_name(&self) -> String {
+        format!("{}@{}.json", self.image, self.platform.replace('/', "-"))
+    }
+}
+
+/// A record read back, with the file it came from.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub path: PathBuf,
+    pub record: Record,
+}
+
+/// Writes each record into `dir` (created if missing), atomically.
+pub fn write_all(dir: &Path, records: &[Record]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    for r in records {
+        let path = dir.join(r.file_name());
+        let tmp = dir.join(format!(".{}.tmp", r.file_name()));
+        let mut bytes = serde_json::to_vec_pretty(r).map_err(std::io::Error::other)?;
+        bytes.push(b'\n');
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &path)?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+/// Reads every record in `dir`. A file that is not a valid record is a usage error
+/// naming it (the directory is the user's input).
+pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
+    let bad = |path: &Path, why: String| UsageError(format!("{}: {why}", path.display()));
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        UsageError(format!(
+            "digests directory {}: {e}\n  = help: each leg (`mpbuild push --platform P --digests-dir DIR`) writes its records there; collect them into one directory before `mpbuild merge`",
+            dir.display()
+        ))
+    })?;
+    if !meta.is_dir() {
+        return Err(bad(dir, "not a directory".into()));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| bad(dir, e.to_string()))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| bad(dir, e.to_string()))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || !name.ends_with(".json") {
+            continue;
+        }
+        // symlink_metadata: a link is not followed, so a record cannot point elsewhere.
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| bad(&path, e.to_string()))?;
+        if !meta.file_type().is_file() {
+            return Err(bad(&path, "not a regular file".into()));
+        }
+        if meta.len() > MAX_RECORD_BYTES {
+            return Err(bad(
+                &path,
+                format!(
+                    "{} bytes; a record is at most {MAX_RECORD_BYTES}",
+                    meta.len()
+                ),
+            ));
+        }
+        paths.push(path);
+        if paths.len() > MAX_RECORDS {
+            return Err(bad(dir, format!("more than {MAX_RECORDS} records")));
+        }
+    }
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let bytes = read_capped(&path).map_err(|e| bad(&path, e.to_string()))?;
+        let record: Record = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(&path, format!("not an mpbuild leg record: {e}")))?;
+        if record.schema_version != SCHEMA_VERSION {
+            return Err(bad(
+                &path,
+                format!(
+                    "record schema_version {} (this mpbuild reads {SCHEMA_VERSION})",
+                    record.schema_version
+                ),
+            ));
+        }
+        out.push(Found { path, record });
+    }
+    Ok(out)
+}
+
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_RECORD_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_RECORD_BYTES {
+        return Err(std::io::Error::other("grew past the record size limit"));
+    }
+    Ok(buf)
+}
+
+/// The source commit of this run, when known: CI's variables, else `git rev-parse`.
+pub fn source_commit(project_dir: &Path) -> Option<String> {
+    for var in [
+        "GITHUB_SHA",
+        "CI_COMMIT_SHA",
+        "BUILDKITE_COMMIT",
+        "GIT_COMMIT",
+    ] {
+        if let Ok(v) = std::env::var(var)
+            && !v.is_empty()
+        {
+            return Some(v);
+        }
+    }
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(project_dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !sha.is_empty()).then_some(sha)
+}
+
+/// Now, as RFC 3339 UTC (`2026-11-28T01:25:39Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(platform: &str) -> Record {
+        Record {
+            schema_version: 1,
+            image: "api".into(),
+            repository: "r.example/api".into(),
+            platform: platform.into(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            media_type: crate::registry::manifest::OCI_MANIFEST.into(),
+            leg_digest: format!("sha256:{}", "b".repeat(64)),
+            fingerprint: format!("sha256:{}", "c".repeat(64)),
+            source_commit: Some("abc".into()),
+            builder: "default (docker)".into(),
+            time: "2026-11-28T01:25:39Z".into(),
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_836_339), "2026-11-28T01:25:39Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let written =
+            write_all(dir.path(), &[record("linux/amd64"), record("linux/arm64")]).unwrap();
+        assert_eq!(
+            written[1].file_name().unwrap().to_str().unwrap(),
+            "api@linux-arm64.json"
+        );
+        let read = read_all(dir.path()).unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].record, record("linux/amd64"));
+
+        // An unknown field, a wrong version, an oversized file, a symlink: each refused.
+        let bad = dir.path().join("x.json");
+        let mut v = serde_json::to_value(record("linux/amd64")).unwrap();
+        v["extra"] = serde_json::json!(1);
+        std::fs::write(&bad, v.to_string()).unwrap();
+        assert!(
+            read_all(dir.path())
+                .unwrap_err()
+                .0
+                .contains("not an mpbuild leg record")
+        );
+        v.as_object_mut().unwrap().remove("extra");
+        v["schema_version"] = serde_json::json!(2);
+        std::fs::write(&bad, v.to_string()).unwrap();
+        assert!(
+            read_all(dir.path())
+                .unwrap_err()
+                .0
+                .contains("schema_version 2")
+        );
+        std::fs::write(&bad, vec![b' '; MAX_RECORD_BYTES as usize + 1]).unwrap();
+        assert!(read_all(dir.path()).unwrap_err().0.contains("at most"));
+        std::fs::remove_file(&bad).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &bad).unwrap();
+        assert!(
+            read_all(dir.path())
+                .unwrap_err()
+                .0
+                .contains("not a regular file")
+        );
+    }
+}
