@@ -49,13 +49,105 @@ impl Attestations {
     }
 }
 
+/// Which manifest media types a service (or its registry) takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaTypes {
+    /// Docker V2 schema 2 and OCI manifests alike.
+    Any,
+    /// Docker Image Manifest V2 schema 2 only, not OCI (Heroku's registry).
+    Docker,
+    /// OCI manifests only.
+    Oci,
+}
+
+impl MediaTypes {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaTypes::Any => "any",
+            MediaTypes::Docker => "docker",
+            MediaTypes::Oci => "oci",
+        }
+    }
+
+    /// For `mpbuild targets`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MediaTypes::Any => "Docker V2 schema 2 or OCI",
+            MediaTypes::Docker => "Docker V2 schema 2 only, not OCI",
+            MediaTypes::Oci => "OCI only",
+        }
+    }
+}
+
 /// A fact about a service that a source may confirm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Fact {
     Platforms,
     Manifest,
     Attestations,
+    MediaTypes,
+}
+
+impl Fact {
+    pub const ALL: [Fact; 4] = [
+        Fact::Platforms,
+        Fact::Manifest,
+        Fact::Attestations,
+        Fact::MediaTypes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fact::Platforms => "platforms",
+            Fact::Manifest => "manifest",
+            Fact::Attestations => "attestations",
+            Fact::MediaTypes => "media_types",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Fact> {
+        Fact::ALL.into_iter().find(|f| f.as_str() == word)
+    }
+}
+
+/// What a source supports: a fact, or that the service runs one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    Fact(Fact),
+    Runs(Platform),
+}
+
+impl std::fmt::Display for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Claim::Fact(fact) => f.write_str(fact.as_str()),
+            Claim::Runs(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+/// Where a fact comes from: a URL, and what it supports (empty: background only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub url: String,
+    pub supports: Vec<Claim>,
+}
+
+impl Source {
+    fn backs_fact(&self, fact: Fact) -> bool {
+        self.supports.contains(&Claim::Fact(fact))
+    }
+
+    /// Backs "the service runs `p`": names `p`, or the whole `platforms` fact.
+    fn backs_platform(&self, p: &Platform) -> bool {
+        self.backs_fact(Fact::Platforms)
+            || self
+                .supports
+                .iter()
+                .any(|c| matches!(c, Claim::Runs(q) if q.matches(p)))
+    }
 }
 
 /// One platform a service may run, before the host is known.
@@ -116,9 +208,15 @@ pub struct Service {
     pub arch_aliases: BTreeMap<String, Platform>,
     pub manifest: ManifestKind,
     pub attestations: Attestations,
+    pub media_types: Option<MediaTypes>,
     pub confirmed: Vec<Fact>,
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     pub note: Option<String>,
+    /// The service's availability, when it is not simply open (App Runner: closed to
+    /// new customers).
+    pub status: Option<String>,
+    /// When the entry was last checked against its sources (YYYY-MM-DD).
+    pub reviewed: Option<String>,
     pub origin: Origin,
 }
 
@@ -182,10 +280,58 @@ impl Service {
         if !self.is_confirmed(Fact::Platforms) {
             s.push_str(" (unconfirmed)");
         }
-        if let Some(src) = self.sources.first() {
-            s.push_str(&format!("; source: {src}"));
+        let platform_source = self
+            .sources
+            .iter()
+            .find(|src| {
+                src.backs_fact(Fact::Platforms)
+                    || src.supports.iter().any(|c| matches!(c, Claim::Runs(_)))
+            })
+            .or(self.sources.first());
+        if let Some(src) = platform_source {
+            s.push_str(&format!("; source: {}", src.url));
         }
         s
+    }
+
+    /// The source URLs, in order.
+    pub fn source_urls(&self) -> Vec<&str> {
+        self.sources.iter().map(|s| s.url.as_str()).collect()
+    }
+
+    /// What the entry states without a source behind it: every platform it runs needs
+    /// a source naming it (or `platforms`), `any`/`host` need a `platforms` source, and
+    /// every confirmed fact needs a source for that fact. Empty when fully sourced.
+    pub fn unsourced(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        match &self.runs {
+            Runs::Only(specs) if specs.iter().all(|s| matches!(s, PlatformSpec::Fixed(_))) => {
+                for spec in specs {
+                    if let PlatformSpec::Fixed(p) = spec
+                        && !self.sources.iter().any(|s| s.backs_platform(p))
+                    {
+                        missing.push(format!("runs {p}"));
+                    }
+                }
+            }
+            _ => {
+                if !self.sources.iter().any(|s| s.backs_fact(Fact::Platforms)) {
+                    missing.push("platforms".to_string());
+                }
+            }
+        }
+        for fact in &self.confirmed {
+            if *fact == Fact::Platforms {
+                continue;
+            }
+            if !self.sources.iter().any(|s| s.backs_fact(*fact)) {
+                missing.push(format!("confirmed {}", fact.as_str()));
+            }
+        }
+        if self.confirmed.contains(&Fact::MediaTypes) && self.media_types.is_none() {
+            missing.push("media_types confirmed but not stated".to_string());
+        }
+        missing
     }
 }
 
@@ -211,11 +357,82 @@ pub struct RawService {
     #[serde(default = "default_attestations")]
     pub attestations: Attestations,
     #[serde(default)]
+    pub media_types: Option<MediaTypes>,
+    #[serde(default)]
     pub confirmed: Vec<Fact>,
     #[serde(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<RawSource>,
     #[serde(default)]
     pub note: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub reviewed: Option<String>,
+}
+
+/// A source: a bare URL, or `{url: URL, for: [platforms, manifest, linux/arm64, …]}`
+/// saying which facts (or which platforms the service runs) it supports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawSource {
+    Url(String),
+    Tagged(TaggedSource),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaggedSource {
+    pub url: String,
+    #[serde(rename = "for", default)]
+    pub supports: Vec<String>,
+}
+
+impl RawSource {
+    fn into_source(self) -> Result<Source, String> {
+        match self {
+            RawSource::Url(url) => Ok(Source {
+                url,
+                supports: Vec::new(),
+            }),
+            RawSource::Tagged(t) => {
+                let mut supports = Vec::new();
+                for word in &t.supports {
+                    let claim = match Fact::parse(word) {
+                        Some(f) => Claim::Fact(f),
+                        None => Claim::Runs(Platform::parse(word).map_err(|_| {
+                            format!(
+                                "source {}: `{word}` is neither a fact (platforms, manifest, attestations, media_types) nor a platform",
+                                t.url
+                            )
+                        })?),
+                    };
+                    supports.push(claim);
+                }
+                Ok(Source {
+                    url: t.url,
+                    supports,
+                })
+            }
+        }
+    }
+}
+
+/// Checks a `reviewed:` date: YYYY-MM-DD.
+fn check_date(date: &str) -> Result<(), String> {
+    let bad = || format!("`reviewed: {date}` is not a date; write YYYY-MM-DD, e.g. 2026-11-28");
+    let parts: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
+        return Err(bad());
+    }
+    let (m, d): (u32, u32) = (m.parse().unwrap_or(0), d.parse().unwrap_or(0));
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 fn default_manifest() -> ManifestKind {
@@ -276,6 +493,14 @@ impl RawService {
             let p = Platform::parse(&v).map_err(|e| format!("arch_aliases `{k}`: {e}"))?;
             arch_aliases.insert(k, p);
         }
+        if let Some(date) = &self.reviewed {
+            check_date(date)?;
+        }
+        let sources = self
+            .sources
+            .into_iter()
+            .map(RawSource::into_source)
+            .collect::<Result<Vec<_>, _>>()?;
         let service = Service {
             name: self.name.unwrap_or_else(|| name.to_string()),
             title: self.title.unwrap_or_else(|| name.to_string()),
@@ -286,9 +511,12 @@ impl RawService {
             arch_aliases,
             manifest: self.manifest,
             attestations: self.attestations,
+            media_types: self.media_types,
             confirmed: self.confirmed,
-            sources: self.sources,
+            sources,
             note: self.note,
+            status: self.status,
+            reviewed: self.reviewed,
             origin,
         };
         // The defaults must be platforms the service runs.
@@ -418,9 +646,155 @@ mod tests {
             "raspberry-pi",
             "local",
             "apple-silicon",
+            "ecs-express",
+            "eks-fargate",
+            "aks",
+            "azure-functions",
+            "lightsail",
+            "scaleway",
+            "jetson",
+            "ecs-fargate-windows",
+            "aci-windows",
+            "app-service-windows",
         ] {
             let s = c.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert!(!s.sources.is_empty(), "{name} has no source");
+        }
+    }
+
+    #[test]
+    fn every_builtin_entry_is_sourced_and_reviewed() {
+        let c = Catalog::builtin();
+        let mut problems = Vec::new();
+        for s in c.services() {
+            for m in s.unsourced() {
+                problems.push(format!("{}: no source for {m}", s.name));
+            }
+            if s.reviewed.is_none() {
+                problems.push(format!("{}: no `reviewed:` date", s.name));
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_source_check_catches_what_it_should() {
+        let raw: RawService = serde_saphyr::from_str(
+            "platforms: [linux/amd64, linux/arm64]\nconfirmed: [platforms, manifest]\nsources:\n  - {url: 'https://a.example', for: [linux/amd64]}\n  - https://b.example\n",
+        )
+        .unwrap();
+        let s = raw.into_service("x", Origin::Builtin).unwrap();
+        assert_eq!(
+            s.unsourced(),
+            vec!["runs linux/arm64", "confirmed manifest"]
+        );
+        assert_eq!(
+            s.source_urls(),
+            vec!["https://a.example", "https://b.example"]
+        );
+        let raw: RawService = serde_saphyr::from_str(
+            "platforms: any\nsources: [{url: 'https://a.example', for: [platforms]}]\n",
+        )
+        .unwrap();
+        assert!(
+            raw.into_service("x", Origin::Builtin)
+                .unwrap()
+                .unsourced()
+                .is_empty()
+        );
+        let bad: RawService = serde_saphyr::from_str(
+            "platforms: [linux/amd64]\nsources: [{url: 'https://a.example', for: [vibes]}]\n",
+        )
+        .unwrap();
+        let e = bad.into_service("x", Origin::Builtin).unwrap_err();
+        assert!(e.contains("`vibes` is neither a fact"), "{e}");
+        for date in ["2026-13-01", "yesterday", "2026-1-1"] {
+            let bad: RawService =
+                serde_saphyr::from_str(&format!("platforms: [linux/amd64]\nreviewed: {date}\n"))
+                    .unwrap();
+            assert!(bad.into_service("x", Origin::Builtin).is_err(), "{date}");
+        }
+    }
+
+    #[test]
+    fn catalog_review_2026_11() {
+        let c = Catalog::builtin();
+        let amd64 = Platform::linux("amd64", "");
+        let arm64 = Platform::linux("arm64", "");
+        let win = Platform::parse("windows/amd64").unwrap();
+        let apprunner = c.get("apprunner").unwrap();
+        assert!(apprunner.status.as_deref().unwrap().contains("2026-04-30"));
+        assert!(apprunner.source_urls().contains(
+            &"https://docs.aws.amazon.com/apprunner/latest/dg/apprunner-availability-change.html"
+        ));
+        let express = c.get("ecs-express").unwrap();
+        assert_eq!(express.default_platforms(&host()), vec![amd64.clone()]);
+        assert_eq!(express.parse_arch("ARM64").unwrap(), arm64);
+        assert!(!express.is_confirmed(Fact::Platforms));
+        assert_eq!(express.attestations, Attestations::Unknown);
+        for alias in ["cloud-run-jobs", "cloud-run-worker-pools"] {
+            assert_eq!(c.get(alias).unwrap().name, "cloud-run");
+        }
+        assert!(!c.get("eks-fargate").unwrap().can_run(&arm64, &host()));
+        assert!(
+            c.get("eks")
+                .unwrap()
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("general-purpose")
+        );
+        let heroku = c.get("heroku").unwrap();
+        assert_eq!(heroku.media_types, Some(MediaTypes::Docker));
+        assert!(heroku.is_confirmed(Fact::MediaTypes));
+        assert_eq!(heroku.parse_arch("fir").unwrap(), arm64);
+        assert_eq!(heroku.default_platforms(&host()), vec![amd64.clone()]);
+        assert!(c.get("aks").unwrap().can_run(&arm64, &host()));
+        for name in ["azure-functions", "lightsail", "scaleway"] {
+            let s = c.get(name).unwrap();
+            assert!(
+                s.can_run(&amd64, &host()) && !s.can_run(&arm64, &host()),
+                "{name}"
+            );
+        }
+        let jetson = c.get("jetson").unwrap();
+        assert_eq!(jetson.default_platforms(&host()), vec![arm64.clone()]);
+        assert!(jetson.note.as_deref().unwrap().contains("L4T"));
+        for name in ["ecs-fargate-windows", "aci-windows", "app-service-windows"] {
+            let s = c.get(name).unwrap();
+            assert_eq!(s.default_platforms(&host()), vec![win.clone()], "{name}");
+            assert!(!s.can_run(&amd64, &host()), "{name}");
+            assert_eq!(s.parse_arch("amd64").unwrap(), win, "{name}");
+            assert!(s.note.as_deref().unwrap().contains("os.version"), "{name}");
+        }
+        assert_eq!(
+            c.get("ecs-windows").unwrap().parse_arch("X86_64").unwrap(),
+            win
+        );
+    }
+
+    #[test]
+    fn new_entries_keep_attestations_off_unless_confirmed() {
+        // The rule: attestations go on only where every target is confirmed to take
+        // them. Entries added from the 2026-11 review say `unknown` unless confirmed.
+        let c = Catalog::builtin();
+        for name in [
+            "ecs-express",
+            "eks-fargate",
+            "aks",
+            "azure-functions",
+            "lightsail",
+            "scaleway",
+            "jetson",
+            "ecs-fargate-windows",
+            "aci-windows",
+            "app-service-windows",
+        ] {
+            let s = c.get(name).unwrap();
+            assert!(
+                s.attestations != Attestations::Ok || s.is_confirmed(Fact::Attestations),
+                "{name}"
+            );
         }
     }
 

@@ -62,7 +62,7 @@ pub enum Command {
     /// Build locally and load into Docker: the host's platform, or those asked for.
     ///
     /// Says so before building when this machine's platform is not one the image's
-    /// targets need (e.g. an Apple Silicon laptop building for App Runner).
+    /// targets need (e.g. an Apple Silicon laptop building for Cloud Run).
     #[command(after_help = EXIT_CODES_HELP)]
     Build(BuildArgs),
     /// Copy an image to another repository or registry with the platforms the targets
@@ -307,7 +307,7 @@ pub struct TargetsArgs {
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// A deployment target, as SERVICE or SERVICE:ARCH (repeatable), e.g.
-    /// `--service apprunner --service lambda:arm64`.
+    /// `--service ecs-fargate --service cloud-run --service lambda:arm64`.
     #[arg(long = "service", value_name = "SERVICE[:ARCH]")]
     pub services: Vec<String>,
     /// The image repository, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/api.

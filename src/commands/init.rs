@@ -39,13 +39,17 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
             sanitize(&dir_name).to_lowercase()
         )
     });
+    let catalog = Catalog::builtin();
     let text = render(
-        &Catalog::builtin(),
+        &catalog,
         &name,
         &repository,
         &args.services,
         &Platform::host(),
     )?;
+    for note in status_notes(&catalog, &args.services) {
+        eprintln!("note: {note}");
+    }
     std::fs::write(&path, &text)
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
     eprintln!("wrote {}", path.display());
@@ -71,6 +75,24 @@ fn sanitize(name: &str) -> String {
         })
         .collect();
     if s.is_empty() { "app".into() } else { s }
+}
+
+/// "apprunner: closed to new customers …" for each asked-for service whose catalog
+/// entry has a status, once each.
+pub fn status_notes(catalog: &Catalog, specs: &[String]) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    for spec in specs {
+        let svc = spec.split_once(':').map_or(spec.as_str(), |(s, _)| s);
+        if let Some(service) = catalog.get(svc)
+            && let Some(status) = &service.status
+        {
+            let note = format!("{}: {status}", service.name);
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+    }
+    notes
 }
 
 /// The file's text for these `SERVICE[:ARCH]` specs; an unknown service or arch is a
@@ -138,6 +160,22 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_services_get_a_note() {
+        let c = Catalog::builtin();
+        let notes = status_notes(
+            &c,
+            &[
+                "app-runner".into(),
+                "apprunner".into(),
+                "ecs-fargate".into(),
+            ],
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("apprunner: closed to new customers since 2026-04-30"));
+        assert!(notes[0].contains("ecs-express"));
+    }
 
     #[test]
     fn rendered_template_is_a_valid_project() {

@@ -70,6 +70,9 @@ pub fn render_text(services: &[&Service], host: &Platform) -> String {
             out.push('\n');
         }
         let _ = writeln!(out, "{} — {}", s.name, s.title);
+        if let Some(status) = &s.status {
+            let _ = writeln!(out, "  status        {status}");
+        }
         if !s.aliases.is_empty() {
             let _ = writeln!(out, "  aliases       {}", s.aliases.join(", "));
         }
@@ -92,6 +95,14 @@ pub fn render_text(services: &[&Service], host: &Platform) -> String {
             "  manifest      {manifest}{}",
             confirmed(s, Fact::Manifest)
         );
+        if let Some(media) = s.media_types {
+            let _ = writeln!(
+                out,
+                "  media types   {}{}",
+                media.describe(),
+                confirmed(s, Fact::MediaTypes)
+            );
+        }
         let att = match s.attestations {
             crate::catalog::Attestations::Ok => "tolerated",
             crate::catalog::Attestations::Break => "break it (built without)",
@@ -107,8 +118,18 @@ pub fn render_text(services: &[&Service], host: &Platform) -> String {
         }
         for (n, src) in s.sources.iter().enumerate() {
             let label = if n == 0 { "sources" } else { "" };
-            let _ = writeln!(out, "  {label:12}  {src}");
+            if src.supports.is_empty() {
+                let _ = writeln!(out, "  {label:12}  {}", src.url);
+            } else {
+                let supports: Vec<String> = src.supports.iter().map(ToString::to_string).collect();
+                let _ = writeln!(out, "  {label:12}  {} ({})", src.url, supports.join(", "));
+            }
         }
+        let _ = writeln!(
+            out,
+            "  reviewed      {}",
+            s.reviewed.as_deref().unwrap_or("not stated")
+        );
         if let Origin::Project { line } = s.origin {
             let _ = writeln!(out, "  from          the project file, line {line}");
         }
@@ -131,13 +152,69 @@ fn to_json(s: &Service, host: &Platform) -> serde_json::Value {
         "arch_aliases": s.arch_aliases.iter().map(|(k, v)| (k.clone(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(),
         "manifest": s.manifest.as_str(),
         "attestations": s.attestations.as_str(),
+        "media_types": s.media_types.map(|m| m.as_str()),
         "confirmed": {
             "platforms": s.is_confirmed(Fact::Platforms),
             "manifest": s.is_confirmed(Fact::Manifest),
             "attestations": s.is_confirmed(Fact::Attestations),
+            "media_types": s.is_confirmed(Fact::MediaTypes),
         },
-        "sources": s.sources,
+        "sources": s.source_urls(),
+        "source_support": s.sources.iter().map(|src| json!({
+            "url": src.url,
+            "for": src.supports.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "note": s.note,
+        "status": s.status,
+        "reviewed": s.reviewed,
         "origin": match s.origin { Origin::Builtin => "builtin".to_string(), Origin::Project { line } => format!("project:{line}") },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_json_show_status_media_types_and_review_date() {
+        let c = Catalog::builtin();
+        let host = Platform::linux("amd64", "");
+        let apprunner = c.get("apprunner").unwrap();
+        let heroku = c.get("heroku").unwrap();
+        let text = render_text(&[apprunner, heroku], &host);
+        assert!(
+            text.contains("  status        closed to new customers since 2026-04-30"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  media types   Docker V2 schema 2 only, not OCI\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("  reviewed      2026-11-28\n").count(),
+            2,
+            "{text}"
+        );
+        let v = to_json(heroku, &host);
+        assert_eq!(v["reviewed"], "2026-11-28");
+        assert_eq!(v["media_types"], "docker");
+        assert_eq!(v["confirmed"]["media_types"], true);
+        assert!(
+            v["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s.is_string())
+        );
+        assert!(
+            v["source_support"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["for"] == json!(["manifest", "media_types"]))
+        );
+        let v = to_json(apprunner, &host);
+        assert!(v["status"].as_str().unwrap().contains("ecs-express"));
+        assert_eq!(v["media_types"], serde_json::Value::Null);
+    }
 }

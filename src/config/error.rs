@@ -34,7 +34,7 @@ impl Pos {
 pub enum ConfigError {
     /// No project file where mpbuild looked.
     #[error(
-        "no mpbuild.yaml in {} or any parent directory\n  = help: run `mpbuild init --service apprunner` to write one, or pass `-f FILE`",
+        "no mpbuild.yaml in {} or any parent directory\n  = help: run `mpbuild init --service ecs-fargate` (or any service `mpbuild targets` lists) to write one, or pass `-f FILE`",
         .dir.display()
     )]
     NotFound { dir: PathBuf },

@@ -1,6 +1,10 @@
-//! The program an image will exec: Entrypoint + Cmd as Docker combines them, looked up
-//! along the image's PATH, symlinks followed, `#!` scripts checked through their
-//! interpreter; then its ELF machine against the platform.
+//! The programs an image will exec: Entrypoint + Cmd as Docker combines them, looked
+//! up along the image's PATH, symlinks followed, `#!` scripts checked through their
+//! interpreter, and on through what that program runs: `env [OPTIONS] [NAME=VALUE]…
+//! PROGRAM`, the first word of `sh -c "…"`, and the Cmd behind an entrypoint script or
+//! `env`. Every ELF on the way must be for the platform's machine.
+
+use std::collections::{HashSet, VecDeque};
 
 use serde::Serialize;
 
@@ -11,8 +15,12 @@ use crate::platform::Platform;
 use crate::registry::manifest::RunConfig;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// What `execvp` searches when PATH is unset (glibc), e.g. after `env -i`.
+const EXECVP_DEFAULT_PATH: &str = "/bin:/usr/bin";
+/// Execs followed from one argv (interpreters, env, `sh -c`) before giving up.
+const MAX_HOPS: usize = 8;
 
-/// The verdict of the deep check.
+/// The verdict on one program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Verdict {
@@ -23,30 +31,21 @@ pub enum Verdict {
     NothingToExec,
 }
 
-/// The deep check of one platform's image.
+/// One program the image will exec, and how it was reached.
 #[derive(Debug, Clone, Serialize)]
-pub struct DeepCheck {
-    /// argv[0] as the config says it.
-    pub program: String,
-    /// Each step: the program, where its symlinks led, interpreters.
+pub struct Program {
+    /// Each step: the program, where its symlinks led, interpreters, what runs it.
     pub chain: Vec<String>,
     pub verdict: Verdict,
-    pub layers_read: usize,
-    pub bytes_read: u64,
 }
 
-impl DeepCheck {
+impl Program {
     pub fn ok(&self) -> bool {
         matches!(self.verdict, Verdict::Match { .. })
     }
 
-    /// One line for the report.
-    pub fn summary(&self, platform: &Platform) -> String {
-        let last = self
-            .chain
-            .last()
-            .cloned()
-            .unwrap_or_else(|| self.program.clone());
+    fn summary(&self, platform: &Platform) -> String {
+        let last = self.chain.last().cloned().unwrap_or_default();
         let via = if self.chain.len() > 1 {
             format!(" (via {})", self.chain[..self.chain.len() - 1].join(" → "))
         } else {
@@ -63,6 +62,71 @@ impl DeepCheck {
                 "the image config has no Entrypoint and no Cmd: nothing to exec".into()
             }
         }
+    }
+}
+
+/// The deep check of one platform's image.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeepCheck {
+    /// argv[0] as the config says it.
+    pub program: String,
+    /// Every program checked, in the order they would run.
+    pub programs: Vec<Program>,
+    /// Why the image was not looked into (a platform whose programs are not ELF).
+    pub skipped: Option<String>,
+    pub layers_read: usize,
+    pub bytes_read: u64,
+}
+
+impl DeepCheck {
+    pub fn ok(&self) -> bool {
+        self.skipped.is_some()
+            || (!self.programs.is_empty() && self.programs.iter().all(Program::ok))
+    }
+
+    /// The programs that failed.
+    pub fn failed(&self) -> Vec<&Program> {
+        self.programs.iter().filter(|p| !p.ok()).collect()
+    }
+
+    /// One line for the report: every program when all pass, else the failures first.
+    pub fn summary(&self, platform: &Platform) -> String {
+        if let Some(why) = &self.skipped {
+            return format!("not checked: {why}");
+        }
+        let failed: Vec<String> = self
+            .programs
+            .iter()
+            .filter(|p| !p.ok())
+            .map(|p| p.summary(platform))
+            .collect();
+        if failed.is_empty() {
+            return self
+                .programs
+                .iter()
+                .map(|p| p.summary(platform))
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        if self.programs.len() == 1 {
+            return failed.join("; ");
+        }
+        let passed: Vec<String> = self
+            .programs
+            .iter()
+            .filter(|p| p.ok())
+            .filter_map(|p| p.chain.last().cloned())
+            .collect();
+        let mut s = format!(
+            "{} of {} programs fail: {}",
+            failed.len(),
+            self.programs.len(),
+            failed.join("; ")
+        );
+        if !passed.is_empty() {
+            s.push_str(&format!("; ok: {}", passed.join(", ")));
+        }
+        s
     }
 }
 
@@ -87,6 +151,361 @@ fn search_path(cfg: &RunConfig) -> String {
         .unwrap_or_else(|| DEFAULT_PATH.to_string())
 }
 
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `NAME=VALUE` with a shell-identifier NAME.
+fn assignment(word: &str) -> Option<(&str, &str)> {
+    let (name, value) = word.split_once('=')?;
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    ((first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some((name, value))
+}
+
+/// Puts the words of `s` (split like `env -S` does, on whitespace) in front.
+fn prepend(words: &mut VecDeque<String>, s: &str) {
+    for (n, word) in s.split_whitespace().enumerate() {
+        words.insert(n, word.to_string());
+    }
+}
+
+/// What `env ARGS…` runs: the search path it will use and the program's argv, or
+/// `None` when it runs nothing (prints the environment). Skips env's options (`-i`,
+/// `-u NAME`, `-C DIR`, `-0`, `-v`, …; `-S STRING` is split into words) and
+/// `NAME=VALUE` words; a `PATH=` assignment changes where the program is looked up.
+pub fn env_program(args: &[String], path: &str) -> Option<(String, Vec<String>)> {
+    let mut words: VecDeque<String> = args.iter().cloned().collect();
+    let mut path = path.to_string();
+    let mut options = true;
+    while let Some(w) = words.pop_front() {
+        if options && w == "--" {
+            options = false;
+            continue;
+        }
+        if options && w == "-" {
+            path = EXECVP_DEFAULT_PATH.to_string();
+            continue;
+        }
+        if options && let Some(long) = w.strip_prefix("--") {
+            let (opt, value) = match long.split_once('=') {
+                Some((o, v)) => (o, Some(v)),
+                None => (long, None),
+            };
+            match (opt, value) {
+                ("ignore-environment", _) => path = EXECVP_DEFAULT_PATH.to_string(),
+                ("split-string", Some(v)) => prepend(&mut words, v),
+                ("split-string", None) => {
+                    if let Some(next) = words.pop_front() {
+                        prepend(&mut words, &next);
+                    }
+                }
+                ("unset" | "chdir" | "argv0", None) => {
+                    words.pop_front();
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if options && let Some(cluster) = w.strip_prefix('-') {
+            // Short options, flags until one that takes a value: `-i`, `-0v`, `-u NAME`,
+            // `-uNAME`, `-C DIR`, `-S STRING`; `#!/usr/bin/env -S python3 -u` passes
+            // "-S python3 -u" as one word.
+            for (i, ch) in cluster.char_indices() {
+                let rest = &cluster[i + ch.len_utf8()..];
+                match ch {
+                    'i' => path = EXECVP_DEFAULT_PATH.to_string(),
+                    'u' | 'C' | 'a' => {
+                        if rest.is_empty() {
+                            words.pop_front();
+                        }
+                        break;
+                    }
+                    'S' => {
+                        if rest.trim().is_empty() {
+                            if let Some(next) = words.pop_front() {
+                                prepend(&mut words, &next);
+                            }
+                        } else {
+                            prepend(&mut words, rest);
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if let Some((name, value)) = assignment(&w) {
+            if name == "PATH" {
+                path = value.to_string();
+            }
+            continue;
+        }
+        let mut argv = vec![w];
+        argv.extend(words);
+        return Some((path, argv));
+    }
+    None
+}
+
+const SHELLS: &[&str] = &["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"];
+
+/// Words a POSIX shell runs itself, not as a file (also reserved words).
+const SHELL_BUILTINS: &[&str] = &[
+    ":", ".", "[", "[[", "alias", "bg", "break", "cd", "command", "continue", "echo", "eval",
+    "exit", "export", "false", "fg", "getopts", "hash", "jobs", "kill", "local", "printf", "pwd",
+    "read", "readonly", "return", "set", "shift", "source", "test", "times", "trap", "true",
+    "type", "ulimit", "umask", "unalias", "unset", "wait", "if", "then", "else", "fi", "for",
+    "while", "until", "case", "do", "done", "{", "}", "(", ")", "!", "function",
+];
+
+/// The command string of `sh [OPTIONS] -c STRING …`, when there is one.
+pub fn shell_command(args: &[String]) -> Option<&str> {
+    let mut has_c = false;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if (a.starts_with('-') || a.starts_with('+')) && a.len() > 1 {
+            if a[1..].contains('c') && a.starts_with('-') {
+                has_c = true;
+            }
+            if a == "-o" || a == "+o" {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    if has_c {
+        args.get(i).map(String::as_str)
+    } else {
+        None
+    }
+}
+
+/// The program `sh -c COMMAND` execs first, as argv: leading `NAME=VALUE` words and
+/// `exec` (with its options) skipped; `None` for a builtin, a keyword, or a word the
+/// shell expands (`$X`, backquotes), whose target cannot be known.
+pub fn shell_first_program(command: &str) -> Option<Vec<String>> {
+    let mut words: Vec<String> = command
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c| c == '"' || c == '\'')
+                .trim_end_matches([';', '&', '|'])
+                .to_string()
+        })
+        .collect();
+    while words.first().is_some_and(|w| assignment(w).is_some()) {
+        words.remove(0);
+    }
+    if words.first().is_some_and(|w| w == "exec") {
+        words.remove(0);
+        while let Some(w) = words.first().cloned() {
+            match w.as_str() {
+                "-a" => {
+                    words.drain(..2.min(words.len()));
+                }
+                "-c" | "-l" | "-cl" | "-lc" | "--" => {
+                    words.remove(0);
+                }
+                _ => break,
+            }
+        }
+    }
+    let first = words.first()?;
+    if first.is_empty()
+        || SHELL_BUILTINS.contains(&first.as_str())
+        || first.contains(['$', '`', '(', '<', '>'])
+    {
+        return None;
+    }
+    Some(words)
+}
+
+/// What argv[0] turned out to be, for deciding whether the Cmd is run by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Started {
+    Script,
+    Env,
+    Other,
+}
+
+struct Walk<'u, 'a> {
+    union: &'u mut Union<'a>,
+    cfg: &'u RunConfig,
+    platform: &'u Platform,
+    programs: Vec<Program>,
+    seen: HashSet<String>,
+}
+
+impl Walk<'_, '_> {
+    /// Finds `name` as exec would: a path (relative to the working directory), or
+    /// along `path`. Returns the path asked for, where it resolved, and the node.
+    fn locate(
+        &mut self,
+        name: &str,
+        path: &str,
+    ) -> Result<Option<(String, String, Node)>, InspectError> {
+        if name.contains('/') {
+            let full = if name.starts_with('/') {
+                name.to_string()
+            } else {
+                let wd = self
+                    .cfg
+                    .working_dir
+                    .clone()
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or_else(|| "/".into());
+                format!("{}/{name}", wd.trim_end_matches('/'))
+            };
+            return Ok(self.union.resolve(&full)?.map(|(r, n)| (full, r, n)));
+        }
+        if name.is_empty() {
+            return Ok(None);
+        }
+        for dir in path.split(':').filter(|d| !d.is_empty()) {
+            let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
+            if let Some((r, n @ Node::File { .. })) = self.union.resolve(&candidate)? {
+                return Ok(Some((candidate, r, n)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `name` is a regular file in the image (looked up like exec would).
+    fn is_file(&mut self, name: &str, path: &str) -> Result<bool, InspectError> {
+        Ok(matches!(
+            self.locate(name, path)?,
+            Some((_, _, Node::File { .. }))
+        ))
+    }
+
+    fn record(&mut self, chain: &[String], verdict: Verdict) {
+        self.programs.push(Program {
+            chain: chain.to_vec(),
+            verdict,
+        });
+    }
+
+    /// Follows one exec of `argv`, recording every program on the way. `via` is how
+    /// this exec was reached; `hops` bounds the whole walk.
+    fn exec(
+        &mut self,
+        argv: Vec<String>,
+        via: &[String],
+        path: &str,
+        hops: &mut usize,
+    ) -> Result<Started, InspectError> {
+        let mut argv = argv;
+        let mut chain: Vec<String> = via.to_vec();
+        let mut started = None;
+        loop {
+            *hops += 1;
+            if *hops > MAX_HOPS {
+                self.record(
+                    &chain,
+                    Verdict::NotElf {
+                        what: format!("more than {MAX_HOPS} nested interpreters and programs"),
+                    },
+                );
+                return Ok(started.unwrap_or(Started::Other));
+            }
+            let name = argv[0].clone();
+            let Some((asked, resolved, node)) = self.locate(&name, path)? else {
+                self.record(&chain, Verdict::NotFound { path: name });
+                return Ok(started.unwrap_or(Started::Other));
+            };
+            chain.push(if asked == resolved {
+                resolved.clone()
+            } else {
+                format!("{asked} → {resolved}")
+            });
+            let Node::File { head, .. } = node else {
+                self.record(
+                    &chain,
+                    Verdict::NotElf {
+                        what: "not a regular file".into(),
+                    },
+                );
+                return Ok(started.unwrap_or(Started::Other));
+            };
+            if let Some(info) = elf::parse(&head) {
+                let names = [basename(&asked), basename(&resolved)];
+                let is_env = names.contains(&"env");
+                let shell = names.iter().any(|n| SHELLS.contains(n));
+                if self.seen.insert(resolved.clone()) {
+                    self.record(&chain, elf_verdict(&info, self.platform));
+                }
+                let started = started.unwrap_or(if is_env { Started::Env } else { Started::Other });
+                if is_env {
+                    if let Some((env_path, next)) = env_program(&argv[1..], path) {
+                        self.exec(next, &chain, &env_path, hops)?;
+                    }
+                } else if shell
+                    && let Some(command) = shell_command(&argv[1..])
+                    && let Some(next) = shell_first_program(command)
+                    && self.is_file(&next[0], path)?
+                {
+                    self.exec(next, &chain, path, hops)?;
+                }
+                return Ok(started);
+            }
+            if let Some(rest) = head.strip_prefix(b"#!") {
+                started.get_or_insert(Started::Script);
+                let line =
+                    String::from_utf8_lossy(rest.split(|b| *b == b'\n').next().unwrap_or_default())
+                        .trim()
+                        .to_string();
+                // The kernel passes the rest of the line as one argument.
+                let (interp, arg) = match line.split_once(char::is_whitespace) {
+                    Some((i, a)) => (i.to_string(), Some(a.trim().to_string())),
+                    None => (line.clone(), None),
+                };
+                if interp.is_empty() {
+                    self.record(
+                        &chain,
+                        Verdict::NotElf {
+                            what: "a `#!` line without an interpreter".into(),
+                        },
+                    );
+                    return Ok(Started::Script);
+                }
+                let mut next = vec![interp];
+                next.extend(arg.filter(|a| !a.is_empty()));
+                next.push(resolved);
+                next.extend(argv.into_iter().skip(1));
+                argv = next;
+                continue;
+            }
+            let printable: String = String::from_utf8_lossy(&head[..head.len().min(16)])
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            self.record(
+                &chain,
+                Verdict::NotElf {
+                    what: format!("starts with `{printable}`"),
+                },
+            );
+            return Ok(started.unwrap_or(Started::Other));
+        }
+    }
+}
+
 /// Runs the check against the image's layers.
 pub fn check(
     union: &mut Union,
@@ -94,104 +513,64 @@ pub fn check(
     platform: &Platform,
 ) -> Result<DeepCheck, InspectError> {
     let args = argv(cfg);
-    let Some(program) = args.first().cloned() else {
+    let program = args.first().cloned().unwrap_or_default();
+    if platform.os != "linux" {
         return Ok(DeepCheck {
-            program: String::new(),
-            chain: Vec::new(),
-            verdict: Verdict::NothingToExec,
+            program,
+            programs: Vec::new(),
+            skipped: Some(format!(
+                "the deep check reads Linux ELF programs; {platform} images are not inspected"
+            )),
             layers_read: union.layers_read(),
             bytes_read: union.bytes_read,
         });
-    };
-    let mut chain = Vec::new();
-    let mut current = program.clone();
-    let mut verdict = None;
-    for _ in 0..5 {
-        // Locate the file.
-        let found = if current.contains('/') {
-            let path = if current.starts_with('/') {
-                current.clone()
-            } else {
-                let wd = cfg
-                    .working_dir
-                    .clone()
-                    .filter(|w| !w.is_empty())
-                    .unwrap_or_else(|| "/".into());
-                format!("{}/{current}", wd.trim_end_matches('/'))
-            };
-            union.resolve(&path)?.map(|r| (path, r))
-        } else {
-            let mut hit = None;
-            for dir in search_path(cfg).split(':').filter(|d| !d.is_empty()) {
-                let candidate = format!("{}/{current}", dir.trim_end_matches('/'));
-                if let Some((p, n @ Node::File { .. })) = union.resolve(&candidate)? {
-                    hit = Some((candidate, (p, n)));
-                    break;
-                }
-            }
-            hit
-        };
-        let Some((asked, (resolved, node))) = found else {
-            verdict = Some(Verdict::NotFound {
-                path: current.clone(),
-            });
-            break;
-        };
-        chain.push(if asked == resolved {
-            resolved.clone()
-        } else {
-            format!("{asked} → {resolved}")
-        });
-        let Node::File { head, .. } = node else {
-            verdict = Some(Verdict::NotElf {
-                what: "not a regular file".into(),
-            });
-            break;
-        };
-        if let Some(info) = elf::parse(&head) {
-            verdict = Some(elf_verdict(&info, platform));
-            break;
-        }
-        if let Some(rest) = head.strip_prefix(b"#!") {
-            let line =
-                String::from_utf8_lossy(rest.split(|b| *b == b'\n').next().unwrap_or_default())
-                    .trim()
-                    .to_string();
-            match line.split_whitespace().next() {
-                Some(interp) => {
-                    current = interp.to_string();
-                    continue;
-                }
-                None => {
-                    verdict = Some(Verdict::NotElf {
-                        what: "a `#!` line without an interpreter".into(),
-                    });
-                    break;
-                }
-            }
-        }
-        let printable: String = String::from_utf8_lossy(&head[..head.len().min(16)])
-            .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() || c == ' ' {
-                    c
-                } else {
-                    '.'
-                }
-            })
-            .collect();
-        verdict = Some(Verdict::NotElf {
-            what: format!("starts with `{printable}`"),
-        });
-        break;
     }
-    let verdict = verdict.unwrap_or(Verdict::NotElf {
-        what: "more than 5 nested `#!` interpreters".into(),
-    });
+    if args.is_empty() {
+        return Ok(DeepCheck {
+            program,
+            programs: vec![Program {
+                chain: Vec::new(),
+                verdict: Verdict::NothingToExec,
+            }],
+            skipped: None,
+            layers_read: union.layers_read(),
+            bytes_read: union.bytes_read,
+        });
+    }
+    let path = search_path(cfg);
+    let mut walk = Walk {
+        union,
+        cfg,
+        platform,
+        programs: Vec::new(),
+        seen: HashSet::new(),
+    };
+    let mut hops = 0;
+    let started = walk.exec(args, &[], &path, &mut hops)?;
+    // An entrypoint script (`exec "$@"`) or `env` runs the Cmd: check its program
+    // too, when it is a file in the image (a Cmd of plain arguments is not).
+    let entry = cfg.entrypoint.clone().unwrap_or_default();
+    let cmd = cfg.cmd.clone().unwrap_or_default();
+    if !entry.is_empty()
+        && started != Started::Other
+        && let Some(first) = cmd.first()
+        && !first.starts_with('-')
+        && walk.is_file(first, &path)?
+    {
+        let via = walk
+            .programs
+            .first()
+            .and_then(|p| p.chain.first().cloned())
+            .into_iter()
+            .collect::<Vec<_>>();
+        let mut hops = 0;
+        walk.exec(cmd, &via, &path, &mut hops)?;
+    }
+    let programs = walk.programs;
     Ok(DeepCheck {
         program,
-        chain,
-        verdict,
+        programs,
+        skipped: None,
         layers_read: union.layers_read(),
         bytes_read: union.bytes_read,
     })
@@ -229,6 +608,31 @@ mod tests {
         Platform::parse(s).unwrap()
     }
 
+    fn words(s: &[&str]) -> Vec<String> {
+        s.iter().map(|w| w.to_string()).collect()
+    }
+
+    /// The final path of each program checked, and whether it passed.
+    fn checked(c: &DeepCheck) -> Vec<(String, bool)> {
+        c.programs
+            .iter()
+            .map(|p| (p.chain.last().cloned().unwrap_or_default(), p.ok()))
+            .collect()
+    }
+
+    fn arm64_base() -> Vec<(&'static str, Vec<u8>)> {
+        let arm = header(EM_AARCH64, true, true);
+        vec![(
+            TAR,
+            tar(&[
+                E::L("bin", "usr/bin"),
+                E::F("usr/bin/dash", &arm),
+                E::L("usr/bin/sh", "dash"),
+                E::F("usr/bin/env", &arm),
+            ]),
+        )]
+    }
+
     #[test]
     fn entrypoint_plus_cmd_and_path_lookup() {
         let arm = header(EM_AARCH64, true, true);
@@ -245,7 +649,8 @@ mod tests {
         )
         .unwrap();
         assert!(c.ok(), "{c:?}");
-        assert_eq!(c.chain, vec!["/usr/local/bin/app"]);
+        assert_eq!(c.programs.len(), 1);
+        assert_eq!(c.programs[0].chain, vec!["/usr/local/bin/app"]);
         // PATH order decides: /usr/bin first finds the x86-64 one.
         let mut u = Union::new(&src);
         let c = check(
@@ -264,17 +669,16 @@ mod tests {
     #[test]
     fn scripts_are_checked_through_their_interpreter() {
         let arm = header(EM_AARCH64, true, true);
-        let src = mem(vec![(
+        let mut layers = arm64_base();
+        layers.push((
             TAR,
             tar(&[
-                E::L("bin", "usr/bin"),
-                E::F("usr/bin/dash", &arm),
-                E::L("usr/bin/sh", "dash"),
-                E::F("usr/bin/env", &arm),
+                E::F("usr/bin/python3", &arm),
                 E::F("app/run.sh", b"#!/bin/sh\nexec python3 app.py\n"),
                 E::F("app/tool", b"#!/usr/bin/env python3\n"),
             ]),
-        )]);
+        ));
+        let src = mem(layers);
         let mut u = Union::new(&src);
         let c = check(
             &mut u,
@@ -284,7 +688,7 @@ mod tests {
         .unwrap();
         assert!(c.ok(), "{c:?}");
         assert_eq!(
-            c.chain,
+            c.programs[0].chain,
             vec!["/app/./run.sh → /app/run.sh", "/bin/sh → /usr/bin/dash"]
         );
         let c = check(
@@ -293,15 +697,241 @@ mod tests {
             &p("linux/arm64"),
         )
         .unwrap();
-        assert!(c.ok(), "env is what exec runs: {c:?}");
-        // Shell form: /bin/sh -c "…".
+        assert!(c.ok(), "{c:?}");
+        assert_eq!(
+            checked(&c),
+            vec![
+                ("/usr/bin/env".to_string(), true),
+                ("/usr/bin/python3".to_string(), true)
+            ]
+        );
+        assert_eq!(
+            c.summary(&p("linux/arm64")),
+            "/usr/bin/env is an ELF for AArch64 (via /app/tool); \
+             /usr/bin/python3 is an ELF for AArch64 (via /app/tool → /usr/bin/env)"
+        );
+    }
+
+    #[test]
+    fn env_is_followed_to_the_program_it_runs() {
+        let arm = header(EM_AARCH64, true, true);
+        let x86 = header(EM_X86_64, true, true);
+        let mut layers = arm64_base();
+        layers.push((
+            TAR,
+            tar(&[
+                // The python3 on PATH was copied from the build platform.
+                E::F("usr/local/bin/python3", &x86),
+                E::F("opt/py/bin/python3", &arm),
+                E::F("app/tool", b"#!/usr/bin/env python3\nprint()\n"),
+                E::F("app/split", b"#!/usr/bin/env -S python3 -u\n"),
+            ]),
+        ));
+        let src = mem(layers);
+        let arm64 = p("linux/arm64");
+        let mut u = Union::new(&src);
+        // `#!/usr/bin/env python3`: env passes, python3 fails, and the summary says so.
+        let c = check(&mut u, &cfg(&["/app/tool"], &[], None, None), &arm64).unwrap();
+        assert!(!c.ok());
+        assert_eq!(
+            checked(&c),
+            vec![
+                ("/usr/bin/env".to_string(), true),
+                ("/usr/local/bin/python3".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            c.summary(&arm64),
+            "1 of 2 programs fail: /usr/local/bin/python3 is an ELF for x86-64, but the \
+             platform is linux/arm64 (via /app/tool → /usr/bin/env); ok: /usr/bin/env"
+        );
+        // `env -S`, packed into one word by the kernel.
+        let c = check(&mut u, &cfg(&["/app/split"], &[], None, None), &arm64).unwrap();
+        assert_eq!(
+            checked(&c)[1],
+            ("/usr/local/bin/python3".to_string(), false)
+        );
+        // Options and NAME=VALUE words are skipped; PATH= changes the lookup.
         let c = check(
             &mut u,
-            &cfg(&[], &["/bin/sh", "-c", "echo hi"], None, None),
-            &p("linux/arm64"),
+            &cfg(
+                &[
+                    "env",
+                    "-i",
+                    "-u",
+                    "HOME",
+                    "LANG=C",
+                    "PATH=/opt/py/bin",
+                    "python3",
+                ],
+                &["app.py"],
+                None,
+                None,
+            ),
+            &arm64,
         )
         .unwrap();
-        assert!(c.ok());
+        assert!(c.ok(), "{c:?}");
+        assert_eq!(checked(&c)[1], ("/opt/py/bin/python3".to_string(), true));
+        // env as the entrypoint with the program in Cmd; checked once.
+        let c = check(
+            &mut u,
+            &cfg(&["/usr/bin/env"], &["python3", "app.py"], None, None),
+            &arm64,
+        )
+        .unwrap();
+        assert_eq!(
+            checked(&c),
+            vec![
+                ("/usr/bin/env".to_string(), true),
+                ("/usr/local/bin/python3".to_string(), false)
+            ]
+        );
+        // A program env cannot find fails as env would.
+        let c = check(&mut u, &cfg(&["env", "ruby"], &[], None, None), &arm64).unwrap();
+        assert!(!c.ok());
+        assert_eq!(
+            c.programs[1].verdict,
+            Verdict::NotFound {
+                path: "ruby".into()
+            }
+        );
+    }
+
+    #[test]
+    fn shell_form_checks_the_first_word_of_the_command() {
+        let x86 = header(EM_X86_64, true, true);
+        let arm = header(EM_AARCH64, true, true);
+        let mut layers = arm64_base();
+        layers.push((
+            GZ,
+            gzip(&tar(&[
+                E::F("usr/local/bin/gunicorn", &x86),
+                E::F("usr/local/bin/worker", &arm),
+            ])),
+        ));
+        let src = mem(layers);
+        let arm64 = p("linux/arm64");
+        let mut u = Union::new(&src);
+        let shell = |cmd: &str| cfg(&[], &["/bin/sh", "-c", cmd], None, None);
+        let c = check(&mut u, &shell("exec gunicorn app:main -b :80"), &arm64).unwrap();
+        assert!(!c.ok());
+        assert_eq!(
+            checked(&c),
+            vec![
+                ("/bin/sh → /usr/bin/dash".to_string(), true),
+                ("/usr/local/bin/gunicorn".to_string(), false)
+            ]
+        );
+        assert!(
+            c.summary(&arm64).contains(
+                "/usr/local/bin/gunicorn is an ELF for x86-64, but the platform is linux/arm64 (via /bin/sh → /usr/bin/dash)"
+            ),
+            "{}",
+            c.summary(&arm64)
+        );
+        let c = check(&mut u, &shell("WORKERS=2 exec worker --fast"), &arm64).unwrap();
+        assert!(c.ok(), "{c:?}");
+        assert_eq!(c.programs.len(), 2);
+        // Builtins, expansions and words that are no file in the image: only sh.
+        for cmd in [
+            "echo hi",
+            "cd /app && exec gunicorn",
+            "$APP --x",
+            "not-here x",
+        ] {
+            let c = check(&mut u, &shell(cmd), &arm64).unwrap();
+            assert!(c.ok(), "{cmd}: {c:?}");
+            assert_eq!(c.programs.len(), 1, "{cmd}");
+        }
+        // `bash -ec` and friends are -c too.
+        let c = check(
+            &mut u,
+            &cfg(&["/bin/sh", "-ec"], &["gunicorn"], None, None),
+            &arm64,
+        )
+        .unwrap();
+        assert!(!c.ok());
+    }
+
+    #[test]
+    fn an_entrypoint_script_also_checks_the_cmd_program() {
+        let x86 = header(EM_X86_64, true, true);
+        let mut layers = arm64_base();
+        layers.push((
+            TAR,
+            tar(&[
+                E::F("entry.sh", b"#!/bin/sh\nset -e\nexec \"$@\"\n"),
+                E::F("usr/local/bin/server", &x86),
+            ]),
+        ));
+        let src = mem(layers);
+        let arm64 = p("linux/arm64");
+        let mut u = Union::new(&src);
+        let c = check(
+            &mut u,
+            &cfg(&["/entry.sh"], &["server", "--port", "80"], None, None),
+            &arm64,
+        )
+        .unwrap();
+        assert!(!c.ok());
+        assert_eq!(
+            c.summary(&arm64),
+            "1 of 2 programs fail: /usr/local/bin/server is an ELF for x86-64, but the \
+             platform is linux/arm64 (via /entry.sh); ok: /bin/sh → /usr/bin/dash"
+        );
+        assert_eq!(c.failed().len(), 1);
+        // A Cmd of arguments to the script is not a program.
+        for cmd in [&["--port", "80"][..], &["serve"][..]] {
+            let c = check(&mut u, &cfg(&["/entry.sh"], cmd, None, None), &arm64).unwrap();
+            assert!(c.ok(), "{cmd:?}: {c:?}");
+            assert_eq!(c.programs.len(), 1);
+        }
+        // An ELF entrypoint takes Cmd as its arguments: not checked as a program.
+        let c = check(
+            &mut u,
+            &cfg(&["/usr/bin/dash"], &["server"], None, None),
+            &arm64,
+        )
+        .unwrap();
+        assert!(c.ok(), "{c:?}");
+    }
+
+    #[test]
+    fn env_and_shell_parsing() {
+        let path = "/usr/bin";
+        assert_eq!(
+            env_program(&words(&["-S", "python3 -u", "x.py"]), path),
+            Some((path.to_string(), words(&["python3", "-u", "x.py"])))
+        );
+        assert_eq!(
+            env_program(
+                &words(&["-uHOME", "-0v", "--unset", "X", "--", "A=1", "node"]),
+                path
+            ),
+            Some((path.to_string(), words(&["node"])))
+        );
+        assert_eq!(
+            env_program(&words(&["--split-string=deno run", "--chdir=/app"]), path),
+            Some((path.to_string(), words(&["deno", "run", "--chdir=/app"])))
+        );
+        assert_eq!(
+            env_program(&words(&["-i", "python3"]), path).unwrap().0,
+            EXECVP_DEFAULT_PATH
+        );
+        assert_eq!(env_program(&words(&["-i", "A=1"]), path), None);
+        assert_eq!(shell_command(&words(&["-c", "x y"])), Some("x y"));
+        assert_eq!(
+            shell_command(&words(&["-o", "pipefail", "-ec", "x"])),
+            Some("x")
+        );
+        assert_eq!(shell_command(&words(&["/entry.sh", "-c"])), None);
+        assert_eq!(
+            shell_first_program("A=1 B=2 exec -a name 'app' --flag;"),
+            Some(words(&["app", "--flag"]))
+        );
+        assert_eq!(shell_first_program("set -e; app"), None);
+        assert_eq!(shell_first_program("\"$HOME/bin/app\""), None);
     }
 
     #[test]
@@ -327,7 +957,10 @@ mod tests {
             &p("linux/arm/v7"),
         )
         .unwrap();
-        assert!(matches!(c.verdict, Verdict::NotElf { .. }), "{c:?}");
+        assert!(
+            matches!(c.programs[0].verdict, Verdict::NotElf { .. }),
+            "{c:?}"
+        );
         let c = check(
             &mut u,
             &cfg(&["/missing"], &[], None, None),
@@ -335,13 +968,48 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            c.verdict,
+            c.programs[0].verdict,
             Verdict::NotFound {
                 path: "/missing".into()
             }
         );
         let c = check(&mut u, &cfg(&[], &[], None, None), &p("linux/arm/v7")).unwrap();
-        assert_eq!(c.verdict, Verdict::NothingToExec);
+        assert_eq!(c.programs[0].verdict, Verdict::NothingToExec);
         assert!(!c.ok());
+    }
+
+    #[test]
+    fn loops_of_interpreters_end() {
+        let src = mem(vec![(
+            TAR,
+            tar(&[E::F("a", b"#!/b\n"), E::F("b", b"#!/a\n")]),
+        )]);
+        let mut u = Union::new(&src);
+        let c = check(&mut u, &cfg(&["/a"], &[], None, None), &p("linux/amd64")).unwrap();
+        assert!(!c.ok());
+        assert!(
+            c.summary(&p("linux/amd64")).contains("more than 8"),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn windows_images_are_not_looked_into() {
+        let src = mem(vec![(TAR, tar(&[E::F("app.exe", b"MZ")]))]);
+        let mut u = Union::new(&src);
+        let c = check(
+            &mut u,
+            &cfg(&["C:\\app.exe"], &[], None, None),
+            &p("windows/amd64"),
+        )
+        .unwrap();
+        assert!(c.ok());
+        assert_eq!(u.layers_read(), 0);
+        assert!(
+            c.summary(&p("windows/amd64"))
+                .starts_with("not checked: the deep check reads Linux ELF programs"),
+            "{}",
+            c.summary(&p("windows/amd64"))
+        );
     }
 }
