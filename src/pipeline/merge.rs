@@ -109,7 +109,7 @@ pub fn merge(m: &Merge) -> PushReport {
         }
     }
     let uploads = vec![None; digests.len()];
-    super::finish(m.client, m.plan, &digests, &uploads, 0.0, m.deep, rep)
+    super::finish(m.client, m.plan, &digests, &uploads, None, m.deep, rep)
 }
 
 /// Per image of the plan, in its platform order, the record of each platform.

@@ -92,19 +92,26 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
     }
 
     finish(
-        p.client, p.plan, &digests, &uploads, build_time, p.deep, rep,
+        p.client,
+        p.plan,
+        &digests,
+        &uploads,
+        Some(build_time),
+        p.deep,
+        rep,
     )
 }
 
 /// Verify → promote → report, for digests already in the registry (built by this push,
 /// or assembled by `merge` from legs built elsewhere). `uploads` is per image in plan
-/// order (`None` where nothing was uploaded by mpbuild); `build_time` in seconds.
+/// order (`None` where nothing was uploaded by mpbuild); `build_time` in seconds, `None`
+/// for a merge.
 pub fn finish(
     client: &Client,
     plan: &Plan,
     digests: &[String],
     uploads: &[Option<(Uploaded, Duration)>],
-    build_time: f64,
+    build_time: Option<f64>,
     deep: bool,
     mut rep: PushReport,
 ) -> PushReport {

@@ -73,7 +73,9 @@ impl Failure {
 /// Seconds per stage for one image (the build is shared by a bake).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Times {
-    pub build: f64,
+    /// None for `merge` (the legs were built elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<f64>,
     pub verify: f64,
@@ -279,14 +281,17 @@ impl PushReport {
                     "  single     {tag} → the {platform} manifest ({service})\n"
                 ));
             }
-            let upload = match image.times.upload {
-                Some(t) => format!(" · upload {t:.1}s"),
-                None => String::new(),
-            };
-            out.push_str(&format!(
-                "  time       build {:.1}s{upload} · verify {:.1}s · promote {:.1}s\n",
-                image.times.build, image.times.verify, image.times.promote
-            ));
+            let t = &image.times;
+            let parts: Vec<String> = [
+                t.build.map(|b| format!("build {b:.1}s")),
+                t.upload.map(|u| format!("upload {u:.1}s")),
+                Some(format!("verify {:.1}s", t.verify)),
+                Some(format!("promote {:.1}s", t.promote)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            out.push_str(&format!("  time       {}\n", parts.join(" · ")));
         }
         out
     }

@@ -150,6 +150,22 @@ impl Stack {
         dir
     }
 
+    /// The BuildKit daemon's address for `remote` builders. Its absence fails under
+    /// `MPBUILD_E2E=1`; otherwise the test is skipped with the harness's skip line.
+    pub fn buildkit(&self) -> Option<String> {
+        if self.buildkit_addr.is_none() {
+            if e2e_required() {
+                panic!("MPBUILD_E2E=1 but no BuildKit daemon (MPBUILD_BUILDKIT_ADDR)");
+            }
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "{SKIP} (no BuildKit daemon for the remote driver)"
+            );
+        }
+        self.buildkit_addr.clone()
+    }
+
     /// The unpacked busybox binary for `arch` (amd64, arm64 or armhf): real ELF files.
     pub fn busybox(&self, arch: &str) -> PathBuf {
         match arch {
