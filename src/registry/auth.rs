@@ -2,6 +2,16 @@
 //! Bearer tokens fetched from the realm with the repository's scope.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
+
+use base64::Engine;
+use ureq::http::{Response, StatusCode};
+
+use super::client::Client;
+use super::credentials::Credential;
+use super::error::{RegistryError, login_hint};
+use super::reference::Repository;
+use super::transport::{Body, Method, describe, redact_url};
 
 /// A parsed `WWW-Authenticate` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +87,235 @@ pub fn scope(path: &str, push: bool) -> String {
     } else {
         format!("repository:{path}:pull")
     }
+}
+
+impl Client {
+    /// A request with the auth flow: on 401, answer the challenge and try once more.
+    pub(super) fn request(
+        &self,
+        repo: &Repository,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body,
+    ) -> Result<Response<ureq::Body>, RegistryError> {
+        let registry = repo.api_host().to_string();
+        let scope_key = scopes.join(" ");
+        let cached = self.cached_auth(&registry, &repo.registry, &scope_key)?;
+        let resp = self.send_once(repo, method, url, headers, body, cached.as_deref())?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_challenge);
+        let unauthorized = |detail: &str| RegistryError::Unauthorized {
+            registry: repo.registry.clone(),
+            repository: repo.path.clone(),
+            action: if scopes.iter().any(|s| s.ends_with("push")) {
+                "push to".into()
+            } else {
+                "pull from".into()
+            },
+            request: format!("{} {}{detail}", method.as_str(), redact_url(url)),
+            hint: login_hint(&repo.registry),
+        };
+        let cred = self.credential(&repo.registry)?;
+        let header = match challenge {
+            Some(Challenge::Basic { .. }) => {
+                self.basic.lock().unwrap().insert(registry.clone(), true);
+                match &cred {
+                    Some(Credential::Basic { username, password }) => {
+                        basic_header(username, password)
+                    }
+                    _ => return Err(unauthorized(": credentials required")),
+                }
+            }
+            Some(Challenge::Bearer { realm, service, .. }) => {
+                let token =
+                    self.fetch_token(repo, &realm, service.as_deref(), scopes, cred.as_ref())?;
+                self.tokens
+                    .lock()
+                    .unwrap()
+                    .insert((registry.clone(), scope_key.clone()), token.clone());
+                format!("Bearer {token}")
+            }
+            None => return Err(unauthorized(": no usable WWW-Authenticate challenge")),
+        };
+        if cached.as_deref() == Some(header.as_str()) {
+            return Err(unauthorized(""));
+        }
+        let resp = self.send_once(repo, method, url, headers, body, Some(&header))?;
+        if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
+            let detail = if cred.is_none() {
+                ": no credentials found in Docker's config"
+            } else {
+                ": the credentials were refused"
+            };
+            return Err(unauthorized(detail));
+        }
+        Ok(resp)
+    }
+
+    fn cached_auth(
+        &self,
+        host: &str,
+        registry: &str,
+        scope_key: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        if let Some(t) = self
+            .tokens
+            .lock()
+            .unwrap()
+            .get(&(host.to_string(), scope_key.to_string()))
+        {
+            return Ok(Some(format!("Bearer {t}")));
+        }
+        if self
+            .basic
+            .lock()
+            .unwrap()
+            .get(host)
+            .copied()
+            .unwrap_or(false)
+            && let Some(Credential::Basic { username, password }) = self.credential(registry)?
+        {
+            return Ok(Some(basic_header(&username, &password)));
+        }
+        Ok(None)
+    }
+
+    fn fetch_token(
+        &self,
+        repo: &Repository,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[String],
+        cred: Option<&Credential>,
+    ) -> Result<String, RegistryError> {
+        let realm_host = realm
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or(realm)
+            .to_string();
+        let agent = self.agent(&realm_host)?;
+        let t = Instant::now();
+        let result = match cred {
+            Some(Credential::IdentityToken { token, .. }) => {
+                // OAuth2 refresh-token grant, as Docker does for identity tokens.
+                let mut form: Vec<(&str, &str)> = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token),
+                    ("client_id", "mpbuild"),
+                ];
+                if let Some(s) = service {
+                    form.push(("service", s));
+                }
+                let scope = scopes.join(" ");
+                form.push(("scope", &scope));
+                agent.post(realm).send_form(form)
+            }
+            _ => {
+                let mut req = agent.get(realm);
+                if let Some(s) = service {
+                    req = req.query("service", s);
+                }
+                for s in scopes {
+                    req = req.query("scope", s);
+                }
+                if let Some(Credential::Basic { username, password }) = cred {
+                    req = req.header("Authorization", &basic_header(username, password));
+                }
+                req.call()
+            }
+        };
+        self.log(
+            Method::Get,
+            realm,
+            result.as_ref().ok().map(|r| r.status().as_u16()),
+            t,
+        );
+        let mut resp = result.map_err(|e| {
+            let (message, hint) = describe(&e, &realm_host, "https");
+            RegistryError::Network {
+                registry: repo.registry.clone(),
+                request: format!("token from {realm}"),
+                attempts: 1,
+                message,
+                hint,
+            }
+        })?;
+        if !resp.status().is_success() {
+            return Err(RegistryError::Unauthorized {
+                registry: repo.registry.clone(),
+                repository: repo.path.clone(),
+                action: if scopes.iter().any(|s| s.ends_with("push")) {
+                    "push to".into()
+                } else {
+                    "pull from".into()
+                },
+                request: format!("token from {realm} answered {}", resp.status().as_u16()),
+                hint: login_hint(&repo.registry),
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .map_err(|e| RegistryError::Network {
+                registry: repo.registry.clone(),
+                request: format!("token from {realm}"),
+                attempts: 1,
+                message: e.to_string(),
+                hint: "try again".into(),
+            })?;
+        let answer: TokenAnswer =
+            serde_json::from_slice(&body).map_err(|_| RegistryError::Http {
+                registry: repo.registry.clone(),
+                request: format!("token from {realm}"),
+                status: 200,
+                detail: ": the answer is not a token".into(),
+                hint: "check the registry's token service".into(),
+            })?;
+        answer
+            .token
+            .or(answer.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| RegistryError::Http {
+                registry: repo.registry.clone(),
+                request: format!("token from {realm}"),
+                status: 200,
+                detail: ": no token in the answer".into(),
+                hint: "check the registry's token service".into(),
+            })
+    }
+
+    pub(super) fn pull_scopes(repo: &Repository) -> Vec<String> {
+        vec![scope(&repo.path, false)]
+    }
+
+    pub(super) fn push_scopes(repo: &Repository) -> Vec<String> {
+        vec![scope(&repo.path, true)]
+    }
+}
+
+fn basic_header(user: &str, pass: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,102 @@
+//! The manifest endpoints of the OCI API: fetch by tag or digest, size-capped and
+//! checked against the digest asked for (else `Docker-Content-Digest`), then parsed.
+//! (Putting manifests is in `upload`; the manifest formats are in `manifest`.)
+
+use ureq::http::{Response, StatusCode};
+
+use super::client::{Client, header, http_error};
+use super::error::RegistryError;
+use super::manifest::{ACCEPT, Manifest};
+use super::reference::{Reference, Repository};
+use super::transport::{Body, Method, describe, redact_url};
+
+/// A fetched manifest: exact bytes, media type and digest (already checked).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub media_type: String,
+    pub digest: String,
+    pub manifest: Manifest,
+}
+
+impl Client {
+    /// Fetches a manifest by tag or digest and checks its digest: against the digest
+    /// asked for, else against `Docker-Content-Digest`.
+    pub fn get_manifest(&self, r: &Reference) -> Result<Fetched, RegistryError> {
+        let repo = &r.repository;
+        let url = format!("{}/manifests/{}", self.base(repo), r.target());
+        let mut resp = self.request(
+            repo,
+            &Client::pull_scopes(repo),
+            Method::Get,
+            &url,
+            &[("Accept", ACCEPT)],
+            &Body::Empty,
+        )?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(RegistryError::NotFound {
+                registry: repo.registry.clone(),
+                what: "manifest",
+                reference: r.to_string(),
+                hint: "check the tag or digest; `mpbuild push` creates it".into(),
+            });
+        }
+        if !status.is_success() {
+            return Err(http_error(repo, "GET", &url, &mut resp));
+        }
+        let content_type = header(&resp, "content-type");
+        let header_digest = header(&resp, "docker-content-digest");
+        let bytes = read_limited(&mut resp, 8 << 20, repo, &url)?;
+        let actual = crate::digest::sha256(&bytes);
+        let expected = r
+            .digest
+            .clone()
+            .or(header_digest.filter(|d| d.starts_with("sha256:")));
+        if let Some(expected) = &expected
+            && expected != &actual
+        {
+            return Err(RegistryError::DigestMismatch {
+                registry: repo.registry.clone(),
+                reference: r.to_string(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        let manifest = Manifest::parse(content_type.as_deref(), &bytes).map_err(|message| {
+            RegistryError::BadManifest {
+                registry: repo.registry.clone(),
+                reference: r.to_string(),
+                message,
+            }
+        })?;
+        Ok(Fetched {
+            media_type: manifest.media_type().to_string(),
+            bytes,
+            digest: actual,
+            manifest,
+        })
+    }
+}
+
+fn read_limited(
+    resp: &mut Response<ureq::Body>,
+    limit: u64,
+    repo: &Repository,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    resp.body_mut()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| {
+            let (message, hint) = describe(&e, repo.api_host(), "");
+            RegistryError::Network {
+                registry: repo.registry.clone(),
+                request: format!("GET {}", redact_url(url)),
+                attempts: 1,
+                message,
+                hint,
+            }
+        })
+}
