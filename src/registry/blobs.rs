@@ -6,7 +6,7 @@ use std::io::Read;
 use sha2::{Digest as _, Sha256};
 use ureq::http::StatusCode;
 
-use super::client::{Client, http_error};
+use super::client::{Client, header, http_error};
 use super::error::RegistryError;
 use super::reference::Repository;
 use super::transport::{Body, Method};
@@ -26,7 +26,7 @@ impl Client {
         if resp.status() == StatusCode::NOT_FOUND {
             return Err(RegistryError::NotFound {
                 registry: repo.registry.clone(),
-                what: "blob",
+                what: "config",
                 reference: format!("{repo}@{digest}"),
                 hint: "the image references a blob the registry lost; push the image again".into(),
             });
@@ -34,8 +34,10 @@ impl Client {
         if !resp.status().is_success() {
             return Err(http_error(repo, "GET", &url, &mut resp));
         }
+        let content_length = header(&resp, "content-length").and_then(|v| v.trim().parse().ok());
         let reader = resp.into_body().into_reader();
         Ok(BlobReader {
+            content_length,
             inner: Box::new(reader),
             hasher: Sha256::new(),
             expected: digest.to_string(),
@@ -46,29 +48,33 @@ impl Client {
         })
     }
 
-    /// A whole (small) blob, digest-checked: image configs.
+    /// A whole (small) blob, digest-checked: image configs. At most `limit` bytes are
+    /// read: a blob that declares or turns out to be larger fails at `limit + 1` bytes,
+    /// without reading the rest (so its digest is never checked either).
     pub fn get_blob_bytes(
         &self,
         repo: &Repository,
         digest: &str,
         limit: u64,
     ) -> Result<Vec<u8>, RegistryError> {
+        let too_large = || RegistryError::TooLarge {
+            registry: repo.registry.clone(),
+            reference: format!("{repo}@{digest}"),
+            what: "config",
+            limit,
+        };
         let mut r = self.get_blob(repo, digest)?;
+        if r.content_length.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
         let mut out = Vec::new();
         (&mut r)
-            .take(limit)
+            .take(limit.saturating_add(1))
             .read_to_end(&mut out)
             .map_err(|e| io_error(repo, digest, e))?;
-        // Drain to EOF so the digest is checked (a config larger than `limit` fails).
-        let mut rest = Vec::new();
-        r.read_to_end(&mut rest)
-            .map_err(|e| io_error(repo, digest, e))?;
-        if !rest.is_empty() {
-            return Err(RegistryError::BadManifest {
-                registry: repo.registry.clone(),
-                reference: format!("{repo}@{digest}"),
-                message: format!("larger than {limit} bytes"),
-            });
+        // Under the cap the reader reached the end, where it checked the digest.
+        if out.len() as u64 > limit {
+            return Err(too_large());
         }
         Ok(out)
     }
@@ -97,6 +103,8 @@ impl Client {
 
 /// A blob stream that verifies the digest at its end.
 pub struct BlobReader {
+    /// The length the registry declared, if it did.
+    content_length: Option<u64>,
     inner: Box<dyn Read + Send>,
     hasher: Sha256,
     expected: String,
@@ -172,5 +180,64 @@ fn io_error(repo: &Repository, digest: &str, e: std::io::Error) -> RegistryError
         attempts: 1,
         message: e.to_string(),
         hint: "the connection broke while reading; try again".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exit::{Code, Coded};
+    use crate::registry::Options;
+    use crate::registry::credentials::Store;
+    use crate::registry::test_server::{self, Reply, serve, within};
+
+    #[test]
+    fn a_config_blob_over_the_cap_fails_at_the_cap() {
+        // 64 MiB with no Content-Length: only reading it stops the client.
+        let server = serve(|_| Reply::Huge(Vec::new(), 64 << 20));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/team/app", server.addr)).unwrap();
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let d = digest.clone();
+        let err = within(Duration::from_secs(60), move || {
+            c.get_blob_bytes(&repo, &d, 4 << 20)
+        })
+        .unwrap_err();
+        assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&server.addr) && msg.contains("team/app") && msg.contains(&digest),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_config_blob_declared_over_the_cap_is_refused_before_reading() {
+        let server = serve(|_| Reply::Full(200, Vec::new(), vec![b'{'; (4 << 20) + 1]));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/app", server.addr)).unwrap();
+        let err = c
+            .get_blob_bytes(&repo, &format!("sha256:{}", "b".repeat(64)), 4 << 20)
+            .unwrap_err();
+        assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_config_blob_at_the_cap_is_read_and_checked() {
+        let body = vec![b' '; 1024];
+        let digest = crate::digest::sha256(&body);
+        let b = body.clone();
+        let server = serve(move |_| Reply::Huge(Vec::new(), b.len() as u64));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/app", server.addr)).unwrap();
+        // 1024 zeros do not match the digest of 1024 spaces: checked at the end.
+        let err = c.get_blob_bytes(&repo, &digest, 1024).unwrap_err();
+        assert!(matches!(err, RegistryError::DigestMismatch { .. }), "{err}");
     }
 }

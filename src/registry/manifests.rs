@@ -7,7 +7,7 @@ use ureq::http::{Response, StatusCode};
 use super::client::{Client, header, http_error};
 use super::error::RegistryError;
 use super::manifest::{ACCEPT, Manifest};
-use super::reference::{Reference, Repository};
+use super::reference::Reference;
 use super::transport::{Body, Method, describe, redact_url};
 
 /// A fetched manifest: exact bytes, media type and digest (already checked).
@@ -47,7 +47,7 @@ impl Client {
         }
         let content_type = header(&resp, "content-type");
         let header_digest = header(&resp, "docker-content-digest");
-        let bytes = read_limited(&mut resp, 8 << 20, repo, &url)?;
+        let bytes = read_limited(&mut resp, MANIFEST_LIMIT, r, &url)?;
         let actual = crate::digest::sha256(&bytes);
         let expected = r
             .digest
@@ -79,17 +79,39 @@ impl Client {
     }
 }
 
+/// The most a manifest may be, as the distribution reference implementation allows
+/// (4 MiB) with room to spare.
+pub const MANIFEST_LIMIT: u64 = 8 << 20;
+
+/// Reads a manifest body, at most `limit` bytes: ureq stops at `limit + 1` bytes on the
+/// stream, and a declared length over the limit fails before reading anything.
 fn read_limited(
     resp: &mut Response<ureq::Body>,
     limit: u64,
-    repo: &Repository,
+    r: &Reference,
     url: &str,
 ) -> Result<Vec<u8>, RegistryError> {
+    let repo = &r.repository;
+    let too_large = || RegistryError::TooLarge {
+        registry: repo.registry.clone(),
+        reference: r.to_string(),
+        what: "manifest",
+        limit,
+    };
+    if header(resp, "content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit)
+    {
+        return Err(too_large());
+    }
     resp.body_mut()
         .with_config()
         .limit(limit)
         .read_to_vec()
         .map_err(|e| {
+            if matches!(e, ureq::Error::BodyExceedsLimit(_)) {
+                return too_large();
+            }
             let (message, hint) = describe(&e, repo.api_host(), "");
             RegistryError::Network {
                 registry: repo.registry.clone(),
@@ -99,4 +121,31 @@ fn read_limited(
                 hint,
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exit::{Code, Coded};
+    use crate::registry::Options;
+    use crate::registry::credentials::Store;
+    use crate::registry::test_server::{self, Reply, serve, within};
+
+    #[test]
+    fn a_manifest_over_the_cap_fails_on_the_stream() {
+        let server = serve(|_| Reply::Huge(Vec::new(), 64 << 20));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let r = Reference::parse(&format!("{}/team/app:v1", server.addr)).unwrap();
+        let err = within(Duration::from_secs(60), move || c.get_manifest(&r)).unwrap_err();
+        assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&server.addr) && msg.contains("team/app:v1"),
+            "{msg}"
+        );
+    }
 }
