@@ -11,7 +11,7 @@ use super::client::Client;
 use super::credentials::Credential;
 use super::error::{RegistryError, login_hint};
 use super::reference::Repository;
-use super::transport::{Body, Method, describe, redact_url};
+use super::transport::{Body, Deadline, Method, describe, redact_url};
 
 /// A parsed `WWW-Authenticate` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +100,34 @@ impl Client {
         headers: &[(&str, &str)],
         body: &Body,
     ) -> Result<Response<ureq::Body>, RegistryError> {
+        self.request_with(repo, scopes, method, url, headers, body, None)
+    }
+
+    /// `request` with a deadline of the caller's choosing (default: the whole exchange
+    /// within `request_deadline`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn request_with(
+        &self,
+        repo: &Repository,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body,
+        deadline: Option<Deadline>,
+    ) -> Result<Response<ureq::Body>, RegistryError> {
         let registry = repo.api_host().to_string();
         let scope_key = scopes.join(" ");
         let cached = self.cached_auth(&registry, &repo.registry, &scope_key)?;
-        let resp = self.send_once(repo, method, url, headers, body, cached.as_deref())?;
+        let resp = self.send_once(
+            repo,
+            method,
+            url,
+            headers,
+            body,
+            cached.as_deref(),
+            deadline,
+        )?;
         if resp.status() != StatusCode::UNAUTHORIZED {
             return Ok(resp);
         }
@@ -148,7 +172,7 @@ impl Client {
         if cached.as_deref() == Some(header.as_str()) {
             return Err(unauthorized(""));
         }
-        let resp = self.send_once(repo, method, url, headers, body, Some(&header))?;
+        let resp = self.send_once(repo, method, url, headers, body, Some(&header), deadline)?;
         if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
             let detail = if cred.is_none() {
                 ": no credentials found in Docker's config"
@@ -217,10 +241,19 @@ impl Client {
                 }
                 let scope = scopes.join(" ");
                 form.push(("scope", &scope));
-                agent.post(realm).send_form(form)
+                agent
+                    .post(realm)
+                    .config()
+                    .timeout_global(Some(self.request_deadline(0)))
+                    .build()
+                    .send_form(form)
             }
             _ => {
-                let mut req = agent.get(realm);
+                let mut req = agent
+                    .get(realm)
+                    .config()
+                    .timeout_global(Some(self.request_deadline(0)))
+                    .build();
                 if let Some(s) = service {
                     req = req.query("service", s);
                 }

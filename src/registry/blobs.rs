@@ -2,6 +2,7 @@
 //! digest when it ends, a small blob (an image config) whole, and blob HEAD.
 
 use std::io::Read;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
 use ureq::http::StatusCode;
@@ -9,19 +10,23 @@ use ureq::http::StatusCode;
 use super::client::{Client, header, http_error};
 use super::error::RegistryError;
 use super::reference::Repository;
-use super::transport::{Body, Method};
+use super::transport::{Body, Deadline, MIN_RATE, Method, REQUEST_TIMEOUT_ENV};
 
 impl Client {
     /// A blob as a stream that checks its digest when it ends.
     pub fn get_blob(&self, repo: &Repository, digest: &str) -> Result<BlobReader, RegistryError> {
         let url = format!("{}/blobs/{digest}", self.base(repo));
-        let mut resp = self.request(
+        let started = Instant::now();
+        let base = self.request_deadline(0);
+        // The body may be large: its time is bounded by the reader, by its length.
+        let mut resp = self.request_with(
             repo,
             &Client::pull_scopes(repo),
             Method::Get,
             &url,
             &[],
             &Body::Empty,
+            Some(Deadline::Headers(base)),
         )?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Err(RegistryError::NotFound {
@@ -38,6 +43,8 @@ impl Client {
         let reader = resp.into_body().into_reader();
         Ok(BlobReader {
             content_length,
+            started,
+            base,
             inner: Box::new(reader),
             hasher: Sha256::new(),
             expected: digest.to_string(),
@@ -105,6 +112,9 @@ impl Client {
 pub struct BlobReader {
     /// The length the registry declared, if it did.
     content_length: Option<u64>,
+    /// When the request started, and its deadline before scaling by size.
+    started: Instant,
+    base: Duration,
     inner: Box<dyn Read + Send>,
     hasher: Sha256,
     expected: String,
@@ -126,6 +136,21 @@ impl Read for BlobReader {
             return Ok(0);
         }
         let n = self.inner.read(buf)?;
+        // An overall deadline: the per-read timeout restarts with every byte, so a
+        // registry trickling bytes would otherwise never time out.
+        let size = self.content_length.unwrap_or(0).max(self.bytes + n as u64);
+        let allowed = self.base + Duration::from_secs(size / MIN_RATE);
+        if self.started.elapsed() > allowed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "{}: timeout: the blob was not read within {} s ({} bytes so far)",
+                    self.reference,
+                    allowed.as_secs(),
+                    self.bytes + n as u64
+                ),
+            ));
+        }
         if n == 0 {
             self.done = true;
             let actual = format!(
@@ -179,7 +204,13 @@ fn io_error(repo: &Repository, digest: &str, e: std::io::Error) -> RegistryError
         request: format!("GET blob {digest}"),
         attempts: 1,
         message: e.to_string(),
-        hint: "the connection broke while reading; try again".into(),
+        hint: if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timeout") {
+            format!(
+                "the registry sends too slowly; try again (a slow registry may need a longer {REQUEST_TIMEOUT_ENV}, in seconds)"
+            )
+        } else {
+            "the connection broke while reading; try again".into()
+        },
     }
 }
 
@@ -239,5 +270,30 @@ mod tests {
         // 1024 zeros do not match the digest of 1024 spaces: checked at the end.
         let err = c.get_blob_bytes(&repo, &digest, 1024).unwrap_err();
         assert!(matches!(err, RegistryError::DigestMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_trickling_blob_hits_the_overall_deadline() {
+        let server =
+            serve(|_| Reply::Trickle(Vec::new(), vec![b' '; 200], Duration::from_millis(500)));
+        let c = test_server::client(
+            Options {
+                request_timeout: Some(Duration::from_millis(1500)),
+                ..Options::default()
+            },
+            Store::default(),
+        );
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/app", server.addr)).unwrap();
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let started = Instant::now();
+        let err = within(Duration::from_secs(20), move || {
+            c.get_blob_bytes(&repo, &digest, 4 << 20)
+        })
+        .unwrap_err();
+        assert!(matches!(err, RegistryError::Network { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        assert!(err.to_string().contains("MPBUILD_REQUEST_TIMEOUT"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{err}");
     }
 }

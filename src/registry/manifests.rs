@@ -148,4 +148,27 @@ mod tests {
             "{msg}"
         );
     }
+
+    #[test]
+    fn a_trickling_registry_hits_the_overall_deadline() {
+        // Headers at once, then one byte every half second: each read succeeds, so
+        // only an overall deadline ends it.
+        let server =
+            serve(|_| Reply::Trickle(Vec::new(), vec![b' '; 200], Duration::from_millis(500)));
+        let c = test_server::client(
+            Options {
+                request_timeout: Some(Duration::from_millis(1500)),
+                ..Options::default()
+            },
+            Store::default(),
+        );
+        test_server::plain_http(&c, &server.addr);
+        let r = Reference::parse(&format!("{}/app:v1", server.addr)).unwrap();
+        let started = std::time::Instant::now();
+        let err = within(Duration::from_secs(20), move || c.get_manifest(&r)).unwrap_err();
+        assert!(matches!(err, RegistryError::Network { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        assert!(err.to_string().contains("MPBUILD_REQUEST_TIMEOUT"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+    }
 }

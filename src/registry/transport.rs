@@ -44,6 +44,28 @@ pub struct Options {
     pub retry: Retry,
     /// Timeout for connecting and for each read.
     pub timeout: Option<Duration>,
+    /// The overall deadline of one request, body included (else `MPBUILD_REQUEST_TIMEOUT`
+    /// seconds, else 60 s); scaled up for large uploads and blob streams.
+    pub request_timeout: Option<Duration>,
+}
+
+/// The overall deadline of a request when neither the options nor the environment say.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The environment variable that overrides the overall deadline (seconds).
+pub const REQUEST_TIMEOUT_ENV: &str = "MPBUILD_REQUEST_TIMEOUT";
+
+/// The slowest transfer a large body is given time for: 256 KiB/s on top of the
+/// deadline.
+pub const MIN_RATE: u64 = 256 << 10;
+
+/// How long a request may take.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Deadline {
+    /// From sending to the body's last byte.
+    Whole(Duration),
+    /// Until the response headers are in; the caller bounds the body (blob streams).
+    Headers(Duration),
 }
 
 /// Opens a blob's content anew (once per attempt), for streamed uploads.
@@ -58,6 +80,16 @@ pub enum Body<'a> {
         len: u64,
         open: &'a OpenBlob<'a>,
     },
+}
+
+impl Body<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::Stream { len, .. } => *len,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -164,6 +196,22 @@ impl Client {
         Ok(agent)
     }
 
+    /// The overall deadline for a request moving `len` bytes (either way).
+    pub(super) fn request_deadline(&self, len: u64) -> Duration {
+        let base = self
+            .options
+            .request_timeout
+            .or_else(|| {
+                std::env::var(REQUEST_TIMEOUT_ENV)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(Duration::from_secs_f64)
+            })
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT);
+        base + Duration::from_secs(len / MIN_RATE)
+    }
+
     /// The system bundle plus any extra CA (the option, `/etc/docker/certs.d/HOST/`),
     /// or empty for the built-in roots.
     fn root_certs(
@@ -225,6 +273,7 @@ impl Client {
     }
 
     /// Sends one request with retries; `auth` is the Authorization value to use.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn send_once(
         &self,
         repo: &Repository,
@@ -233,7 +282,10 @@ impl Client {
         headers: &[(&str, &str)],
         body: &Body,
         auth: Option<&str>,
+        deadline: Option<Deadline>,
     ) -> Result<Response<ureq::Body>, RegistryError> {
+        let deadline =
+            deadline.unwrap_or_else(|| Deadline::Whole(self.request_deadline(body.len())));
         let host = repo.api_host();
         let agent = self.agent(host)?;
         let policy = self.options.retry;
@@ -243,7 +295,7 @@ impl Client {
         loop {
             attempt += 1;
             let t = Instant::now();
-            let result = self.dispatch(&agent, method, url, headers, body, auth);
+            let result = self.dispatch(&agent, method, url, headers, body, auth, deadline);
             let retryable_status = |s: StatusCode| s.as_u16() == 429 || s.is_server_error();
             let last = attempt >= policy.attempts || started.elapsed() + delay > policy.max_total;
             match result {
@@ -279,6 +331,7 @@ impl Client {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn dispatch(
         &self,
         agent: &ureq::Agent,
@@ -287,10 +340,16 @@ impl Client {
         headers: &[(&str, &str)],
         body: &Body,
         auth: Option<&str>,
+        deadline: Deadline,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
         macro_rules! with_headers {
             ($req:expr) => {{
-                let mut r = $req;
+                let r = $req.config();
+                let mut r = match deadline {
+                    Deadline::Whole(d) => r.timeout_global(Some(d)),
+                    Deadline::Headers(d) => r.timeout_recv_response(Some(d)),
+                }
+                .build();
                 for (k, v) in headers {
                     r = r.header(*k, *v);
                 }
@@ -369,7 +428,9 @@ pub(super) fn describe(e: &ureq::Error, host: &str, scheme: &str) -> (String, St
     {
         format!("is {host} reachable from here? check the name, the port and your network")
     } else if lower.contains("timeout") || lower.contains("timed out") {
-        format!("{host} did not answer in time; check your network, then try again")
+        format!(
+            "{host} did not answer in time; check your network, then try again (a slow registry may need a longer {REQUEST_TIMEOUT_ENV}, in seconds)"
+        )
     } else {
         "check your network and the registry, then try again".into()
     };
