@@ -11,7 +11,7 @@ use super::client::Client;
 use super::credentials::Credential;
 use super::error::{RegistryError, login_hint};
 use super::reference::Repository;
-use super::transport::{Body, Deadline, Method, describe, redact_url};
+use super::transport::{Body, Deadline, Method, describe, is_loopback, origin, redact_url};
 
 /// A parsed `WWW-Authenticate` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +116,16 @@ impl Client {
         body: &Body,
         deadline: Option<Deadline>,
     ) -> Result<Response<ureq::Body>, RegistryError> {
+        // No Authorization, Basic or Bearer, leaves the registry's own origin: an
+        // upload `Location` on another host or scheme (storage, a CDN) gets none.
+        let own = origin(&format!(
+            "{}://{}/",
+            self.scheme(repo.api_host()),
+            repo.api_host()
+        ));
+        if origin(url).is_some_and(|o| Some(o) != own) {
+            return self.send_once(repo, method, url, headers, body, None, deadline);
+        }
         let registry = repo.api_host().to_string();
         let scope_key = scopes.join(" ");
         let cached = self.cached_auth(&registry, &repo.registry, &scope_key)?;
@@ -226,6 +236,17 @@ impl Client {
             .and_then(|r| r.split('/').next())
             .unwrap_or(realm)
             .to_string();
+        if cred.is_some() {
+            let registry_scheme = self.scheme(repo.api_host());
+            if let Err(reason) = realm_policy(registry_scheme, realm, &self.options.insecure) {
+                return Err(RegistryError::InsecureAuth {
+                    registry: repo.registry.clone(),
+                    target: format!("the token service {realm}"),
+                    reason,
+                    hint: "the registry's token service must use HTTPS; if this is your own registry on a trusted network, list the token host under `insecure_registries:` (or --insecure-registry)".into(),
+                });
+            }
+        }
         let agent = self.agent(&realm_host)?;
         let t = Instant::now();
         let result = match cred {
@@ -351,9 +372,36 @@ fn basic_header(user: &str, pass: &str) -> String {
     )
 }
 
+/// Whether credentials may go to a token realm: over HTTPS, or over plain HTTP to a
+/// loopback or listed insecure host, and never from a registry on HTTPS to a realm on
+/// HTTP (a downgrade). `Err` says why not.
+pub(super) fn realm_policy(
+    registry_scheme: &str,
+    realm: &str,
+    insecure: &[String],
+) -> Result<(), String> {
+    match origin(realm) {
+        Some((scheme, _)) if scheme == "https" => Ok(()),
+        Some((scheme, _)) if scheme == "http" && registry_scheme == "https" => {
+            Err("the registry is on HTTPS but its token service is plain HTTP (a downgrade)".into())
+        }
+        Some((scheme, host)) if scheme == "http" => {
+            if is_loopback(&host) || insecure.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+                Ok(())
+            } else {
+                Err("the token service is plain HTTP".into())
+            }
+        }
+        _ => Err("the token realm is not an http(s) URL".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Options;
+    use crate::registry::credentials::Store;
+    use crate::registry::test_server::{self, Reply, Server, serve, status};
 
     #[test]
     fn bearer_and_basic() {
@@ -385,5 +433,120 @@ mod tests {
         );
         assert_eq!(parse_challenge("Negotiate abc"), None);
         assert_eq!(parse_challenge("Bearer service=x"), None);
+    }
+
+    #[test]
+    fn credentials_go_to_a_token_realm_only_over_https() {
+        let none: &[String] = &[];
+        assert!(realm_policy("https", "https://auth.docker.io/token", none).is_ok());
+        assert!(realm_policy("http", "https://auth.example/token", none).is_ok());
+        // A downgrade is refused, loopback or not.
+        let e = realm_policy("https", "http://auth.example/token", none).unwrap_err();
+        assert!(e.contains("downgrade"), "{e}");
+        assert!(realm_policy("https", "http://127.0.0.1:5001/token", none).is_err());
+        // A plain-HTTP registry: loopback or listed token hosts only.
+        assert!(realm_policy("http", "http://127.0.0.1:5001/token", none).is_ok());
+        assert!(realm_policy("http", "http://auth.lan:5001/token", none).is_err());
+        assert!(
+            realm_policy(
+                "http",
+                "http://auth.lan:5001/token",
+                &["auth.lan:5001".into()]
+            )
+            .is_ok()
+        );
+        assert!(realm_policy("http", "ftp://auth.lan/token", none).is_err());
+    }
+
+    fn upload_through(registry: &Server, repo: &str, store: Store) -> std::sync::Arc<Client> {
+        let c = test_server::client(Options::default(), store);
+        test_server::plain_http(&c, &registry.addr);
+        let repo = Repository::parse(&format!("{}/{repo}", registry.addr)).unwrap();
+        let data = b"layer".to_vec();
+        let digest = crate::digest::sha256(&data);
+        let open = move || -> std::io::Result<Box<dyn std::io::Read + Send>> {
+            Ok(Box::new(std::io::Cursor::new(data.clone())))
+        };
+        c.upload_blob(&repo, &digest, 5, &open).unwrap();
+        c
+    }
+
+    /// Storage on another host: records what it gets, accepts every upload.
+    fn storage() -> Server {
+        serve(|_| status(201, &[]))
+    }
+
+    #[test]
+    fn basic_credentials_stay_on_the_registry_host() {
+        let store_at = storage();
+        let port = store_at.addr.rsplit_once(':').unwrap().1.to_string();
+        let registry = serve(move |r| {
+            if r.header("authorization").is_none() {
+                return status(401, &[("WWW-Authenticate", r#"Basic realm="test""#)]);
+            }
+            let location = format!("http://localhost:{port}/upload/1?_state=s");
+            status(202, &[("Location", location.as_str())])
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_server::basic_store(dir.path(), &registry.addr, "u", "secret");
+        upload_through(&registry, "app", store);
+        let own = registry.requests();
+        assert!(
+            own.iter().any(|r| r.method == "POST"
+                && r.header("authorization")
+                    .is_some_and(|a| a.starts_with("Basic "))),
+            "{own:?}"
+        );
+        let foreign = store_at.requests();
+        assert_eq!(foreign.len(), 1, "{foreign:?}");
+        assert_eq!(foreign[0].method, "PUT");
+        assert_eq!(foreign[0].header("authorization"), None, "{foreign:?}");
+    }
+
+    #[test]
+    fn the_bearer_token_stays_on_the_registry_host() {
+        let store_at = storage();
+        let port = store_at.addr.rsplit_once(':').unwrap().1.to_string();
+        let tokens = serve(|_| Reply::Full(200, Vec::new(), br#"{"token":"tok-123"}"#.to_vec()));
+        let realm = format!(
+            r#"Bearer realm="http://{}/token",service="reg""#,
+            tokens.addr
+        );
+        let registry = serve(move |r| {
+            if r.header("authorization") != Some("Bearer tok-123") {
+                return status(401, &[("WWW-Authenticate", realm.as_str())]);
+            }
+            let location = format!("http://localhost:{port}/upload/1");
+            status(202, &[("Location", location.as_str())])
+        });
+        upload_through(&registry, "app", Store::default());
+        let foreign = store_at.requests();
+        assert_eq!(foreign.len(), 1, "{foreign:?}");
+        assert_eq!(foreign[0].header("authorization"), None, "{foreign:?}");
+    }
+
+    #[test]
+    fn no_credentials_to_a_plain_http_token_service_elsewhere() {
+        let registry = serve(|_| {
+            status(
+                401,
+                &[(
+                    "WWW-Authenticate",
+                    r#"Bearer realm="http://auth.invalid/token",service="reg""#,
+                )],
+            )
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_server::basic_store(dir.path(), &registry.addr, "u", "secret");
+        let c = test_server::client(Options::default(), store);
+        test_server::plain_http(&c, &registry.addr);
+        let r = crate::registry::Reference::parse(&format!("{}/app:v1", registry.addr)).unwrap();
+        let err = c.get_manifest(&r).unwrap_err();
+        assert!(matches!(err, RegistryError::InsecureAuth { .. }), "{err}");
+        assert_eq!(crate::exit::Coded::code(&err), crate::exit::Code::Registry);
+        assert!(
+            err.to_string().contains("http://auth.invalid/token"),
+            "{err}"
+        );
     }
 }

@@ -437,6 +437,21 @@ pub(super) fn describe(e: &ureq::Error, host: &str, scheme: &str) -> (String, St
     (message, hint)
 }
 
+/// The origin of a URL: lowercase scheme and host[:port], default ports dropped.
+pub(super) fn origin(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // Userinfo is never ours to send; ignore it for the comparison.
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.to_ascii_lowercase();
+    let host = match (scheme.as_str(), host.rsplit_once(':')) {
+        ("https", Some((h, "443"))) | ("http", Some((h, "80"))) => h.to_string(),
+        _ => host,
+    };
+    Some((scheme, host))
+}
+
 /// Drops query strings that may carry upload state or signatures from logged URLs.
 pub(super) fn redact_url(url: &str) -> String {
     match url.split_once('?') {
@@ -496,6 +511,21 @@ mod tests {
         assert_eq!(c.scheme("127.0.0.1:1"), "http");
         assert_eq!(c.scheme("registry.lan"), "https");
         assert_eq!(c.scheme("ghcr.io"), "https");
+    }
+
+    #[test]
+    fn origins() {
+        let o = |u: &str| origin(u).unwrap();
+        assert_eq!(
+            o("https://Ghcr.io:443/v2/x"),
+            o("https://ghcr.io/upload?x=1")
+        );
+        assert_eq!(o("http://r:80/a"), ("http".into(), "r".into()));
+        assert_ne!(o("http://ghcr.io/a"), o("https://ghcr.io/a"));
+        assert_ne!(o("https://r:5000/a"), o("https://r/a"));
+        assert_ne!(o("https://s3.amazonaws.com/b"), o("https://ghcr.io/b"));
+        assert_eq!(o("https://user@evil.example/x").1, "evil.example");
+        assert_eq!(origin("/v2/x"), None);
     }
 
     #[test]
