@@ -500,6 +500,11 @@ mod tests {
         let foreign = store_at.requests();
         assert_eq!(foreign.len(), 1, "{foreign:?}");
         assert_eq!(foreign[0].method, "PUT");
+        assert!(
+            foreign[0]
+                .path
+                .starts_with("/upload/1?_state=s&digest=sha256:")
+        );
         assert_eq!(foreign[0].header("authorization"), None, "{foreign:?}");
     }
 

@@ -10,7 +10,6 @@ pub mod manifest;
 mod manifests;
 pub mod reference;
 #[cfg(test)]
-#[allow(dead_code)] // helpers for tests still to come
 mod test_server;
 mod transport;
 mod upload;

@@ -41,10 +41,6 @@ pub enum Reply {
     Huge(Vec<(String, String)>, u64),
 }
 
-pub fn ok(body: &[u8]) -> Reply {
-    Reply::Full(200, Vec::new(), body.to_vec())
-}
-
 pub fn status(code: u16, headers: &[(&str, &str)]) -> Reply {
     Reply::Full(
         code,
