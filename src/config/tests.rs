@@ -156,6 +156,19 @@ fn bad_repository_and_tags() {
     assert!(e.contains("path component `API` is not valid"), "{e}");
     let e = f.err(&GOOD.replace("amazonaws.com/api", "amazonaws.com/api:latest"));
     assert!(e.contains("contains a tag"), "{e}");
+    let e = f.err(&GOOD.replace(
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api",
+        "http://localhost:5000/api",
+    ));
+    assert!(
+        e.contains("a repository has no scheme; drop `http://`") && !e.contains("contains a tag"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace(
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api",
+        "localhost:99999/api",
+    ));
+    assert!(e.contains("not a port number"), "{e}");
     let e = f.err(&GOOD.replace("[latest,", "[-latest,"));
     assert!(e.contains("`-latest` is not a valid tag"), "{e}");
 }
