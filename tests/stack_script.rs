@@ -170,3 +170,117 @@ fn down_does_not_kill_a_process_that_reused_a_pid() {
     assert!(!state.join("dockerd.pid").exists());
     stop(stranger);
 }
+
+/// A fake registry for the base image's tag: `answer(pushed)` gives the status for a
+/// request (`pushed`: the fake `docker` has run). Serves a bounded number of requests.
+fn fake_registry(marker: PathBuf, answer: fn(bool) -> u16) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let code = answer(marker.exists());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\nDocker-Content-Digest: sha256:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                "ab".repeat(32)
+            );
+        }
+    });
+    addr
+}
+
+/// `scripts/stack base-image` in a state directory of its own, with a fake `docker`
+/// (which records that it ran) and the fake registry. Returns (exit, stderr, whether
+/// docker ran, the env file).
+fn base_image(answer: fn(bool) -> u16) -> (i32, String, bool, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let cache = tmp.path().join("cache");
+    let shim = tmp.path().join("shim");
+    let marker = tmp.path().join("docker-ran");
+    for d in [&state, &shim] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for bb in [
+        "prefix/bin/busybox",
+        "prefix/busybox/arm64/bin/busybox",
+        "prefix/busybox/armhf/bin/busybox",
+    ] {
+        let p = cache.join(bb);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "").unwrap();
+    }
+    let docker = shim.join("docker");
+    std::fs::write(
+        &docker,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", marker.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let addr = fake_registry(marker.clone(), answer);
+    let env = state.join("env");
+    std::fs::write(
+        &env,
+        format!(
+            "export PATH={}:\"$PATH\"\nexport MPBUILD_REGISTRY={addr}\nexport MPBUILD_TEST_BASE={addr}/mpbuild-test/busybox:latest\n",
+            shim.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("base-image")
+        .env("MPBUILD_STACK_DIR", &state)
+        .env("MPBUILD_STACK_CACHE", &cache)
+        .env("MPBUILD_REGISTRY", &addr)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        marker.exists(),
+        std::fs::read_to_string(&env).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn base_image_is_never_pushed_over_an_existing_tag() {
+    let (code, err, pushed, env) = base_image(|_| 200);
+    assert_eq!(code, 0, "{err}");
+    assert!(!pushed, "pushed over an existing tag: {err}");
+    assert!(
+        env.contains(&format!(
+            "export MPBUILD_TEST_BASE_DIGEST=sha256:{}",
+            "ab".repeat(32)
+        )),
+        "{env}"
+    );
+}
+
+#[test]
+fn base_image_is_not_pushed_when_the_registry_does_not_answer_clearly() {
+    // A registry slow or failing under load says nothing about the tag: no push.
+    let (code, err, pushed, _) = base_image(|_| 500);
+    assert!(!pushed, "pushed without knowing the tag is absent: {err}");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("GET answered 500") && err.contains("not pushing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn base_image_is_pushed_when_absent() {
+    let (code, err, pushed, env) = base_image(|pushed| if pushed { 200 } else { 404 });
+    assert_eq!(code, 0, "{err}");
+    assert!(pushed, "{err}");
+    assert!(env.contains("MPBUILD_TEST_BASE_DIGEST=sha256:"), "{env}");
+}

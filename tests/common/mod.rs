@@ -110,8 +110,8 @@ fn split_ref(reference: &str) -> Option<(&str, &str)> {
 }
 
 impl Stack {
-    /// Pins `base_image` by digest (scripts/stack writes it pinned; an env file from an
-    /// older script names the tag, resolved here once).
+    /// Pins `base_image` by digest: MPBUILD_TEST_BASE_DIGEST from scripts/stack, else
+    /// (an env file from an older script) the tag resolved here, once.
     fn pin_base(&mut self) -> Result<(), String> {
         let (path, reference) = split_ref(&self.base_image)
             .map(|(p, r)| (p.to_string(), r.to_string()))
@@ -123,6 +123,8 @@ impl Stack {
             })?;
         let digest = if reference.starts_with("sha256:") {
             reference
+        } else if let Some(d) = var("MPBUILD_TEST_BASE_DIGEST") {
+            d
         } else {
             let (code, body) = self.registry_get(&format!("/v2/{path}/manifests/{reference}"));
             if code != 200 {
