@@ -139,11 +139,14 @@ pub fn discover(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, Config
     })
 }
 
-/// Reads and checks a project file.
+/// Reads and checks a project file. Only a regular file of at most
+/// [`crate::fsread::MAX_TEXT_BYTES`] is read (`-f /dev/zero` or a FIFO is refused at once).
 pub fn load(path: &Path, env: &Env) -> Result<Project, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
+    let text = crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|source| {
+        ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     parse(path, &text, env)
 }

@@ -11,8 +11,6 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-pub const SKIP: &str = "skipped: no build stack — run scripts/stack up";
-
 /// The running stack, from the environment `scripts/stack env` prints.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -21,7 +19,14 @@ pub struct Stack {
     pub docker_config: PathBuf,
     pub state_dir: PathBuf,
     pub prefix: PathBuf,
+    /// The multi-platform base image tests build `FROM`, pinned by digest
+    /// (`REGISTRY/mpbuild-test/busybox@sha256:…`): a tag is read once, when the stack is
+    /// probed, never while a build runs, so no test reads a tag being written.
     pub base_image: String,
+    /// The base image's repository path in the registry (`mpbuild-test/busybox`).
+    pub base_repo: String,
+    /// The base image's index digest.
+    pub base_digest: String,
     pub buildkit_addr: Option<String>,
     pub path: String,
 }
@@ -39,27 +44,36 @@ pub fn stack() -> Option<Stack> {
     match probe() {
         Ok(s) => Some(s),
         Err(why) => {
-            if e2e_required() {
-                panic!("MPBUILD_E2E=1 but {why}: no build stack — run scripts/stack up");
-            }
-            // Written to stderr directly: libtest captures print!/eprintln! of passing
-            // tests, and a skip must never look like a silent pass.
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "{SKIP} ({why})");
+            skip(&format!("{why}: no build stack — run scripts/stack up"));
             None
         }
     }
 }
 
+/// Skips the calling test for `why` (`no BuildKit daemon …`): a failure under
+/// MPBUILD_E2E=1 (CI must run every test), else one `skipped: WHY` line. The caller
+/// returns right after.
+pub fn skip(why: &str) {
+    if e2e_required() {
+        panic!("MPBUILD_E2E=1 but {why}");
+    }
+    // Written to stderr directly: libtest captures print!/eprintln! of passing tests,
+    // and a skip must never look like a silent pass.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
 fn probe() -> Result<Stack, String> {
     let need = |n: &str| var(n).ok_or_else(|| format!("{n} is not set"));
-    let s = Stack {
+    let mut s = Stack {
         registry: need("MPBUILD_REGISTRY")?,
         docker_host: need("DOCKER_HOST")?,
         docker_config: need("DOCKER_CONFIG")?.into(),
         state_dir: need("MPBUILD_STACK_DIR")?.into(),
         prefix: need("MPBUILD_STACK_PREFIX")?.into(),
         base_image: need("MPBUILD_TEST_BASE")?,
+        base_repo: String::new(),
+        base_digest: String::new(),
         buildkit_addr: var("MPBUILD_BUILDKIT_ADDR"),
         path: need("PATH")?,
     };
@@ -85,7 +99,47 @@ fn probe() -> Result<Stack, String> {
     if !ok {
         return Err(format!("the registry at {url} does not answer"));
     }
+    s.pin_base()?;
     Ok(s)
+}
+
+/// `REGISTRY/PATH@DIGEST` or `REGISTRY/PATH:TAG` → (PATH, DIGEST or TAG).
+fn split_ref(reference: &str) -> Option<(&str, &str)> {
+    let (_, rest) = reference.split_once('/')?;
+    rest.split_once('@').or_else(|| rest.rsplit_once(':'))
+}
+
+impl Stack {
+    /// Pins `base_image` by digest: MPBUILD_TEST_BASE_DIGEST from scripts/stack, else
+    /// (an env file from an older script) the tag resolved here, once.
+    fn pin_base(&mut self) -> Result<(), String> {
+        let (path, reference) = split_ref(&self.base_image)
+            .map(|(p, r)| (p.to_string(), r.to_string()))
+            .ok_or_else(|| {
+                format!(
+                    "MPBUILD_TEST_BASE={} is not REGISTRY/PATH:TAG",
+                    self.base_image
+                )
+            })?;
+        let digest = if reference.starts_with("sha256:") {
+            reference
+        } else if let Some(d) = var("MPBUILD_TEST_BASE_DIGEST") {
+            d
+        } else {
+            let (code, body) = self.registry_get(&format!("/v2/{path}/manifests/{reference}"));
+            if code != 200 {
+                return Err(format!(
+                    "the base image {} is not in the registry ({code})",
+                    self.base_image
+                ));
+            }
+            mpbuild::digest::sha256(body.as_bytes())
+        };
+        self.base_image = format!("{}/{path}@{digest}", self.registry);
+        self.base_repo = path;
+        self.base_digest = digest;
+        Ok(())
+    }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
