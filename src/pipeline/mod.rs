@@ -10,7 +10,8 @@
 //! `record`; `merge` assembles the legs' index and runs verify → promote → report.
 
 pub mod build;
-mod leg;
+pub mod dry_run;
+pub mod leg;
 pub mod merge;
 pub mod mirror;
 pub mod promote;
