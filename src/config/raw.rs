@@ -139,7 +139,7 @@ pub struct RawImage {
 #[derive(Debug)]
 pub enum RawSmokeSpec {
     Argv(Vec<Spanned<Scalar>>),
-    Full(RawSmoke),
+    Full(Box<RawSmoke>),
 }
 
 /// `smoke: {run: […], expect: RE, timeout: 30s, env: {K: V}, platforms: […]}`.
@@ -178,7 +178,7 @@ impl<'de> Deserialize<'de> for RawSmokeSpec {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSmokeSpec, A::Error> {
                 RawSmoke::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawSmokeSpec::Full)
+                    .map(|s| RawSmokeSpec::Full(Box::new(s)))
             }
         }
         d.deserialize_any(V)

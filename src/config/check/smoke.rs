@@ -88,7 +88,7 @@ impl Checker<'_> {
                 env: Vec::new(),
                 platforms: Vec::new(),
             },
-            RawSmokeSpec::Full(s) => s,
+            RawSmokeSpec::Full(s) => *s,
         };
         let help_run = Some(
             "write the command as a list, e.g. `smoke: [app, --version]` or `run: [sh, -c, \"app --version | grep 1.2\"]`"
