@@ -103,7 +103,7 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn tools(&self) -> anyhow::Result<Cow<'_, Tools>> {
+    pub fn tools(&self) -> anyhow::Result<Cow<'_, Tools>> {
         let tools = match &self.tools {
             ToolsSource::Ready(t) => Cow::Borrowed(*t),
             ToolsSource::Probe(b) => Cow::Owned(Tools::probe(b.as_deref())?),
@@ -158,19 +158,47 @@ pub fn run_plan(runner: &Runner, plan: &Plan, digests: &[String]) -> Smoked {
         let Some(spec) = &image.smoke else { continue };
         let reference = format!("{}@{}", image.repository, digests[i]);
         let started = Instant::now();
-        for platform in &spec.platforms {
-            match run_one(&tools, runner, &image.name, &reference, platform, spec) {
-                Ok(r) => out.results.push(r),
-                Err(e) => {
-                    out.times[i] = Some(started.elapsed());
-                    out.error = Some(e);
-                    return out;
-                }
-            }
-        }
+        let done = run_spec(
+            &tools,
+            runner,
+            &image.name,
+            &reference,
+            spec,
+            &mut out.results,
+        );
         out.times[i] = Some(started.elapsed());
+        if let Err(e) = done {
+            out.error = Some(e);
+            return out;
+        }
     }
     out
+}
+
+/// Runs `spec` in `reference` (`REPO@DIGEST`) on each of its platforms: `mpbuild smoke`.
+pub fn run_reference(runner: &Runner, label: &str, reference: &str, spec: &SmokePlan) -> Smoked {
+    let mut out = Smoked::default();
+    let started = Instant::now();
+    let done = runner
+        .tools()
+        .and_then(|tools| run_spec(&tools, runner, label, reference, spec, &mut out.results));
+    out.times = vec![Some(started.elapsed())];
+    out.error = done.err();
+    out
+}
+
+fn run_spec(
+    tools: &Tools,
+    runner: &Runner,
+    image: &str,
+    reference: &str,
+    spec: &SmokePlan,
+    results: &mut Vec<SmokeResult>,
+) -> anyhow::Result<()> {
+    for platform in &spec.platforms {
+        results.push(run_one(tools, runner, image, reference, platform, spec)?);
+    }
+    Ok(())
 }
 
 /// The node of `builder` that builds `platform`, as buildx picks it for a
