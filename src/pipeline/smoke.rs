@@ -187,6 +187,8 @@ pub fn run_reference(runner: &Runner, label: &str, reference: &str, spec: &Smoke
     out
 }
 
+/// Runs `spec` on each of its platforms at once (separate builds on the same builder;
+/// with one node per platform each runs on its own node), results in platform order.
 fn run_spec(
     tools: &Tools,
     runner: &Runner,
@@ -195,10 +197,36 @@ fn run_spec(
     spec: &SmokePlan,
     results: &mut Vec<SmokeResult>,
 ) -> anyhow::Result<()> {
-    for platform in &spec.platforms {
-        results.push(run_one(tools, runner, image, reference, platform, spec)?);
+    let outcomes: Vec<anyhow::Result<SmokeResult>> = std::thread::scope(|s| {
+        let handles: Vec<_> = spec
+            .platforms
+            .iter()
+            .map(|platform| {
+                s.spawn(move || run_one(tools, runner, image, reference, platform, spec))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the smoke run panicked")))
+            })
+            .collect()
+    });
+    let mut first_error = None;
+    for o in outcomes {
+        match o {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                // An interrupt wins over any other error: it decides the exit code.
+                let interrupt = e.downcast_ref::<Interrupted>().is_some();
+                if first_error.is_none() || interrupt {
+                    first_error = Some(e);
+                }
+            }
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 /// The node of `builder` that builds `platform`, as buildx picks it for a
