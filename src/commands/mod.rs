@@ -11,6 +11,7 @@ mod mirror;
 mod output;
 mod plan;
 mod push;
+mod smoke;
 mod targets;
 mod verify;
 
@@ -57,6 +58,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Build(args) => build::run(&cli.global, &args),
         Command::Mirror(args) => mirror::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
+        Command::Smoke(args) => smoke::run(&cli.global, &args),
         Command::Builder(cmd) => builder::run(&cli.global, &cmd),
     }
 }

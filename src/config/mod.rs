@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-pub use check::is_valid_tag;
+pub use check::{is_valid_tag, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{Unset, expand};
 
@@ -90,9 +90,29 @@ pub struct Image {
     pub sbom: bool,
     pub deep: bool,
     pub targets: Vec<Target>,
+    /// The smoke run: a command run in the pushed image on each platform before a tag
+    /// moves.
+    pub smoke: Option<Smoke>,
     /// Where the image is declared.
     pub line: u32,
 }
+
+/// A checked `smoke:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smoke {
+    /// The argv, exactly (no shell unless the user writes `sh -c`).
+    pub run: Vec<String>,
+    /// A regular expression the command's output (stdout and stderr) must match;
+    /// checked to compile.
+    pub expect: Option<String>,
+    pub timeout: std::time::Duration,
+    pub env: Vec<(String, String)>,
+    /// The platforms to run it on; empty: every platform of the image.
+    pub platforms: Vec<Platform>,
+}
+
+/// `smoke:`'s timeout when none is given.
+pub const SMOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A checked deployment target.
 #[derive(Debug, Clone)]

@@ -43,6 +43,15 @@ pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
             image.repository,
             crate::platform::list(&image.platforms)
         ));
+        if let Some(s) = &image.smoke {
+            out.push_str(&format!(
+                "# smoke {}@<digest> on {}: {} (timeout {}s)\n",
+                image.repository,
+                crate::platform::list(&s.platforms),
+                crate::shell::join(&s.run),
+                s.timeout_s
+            ));
+        }
         for t in &image.tags {
             out.push_str(&format!(
                 "# tag {}:{t} → the verified index\n",

@@ -373,3 +373,73 @@ impl Drop for EmulationLock {
         }
     }
 }
+
+/// A BuildKit daemon of a test's own (one platform), killed on drop.
+pub struct Daemon {
+    child: std::process::Child,
+    pub sock: PathBuf,
+    pub root: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `buildkitd` (`MPBUILD_BUILDKITD`) for `platform` on a socket in `dir`.
+pub fn buildkitd(stack: &Stack, dir: &Path, name: &str, platform: &str) -> Daemon {
+    let bin = std::env::var("MPBUILD_BUILDKITD").expect("MPBUILD_BUILDKITD");
+    let root = dir.join(format!("{name}-root"));
+    let sock = dir.join(format!("{name}.sock"));
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "[worker.oci]\n  enabled = true\n[worker.containerd]\n  enabled = false\n[registry.\"{}\"]\n  http = true\n  insecure = true\n",
+            stack.registry
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .env("PATH", &stack.path)
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--addr",
+            &format!("unix://{}", sock.display()),
+        ])
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "--oci-worker-platform",
+            platform,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "buildkitd {name} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Daemon { child, sock, root }
+}
+
+/// A private DOCKER_CONFIG (builders a test creates stay out of the stack's).
+pub fn docker_config(stack: &Stack, dir: &Path) -> PathBuf {
+    let cfg = dir.join("docker-config");
+    std::fs::create_dir_all(cfg.join("cli-plugins")).unwrap();
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(stack.docker_config.join("cli-plugins/docker-buildx")).unwrap(),
+        cfg.join("cli-plugins/docker-buildx"),
+    )
+    .unwrap();
+    std::fs::write(cfg.join("config.json"), "{}").unwrap();
+    cfg
+}
