@@ -100,6 +100,17 @@ pub struct ImagePlan {
     /// separate runners carry it, so `merge` can refuse a leg from another plan.
     #[serde(skip)]
     pub fingerprint: String,
+    /// The same without the tags: what the build makes, not where it is published. With
+    /// the Dockerfile, the context and the base images' digests it is the image's inputs
+    /// fingerprint, which lets `push` skip an unchanged image.
+    #[serde(skip)]
+    pub build_fingerprint: String,
+    /// `rebuild: always`: never skipped as unchanged.
+    #[serde(skip)]
+    pub rebuild_always: bool,
+    /// The build args, as given to buildx (for the Dockerfile's `FROM` expansion).
+    #[serde(skip)]
+    pub build_args: Vec<(String, String)>,
     /// The smoke run, when the image declares one (not part of the fingerprint: it checks
     /// the image, it does not make it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -256,6 +267,9 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         oci_dir,
         output: options.output,
         fingerprint: String::new(),
+        build_fingerprint: String::new(),
+        rebuild_always: image.rebuild_always,
+        build_args: image.build_args.clone(),
         smoke: None,
     };
     plan.smoke = image.smoke.as_ref().map(|s| SmokePlan {
@@ -275,14 +289,15 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         },
     });
     plan.command = build_argv(image, &plan, options);
-    plan.fingerprint = fingerprint(&plan);
+    plan.fingerprint = fingerprint(&plan, true);
+    plan.build_fingerprint = fingerprint(&plan, false);
     plan
 }
 
 /// See [`ImagePlan::fingerprint`]. The argv is taken without what depends on the
 /// machine (builder, metadata file, output, progress) or is listed apart (platforms);
 /// a target's file:line is left out, so a comment added to mpbuild.yaml changes nothing.
-fn fingerprint(plan: &ImagePlan) -> String {
+fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
     let mut argv: Vec<&str> = Vec::new();
     let mut it = plan.command.iter();
     while let Some(a) = it.next() {
@@ -304,15 +319,24 @@ fn fingerprint(plan: &ImagePlan) -> String {
         .iter()
         .map(|s| json!([s.tag, s.platform.to_string(), s.service]))
         .collect();
-    let doc = json!({
-        "repository": plan.repository,
-        "platforms": platform::join(&plan.platforms),
-        "tags": plan.tags,
-        "single_tags": singles,
-        "targets": targets,
-        "attestations": plan.attestations,
-        "build": argv,
-    });
+    let doc = if with_tags {
+        json!({
+            "repository": plan.repository,
+            "platforms": platform::join(&plan.platforms),
+            "tags": plan.tags,
+            "single_tags": singles,
+            "targets": targets,
+            "attestations": plan.attestations,
+            "build": argv,
+        })
+    } else {
+        json!({
+            "repository": plan.repository,
+            "platforms": platform::join(&plan.platforms),
+            "attestations": plan.attestations,
+            "build": argv,
+        })
+    };
     crate::digest::sha256(doc.to_string().as_bytes())
 }
 

@@ -93,6 +93,8 @@ pub struct Image {
     /// The smoke run: a command run in the pushed image on each platform before a tag
     /// moves.
     pub smoke: Option<Smoke>,
+    /// `rebuild: always`: never skip the build as unchanged.
+    pub rebuild_always: bool,
     /// Where the image is declared.
     pub line: u32,
 }

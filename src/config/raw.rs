@@ -133,6 +133,11 @@ pub struct RawImage {
     /// A command run in the pushed image on every platform before a tag moves.
     #[serde(default)]
     pub smoke: Option<Spanned<RawSmokeSpec>>,
+    /// `always`: never skip the build of an unchanged image (builds that are not
+    /// reproducible from their inputs: `RUN apt-get update`, `ADD https://…`); `auto`
+    /// (default): skip it when its inputs' fingerprint is already in the registry.
+    #[serde(default)]
+    pub rebuild: Option<Spanned<String>>,
 }
 
 /// `smoke:` as an argv (`[app, --version]`) or a mapping with `run:` and options.

@@ -164,6 +164,20 @@ impl Checker<'_> {
             Some(s) => Some(self.smoke(&name, s, &targets)?),
             None => None,
         };
+        let rebuild_always = match raw.rebuild {
+            None => false,
+            Some(r) => match r.value.as_str() {
+                "always" => true,
+                "auto" => false,
+                other => {
+                    return Err(self.err(
+                        self.pos(&r),
+                        format!("`rebuild: {other}` is not a choice"),
+                        Some("`rebuild: always` (never skip the build) or `rebuild: auto` (the default: skip it when the inputs did not change)".into()),
+                    ));
+                }
+            },
+        };
         Ok(Image {
             name,
             repository,
@@ -179,6 +193,7 @@ impl Checker<'_> {
             deep: raw.deep.unwrap_or(deep_default),
             targets,
             smoke,
+            rebuild_always,
             line: image_pos.line,
         })
     }
