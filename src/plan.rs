@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::catalog::{Attestations, ManifestKind};
+use crate::catalog::{Attestations, Catalog, Fact, ManifestKind};
 use crate::config::{Image, Project, Target};
 use crate::platform::{self, Platform};
 
@@ -211,7 +211,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
             })
         })
         .collect();
-    let (attestations, attestations_reason) = attestations(image);
+    let (attestations, attestations_reason) = attestations(&project.catalog, image);
     let metadata_file = options
         .work_dir
         .join(format!("{}.metadata.json", image.name));
@@ -431,28 +431,41 @@ impl ImagePlan {
     }
 }
 
-/// Attestations are on by default only where every target is known to tolerate them.
-fn attestations(image: &Image) -> (bool, String) {
+/// Attestations are on by default only where every target is *confirmed* to accept
+/// attestation manifests in an index: a catalog entry that says `attestations: ok`
+/// without a source confirming it counts as unconfirmed, and keeps them off.
+fn attestations(catalog: &Catalog, image: &Image) -> (bool, String) {
     if let Some(explicit) = image.attestations {
         let word = if explicit { "on" } else { "off" };
         return (explicit, format!("{word}: set in the project file"));
     }
+    let unconfirmed = |t: &Target| {
+        format!(
+            "{}: not confirmed to accept attestation manifests",
+            t.label()
+        )
+    };
     let blockers: Vec<String> = image
         .targets
         .iter()
         .filter_map(|t: &Target| match t.attestations {
-            Attestations::Ok => None,
+            Attestations::Ok => {
+                // A `platform:` target names no service: nothing to confirm.
+                let confirmed = t.service.as_deref().is_none_or(|name| {
+                    catalog
+                        .get(name)
+                        .is_some_and(|s| s.is_confirmed(Fact::Attestations))
+                });
+                (!confirmed).then(|| unconfirmed(t))
+            }
             Attestations::Break => Some(format!("{} breaks on attestation manifests", t.label())),
-            Attestations::Unknown => Some(format!(
-                "{}: not confirmed to accept attestation manifests",
-                t.label()
-            )),
+            Attestations::Unknown => Some(unconfirmed(t)),
         })
         .collect();
     if blockers.is_empty() {
         (
             true,
-            "on: every target accepts attestation manifests".into(),
+            "on: every target is confirmed to accept attestation manifests".into(),
         )
     } else {
         let mut uniq: Vec<String> = Vec::new();
@@ -731,11 +744,16 @@ images:
         o.builder = Some("acme".into());
         let plan = Plan::new(&p, &o);
         let img = &plan.images[0];
-        assert!(img.attestations);
+        // gke says `attestations: ok`, but no source confirms it: off.
+        assert!(!img.attestations);
+        assert_eq!(
+            img.attestations_reason,
+            "off: gke: not confirmed to accept attestation manifests"
+        );
         assert_eq!(
             crate::shell::join(&img.command),
             "docker buildx build --builder acme --platform linux/amd64,linux/arm64 --file web/Dockerfile \
-             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=mode=min --sbom=false \
+             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=false --sbom=false \
              --cache-from type=registry,ref=ghcr.io/acme/web:buildcache \
              --cache-to type=registry,ref=ghcr.io/acme/web:buildcache,mode=max \
              --metadata-file /work/web.metadata.json --progress=rawjson \
@@ -744,8 +762,50 @@ images:
     }
 
     #[test]
+    fn attestations_only_where_every_target_is_confirmed() {
+        let on = |targets: &str| {
+            let yaml = format!(
+                "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: {targets}\n"
+            );
+            let (_d, p) = project(&yaml, &["Dockerfile"]);
+            let plan = Plan::new(&p, &options(Output::PushByDigest));
+            let img = &plan.images[0];
+            (img.attestations, img.attestations_reason.clone())
+        };
+        // ok and confirmed with a source: on.
+        assert_eq!(
+            on("[{service: cloud-run}, {service: apple-silicon}, {service: local}]"),
+            (
+                true,
+                "on: every target is confirmed to accept attestation manifests".into()
+            )
+        );
+        // ok but unconfirmed counts as unconfirmed.
+        assert_eq!(
+            on("[{service: cloud-run}, {service: ecs-fargate}]"),
+            (
+                false,
+                "off: ecs-fargate: not confirmed to accept attestation manifests".into()
+            )
+        );
+        // unknown, break and unconfirmed are all named, once each.
+        let (att, why) = on(
+            "[{service: eks}, {service: apprunner}, {service: lambda, tag: l}, {service: eks, arch: arm64}]",
+        );
+        assert!(!att);
+        assert_eq!(
+            why,
+            "off: eks: not confirmed to accept attestation manifests; apprunner: not confirmed to accept attestation manifests; lambda breaks on attestation manifests"
+        );
+        // A project override that confirms the fact turns them on.
+        let yaml = "version: 1\nservices:\n  ecs-fargate:\n    platforms: [linux/amd64, linux/arm64]\n    attestations: ok\n    confirmed: [attestations]\n    sources: [{url: 'https://example.com/ours', for: [attestations, platforms]}]\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: [{service: ecs-fargate}]\n";
+        let (_d, p) = project(yaml, &["Dockerfile"]);
+        assert!(Plan::new(&p, &options(Output::PushByDigest)).images[0].attestations);
+    }
+
+    #[test]
     fn several_images_make_one_bake_file() {
-        let yaml = "version: 1\nimages:\n  api:\n    repository: r.example.com/api\n    context: api\n    dockerfile: docker/api.Dockerfile\n    build_args: {A: b}\n    tags: [v1]\n    targets: [{service: apprunner}]\n  worker:\n    repository: r.example.com/worker\n    context: worker\n    tags: [v1]\n    targets: [{service: ecs-fargate, arch: [X86_64, ARM64]}]\n";
+        let yaml = "version: 1\nimages:\n  api:\n    repository: r.example.com/api\n    context: api\n    dockerfile: docker/api.Dockerfile\n    build_args: {A: b}\n    tags: [v1]\n    targets: [{service: apprunner}]\n  worker:\n    repository: r.example.com/worker\n    context: worker\n    tags: [v1]\n    targets: [{service: apple-silicon, arch: [amd64, arm64]}]\n";
         let (_d, p) = project(
             yaml,
             &["docker/api.Dockerfile", "api/main.go", "worker/Dockerfile"],
