@@ -265,3 +265,46 @@ fn init_refuses_unknown_services_and_impossible_archs() {
     insta::assert_snapshot!(run(dir.path(), &["init", "--service", "fargte"]));
     assert!(!dir.path().join("mpbuild.yaml").exists());
 }
+
+#[test]
+fn init_gives_one_service_twice_distinct_tags_and_plan_refuses_a_shared_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "init",
+            "--service",
+            "lambda",
+            "--service",
+            "lambda:arm64",
+            "--repository",
+            "r.example.com/fn",
+            "--name",
+            "fn",
+        ],
+    );
+    assert!(out.starts_with("exit: 0"), "{out}");
+    let written = std::fs::read_to_string(dir.path().join("mpbuild.yaml")).unwrap();
+    assert!(
+        written.contains("tag: \"latest-lambda-amd64\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("tag: \"latest-lambda-arm64\""),
+        "{written}"
+    );
+    let plan = run(dir.path(), &["plan"]);
+    assert!(plan.starts_with("exit: 0"), "{plan}");
+    // The file as `init` used to write it: one tag for two platforms.
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        written
+            .replace("latest-lambda-amd64", "latest-lambda")
+            .replace("latest-lambda-arm64", "latest-lambda"),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["plan"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    insta::assert_snapshot!("config_error_one_tag_two_platforms", out);
+}

@@ -18,7 +18,7 @@ pub use check::is_valid_tag;
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{Unset, expand};
 
-use crate::catalog::{Attestations, Catalog, ManifestKind};
+use crate::catalog::{Attestations, Catalog, ManifestKind, MediaTypes};
 use crate::platform::Platform;
 use raw::RawProject;
 
@@ -102,6 +102,9 @@ pub struct Target {
     pub platforms: Vec<Platform>,
     pub manifest: ManifestKind,
     pub attestations: Attestations,
+    /// The manifest media types the service takes, when the catalog says
+    /// (`Some(Docker)`: Heroku's registry takes Docker V2 schema 2 only).
+    pub media_types: Option<MediaTypes>,
     /// The tag a single-manifest target gets.
     pub tag: Option<String>,
     /// Where the target is declared.

@@ -231,3 +231,33 @@ fn duplicate_tags_across_images() {
         "{e}"
     );
 }
+
+#[test]
+fn one_tag_for_two_platforms_of_single_manifest_targets() {
+    let f = Fixture::new();
+    // What `init --service lambda --service lambda:arm64` used to write.
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [latest]\n    targets:\n      - service: lambda\n        tag: latest-lambda\n      - service: lambda\n        arch: arm64\n        tag: latest-lambda\n";
+    let e = f.err(yaml);
+    assert!(
+        e.contains(
+            "image `a`: tag `latest-lambda` is given twice, to lambda for linux/amd64 and lambda for linux/arm64 (line 7)"
+        ),
+        "{e}"
+    );
+    // file:line:col of the second target.
+    assert!(e.contains("DIR/mpbuild.yaml:9:9"), "{e}");
+    assert!(e.contains("\"latest-lambda-arm64\""), "{e}");
+    // Across services and `platform:` targets too.
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    targets:\n      - service: lambda\n        arch: arm64\n        tag: fn\n      - platform: linux/amd64\n        tag: fn\n";
+    assert!(f.err(yaml).contains("tag `fn` is given twice"));
+    // The same platform under one tag is one manifest: fine…
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    targets:\n      - service: lambda\n        arch: arm64\n        tag: fn\n      - platform: linux/arm64\n        tag: fn\n";
+    f.parse(yaml).unwrap();
+    // …unless one of them needs Docker media types and the other does not.
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    targets:\n      - service: lambda\n        tag: fn\n      - service: heroku\n        tag: fn\n";
+    let e = f.err(yaml);
+    assert!(
+        e.contains("to lambda with OCI media types and heroku with Docker"),
+        "{e}"
+    );
+}

@@ -139,6 +139,7 @@ impl Checker<'_> {
                 targets.push(self.target(catalog, &name, t)?);
             }
         }
+        self.check_single_tags(&name, &targets)?;
         for t in &targets {
             if let Some(tag) = &t.tag
                 && tags.contains(tag)
