@@ -248,6 +248,10 @@ pub struct VerifyArgs {
     pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// With REF and no --target/--platform: list what REF holds and check only that it
+    /// is consistent (each config agrees with its index entry); exit 0 when it is.
+    #[arg(long, conflicts_with_all = ["targets", "platforms", "deep"])]
+    pub inventory: bool,
 }
 
 /// Text for people, JSON for programs.

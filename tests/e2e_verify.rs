@@ -208,6 +208,20 @@ fn index_whose_arm64_config_says_amd64_is_a_mismatch() {
         t.contains("the index entry says linux/arm64 but its image config says linux/amd64"),
         "{t}"
     );
+    // An inventory asks nothing of it but consistency: the lie still fails…
+    let out = mpbuild(&stack, &["verify", &format!("{repo}:lying"), "--inventory"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("image config says linux/amd64"), "{t}");
+    // …and an honest image is listed, exit 0.
+    let out = mpbuild(&stack, &["verify", &amd, "--inventory"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("platforms: linux/amd64"), "{t}");
+    assert!(t.contains("consistent: 1 reference(s) listed"), "{t}");
+    // Without --target, --platform or --inventory there is nothing to check: exit 2.
+    let out = mpbuild(&stack, &["verify", &amd]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
 #[test]
