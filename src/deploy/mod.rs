@@ -77,6 +77,20 @@ pub fn read(
     resource: Option<&str>,
     cluster_archs: Option<&[Platform]>,
 ) -> Result<Vec<Found>, DeployError> {
+    read_for_image(path, display, resource, cluster_archs, None)
+}
+
+/// [`read`] for one image of the project: in compose files, only the services whose
+/// `image:` is `repository` decide (unless `resource:` names one).
+pub fn read_for_image(
+    path: &Path,
+    display: &str,
+    resource: Option<&str>,
+    cluster_archs: Option<&[Platform]>,
+    repository: Option<&str>,
+) -> Result<Vec<Found>, DeployError> {
+    // A resource named by the user decides on its own.
+    let repository = if resource.is_some() { None } else { repository };
     let mut found = Vec::new();
     if path.is_dir() {
         let mut files = Vec::new();
@@ -85,10 +99,10 @@ pub fn read(
         for f in files {
             let rel = f.strip_prefix(path).unwrap_or(&f);
             let shown = format!("{}/{}", display.trim_end_matches('/'), rel.display());
-            found.extend(read_file(&f, &shown, cluster_archs)?);
+            found.extend(read_file(&f, &shown, cluster_archs, repository)?);
         }
     } else {
-        found = read_file(path, display, cluster_archs)?;
+        found = read_file(path, display, cluster_archs, repository)?;
     }
     if found.is_empty() {
         return Err(DeployError::Nothing {
@@ -130,6 +144,7 @@ fn read_file(
     path: &Path,
     display: &str,
     cluster_archs: Option<&[Platform]>,
+    repository: Option<&str>,
 ) -> Result<Vec<Found>, DeployError> {
     let text = std::fs::read_to_string(path).map_err(|e| DeployError::Read {
         path: display.to_string(),
@@ -159,7 +174,7 @@ fn read_file(
         } else if kubernetes::is(&doc.value) {
             kubernetes::read(&doc, cluster_archs)?
         } else if compose::is(&doc.value) {
-            compose::read(&doc)?
+            compose::read(&doc, repository)?
         } else if copilot::is(&doc.value) {
             copilot::read(&doc)?
         } else {

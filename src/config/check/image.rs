@@ -131,7 +131,14 @@ impl Checker<'_> {
         let mut targets = Vec::new();
         for t in &raw.targets.value {
             if t.value.from.is_some() {
-                targets.extend(self.targets_from_file(catalog, dir, &name, t, cluster)?);
+                targets.extend(self.targets_from_file(
+                    catalog,
+                    dir,
+                    &name,
+                    &repository,
+                    t,
+                    cluster,
+                )?);
             } else {
                 if let Some(r) = &t.value.resource {
                     return Err(self.err(self.pos(r), "`resource:` goes with `from:`", None));

@@ -215,6 +215,7 @@ impl Checker<'_> {
         catalog: &Catalog,
         dir: &Path,
         image: &str,
+        repository: &str,
         raw: &Spanned<RawTarget>,
         cluster: Option<&[Platform]>,
     ) -> Result<Vec<Target>, ConfigError> {
@@ -242,11 +243,12 @@ impl Checker<'_> {
                 Some("`from:` is relative to the directory holding mpbuild.yaml".into()),
             ));
         }
-        let found = crate::deploy::read(
+        let found = crate::deploy::read_for_image(
             &path,
             &from.value,
             t.resource.as_ref().map(|r| r.value.as_str()),
             cluster,
+            Some(repository),
         )
         .map_err(|e| {
             let pos = t
