@@ -67,9 +67,20 @@ pub struct Requirements {
     pub single: bool,
     /// Run the deep check (entries must carry `deep`).
     pub deep: bool,
+    /// With `deep`: every executable ELF file of the image, not only the entrypoint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deep_all: bool,
+    /// With `deep_all`: paths and globs of files that may be foreign on purpose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deep_ignore: Vec<String>,
 }
 
 impl Requirements {
+    /// Whether a target needs `platform` (the deep check looks only at those).
+    pub fn needs(&self, platform: &Platform) -> bool {
+        self.platforms.iter().any(|(p, _)| p.matches(platform))
+    }
+
     /// Adds `platform` as needed by `why`, merging with a matching one.
     pub fn need(&mut self, platform: Platform, why: impl Into<String>) {
         let why = why.into();
@@ -222,13 +233,8 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
                 .unwrap_or_else(|| e.digest.clone());
             problems.push(format!("{label}: {reason}"));
         }
-        if req.deep
-            && let Some(d) = &e.deep
-            && !d.ok
-        {
-            let label = e.platform().map(ToString::to_string).unwrap_or_default();
-            problems.push(format!("{label}: {}", d.summary));
-        }
+        // The deep check is about the platforms the targets need: an index that also
+        // holds windows or s390x entries does not fail a linux/amd64 target.
     }
     if images.is_empty() {
         problems.push("it holds no image manifest (only attestations)".to_string());
@@ -394,6 +400,26 @@ mod tests {
         assert!(
             matches!(&v.rows[0].status, Status::Mismatched { reason } if reason.contains("x86-64"))
         );
+    }
+
+    #[test]
+    fn deep_results_of_platforms_no_target_needs_do_not_fail() {
+        let mut amd = entry("linux/amd64", "linux/amd64");
+        amd.deep = Some(Deep {
+            ok: true,
+            summary: "/app is an ELF for x86-64".into(),
+        });
+        let mut s390x = entry("linux/s390x", "linux/s390x");
+        s390x.deep = Some(Deep {
+            ok: false,
+            summary: "/app is an ELF for x86-64, but the platform is linux/s390x".into(),
+        });
+        let o = index(vec![amd, s390x, entry("windows/amd64", "windows/amd64")]);
+        let mut r = req(&["linux/amd64"]);
+        r.deep = true;
+        let v = check(&o, &r);
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(v.extra, vec![p("linux/s390x"), p("windows/amd64")]);
     }
 
     #[test]

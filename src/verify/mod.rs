@@ -8,18 +8,47 @@ pub mod requirements;
 pub use check::{Deep, Entry, Kind, Observed, Requirements, Row, Status, Verdict, check};
 pub mod collect;
 
-use crate::registry::{Client, Reference, RegistryError};
+use crate::platform::Platform;
+use crate::registry::manifest::{ImageConfig, Manifest};
+use crate::registry::{Client, Reference, RegistryError, Repository};
+
+/// The deep check of one platform's image, told what the reference must hold (whether
+/// to look at every executable or only the entrypoint, what to ignore).
+pub type DeepCheckFn<'a> = dyn Fn(
+        &Client,
+        &Repository,
+        &Manifest,
+        &ImageConfig,
+        &Platform,
+        &Requirements,
+    ) -> Result<Deep, RegistryError>
+    + Sync
+    + 'a;
 
 /// Checks one reference: observes it and decides. A reference the registry does not
-/// have fails with every required platform missing.
+/// have fails with every required platform missing. The deep check runs only for the
+/// platforms the requirements name.
 pub fn verify_reference(
     client: &Client,
     reference: &Reference,
     requirements: &Requirements,
-    deep: Option<&collect::DeepFn>,
+    deep: Option<&DeepCheckFn>,
 ) -> Result<Verdict, RegistryError> {
     let deep = if requirements.deep { deep } else { None };
-    match collect::observe(client, reference, deep)? {
+    let bound = deep.map(|f| {
+        move |c: &Client, r: &Repository, m: &Manifest, cfg: &ImageConfig, p: &Platform| {
+            if requirements.needs(p) {
+                f(c, r, m, cfg, p, requirements)
+            } else {
+                Ok(Deep {
+                    ok: true,
+                    summary: format!("not checked: no target needs {p}"),
+                })
+            }
+        }
+    });
+    let bound = bound.as_ref().map(|b| b as &collect::DeepFn);
+    match collect::observe(client, reference, bound)? {
         Some(observed) => Ok(check(&observed, requirements)),
         None => Ok(Verdict {
             reference: reference.to_string(),
@@ -47,7 +76,7 @@ pub fn verify_reference(
 pub fn verify_all(
     client: &Client,
     jobs: &[(Reference, Requirements)],
-    deep: Option<&collect::DeepFn>,
+    deep: Option<&DeepCheckFn>,
 ) -> Result<Vec<Verdict>, RegistryError> {
     std::thread::scope(|s| {
         let handles: Vec<_> = jobs
@@ -191,5 +220,68 @@ mod tests {
             "{:?}",
             server.requests()
         );
+    }
+
+    #[test]
+    fn the_deep_check_runs_only_for_the_platforms_the_targets_need() {
+        let mut manifests = Vec::new();
+        let mut blobs = Vec::new();
+        let mut children = Vec::new();
+        for (os, arch) in [("linux", "amd64"), ("windows", "amd64"), ("linux", "s390x")] {
+            let config = format!(r#"{{"os":"{os}","architecture":"{arch}"}}"#).into_bytes();
+            let config_digest = crate::digest::sha256(&config);
+            let child = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": crate::registry::manifest::OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+                "layers": [],
+            })
+            .to_string()
+            .into_bytes();
+            let digest = crate::digest::sha256(&child);
+            children.push(serde_json::json!({
+                "mediaType": crate::registry::manifest::OCI_MANIFEST,
+                "digest": digest,
+                "size": child.len(),
+                "platform": {"os": os, "architecture": arch},
+            }));
+            manifests.push((
+                digest,
+                crate::registry::manifest::OCI_MANIFEST.to_string(),
+                child,
+            ));
+            blobs.push((config_digest, config));
+        }
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": crate::registry::manifest::OCI_INDEX, "manifests": children});
+        manifests.push((
+            "v1".into(),
+            crate::registry::manifest::OCI_INDEX.into(),
+            index.to_string().into_bytes(),
+        ));
+        let (server, client) = registry(manifests, blobs);
+        let asked = std::sync::Mutex::new(Vec::new());
+        // A deep check that fails every platform but linux/amd64.
+        let deep = |_: &Client,
+                    _: &Repository,
+                    _: &Manifest,
+                    _: &ImageConfig,
+                    p: &Platform,
+                    _: &Requirements| {
+            asked.lock().unwrap().push(p.to_string());
+            Ok(Deep {
+                ok: p.architecture == "amd64" && p.os == "linux",
+                summary: format!("checked {p}"),
+            })
+        };
+        let mut req = Requirements {
+            deep: true,
+            ..Requirements::default()
+        };
+        req.need(Platform::linux("amd64", ""), "apprunner");
+        let r = Reference::parse(&format!("{}/app:v1", server.addr)).unwrap();
+        let v = verify_reference(&client, &r, &req, Some(&deep)).unwrap();
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(*asked.lock().unwrap(), vec!["linux/amd64"]);
+        assert_eq!(v.extra.len(), 2);
     }
 }
