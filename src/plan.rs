@@ -87,6 +87,12 @@ pub struct ImagePlan {
     /// Why attestations are on or off.
     pub attestations_reason: String,
     pub deep: bool,
+    /// With `deep`: every executable ELF file, not only the entrypoint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deep_all: bool,
+    /// With `deep_all`: paths and globs left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deep_ignore: Vec<String>,
     pub context: String,
     pub dockerfile: String,
     /// The `docker buildx build` argv for this image alone.
@@ -162,6 +168,15 @@ impl Plan {
         }
     }
 
+    /// `--deep=all` on the command line: every image gets the whole-filesystem check
+    /// (each keeps its own `deep_ignore:`).
+    pub fn deep_all(&mut self) {
+        for image in &mut self.images {
+            image.deep = true;
+            image.deep_all = true;
+        }
+    }
+
     /// The argv lists to run, in order: one bake, or one build.
     pub fn commands(&self) -> Vec<&[String]> {
         match &self.bake {
@@ -226,6 +241,8 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         attestations,
         attestations_reason,
         deep: image.deep,
+        deep_all: image.deep_all,
+        deep_ignore: image.deep_ignore.clone(),
         context: image.context.clone(),
         dockerfile: image.dockerfile.clone(),
         command: Vec::new(),

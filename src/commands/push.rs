@@ -32,7 +32,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         work_dir: work_dir.clone(),
         builder: builder_name,
     };
-    let (plan, skipped, fingerprints) = match &leg {
+    let (mut plan, skipped, fingerprints) = match &leg {
         Some(platforms) => {
             let full = Plan::for_images(&project, &images, &options);
             let leg = Plan::leg(&project, &images, &options, platforms);
@@ -63,6 +63,9 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
             Vec::new(),
         ),
     };
+    if args.deep == Some(crate::cli::DeepArg::All) {
+        plan.deep_all();
+    }
     let tools = match tools {
         Some(t) if !args.dry_run => t,
         _ => {
@@ -105,7 +108,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         tools: &tools,
         client: &client,
         mirrors: &mirrors,
-        deep: args.deep,
+        deep: args.deep.is_some(),
         verbose: global.verbose,
     };
     let report = match &args.digests_dir {

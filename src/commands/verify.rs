@@ -48,9 +48,11 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
             &catalog,
             &args.targets,
             &args.platforms,
-            args.deep,
+            args.deep.is_some(),
             &Platform::host(),
         )?;
+        let mut req = req;
+        req.deep_all = args.deep == Some(crate::cli::DeepArg::All);
         let mut jobs = Vec::new();
         for r in &args.refs {
             jobs.push((Reference::parse(r)?, req.clone()));
@@ -87,7 +89,8 @@ fn project_jobs(global: &Global, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec
     for image in &plan.images {
         for job in requirements::for_image_tags(image) {
             let mut req = job.requirements;
-            req.deep |= args.deep;
+            req.deep |= args.deep.is_some();
+            req.deep_all |= args.deep == Some(crate::cli::DeepArg::All);
             jobs.push((Reference::parse(&job.reference)?, req));
         }
     }

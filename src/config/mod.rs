@@ -89,6 +89,10 @@ pub struct Image {
     pub attestations: Option<bool>,
     pub sbom: bool,
     pub deep: bool,
+    /// With `deep`: every executable ELF file, not only the entrypoint (`deep: all`).
+    pub deep_all: bool,
+    /// With `deep_all`: absolute paths or globs of files that are foreign on purpose.
+    pub deep_ignore: Vec<String>,
     pub targets: Vec<Target>,
     /// Where the image is declared.
     pub line: u32,
@@ -227,6 +231,10 @@ impl Checker<'_> {
             ));
         }
         let cluster = self.cluster_archs(raw.cluster_archs.as_ref())?;
+        let deep_default = match &raw.deep {
+            Some(d) => self.deep(d)?,
+            None => (false, false),
+        };
         let mut images = Vec::new();
         for (name, image) in raw.images {
             images.push(self.image(
@@ -234,7 +242,7 @@ impl Checker<'_> {
                 &dir,
                 name,
                 image,
-                raw.deep.unwrap_or(false),
+                deep_default,
                 cluster.as_deref(),
             )?);
         }

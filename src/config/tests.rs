@@ -261,3 +261,41 @@ fn one_tag_for_two_platforms_of_single_manifest_targets() {
         "{e}"
     );
 }
+
+#[test]
+fn deep_all_and_deep_ignore() {
+    let f = Fixture::new();
+    let base = "version: 1\nDEEP\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\nIMAGE    targets: [{service: apprunner}]\n";
+    let load = |top: &str, image: &str| base.replace("DEEP\n", top).replace("IMAGE", image);
+    let img = |top: &str, image: &str| {
+        let p = f.parse(&load(top, image)).unwrap();
+        let i = &p.images[0];
+        (i.deep, i.deep_all, i.deep_ignore.clone())
+    };
+    assert_eq!(img("", ""), (false, false, vec![]));
+    assert_eq!(img("deep: true\n", ""), (true, false, vec![]));
+    assert_eq!(img("deep: all\n", ""), (true, true, vec![]));
+    assert_eq!(img("", "    deep: entrypoint\n"), (true, false, vec![]));
+    assert_eq!(
+        img("deep: all\n", "    deep: false\n"),
+        (false, false, vec![])
+    );
+    assert_eq!(
+        img(
+            "",
+            "    deep: all\n    deep_ignore: [/usr/bin/qemu-*, /opt/cross]\n"
+        ),
+        (
+            true,
+            true,
+            vec!["/usr/bin/qemu-*".to_string(), "/opt/cross".to_string()]
+        )
+    );
+    let e = f.err(&load("deep: everything\n", ""));
+    assert!(e.contains("deep: `everything` is not valid"), "{e}");
+    assert!(e.contains("mpbuild.yaml:2:7"), "{e}");
+    let e = f.err(&load("", "    deep: all\n    deep_ignore: [opt/cross]\n"));
+    assert!(e.contains("`opt/cross` is not an absolute path"), "{e}");
+    let e = f.err(&load("", "    deep: true\n    deep_ignore: [/opt]\n"));
+    assert!(e.contains("`deep_ignore:` goes with `deep: all`"), "{e}");
+}

@@ -153,3 +153,38 @@ pub fn deep_fn() -> impl Fn(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::layers::testing::*;
+    use super::*;
+    use crate::inspect::elf::{EM_AARCH64, EM_X86_64, header};
+    use crate::registry::manifest::RunConfig;
+
+    #[test]
+    fn deep_all_reports_foreign_files_even_when_the_entrypoint_passes() {
+        let arm = header(EM_AARCH64, true, true);
+        let x86 = header(EM_X86_64, true, true);
+        let src = mem(vec![(
+            GZ,
+            gzip(&tar(&[E::F("app", &arm), E::F("usr/bin/helper", &x86)])),
+        )]);
+        let arm64 = Platform::linux("arm64", "");
+        let cfg = RunConfig {
+            entrypoint: Some(vec!["/app".into()]),
+            ..RunConfig::default()
+        };
+        let mut union = Union::new(&src);
+        let entrypoint = entrypoint::check(&mut union, &cfg, &arm64).unwrap();
+        let all = Some(all::check(&mut union, &arm64, &[]).unwrap());
+        // One stream of the one layer for both checks.
+        assert_eq!(*src.opened.borrow(), vec![0]);
+        let c = ImageCheck { entrypoint, all };
+        assert!(!c.ok());
+        assert_eq!(
+            c.summary(&arm64),
+            "1 of 2 executable ELF file(s) are not for linux/arm64: /usr/bin/helper (x86-64); \
+             entrypoint: /app is an ELF for AArch64"
+        );
+    }
+}

@@ -58,6 +58,8 @@ pub fn verify_pushed(
         let mut r = Requirements {
             single: true,
             deep: req.deep,
+            deep_all: req.deep_all,
+            deep_ignore: req.deep_ignore.clone(),
             ..Requirements::default()
         };
         r.need(platform, service);

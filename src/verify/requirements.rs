@@ -19,6 +19,8 @@ pub struct Job {
 pub fn for_index(image: &ImagePlan) -> Requirements {
     let mut req = Requirements {
         deep: image.deep,
+        deep_all: image.deep_all,
+        deep_ignore: image.deep_ignore.clone(),
         ..Requirements::default()
     };
     for t in &image.targets {
@@ -43,6 +45,8 @@ pub fn for_image_tags(image: &ImagePlan) -> Vec<Job> {
         let mut req = Requirements {
             single: true,
             deep: image.deep,
+            deep_all: image.deep_all,
+            deep_ignore: image.deep_ignore.clone(),
             ..Requirements::default()
         };
         req.need(s.platform.clone(), s.service.clone());

@@ -19,7 +19,7 @@ impl Checker<'_> {
         dir: &Path,
         name: Spanned<String>,
         raw: RawImage,
-        deep_default: bool,
+        deep_default: (bool, bool),
         cluster: Option<&[Platform]>,
     ) -> Result<Image, ConfigError> {
         let image_pos = self.pos(&name);
@@ -168,6 +168,33 @@ impl Checker<'_> {
                 Some("add `tags: [latest, \"${GIT_SHA}\"]`".into()),
             ));
         }
+        let (deep, deep_all) = match &raw.deep {
+            Some(d) => self.deep(d)?,
+            None => deep_default,
+        };
+        let mut deep_ignore = Vec::new();
+        for pattern in &raw.deep_ignore {
+            if !pattern.value.starts_with('/') {
+                return Err(self.err(
+                    self.pos(pattern),
+                    format!(
+                        "deep_ignore: `{}` is not an absolute path in the image",
+                        pattern.value
+                    ),
+                    Some("write a path or glob from the image's root, e.g. /usr/bin/qemu-* or /opt/cross".into()),
+                ));
+            }
+            deep_ignore.push(pattern.value.clone());
+        }
+        if let Some(first) = raw.deep_ignore.first()
+            && !deep_all
+        {
+            return Err(self.err(
+                self.pos(first),
+                format!("image `{name}`: `deep_ignore:` goes with `deep: all`"),
+                Some("the entrypoint check follows what the image runs; `deep: all` checks every executable ELF file, and `deep_ignore:` leaves some out".into()),
+            ));
+        }
         Ok(Image {
             name,
             repository,
@@ -180,10 +207,32 @@ impl Checker<'_> {
             cache,
             attestations: raw.attestations.map(|a| a.value),
             sbom: raw.sbom.unwrap_or(false),
-            deep: raw.deep.unwrap_or(deep_default),
+            deep,
+            deep_all,
+            deep_ignore,
             targets,
             line: image_pos.line,
         })
+    }
+}
+
+impl Checker<'_> {
+    /// `deep:` → (check, every executable): `true`/`entrypoint`, `all`, or `false`.
+    pub(in crate::config) fn deep(
+        &self,
+        raw: &Spanned<crate::config::raw::RawDeep>,
+    ) -> Result<(bool, bool), ConfigError> {
+        use crate::config::raw::RawDeep;
+        match &raw.value {
+            RawDeep::Bool(b) => Ok((*b, false)),
+            RawDeep::Word(w) if w == "entrypoint" => Ok((true, false)),
+            RawDeep::Word(w) if w == "all" => Ok((true, true)),
+            RawDeep::Word(w) => Err(self.err(
+                self.pos(raw),
+                format!("deep: `{w}` is not valid"),
+                Some("write `true` or `entrypoint` (the programs the image runs), `all` (every executable ELF file), or `false`".into()),
+            )),
+        }
     }
 }
 
