@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::catalog::{Attestations, Catalog, Fact, ManifestKind};
+use crate::catalog::{Attestations, Catalog, Fact, ManifestKind, MediaTypes};
 use crate::config::{Image, Project, Target};
 use crate::platform::{self, Platform};
 
@@ -86,6 +86,10 @@ pub struct ImagePlan {
     pub attestations: bool,
     /// Why attestations are on or off.
     pub attestations_reason: String,
+    /// `media_types: docker`: every tag gets Docker V2 schema 2 media types (buildx's
+    /// `oci-mediatypes=false` when pushing by digest; converted at upload otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub docker_media_types: bool,
     pub deep: bool,
     /// With `deep`: every executable ELF file, not only the entrypoint.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -127,6 +131,10 @@ pub struct SingleTag {
     pub tag: String,
     pub platform: Platform,
     pub service: String,
+    /// The tag needs a Docker V2 schema 2 manifest (Heroku; or the image's
+    /// `media_types: docker`): made from the built manifest, blobs unchanged.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub docker: bool,
 }
 
 impl Plan {
@@ -223,6 +231,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
                 tag: t.tag.clone()?,
                 platform: t.platforms.first()?.clone(),
                 service: t.label(),
+                docker: image.docker_media_types || t.media_types == Some(MediaTypes::Docker),
             })
         })
         .collect();
@@ -240,6 +249,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         single_tags,
         attestations,
         attestations_reason,
+        docker_media_types: image.docker_media_types,
         deep: image.deep,
         deep_all: image.deep_all,
         deep_ignore: image.deep_ignore.clone(),
@@ -281,7 +291,7 @@ fn fingerprint(plan: &ImagePlan) -> String {
         .iter()
         .map(|s| json!([s.tag, s.platform.to_string(), s.service]))
         .collect();
-    let doc = json!({
+    let mut doc = json!({
         "repository": plan.repository,
         "platforms": platform::join(&plan.platforms),
         "tags": plan.tags,
@@ -290,6 +300,10 @@ fn fingerprint(plan: &ImagePlan) -> String {
         "attestations": plan.attestations,
         "build": argv,
     });
+    // Only when asked for, so every other plan keeps the fingerprint it had.
+    if plan.docker_media_types {
+        doc["media_types"] = json!("docker");
+    }
     crate::digest::sha256(doc.to_string().as_bytes())
 }
 
@@ -456,6 +470,13 @@ fn attestations(catalog: &Catalog, image: &Image) -> (bool, String) {
         let word = if explicit { "on" } else { "off" };
         return (explicit, format!("{word}: set in the project file"));
     }
+    if image.docker_media_types {
+        return (
+            false,
+            "off: media_types: docker (a Docker manifest list cannot hold attestation manifests)"
+                .into(),
+        );
+    }
     let unconfirmed = |t: &Target| {
         format!(
             "{}: not confirmed to accept attestation manifests",
@@ -508,6 +529,10 @@ fn attest_flags(plan: &ImagePlan, sbom: bool) -> Vec<String> {
 fn output_spec(plan: &ImagePlan) -> String {
     match (&plan.output, &plan.oci_dir) {
         (Output::OciLayout, Some(dir)) => format!("type=oci,tar=false,dest={}", dir.display()),
+        _ if plan.docker_media_types => format!(
+            "type=image,name={},push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=false",
+            plan.repository
+        ),
         _ => format!(
             "type=image,name={},push-by-digest=true,name-canonical=true,push=true",
             plan.repository
@@ -818,6 +843,45 @@ images:
         let yaml = "version: 1\nservices:\n  ecs-fargate:\n    platforms: [linux/amd64, linux/arm64]\n    attestations: ok\n    confirmed: [attestations]\n    sources: [{url: 'https://example.com/ours', for: [attestations, platforms]}]\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: [{service: ecs-fargate}]\n";
         let (_d, p) = project(yaml, &["Dockerfile"]);
         assert!(Plan::new(&p, &options(Output::PushByDigest)).images[0].attestations);
+    }
+
+    #[test]
+    fn docker_media_types_for_heroku_and_for_a_whole_image() {
+        let yaml = "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets:\n      - service: cloud-run\n      - service: heroku\n        tag: v1-heroku\n      - service: lambda\n        tag: v1-lambda\n";
+        let (_d, p) = project(yaml, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::PushByDigest));
+        let img = &plan.images[0];
+        let singles: Vec<(&str, bool)> = img
+            .single_tags
+            .iter()
+            .map(|s| (s.tag.as_str(), s.docker))
+            .collect();
+        assert_eq!(singles, vec![("v1-heroku", true), ("v1-lambda", false)]);
+        assert!(!img.docker_media_types);
+        assert!(!crate::shell::join(&img.command).contains("oci-mediatypes"));
+        // The whole image: buildx writes Docker media types when pushing by digest…
+        let yaml = yaml.replace(
+            "    tags: [v1]\n",
+            "    tags: [v1]\n    media_types: docker\n",
+        );
+        let (_d, p) = project(&yaml, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::PushByDigest));
+        let img = &plan.images[0];
+        assert!(img.docker_media_types);
+        assert!(img.single_tags.iter().all(|s| s.docker));
+        assert!(!img.attestations);
+        assert!(img.attestations_reason.contains("media_types: docker"));
+        assert!(
+            crate::shell::join(&img.command).contains(
+                "--output type=image,name=r.example.com/web,push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=false"
+            ),
+            "{}",
+            crate::shell::join(&img.command)
+        );
+        // …and the OCI layout of the docker driver is converted at upload.
+        let plan = Plan::new(&p, &options(Output::OciLayout));
+        assert!(plan.images[0].docker_media_types);
+        assert!(!crate::shell::join(&plan.images[0].command).contains("oci-mediatypes"));
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub struct Image {
     pub attestations: Option<bool>,
     pub sbom: bool,
     pub deep: bool,
+    /// `media_types: docker`: Docker V2 schema 2 media types on every tag.
+    pub docker_media_types: bool,
     /// With `deep`: every executable ELF file, not only the entrypoint (`deep: all`).
     pub deep_all: bool,
     /// With `deep_all`: absolute paths or globs of files that are foreign on purpose.

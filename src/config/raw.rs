@@ -130,6 +130,10 @@ pub struct RawImage {
     /// Run the deep (ELF) check for this image: `true`, `false`, `entrypoint`, `all`.
     #[serde(default)]
     pub deep: Option<Spanned<RawDeep>>,
+    /// `docker`: every tag of this image gets Docker V2 schema 2 media types (a
+    /// manifest list of Docker manifests) instead of OCI ones.
+    #[serde(default)]
+    pub media_types: Option<Spanned<String>>,
     /// With `deep: all`: paths or globs of files that are foreign on purpose.
     #[serde(default)]
     pub deep_ignore: Vec<Spanned<String>>,

@@ -299,3 +299,25 @@ fn deep_all_and_deep_ignore() {
     let e = f.err(&load("", "    deep: true\n    deep_ignore: [/opt]\n"));
     assert!(e.contains("`deep_ignore:` goes with `deep: all`"), "{e}");
 }
+
+#[test]
+fn media_types_docker_for_a_whole_image() {
+    let f = Fixture::new();
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    MEDIA\n    targets: [{service: apprunner}]\n";
+    let p = f
+        .parse(&yaml.replace("MEDIA", "media_types: docker"))
+        .unwrap();
+    assert!(p.images[0].docker_media_types);
+    let p = f.parse(&yaml.replace("MEDIA", "media_types: oci")).unwrap();
+    assert!(!p.images[0].docker_media_types);
+    let e = f.err(&yaml.replace("MEDIA", "media_types: v2"));
+    assert!(
+        e.contains("unknown media_types `v2`") && e.contains(":6:18"),
+        "{e}"
+    );
+    let e = f.err(&yaml.replace("MEDIA", "media_types: docker\n    attestations: true"));
+    assert!(
+        e.contains("attestations cannot go with `media_types: docker`"),
+        "{e}"
+    );
+}

@@ -91,6 +91,8 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         return rep;
     }
 
+    // An upload that gave the image Docker media types published other digests.
+    let digests = upload::published_digests(&digests, &uploads);
     finish(
         p.client,
         p.plan,

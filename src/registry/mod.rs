@@ -4,6 +4,7 @@
 pub mod auth;
 mod blobs;
 pub mod client;
+pub mod convert;
 pub mod credentials;
 pub mod error;
 pub mod manifest;

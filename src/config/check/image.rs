@@ -168,6 +168,30 @@ impl Checker<'_> {
                 Some("add `tags: [latest, \"${GIT_SHA}\"]`".into()),
             ));
         }
+        let docker_media_types = match raw.media_types.as_ref().map(|m| m.value.as_str()) {
+            None | Some("oci") => false,
+            Some("docker") => true,
+            Some(other) => {
+                return Err(self.err(
+                    self.pos(raw.media_types.as_ref().unwrap()),
+                    format!("unknown media_types `{other}`"),
+                    Some("valid: `docker` (Docker V2 schema 2 manifests and a Docker manifest list on every tag) or `oci` (the default)".into()),
+                ));
+            }
+        };
+        if docker_media_types
+            && let Some(a) = &raw.attestations
+            && a.value
+        {
+            return Err(self.err(
+                self.pos(a),
+                format!("image `{name}`: attestations cannot go with `media_types: docker`"),
+                Some(
+                    "a Docker manifest list cannot hold attestation manifests; drop one of the two"
+                        .into(),
+                ),
+            ));
+        }
         let (deep, deep_all) = match &raw.deep {
             Some(d) => self.deep(d)?,
             None => deep_default,
@@ -207,6 +231,7 @@ impl Checker<'_> {
             cache,
             attestations: raw.attestations.map(|a| a.value),
             sbom: raw.sbom.unwrap_or(false),
+            docker_media_types,
             deep,
             deep_all,
             deep_ignore,
