@@ -58,6 +58,9 @@ pub fn published_digests(
         .collect()
 }
 
+/// A manifest to PUT: digest, media type, bytes.
+type ToPut = (String, String, Vec<u8>);
+
 /// The manifests and root to PUT: as the layout has them, or with Docker media types
 /// (each image manifest rewritten, the index made a Docker manifest list without its
 /// attestation manifests). Returns (digest, media type, bytes) in PUT order, and how
@@ -65,7 +68,7 @@ pub fn published_digests(
 fn manifests_to_put(
     graph: &crate::oci_layout::Graph,
     docker: bool,
-) -> Result<(Vec<(String, String, Vec<u8>)>, usize), anyhow::Error> {
+) -> Result<(Vec<ToPut>, usize), anyhow::Error> {
     use crate::registry::convert::{index_to_docker, manifest_to_docker};
     let mut out = Vec::new();
     if !docker {
