@@ -265,3 +265,100 @@ fn init_refuses_unknown_services_and_impossible_archs() {
     insta::assert_snapshot!(run(dir.path(), &["init", "--service", "fargte"]));
     assert!(!dir.path().join("mpbuild.yaml").exists());
 }
+
+#[test]
+fn init_gives_one_service_twice_distinct_tags_and_plan_refuses_a_shared_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "init",
+            "--service",
+            "lambda",
+            "--service",
+            "lambda:arm64",
+            "--repository",
+            "r.example.com/fn",
+            "--name",
+            "fn",
+        ],
+    );
+    assert!(out.starts_with("exit: 0"), "{out}");
+    let written = std::fs::read_to_string(dir.path().join("mpbuild.yaml")).unwrap();
+    assert!(
+        written.contains("tag: \"latest-lambda-amd64\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("tag: \"latest-lambda-arm64\""),
+        "{written}"
+    );
+    let plan = run(dir.path(), &["plan"]);
+    assert!(plan.starts_with("exit: 0"), "{plan}");
+    // The file as `init` used to write it: one tag for two platforms.
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        written
+            .replace("latest-lambda-amd64", "latest-lambda")
+            .replace("latest-lambda-arm64", "latest-lambda"),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["plan"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    insta::assert_snapshot!("config_error_one_tag_two_platforms", out);
+}
+
+#[test]
+fn verify_ref_needs_a_requirement_or_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["verify", "127.0.0.1:1/app:v1"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(
+        out.contains(
+            "error: nothing to verify: say what REF must hold with --target or --platform, or ask for --inventory"
+        ),
+        "{out}"
+    );
+    for args in [
+        &[
+            "verify",
+            "--inventory",
+            "127.0.0.1:1/app:v1",
+            "--target",
+            "apprunner",
+        ][..],
+        &["verify", "--inventory", "127.0.0.1:1/app:v1", "--deep"][..],
+        &["verify", "--inventory"][..],
+    ] {
+        let out = run(dir.path(), args);
+        assert!(out.starts_with("exit: 2\n"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn verify_ref_inside_a_project_honours_its_insecure_registries() {
+    let dir = project(
+        "version: 1\ninsecure_registries: [registry.invalid:5000]\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    targets: [{service: apprunner}]\n",
+    );
+    let args = [
+        "-v",
+        "verify",
+        "registry.invalid:5000/app:v1",
+        "--platform",
+        "linux/amd64",
+    ];
+    let out = run(dir.path(), &args);
+    assert!(out.starts_with("exit: 4\n"), "{out}");
+    assert!(
+        out.contains("GET http://registry.invalid:5000/v2/app/manifests/v1"),
+        "plain HTTP, as the project says: {out}"
+    );
+    // Outside the project: TLS, as for any registry not declared insecure.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = run(elsewhere.path(), &args);
+    assert!(
+        out.contains("GET https://registry.invalid:5000/v2/app/manifests/v1"),
+        "{out}"
+    );
+}
