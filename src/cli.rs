@@ -196,6 +196,10 @@ pub struct PushArgs {
     /// --digests-dir, moves no tag; `mpbuild merge` joins the legs).
     #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
     pub platforms: Vec<String>,
+    /// Build every image, even those whose inputs (Dockerfile, context, build args, base
+    /// images) are unchanged since a tag already holding them.
+    #[arg(long)]
+    pub rebuild: bool,
     /// With --platform: write one record per image and platform into DIR for `merge`.
     #[arg(long, value_name = "DIR")]
     pub digests_dir: Option<PathBuf>,

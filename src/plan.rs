@@ -371,6 +371,34 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
     crate::digest::sha256(doc.to_string().as_bytes())
 }
 
+impl Plan {
+    /// Adds an annotation to `image`'s build (`--annotation` before the context, and the
+    /// bake target's `annotations`), on the root buildx will push: the index when there is
+    /// one (several platforms, or attestations), else the manifest.
+    pub fn annotate(&mut self, image: &str, key: &str, value: &str) {
+        let Some(i) = self.images.iter_mut().find(|i| i.name == image) else {
+            return;
+        };
+        let level = if i.platforms.len() > 1 || i.attestations {
+            "index"
+        } else {
+            "manifest"
+        };
+        let annotation = format!("{level}:{key}={value}");
+        let at = i.command.len().saturating_sub(1);
+        i.command
+            .splice(at..at, ["--annotation".to_string(), annotation.clone()]);
+        if let Some(b) = &mut self.bake
+            && let Some(t) = b.file["target"].get_mut(image)
+        {
+            match t.get_mut("annotations").and_then(Value::as_array_mut) {
+                Some(list) => list.push(json!(annotation)),
+                None => t["annotations"] = json!([annotation]),
+            }
+        }
+    }
+}
+
 /// A CI matrix for native multi-runner builds: one entry per platform any image needs,
 /// with a suggested runner label, so the matrix cannot drift from the deploy targets.
 #[derive(Debug, Clone, Serialize)]

@@ -40,9 +40,21 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     if args.deep == Some(crate::cli::DeepArg::All) {
         plan.deep_all();
     }
+    let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
+    let skip = leg.is_none().then_some(pipeline::Skip {
+        project: &project,
+        options: &options,
+        rebuild: args.rebuild,
+    });
     let tools = match tools {
         Some(t) if !args.dry_run => t,
         _ => {
+            if let Some(s) = &skip {
+                let split = pipeline::unchanged::split(
+                    &client, s.project, &plan, s.options, &work_dir, s.rebuild,
+                );
+                print!("{}", pipeline::dry_run::render_unchanged(&split));
+            }
             print!(
                 "{}",
                 pipeline::dry_run::render(&plan, tools.as_ref().map(|t| &t.builder))
@@ -63,7 +75,6 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     for s in &skipped {
         ui.line(&format!("[{}] skipped: {}", s.image, s.reason));
     }
-    let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
     let mirrors = project
         .mirrors
         .iter()
@@ -87,6 +98,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         mirrors: &mirrors,
         deep: args.deep.is_some(),
         verbose: global.verbose,
+        skip,
     };
     let report = match &args.digests_dir {
         Some(dir) => {

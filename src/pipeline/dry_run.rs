@@ -67,3 +67,21 @@ pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
     }
     out
 }
+
+/// Which images `push` would build and which it would reuse, and why.
+pub fn render_unchanged(split: &super::unchanged::Split) -> String {
+    let mut out = String::new();
+    for (image, r) in &split.reused {
+        out.push_str(&format!(
+            "# {}: unchanged since {}:{} ({}): no build, its tags would move there\n",
+            r.image,
+            image.repository,
+            r.since,
+            crate::verify::report::short(&r.digest)
+        ));
+    }
+    for b in &split.built {
+        out.push_str(&format!("# {}: would be built: {}\n", b.image, b.reason));
+    }
+    out
+}

@@ -20,10 +20,11 @@ mod push;
 pub mod record;
 pub mod report;
 pub mod smoke;
+pub mod unchanged;
 pub mod upload;
 pub mod verify;
 
 pub use build::Tools;
 pub use leg::leg;
-pub use push::{Finish, Push, finish, push};
+pub use push::{Finish, Push, Skip, finish, push};
 pub use report::{Failure, PushReport, Stage};

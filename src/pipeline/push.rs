@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use super::report::{self, Failure, ImageReport, PlatformManifest, PushReport, Stage, Times};
 use super::smoke::{self, Runner, ToolsSource};
 use super::upload::Uploaded;
-use super::{build, mirror, promote, upload, verify};
+use super::{build, mirror, promote, unchanged, upload, verify};
 use crate::buildx::Ui;
-use crate::plan::Plan;
+use crate::config::Project;
+use crate::plan::{Options, Plan};
 use crate::registry::Client;
 
 /// What a push needs, resolved by the edge.
@@ -25,6 +26,16 @@ pub struct Push<'a> {
     /// `--deep` on top of each image's own setting.
     pub deep: bool,
     pub verbose: bool,
+    /// Skip unchanged images (None for a leg).
+    pub skip: Option<Skip<'a>>,
+}
+
+/// What skipping unchanged images needs: the project to plan the images that are built.
+pub struct Skip<'a> {
+    pub project: &'a Project,
+    pub options: &'a Options,
+    /// `--rebuild`: build every image (fingerprints are still recorded).
+    pub rebuild: bool,
 }
 
 /// Runs the whole push. Never moves a tag unless every image's build, upload and
@@ -57,30 +68,34 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         }
     }
 
-    // 1. Build (and push by digest, or export), no tag moved.
-    let started = Instant::now();
-    let built = build::prepare_work_dir(p.work_dir, p.plan)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| build::build(p.tools, p.project_dir, p.plan, ui, p.verbose));
-    if let Err(e) = built {
-        fail(&mut rep, Stage::Build, Some(e));
-        return rep;
+    // 1. Which images changed: the others are reused, not built.
+    let split = p.skip.as_ref().map(|s| {
+        unchanged::split(
+            p.client, s.project, p.plan, s.options, p.work_dir, s.rebuild,
+        )
+    });
+    let to_build = split.as_ref().map_or(p.plan, |s| &s.plan);
+    for s in split.iter().flat_map(|s| &s.reused) {
+        ui.line(&format!(
+            "[{}] unchanged since {}:{} ({}): no build",
+            s.1.image,
+            s.0.repository,
+            s.1.since,
+            crate::verify::report::short(&s.1.digest)
+        ));
     }
-    let build_time = report::secs(started.elapsed());
-    let digests = match build::digests(p.plan) {
-        Ok(d) => d,
-        Err(e) => {
-            fail(&mut rep, Stage::Build, Some(e.into()));
-            return rep;
-        }
-    };
 
-    // 2. Upload the layouts of the docker driver.
-    let uploads = match upload::upload_layouts(p.client, p.plan, p.project_dir, &digests, ui) {
-        Ok(u) => u,
-        Err(e) => {
-            fail(&mut rep, Stage::Upload, Some(e));
-            return rep;
+    // 2. Build (and push by digest, or export), no tag moved; upload the layouts of the
+    //    docker driver.
+    let (digests, uploads, build_time) = if to_build.images.is_empty() {
+        (Vec::new(), Vec::new(), None)
+    } else {
+        match build_and_upload(p, to_build, ui) {
+            Ok((d, u, t)) => (d, u, Some(t)),
+            Err((stage, e)) => {
+                fail(&mut rep, stage, Some(e));
+                return rep;
+            }
         }
     };
     if crate::buildx::interrupted() {
@@ -92,25 +107,68 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         return rep;
     }
 
+    // 3. The built and the reused images go on together.
+    let mut plan = to_build.clone();
+    plan.bake = None;
+    let (mut digests, mut uploads) = (digests, uploads);
+    let mut reused = Vec::new();
+    if let Some(s) = &split {
+        for (image, r) in &s.reused {
+            plan.images.push(image.clone());
+            digests.push(r.digest.clone());
+            uploads.push(None);
+            reused.push(r.clone());
+        }
+        rep.unchanged = s.reused.iter().map(|(_, r)| r.clone()).collect();
+        rep.built = s.built.clone();
+    }
     let smoke = Runner {
         tools: ToolsSource::Ready(p.tools),
         ui,
         verbose: p.verbose,
     };
-    // An upload that gave the image Docker media types published other digests.
-    let digests = upload::published_digests(&digests, &uploads);
-    finish(
+    let mut rep = finish(
         &Finish {
             client: p.client,
-            plan: p.plan,
+            plan: &plan,
             digests: &digests,
             uploads: &uploads,
-            build_time: Some(build_time),
+            build_time,
             deep: p.deep,
             smoke: &smoke,
         },
         rep,
-    )
+    );
+    for image in &mut rep.images {
+        if let Some(r) = reused.iter().find(|r| r.image == image.name) {
+            image.built = false;
+            image.unchanged_since = Some(r.since.clone());
+            image.times.build = None;
+        }
+    }
+    rep
+}
+
+/// Builds `plan`'s images and uploads the docker driver's layouts: per image, the
+/// digest and what was uploaded, and the build's time; or the stage that failed.
+#[allow(clippy::type_complexity)]
+fn build_and_upload(
+    p: &Push,
+    plan: &Plan,
+    ui: &Ui,
+) -> Result<(Vec<String>, Vec<Option<(Uploaded, Duration)>>, f64), (Stage, anyhow::Error)> {
+    let started = Instant::now();
+    build::prepare_work_dir(p.work_dir, plan)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| build::build(p.tools, p.project_dir, plan, ui, p.verbose))
+        .map_err(|e| (Stage::Build, e))?;
+    let build_time = report::secs(started.elapsed());
+    let digests = build::digests(plan).map_err(|e| (Stage::Build, e.into()))?;
+    let uploads = upload::upload_layouts(p.client, plan, p.project_dir, &digests, ui)
+        .map_err(|e| (Stage::Upload, e))?;
+    // An upload that gave the image Docker media types published other digests.
+    let digests = upload::published_digests(&digests, &uploads);
+    Ok((digests, uploads, build_time))
 }
 
 /// What verify → smoke → promote → report needs, for digests already in the registry
@@ -218,6 +276,8 @@ pub fn finish(f: &Finish, mut rep: PushReport) -> PushReport {
                 .collect(),
             tags,
             upload: uploads[i].as_ref().map(|(u, _)| u.clone()),
+            built: true,
+            unchanged_since: None,
             times: Times {
                 build: build_time,
                 upload: uploads[i].as_ref().map(|(_, t)| report::secs(*t)),

@@ -109,6 +109,11 @@ pub struct ImageReport {
     pub tags: Vec<Moved>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<Uploaded>,
+    /// False when the build was skipped: the inputs had not changed.
+    pub built: bool,
+    /// The tag that already held this image's inputs, when the build was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchanged_since: Option<String>,
     pub times: Times,
     /// The planned single-manifest tags: (tag, platform, service), for the text report.
     #[serde(skip)]
@@ -149,6 +154,10 @@ pub struct PushReport {
     pub skipped: Vec<Skipped>,
     /// A leg: the records written.
     pub records: Vec<String>,
+    /// Images whose build was skipped: their inputs were already in the registry.
+    pub unchanged: Vec<super::unchanged::Reused>,
+    /// Images built, and why.
+    pub built: Vec<super::unchanged::Built>,
 }
 
 /// The JSON document of a push, leg or merge (`schema_version` 1).
@@ -169,6 +178,10 @@ struct Json<'a> {
     skipped: &'a [Skipped],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     records: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    unchanged: &'a [super::unchanged::Reused],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    built: &'a [super::unchanged::Built],
 }
 
 #[derive(Serialize)]
@@ -223,6 +236,8 @@ impl PushReport {
             images: &self.images,
             skipped: &self.skipped,
             records: &self.records,
+            unchanged: &self.unchanged,
+            built: &self.built,
         };
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     }
@@ -272,6 +287,11 @@ impl PushReport {
                 "{verb} {} → {}@{}\n",
                 image.name, image.repository, image.digest
             ));
+            if let Some(since) = &image.unchanged_since {
+                out.push_str(&format!(
+                    "  unchanged  since {since}: its inputs did not change; tags moved without a build\n"
+                ));
+            }
             let platforms: Vec<&str> = image
                 .platforms
                 .iter()

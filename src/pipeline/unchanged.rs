@@ -1,0 +1,167 @@
+//! Skip unchanged images. Each image's inputs are fingerprinted (`inputs`); the
+//! fingerprint rides on what `push` pushes as an annotation. When one of the image's tags
+//! already points at a root carrying the same fingerprint, and that root passes the full
+//! verification later in the pipeline, the build is skipped and the remaining tags move
+//! to it. An image whose inputs cannot be fingerprinted (a base image that does not
+//! resolve, `rebuild: always`, Docker media types) is always built, with the reason said.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Project;
+use crate::inputs::{self, ANNOTATION, Inputs};
+use crate::plan::{ImagePlan, Options, Plan};
+use crate::registry::{Client, Reference, RegistryError};
+
+/// An image whose build is skipped: its tag already holds a root with its fingerprint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reused {
+    pub image: String,
+    /// The tag that already held it.
+    pub since: String,
+    pub digest: String,
+    pub fingerprint: String,
+}
+
+/// Why an image is built.
+#[derive(Debug, Clone, Serialize)]
+pub struct Built {
+    pub image: String,
+    /// The inputs fingerprint it is annotated with, if its inputs could be fingerprinted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    pub reason: String,
+}
+
+/// The decision for every image of a plan.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// The plan of the images to build, each annotated with its fingerprint.
+    pub plan: Plan,
+    /// The images reused, with their full plans (for verification and promotion).
+    pub reused: Vec<(ImagePlan, Reused)>,
+    pub built: Vec<Built>,
+    /// Seconds spent fingerprinting.
+    pub time: f64,
+}
+
+/// Decides, for each image of `full`, whether to build it. `rebuild` forces every build
+/// (the fingerprints are still computed and recorded).
+pub fn split(
+    client: &Client,
+    project: &Project,
+    full: &Plan,
+    options: &Options,
+    work_dir: &Path,
+    rebuild: bool,
+) -> Split {
+    let started = std::time::Instant::now();
+    let mut cache = inputs::context::HashCache::load(work_dir.join("inputs-hash-cache.tsv"));
+    let mut reused = Vec::new();
+    let mut built = Vec::new();
+    for image in &full.images {
+        let inputs = if image.docker_media_types {
+            Inputs::Unknown(
+                "`media_types: docker` carries no annotation to record inputs in".into(),
+            )
+        } else {
+            inputs::fingerprint(client, &project.dir, image, &mut cache)
+        };
+        let fp = match inputs {
+            Inputs::Known(f) => f.digest,
+            Inputs::Unknown(why) => {
+                built.push(Built {
+                    image: image.name.clone(),
+                    fingerprint: None,
+                    reason: format!("always built: {why}"),
+                });
+                continue;
+            }
+        };
+        if rebuild {
+            built.push(Built {
+                image: image.name.clone(),
+                fingerprint: Some(fp),
+                reason: "--rebuild".into(),
+            });
+            continue;
+        }
+        match holder(client, image, &fp) {
+            Some((tag, digest)) => {
+                let mut plan = image.clone();
+                // Its smoke ran when the tag first moved to this digest.
+                plan.smoke = None;
+                reused.push((
+                    plan,
+                    Reused {
+                        image: image.name.clone(),
+                        since: tag,
+                        digest,
+                        fingerprint: fp,
+                    },
+                ));
+            }
+            None => built.push(Built {
+                image: image.name.clone(),
+                fingerprint: Some(fp),
+                reason: "its inputs changed (or no tag holds them yet)".into(),
+            }),
+        }
+    }
+    cache.save();
+    let names: Vec<&str> = built.iter().map(|b| b.image.as_str()).collect();
+    let images: Vec<&crate::config::Image> = project
+        .images
+        .iter()
+        .filter(|i| names.contains(&i.name.as_str()))
+        .collect();
+    let mut plan = Plan::for_images(project, &images, options);
+    // What the command changed on the full plan (`--deep=all`) holds for these too.
+    for i in &mut plan.images {
+        if let Some(f) = full.images.iter().find(|f| f.name == i.name) {
+            i.deep = f.deep;
+            i.deep_all = f.deep_all;
+        }
+    }
+    for b in &built {
+        if let Some(fp) = &b.fingerprint {
+            plan.annotate(&b.image, ANNOTATION, fp);
+        }
+    }
+    Split {
+        plan,
+        reused,
+        built,
+        time: started.elapsed().as_secs_f64(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Annotated {
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+/// The first of `image`'s index tags whose root carries fingerprint `fp`: (tag, digest).
+fn holder(client: &Client, image: &ImagePlan, fp: &str) -> Option<(String, String)> {
+    let repo = crate::registry::Repository::parse(&image.repository).ok()?;
+    for tag in &image.tags {
+        let r = Reference {
+            repository: repo.clone(),
+            tag: Some(tag.clone()),
+            digest: None,
+        };
+        let root = match client.get_manifest(&r) {
+            Ok(f) => f,
+            Err(RegistryError::NotFound { .. }) => continue,
+            Err(_) => return None,
+        };
+        let a: Annotated = serde_json::from_slice(&root.bytes).ok()?;
+        if a.annotations.get(ANNOTATION).is_some_and(|v| v == fp) {
+            return Some((tag.clone(), root.digest));
+        }
+    }
+    None
+}

@@ -1,0 +1,211 @@
+//! Skip unchanged images, on the real stack: a second push of an unchanged project runs
+//! no buildx command and moves the new tag to the verified image; what the build can see
+//! (a context file, a build arg, a base image's digest) rebuilds; what it cannot (a
+//! `.dockerignore`d file) does not; `--rebuild` and `rebuild: always` always build.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{Stack, text};
+
+fn push(stack: &Stack, dir: &Path, sha: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+    let mut cmd = stack.mpbuild();
+    cmd.current_dir(dir)
+        .env("GIT_SHA", sha)
+        .env("MPBUILD_WORK_DIR", dir.join(".work"))
+        .args(["-v", "push", "--progress", "plain", "--format", "json"])
+        .args(extra);
+    let out = cmd.output().unwrap();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, doc)
+}
+
+/// Whether the run started buildx (with `-v`, every command is shown as `$ docker …`).
+fn ran_buildx(out: &Output) -> bool {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .any(|l| l.starts_with("$ docker buildx"))
+}
+
+fn built(doc: &serde_json::Value) -> bool {
+    doc["images"][0]["built"]
+        .as_bool()
+        .expect("built in the JSON")
+}
+
+fn yaml(repo: &str, base: &str, arg: &str, rebuild: &str) -> String {
+    format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest, \"${{GIT_SHA}}\"]\n    build_args: {{BASE: \"{base}\", ARG1: \"{arg}\"}}\n{rebuild}    targets: [{{service: ecs-fargate, arch: [X86_64, ARM64]}}]\n"
+    )
+}
+
+const DOCKERFILE: &str =
+    "ARG BASE\nFROM ${BASE}\nARG ARG1\nCOPY app.txt /app.txt\nRUN echo \"$ARG1\" > /arg\n";
+
+#[test]
+fn unchanged_images_are_not_built_and_what_the_build_sees_rebuilds() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("unchanged");
+    // A base image of its own, so the test can move its tag.
+    let base_repo = stack.unique_repo("unchanged-base");
+    let base_ctx = stack.context(&[("Dockerfile", b"FROM scratch\nCOPY v /v\n"), ("v", b"1")]);
+    let push_base = |v: &[u8]| {
+        std::fs::write(base_ctx.path().join("v"), v).unwrap();
+        stack.ok(stack
+            .docker()
+            .args([
+                "buildx",
+                "build",
+                "-q",
+                "--provenance=false",
+                "--platform",
+                "linux/amd64,linux/arm64",
+                "-t",
+                &format!("{base_repo}:1"),
+                "--push",
+            ])
+            .arg(base_ctx.path()));
+    };
+    push_base(b"1");
+    // The app copies busybox from the stack's base, so RUN works, then the test base.
+    let df = format!(
+        "ARG BASE\nFROM {}\nCOPY --from=${{BASE}} /v /v\nARG ARG1\nCOPY app.txt /app.txt\nRUN echo \"$ARG1\" > /arg\n",
+        stack.base_image
+    );
+    let base = format!("{base_repo}:1");
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml(&repo, &base, "a", "").as_bytes()),
+        ("Dockerfile", df.as_bytes()),
+        ("app.txt", b"one"),
+        (".dockerignore", b"notes.txt\n.work\n"),
+        ("notes.txt", b"not in the build"),
+    ]);
+    let p = dir.path();
+    let _ = DOCKERFILE;
+
+    let (out, doc) = push(&stack, p, "s1", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
+    let first = doc["images"][0]["digest"].as_str().unwrap().to_string();
+
+    // Unchanged: no buildx at all; the new tag moves to the same, verified index.
+    let (out, doc) = push(&stack, p, "s2", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!ran_buildx(&out), "{}", text(&out));
+    assert!(!built(&doc), "{doc}");
+    assert_eq!(doc["images"][0]["unchanged_since"], "latest");
+    assert_eq!(
+        stack.tag_digest(&repo, "s2").as_deref(),
+        Some(first.as_str())
+    );
+    assert!(
+        !doc["verdicts"].as_array().unwrap().is_empty(),
+        "verified: {doc}"
+    );
+    let v = stack
+        .mpbuild()
+        .args([
+            "verify",
+            &format!("{repo}:s2"),
+            "--target",
+            "ecs-fargate:ARM64",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+
+    // A `.dockerignore`d file: still unchanged.
+    std::fs::write(p.join("notes.txt"), "edited").unwrap();
+    let (out, doc) = push(&stack, p, "s3", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!ran_buildx(&out) && !built(&doc), "{}", text(&out));
+
+    // A context file: rebuilt.
+    std::fs::write(p.join("app.txt"), "two").unwrap();
+    let (out, doc) = push(&stack, p, "s4", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
+    let second = doc["images"][0]["digest"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+
+    // A build arg: rebuilt.
+    std::fs::write(p.join("mpbuild.yaml"), yaml(&repo, &base, "b", "")).unwrap();
+    let (out, doc) = push(&stack, p, "s5", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
+
+    // The base image's tag moved in the registry: rebuilt.
+    let (out, doc) = push(&stack, p, "s6", &[]);
+    assert!(
+        !built(&doc),
+        "unchanged before the base moves: {}",
+        text(&out)
+    );
+    push_base(b"2");
+    let (out, doc) = push(&stack, p, "s7", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
+
+    // --rebuild: rebuilt although nothing changed.
+    let (out, doc) = push(&stack, p, "s8", &["--rebuild"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
+
+    // rebuild: always in the project file: rebuilt, with the reason said.
+    std::fs::write(
+        p.join("mpbuild.yaml"),
+        yaml(&repo, &base, "b", "    rebuild: always\n"),
+    )
+    .unwrap();
+    let (out, doc) = push(&stack, p, "s9", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
+    assert!(
+        doc["built"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`rebuild: always`"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn dry_run_says_which_images_would_be_skipped() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("unchanged-dry");
+    let dir = stack.context(&[
+        (
+            "mpbuild.yaml",
+            format!(
+                "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets: [{{service: ecs-fargate}}]\n"
+            )
+            .as_bytes(),
+        ),
+        ("Dockerfile", b"FROM scratch\nCOPY app.txt /app.txt\n"),
+        ("app.txt", b"one"),
+    ]);
+    let p = dir.path();
+    let dry = |sha: &str| {
+        let out = stack
+            .mpbuild()
+            .current_dir(p)
+            .env("GIT_SHA", sha)
+            .env("MPBUILD_WORK_DIR", p.join(".work"))
+            .args(["push", "--dry-run"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        text(&out)
+    };
+    assert!(
+        dry("d1").contains("# app: would be built: its inputs changed (or no tag holds them yet)")
+    );
+    let (out, _) = push(&stack, p, "d1", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = dry("d2");
+    assert!(t.contains("# app: unchanged since"), "{t}");
+    assert!(t.contains("no build"), "{t}");
+}
