@@ -92,7 +92,11 @@ pub enum BuilderCommand {
         dry_run: bool,
     },
     /// Each node, its platforms and whether it answers.
-    Status,
+    Status {
+        /// Text for people, JSON for programs.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Remove the builder.
     Rm,
 }
@@ -125,6 +129,9 @@ pub struct MirrorArgs {
     pub all: bool,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
+    /// The report on stdout as text or JSON (progress stays on stderr).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -148,6 +155,9 @@ pub struct BuildArgs {
     pub dry_run: bool,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
+    /// What was built on stdout as text or JSON (progress stays on stderr).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// How progress is shown.

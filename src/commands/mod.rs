@@ -37,12 +37,37 @@ where
             };
         }
     };
+    output::reset_json();
+    let json = json_command(&cli.command);
     match dispatch(cli) {
         Ok(code) => code.as_i32(),
         Err(err) => {
             report(&err);
-            classify(&err).as_i32()
+            let code = classify(&err);
+            if let Some(command) = json {
+                output::error_json(command, &err, code);
+            }
+            code.as_i32()
         }
+    }
+}
+
+/// The command's name when it was asked for JSON (`--format json`): a failure then
+/// prints a JSON document too.
+fn json_command(command: &Command) -> Option<&'static str> {
+    use crate::cli::{BuilderCommand, Format, PlanFormat};
+    let json = |f: Format, name| (f == Format::Json).then_some(name);
+    match command {
+        Command::Plan(a) => (a.format != PlanFormat::Text).then_some("plan"),
+        Command::Targets(a) => json(a.format, "targets"),
+        Command::Verify(a) => json(a.format, "verify"),
+        Command::Push(a) => json(a.format, "push"),
+        Command::Merge(a) => json(a.format, "merge"),
+        Command::Build(a) => json(a.format, "build"),
+        Command::Mirror(a) => json(a.format, "mirror"),
+        Command::Doctor(a) => json(a.format, "doctor"),
+        Command::Builder(BuilderCommand::Status { format }) => json(*format, "builder status"),
+        _ => None,
     }
 }
 

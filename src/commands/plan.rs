@@ -25,8 +25,24 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
     };
     let plan = Plan::for_images(&project, &images, &options);
     match args.format {
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        PlanFormat::GithubMatrix => println!("{}", serde_json::to_string(&plan.matrix())?),
+        PlanFormat::Json => {
+            /// The plan's document: `schema_version` first, then the plan's fields.
+            #[derive(serde::Serialize)]
+            struct Doc<'a> {
+                schema_version: u32,
+                #[serde(flatten)]
+                plan: &'a Plan,
+            }
+            super::output::print_json(&serde_json::to_string_pretty(&Doc {
+                schema_version: super::output::SCHEMA_VERSION,
+                plan: &plan,
+            })?)
+        }
+        // GitHub's matrix format, read by `fromJSON` as the matrix itself: an extra key
+        // would become a matrix dimension, so this one carries no schema_version.
+        PlanFormat::GithubMatrix => {
+            super::output::print_json(&serde_json::to_string(&plan.matrix())?)
+        }
         PlanFormat::Text => print!("{}", render_text(&plan, &Platform::host())),
     }
     Ok(Code::Ok)

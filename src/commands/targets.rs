@@ -37,10 +37,10 @@ pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
     match args.format {
         Format::Json => {
             let list: Vec<_> = services.iter().map(|s| to_json(s, &host)).collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json!({ "services": list }))?
-            );
+            super::output::print_value(&json!({
+                "schema_version": super::output::SCHEMA_VERSION,
+                "services": list,
+            }));
         }
         Format::Text => print!("{}", render_text(&services, &host)),
     }

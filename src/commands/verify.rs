@@ -48,7 +48,7 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
     let deep = crate::inspect::deep_fn();
     let verdicts = verify::verify_all(&client, &jobs, Some(&deep))?;
     match args.format {
-        Format::Json => println!("{}", report::render_json(&verdicts)),
+        Format::Json => super::output::print_json(&report::render_json(&verdicts)),
         Format::Text => print!("{}", report::render_text(&verdicts)),
     }
     Ok(if verdicts.iter().all(verify::Verdict::ok) {
