@@ -78,6 +78,12 @@ pub enum Command {
     /// registry. Exit 0 when nothing fails, 1 otherwise.
     #[command(after_help = EXIT_CODES_HELP)]
     Doctor(DoctorArgs),
+    /// Print the JSON Schema of mpbuild.yaml (draft 2020-12), for editors and linters.
+    ///
+    /// `mpbuild init` names the published copy in the file's first line
+    /// (`# yaml-language-server: $schema=…`), so editors with the YAML language server
+    /// complete and check the file.
+    Schema,
     /// Manage the buildx builder declared under `builder:` (one node per platform).
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Builder(BuilderCommand),

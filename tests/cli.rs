@@ -246,6 +246,14 @@ fn init_writes_a_valid_file_and_never_overwrites() {
     assert!(out.starts_with("exit: 0"), "{out}");
     let written = std::fs::read_to_string(dir.path().join("mpbuild.yaml")).unwrap();
     insta::assert_snapshot!(written);
+    // Editors find the schema from the first line, and the file satisfies it.
+    assert!(
+        written.starts_with(
+            "# yaml-language-server: $schema=https://raw.githubusercontent.com/acme/mpbuild/main/schema/mpbuild.schema.json\n"
+        ),
+        "{written}"
+    );
+    assert!(schema_validator().is_valid(&yaml_to_json(&written)));
     let plan = run(dir.path(), &["plan"]);
     assert!(plan.starts_with("exit: 0"), "{plan}");
     assert!(plan.contains("linux/amd64, linux/arm64"), "{plan}");
@@ -408,4 +416,67 @@ fn builder_status_as_json_with_a_fake_docker() {
     );
     assert_eq!(nodes[0]["answers"], true, "{v}");
     assert_eq!(nodes[1]["answers"], false, "{v}");
+}
+
+fn yaml_to_json(text: &str) -> serde_json::Value {
+    serde_saphyr::from_str(text).unwrap()
+}
+
+fn schema_validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo().join("schema/mpbuild.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::draft202012::new(&schema).expect("a valid draft 2020-12 schema")
+}
+
+#[test]
+fn the_committed_schema_is_what_mpbuild_schema_prints() {
+    let out = mpbuild(&repo()).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(repo().join("schema/mpbuild.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        committed,
+        "schema/mpbuild.schema.json is stale: run `mpbuild schema > schema/mpbuild.schema.json`"
+    );
+}
+
+#[test]
+fn every_example_and_the_catalog_validate_against_the_schema() {
+    let v = schema_validator();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("examples")).unwrap() {
+        let file = entry.unwrap().path().join("mpbuild.yaml");
+        if !file.is_file() {
+            continue;
+        }
+        let doc = yaml_to_json(&std::fs::read_to_string(&file).unwrap());
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+        checked += 1;
+    }
+    assert!(checked >= 7, "{checked}");
+    // The issue example and the init template, too.
+    assert!(v.is_valid(&yaml_to_json(APP)));
+    // The built-in catalog's entries have the shape `services:` takes.
+    let catalog = yaml_to_json(mpbuild::catalog::BUILTIN_YAML);
+    let as_project = serde_json::json!({"version": 1, "services": catalog["services"]});
+    let errors: Vec<String> = v.iter_errors(&as_project).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_schema_rejects_unknown_keys_and_wrong_types() {
+    let v = schema_validator();
+    for bad in [
+        APP.replace("    tags:", "    tagz:"),
+        APP.replace("version: 1", "version: 1\nimagez: {}"),
+        APP.replace(
+            "      - service: apprunner\n",
+            "      - service: apprunner\n        archh: amd64\n",
+        ),
+        APP.replace("version: 1", "version: 2"),
+        "version: 1\nservices:\n  - title: no name\n    platforms: [linux/amd64]\n".to_string(),
+    ] {
+        assert!(!v.is_valid(&yaml_to_json(&bad)), "accepted:\n{bad}");
+    }
 }

@@ -152,6 +152,7 @@ pub fn render(
         }
     }
     Ok(TEMPLATE
+        .replace("{{schema}}", crate::config::schema::SCHEMA_URL)
         .replace("{{name}}", name)
         .replace("{{repository}}", repository)
         .replace("{{targets}}\n", &targets))

@@ -83,6 +83,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Mirror(args) => mirror::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
         Command::Builder(cmd) => builder::run(&cli.global, &cmd),
+        Command::Schema => {
+            print!("{}", crate::config::schema::render());
+            Ok(Code::Ok)
+        }
     }
 }
 

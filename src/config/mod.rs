@@ -9,6 +9,7 @@ mod check;
 mod error;
 mod interpolate;
 mod raw;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 
