@@ -480,3 +480,15 @@ fn the_schema_rejects_unknown_keys_and_wrong_types() {
         assert!(!v.is_valid(&yaml_to_json(&bad)), "accepted:\n{bad}");
     }
 }
+
+#[test]
+fn targets_reports_a_broken_project_file() {
+    let dir = project(&APP.replace("    tags:", "    tagz:"));
+    let out = run(dir.path(), &["targets"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(out.contains("unknown field `tagz`"), "{out}");
+    assert!(out.contains("mpbuild.yaml:5:5"), "{out}");
+    // Without a project file: the built-in catalog.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(run(empty.path(), &["targets", "lambda"]).starts_with("exit: 0\n"));
+}

@@ -10,11 +10,21 @@ use crate::exit::{Code, UsageError};
 use crate::platform::Platform;
 
 pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
-    // A project's own `services:` show up too, when there is a project here.
+    // A project's own `services:` show up too, when there is a project here. No
+    // project file is fine (the built-in catalog); a broken one is an error, not
+    // silently a catalog without the project's services.
     let catalog = match crate::settings::load_project(global) {
         Ok(p) => p.catalog,
-        Err(e) if global.file.is_some() => return Err(e),
-        Err(_) => Catalog::builtin(),
+        Err(e)
+            if global.file.is_none()
+                && matches!(
+                    e.downcast_ref::<crate::config::ConfigError>(),
+                    Some(crate::config::ConfigError::NotFound { .. })
+                ) =>
+        {
+            Catalog::builtin()
+        }
+        Err(e) => return Err(e),
     };
     let host = Platform::host();
     let services: Vec<&Service> = match &args.service {
