@@ -18,6 +18,29 @@ pub fn load_project(global: &Global) -> anyhow::Result<Project> {
     Ok(config::load(&path, &Env::process())?)
 }
 
+/// Finds and loads the project file for a preview (`plan`): an unset `${VAR}` is shown
+/// as a placeholder, and a warning line on stderr names the variables.
+pub fn load_project_preview(global: &Global) -> anyhow::Result<Project> {
+    let cwd = std::env::current_dir()?;
+    let path = config::discover(global.file.as_deref(), &cwd)?;
+    let project = config::load(&path, &Env::preview())?;
+    let unset = project.placeholders();
+    if !unset.is_empty() {
+        let names: Vec<String> = unset.iter().map(|n| format!("${{{n}}}")).collect();
+        eprintln!(
+            "warning: {} not set: shown as {}; `push` and `merge` refuse to run until {} set",
+            names.join(", "),
+            config::placeholder(&unset[0]),
+            if unset.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            }
+        );
+    }
+    Ok(project)
+}
+
 /// The images named with `--image` (all when none), or a usage error naming the
 /// unknown one and the valid names.
 pub fn select_images<'p>(project: &'p Project, names: &[String]) -> anyhow::Result<Vec<&'p Image>> {

@@ -164,7 +164,14 @@ fn config_errors() {
     ];
     for (name, yaml) in cases {
         let dir = project(yaml);
-        let out = run(dir.path(), &["plan"]);
+        // `plan` previews an unset variable (see plan_previews_unset_variables); `push`
+        // refuses it.
+        let args: &[&str] = if *name == "unset_variable" {
+            &["push", "--dry-run"]
+        } else {
+            &["plan"]
+        };
+        let out = run(dir.path(), args);
         assert!(out.starts_with("exit: 2\n"), "{name}: {out}");
         insta::assert_snapshot!(format!("config_error_{name}"), out);
     }
@@ -491,4 +498,61 @@ fn targets_reports_a_broken_project_file() {
     // Without a project file: the built-in catalog.
     let empty = tempfile::tempdir().unwrap();
     assert!(run(empty.path(), &["targets", "lambda"]).starts_with("exit: 0\n"));
+}
+
+#[test]
+fn plan_previews_unset_variables_and_push_refuses_them() {
+    let dir = project(&APP.replace("${GIT_SHA}-lambda", "${BUILD_NUMBER}-lambda"));
+    let out = mpbuild(dir.path())
+        .env_remove("GIT_SHA")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        stdout.contains("index tags    latest, <GIT_SHA unset>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("tag <BUILD_NUMBER unset>-lambda"),
+        "{stdout}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr
+            .starts_with("warning: ${GIT_SHA}, ${BUILD_NUMBER} not set: shown as <GIT_SHA unset>;"),
+        "{stderr}"
+    );
+    // A default still applies in a preview.
+    let dir2 = project(&APP.replace("\"${GIT_SHA}\"", "\"${GIT_SHA:-dev}\""));
+    let out = mpbuild(dir2.path())
+        .env_remove("GIT_SHA")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("index tags    latest, dev"),
+        "{}",
+        text(&out)
+    );
+    // push and merge refuse the same file.
+    for args in [
+        &["push", "--dry-run"][..],
+        &["merge", "--digests-dir", "legs"][..],
+    ] {
+        let out = mpbuild(dir.path())
+            .env_remove("GIT_SHA")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("environment variable `GIT_SHA` is not set"),
+            "{}",
+            text(&out)
+        );
+    }
 }

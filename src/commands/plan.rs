@@ -9,7 +9,7 @@ use crate::platform::Platform;
 use crate::shell;
 
 pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
-    let project = crate::settings::load_project(global)?;
+    let project = crate::settings::load_project_preview(global)?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let options = Options {
         output: match args.driver {

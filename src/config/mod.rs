@@ -17,7 +17,7 @@ use serde_saphyr::Spanned;
 
 pub use check::is_valid_tag;
 pub use error::{ConfigError, Located, Pos};
-pub use interpolate::{Unset, expand};
+pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 
 use crate::catalog::{Attestations, Catalog, ManifestKind};
 use crate::platform::Platform;
@@ -41,6 +41,46 @@ impl Env<'static> {
             host: Platform::host(),
             var: &|name| std::env::var(name).ok(),
         }
+    }
+
+    /// The real environment for a preview (`mpbuild plan`): an unset variable is shown
+    /// as a placeholder (`<GIT_SHA unset>`) instead of being an error.
+    pub fn preview() -> Env<'static> {
+        Env {
+            host: Platform::host(),
+            var: &|name| {
+                Some(
+                    std::env::var(name)
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or_else(|| PREVIEW_UNSET.to_string()),
+                )
+            },
+        }
+    }
+}
+
+impl Project {
+    /// The variables shown as placeholders (a preview's unset `${VAR}`s), once each.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut texts: Vec<&str> = Vec::new();
+        for i in &self.images {
+            texts.push(&i.repository);
+            texts.extend(i.tags.iter().map(String::as_str));
+            texts.extend(i.build_args.iter().map(|(_, v)| v.as_str()));
+            texts.extend(i.targets.iter().filter_map(|t| t.tag.as_deref()));
+        }
+        for m in &self.mirrors {
+            texts.push(&m.source);
+            texts.push(&m.destination);
+        }
+        let mut out: Vec<String> = Vec::new();
+        for name in texts.into_iter().flat_map(placeholders) {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
     }
 }
 
