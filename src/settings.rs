@@ -65,6 +65,18 @@ pub fn select_images<'p>(project: &'p Project, names: &[String]) -> anyhow::Resu
     Ok(out)
 }
 
+/// The buildx builder a command uses: `--builder`, else the project's `builder:`, else
+/// `BUILDX_BUILDER` (which buildx itself would use); `None` for buildx's current one.
+pub fn builder_name(flag: Option<&str>, project: &Project) -> Option<String> {
+    flag.map(str::to_string)
+        .or_else(|| project.builder.clone())
+        .or_else(|| {
+            std::env::var("BUILDX_BUILDER")
+                .ok()
+                .filter(|b| !b.is_empty())
+        })
+}
+
 /// Where buildx writes metadata files and OCI layouts for a project: a directory under
 /// the system temp dir named after the project's path, so runs of one project reuse it
 /// and different projects never share one. `MPBUILD_WORK_DIR` overrides it.

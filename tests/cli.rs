@@ -32,7 +32,9 @@ fn text(out: &Output) -> String {
 
 fn run(dir: &Path, args: &[&str]) -> String {
     let out = mpbuild(dir).args(args).output().unwrap();
-    text(&out)
+    // The printed commands start with `cd PROJECT_DIR &&`, an absolute path.
+    let canonical = std::fs::canonicalize(dir).unwrap().display().to_string();
+    text(&out).replace(&format!("cd {canonical} &&"), "cd [DIR] &&")
 }
 
 /// A temp project with a Dockerfile and the given mpbuild.yaml.
@@ -88,7 +90,12 @@ fn example_plan_json_for_the_monorepo() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        Path::new(v["cwd"].as_str().unwrap()),
+        std::fs::canonicalize(&dir).unwrap()
+    );
+    v["cwd"] = "[DIR]".into();
     insta::assert_json_snapshot!(v);
 }
 
@@ -555,4 +562,90 @@ fn plan_previews_unset_variables_and_push_refuses_them() {
             text(&out)
         );
     }
+}
+
+#[test]
+fn the_printed_command_runs_as_printed_from_anywhere() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project(APP);
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/Dockerfile"), "FROM scratch\n").unwrap();
+    let yaml = APP.replace("    tags:", "    context: sub\n    tags:");
+    std::fs::write(dir.path().join("mpbuild.yaml"), yaml).unwrap();
+    let out = mpbuild(dir.path())
+        .env("BUILDX_BUILDER", "ci-builder")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The block under "  command": a comment naming mpbuild's own flags, then the command.
+    let block: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "  command")
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    assert!(
+        block[0]
+            .trim_start()
+            .starts_with("# mpbuild's own flags: --metadata-file")
+            && block[0].contains("--progress=rawjson"),
+        "{stdout}"
+    );
+    let script = block.join("\n");
+    assert!(script.contains("--builder ci-builder"), "{script}");
+    // A fake docker records where it ran and what it was given.
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("record");
+    std::fs::write(
+        bin.path().join("docker"),
+        format!(
+            "#!/bin/sh\npwd > {0}\nprintf '%s\\n' \"$@\" >> {0}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.path().join("docker"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir("/")
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}");
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    let mut lines = recorded.lines();
+    let ran_in = Path::new(lines.next().unwrap());
+    let argv: Vec<&str> = lines.collect();
+    assert_eq!(argv[..2], ["buildx", "build"]);
+    let file = argv[argv.iter().position(|a| *a == "--file").unwrap() + 1];
+    assert!(
+        ran_in.join(file).is_file(),
+        "{file} from {}",
+        ran_in.display()
+    );
+    let context = argv.last().unwrap();
+    assert!(
+        ran_in.join(context).join("Dockerfile").is_file(),
+        "{context}"
+    );
+    assert_eq!(
+        std::fs::canonicalize(ran_in).unwrap(),
+        std::fs::canonicalize(dir.path()).unwrap()
+    );
+    // JSON says the same directory.
+    let out = mpbuild(dir.path())
+        .args(["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(
+        Path::new(v["cwd"].as_str().unwrap()),
+        std::fs::canonicalize(dir.path()).unwrap()
+    );
 }

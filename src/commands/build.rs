@@ -13,7 +13,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     let project = crate::settings::load_project(global)?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let host = Platform::host();
-    let builder = args.builder.clone().or_else(|| project.builder.clone());
+    let builder = crate::settings::builder_name(args.builder.as_deref(), &project);
     let plan = Plan::for_images(
         &project,
         &images,
