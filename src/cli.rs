@@ -84,6 +84,18 @@ pub enum Command {
     /// (`# yaml-language-server: $schema=…`), so editors with the YAML language server
     /// complete and check the file.
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into --dir.
+    Man {
+        /// Write mpbuild.1, mpbuild-plan.1, … into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Manage the buildx builder declared under `builder:` (one node per platform).
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Builder(BuilderCommand),

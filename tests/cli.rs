@@ -649,3 +649,50 @@ fn the_printed_command_runs_as_printed_from_anywhere() {
         std::fs::canonicalize(dir.path()).unwrap()
     );
 }
+
+#[test]
+fn completions_for_every_shell_know_the_subcommands() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = mpbuild(dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", text(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        for word in ["merge", "verify", "push", "--digests-dir"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    assert!(run(dir.path(), &["completions", "tcsh"]).starts_with("exit: 2\n"));
+}
+
+#[test]
+fn man_pages_for_mpbuild_and_each_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mpbuild(dir.path()).arg("man").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH mpbuild 1"), "{page}");
+    for sub in ["plan", "push", "merge", "verify", "mirror", "completions"] {
+        assert!(
+            page.contains(&format!("mpbuild\\-{sub}(1)")),
+            "no {sub} in SUBCOMMANDS:\n{page}"
+        );
+    }
+    let out = mpbuild(dir.path())
+        .args(["man", "--dir", "pages"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    for (file, th) in [
+        ("mpbuild.1", ".TH mpbuild 1"),
+        ("mpbuild-push.1", ".TH mpbuild-push 1"),
+        ("mpbuild-builder-status.1", ".TH mpbuild-builder-status 1"),
+    ] {
+        let roff = std::fs::read_to_string(dir.path().join("pages").join(file)).unwrap();
+        assert!(roff.contains(th), "{file}: {roff}");
+    }
+    let push = std::fs::read_to_string(dir.path().join("pages/mpbuild-push.1")).unwrap();
+    assert!(push.contains("metadata\\-file"), "{push}");
+}

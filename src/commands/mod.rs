@@ -4,6 +4,7 @@
 
 mod build;
 mod builder;
+mod docs;
 mod doctor;
 mod init;
 mod merge;
@@ -83,6 +84,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Mirror(args) => mirror::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
         Command::Builder(cmd) => builder::run(&cli.global, &cmd),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Schema => {
             print!("{}", crate::config::schema::render());
             Ok(Code::Ok)
