@@ -9,7 +9,7 @@ use crate::exit::EXIT_CODES_HELP;
 /// Build multi-platform container images for where they run, and prove every required
 /// platform is in the registry before a deploy tag moves.
 #[derive(Debug, Parser)]
-#[command(name = "mpbuild", version, after_help = EXIT_CODES_HELP, max_term_width = 100)]
+#[command(name = "mpbuild", version = crate::version::LONG, after_help = EXIT_CODES_HELP, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -78,6 +78,11 @@ pub enum Command {
     /// registry. Exit 0 when nothing fails, 1 otherwise.
     #[command(after_help = EXIT_CODES_HELP)]
     Doctor(DoctorArgs),
+    /// Print the version, the git commit it was built from, and the catalog's review date.
+    Version {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Print the JSON Schema of mpbuild.yaml (draft 2020-12), for editors and linters.
     ///
     /// `mpbuild init` names the published copy in the file's first line

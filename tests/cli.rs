@@ -696,3 +696,43 @@ fn man_pages_for_mpbuild_and_each_subcommand() {
     let push = std::fs::read_to_string(dir.path().join("pages/mpbuild-push.1")).unwrap();
     assert!(push.contains("metadata\\-file"), "{push}");
 }
+
+#[test]
+fn version_names_the_commit_and_the_catalogs_review_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = mpbuild::catalog::Catalog::builtin();
+    let (oldest, newest) = mpbuild::version::review_dates(&catalog).unwrap();
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(repo())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let commit = git.unwrap_or_else(|| "unknown".into());
+    let reviewed = if oldest == newest {
+        newest.clone()
+    } else {
+        format!("{oldest} to {newest}")
+    };
+    let out = run(dir.path(), &["--version"]);
+    assert_eq!(
+        out,
+        format!(
+            "exit: 0\n--- stdout\nmpbuild {} (commit {commit}, catalog reviewed {reviewed})\n--- stderr\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let out = mpbuild(dir.path())
+        .args(["version", "--format", "json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["commit"], commit);
+    assert_eq!(v["catalog"]["reviewed_newest"], newest);
+    assert_eq!(v["catalog"]["services"], catalog.services().len());
+    let out = run(dir.path(), &["version"]);
+    assert!(out.contains(&format!("commit   {commit}\n")), "{out}");
+    assert!(out.contains(&format!("reviewed {newest}")), "{out}");
+}

@@ -86,11 +86,45 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Builder(cmd) => builder::run(&cli.global, &cmd),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),
+        Command::Version { format } => version(format),
         Command::Schema => {
             print!("{}", crate::config::schema::render());
             Ok(Code::Ok)
         }
     }
+}
+
+/// `mpbuild version`: the version, the commit, and how old the catalog's facts are.
+fn version(format: crate::cli::Format) -> anyhow::Result<Code> {
+    use crate::version::{COMMIT, VERSION, review_dates};
+    let catalog = crate::catalog::Catalog::builtin();
+    let (oldest, newest) = review_dates(&catalog).unwrap_or_default();
+    match format {
+        crate::cli::Format::Json => output::print_value(&serde_json::json!({
+            "schema_version": output::SCHEMA_VERSION,
+            "version": VERSION,
+            "commit": COMMIT,
+            "catalog": {
+                "services": catalog.services().len(),
+                "reviewed_oldest": oldest,
+                "reviewed_newest": newest,
+            },
+        })),
+        crate::cli::Format::Text => {
+            let reviewed = if oldest == newest {
+                newest
+            } else {
+                format!("{oldest} to {newest} (oldest to newest)")
+            };
+            println!("mpbuild {VERSION}");
+            println!("commit   {COMMIT}");
+            println!(
+                "catalog  {} services, reviewed {reviewed}",
+                catalog.services().len()
+            );
+        }
+    }
+    Ok(Code::Ok)
 }
 
 /// Prints an error: the message, then any cause the message does not already say.
