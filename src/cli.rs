@@ -25,6 +25,23 @@ pub struct Global {
     /// Show each external command and registry request (never credentials).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Errors only: no progress and no report text (a --format json document is still
+    /// printed; the exit code tells the result).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Colour in mpbuild's messages and help: auto (on a terminal, unless NO_COLOR is
+    /// set), always, or never (which also turns the progress bars into plain lines).
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+/// When mpbuild uses colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +208,8 @@ pub enum ProgressArg {
     Auto,
     /// Plain lines.
     Plain,
+    /// No progress at all (errors and the report only).
+    Quiet,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,9 @@
 //! `mpbuild build`: a local developer build, loaded into Docker.
 
-use crate::buildx::{self, Job, Mode, Ui};
+use crate::buildx::{self, Job, Ui};
 use serde_json::json;
 
-use crate::cli::{BuildArgs, Format, Global, ProgressArg};
+use crate::cli::{BuildArgs, Format, Global};
 use crate::exit::Code;
 use crate::plan::{Options, Output, Plan};
 use crate::platform::{self, Platform};
@@ -36,12 +36,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     } else {
         asked.platforms.iter().map(|(p, _)| p.clone()).collect()
     };
-    let mode = if args.progress == ProgressArg::Plain {
-        Mode::Plain
-    } else {
-        Mode::detect(false)
-    };
-    let ui = Ui::new(mode);
+    let ui = Ui::new(crate::settings::progress_mode(args.progress));
     let mut commands = Vec::new();
     for image in &plan.images {
         if asked.platforms.is_empty() && !image.platforms.iter().any(|p| p.matches(&host)) {
@@ -106,7 +101,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
             .iter()
             .map(|t| format!("{}:{t}", image.repository))
             .collect();
-        if args.format == Format::Text {
+        if args.format == Format::Text && !crate::settings::quiet() {
             println!(
                 "built {} for {} → loaded as {}",
                 image.name,

@@ -1,6 +1,15 @@
 //! `mpbuild builder up|status|rm`: the builder declared in mpbuild.yaml.
 
 use crate::builder::{self, Action, Declared};
+
+/// `println!` unless `-q`.
+macro_rules! out {
+    ($($t:tt)*) => {
+        if !crate::settings::quiet() {
+            println!($($t)*);
+        }
+    };
+}
 use crate::buildx::{self, BuildError};
 use crate::cli::{BuilderCommand, Format, Global};
 use crate::exit::{Code, UsageError};
@@ -24,7 +33,7 @@ pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
                 &docker,
                 &["buildx".into(), "rm".into(), declared.name.clone()],
             )?;
-            println!("removed builder {}", declared.name);
+            out!("removed builder {}", declared.name);
             Ok(Code::Ok)
         }
     }
@@ -68,7 +77,7 @@ fn up(
     let actual = current(docker, &declared.name)?;
     let actions = builder::diff(declared, actual.as_ref());
     if actions.is_empty() {
-        println!(
+        out!(
             "builder {} matches mpbuild.yaml: nothing to change",
             declared.name
         );
@@ -84,9 +93,9 @@ fn up(
             ],
             Action::Create { argv, .. } | Action::Leave { argv, .. } => argv.clone(),
         };
-        println!("{}", a.why());
+        out!("{}", a.why());
         if dry_run || verbose {
-            println!("  $ {}", crate::shell::join(&argv));
+            out!("  $ {}", crate::shell::join(&argv));
         }
         if !dry_run {
             run_argv(docker, &argv[1..])?;
@@ -117,7 +126,7 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
                 "exit_code": Code::Build.as_i32(),
                 "nodes": [],
             })),
-            Format::Text => println!(
+            Format::Text => out!(
                 "builder {} does not exist: run `mpbuild builder up`",
                 declared.name
             ),
@@ -158,9 +167,9 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
             "buildx_error": buildx_error,
         })),
         Format::Text => {
-            println!("builder {} (driver {})", declared.name, actual.driver);
+            out!("builder {} (driver {})", declared.name, actual.driver);
             for n in &nodes {
-                println!(
+                out!(
                     "  {:16} {:10} {:40} {}",
                     n.name,
                     n.platforms.join(","),
@@ -169,7 +178,7 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
                 );
             }
             if let Some(line) = &buildx_error {
-                println!("  buildx: {line}");
+                out!("  buildx: {line}");
             }
         }
     }

@@ -15,7 +15,7 @@ mod push;
 mod targets;
 mod verify;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 
 use crate::cli::{Cli, Command};
@@ -27,7 +27,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let parsed = Cli::command()
+        .color(clap_color(&args))
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -39,6 +44,7 @@ where
         }
     };
     output::reset_json();
+    crate::settings::set_output(&cli.global);
     let json = json_command(&cli.command);
     match dispatch(cli) {
         Ok(code) => code.as_i32(),
@@ -127,10 +133,33 @@ fn version(format: crate::cli::Format) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
+/// clap's colour for help and usage errors, from `--color` (read before parsing, since
+/// clap prints those while it parses); `auto` lets clap look at the terminal and
+/// `NO_COLOR`.
+fn clap_color(args: &[OsString]) -> clap::ColorChoice {
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    let mut value = None;
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--color=") {
+            value = Some(v.to_string());
+        } else if a == "--color" {
+            value = it.next().map(|v| v.to_string());
+        }
+    }
+    match value.as_deref() {
+        Some("always") => clap::ColorChoice::Always,
+        Some("never") => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    }
+}
+
 /// Prints an error: the message, then any cause the message does not already say.
 fn report(err: &anyhow::Error) {
     let top = err.to_string();
-    let mut text = format!("error: {top}");
+    let mut text = format!("{} {top}", crate::settings::label("error"));
     for cause in err.chain().skip(1) {
         let c = cause.to_string();
         if !text.contains(&c) {

@@ -36,16 +36,17 @@ pub fn finish(
     }
     match format {
         Format::Json => print_json(&json),
+        Format::Text if crate::settings::quiet() => {}
         Format::Text => print!("{}", rep.render_text()),
     }
     let Some(f) = rep.failure else {
         return Ok(Code::Ok);
     };
     if let Some(line) = report::mirror_refused(&rep.mirrors) {
-        ui.line(&line);
+        important(ui, &line);
     }
     if !f.untouched.is_empty() {
-        ui.line(&f.untouched_line());
+        important(ui, &f.untouched_line());
     }
     match f.error {
         None => Ok(Code::VerifyFailed),
@@ -91,4 +92,14 @@ pub(super) fn error_json(command: &str, err: &anyhow::Error, code: Code) {
         "error": format!("{err:#}"),
         "exit_code": code.as_i32(),
     }));
+}
+
+/// A line about a failure: through the bars, and on stderr even with `-q` (it says
+/// what the error left as it was).
+pub fn important(ui: &Ui, line: &str) {
+    if ui.mode() == crate::buildx::Mode::Quiet {
+        eprintln!("{line}");
+    } else {
+        ui.line(line);
+    }
 }
