@@ -736,3 +736,74 @@ fn version_names_the_commit_and_the_catalogs_review_date() {
     assert!(out.contains(&format!("commit   {commit}\n")), "{out}");
     assert!(out.contains(&format!("reviewed {newest}")), "{out}");
 }
+
+#[test]
+fn every_subcommand_has_examples_and_only_the_top_help_has_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = run(dir.path(), &["--help"]);
+    assert_eq!(top.matches("Exit codes").count(), 1, "{top}");
+    let subcommands = [
+        "plan",
+        "targets",
+        "init",
+        "verify",
+        "push",
+        "merge",
+        "build",
+        "mirror",
+        "doctor",
+        "builder",
+        "version",
+        "schema",
+        "completions",
+        "man",
+    ];
+    for sub in subcommands {
+        assert!(
+            top.contains(&format!("\n  {sub} ")),
+            "{sub} missing from the top help"
+        );
+        let help = run(dir.path(), &[sub, "--help"]);
+        assert!(help.starts_with("exit: 0\n"), "{sub}: {help}");
+        assert!(
+            !help.contains("Exit codes"),
+            "{sub} repeats the exit codes:\n{help}"
+        );
+        let examples: Vec<&str> = help
+            .lines()
+            .skip_while(|l| *l != "Examples:")
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .filter(|l| l.trim_start().starts_with("mpbuild") || l.contains(" mpbuild "))
+            .collect();
+        assert!(!examples.is_empty(), "{sub} has no examples:\n{help}");
+    }
+}
+
+#[test]
+fn environment_variables_are_documented_in_the_help_and_the_readme() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(dir.path(), &["--help"]);
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for var in [
+        "DOCKER_CONFIG",
+        "DOCKER_HOST",
+        "BUILDX_BUILDER",
+        "MPBUILD_WORK_DIR",
+        "MPBUILD_REQUEST_TIMEOUT",
+        "MPBUILD_HOST_PLATFORM",
+        "NO_COLOR",
+        "SSL_CERT_FILE",
+        "GIT_SHA",
+    ] {
+        assert!(help.contains(&format!("\n  {var}")), "{var} not in --help");
+        assert!(
+            readme.contains(&format!("| `{var}`")),
+            "{var} not in the README's table"
+        );
+    }
+    assert!(
+        !help.contains("MPBUILD_E2E"),
+        "a test-only variable in --help"
+    );
+}
