@@ -277,3 +277,45 @@ fn duplicate_tags_across_images() {
         "{e}"
     );
 }
+
+#[test]
+fn unknown_keys_and_values_suggest_the_closest_valid_one() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("    tags:", "    tagz:"));
+    assert!(
+        e.starts_with("unknown field `tagz`; did you mean `tags`?"),
+        "{e}"
+    );
+    assert!(
+        e.contains("valid here: repository, context, dockerfile"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace("    build_args:", "    buildargs:"));
+    assert!(
+        e.starts_with("unknown field `buildargs`; did you mean `build_args`?"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace(
+        "      - platform: linux/arm/v7",
+        "      - platfrom: linux/arm/v7",
+    ));
+    assert!(
+        e.starts_with("unknown field `platfrom`; did you mean `platform`?"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace("version: 1", "version: 1\nmirrorz: []"));
+    assert!(
+        e.starts_with("unknown field `mirrorz`; did you mean `mirrors`?"),
+        "{e}"
+    );
+    // Nothing close: no guess, the valid keys still listed.
+    let e = f.err(&GOOD.replace("    tags:", "    zzzzzzzz:"));
+    assert!(e.starts_with("unknown field `zzzzzzzz`\n"), "{e}");
+    assert!(e.contains("valid here: repository"), "{e}");
+    // A catalog value: `manifest: singel`.
+    let e = f.err(&GOOD.replace(
+        "images:",
+        "services:\n  - name: box\n    platforms: [linux/amd64]\n    manifest: singel\nimages:",
+    ));
+    assert!(e.contains("did you mean `single`?"), "{e}");
+}
