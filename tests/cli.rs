@@ -807,3 +807,51 @@ fn environment_variables_are_documented_in_the_help_and_the_readme() {
         "a test-only variable in --help"
     );
 }
+
+#[test]
+fn the_crate_and_the_release_are_set_up_for_users_to_get_it() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    for key in [
+        "license = \"MIT OR Apache-2.0\"",
+        "repository = \"https://github.com/",
+        "readme = \"README.md\"",
+        "keywords = [",
+        "categories = [",
+    ] {
+        assert!(manifest.contains(key), "Cargo.toml lacks {key}");
+    }
+    for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        assert!(repo().join(file).is_file(), "{file} missing");
+    }
+    let release = std::fs::read_to_string(repo().join(".github/workflows/release.yml")).unwrap();
+    let workflow = yaml_to_json(&release);
+    let include = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap();
+    let pairs: Vec<(String, String)> = include
+        .iter()
+        .map(|m| {
+            (
+                m["os"].as_str().unwrap().into(),
+                m["target"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for (os, target) in [
+        ("macos-14", "aarch64-apple-darwin"),
+        ("macos-13", "x86_64-apple-darwin"),
+        ("ubuntu-24.04", "x86_64-unknown-linux-musl"),
+        ("ubuntu-24.04-arm", "aarch64-unknown-linux-musl"),
+    ] {
+        assert!(
+            pairs.contains(&(os.to_string(), target.to_string())),
+            "no {target} on {os}: {pairs:?}"
+        );
+    }
+    assert!(release.contains("shasum -a 256") && release.contains("SHA256SUMS"));
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains("shasum -a 256 -c"),
+        "the README says how to check a download"
+    );
+}
