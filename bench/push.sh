@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark (issue 5), two comparisons in one run on the local stack (docker driver):
-#  1. `mpbuild push` (build + OCI export + upload + verify + tag promotion) vs the bare
-#     `docker buildx build --push` for the same two-platform image, warm build cache:
-#     the overhead mpbuild adds for its guarantee.
+# Benchmark (issues 5, 17), two comparisons in one run on the local stack:
+#  1. `mpbuild push` (build + OCI export or push by digest + verify + tag promotion) vs
+#     the bare `docker buildx build --push` for the same two-platform image, warm build
+#     cache, one change per run: the overhead mpbuild adds for its guarantee, on the
+#     docker driver and on a remote BuildKit builder.
 #  2. A 4-image project: one `mpbuild push` (one `buildx bake`, images in parallel) vs
 #     four sequential `docker buildx build --push` runs; every run rebuilds (a build arg
 #     changes), each image has a 2 s RUN step on both platforms.
@@ -12,28 +13,56 @@ N=${N:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# 1. One image, warm cache.
+# 1. One image, warm cache, one change per run (a context file), on both driver paths:
+#    the docker driver (mpbuild exports an OCI layout and uploads it) and a `remote`
+#    BuildKit builder (buildx pushes by digest). Each run changes the file first, for
+#    mpbuild and for bare buildx alike.
 one=$work/one
 mkdir -p "$one"
-printf 'ARG BASE\nFROM ${BASE}\nRUN echo one > /one\n' >"$one/Dockerfile"
-cat >"$one/mpbuild.yaml" <<YAML
+printf 'ARG BASE\nFROM ${BASE}\nRUN echo one > /one\nCOPY stamp /stamp\n' >"$one/Dockerfile"
+date +%s%N >"$one/stamp"
+project() { # BUILDER → mpbuild.yaml for that builder
+  cat <<YAML
 version: 1
+${1:+builder: $1}
 images:
   one:
-    repository: $MPBUILD_REGISTRY/bench/one
+    repository: $MPBUILD_REGISTRY/bench/one${1:+-$1}
     tags: [latest]
+    attestations: false
     build_args: {BASE: "$MPBUILD_TEST_BASE"}
-    targets: [{service: apprunner}, {service: apple-silicon}]
+    targets: [{service: ecs-fargate, arch: [X86_64, ARM64]}]
 YAML
-echo "1. one image, linux/amd64 + linux/arm64, warm cache"
-measure "mpbuild push (build, upload, verify, promote)" "$N" \
-  env MPBUILD_WORK_DIR="$work/mpw" "$MPBUILD" -f "$one/mpbuild.yaml" push --progress plain
+}
+project "" >"$one/mpbuild.yaml"
+remote=bench-remote-$$
+docker buildx create --name "$remote" --driver remote "$MPBUILD_BUILDKIT_ADDR" >/dev/null
+trap 'docker buildx rm "$remote" >/dev/null 2>&1; rm -rf "$work"' EXIT
+project "$remote" >"$one/mpbuild-remote.yaml"
+cat >"$work/mp1.sh" <<SH
+#!/usr/bin/env bash
+date +%s%N >"$one/stamp"
+MPBUILD_WORK_DIR="$work/mpw\$1" exec "$MPBUILD" -f "$one/\$2" push --progress plain
+SH
+cat >"$work/bare1.sh" <<SH
+#!/usr/bin/env bash
+date +%s%N >"$one/stamp"
+exec docker buildx build -q \$1 --provenance=false --build-arg "BASE=$MPBUILD_TEST_BASE" \
+  --platform linux/amd64,linux/arm64 -t "$MPBUILD_REGISTRY/bench/one-bare\$2:latest" --push "$one"
+SH
+chmod +x "$work/mp1.sh" "$work/bare1.sh"
+echo "1a. one image, linux/amd64 + linux/arm64, warm cache, one change per run: docker driver"
+measure "mpbuild push (build, OCI export, upload, verify, promote)" "$N" "$work/mp1.sh" docker mpbuild.yaml
 MP=$LAST_MEDIAN
-measure "docker buildx build --push" "$N" \
-  docker buildx build -q --provenance=false --build-arg "BASE=$MPBUILD_TEST_BASE" \
-    --platform linux/amd64,linux/arm64 -t "$MPBUILD_REGISTRY/bench/one-bare:latest" --push "$one"
+measure "docker buildx build --push" "$N" "$work/bare1.sh" "" ""
 BARE=$LAST_MEDIAN
-echo "   overhead ratio mpbuild/bare: $(ratio "$MP" "$BARE")"
+echo "   overhead ratio mpbuild/bare (docker driver): $(ratio "$MP" "$BARE")"
+echo "1b. the same on a remote BuildKit builder: push by digest"
+measure "mpbuild push (build, push by digest, verify, promote)" "$N" "$work/mp1.sh" remote mpbuild-remote.yaml
+MPR=$LAST_MEDIAN
+measure "docker buildx build --builder remote --push" "$N" "$work/bare1.sh" "--builder $remote" "-remote"
+BARER=$LAST_MEDIAN
+echo "   overhead ratio mpbuild/bare (push by digest): $(ratio "$MPR" "$BARER")"
 echo
 
 # 2. Four images, rebuilt every run.

@@ -67,6 +67,11 @@ Examples:
   mpbuild mirror grafana/grafana:11.2.0 ECR_REPO/grafana --target apprunner
   mpbuild mirror SRC DEST --all            every platform, the source digest kept
   mpbuild mirror                           the project's `mirrors:`";
+const SMOKE_EXAMPLES: &str = "\
+Examples:
+  mpbuild smoke REPO:TAG -- app --version                every platform the image holds
+  mpbuild smoke REPO:TAG --platform linux/arm64 --expect 'v1\\.' -- app --version
+  mpbuild smoke REPO@sha256:… --format json -- /bin/true";
 const DOCTOR_EXAMPLES: &str = "\
 Examples:
   mpbuild doctor
@@ -188,6 +193,14 @@ pub enum Command {
     /// registry. Exit 0 when nothing fails, 1 otherwise.
     #[command(after_help = DOCTOR_EXAMPLES)]
     Doctor(DoctorArgs),
+    /// Run a command in an image on each platform, as the smoke run before a tag moves.
+    ///
+    /// `mpbuild smoke REF --platform linux/arm64 -- app --version`: the command (exact
+    /// argv, no shell) runs in REF's digest for each platform through the builder —
+    /// natively where a node serves the platform, else emulated. No project file needed.
+    /// Exit 1 when it fails, times out or its output does not match --expect.
+    #[command(after_help = SMOKE_EXAMPLES)]
+    Smoke(SmokeArgs),
     /// Print the version, the git commit it was built from, and the catalog's review date.
     #[command(after_help = VERSION_EXAMPLES)]
     Version {
@@ -340,6 +353,38 @@ pub struct PushArgs {
     pub metadata_file: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// The image (REPO:TAG or REPO@sha256:…); the command runs in its digest.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Run on this platform (repeatable; default: every platform the image holds).
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+    /// Stop the command after this long: seconds (`30`, `30s`) or minutes (`2m`).
+    #[arg(long, value_name = "S", default_value = "60")]
+    pub timeout: String,
+    /// A regular expression the output (stdout and stderr) must match.
+    #[arg(long, value_name = "RE")]
+    pub expect: Option<String>,
+    /// An environment variable for the command (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// The buildx builder (default: the current one).
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+    /// The report on stdout as text or JSON (progress stays on stderr).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressArg,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

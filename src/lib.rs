@@ -19,6 +19,7 @@ pub mod config;
 pub mod deploy;
 pub mod digest;
 pub mod exit;
+pub mod fsread;
 pub mod inspect;
 pub mod oci_layout;
 pub mod pipeline;

@@ -100,6 +100,29 @@ pub struct ImagePlan {
     /// separate runners carry it, so `merge` can refuse a leg from another plan.
     #[serde(skip)]
     pub fingerprint: String,
+    /// The smoke run, when the image declares one (not part of the fingerprint: it checks
+    /// the image, it does not make it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<SmokePlan>,
+}
+
+/// A command run in the pushed image on each of `platforms` before a tag moves.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmokePlan {
+    pub run: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    pub timeout_s: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
+    /// The image's platforms, or the subset `smoke: platforms:` names.
+    pub platforms: Vec<Platform>,
+}
+
+impl SmokePlan {
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_s)
+    }
 }
 
 /// One target of an image, resolved.
@@ -233,7 +256,24 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         oci_dir,
         output: options.output,
         fingerprint: String::new(),
+        smoke: None,
     };
+    plan.smoke = image.smoke.as_ref().map(|s| SmokePlan {
+        run: s.run.clone(),
+        expect: s.expect.clone(),
+        timeout_s: s.timeout.as_secs(),
+        env: s.env.clone(),
+        platforms: if s.platforms.is_empty() {
+            plan.platforms.clone()
+        } else {
+            // In the image's order, as far as a leg's plan still has them.
+            plan.platforms
+                .iter()
+                .filter(|p| s.platforms.iter().any(|q| q.matches(p)))
+                .cloned()
+                .collect()
+        },
+    });
     plan.command = build_argv(image, &plan, options);
     plan.fingerprint = fingerprint(&plan);
     plan
@@ -367,6 +407,10 @@ impl Plan {
             leg.platforms = mine.clone();
             leg.tags = Vec::new();
             leg.single_tags = Vec::new();
+            if let Some(s) = &mut leg.smoke {
+                s.platforms.retain(|p| mine.iter().any(|q| q.matches(p)));
+            }
+            leg.smoke = leg.smoke.filter(|s| !s.platforms.is_empty());
             leg.targets = full
                 .targets
                 .iter()

@@ -69,14 +69,8 @@ fn arm64_only_image_fails_with_exec_format_error_without_emulation() {
 #[test]
 fn base_image_is_multi_platform_and_runs_everywhere() {
     let Some(stack) = common::stack() else { return };
-    let (repo, tag) = stack
-        .base_image
-        .split_once('/')
-        .unwrap()
-        .1
-        .rsplit_once(':')
-        .unwrap();
-    let (code, body) = stack.registry_get(&format!("/v2/{repo}/manifests/{tag}"));
+    let (repo, digest) = (&stack.base_repo, &stack.base_digest);
+    let (code, body) = stack.registry_get(&format!("/v2/{repo}/manifests/{digest}"));
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let archs: Vec<String> = v["manifests"]

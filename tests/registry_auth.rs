@@ -523,30 +523,64 @@ fn tls_with_a_private_ca() {
     assert!(t.contains("TLS") && t.contains("--ca-file"), "{t}");
 }
 
-/// A fake registry: answers the index, then drops every connection (as a registry that
-/// stops in the middle of a verify would).
-fn dying_registry(index: Vec<u8>, digest: String) -> String {
+/// A fake registry that dies in the middle of a verify: it refuses the client's TLS
+/// probe (so plain HTTP is used, as for any loopback registry), answers `/v2/` and the
+/// index of `app:v1`, and from the moment the index is served drops every connection
+/// without an answer. Returns its address and the request lines it saw.
+fn dying_registry(
+    index: Vec<u8>,
+    digest: String,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
     std::thread::spawn(move || {
-        let mut served = false;
-        for stream in listener.incoming().take(40) {
+        let mut dead = false;
+        for stream in listener.incoming().take(60) {
             let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            if !served {
-                served = true;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nDocker-Content-Digest: {digest}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    index.len()
-                );
-                let _ = stream.write_all(&index);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut first = [0u8; 1];
+            // A TLS ClientHello starts with 0x16: not a registry that speaks TLS.
+            if stream.peek(&mut first).is_err() || first[0] == 0x16 {
+                continue;
             }
-            // Later requests: the connection closes without an answer.
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut header = String::new();
+                match reader.read_line(&mut header) {
+                    Ok(n) if n > 2 => {}
+                    _ => break,
+                }
+            }
+            let request = request.trim().to_string();
+            log.lock().unwrap().push(request.clone());
+            if dead {
+                // The registry is gone: the connection closes without an answer.
+                continue;
+            }
+            let head = request.starts_with("HEAD ");
+            let (status, ctype, body): (&str, &str, &[u8]) = if request.contains(" /v2/ ") {
+                ("200 OK", "application/json", b"{}")
+            } else if request.contains(" /v2/app/manifests/v1 ") {
+                dead = !head;
+                ("200 OK", "application/vnd.oci.image.index.v1+json", &index)
+            } else {
+                ("404 Not Found", "application/json", b"{}")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nDocker-Content-Digest: {digest}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            if !head {
+                let _ = stream.write_all(body);
+            }
         }
     });
-    addr
+    (addr, seen)
 }
 
 #[test]
@@ -558,7 +592,7 @@ fn a_registry_that_dies_mid_verify_is_exit_4_without_panic() {
     )
     .into_bytes();
     let digest = mpbuild::digest::sha256(&index);
-    let addr = dying_registry(index, digest);
+    let (addr, seen) = dying_registry(index, digest);
     let empty = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let out = mpbuild(
@@ -568,9 +602,22 @@ fn a_registry_that_dies_mid_verify_is_exit_4_without_panic() {
         &["verify", &format!("{addr}/app:v1"), "--target", "apprunner"],
     );
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(4), "{t}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(out.status.code(), Some(4), "{t}\nrequests: {seen:#?}");
     assert!(!t.contains("panicked"), "{t}");
-    assert!(t.contains(&addr) && t.contains("failed after"), "{t}");
+    // The index was served, so the verify got past it …
+    assert!(
+        seen.iter()
+            .any(|r| r == "GET /v2/app/manifests/v1 HTTP/1.1"),
+        "the index was never asked for: {seen:#?}\n{t}"
+    );
+    // … and failed on the next request, the amd64 image manifest, which it names.
+    assert!(
+        t.contains(&format!(
+            "{addr}: GET http://{addr}/v2/app/manifests/{child} failed after"
+        )),
+        "{t}\nrequests: {seen:#?}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(40),
         "retries are bounded"
@@ -615,4 +662,95 @@ fn a_tampered_manifest_is_refused() {
         t.contains("does not match its digest") && t.contains("refusing it"),
         "{t}"
     );
+}
+
+/// A credential helper that never answers is cut off after
+/// `credentials::HELPER_TIMEOUT` (10 s): exit 4 naming the helper, not a hung verify.
+#[test]
+fn a_credential_helper_that_hangs_is_cut_off() {
+    let Some(stack) = common::stack() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: test\n    path: {}",
+        htpasswd(dir.path()).display()
+    );
+    let reg = stack.start_registry(&auth, None);
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-slow");
+    // Not `exec`: the sleep is a grandchild holding the helper's stdout open, the
+    // harder case for the timeout (it ends by itself within a minute).
+    std::fs::write(&helper, "#!/bin/sh\nsleep 60\n").unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.path().join("docker-slow");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{}":"slow"}}}}"#, reg.addr),
+    )
+    .unwrap();
+    let timeout = mpbuild::registry::credentials::HELPER_TIMEOUT;
+    let started = Instant::now();
+    let out = mpbuild(
+        &stack,
+        &cfg,
+        Some(&bin),
+        &[
+            "verify",
+            &format!("{}/team/app:v1", reg.addr),
+            "--target",
+            "apprunner",
+        ],
+    );
+    let took = started.elapsed();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(
+        t.contains(&format!(
+            "credential helper `docker-credential-slow` failed: no answer within {}s",
+            timeout.as_secs()
+        )),
+        "{t}"
+    );
+    assert!(
+        took >= timeout && took < timeout + Duration::from_secs(20),
+        "took {took:?} with a {timeout:?} helper timeout: {t}"
+    );
+}
+
+/// `--insecure-registry HOST:PORT` lets mpbuild speak plain HTTP to that registry, port
+/// included. Loopback addresses are probed anyway, so the registry (plain HTTP, on a
+/// free port, not 5000) is named by an IPv4-mapped IPv6 address: still 127.0.0.1 on
+/// the wire, but not a loopback name to mpbuild.
+#[test]
+fn insecure_registry_with_a_port() {
+    let Some(stack) = common::stack() else { return };
+    let reg = stack.start_registry("", None);
+    let empty = tempfile::tempdir().unwrap();
+    let image = push_image(&stack, &client(empty.path(), None), &reg.addr);
+    let port = reg.addr.rsplit_once(':').unwrap().1;
+    assert_ne!(port, "5000");
+    let host = format!("[::ffff:127.0.0.1]:{port}");
+    let image = image.replacen(&reg.addr, &host, 1);
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", image.as_str(), "--target", "apprunner"];
+        args.extend_from_slice(extra);
+        mpbuild(&stack, empty.path(), None, &args)
+    };
+    // Not listed: HTTPS, which this registry does not speak.
+    let out = verify(&[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains(&format!("GET https://{host}/v2/")), "{t}");
+    // The same host with another port is another registry.
+    let other = "[::ffff:127.0.0.1]:5000".to_string();
+    let out = verify(&["--insecure-registry", &other]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains(&format!("GET https://{host}/v2/")), "{t}");
+    // Listed with its port: plain HTTP, verified.
+    let out = verify(&["--insecure-registry", &host]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("every required platform present"), "{t}");
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod metadata;
 pub mod progress;
 pub mod run;
+pub mod state;
 pub mod ui;
 
 pub use docker::{Builder, Version};

@@ -1,5 +1,5 @@
 //! `mpbuild merge`: the legs' records → `pipeline::merge` (check, assemble, push the
-//! index by digest, verify, promote) → the report.
+//! index by digest, verify, smoke, promote) → the report.
 
 use super::output;
 use crate::buildx::{self, Ui};
@@ -8,6 +8,7 @@ use crate::exit::Code;
 use crate::pipeline::merge::{self, Merge};
 use crate::pipeline::record;
 use crate::pipeline::report::Kind;
+use crate::pipeline::smoke::{Runner, ToolsSource};
 use crate::plan::{Options, Output, Plan};
 use crate::settings;
 
@@ -28,6 +29,11 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
     let ui = Ui::new(settings::progress_mode(args.progress));
     let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
     let names: Vec<String> = project.images.iter().map(|i| i.name.clone()).collect();
+    let smoke = Runner {
+        tools: ToolsSource::Probe(project.builder.clone()),
+        ui: &ui,
+        verbose: global.verbose,
+    };
     let mut report = merge::merge(&Merge {
         plan: &plan,
         project_images: &names,
@@ -36,6 +42,7 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
         dir: &args.digests_dir,
         client: &client,
         deep: args.deep,
+        smoke: &smoke,
     });
     report.kind = Kind::Merge;
     output::finish(

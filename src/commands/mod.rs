@@ -12,6 +12,7 @@ mod mirror;
 mod output;
 mod plan;
 mod push;
+mod smoke;
 mod targets;
 mod verify;
 
@@ -73,6 +74,7 @@ fn json_command(command: &Command) -> Option<&'static str> {
         Command::Build(a) => json(a.format, "build"),
         Command::Mirror(a) => json(a.format, "mirror"),
         Command::Doctor(a) => json(a.format, "doctor"),
+        Command::Smoke(a) => json(a.format, "smoke"),
         Command::Builder(BuilderCommand::Status { format }) => json(*format, "builder status"),
         _ => None,
     }
@@ -89,6 +91,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Build(args) => build::run(&cli.global, &args),
         Command::Mirror(args) => mirror::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args),
+        Command::Smoke(args) => smoke::run(&cli.global, &args),
         Command::Builder(cmd) => builder::run(&cli.global, &cmd),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),

@@ -119,6 +119,19 @@ pub fn render_text(plan: &Plan, host: &Platform, cwd: &std::path::Path) -> Strin
         if img.deep {
             let _ = writeln!(out, "  verify        deep (entrypoint ELF machine checked)");
         }
+        if let Some(s) = &img.smoke {
+            let _ = writeln!(
+                out,
+                "  smoke         `{}` on {} before a tag moves (timeout {}s{})",
+                crate::shell::join(&s.run),
+                crate::platform::list(&s.platforms),
+                s.timeout_s,
+                s.expect
+                    .as_deref()
+                    .map(|e| format!(", output must match /{e}/"))
+                    .unwrap_or_default()
+            );
+        }
         if plan.bake.is_none() {
             let _ = writeln!(out, "  command");
             let _ = writeln!(out, "    {}", own_flags(&img.command));

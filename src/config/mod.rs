@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-pub use check::is_valid_tag;
+pub use check::{is_valid_tag, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 
@@ -131,9 +131,29 @@ pub struct Image {
     pub sbom: bool,
     pub deep: bool,
     pub targets: Vec<Target>,
+    /// The smoke run: a command run in the pushed image on each platform before a tag
+    /// moves.
+    pub smoke: Option<Smoke>,
     /// Where the image is declared.
     pub line: u32,
 }
+
+/// A checked `smoke:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smoke {
+    /// The argv, exactly (no shell unless the user writes `sh -c`).
+    pub run: Vec<String>,
+    /// A regular expression the command's output (stdout and stderr) must match;
+    /// checked to compile.
+    pub expect: Option<String>,
+    pub timeout: std::time::Duration,
+    pub env: Vec<(String, String)>,
+    /// The platforms to run it on; empty: every platform of the image.
+    pub platforms: Vec<Platform>,
+}
+
+/// `smoke:`'s timeout when none is given.
+pub const SMOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A checked deployment target.
 #[derive(Debug, Clone)]
@@ -180,11 +200,14 @@ pub fn discover(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, Config
     })
 }
 
-/// Reads and checks a project file.
+/// Reads and checks a project file. Only a regular file of at most
+/// [`crate::fsread::MAX_TEXT_BYTES`] is read (`-f /dev/zero` or a FIFO is refused at once).
 pub fn load(path: &Path, env: &Env) -> Result<Project, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
+    let text = crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|source| {
+        ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     parse(path, &text, env)
 }

@@ -168,6 +168,59 @@ pub struct RawImage {
     #[serde(default)]
     pub deep: Option<bool>,
     pub targets: Spanned<Vec<Spanned<RawTarget>>>,
+    /// A command run in the pushed image on every platform before a tag moves.
+    #[serde(default)]
+    pub smoke: Option<Spanned<RawSmokeSpec>>,
+}
+
+/// `smoke:` as an argv (`[app, --version]`) or a mapping with `run:` and options.
+#[derive(Debug)]
+pub enum RawSmokeSpec {
+    Argv(Vec<Spanned<Scalar>>),
+    Full(Box<RawSmoke>),
+}
+
+/// `smoke: {run: […], expect: RE, timeout: 30s, env: {K: V}, platforms: […]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmoke {
+    pub run: Spanned<Vec<Spanned<Scalar>>>,
+    #[serde(default)]
+    pub expect: Option<Spanned<String>>,
+    /// Seconds (`30`) or a duration (`"30s"`, `"2m"`).
+    #[serde(default)]
+    pub timeout: Option<Spanned<Scalar>>,
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub env: Vec<(Spanned<String>, Spanned<Scalar>)>,
+    #[serde(default)]
+    pub platforms: Vec<Spanned<String>>,
+}
+
+impl<'de> Deserialize<'de> for RawSmokeSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSmokeSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a command as a list (`[app, --version]`) or a mapping with `run:`")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawSmokeSpec, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(a) = seq.next_element()? {
+                    argv.push(a);
+                }
+                Ok(RawSmokeSpec::Argv(argv))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSmokeSpec, A::Error> {
+                RawSmoke::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|s| RawSmokeSpec::Full(Box::new(s)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// One deployment target of an image.

@@ -80,7 +80,14 @@ pub fn schema() -> Value {
                 "items": {"$ref": "#/$defs/mirror"}
             }
         },
-        "$defs": {
+        "$defs": defs(),
+    })
+}
+
+/// The schema's `$defs`, in two parts (one `json!` would exceed the macro's recursion
+/// limit).
+fn defs() -> Value {
+    let mut defs = json!({
             "image": {
                 "type": "object",
                 "additionalProperties": false,
@@ -106,7 +113,27 @@ pub fn schema() -> Value {
                         "minItems": 1,
                         "description": "Where the image runs.",
                         "items": {"$ref": "#/$defs/target"}
+                    },
+                    "smoke": {
+                        "description": "A command run in the pushed image on each platform before a tag moves: an argv (`[app, --version]`, no shell) or a mapping with `run:`.",
+                        "oneOf": [
+                            {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/scalar"}},
+                            {"$ref": "#/$defs/smoke"}
+                        ]
                     }
+                }
+            },
+            "scalar": {"type": ["string", "number", "boolean"]},
+            "smoke": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["run"],
+                "properties": {
+                    "run": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/scalar"}, "description": "The argv, exactly (write `sh -c` for a shell)."},
+                    "expect": string("A regular expression the output (stdout and stderr) must match."),
+                    "timeout": {"type": ["string", "number"], "description": "Seconds (30) or a duration (\"30s\", \"2m\"); default 60 s."},
+                    "env": {"type": "object", "additionalProperties": {"$ref": "#/$defs/scalar"}, "description": "Environment variables for the command."},
+                    "platforms": strings("The platforms to run it on (default: every platform of the image).")
                 }
             },
             "target": {
@@ -137,7 +164,9 @@ pub fn schema() -> Value {
                     "platforms": strings("Copy these platforms."),
                     "all": boolean("Copy every platform, keeping the source digest.")
                 }
-            },
+            }
+    });
+    let more = json!({
             "builder": {
                 "type": "object",
                 "additionalProperties": false,
@@ -209,8 +238,11 @@ pub fn schema() -> Value {
                     "for": strings("What it supports: platforms, manifest, attestations, media_types, or a platform the service runs.")
                 }
             }
-        }
-    })
+    });
+    if let (Some(a), Value::Object(b)) = (defs.as_object_mut(), more) {
+        a.extend(b);
+    }
+    defs
 }
 
 /// The schema as `mpbuild schema` prints it and `schema/mpbuild.schema.json` holds it.
@@ -292,6 +324,7 @@ mod tests {
             ("RawMirror", fields::<RawMirror>(), "/$defs/mirror"),
             ("RawImage", fields::<RawImage>(), "/$defs/image"),
             ("RawTarget", fields::<RawTarget>(), "/$defs/target"),
+            ("RawSmoke", fields::<RawSmoke>(), "/$defs/smoke"),
             ("RawService", fields::<RawService>(), "/$defs/service"),
             ("TaggedSource", fields::<TaggedSource>(), "/$defs/source"),
         ];

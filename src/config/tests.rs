@@ -156,6 +156,19 @@ fn bad_repository_and_tags() {
     assert!(e.contains("path component `API` is not valid"), "{e}");
     let e = f.err(&GOOD.replace("amazonaws.com/api", "amazonaws.com/api:latest"));
     assert!(e.contains("contains a tag"), "{e}");
+    let e = f.err(&GOOD.replace(
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api",
+        "http://localhost:5000/api",
+    ));
+    assert!(
+        e.contains("a repository has no scheme; drop `http://`") && !e.contains("contains a tag"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace(
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api",
+        "localhost:99999/api",
+    ));
+    assert!(e.contains("not a port number"), "{e}");
     let e = f.err(&GOOD.replace("[latest,", "[-latest,"));
     assert!(e.contains("`-latest` is not a valid tag"), "{e}");
 }
@@ -318,4 +331,77 @@ fn unknown_keys_and_values_suggest_the_closest_valid_one() {
         "services:\n  - name: box\n    platforms: [linux/amd64]\n    manifest: singel\nimages:",
     ));
     assert!(e.contains("did you mean `single`?"), "{e}");
+}
+
+const SMOKE: &str = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    targets: [{service: apprunner}, {service: apple-silicon}]\n";
+
+#[test]
+fn smoke_shorthand_and_full_form() {
+    let f = Fixture::new();
+    let p = f
+        .parse(&format!("{SMOKE}    smoke: [app, --version, 600]\n"))
+        .unwrap();
+    let s = p.images[0].smoke.as_ref().unwrap();
+    assert_eq!(s.run, vec!["app", "--version", "600"]);
+    assert_eq!(s.timeout, SMOKE_TIMEOUT);
+    assert!(s.platforms.is_empty() && s.expect.is_none() && s.env.is_empty());
+    let p = f
+        .parse(&format!(
+            "{SMOKE}    smoke:\n      run: [sh, -c, 'echo $HOME']\n      expect: '^v\\d+'\n      timeout: 30s\n      env: {{LOG: debug, N: 3}}\n      platforms: [linux/arm64]\n"
+        ))
+        .unwrap();
+    let s = p.images[0].smoke.as_ref().unwrap();
+    assert_eq!(s.run, vec!["sh", "-c", "echo $HOME"]);
+    assert_eq!(s.expect.as_deref(), Some("^v\\d+"));
+    assert_eq!(s.timeout, std::time::Duration::from_secs(30));
+    assert_eq!(
+        s.env,
+        vec![("LOG".into(), "debug".into()), ("N".into(), "3".into())]
+    );
+    assert_eq!(s.platforms, vec![Platform::linux("arm64", "")]);
+    let p = f
+        .parse(&format!("{SMOKE}    smoke: {{run: [true], timeout: 5}}\n"))
+        .unwrap();
+    assert_eq!(
+        p.images[0].smoke.as_ref().unwrap().timeout,
+        std::time::Duration::from_secs(5)
+    );
+    assert!(f.parse(SMOKE).unwrap().images[0].smoke.is_none());
+}
+
+#[test]
+fn smoke_errors_point_at_the_value() {
+    let f = Fixture::new();
+    let e = f.err(&format!(
+        "{SMOKE}    smoke:\n      run: [app]\n      expect: 'v(1'\n"
+    ));
+    assert!(
+        e.starts_with("`expect:` is not a valid regular expression"),
+        "{e}"
+    );
+    assert!(e.contains("mpbuild.yaml:9:15"), "{e}");
+    let e = f.err(&format!(
+        "{SMOKE}    smoke:\n      run: [app]\n      tmeout: 5\n"
+    ));
+    assert!(e.starts_with("unknown field `tmeout`"), "{e}");
+    assert!(e.contains("mpbuild.yaml:9:"), "{e}");
+    let e = f.err(&format!("{SMOKE}    smoke: []\n"));
+    assert!(e.contains("the smoke command is empty"), "{e}");
+    assert!(e.contains("mpbuild.yaml:7:"), "{e}");
+    let e = f.err(&format!(
+        "{SMOKE}    smoke:\n      run: [app]\n      timeout: soon\n"
+    ));
+    assert!(e.contains("timeout `soon` is not a duration"), "{e}");
+    assert!(e.contains("mpbuild.yaml:9:16"), "{e}");
+    let e = f.err(&format!(
+        "{SMOKE}    smoke:\n      run: [app]\n      platforms: [linux/s390x]\n"
+    ));
+    assert!(e.contains("not built for linux/s390x"), "{e}");
+    assert!(e.contains("mpbuild.yaml:9:19"), "{e}");
+    let e = f.err(&format!(
+        "{SMOKE}    smoke:\n      run: [app]\n      env: {{1X: y}}\n"
+    ));
+    assert!(e.contains("`1X` is not a variable name"), "{e}");
+    let e = f.err(&format!("{SMOKE}    smoke: [app, 1.50]\n"));
+    assert!(e.contains("quote it"), "{e}");
 }

@@ -10,7 +10,7 @@ mod ecs;
 mod kubernetes;
 mod text;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -35,6 +35,8 @@ pub struct Found {
 pub enum DeployError {
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
+    #[error("{message}")]
+    Walk { message: String },
     #[error("{path}: not valid YAML/JSON: {message}")]
     Parse { path: String, message: String },
     #[error(
@@ -71,6 +73,12 @@ impl Doc<'_> {
 /// Reads `path` (a file, or a directory: every *.yaml, *.yml and *.json under it).
 /// `resource` picks one workload by name; `cluster_archs` serves Kubernetes workloads
 /// without an architecture constraint.
+///
+/// Files are read through [`crate::fsread`]: regular files only, each at most
+/// [`crate::fsread::MAX_TEXT_BYTES`]. Under a directory, symlinked directories are not
+/// followed (a link loop cannot list a file twice); a symlinked file is read like a file
+/// (and refused unless it resolves to a regular file); the walk is bounded in depth and
+/// entries.
 pub fn read(
     path: &Path,
     display: &str,
@@ -79,9 +87,13 @@ pub fn read(
 ) -> Result<Vec<Found>, DeployError> {
     let mut found = Vec::new();
     if path.is_dir() {
-        let mut files = Vec::new();
-        collect(path, &mut files);
-        files.sort();
+        let files = crate::fsread::walk(path, &|p| {
+            p.extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+        })
+        .map_err(|e| DeployError::Walk {
+            message: e.shown_as(path, Path::new(display)).to_string(),
+        })?;
         for f in files {
             let rel = f.strip_prefix(path).unwrap_or(&f);
             let shown = format!("{}/{}", display.trim_end_matches('/'), rel.display());
@@ -109,31 +121,16 @@ pub fn read(
     Ok(found)
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-        {
-            out.push(p);
-        }
-    }
-}
-
 fn read_file(
     path: &Path,
     display: &str,
     cluster_archs: Option<&[Platform]>,
 ) -> Result<Vec<Found>, DeployError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DeployError::Read {
-        path: display.to_string(),
-        message: e.to_string(),
+    let text = crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|e| {
+        DeployError::Read {
+            path: display.to_string(),
+            message: e.to_string(),
+        }
     })?;
     let docs: Vec<Value> =
         serde_saphyr::from_str_multiple(&text).map_err(|e| DeployError::Parse {

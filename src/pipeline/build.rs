@@ -16,15 +16,28 @@ pub struct Tools {
 }
 
 impl Tools {
-    /// Finds docker and buildx and reads the builder's driver.
+    /// Finds docker and buildx and reads the builder's driver: from buildx's own files
+    /// and a cached version where it can, else with `docker buildx version` and
+    /// `docker buildx inspect`, run side by side.
     pub fn probe(builder: Option<&str>) -> Result<Tools, BuildError> {
         let docker = buildx::docker::locate()?;
-        let version = buildx::docker::buildx_version(&docker)?;
-        let builder = buildx::docker::inspect(&docker, builder)?;
+        let (version, found) = std::thread::scope(|s| {
+            let version = s.spawn(|| match buildx::state::cached_version(&docker) {
+                Some(v) if v >= buildx::docker::MINIMUM => Ok(v),
+                _ => buildx::docker::buildx_version(&docker).inspect(|v| {
+                    buildx::state::store_version(&docker, *v);
+                }),
+            });
+            let found = match buildx::state::builder(builder) {
+                Some(b) => Ok(b),
+                None => buildx::docker::inspect(&docker, builder),
+            };
+            (version.join().expect("version probe panicked"), found)
+        });
         Ok(Tools {
             docker,
-            version,
-            builder,
+            version: version?,
+            builder: found?,
         })
     }
 

@@ -7,20 +7,16 @@ use super::record::{self, Record};
 use super::report::{Failure, Kind, PushReport, Skipped, Stage};
 use super::{Push, push};
 use crate::buildx::Ui;
-use crate::plan::Plan;
+use crate::config::Image;
+use crate::exit::UsageError;
+use crate::plan::{self, Plan};
+use crate::platform::Platform;
 use crate::registry::manifest::Manifest;
 use crate::registry::{Client, Reference, Repository};
 
-/// Runs the leg and writes its records into `dir`. `fingerprints` are the full plans'
-/// fingerprints, per image of the leg plan; `builder` names the builder for the record.
-pub fn leg(
-    p: &Push,
-    ui: &Ui,
-    dir: &Path,
-    fingerprints: &[String],
-    skipped: Vec<Skipped>,
-    builder: &str,
-) -> PushReport {
+/// Runs the leg (`p.plan` is a [`plan::Leg`]'s plan: its images carry their full plans'
+/// fingerprints) and writes its records into `dir`; `builder` is named in each record.
+pub fn leg(p: &Push, ui: &Ui, dir: &Path, skipped: Vec<Skipped>, builder: &str) -> PushReport {
     let mut rep = push(p, ui);
     rep.kind = Kind::Leg;
     rep.skipped = skipped;
@@ -28,7 +24,7 @@ pub fn leg(
         return rep;
     }
     let commit = record::source_commit(p.project_dir);
-    let written = records(p.client, p.plan, &rep, fingerprints, builder, commit)
+    let written = records(p.client, p.plan, &rep, builder, commit)
         .and_then(|rs| Ok(record::write_all(dir, &rs)?));
     match written {
         Ok(paths) => rep.records = paths.iter().map(|p| p.display().to_string()).collect(),
@@ -48,13 +44,12 @@ fn records(
     client: &Client,
     plan: &Plan,
     rep: &PushReport,
-    fingerprints: &[String],
     builder: &str,
     commit: Option<String>,
 ) -> anyhow::Result<Vec<Record>> {
     let time = record::now_rfc3339();
     let mut out = Vec::new();
-    for ((image, done), fingerprint) in plan.images.iter().zip(&rep.images).zip(fingerprints) {
+    for (image, done) in plan.images.iter().zip(&rep.images) {
         let repo = Repository::parse(&image.repository)?;
         let root = client.get_manifest(&Reference {
             repository: repo,
@@ -78,7 +73,7 @@ fn records(
                 digest: pm.digest.clone(),
                 media_type,
                 leg_digest: done.digest.clone(),
-                fingerprint: fingerprint.clone(),
+                fingerprint: image.fingerprint.clone(),
                 source_commit: commit.clone(),
                 builder: builder.to_string(),
                 time: time.clone(),
@@ -86,4 +81,72 @@ fn records(
         }
     }
     Ok(out)
+}
+
+/// The images a leg does not build, each with the platforms it needs.
+pub fn skipped(leg: &plan::Leg, platforms: &[Platform]) -> Vec<Skipped> {
+    leg.skipped
+        .iter()
+        .map(|(name, needs)| Skipped {
+            image: name.clone(),
+            reason: format!(
+                "needs {}, not {}",
+                crate::platform::list(needs),
+                crate::platform::list(platforms)
+            ),
+        })
+        .collect()
+}
+
+/// The platforms of a leg (`--platform … --digests-dir DIR`), each needed by some
+/// selected image; `None` for a whole push.
+pub fn leg_platforms(
+    specs: &[String],
+    digests_dir: Option<&Path>,
+    images: &[&Image],
+) -> anyhow::Result<Option<Vec<Platform>>> {
+    if specs.is_empty() {
+        if digests_dir.is_some() {
+            return Err(UsageError(
+                "--digests-dir goes with --platform: a leg builds the platforms given and writes their records there".into(),
+            )
+            .into());
+        }
+        return Ok(None);
+    }
+    if digests_dir.is_none() {
+        return Err(UsageError(
+            "--platform builds only part of an image: it needs --digests-dir DIR, where the leg writes its records, and a `mpbuild merge --digests-dir DIR` that joins the legs and moves the tags\n  = help: to build every platform the targets need, drop --platform".into(),
+        )
+        .into());
+    }
+    let mut platforms: Vec<Platform> = Vec::new();
+    for spec in specs {
+        let p = Platform::parse(spec)?;
+        let needed = images.iter().any(|i| {
+            i.targets
+                .iter()
+                .any(|t| t.platforms.iter().any(|q| q.matches(&p)))
+        });
+        if !needed {
+            let all: Vec<Platform> = images
+                .iter()
+                .flat_map(|i| i.targets.iter().flat_map(|t| t.platforms.iter().cloned()))
+                .fold(Vec::new(), |mut v, q| {
+                    if !v.iter().any(|x: &Platform| x.matches(&q)) {
+                        v.push(q);
+                    }
+                    v
+                });
+            return Err(UsageError(format!(
+                "no selected image needs {p}; their platforms are {}\n  = help: a leg builds platforms the targets need (see `mpbuild plan --format github-matrix`)",
+                crate::platform::list(&all)
+            ))
+            .into());
+        }
+        if !platforms.iter().any(|q| q.matches(&p)) {
+            platforms.push(p);
+        }
+    }
+    Ok(Some(platforms))
 }

@@ -2,7 +2,7 @@
 //! (`push --platform P --digests-dir DIR`) each left a record per image and platform;
 //! `merge` checks the records against this project's plan, assembles one index per
 //! image from the legs' manifests (each platform's attestation kept next to it, leg
-//! indexes flattened), pushes it by digest and hands it to the same verify → promote →
+//! indexes flattened), pushes it by digest and hands it to the same verify → smoke → promote →
 //! report stages as `push`.
 
 use std::path::Path;
@@ -83,6 +83,8 @@ pub struct Merge<'a> {
     pub dir: &'a Path,
     pub client: &'a Client,
     pub deep: bool,
+    /// Runs the images' `smoke:` commands (docker probed only when one has).
+    pub smoke: &'a super::smoke::Runner<'a>,
 }
 
 /// Checks the records, assembles and pushes each image's index, then verifies and
@@ -109,7 +111,18 @@ pub fn merge(m: &Merge) -> PushReport {
         }
     }
     let uploads = vec![None; digests.len()];
-    super::finish(m.client, m.plan, &digests, &uploads, None, m.deep, rep)
+    super::finish(
+        &super::Finish {
+            client: m.client,
+            plan: m.plan,
+            digests: &digests,
+            uploads: &uploads,
+            build_time: None,
+            deep: m.deep,
+            smoke: m.smoke,
+        },
+        rep,
+    )
 }
 
 /// Per image of the plan, in its platform order, the record of each platform.

@@ -4,23 +4,26 @@
 //!
 //! `mirror` (the project's base-image copies) → `build` (buildx: push by digest, or an
 //! OCI layout) → `upload` (the `docker` driver's layout) → `verify` (the pushed digest,
-//! and the plain manifests single-manifest tags will get) → `promote` (tags, only after
-//! every check) → `report` (what happened). `push` composes them. A multi-runner build
+//! and the plain manifests single-manifest tags will get) → `smoke` (the image's own
+//! command run in the pushed digest on each platform, when it has `smoke:`) → `promote`
+//! (tags, only after every check) → `report` (what happened). `push` composes them. A multi-runner build
 //! splits them: each leg runs `push` for its platforms with no tags and writes a
-//! `record`; `merge` assembles the legs' index and runs verify → promote → report.
+//! `record`; `merge` assembles the legs' index and runs verify → smoke → promote → report.
 
 pub mod build;
-mod leg;
+pub mod dry_run;
+pub mod leg;
 pub mod merge;
 pub mod mirror;
 pub mod promote;
 mod push;
 pub mod record;
 pub mod report;
+pub mod smoke;
 pub mod upload;
 pub mod verify;
 
 pub use build::Tools;
 pub use leg::leg;
-pub use push::{Push, finish, push};
+pub use push::{Finish, Push, finish, push};
 pub use report::{Failure, PushReport, Stage};

@@ -1,10 +1,11 @@
-//! `push` as stages: mirror → build → digests → upload → verify → promote. Every stop
+//! `push` as stages: mirror → build → digests → upload → verify → smoke → promote. Every stop
 //! before promotion is one [`Failure`] naming the stage and the tags that stayed.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::report::{self, Failure, ImageReport, PlatformManifest, PushReport, Stage, Times};
+use super::smoke::{self, Runner, ToolsSource};
 use super::upload::Uploaded;
 use super::{build, mirror, promote, upload, verify};
 use crate::buildx::Ui;
@@ -91,30 +92,53 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         return rep;
     }
 
+    let smoke = Runner {
+        tools: ToolsSource::Ready(p.tools),
+        ui,
+        verbose: p.verbose,
+    };
     finish(
-        p.client,
-        p.plan,
-        &digests,
-        &uploads,
-        Some(build_time),
-        p.deep,
+        &Finish {
+            client: p.client,
+            plan: p.plan,
+            digests: &digests,
+            uploads: &uploads,
+            build_time: Some(build_time),
+            deep: p.deep,
+            smoke: &smoke,
+        },
         rep,
     )
 }
 
-/// Verify → promote → report, for digests already in the registry (built by this push,
-/// or assembled by `merge` from legs built elsewhere). `uploads` is per image in plan
-/// order (`None` where nothing was uploaded by mpbuild); `build_time` in seconds, `None`
-/// for a merge.
-pub fn finish(
-    client: &Client,
-    plan: &Plan,
-    digests: &[String],
-    uploads: &[Option<(Uploaded, Duration)>],
-    build_time: Option<f64>,
-    deep: bool,
-    mut rep: PushReport,
-) -> PushReport {
+/// What verify → smoke → promote → report needs, for digests already in the registry
+/// (built by this push, or assembled by `merge` from legs built elsewhere).
+pub struct Finish<'a> {
+    pub client: &'a Client,
+    pub plan: &'a Plan,
+    /// Per image in plan order.
+    pub digests: &'a [String],
+    /// Per image in plan order (`None` where nothing was uploaded by mpbuild).
+    pub uploads: &'a [Option<(Uploaded, Duration)>],
+    /// In seconds; `None` for a merge.
+    pub build_time: Option<f64>,
+    pub deep: bool,
+    /// Runs the images' `smoke:` commands.
+    pub smoke: &'a Runner<'a>,
+}
+
+/// Verify → smoke → promote → report. No tag moves unless every image verified and
+/// every smoke run passed.
+pub fn finish(f: &Finish, mut rep: PushReport) -> PushReport {
+    let Finish {
+        client,
+        plan,
+        digests,
+        uploads,
+        build_time,
+        deep,
+        ..
+    } = *f;
     let fail = |rep: &mut PushReport, stage, error| {
         rep.failure = Some(Failure {
             stage,
@@ -144,14 +168,32 @@ pub fn finish(
         return rep;
     }
 
-    // 4. Promote.
+    // 4. Smoke: the image's own command on each platform, in the verified digest.
+    let smoked = smoke::run_plan(f.smoke, plan, digests);
+    let smoke_times = smoked.times.clone();
+    let smoke_ok = smoked.ok();
+    rep.smoke = smoked.results;
+    if !smoke_ok {
+        fail(&mut rep, Stage::Smoke, smoked.error);
+        return rep;
+    }
+    if crate::buildx::interrupted() {
+        fail(
+            &mut rep,
+            Stage::Smoke,
+            Some(crate::exit::Interrupted.into()),
+        );
+        return rep;
+    }
+
+    // 5. Promote.
     let moves: Vec<_> = verified
         .iter()
         .map(|v| (&v.repository, v.moves.as_slice()))
         .collect();
     let promoted = promote::promote_all(client, &moves);
 
-    // 5. Report.
+    // 6. Report.
     for (i, image) in plan.images.iter().enumerate() {
         let (tags, promote_time) = promoted.images.get(i).cloned().unwrap_or_default();
         let index_verdict = &verified[i].verdicts[0];
@@ -178,6 +220,7 @@ pub fn finish(
                 build: build_time,
                 upload: uploads[i].as_ref().map(|(_, t)| report::secs(*t)),
                 verify: report::secs(verified[i].time),
+                smoke: smoke_times.get(i).copied().flatten().map(report::secs),
                 promote: report::secs(promote_time),
             },
             singles: image

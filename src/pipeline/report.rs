@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::mirror::Done;
 use super::promote::Moved;
+use super::smoke::SmokeResult;
 use super::upload::Uploaded;
 use crate::plan::Plan;
 use crate::verify::{Verdict, report};
@@ -22,6 +23,8 @@ pub enum Stage {
     /// `merge`: checking the legs' records and assembling the index.
     Merge,
     Verify,
+    /// The image's own command run on each platform (`smoke:`).
+    Smoke,
     /// A leg writing its records.
     Record,
     Promote,
@@ -47,6 +50,8 @@ impl Failure {
             (Stage::Upload, _) => "the upload failed",
             (Stage::Merge, _) => "the merge was refused",
             (Stage::Verify, _) => "verification failed",
+            (Stage::Smoke, None) => "the smoke run failed",
+            (Stage::Smoke, Some(_)) => "the smoke run could not be carried out",
             (Stage::Record, _) => "the leg's records could not be written",
             (Stage::Promote, _) => "promotion stopped",
         }
@@ -79,6 +84,9 @@ pub struct Times {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<f64>,
     pub verify: f64,
+    /// The smoke runs, when the image has `smoke:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<f64>,
     pub promote: f64,
 }
 
@@ -133,6 +141,8 @@ pub struct PushReport {
     pub kind: Kind,
     pub mirrors: Vec<Done>,
     pub verdicts: Vec<Verdict>,
+    /// The smoke runs, per image and platform.
+    pub smoke: Vec<SmokeResult>,
     pub images: Vec<ImageReport>,
     pub failure: Option<Failure>,
     /// A leg: images that need none of its platforms.
@@ -152,6 +162,8 @@ struct Json<'a> {
     failure: Option<FailureJson>,
     mirrors: Vec<MirrorJson<'a>>,
     verdicts: &'a [Verdict],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    smoke: &'a [SmokeResult],
     images: &'a [ImageReport],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     skipped: &'a [Skipped],
@@ -207,6 +219,7 @@ impl PushReport {
                 })
                 .collect(),
             verdicts: &self.verdicts,
+            smoke: &self.smoke,
             images: &self.images,
             skipped: &self.skipped,
             records: &self.records,
@@ -219,6 +232,10 @@ impl PushReport {
     pub fn render_text(&self) -> String {
         let mut out = render_mirrors(&self.mirrors);
         out.push_str(&report::render_text(&self.verdicts));
+        if !self.smoke.is_empty() {
+            out.push('\n');
+            out.push_str(&super::smoke::render_text(&self.smoke));
+        }
         if self
             .failure
             .as_ref()
@@ -286,6 +303,7 @@ impl PushReport {
                 t.build.map(|b| format!("build {b:.1}s")),
                 t.upload.map(|u| format!("upload {u:.1}s")),
                 Some(format!("verify {:.1}s", t.verify)),
+                t.smoke.map(|s| format!("smoke {s:.1}s")),
                 Some(format!("promote {:.1}s", t.promote)),
             ]
             .into_iter()

@@ -84,6 +84,24 @@ pub enum RegistryError {
 
     #[error("reading {path}: {message}\n  = help: fix or remove the file")]
     Config { path: String, message: String },
+
+    #[error(
+        "{registry}: {reference}: the {what} is larger than {limit} bytes; refused without reading the rest\n  = help: {what}s of images are small JSON; check what the registry serves under this name"
+    )]
+    TooLarge {
+        registry: String,
+        reference: String,
+        what: &'static str,
+        limit: u64,
+    },
+
+    #[error("{registry}: refusing to send credentials to {target}: {reason}\n  = help: {hint}")]
+    InsecureAuth {
+        registry: String,
+        target: String,
+        reason: String,
+        hint: String,
+    },
 }
 
 impl Coded for RegistryError {

@@ -2,11 +2,17 @@
 //! credentials. Used by verify, push (upload and promotion) and mirror.
 
 pub mod auth;
+mod blobs;
 pub mod client;
 pub mod credentials;
 pub mod error;
 pub mod manifest;
+mod manifests;
 pub mod reference;
+#[cfg(test)]
+mod test_server;
+mod transport;
+mod upload;
 
 pub use client::{BlobReader, Client, Fetched, Options, Retry};
 pub use error::RegistryError;

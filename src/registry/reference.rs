@@ -9,6 +9,40 @@ use super::error::RegistryError;
 pub const DOCKER_HUB: &str = "docker.io";
 pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
 
+/// The longest repository path registries accept.
+pub const MAX_PATH_LEN: usize = 255;
+
+/// The message for a reference written as a URL (`http://host/app`).
+pub fn scheme_message(scheme: &str) -> String {
+    format!(
+        "a repository has no scheme; drop `{scheme}://` and, for a plain-HTTP registry, use insecure_registries / --insecure-registry"
+    )
+}
+
+/// Checks the port of `host[:port]` / `[v6][:port]`: 1-65535 when given.
+pub fn check_port(registry: &str) -> Result<(), String> {
+    let port = if let Some(rest) = registry.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((_, "")) => None,
+            Some((_, p)) => Some(p.strip_prefix(':').unwrap_or(p)),
+            None => return Err(format!("`{registry}` has no closing `]`")),
+        }
+    } else {
+        registry.split_once(':').map(|(_, p)| p)
+    };
+    match port {
+        None => Ok(()),
+        Some(p)
+            if p.parse::<u16>().is_ok_and(|n| n > 0) && p.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            Ok(())
+        }
+        Some(p) => Err(format!(
+            "the registry port `{p}` is not a port number (1-65535)"
+        )),
+    }
+}
+
 /// A repository on a registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Repository {
@@ -65,6 +99,9 @@ impl Reference {
         if s_trim.is_empty() {
             return Err(bad("it is empty"));
         }
+        if let Some((scheme, _)) = s_trim.split_once("://") {
+            return Err(bad(&scheme_message(scheme)));
+        }
         let (rest, digest) = match s_trim.split_once('@') {
             Some((r, d)) => {
                 if !crate::digest::is_sha256(d) {
@@ -111,8 +148,15 @@ impl Reference {
         } else {
             path
         };
+        check_port(&registry).map_err(|e| bad(&e))?;
         if path.is_empty() {
             return Err(bad("the repository path is empty"));
+        }
+        if path.len() > MAX_PATH_LEN {
+            return Err(bad(&format!(
+                "the repository path is {} characters long; registries accept at most {MAX_PATH_LEN}",
+                path.len()
+            )));
         }
         for c in path.split('/') {
             let ok = !c.is_empty()
@@ -240,5 +284,40 @@ mod tests {
         }
         assert!(Repository::parse("ghcr.io/a/b:tag").is_err());
         assert!(Repository::parse("ghcr.io/a/b").is_ok());
+    }
+
+    #[test]
+    fn ports_lengths_and_schemes() {
+        let reason = |s: &str| match Reference::parse(s) {
+            Err(RegistryError::BadReference { reason, .. }) => reason,
+            other => panic!("{s}: {other:?}"),
+        };
+        for bad in [
+            "localhost:99999/app",
+            "localhost:0/app",
+            "r.example:abc/app",
+            "[::1]:70000/app",
+        ] {
+            let e = Reference::parse(bad).unwrap_err();
+            assert_eq!(
+                crate::exit::Coded::code(&e),
+                crate::exit::Code::Usage,
+                "{bad}"
+            );
+            assert!(e.to_string().contains("not a port number"), "{e}");
+        }
+        assert!(p("[::1]:5000/app").repository.registry == "[::1]:5000");
+        assert!(p("localhost:65535/app").repository.registry == "localhost:65535");
+        let long = format!("ghcr.io/{}", "a".repeat(MAX_PATH_LEN + 1));
+        assert!(reason(&long).contains("at most 255"));
+        assert!(Reference::parse(&format!("ghcr.io/{}", "a".repeat(MAX_PATH_LEN))).is_ok());
+        let e = reason("http://localhost:5000/app");
+        assert!(
+            e.contains("a repository has no scheme; drop `http://`")
+                && e.contains("--insecure-registry"),
+            "{e}"
+        );
+        assert!(reason("https://ghcr.io/a/b:v1").contains("drop `https://`"));
+        assert!(Repository::parse("http://localhost:5000/app").is_err());
     }
 }

@@ -11,8 +11,6 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-pub const SKIP: &str = "skipped: no build stack — run scripts/stack up";
-
 /// The running stack, from the environment `scripts/stack env` prints.
 #[derive(Debug, Clone)]
 pub struct Stack {
@@ -21,7 +19,14 @@ pub struct Stack {
     pub docker_config: PathBuf,
     pub state_dir: PathBuf,
     pub prefix: PathBuf,
+    /// The multi-platform base image tests build `FROM`, pinned by digest
+    /// (`REGISTRY/mpbuild-test/busybox@sha256:…`): a tag is read once, when the stack is
+    /// probed, never while a build runs, so no test reads a tag being written.
     pub base_image: String,
+    /// The base image's repository path in the registry (`mpbuild-test/busybox`).
+    pub base_repo: String,
+    /// The base image's index digest.
+    pub base_digest: String,
     pub buildkit_addr: Option<String>,
     pub path: String,
 }
@@ -39,27 +44,36 @@ pub fn stack() -> Option<Stack> {
     match probe() {
         Ok(s) => Some(s),
         Err(why) => {
-            if e2e_required() {
-                panic!("MPBUILD_E2E=1 but {why}: no build stack — run scripts/stack up");
-            }
-            // Written to stderr directly: libtest captures print!/eprintln! of passing
-            // tests, and a skip must never look like a silent pass.
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "{SKIP} ({why})");
+            skip(&format!("{why}: no build stack — run scripts/stack up"));
             None
         }
     }
 }
 
+/// Skips the calling test for `why` (`no BuildKit daemon …`): a failure under
+/// MPBUILD_E2E=1 (CI must run every test), else one `skipped: WHY` line. The caller
+/// returns right after.
+pub fn skip(why: &str) {
+    if e2e_required() {
+        panic!("MPBUILD_E2E=1 but {why}");
+    }
+    // Written to stderr directly: libtest captures print!/eprintln! of passing tests,
+    // and a skip must never look like a silent pass.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
 fn probe() -> Result<Stack, String> {
     let need = |n: &str| var(n).ok_or_else(|| format!("{n} is not set"));
-    let s = Stack {
+    let mut s = Stack {
         registry: need("MPBUILD_REGISTRY")?,
         docker_host: need("DOCKER_HOST")?,
         docker_config: need("DOCKER_CONFIG")?.into(),
         state_dir: need("MPBUILD_STACK_DIR")?.into(),
         prefix: need("MPBUILD_STACK_PREFIX")?.into(),
         base_image: need("MPBUILD_TEST_BASE")?,
+        base_repo: String::new(),
+        base_digest: String::new(),
         buildkit_addr: var("MPBUILD_BUILDKIT_ADDR"),
         path: need("PATH")?,
     };
@@ -85,7 +99,47 @@ fn probe() -> Result<Stack, String> {
     if !ok {
         return Err(format!("the registry at {url} does not answer"));
     }
+    s.pin_base()?;
     Ok(s)
+}
+
+/// `REGISTRY/PATH@DIGEST` or `REGISTRY/PATH:TAG` → (PATH, DIGEST or TAG).
+fn split_ref(reference: &str) -> Option<(&str, &str)> {
+    let (_, rest) = reference.split_once('/')?;
+    rest.split_once('@').or_else(|| rest.rsplit_once(':'))
+}
+
+impl Stack {
+    /// Pins `base_image` by digest: MPBUILD_TEST_BASE_DIGEST from scripts/stack, else
+    /// (an env file from an older script) the tag resolved here, once.
+    fn pin_base(&mut self) -> Result<(), String> {
+        let (path, reference) = split_ref(&self.base_image)
+            .map(|(p, r)| (p.to_string(), r.to_string()))
+            .ok_or_else(|| {
+                format!(
+                    "MPBUILD_TEST_BASE={} is not REGISTRY/PATH:TAG",
+                    self.base_image
+                )
+            })?;
+        let digest = if reference.starts_with("sha256:") {
+            reference
+        } else if let Some(d) = var("MPBUILD_TEST_BASE_DIGEST") {
+            d
+        } else {
+            let (code, body) = self.registry_get(&format!("/v2/{path}/manifests/{reference}"));
+            if code != 200 {
+                return Err(format!(
+                    "the base image {} is not in the registry ({code})",
+                    self.base_image
+                ));
+            }
+            mpbuild::digest::sha256(body.as_bytes())
+        };
+        self.base_image = format!("{}/{path}@{digest}", self.registry);
+        self.base_repo = path;
+        self.base_digest = digest;
+        Ok(())
+    }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -154,14 +208,7 @@ impl Stack {
     /// `MPBUILD_E2E=1`; otherwise the test is skipped with the harness's skip line.
     pub fn buildkit(&self) -> Option<String> {
         if self.buildkit_addr.is_none() {
-            if e2e_required() {
-                panic!("MPBUILD_E2E=1 but no BuildKit daemon (MPBUILD_BUILDKIT_ADDR)");
-            }
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "{SKIP} (no BuildKit daemon for the remote driver)"
-            );
+            skip("no BuildKit daemon for the remote driver (MPBUILD_BUILDKIT_ADDR)");
         }
         self.buildkit_addr.clone()
     }
@@ -325,4 +372,74 @@ impl Drop for EmulationLock {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// A BuildKit daemon of a test's own (one platform), killed on drop.
+pub struct Daemon {
+    child: std::process::Child,
+    pub sock: PathBuf,
+    pub root: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `buildkitd` (`MPBUILD_BUILDKITD`) for `platform` on a socket in `dir`.
+pub fn buildkitd(stack: &Stack, dir: &Path, name: &str, platform: &str) -> Daemon {
+    let bin = std::env::var("MPBUILD_BUILDKITD").expect("MPBUILD_BUILDKITD");
+    let root = dir.join(format!("{name}-root"));
+    let sock = dir.join(format!("{name}.sock"));
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "[worker.oci]\n  enabled = true\n[worker.containerd]\n  enabled = false\n[registry.\"{}\"]\n  http = true\n  insecure = true\n",
+            stack.registry
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .env("PATH", &stack.path)
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--addr",
+            &format!("unix://{}", sock.display()),
+        ])
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "--oci-worker-platform",
+            platform,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "buildkitd {name} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Daemon { child, sock, root }
+}
+
+/// A private DOCKER_CONFIG (builders a test creates stay out of the stack's).
+pub fn docker_config(stack: &Stack, dir: &Path) -> PathBuf {
+    let cfg = dir.join("docker-config");
+    std::fs::create_dir_all(cfg.join("cli-plugins")).unwrap();
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(stack.docker_config.join("cli-plugins/docker-buildx")).unwrap(),
+        cfg.join("cli-plugins/docker-buildx"),
+    )
+    .unwrap();
+    std::fs::write(cfg.join("config.json"), "{}").unwrap();
+    cfg
 }

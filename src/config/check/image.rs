@@ -160,6 +160,10 @@ impl Checker<'_> {
                 Some("add `tags: [latest, \"${GIT_SHA}\"]`".into()),
             ));
         }
+        let smoke = match raw.smoke {
+            Some(s) => Some(self.smoke(&name, s, &targets)?),
+            None => None,
+        };
         Ok(Image {
             name,
             repository,
@@ -174,6 +178,7 @@ impl Checker<'_> {
             sbom: raw.sbom.unwrap_or(false),
             deep: raw.deep.unwrap_or(deep_default),
             targets,
+            smoke,
             line: image_pos.line,
         })
     }

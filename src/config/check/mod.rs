@@ -8,11 +8,13 @@ mod builder;
 mod image;
 mod mirror;
 mod services;
+mod smoke;
 mod tags;
 mod target;
 
 use serde_saphyr::Spanned;
 
+pub use smoke::{parse_timeout, smoke_regex};
 pub use tags::is_valid_tag;
 
 use crate::config::{Checker, ConfigError, Pos, Unset, expand};

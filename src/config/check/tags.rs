@@ -100,6 +100,12 @@ fn check_repository(repo: &str) -> Result<(), RepoProblem> {
     if repo.contains('@') {
         return Err(problem(format!("repository `{repo}` contains a digest")));
     }
+    if let Some((scheme, _)) = repo.split_once("://") {
+        return Err(problem(format!(
+            "repository `{repo}`: {}",
+            crate::registry::reference::scheme_message(scheme)
+        )));
+    }
     let (host, path) = match repo.split_once('/') {
         Some((first, rest))
             if first.contains('.') || first.contains(':') || first == "localhost" =>
@@ -110,6 +116,18 @@ fn check_repository(repo: &str) -> Result<(), RepoProblem> {
     };
     if path.contains(':') {
         return Err(problem(format!("repository `{repo}` contains a tag")));
+    }
+    if let Some(h) = host
+        && let Err(e) = crate::registry::reference::check_port(h)
+    {
+        return Err(problem(format!("repository `{repo}`: {e}")));
+    }
+    if path.len() > crate::registry::reference::MAX_PATH_LEN {
+        return Err(problem(format!(
+            "repository `{repo}`: the path is {} characters long; registries accept at most {}",
+            path.len(),
+            crate::registry::reference::MAX_PATH_LEN
+        )));
     }
     if let Some(h) = host
         && !h.chars().all(|c| {

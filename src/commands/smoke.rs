@@ -1,0 +1,134 @@
+//! `mpbuild smoke REF [--platform P]… -- CMD ARGS…`: the smoke run of any image, no
+//! project needed. REF is resolved to its digest, the platforms default to every
+//! platform it holds, and `pipeline::smoke` runs the command on each.
+
+use serde::Serialize;
+
+use crate::buildx::{self, Ui};
+use crate::cli::{Format, Global, SmokeArgs};
+use crate::exit::{ChecksFailed, Code, UsageError};
+use crate::pipeline::smoke::{self, Runner, SmokeResult, ToolsSource};
+use crate::plan::SmokePlan;
+use crate::platform::Platform;
+use crate::registry::Reference;
+use crate::registry::manifest::Manifest;
+
+pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
+    let timeout = crate::config::parse_timeout(&args.timeout)
+        .map_err(|m| UsageError(format!("--timeout: {m}")))?;
+    if let Some(e) = &args.expect {
+        crate::config::smoke_regex(e)
+            .map_err(|m| UsageError(m.replace("`expect:`", "--expect")))?;
+    }
+    let mut env = Vec::new();
+    for kv in &args.env {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => env.push((k.to_string(), v.to_string())),
+            _ => return Err(UsageError(format!("--env `{kv}`: write KEY=VALUE")).into()),
+        }
+    }
+    let mut asked: Vec<Platform> = Vec::new();
+    for p in &args.platforms {
+        asked.push(Platform::parse(p)?);
+    }
+    let reference = Reference::parse(&args.reference)?;
+    let client = crate::settings::client(global, &args.registry, Vec::new())?;
+    let root = client.get_manifest(&reference)?;
+    let held: Vec<Platform> = match &root.manifest {
+        Manifest::Index { manifests, .. } => manifests
+            .iter()
+            .filter(|d| !d.is_attestation())
+            .filter_map(|d| d.platform.as_ref().map(|p| p.platform()))
+            .collect(),
+        Manifest::Image { .. } => Vec::new(),
+    };
+    let platforms = if asked.is_empty() {
+        if held.is_empty() {
+            return Err(UsageError(format!(
+                "{reference} is a single-platform manifest: say which platform it is with --platform"
+            ))
+            .into());
+        }
+        held
+    } else {
+        if !held.is_empty()
+            && let Some(p) = asked.iter().find(|p| !held.iter().any(|h| h.matches(p)))
+        {
+            return Err(ChecksFailed(format!(
+                "{reference} holds no {p} (it holds {}): nothing to run there",
+                crate::platform::list(&held)
+            ))
+            .into());
+        }
+        asked
+    };
+    let spec = SmokePlan {
+        run: args.command.clone(),
+        expect: args.expect.clone(),
+        timeout_s: timeout.as_secs(),
+        env,
+        platforms,
+    };
+    let pinned = format!("{}@{}", reference.repository, root.digest);
+    buildx::install_interrupt_handler();
+    let ui = Ui::new(crate::settings::progress_mode(args.progress));
+    let runner = Runner {
+        tools: ToolsSource::Probe(args.builder.clone()),
+        ui: &ui,
+        verbose: global.verbose,
+    };
+    let smoked = smoke::run_reference(&runner, &args.reference, &pinned, &spec);
+    let ok = smoked.ok();
+    let code = match &smoked.error {
+        Some(e) => super::classify(e),
+        None if ok => Code::Ok,
+        None => Code::VerifyFailed,
+    };
+    match args.format {
+        Format::Json => super::output::print_json(&serde_json::to_string_pretty(&Json {
+            schema_version: 1,
+            command: "smoke",
+            result: if ok { "ok" } else { "failed" },
+            exit_code: code.as_i32(),
+            reference: &args.reference,
+            digest: &root.digest,
+            error: smoked.error.as_ref().map(|e| format!("{e:#}")),
+            smoke: &smoked.results,
+        })?),
+        Format::Text if crate::settings::quiet() => {}
+        Format::Text => {
+            print!("{}", smoke::render_text(&smoked.results));
+            if smoked.error.is_none() {
+                let failed = smoked.results.iter().filter(|r| !r.ok).count();
+                println!(
+                    "\n{}",
+                    if failed == 0 {
+                        format!("smoke: ok on {}", crate::platform::list(&spec.platforms))
+                    } else {
+                        format!(
+                            "smoke: failed on {failed} of {} platform(s)",
+                            smoked.results.len()
+                        )
+                    }
+                );
+            }
+        }
+    }
+    match smoked.error {
+        Some(e) => Err(e),
+        None => Ok(code),
+    }
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    schema_version: u32,
+    command: &'a str,
+    result: &'a str,
+    exit_code: i32,
+    reference: &'a str,
+    digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    smoke: &'a [SmokeResult],
+}

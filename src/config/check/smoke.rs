@@ -1,0 +1,238 @@
+//! `smoke:` of an image: the command run in the pushed image on each platform before a
+//! tag moves. The argv is kept exactly as written (no `${VAR}` expansion, no shell);
+//! `expect:` must compile as a regular expression, `timeout:` must be a positive
+//! duration, `env:` names must be variable names, and `platforms:` must be platforms
+//! the image's targets need.
+
+use std::time::Duration;
+
+use serde_saphyr::Spanned;
+
+use super::push_unique;
+use crate::config::raw::{RawSmoke, RawSmokeSpec, Scalar};
+use crate::config::{Checker, ConfigError, SMOKE_TIMEOUT, Smoke, Target};
+use crate::platform::Platform;
+
+/// The longest timeout accepted (a smoke run is a quick check, not a test suite).
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `30`, `"30s"`, `"2m"` → a duration (1 s to 1 h).
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (num, unit) = match t.strip_suffix('s') {
+        Some(n) => (n, 1),
+        None => match t.strip_suffix('m') {
+            Some(n) => (n, 60),
+            None => (t, 1),
+        },
+    };
+    let n: u64 = num.trim().parse().map_err(|_| {
+        format!("timeout `{text}` is not a duration: write seconds (`30`, `\"30s\"`) or minutes (`\"2m\"`)")
+    })?;
+    let d = Duration::from_secs(n.saturating_mul(unit));
+    if d.is_zero() || d > MAX_TIMEOUT {
+        return Err(format!(
+            "timeout `{text}` is out of range: between 1 second and 1 hour"
+        ));
+    }
+    Ok(d)
+}
+
+/// `expect:` compiled: multi-line, so `^` and `$` also match at line ends (`\A`, `\z`
+/// anchor the whole output).
+pub fn smoke_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .multi_line(true)
+        .build()
+        .map_err(|e| {
+            let text = e.to_string();
+            // regex's own message spans lines (the pattern with a caret); keep its last
+            // line, the reason.
+            let reason = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid")
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string();
+            format!("`expect:` is not a valid regular expression: {reason}")
+        })
+}
+
+/// A variable name the command's environment can take.
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Checker<'_> {
+    pub(in crate::config) fn smoke(
+        &self,
+        image: &str,
+        raw: Spanned<RawSmokeSpec>,
+        targets: &[Target],
+    ) -> Result<Smoke, ConfigError> {
+        let smoke = match raw.value {
+            RawSmokeSpec::Argv(argv) => RawSmoke {
+                run: Spanned {
+                    value: argv,
+                    referenced: raw.referenced,
+                    defined: raw.defined,
+                },
+                expect: None,
+                timeout: None,
+                env: Vec::new(),
+                platforms: Vec::new(),
+            },
+            RawSmokeSpec::Full(s) => *s,
+        };
+        let help_run = Some(
+            "write the command as a list, e.g. `smoke: [app, --version]` or `run: [sh, -c, \"app --version | grep 1.2\"]`"
+                .to_string(),
+        );
+        if smoke.run.value.is_empty() {
+            return Err(self.err(
+                self.pos(&smoke.run),
+                format!("image `{image}`: the smoke command is empty"),
+                help_run,
+            ));
+        }
+        let mut run = Vec::new();
+        for a in &smoke.run.value {
+            match &a.value {
+                Scalar::Text(t) => run.push(t.clone()),
+                Scalar::Float(f) => {
+                    return Err(self.err(
+                        self.pos(a),
+                        format!("smoke argument {f} is a number YAML may have rounded"),
+                        Some(format!("quote it: \"{f}\"")),
+                    ));
+                }
+            }
+        }
+        if run[0].trim().is_empty() {
+            return Err(self.err(
+                self.pos(&smoke.run.value[0]),
+                format!("image `{image}`: the smoke command's program is empty"),
+                help_run,
+            ));
+        }
+        let expect = match &smoke.expect {
+            Some(e) => {
+                smoke_regex(&e.value).map_err(|m| {
+                    self.err(
+                        self.pos(e),
+                        m,
+                        Some("the pattern is a Rust `regex` (https://docs.rs/regex); quote it in YAML".into()),
+                    )
+                })?;
+                Some(e.value.clone())
+            }
+            None => None,
+        };
+        let timeout = match &smoke.timeout {
+            None => SMOKE_TIMEOUT,
+            Some(t) => {
+                let text = match &t.value {
+                    Scalar::Text(s) => s.clone(),
+                    Scalar::Float(f) => f.to_string(),
+                };
+                parse_timeout(&text).map_err(|m| self.err(self.pos(t), m, None))?
+            }
+        };
+        let mut env: Vec<(String, String)> = Vec::new();
+        for (k, v) in &smoke.env {
+            if !is_env_name(&k.value) || k.value.starts_with("MPBUILD_SMOKE_") {
+                return Err(self.err(
+                    self.pos(k),
+                    format!("`{}` is not a variable name the smoke run can set", k.value),
+                    Some("use letters, digits and `_`, not starting with a digit; MPBUILD_SMOKE_* is mpbuild's own".into()),
+                ));
+            }
+            if env.iter().any(|(e, _)| e == &k.value) {
+                return Err(self.err(self.pos(k), format!("`{}` is set twice", k.value), None));
+            }
+            let value = match &v.value {
+                Scalar::Text(s) => s.clone(),
+                Scalar::Float(f) => {
+                    return Err(self.err(
+                        self.pos(v),
+                        format!(
+                            "`{}` is the number {f}, which YAML may have rounded",
+                            k.value
+                        ),
+                        Some(format!("quote it: {}: \"…\"", k.value)),
+                    ));
+                }
+            };
+            env.push((k.value.clone(), value));
+        }
+        let mut image_platforms: Vec<Platform> = Vec::new();
+        for t in targets {
+            for p in &t.platforms {
+                push_unique(&mut image_platforms, p.clone());
+            }
+        }
+        let mut platforms: Vec<Platform> = Vec::new();
+        for s in &smoke.platforms {
+            let p = Platform::parse(&s.value).map_err(|e| {
+                let text = e.to_string();
+                let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
+                self.err(
+                    self.pos(s),
+                    msg.to_string(),
+                    (!help.is_empty()).then(|| help.to_string()),
+                )
+            })?;
+            if !image_platforms.iter().any(|q| q.matches(&p)) {
+                return Err(self.err(
+                    self.pos(s),
+                    format!(
+                        "image `{image}` is not built for {p}, so it cannot be smoke-tested there; its platforms are {}",
+                        crate::platform::list(&image_platforms)
+                    ),
+                    Some("list some of the image's platforms under `smoke: platforms:`, or none for all of them".into()),
+                ));
+            }
+            if platforms.iter().any(|q| q.matches(&p)) {
+                return Err(self.err(self.pos(s), format!("{p} is listed twice"), None));
+            }
+            platforms.push(p);
+        }
+        Ok(Smoke {
+            run,
+            expect,
+            timeout,
+            env,
+            platforms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("2h").is_err());
+        assert!(parse_timeout("3601").is_err());
+    }
+
+    #[test]
+    fn regexes_are_multi_line() {
+        let r = smoke_regex("^v1\\.2$").unwrap();
+        assert!(r.is_match("starting\nv1.2\nbye\n"));
+        let e = smoke_regex("a(b").unwrap_err();
+        assert!(e.contains("unclosed group"), "{e}");
+    }
+}

@@ -1,0 +1,69 @@
+//! `push --dry-run`: the plan as the steps a push would take, touching nothing.
+
+use crate::buildx::Builder;
+use crate::plan::Plan;
+
+/// What `push --dry-run` prints: the builder, the exact buildx command(s), then each
+/// registry step that would follow (upload, verify, tag), one comment line each.
+pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
+    let mut out = String::new();
+    match builder {
+        Some(b) => out.push_str(&format!(
+            "# builder `{}` (driver {}): {}\n",
+            b.name,
+            b.driver,
+            if b.can_push_by_digest() {
+                "push by digest"
+            } else {
+                "OCI layout, uploaded by mpbuild"
+            }
+        )),
+        None => {
+            out.push_str("# docker/buildx not reachable: assuming the default `docker` driver\n")
+        }
+    }
+    if let Some(b) = &plan.bake {
+        out.push_str(&format!("# write {}\n", b.file_path.display()));
+        out.push_str(&format!("{}\n", crate::shell::join(&b.command)));
+    } else {
+        for image in &plan.images {
+            out.push_str(&format!("{}\n", crate::shell::join(&image.command)));
+        }
+    }
+    for image in &plan.images {
+        if let Some(dir) = &image.oci_dir {
+            out.push_str(&format!(
+                "# upload {} to {} (blobs, manifests, index by digest)\n",
+                dir.display(),
+                image.repository
+            ));
+        }
+        out.push_str(&format!(
+            "# verify {}@<digest>: {}\n",
+            image.repository,
+            crate::platform::list(&image.platforms)
+        ));
+        if let Some(s) = &image.smoke {
+            out.push_str(&format!(
+                "# smoke {}@<digest> on {}: {} (timeout {}s)\n",
+                image.repository,
+                crate::platform::list(&s.platforms),
+                crate::shell::join(&s.run),
+                s.timeout_s
+            ));
+        }
+        for t in &image.tags {
+            out.push_str(&format!(
+                "# tag {}:{t} → the verified index\n",
+                image.repository
+            ));
+        }
+        for s in &image.single_tags {
+            out.push_str(&format!(
+                "# tag {}:{} → the {} image manifest ({})\n",
+                image.repository, s.tag, s.platform, s.service
+            ));
+        }
+    }
+    out
+}

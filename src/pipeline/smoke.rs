@@ -1,0 +1,685 @@
+//! The smoke stage: the image's own command, run in the pushed image `REPO@DIGEST` on
+//! each platform, after verification and before any tag moves.
+//!
+//! How: a generated build. A temp directory holds a Dockerfile
+//!
+//! ```text
+//! FROM REPO@DIGEST
+//! ARG MPBUILD_SMOKE_ENV_0
+//! ENV KEY="${MPBUILD_SMOKE_ENV_0}"
+//! ARG MPBUILD_SMOKE_NONCE
+//! RUN ["app", "--version"]
+//! ```
+//!
+//! run with `docker buildx build --builder B --platform P --progress=rawjson
+//! --output type=cacheonly --build-arg MPBUILD_SMOKE_NONCE=<random> …`. Why a build and
+//! not `docker run --platform P`:
+//!
+//! - it runs where the project builds: the same builder, so on a builder with one node
+//!   per platform the arm64 command runs on the arm64 node (natively), and with the
+//!   `docker` driver it runs through the same QEMU emulation the build used. `docker run`
+//!   only ever runs on the local daemon.
+//! - it needs nothing a push does not: no image loaded into Docker's store (the
+//!   `remote` and `docker-container` drivers have none), no container left behind, no
+//!   tag; `type=cacheonly` exports nothing (buildx 0.13 has it; checked on the stack).
+//! - `FROM REPO@DIGEST` with `--platform P` resolves the platform in the index the way
+//!   the runtime will at deploy time; the RUN inherits the image's `ENV`, `WORKDIR` and
+//!   `USER`. The argv is the exec form (a JSON array): no shell unless the user writes
+//!   `sh -c`, and the image's `ENTRYPOINT` is not prepended.
+//! - the random `MPBUILD_SMOKE_NONCE` argument is in the RUN's environment, so its cache
+//!   key is new every time: a second smoke of the same digest runs again (a RUN step
+//!   reported as cached is a failure, never a pass).
+//! - `env:` values travel as build arguments and are copied into `ENV` by substitution,
+//!   so no value is ever parsed as Dockerfile text (quotes, `$`, spaces arrive as
+//!   written), and a variable the image sets with `ENV` is overridden.
+//!
+//! The RUN step's log (stdout and stderr, from the rawjson stream that
+//! [`crate::buildx::progress`] parses) is the output `expect:` is matched against and
+//! whose tail a failure shows; its exit code comes from BuildKit's step error. A run
+//! past its timeout has buildx killed (killing the CLI closes the plugin's socket and
+//! BuildKit cancels the RUN), as Ctrl-C does.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::Serialize;
+
+use super::build::Tools;
+use crate::buildx::docker::{Builder, Node, RAWJSON};
+use crate::buildx::progress::{Event, Parser, State};
+use crate::buildx::{self, BuildError, Job, Ui};
+use crate::exit::Interrupted;
+use crate::plan::{Plan, SmokePlan};
+use crate::platform::Platform;
+
+/// Lines of output kept for the report.
+pub const TAIL: usize = 20;
+/// Output kept for `expect:` (the last bytes, when a command prints more).
+const OUTPUT_CAP: usize = 4 << 20;
+
+/// One smoke run: an image on one platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmokeResult {
+    /// The project's image name, or the reference for `mpbuild smoke`.
+    pub image: String,
+    /// `REPO@DIGEST` the command ran in.
+    pub reference: String,
+    pub platform: String,
+    pub ok: bool,
+    /// The command's exit code; none when it was stopped (timeout) or never ran.
+    pub exit_code: Option<i32>,
+    /// The whole run: resolving the image, pulling what the builder lacks, the command.
+    pub duration_s: f64,
+    /// Whether the node ran the platform natively (else under emulation, QEMU).
+    pub native: bool,
+    /// The builder node that ran it.
+    pub node: String,
+    /// The last lines of the command's output (stdout and stderr).
+    pub output_tail: String,
+    /// Why it failed: "exit code 1", "timed out after 5s", "output did not match /…/".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub command: Vec<String>,
+}
+
+/// Where the stage gets docker and the builder: a push has them; a merge probes them
+/// only when some image has a smoke run.
+pub enum ToolsSource<'a> {
+    Ready(&'a Tools),
+    Probe(Option<String>),
+}
+
+/// What the smoke stage needs from the edge.
+pub struct Runner<'a> {
+    pub tools: ToolsSource<'a>,
+    pub ui: &'a Ui,
+    pub verbose: bool,
+}
+
+impl Runner<'_> {
+    pub fn tools(&self) -> anyhow::Result<Cow<'_, Tools>> {
+        let tools = match &self.tools {
+            ToolsSource::Ready(t) => Cow::Borrowed(*t),
+            ToolsSource::Probe(b) => Cow::Owned(Tools::probe(b.as_deref())?),
+        };
+        if tools.version < RAWJSON {
+            return Err(BuildError::BuildxTooOld {
+                found: tools.version.to_string(),
+                needed: RAWJSON.to_string(),
+                why: "the smoke run reads the command's output from --progress=rawjson".into(),
+            }
+            .into());
+        }
+        Ok(tools)
+    }
+}
+
+/// The smoke stage's outcome for a plan.
+#[derive(Debug, Default)]
+pub struct Smoked {
+    pub results: Vec<SmokeResult>,
+    /// Per image in plan order: the time its smoke runs took (None without `smoke:`).
+    pub times: Vec<Option<Duration>>,
+    /// A run that could not be carried out (builder, buildx), or an interrupt.
+    pub error: Option<anyhow::Error>,
+}
+
+impl Smoked {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.results.iter().all(|r| r.ok)
+    }
+}
+
+/// Runs every image's smoke on each of its smoke platforms, in `REPO@DIGEST` (`digests`
+/// in plan order). Stops at the first run that cannot be carried out; a failing
+/// command does not stop the others (the report shows every platform).
+pub fn run_plan(runner: &Runner, plan: &Plan, digests: &[String]) -> Smoked {
+    let mut out = Smoked {
+        times: vec![None; plan.images.len()],
+        ..Smoked::default()
+    };
+    if plan.images.iter().all(|i| i.smoke.is_none()) {
+        return out;
+    }
+    let tools = match runner.tools() {
+        Ok(t) => t,
+        Err(e) => {
+            out.error = Some(e);
+            return out;
+        }
+    };
+    for (i, image) in plan.images.iter().enumerate() {
+        let Some(spec) = &image.smoke else { continue };
+        let reference = format!("{}@{}", image.repository, digests[i]);
+        let started = Instant::now();
+        let done = run_spec(
+            &tools,
+            runner,
+            &image.name,
+            &reference,
+            spec,
+            &mut out.results,
+        );
+        out.times[i] = Some(started.elapsed());
+        if let Err(e) = done {
+            out.error = Some(e);
+            return out;
+        }
+    }
+    out
+}
+
+/// Runs `spec` in `reference` (`REPO@DIGEST`) on each of its platforms: `mpbuild smoke`.
+pub fn run_reference(runner: &Runner, label: &str, reference: &str, spec: &SmokePlan) -> Smoked {
+    let mut out = Smoked::default();
+    let started = Instant::now();
+    let done = runner
+        .tools()
+        .and_then(|tools| run_spec(&tools, runner, label, reference, spec, &mut out.results));
+    out.times = vec![Some(started.elapsed())];
+    out.error = done.err();
+    out
+}
+
+/// Runs `spec` on each of its platforms at once (separate builds on the same builder;
+/// with one node per platform each runs on its own node), results in platform order.
+fn run_spec(
+    tools: &Tools,
+    runner: &Runner,
+    image: &str,
+    reference: &str,
+    spec: &SmokePlan,
+    results: &mut Vec<SmokeResult>,
+) -> anyhow::Result<()> {
+    let outcomes: Vec<anyhow::Result<SmokeResult>> = std::thread::scope(|s| {
+        let handles: Vec<_> = spec
+            .platforms
+            .iter()
+            .map(|platform| {
+                s.spawn(move || run_one(tools, runner, image, reference, platform, spec))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the smoke run panicked")))
+            })
+            .collect()
+    });
+    let mut first_error = None;
+    for o in outcomes {
+        match o {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                // An interrupt wins over any other error: it decides the exit code.
+                let interrupt = e.downcast_ref::<Interrupted>().is_some();
+                if first_error.is_none() || interrupt {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The node of `builder` that builds `platform`, as buildx picks it for a
+/// single-platform build: a node that declares the platform, else one whose BuildKit
+/// lists it, else the first. Native when the node declares the platform (or, declaring
+/// none, lists it first: BuildKit names its own platform before emulated ones), or
+/// when no node says and the platform is this machine's.
+pub fn node_for<'b>(builder: &'b Builder, platform: &Platform) -> (Option<&'b Node>, bool) {
+    let has = |list: &[String]| {
+        list.iter()
+            .filter_map(|s| Platform::parse(s).ok())
+            .any(|p| p.matches(platform))
+    };
+    let node = builder
+        .nodes
+        .iter()
+        .find(|n| has(&n.configured))
+        .or_else(|| builder.nodes.iter().find(|n| has(&n.platforms)))
+        .or(builder.nodes.first());
+    let native = match node {
+        Some(n) if !n.configured.is_empty() => has(&n.configured),
+        Some(n) if !n.platforms.is_empty() => has(&n.platforms[..1]),
+        _ => Platform::host().matches(platform),
+    };
+    (node, native)
+}
+
+/// The generated Dockerfile for one smoke run.
+pub fn dockerfile(reference: &str, spec: &SmokePlan) -> String {
+    let mut out =
+        format!("# Generated by mpbuild: the smoke run of {reference}.\nFROM {reference}\n");
+    for (i, (k, _)) in spec.env.iter().enumerate() {
+        out.push_str(&format!(
+            "ARG MPBUILD_SMOKE_ENV_{i}\nENV {k}=\"${{MPBUILD_SMOKE_ENV_{i}}}\"\n"
+        ));
+    }
+    out.push_str("ARG MPBUILD_SMOKE_NONCE\n");
+    out.push_str(&format!(
+        "RUN {}\n",
+        serde_json::to_string(&spec.run).unwrap_or_default()
+    ));
+    out
+}
+
+/// The `docker buildx build` argv (without `docker`) for one run in `dir`.
+pub fn argv(
+    builder: &str,
+    platform: &Platform,
+    spec: &SmokePlan,
+    nonce: &str,
+    dir: &Path,
+) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "buildx",
+        "build",
+        "--builder",
+        builder,
+        "--platform",
+        &platform.to_string(),
+        "--progress=rawjson",
+        "--provenance=false",
+        "--output",
+        "type=cacheonly",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (i, (_, v)) in spec.env.iter().enumerate() {
+        a.push("--build-arg".into());
+        a.push(format!("MPBUILD_SMOKE_ENV_{i}={v}"));
+    }
+    a.push("--build-arg".into());
+    a.push(format!("MPBUILD_SMOKE_NONCE={nonce}"));
+    a.push("--file".into());
+    a.push(dir.join("Dockerfile").display().to_string());
+    a.push(dir.display().to_string());
+    a
+}
+
+/// A value no earlier run used: the process, the time, a counter, hashed.
+fn nonce() -> String {
+    use sha2::{Digest, Sha256};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let d = Sha256::digest(format!("{}-{t}-{n}", std::process::id()).as_bytes());
+    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The temp directory of one run, removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How a run ended, as the watcher saw it.
+const RUNNING: u8 = 0;
+const TIMED_OUT: u8 = 1;
+const STOPPED: u8 = 2;
+
+/// Runs the command in `reference` on `platform`. `Ok` with `ok: false` for a command
+/// that failed, timed out or printed the wrong thing; `Err` when the run could not be
+/// carried out (the image could not be resolved, the builder failed) or was interrupted.
+pub fn run_one(
+    tools: &Tools,
+    runner: &Runner,
+    image: &str,
+    reference: &str,
+    platform: &Platform,
+    spec: &SmokePlan,
+) -> anyhow::Result<SmokeResult> {
+    let ui = runner.ui;
+    let nonce = nonce();
+    let dir = TempDir(std::env::temp_dir().join(format!("mpbuild-smoke-{nonce}")));
+    std::fs::create_dir_all(&dir.0)?;
+    std::fs::write(dir.0.join("Dockerfile"), dockerfile(reference, spec))?;
+    let args = argv(&tools.builder.name, platform, spec, &nonce, &dir.0);
+    let (node, native) = node_for(&tools.builder, platform);
+    let node = node
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| tools.builder.name.clone());
+    let mut full: Vec<String> = vec!["docker".into()];
+    full.extend(args.iter().cloned());
+    if runner.verbose {
+        ui.line(&format!("$ {}", crate::shell::join(&full)));
+    }
+    ui.line(&format!(
+        "[{image}] smoke {platform}: `{}` on node {node} ({})",
+        crate::shell::join(&spec.run),
+        if native { "native" } else { "emulated" }
+    ));
+    let started = Instant::now();
+    let handle = duct::cmd(&tools.docker, &args)
+        .dir(&dir.0)
+        .stderr_to_stdout()
+        .unchecked()
+        .reader()
+        .map_err(|e| BuildError::Spawn {
+            command: crate::shell::join(&full),
+            message: e.to_string(),
+        })?;
+    let handle = Arc::new(handle);
+    let done = Arc::new(AtomicBool::new(false));
+    let ended = Arc::new(AtomicU8::new(RUNNING));
+    let timeout = spec.timeout();
+    let watcher = {
+        let handle = Arc::clone(&handle);
+        let done = Arc::clone(&done);
+        let ended = Arc::clone(&ended);
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                let why = if buildx::interrupted() {
+                    STOPPED
+                } else if started.elapsed() >= timeout {
+                    TIMED_OUT
+                } else {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                };
+                ended.store(why, Ordering::SeqCst);
+                let _ = handle.kill();
+                return;
+            }
+        })
+    };
+    let mut parser = Parser::default();
+    let mut state = State::default();
+    let mut logs: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut feed = |ev: Event, state: &mut State| {
+        if let Event::Status(s) = &ev {
+            for l in &s.logs {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(l.data.as_bytes())
+                    .unwrap_or_default();
+                let buf = logs.entry(l.vertex.clone()).or_default();
+                buf.extend_from_slice(&bytes);
+                if buf.len() > OUTPUT_CAP {
+                    buf.drain(..buf.len() - OUTPUT_CAP);
+                }
+            }
+        }
+        state.apply(ev);
+    };
+    let mut reader = BufReader::new(&*handle);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if let Some(ev) = parser.line(line.trim_end_matches(['\n', '\r'])) {
+                    feed(ev, &mut state);
+                }
+            }
+        }
+    }
+    if let Some(ev) = parser.finish() {
+        feed(ev, &mut state);
+    }
+    done.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    let duration = started.elapsed();
+    let status = handle.try_wait().ok().flatten().map(|o| o.status);
+    let ended = ended.load(Ordering::SeqCst);
+    if ended == STOPPED || buildx::interrupted() {
+        return Err(Interrupted.into());
+    }
+    // The RUN step: the only one of the generated Dockerfile.
+    let run_step = state
+        .steps
+        .iter()
+        .find(|(_, s)| is_run_step(&s.name))
+        .map(|(digest, s)| (digest.clone(), s.clone()));
+    let output = run_step
+        .as_ref()
+        .and_then(|(d, _)| logs.get(d))
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let mut result = SmokeResult {
+        image: image.to_string(),
+        reference: reference.to_string(),
+        platform: platform.to_string(),
+        ok: false,
+        exit_code: None,
+        duration_s: duration.as_secs_f64(),
+        native,
+        node,
+        output_tail: tail(&output, TAIL),
+        reason: None,
+        command: spec.run.clone(),
+    };
+    let succeeded = status.is_some_and(|s| s.success());
+    if ended == TIMED_OUT {
+        result.reason = Some(format!("timed out after {}s", timeout.as_secs()));
+    } else if let Some((_, step)) = run_step.as_ref().filter(|(_, s)| s.started || s.cached) {
+        if step.cached {
+            result.reason = Some(
+                "the builder served the RUN step from its cache: the command did not run".into(),
+            );
+        } else if let Some(e) = &step.error {
+            result.exit_code = exit_code(e);
+            result.reason = Some(match result.exit_code {
+                Some(c) => format!("exit code {c}"),
+                None => e.clone(),
+            });
+        } else if !succeeded {
+            // The command ran, buildx failed afterwards: not the image's fault.
+            return Err(failure(&full, &dir.0, image, platform, &state, status));
+        } else {
+            result.exit_code = Some(0);
+            match &spec.expect {
+                Some(pattern) => {
+                    let re =
+                        crate::config::smoke_regex(pattern).map_err(crate::exit::UsageError)?;
+                    if re.is_match(&output) {
+                        result.ok = true;
+                    } else {
+                        result.reason = Some(format!("output did not match /{pattern}/"));
+                    }
+                }
+                None => result.ok = true,
+            }
+        }
+    } else {
+        // The command never started: the image could not be resolved or pulled, or the
+        // builder failed.
+        return Err(failure(&full, &dir.0, image, platform, &state, status));
+    }
+    ui.line(&format!(
+        "[{image}] smoke {platform}: {} in {:.1}s",
+        if result.ok {
+            "ok".to_string()
+        } else {
+            format!("FAILED ({})", result.reason.as_deref().unwrap_or("failed"))
+        },
+        result.duration_s
+    ));
+    Ok(result)
+}
+
+fn failure(
+    argv: &[String],
+    dir: &Path,
+    image: &str,
+    platform: &Platform,
+    state: &State,
+    status: Option<std::process::ExitStatus>,
+) -> anyhow::Error {
+    let job = Job {
+        argv,
+        cwd: dir,
+        images: vec![image.to_string()],
+        what: format!("the smoke run of `{image}` on {platform}"),
+    };
+    buildx::run::failure(&job, state, status.and_then(|s| s.code())).into()
+}
+
+/// `[2/2] RUN ["app", "--version"]`.
+fn is_run_step(name: &str) -> bool {
+    let rest = match name.strip_prefix('[') {
+        Some(r) => r.split_once("] ").map_or("", |(_, r)| r),
+        None => name,
+    };
+    rest.starts_with("RUN ")
+}
+
+/// BuildKit's `process "…" did not complete successfully: exit code: 3` → 3.
+fn exit_code(error: &str) -> Option<i32> {
+    let i = error.rfind("exit code: ")?;
+    let digits: String = error[i + "exit code: ".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The text report of smoke runs: per image the reference and the command, then a
+/// block per platform (on failure, why and the output's tail; on success its last line).
+pub fn render_text(results: &[SmokeResult]) -> String {
+    let mut out = String::new();
+    let mut last: Option<(&str, &str)> = None;
+    for r in results {
+        if last != Some((&r.image, &r.reference)) {
+            out.push_str(&format!(
+                "smoke {} `{}`
+",
+                r.reference,
+                crate::shell::join(&r.command)
+            ));
+            last = Some((&r.image, &r.reference));
+        }
+        let exit = match r.exit_code {
+            Some(c) => format!("exit {c}"),
+            None => "no exit".to_string(),
+        };
+        out.push_str(&format!(
+            "  {}  {}  {exit}  {:.1}s  {} on node {}{}\n",
+            if r.ok { "ok  " } else { "FAIL" },
+            r.platform,
+            r.duration_s,
+            if r.native { "native" } else { "emulated" },
+            r.node,
+            r.reason
+                .as_deref()
+                .map(|why| format!(": {why}"))
+                .unwrap_or_default()
+        ));
+        let shown: Vec<&str> = if r.ok {
+            r.output_tail.lines().last().into_iter().collect()
+        } else {
+            r.output_tail.lines().collect()
+        };
+        for l in shown {
+            out.push_str(&format!("        | {l}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SmokePlan {
+        SmokePlan {
+            run: vec!["sh".into(), "-c".into(), "echo \"$X\" > /dev/null".into()],
+            expect: None,
+            timeout_s: 5,
+            env: vec![("X".into(), "a \"b\" $c".into())],
+            platforms: vec![],
+        }
+    }
+
+    #[test]
+    fn the_generated_dockerfile() {
+        let d = dockerfile("r.example.com/a@sha256:00", &spec());
+        assert_eq!(
+            d,
+            "# Generated by mpbuild: the smoke run of r.example.com/a@sha256:00.\nFROM r.example.com/a@sha256:00\nARG MPBUILD_SMOKE_ENV_0\nENV X=\"${MPBUILD_SMOKE_ENV_0}\"\nARG MPBUILD_SMOKE_NONCE\nRUN [\"sh\",\"-c\",\"echo \\\"$X\\\" > /dev/null\"]\n"
+        );
+        let a = argv(
+            "default",
+            &Platform::linux("arm64", ""),
+            &spec(),
+            "n1",
+            Path::new("/tmp/s"),
+        );
+        assert_eq!(
+            crate::shell::join(&a),
+            "buildx build --builder default --platform linux/arm64 --progress=rawjson --provenance=false --output type=cacheonly --build-arg 'MPBUILD_SMOKE_ENV_0=a \"b\" $c' --build-arg MPBUILD_SMOKE_NONCE=n1 --file /tmp/s/Dockerfile /tmp/s"
+        );
+        assert_ne!(nonce(), nonce());
+    }
+
+    #[test]
+    fn steps_exit_codes_and_tails() {
+        assert!(is_run_step("[2/2] RUN [\"cat\", \"/msg\"]"));
+        assert!(!is_run_step("[1/2] FROM r@sha256:00"));
+        assert!(!is_run_step("[internal] load metadata for r"));
+        assert_eq!(
+            exit_code("process \"cat /msg\" did not complete successfully: exit code: 1"),
+            Some(1)
+        );
+        assert_eq!(exit_code("context canceled"), None);
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+    }
+
+    #[test]
+    fn which_node_runs_a_platform() {
+        let node = |name: &str, configured: &[&str], platforms: &[&str]| Node {
+            name: name.into(),
+            configured: configured.iter().map(|s| s.to_string()).collect(),
+            platforms: platforms.iter().map(|s| s.to_string()).collect(),
+            ..Node::default()
+        };
+        let two = Builder {
+            name: "b".into(),
+            driver: "remote".into(),
+            nodes: vec![
+                node("b0", &["linux/amd64"], &["linux/amd64"]),
+                node("b1", &["linux/arm64"], &["linux/arm64"]),
+            ],
+        };
+        let arm = Platform::linux("arm64", "");
+        let amd = Platform::linux("amd64", "");
+        let (n, native) = node_for(&two, &arm);
+        assert_eq!((n.unwrap().name.as_str(), native), ("b1", true));
+        let (n, native) = node_for(&two, &amd);
+        assert_eq!((n.unwrap().name.as_str(), native), ("b0", true));
+        let local = Builder {
+            name: "default".into(),
+            driver: "docker".into(),
+            nodes: vec![node(
+                "default",
+                &[],
+                &["linux/amd64", "linux/amd64/v2", "linux/arm64"],
+            )],
+        };
+        let (n, native) = node_for(&local, &arm);
+        assert_eq!((n.unwrap().name.as_str(), native), ("default", false));
+        let (_, native) = node_for(&local, &amd);
+        assert!(native);
+    }
+}

@@ -1,0 +1,299 @@
+//! The blob endpoints of the OCI API for reading: a blob as a stream that checks its
+//! digest when it ends, a small blob (an image config) whole, and blob HEAD.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest as _, Sha256};
+use ureq::http::StatusCode;
+
+use super::client::{Client, header, http_error};
+use super::error::RegistryError;
+use super::reference::Repository;
+use super::transport::{Body, Deadline, MIN_RATE, Method, REQUEST_TIMEOUT_ENV};
+
+impl Client {
+    /// A blob as a stream that checks its digest when it ends.
+    pub fn get_blob(&self, repo: &Repository, digest: &str) -> Result<BlobReader, RegistryError> {
+        let url = format!("{}/blobs/{digest}", self.base(repo));
+        let started = Instant::now();
+        let base = self.request_deadline(0);
+        // The body may be large: its time is bounded by the reader, by its length.
+        let mut resp = self.request_with(
+            repo,
+            &Client::pull_scopes(repo),
+            Method::Get,
+            &url,
+            &[],
+            &Body::Empty,
+            Some(Deadline::Headers(base)),
+        )?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Err(RegistryError::NotFound {
+                registry: repo.registry.clone(),
+                what: "config",
+                reference: format!("{repo}@{digest}"),
+                hint: "the image references a blob the registry lost; push the image again".into(),
+            });
+        }
+        if !resp.status().is_success() {
+            return Err(http_error(repo, "GET", &url, &mut resp));
+        }
+        let content_length = header(&resp, "content-length").and_then(|v| v.trim().parse().ok());
+        let reader = resp.into_body().into_reader();
+        Ok(BlobReader {
+            content_length,
+            started,
+            base,
+            inner: Box::new(reader),
+            hasher: Sha256::new(),
+            expected: digest.to_string(),
+            reference: format!("{repo}@{digest}"),
+            registry: repo.registry.clone(),
+            done: false,
+            bytes: 0,
+        })
+    }
+
+    /// A whole (small) blob, digest-checked: image configs. At most `limit` bytes are
+    /// read: a blob that declares or turns out to be larger fails at `limit + 1` bytes,
+    /// without reading the rest (so its digest is never checked either).
+    pub fn get_blob_bytes(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let too_large = || RegistryError::TooLarge {
+            registry: repo.registry.clone(),
+            reference: format!("{repo}@{digest}"),
+            what: "config",
+            limit,
+        };
+        let mut r = self.get_blob(repo, digest)?;
+        if r.content_length.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut out = Vec::new();
+        (&mut r)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| io_error(repo, digest, e))?;
+        // Under the cap the reader reached the end, where it checked the digest.
+        if out.len() as u64 > limit {
+            return Err(too_large());
+        }
+        Ok(out)
+    }
+
+    /// Whether the repository has the blob.
+    pub fn blob_exists(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        push: bool,
+    ) -> Result<bool, RegistryError> {
+        let url = format!("{}/blobs/{digest}", self.base(repo));
+        let scopes = if push {
+            Client::push_scopes(repo)
+        } else {
+            Client::pull_scopes(repo)
+        };
+        let mut resp = self.request(repo, &scopes, Method::Head, &url, &[], &Body::Empty)?;
+        match resp.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(http_error(repo, "HEAD", &url, &mut resp)),
+        }
+    }
+}
+
+/// A blob stream that verifies the digest at its end.
+pub struct BlobReader {
+    /// The length the registry declared, if it did.
+    content_length: Option<u64>,
+    /// When the request started, and its deadline before scaling by size.
+    started: Instant,
+    base: Duration,
+    inner: Box<dyn Read + Send>,
+    hasher: Sha256,
+    expected: String,
+    reference: String,
+    registry: String,
+    done: bool,
+    bytes: u64,
+}
+
+impl BlobReader {
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        // An overall deadline: the per-read timeout restarts with every byte, so a
+        // registry trickling bytes would otherwise never time out.
+        let size = self.content_length.unwrap_or(0).max(self.bytes + n as u64);
+        let allowed = self.base + Duration::from_secs(size / MIN_RATE);
+        if self.started.elapsed() > allowed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "{}: timeout: the blob was not read within {} s ({} bytes so far)",
+                    self.reference,
+                    allowed.as_secs(),
+                    self.bytes + n as u64
+                ),
+            ));
+        }
+        if n == 0 {
+            self.done = true;
+            let actual = format!(
+                "sha256:{}",
+                crate::digest::hex(&self.hasher.clone().finalize())
+            );
+            if actual != self.expected {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    RegistryError::DigestMismatch {
+                        registry: self.registry.clone(),
+                        reference: self.reference.clone(),
+                        expected: self.expected.clone(),
+                        actual,
+                    },
+                ));
+            }
+            return Ok(0);
+        }
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+fn io_error(repo: &Repository, digest: &str, e: std::io::Error) -> RegistryError {
+    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<RegistryError>()) {
+        return match inner {
+            RegistryError::DigestMismatch {
+                registry,
+                reference,
+                expected,
+                actual,
+            } => RegistryError::DigestMismatch {
+                registry: registry.clone(),
+                reference: reference.clone(),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            },
+            other => RegistryError::Network {
+                registry: repo.registry.clone(),
+                request: format!("GET blob {digest}"),
+                attempts: 1,
+                message: other.to_string(),
+                hint: "try again".into(),
+            },
+        };
+    }
+    RegistryError::Network {
+        registry: repo.registry.clone(),
+        request: format!("GET blob {digest}"),
+        attempts: 1,
+        message: e.to_string(),
+        hint: if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timeout") {
+            format!(
+                "the registry sends too slowly; try again (a slow registry may need a longer {REQUEST_TIMEOUT_ENV}, in seconds)"
+            )
+        } else {
+            "the connection broke while reading; try again".into()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exit::{Code, Coded};
+    use crate::registry::Options;
+    use crate::registry::credentials::Store;
+    use crate::registry::test_server::{self, Reply, serve, within};
+
+    #[test]
+    fn a_config_blob_over_the_cap_fails_at_the_cap() {
+        // 64 MiB with no Content-Length: only reading it stops the client.
+        let server = serve(|_| Reply::Huge(Vec::new(), 64 << 20));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/team/app", server.addr)).unwrap();
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let d = digest.clone();
+        let err = within(Duration::from_secs(60), move || {
+            c.get_blob_bytes(&repo, &d, 4 << 20)
+        })
+        .unwrap_err();
+        assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&server.addr) && msg.contains("team/app") && msg.contains(&digest),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_config_blob_declared_over_the_cap_is_refused_before_reading() {
+        let server = serve(|_| Reply::Full(200, Vec::new(), vec![b'{'; (4 << 20) + 1]));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/app", server.addr)).unwrap();
+        let err = c
+            .get_blob_bytes(&repo, &format!("sha256:{}", "b".repeat(64)), 4 << 20)
+            .unwrap_err();
+        assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_config_blob_at_the_cap_is_read_and_checked() {
+        let body = vec![b' '; 1024];
+        let digest = crate::digest::sha256(&body);
+        let b = body.clone();
+        let server = serve(move |_| Reply::Huge(Vec::new(), b.len() as u64));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/app", server.addr)).unwrap();
+        // 1024 zeros do not match the digest of 1024 spaces: checked at the end.
+        let err = c.get_blob_bytes(&repo, &digest, 1024).unwrap_err();
+        assert!(matches!(err, RegistryError::DigestMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_trickling_blob_hits_the_overall_deadline() {
+        let server =
+            serve(|_| Reply::Trickle(Vec::new(), vec![b' '; 200], Duration::from_millis(500)));
+        let c = test_server::client(
+            Options {
+                request_timeout: Some(Duration::from_millis(1500)),
+                ..Options::default()
+            },
+            Store::default(),
+        );
+        test_server::plain_http(&c, &server.addr);
+        let repo = Repository::parse(&format!("{}/app", server.addr)).unwrap();
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let started = Instant::now();
+        let err = within(Duration::from_secs(20), move || {
+            c.get_blob_bytes(&repo, &digest, 4 << 20)
+        })
+        .unwrap_err();
+        assert!(matches!(err, RegistryError::Network { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        assert!(err.to_string().contains("MPBUILD_REQUEST_TIMEOUT"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+    }
+}

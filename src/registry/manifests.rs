@@ -1,0 +1,174 @@
+//! The manifest endpoints of the OCI API: fetch by tag or digest, size-capped and
+//! checked against the digest asked for (else `Docker-Content-Digest`), then parsed.
+//! (Putting manifests is in `upload`; the manifest formats are in `manifest`.)
+
+use ureq::http::{Response, StatusCode};
+
+use super::client::{Client, header, http_error};
+use super::error::RegistryError;
+use super::manifest::{ACCEPT, Manifest};
+use super::reference::Reference;
+use super::transport::{Body, Method, describe, redact_url};
+
+/// A fetched manifest: exact bytes, media type and digest (already checked).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub media_type: String,
+    pub digest: String,
+    pub manifest: Manifest,
+}
+
+impl Client {
+    /// Fetches a manifest by tag or digest and checks its digest: against the digest
+    /// asked for, else against `Docker-Content-Digest`.
+    pub fn get_manifest(&self, r: &Reference) -> Result<Fetched, RegistryError> {
+        let repo = &r.repository;
+        let url = format!("{}/manifests/{}", self.base(repo), r.target());
+        let mut resp = self.request(
+            repo,
+            &Client::pull_scopes(repo),
+            Method::Get,
+            &url,
+            &[("Accept", ACCEPT)],
+            &Body::Empty,
+        )?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(RegistryError::NotFound {
+                registry: repo.registry.clone(),
+                what: "manifest",
+                reference: r.to_string(),
+                hint: "check the tag or digest; `mpbuild push` creates it".into(),
+            });
+        }
+        if !status.is_success() {
+            return Err(http_error(repo, "GET", &url, &mut resp));
+        }
+        let content_type = header(&resp, "content-type");
+        let header_digest = header(&resp, "docker-content-digest");
+        let bytes = read_limited(&mut resp, MANIFEST_LIMIT, r, &url)?;
+        let actual = crate::digest::sha256(&bytes);
+        let expected = r
+            .digest
+            .clone()
+            .or(header_digest.filter(|d| d.starts_with("sha256:")));
+        if let Some(expected) = &expected
+            && expected != &actual
+        {
+            return Err(RegistryError::DigestMismatch {
+                registry: repo.registry.clone(),
+                reference: r.to_string(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        let manifest = Manifest::parse(content_type.as_deref(), &bytes).map_err(|message| {
+            RegistryError::BadManifest {
+                registry: repo.registry.clone(),
+                reference: r.to_string(),
+                message,
+            }
+        })?;
+        Ok(Fetched {
+            media_type: manifest.media_type().to_string(),
+            bytes,
+            digest: actual,
+            manifest,
+        })
+    }
+}
+
+/// The most a manifest may be, as the distribution reference implementation allows
+/// (4 MiB) with room to spare.
+pub const MANIFEST_LIMIT: u64 = 8 << 20;
+
+/// Reads a manifest body, at most `limit` bytes: ureq stops at `limit + 1` bytes on the
+/// stream, and a declared length over the limit fails before reading anything.
+fn read_limited(
+    resp: &mut Response<ureq::Body>,
+    limit: u64,
+    r: &Reference,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let repo = &r.repository;
+    let too_large = || RegistryError::TooLarge {
+        registry: repo.registry.clone(),
+        reference: r.to_string(),
+        what: "manifest",
+        limit,
+    };
+    if header(resp, "content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit)
+    {
+        return Err(too_large());
+    }
+    resp.body_mut()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| {
+            if matches!(e, ureq::Error::BodyExceedsLimit(_)) {
+                return too_large();
+            }
+            let (message, hint) = describe(&e, repo.api_host(), "");
+            RegistryError::Network {
+                registry: repo.registry.clone(),
+                request: format!("GET {}", redact_url(url)),
+                attempts: 1,
+                message,
+                hint,
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exit::{Code, Coded};
+    use crate::registry::Options;
+    use crate::registry::credentials::Store;
+    use crate::registry::test_server::{self, Reply, serve, within};
+
+    #[test]
+    fn a_manifest_over_the_cap_fails_on_the_stream() {
+        let server = serve(|_| Reply::Huge(Vec::new(), 64 << 20));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let r = Reference::parse(&format!("{}/team/app:v1", server.addr)).unwrap();
+        let err = within(Duration::from_secs(60), move || c.get_manifest(&r)).unwrap_err();
+        assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&server.addr) && msg.contains("team/app:v1"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_trickling_registry_hits_the_overall_deadline() {
+        // Headers at once, then one byte every half second: each read succeeds, so
+        // only an overall deadline ends it.
+        let server =
+            serve(|_| Reply::Trickle(Vec::new(), vec![b' '; 200], Duration::from_millis(500)));
+        let c = test_server::client(
+            Options {
+                request_timeout: Some(Duration::from_millis(1500)),
+                ..Options::default()
+            },
+            Store::default(),
+        );
+        test_server::plain_http(&c, &server.addr);
+        let r = Reference::parse(&format!("{}/app:v1", server.addr)).unwrap();
+        let started = std::time::Instant::now();
+        let err = within(Duration::from_secs(20), move || c.get_manifest(&r)).unwrap_err();
+        assert!(matches!(err, RegistryError::Network { .. }), "{err}");
+        assert_eq!(err.code(), Code::Registry);
+        assert!(err.to_string().contains("MPBUILD_REQUEST_TIMEOUT"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+    }
+}

@@ -1,0 +1,542 @@
+//! The transport under every registry request: one ureq agent per host (TLS roots from
+//! the system, `--ca-file` and `/etc/docker/certs.d/HOST/`), the http/https probe for
+//! loopback and insecure registries, timeouts, bounded retries on 429, 5xx and network
+//! errors, and the `--verbose` request log (URLs redacted, never credentials).
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ureq::http::{Response, StatusCode};
+
+use super::client::{Client, header};
+use super::error::RegistryError;
+use super::reference::Repository;
+
+/// How often and how long to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_total: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 4,
+            first_delay: Duration::from_millis(250),
+            max_total: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Registries (host[:port]) reached over plain HTTP besides loopback.
+    pub insecure: Vec<String>,
+    /// An extra CA bundle (PEM) to trust, besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Log each request (method, URL, status, time) to stderr; never credentials.
+    pub verbose: bool,
+    pub retry: Retry,
+    /// Timeout for connecting and for each read.
+    pub timeout: Option<Duration>,
+    /// The overall deadline of one request, body included (else `MPBUILD_REQUEST_TIMEOUT`
+    /// seconds, else 60 s); scaled up for large uploads and blob streams.
+    pub request_timeout: Option<Duration>,
+}
+
+/// The overall deadline of a request when neither the options nor the environment say.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The environment variable that overrides the overall deadline (seconds).
+pub const REQUEST_TIMEOUT_ENV: &str = "MPBUILD_REQUEST_TIMEOUT";
+
+/// The slowest transfer a large body is given time for: 256 KiB/s on top of the
+/// deadline.
+pub const MIN_RATE: u64 = 256 << 10;
+
+/// How long a request may take.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Deadline {
+    /// From sending to the body's last byte.
+    Whole(Duration),
+    /// Until the response headers are in; the caller bounds the body (blob streams).
+    Headers(Duration),
+}
+
+/// Opens a blob's content anew (once per attempt), for streamed uploads.
+pub type OpenBlob<'a> = dyn Fn() -> std::io::Result<Box<dyn Read + Send + 'a>> + Sync + 'a;
+
+/// The body of a request, re-creatable for retries.
+pub enum Body<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    /// A stream of known length, opened anew for each attempt.
+    Stream {
+        len: u64,
+        open: &'a OpenBlob<'a>,
+    },
+}
+
+impl Body<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::Stream { len, .. } => *len,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+}
+
+impl Method {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+        }
+    }
+}
+
+/// Whether `registry` (host[:port]) is on the loopback interface.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        registry.rsplit_once(':').map_or(registry, |(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                registry
+            }
+        })
+    };
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Client {
+    /// HTTPS, except for loopback and insecure registries that do not speak TLS: like
+    /// Docker, those are probed once (HTTPS first) and the answer is kept for the run.
+    /// A registry that speaks TLS with a certificate we do not trust stays HTTPS, so
+    /// the certificate error (and its hint) is what the user sees.
+    pub(super) fn scheme(&self, registry: &str) -> &'static str {
+        if !(is_loopback(registry) || self.options.insecure.iter().any(|h| h == registry)) {
+            return "https";
+        }
+        if let Some(s) = self.schemes.lock().unwrap().get(registry) {
+            return s;
+        }
+        let scheme = match self.agent(registry) {
+            Ok(agent) => {
+                let probe = agent
+                    .get(format!("https://{registry}/v2/"))
+                    .config()
+                    .timeout_global(Some(Duration::from_secs(3)))
+                    .build()
+                    .call();
+                match probe {
+                    Ok(_) => "https",
+                    Err(e) if is_certificate_error(&e) => "https",
+                    Err(_) => "http",
+                }
+            }
+            Err(_) => "http",
+        };
+        self.schemes
+            .lock()
+            .unwrap()
+            .insert(registry.to_string(), scheme);
+        scheme
+    }
+
+    pub(super) fn base(&self, repo: &Repository) -> String {
+        format!(
+            "{}://{}/v2/{}",
+            self.scheme(repo.api_host()),
+            repo.api_host(),
+            repo.path
+        )
+    }
+
+    pub(super) fn agent(&self, host: &str) -> Result<ureq::Agent, RegistryError> {
+        let mut agents = self.agents.lock().unwrap();
+        if let Some(a) = agents.get(host) {
+            return Ok(a.clone());
+        }
+        let timeout = self.options.timeout.unwrap_or(Duration::from_secs(30));
+        let mut tls = ureq::tls::TlsConfig::builder();
+        let certs = self.root_certs(host)?;
+        if !certs.is_empty() {
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(timeout))
+            .timeout_per_read(Some(timeout))
+            .timeout_per_write(Some(timeout))
+            .max_redirects(5)
+            .user_agent(concat!("mpbuild/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        agents.insert(host.to_string(), agent.clone());
+        Ok(agent)
+    }
+
+    /// The overall deadline for a request moving `len` bytes (either way).
+    pub(super) fn request_deadline(&self, len: u64) -> Duration {
+        let base = self
+            .options
+            .request_timeout
+            .or_else(|| {
+                std::env::var(REQUEST_TIMEOUT_ENV)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(Duration::from_secs_f64)
+            })
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT);
+        base + Duration::from_secs(len / MIN_RATE)
+    }
+
+    /// The system bundle plus any extra CA (the option, `/etc/docker/certs.d/HOST/`),
+    /// or empty for the built-in roots.
+    fn root_certs(
+        &self,
+        host: &str,
+    ) -> Result<Vec<ureq::tls::Certificate<'static>>, RegistryError> {
+        let mut extra: Vec<PathBuf> = Vec::new();
+        if let Some(ca) = &self.options.ca_file {
+            extra.push(ca.clone());
+        }
+        let certs_d = PathBuf::from("/etc/docker/certs.d").join(host);
+        if let Ok(entries) = std::fs::read_dir(&certs_d) {
+            for e in entries.flatten() {
+                if e.path().extension().is_some_and(|x| x == "crt") {
+                    extra.push(e.path());
+                }
+            }
+        }
+        let system = std::env::var_os("SSL_CERT_FILE")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(
+                [
+                    "/etc/ssl/certs/ca-certificates.crt",
+                    "/etc/pki/tls/certs/ca-bundle.crt",
+                    "/etc/ssl/cert.pem",
+                ]
+                .map(PathBuf::from),
+            )
+            .find(|p| p.is_file());
+        if extra.is_empty() && std::env::var_os("SSL_CERT_FILE").is_none() {
+            return Ok(Vec::new());
+        }
+        let mut certs = Vec::new();
+        for path in system.iter().chain(extra.iter()) {
+            let pem = std::fs::read(path).map_err(|e| RegistryError::Config {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            for item in ureq::tls::parse_pem(&pem) {
+                if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+                    certs.push(c);
+                }
+            }
+        }
+        Ok(certs)
+    }
+
+    pub(super) fn log(&self, method: Method, url: &str, status: Option<u16>, started: Instant) {
+        if self.options.verbose {
+            let status = status.map_or("error".to_string(), |s| s.to_string());
+            eprintln!(
+                "registry: {} {} → {status} ({} ms)",
+                method.as_str(),
+                redact_url(url),
+                started.elapsed().as_millis()
+            );
+        }
+    }
+
+    /// Sends one request with retries; `auth` is the Authorization value to use.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_once(
+        &self,
+        repo: &Repository,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body,
+        auth: Option<&str>,
+        deadline: Option<Deadline>,
+    ) -> Result<Response<ureq::Body>, RegistryError> {
+        let deadline =
+            deadline.unwrap_or_else(|| Deadline::Whole(self.request_deadline(body.len())));
+        let host = repo.api_host();
+        let agent = self.agent(host)?;
+        let policy = self.options.retry;
+        let started = Instant::now();
+        let mut delay = policy.first_delay;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let t = Instant::now();
+            let result = self.dispatch(&agent, method, url, headers, body, auth, deadline);
+            let retryable_status = |s: StatusCode| s.as_u16() == 429 || s.is_server_error();
+            let last = attempt >= policy.attempts || started.elapsed() + delay > policy.max_total;
+            match result {
+                Ok(resp) => {
+                    self.log(method, url, Some(resp.status().as_u16()), t);
+                    if retryable_status(resp.status()) && !last {
+                        let wait = retry_after(&resp)
+                            .unwrap_or(delay)
+                            .min(Duration::from_secs(10));
+                        std::thread::sleep(wait);
+                        delay *= 2;
+                        continue;
+                    }
+                    return Ok(resp);
+                }
+                Err(e) => {
+                    self.log(method, url, None, t);
+                    if !last && is_transient(&e) {
+                        std::thread::sleep(delay);
+                        delay *= 2;
+                        continue;
+                    }
+                    let (message, hint) = describe(&e, repo.api_host(), self.scheme(host));
+                    return Err(RegistryError::Network {
+                        registry: repo.registry.clone(),
+                        request: format!("{} {}", method.as_str(), redact_url(url)),
+                        attempts: attempt,
+                        message,
+                        hint,
+                    });
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &self,
+        agent: &ureq::Agent,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body,
+        auth: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<Response<ureq::Body>, ureq::Error> {
+        macro_rules! with_headers {
+            ($req:expr) => {{
+                let r = $req.config();
+                let mut r = match deadline {
+                    Deadline::Whole(d) => r.timeout_global(Some(d)),
+                    Deadline::Headers(d) => r.timeout_recv_response(Some(d)),
+                }
+                .build();
+                for (k, v) in headers {
+                    r = r.header(*k, *v);
+                }
+                if let Some(a) = auth {
+                    r = r.header("Authorization", a);
+                }
+                r
+            }};
+        }
+        match method {
+            Method::Get => with_headers!(agent.get(url)).call(),
+            Method::Head => with_headers!(agent.head(url)).call(),
+            Method::Post | Method::Put => {
+                let req = if method == Method::Post {
+                    agent.post(url)
+                } else {
+                    agent.put(url)
+                };
+                let req = with_headers!(req);
+                match body {
+                    Body::Empty => req.header("Content-Length", "0").send_empty(),
+                    Body::Bytes(b) => req.send(*b),
+                    Body::Stream { len, open } => {
+                        let mut reader = open().map_err(ureq::Error::Io)?;
+                        req.header("Content-Length", &len.to_string())
+                            .send(ureq::SendBody::from_reader(&mut *reader))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn retry_after(resp: &Response<ureq::Body>) -> Option<Duration> {
+    header(resp, "retry-after")?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn is_certificate_error(e: &ureq::Error) -> bool {
+    let m = e.to_string().to_lowercase();
+    m.contains("certificate") || m.contains("unknownissuer") || m.contains("invalid peer")
+}
+
+fn is_transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::HostNotFound
+    )
+}
+
+/// A short message and a hint for a transport error.
+pub(super) fn describe(e: &ureq::Error, host: &str, scheme: &str) -> (String, String) {
+    let message = e.to_string();
+    let lower = message.to_lowercase();
+    let hint = if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+    {
+        if scheme == "https" {
+            format!(
+                "TLS to {host} failed: if it serves plain HTTP, list it under `insecure_registries:` (or --insecure-registry); for a private CA put it in /etc/docker/certs.d/{host}/ca.crt or pass --ca-file"
+            )
+        } else {
+            "check the registry's TLS settings".into()
+        }
+    } else if lower.contains("refused")
+        || lower.contains("connection failed")
+        || lower.contains("not found")
+        || lower.contains("dns")
+    {
+        format!("is {host} reachable from here? check the name, the port and your network")
+    } else if lower.contains("timeout") || lower.contains("timed out") {
+        format!(
+            "{host} did not answer in time; check your network, then try again (a slow registry may need a longer {REQUEST_TIMEOUT_ENV}, in seconds)"
+        )
+    } else {
+        "check your network and the registry, then try again".into()
+    };
+    (message, hint)
+}
+
+/// The origin of a URL: lowercase scheme and host[:port], default ports dropped.
+pub(super) fn origin(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // Userinfo is never ours to send; ignore it for the comparison.
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.to_ascii_lowercase();
+    let host = match (scheme.as_str(), host.rsplit_once(':')) {
+        ("https", Some((h, "443"))) | ("http", Some((h, "80"))) => h.to_string(),
+        _ => host,
+    };
+    Some((scheme, host))
+}
+
+/// Drops query strings that may carry upload state or signatures from logged URLs.
+pub(super) fn redact_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, q)) => {
+            let kept: Vec<&str> = q
+                .split('&')
+                .filter(|kv| {
+                    kv.starts_with("mount=") || kv.starts_with("from=") || kv.starts_with("digest=")
+                })
+                .collect();
+            if kept.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}?{}", kept.join("&"))
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::credentials::Store;
+
+    #[test]
+    fn loopback_detection() {
+        for h in [
+            "127.0.0.1:5000",
+            "localhost:5000",
+            "localhost",
+            "[::1]:5000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in [
+            "ghcr.io",
+            "10.0.0.1:5000",
+            "registry.lan:5000",
+            "localhost.example.com",
+        ] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_and_listed_hosts() {
+        let c = Client::with_store(
+            Options {
+                insecure: vec!["registry.lan:5000".into()],
+                ..Options::default()
+            },
+            Store::default(),
+        );
+        // Nothing listens on port 1: the probe fails and plain HTTP is used.
+        assert_eq!(c.scheme("127.0.0.1:1"), "http");
+        assert_eq!(c.scheme("registry.lan"), "https");
+        assert_eq!(c.scheme("ghcr.io"), "https");
+    }
+
+    #[test]
+    fn origins() {
+        let o = |u: &str| origin(u).unwrap();
+        assert_eq!(
+            o("https://Ghcr.io:443/v2/x"),
+            o("https://ghcr.io/upload?x=1")
+        );
+        assert_eq!(o("http://r:80/a"), ("http".into(), "r".into()));
+        assert_ne!(o("http://ghcr.io/a"), o("https://ghcr.io/a"));
+        assert_ne!(o("https://r:5000/a"), o("https://r/a"));
+        assert_ne!(o("https://s3.amazonaws.com/b"), o("https://ghcr.io/b"));
+        assert_eq!(o("https://user@evil.example/x").1, "evil.example");
+        assert_eq!(origin("/v2/x"), None);
+    }
+
+    #[test]
+    fn urls_in_logs_lose_upload_state() {
+        assert_eq!(
+            redact_url("http://r/v2/x/blobs/uploads/abc?_state=SECRET&digest=sha256:1"),
+            "http://r/v2/x/blobs/uploads/abc?digest=sha256:1"
+        );
+        assert_eq!(
+            redact_url("https://s3/obj?X-Amz-Signature=zzz"),
+            "https://s3/obj"
+        );
+    }
+}

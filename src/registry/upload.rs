@@ -1,0 +1,140 @@
+//! The write side of the OCI API: cross-repository blob mount, streamed monolithic
+//! blob upload (POST, then one PUT to the `Location`), and manifest PUT.
+
+use ureq::http::StatusCode;
+
+use super::auth;
+use super::client::{Client, body_excerpt, header, http_error};
+use super::error::RegistryError;
+use super::reference::Repository;
+use super::transport::{Body, Method, OpenBlob};
+
+impl Client {
+    /// Mounts a blob from another repository of the same registry. `Ok(true)` when
+    /// mounted; `Ok(false)` when the registry declined (upload it instead).
+    pub fn mount_blob(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        from: &Repository,
+    ) -> Result<bool, RegistryError> {
+        if from.registry != repo.registry {
+            return Ok(false);
+        }
+        let url = format!(
+            "{}/blobs/uploads/?mount={digest}&from={}",
+            self.base(repo),
+            from.path
+        );
+        let scopes = vec![
+            auth::scope(&repo.path, true),
+            auth::scope(&from.path, false),
+        ];
+        let mut resp = self.request(repo, &scopes, Method::Post, &url, &[], &Body::Empty)?;
+        match resp.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::ACCEPTED => Ok(false),
+            _ => Err(http_error(repo, "POST", &url, &mut resp)),
+        }
+    }
+
+    /// Uploads a blob from a stream of known length (monolithic: POST, then one PUT).
+    pub fn upload_blob<'a>(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        len: u64,
+        open: &'a OpenBlob<'a>,
+    ) -> Result<(), RegistryError> {
+        let scopes = Client::push_scopes(repo);
+        let start_url = format!("{}/blobs/uploads/", self.base(repo));
+        let mut resp = self.request(repo, &scopes, Method::Post, &start_url, &[], &Body::Empty)?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(http_error(repo, "POST", &start_url, &mut resp));
+        }
+        let location = header(&resp, "location").ok_or_else(|| RegistryError::Http {
+            registry: repo.registry.clone(),
+            request: format!("POST {start_url}"),
+            status: 202,
+            detail: ": no Location for the upload".into(),
+            hint: "the registry does not follow the distribution API".into(),
+        })?;
+        let mut put_url = self.absolute(repo, &location);
+        put_url.push(if put_url.contains('?') { '&' } else { '?' });
+        put_url.push_str("digest=");
+        put_url.push_str(digest);
+        let mut resp = self.request(
+            repo,
+            &scopes,
+            Method::Put,
+            &put_url,
+            &[("Content-Type", "application/octet-stream")],
+            &Body::Stream { len, open },
+        )?;
+        match resp.status() {
+            StatusCode::CREATED | StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
+            StatusCode::BAD_REQUEST => Err(RegistryError::DigestMismatch {
+                registry: repo.registry.clone(),
+                reference: format!("{repo}@{digest}"),
+                expected: digest.to_string(),
+                actual: format!(
+                    "(the registry refused the upload: {})",
+                    body_excerpt(&mut resp)
+                ),
+            }),
+            _ => Err(http_error(repo, "PUT", &put_url, &mut resp)),
+        }
+    }
+
+    /// Puts a manifest under a tag or its digest; returns the digest.
+    pub fn put_manifest(
+        &self,
+        repo: &Repository,
+        target: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<String, RegistryError> {
+        let url = format!("{}/manifests/{target}", self.base(repo));
+        let mut resp = self.request(
+            repo,
+            &Client::push_scopes(repo),
+            Method::Put,
+            &url,
+            &[("Content-Type", media_type)],
+            &Body::Bytes(bytes),
+        )?;
+        if !resp.status().is_success() {
+            return Err(http_error(repo, "PUT", &url, &mut resp));
+        }
+        let digest = crate::digest::sha256(bytes);
+        if let Some(d) = header(&resp, "docker-content-digest")
+            && d != digest
+        {
+            return Err(RegistryError::DigestMismatch {
+                registry: repo.registry.clone(),
+                reference: format!("{repo}:{target}"),
+                expected: digest,
+                actual: d,
+            });
+        }
+        Ok(digest)
+    }
+
+    /// Makes a `Location` header absolute.
+    fn absolute(&self, repo: &Repository, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!(
+                "{}://{}{}",
+                self.scheme(repo.api_host()),
+                repo.api_host(),
+                if location.starts_with('/') {
+                    location.to_string()
+                } else {
+                    format!("/{location}")
+                }
+            )
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The smoke run on the real stack: the image's own command, run in the pushed digest on
+//! every platform (arm64 through QEMU, or on its own node), before any tag moves.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Stack, buildkitd, docker_config, text};
+
+fn mpbuild(stack: &Stack, dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = stack.mpbuild();
+    cmd.current_dir(dir)
+        .env("MPBUILD_WORK_DIR", dir.join(".mpbuild-work"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))
+}
+
+/// The smoke entry of `platform` in a JSON report.
+fn smoke_of<'a>(doc: &'a serde_json::Value, platform: &str) -> &'a serde_json::Value {
+    doc["smoke"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no smoke in {doc}"))
+        .iter()
+        .find(|s| s["platform"] == platform)
+        .unwrap_or_else(|| panic!("no smoke for {platform} in {doc}"))
+}
+
+/// An image for App Runner (amd64) and Apple Silicon laptops (arm64) with `smoke`.
+fn project(stack: &Stack, repo: &str, smoke: &str, dockerfile: &str) -> tempfile::TempDir {
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}, {{service: apple-silicon}}]\n    smoke: {smoke}\n",
+        stack.base_image
+    );
+    stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("Dockerfile", dockerfile.as_bytes()),
+    ])
+}
+
+const FIXED: &str = "ARG BASE\nFROM ${BASE}\nRUN echo hi > /msg\n";
+const ARM64_BROKEN: &str = "ARG BASE\nFROM ${BASE}\nARG TARGETARCH\nRUN if [ \"$TARGETARCH\" = amd64 ]; then echo hi-2 > /msg; fi\n";
+const FIXED_AGAIN: &str = "ARG BASE\nFROM ${BASE}\nRUN echo hi-3 > /msg\n";
+
+#[test]
+fn a_command_failing_on_arm64_only_moves_no_tag_and_the_fix_does() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("smoke-arm64");
+    let dir = project(&stack, &repo, "[cat, /msg]", FIXED);
+
+    // Passes on both platforms: the tag moves.
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("ok    linux/amd64  exit 0"), "{t}");
+    assert!(t.contains("ok    linux/arm64  exit 0"), "{t}");
+    assert!(t.contains("emulated on node default"), "{t}");
+    assert!(t.contains(" · smoke "), "the time line has the smoke: {t}");
+    let first = stack.tag_digest(&repo, "latest").expect("latest moved");
+
+    // The arm64 variant lacks /msg: the smoke fails there only, latest stays.
+    std::fs::write(dir.path().join("Dockerfile"), ARM64_BROKEN).unwrap();
+    let out = mpbuild(
+        &stack,
+        dir.path(),
+        &["push", "--progress", "plain", "--format", "json"],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    let doc = json(&out);
+    assert_eq!(doc["failure"]["stage"], "smoke", "{doc}");
+    let amd = smoke_of(&doc, "linux/amd64");
+    assert_eq!(amd["ok"], true, "{amd}");
+    assert_eq!(amd["exit_code"], 0, "{amd}");
+    assert_eq!(amd["native"], true, "{amd}");
+    assert_eq!(amd["output_tail"], "hi-2", "{amd}");
+    let arm = smoke_of(&doc, "linux/arm64");
+    assert_eq!(arm["ok"], false, "{arm}");
+    assert_eq!(arm["exit_code"], 1, "{arm}");
+    assert_eq!(arm["native"], false, "{arm}");
+    assert_eq!(arm["node"], "default", "{arm}");
+    assert!(
+        arm["output_tail"].as_str().unwrap().contains("/msg"),
+        "{arm}"
+    );
+    assert!(arm["duration_s"].as_f64().unwrap() > 0.0, "{arm}");
+    assert!(
+        t.contains("the smoke run failed: no tag moved"),
+        "the untouched tags are named: {t}"
+    );
+    assert_eq!(stack.tag_digest(&repo, "latest"), Some(first.clone()));
+
+    // Fixed: both pass and the tag moves to the new digest.
+    std::fs::write(dir.path().join("Dockerfile"), FIXED_AGAIN).unwrap();
+    let out = mpbuild(
+        &stack,
+        dir.path(),
+        &["push", "--progress", "plain", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = json(&out);
+    for p in ["linux/amd64", "linux/arm64"] {
+        assert_eq!(smoke_of(&doc, p)["ok"], true, "{doc}");
+        assert_eq!(smoke_of(&doc, p)["output_tail"], "hi-3", "{doc}");
+    }
+    let now = stack.tag_digest(&repo, "latest").expect("latest");
+    assert_ne!(now, first);
+    assert_eq!(doc["images"][0]["digest"], now.as_str());
+}
+
+/// Processes whose environment holds `needle` (the smoke command carries it).
+fn processes_with_env(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
+            found.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn a_hanging_command_is_stopped_at_its_timeout() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("smoke-hang");
+    let marker = format!("SMOKE_ID=hang-{}", std::process::id());
+    let smoke = format!(
+        "{{run: [sleep, \"600\"], timeout: 5, env: {{SMOKE_ID: \"{}\"}}, platforms: [linux/arm64]}}",
+        marker.trim_start_matches("SMOKE_ID=")
+    );
+    let dir = project(&stack, &repo, &smoke, FIXED);
+    let started = Instant::now();
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("FAIL  linux/arm64  no exit") && t.contains("timed out after 5s"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("linux/amd64  exit"),
+        "only arm64 is smoked: {t}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(120), "{t}");
+    assert_eq!(stack.tag_digest(&repo, "latest"), None);
+    // The command itself was stopped, not left running in the builder.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !processes_with_env(&marker).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the smoke command still runs after its timeout"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn output_not_matching_expect_fails() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("smoke-expect");
+    let dir = project(
+        &stack,
+        &repo,
+        "{run: [cat, /msg], expect: '^bye$', platforms: [linux/amd64]}",
+        FIXED,
+    );
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("FAIL  linux/amd64  exit 0") && t.contains("output did not match /^bye$/"),
+        "{t}"
+    );
+    assert!(t.contains("        | hi"), "the output is shown: {t}");
+    assert_eq!(stack.tag_digest(&repo, "latest"), None);
+}
+
+#[test]
+fn a_second_smoke_of_the_same_digest_runs_again() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let run = || {
+        let out = stack
+            .mpbuild()
+            .args([
+                "smoke",
+                &stack.base_image,
+                "--platform",
+                "linux/arm64",
+                "--expect",
+                "^[0-9a-f-]{36}$",
+                "--format",
+                "json",
+                "--",
+                "cat",
+                "/proc/sys/kernel/random/uuid",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let doc = json(&out);
+        assert_eq!(doc["result"], "ok", "{doc}");
+        smoke_of(&doc, "linux/arm64")["output_tail"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.len(), 36, "{a}");
+    assert_ne!(a, b, "the second run printed a new uuid: it ran again");
+}
+
+#[test]
+fn smoke_command_exit_codes() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let smoke = |args: &[&str]| {
+        let mut a = vec!["smoke", stack.base_image.as_str()];
+        a.extend_from_slice(args);
+        stack.mpbuild().args(&a).output().unwrap()
+    };
+    let out = smoke(&["--platform", "linux/arm64", "--", "uname", "-m"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("emulated on node default") && t.contains("| aarch64"),
+        "{t}"
+    );
+    let out = smoke(&["--platform", "linux/amd64", "--", "false"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("exit code 1"), "{t}");
+    let out = smoke(&["--platform", "linux/s390x", "--", "true"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = smoke(&["--expect", "(", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn ctrl_c_during_the_smoke_moves_no_tag_and_exits_130() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("smoke-int");
+    let dir = project(
+        &stack,
+        &repo,
+        "{run: [sleep, \"600\"], platforms: [linux/amd64]}",
+        FIXED,
+    );
+    let mut child = stack
+        .mpbuild()
+        .current_dir(dir.path())
+        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
+        .args(["push", "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the smoke run has started (the build and verify come first).
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("[app] smoke linux/amd64: `sleep 600`") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("the smoke run started");
+    std::thread::sleep(Duration::from_secs(2));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        reader.join().unwrap()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped promptly: {t}"
+    );
+    assert_eq!(out.status.code(), Some(130), "{t}");
+    assert!(t.contains("interrupted: no tag moved"), "{t}");
+    assert_eq!(stack.tag_digest(&repo, "latest"), None);
+}
+
+#[test]
+fn on_a_two_node_builder_arm64_runs_on_the_arm64_node() {
+    let Some(stack) = common::stack() else { return };
+    if std::env::var("MPBUILD_BUILDKITD").is_err() {
+        common::skip("no BuildKit daemon binary (MPBUILD_BUILDKITD)");
+        return;
+    }
+    let _emu = stack.emulation_shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let x86 = buildkitd(&stack, tmp.path(), "x86", "linux/amd64");
+    let arm = buildkitd(&stack, tmp.path(), "arm", "linux/arm64");
+    let cfg = docker_config(&stack, tmp.path());
+    let repo = stack.unique_repo("smoke-nodes");
+    let name = format!("e2e-smoke-{}", std::process::id());
+    let yaml = format!(
+        "version: 1\nbuilder:\n  name: {name}\n  nodes:\n    - platforms: [linux/amd64]\n      endpoint: unix://{x}\n    - platforms: [linux/arm64]\n      endpoint: unix://{a}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n    smoke: [uname, -m]\n",
+        x = x86.sock.display(),
+        a = arm.sock.display(),
+        base = stack.base_image
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        (
+            "Dockerfile",
+            b"ARG BASE\nFROM ${BASE}\nRUN echo smoke-nodes\n",
+        ),
+    ]);
+    let run = |args: &[&str]| {
+        stack
+            .mpbuild()
+            .current_dir(dir.path())
+            .env("DOCKER_CONFIG", &cfg)
+            .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["builder", "up"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = run(&["push", "--progress", "plain", "--format", "json"]);
+    let _ = run(&["builder", "rm"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let doc = json(&out);
+    let arm64 = smoke_of(&doc, "linux/arm64");
+    assert_eq!(arm64["node"], format!("{name}1"), "{arm64}");
+    assert_eq!(arm64["native"], true, "{arm64}");
+    assert_eq!(arm64["output_tail"], "aarch64", "{arm64}");
+    let amd64 = smoke_of(&doc, "linux/amd64");
+    assert_eq!(amd64["node"], format!("{name}0"), "{amd64}");
+    assert_eq!(amd64["output_tail"], "x86_64", "{amd64}");
+    assert!(
+        t.contains(&format!(
+            "[app] smoke linux/arm64: `uname -m` on node {name}1 (native)"
+        )),
+        "{t}"
+    );
+    assert!(stack.tag_digest(&repo, "latest").is_some());
+}
