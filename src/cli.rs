@@ -333,9 +333,17 @@ pub struct PushArgs {
     /// The buildx builder (default: the project's `builder:`, else the current one).
     #[arg(long, value_name = "NAME")]
     pub builder: Option<String>,
-    /// Also check each platform's entrypoint binary before moving tags.
-    #[arg(long)]
-    pub deep: bool,
+    /// Also check each platform's entrypoint binary before moving tags; `--deep=all`:
+    /// every executable ELF file of the image.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "entrypoint"
+    )]
+    pub deep: Option<DeepArg>,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
     /// Build only these platforms: one leg of a multi-runner build (repeatable; needs
@@ -395,9 +403,17 @@ pub struct MergeArgs {
     /// Only these images (repeatable).
     #[arg(long = "image", value_name = "NAME")]
     pub images: Vec<String>,
-    /// Also check each platform's entrypoint binary before moving tags.
-    #[arg(long)]
-    pub deep: bool,
+    /// Also check each platform's entrypoint binary before moving tags; `--deep=all`:
+    /// every executable ELF file of the image.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "entrypoint"
+    )]
+    pub deep: Option<DeepArg>,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
     /// The report on stdout as text or JSON.
@@ -432,9 +448,17 @@ pub struct VerifyArgs {
     /// A platform the image must hold, e.g. linux/arm64 (repeatable).
     #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
     pub platforms: Vec<String>,
-    /// Also check that each platform's entrypoint is an ELF binary for that CPU.
-    #[arg(long)]
-    pub deep: bool,
+    /// Also check that each platform's entrypoint is an ELF binary for that CPU;
+    /// `--deep=all`: every executable ELF file of the image.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "entrypoint"
+    )]
+    pub deep: Option<DeepArg>,
     /// Only these images of the project (repeatable).
     #[arg(long = "image", value_name = "NAME")]
     pub images: Vec<String>,
@@ -442,6 +466,19 @@ pub struct VerifyArgs {
     pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// With REF and no --target/--platform: list what REF holds and check only that it
+    /// is consistent (each config agrees with its index entry); exit 0 when it is.
+    #[arg(long, conflicts_with_all = ["targets", "platforms", "deep"])]
+    pub inventory: bool,
+}
+
+/// What `--deep` looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeepArg {
+    /// The programs the image runs (Entrypoint + Cmd, through scripts, env, sh -c).
+    Entrypoint,
+    /// Every executable ELF file of the image's final filesystem.
+    All,
 }
 
 /// Text for people, JSON for programs.

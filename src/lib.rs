@@ -20,6 +20,7 @@ pub mod deploy;
 pub mod digest;
 pub mod exit;
 pub mod fsread;
+pub mod inputs;
 pub mod inspect;
 pub mod oci_layout;
 pub mod pipeline;

@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::catalog::{Attestations, ManifestKind};
+use crate::catalog::{Attestations, Catalog, Fact, ManifestKind, MediaTypes};
 use crate::config::{Image, Project, Target};
 use crate::platform::{self, Platform};
 
@@ -86,7 +86,17 @@ pub struct ImagePlan {
     pub attestations: bool,
     /// Why attestations are on or off.
     pub attestations_reason: String,
+    /// `media_types: docker`: every tag gets Docker V2 schema 2 media types (buildx's
+    /// `oci-mediatypes=false` when pushing by digest; converted at upload otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub docker_media_types: bool,
     pub deep: bool,
+    /// With `deep`: every executable ELF file, not only the entrypoint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deep_all: bool,
+    /// With `deep_all`: paths and globs left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deep_ignore: Vec<String>,
     pub context: String,
     pub dockerfile: String,
     /// The `docker buildx build` argv for this image alone.
@@ -100,6 +110,17 @@ pub struct ImagePlan {
     /// separate runners carry it, so `merge` can refuse a leg from another plan.
     #[serde(skip)]
     pub fingerprint: String,
+    /// The same without the tags: what the build makes, not where it is published. With
+    /// the Dockerfile, the context and the base images' digests it is the image's inputs
+    /// fingerprint, which lets `push` skip an unchanged image.
+    #[serde(skip)]
+    pub build_fingerprint: String,
+    /// `rebuild: always`: never skipped as unchanged.
+    #[serde(skip)]
+    pub rebuild_always: bool,
+    /// The build args, as given to buildx (for the Dockerfile's `FROM` expansion).
+    #[serde(skip)]
+    pub build_args: Vec<(String, String)>,
     /// The smoke run, when the image declares one (not part of the fingerprint: it checks
     /// the image, it does not make it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,6 +165,10 @@ pub struct SingleTag {
     pub tag: String,
     pub platform: Platform,
     pub service: String,
+    /// The tag needs a Docker V2 schema 2 manifest (Heroku; or the image's
+    /// `media_types: docker`): made from the built manifest, blobs unchanged.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub docker: bool,
 }
 
 impl Plan {
@@ -182,6 +207,15 @@ impl Plan {
             images,
             bake,
             builder,
+        }
+    }
+
+    /// `--deep=all` on the command line: every image gets the whole-filesystem check
+    /// (each keeps its own `deep_ignore:`).
+    pub fn deep_all(&mut self) {
+        for image in &mut self.images {
+            image.deep = true;
+            image.deep_all = true;
         }
     }
 
@@ -231,10 +265,11 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
                 tag: t.tag.clone()?,
                 platform: t.platforms.first()?.clone(),
                 service: t.label(),
+                docker: image.docker_media_types || t.media_types == Some(MediaTypes::Docker),
             })
         })
         .collect();
-    let (attestations, attestations_reason) = attestations(image);
+    let (attestations, attestations_reason) = attestations(&project.catalog, image);
     let metadata_file = options
         .work_dir
         .join(format!("{}.metadata.json", image.name));
@@ -248,7 +283,10 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         single_tags,
         attestations,
         attestations_reason,
+        docker_media_types: image.docker_media_types,
         deep: image.deep,
+        deep_all: image.deep_all,
+        deep_ignore: image.deep_ignore.clone(),
         context: image.context.clone(),
         dockerfile: image.dockerfile.clone(),
         command: Vec::new(),
@@ -256,6 +294,9 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         oci_dir,
         output: options.output,
         fingerprint: String::new(),
+        build_fingerprint: String::new(),
+        rebuild_always: image.rebuild_always,
+        build_args: image.build_args.clone(),
         smoke: None,
     };
     plan.smoke = image.smoke.as_ref().map(|s| SmokePlan {
@@ -275,14 +316,15 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         },
     });
     plan.command = build_argv(image, &plan, options);
-    plan.fingerprint = fingerprint(&plan);
+    plan.fingerprint = fingerprint(&plan, true);
+    plan.build_fingerprint = fingerprint(&plan, false);
     plan
 }
 
 /// See [`ImagePlan::fingerprint`]. The argv is taken without what depends on the
 /// machine (builder, metadata file, output, progress) or is listed apart (platforms);
 /// a target's file:line is left out, so a comment added to mpbuild.yaml changes nothing.
-fn fingerprint(plan: &ImagePlan) -> String {
+fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
     let mut argv: Vec<&str> = Vec::new();
     let mut it = plan.command.iter();
     while let Some(a) = it.next() {
@@ -304,15 +346,28 @@ fn fingerprint(plan: &ImagePlan) -> String {
         .iter()
         .map(|s| json!([s.tag, s.platform.to_string(), s.service]))
         .collect();
-    let doc = json!({
-        "repository": plan.repository,
-        "platforms": platform::join(&plan.platforms),
-        "tags": plan.tags,
-        "single_tags": singles,
-        "targets": targets,
-        "attestations": plan.attestations,
-        "build": argv,
-    });
+    let mut doc = if with_tags {
+        json!({
+            "repository": plan.repository,
+            "platforms": platform::join(&plan.platforms),
+            "tags": plan.tags,
+            "single_tags": singles,
+            "targets": targets,
+            "attestations": plan.attestations,
+            "build": argv,
+        })
+    } else {
+        json!({
+            "repository": plan.repository,
+            "platforms": platform::join(&plan.platforms),
+            "attestations": plan.attestations,
+            "build": argv,
+        })
+    };
+    // Only when asked for, so every other plan keeps the fingerprint it had.
+    if plan.docker_media_types {
+        doc["media_types"] = json!("docker");
+    }
     crate::digest::sha256(doc.to_string().as_bytes())
 }
 
@@ -475,28 +530,48 @@ impl ImagePlan {
     }
 }
 
-/// Attestations are on by default only where every target is known to tolerate them.
-fn attestations(image: &Image) -> (bool, String) {
+/// Attestations are on by default only where every target is *confirmed* to accept
+/// attestation manifests in an index: a catalog entry that says `attestations: ok`
+/// without a source confirming it counts as unconfirmed, and keeps them off.
+fn attestations(catalog: &Catalog, image: &Image) -> (bool, String) {
     if let Some(explicit) = image.attestations {
         let word = if explicit { "on" } else { "off" };
         return (explicit, format!("{word}: set in the project file"));
     }
+    if image.docker_media_types {
+        return (
+            false,
+            "off: media_types: docker (a Docker manifest list cannot hold attestation manifests)"
+                .into(),
+        );
+    }
+    let unconfirmed = |t: &Target| {
+        format!(
+            "{}: not confirmed to accept attestation manifests",
+            t.label()
+        )
+    };
     let blockers: Vec<String> = image
         .targets
         .iter()
         .filter_map(|t: &Target| match t.attestations {
-            Attestations::Ok => None,
+            Attestations::Ok => {
+                // A `platform:` target names no service: nothing to confirm.
+                let confirmed = t.service.as_deref().is_none_or(|name| {
+                    catalog
+                        .get(name)
+                        .is_some_and(|s| s.is_confirmed(Fact::Attestations))
+                });
+                (!confirmed).then(|| unconfirmed(t))
+            }
             Attestations::Break => Some(format!("{} breaks on attestation manifests", t.label())),
-            Attestations::Unknown => Some(format!(
-                "{}: not confirmed to accept attestation manifests",
-                t.label()
-            )),
+            Attestations::Unknown => Some(unconfirmed(t)),
         })
         .collect();
     if blockers.is_empty() {
         (
             true,
-            "on: every target accepts attestation manifests".into(),
+            "on: every target is confirmed to accept attestation manifests".into(),
         )
     } else {
         let mut uniq: Vec<String> = Vec::new();
@@ -522,6 +597,10 @@ fn attest_flags(plan: &ImagePlan, sbom: bool) -> Vec<String> {
 fn output_spec(plan: &ImagePlan) -> String {
     match (&plan.output, &plan.oci_dir) {
         (Output::OciLayout, Some(dir)) => format!("type=oci,tar=false,dest={}", dir.display()),
+        _ if plan.docker_media_types => format!(
+            "type=image,name={},push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=false",
+            plan.repository
+        ),
         _ => format!(
             "type=image,name={},push-by-digest=true,name-canonical=true,push=true",
             plan.repository
@@ -775,11 +854,16 @@ images:
         o.builder = Some("acme".into());
         let plan = Plan::new(&p, &o);
         let img = &plan.images[0];
-        assert!(img.attestations);
+        // gke says `attestations: ok`, but no source confirms it: off.
+        assert!(!img.attestations);
+        assert_eq!(
+            img.attestations_reason,
+            "off: gke: not confirmed to accept attestation manifests"
+        );
         assert_eq!(
             crate::shell::join(&img.command),
             "docker buildx build --builder acme --platform linux/amd64,linux/arm64 --file web/Dockerfile \
-             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=mode=min --sbom=false \
+             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=false --sbom=false \
              --cache-from type=registry,ref=ghcr.io/acme/web:buildcache \
              --cache-to type=registry,ref=ghcr.io/acme/web:buildcache,mode=max \
              --metadata-file /work/web.metadata.json --progress=rawjson \
@@ -788,8 +872,89 @@ images:
     }
 
     #[test]
+    fn attestations_only_where_every_target_is_confirmed() {
+        let on = |targets: &str| {
+            let yaml = format!(
+                "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: {targets}\n"
+            );
+            let (_d, p) = project(&yaml, &["Dockerfile"]);
+            let plan = Plan::new(&p, &options(Output::PushByDigest));
+            let img = &plan.images[0];
+            (img.attestations, img.attestations_reason.clone())
+        };
+        // ok and confirmed with a source: on.
+        assert_eq!(
+            on("[{service: cloud-run}, {service: apple-silicon}, {service: local}]"),
+            (
+                true,
+                "on: every target is confirmed to accept attestation manifests".into()
+            )
+        );
+        // ok but unconfirmed counts as unconfirmed.
+        assert_eq!(
+            on("[{service: cloud-run}, {service: ecs-fargate}]"),
+            (
+                false,
+                "off: ecs-fargate: not confirmed to accept attestation manifests".into()
+            )
+        );
+        // unknown, break and unconfirmed are all named, once each.
+        let (att, why) = on(
+            "[{service: eks}, {service: apprunner}, {service: lambda, tag: l}, {service: eks, arch: arm64}]",
+        );
+        assert!(!att);
+        assert_eq!(
+            why,
+            "off: eks: not confirmed to accept attestation manifests; apprunner: not confirmed to accept attestation manifests; lambda breaks on attestation manifests"
+        );
+        // A project override that confirms the fact turns them on.
+        let yaml = "version: 1\nservices:\n  ecs-fargate:\n    platforms: [linux/amd64, linux/arm64]\n    attestations: ok\n    confirmed: [attestations]\n    sources: [{url: 'https://example.com/ours', for: [attestations, platforms]}]\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: [{service: ecs-fargate}]\n";
+        let (_d, p) = project(yaml, &["Dockerfile"]);
+        assert!(Plan::new(&p, &options(Output::PushByDigest)).images[0].attestations);
+    }
+
+    #[test]
+    fn docker_media_types_for_heroku_and_for_a_whole_image() {
+        let yaml = "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets:\n      - service: cloud-run\n      - service: heroku\n        tag: v1-heroku\n      - service: lambda\n        tag: v1-lambda\n";
+        let (_d, p) = project(yaml, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::PushByDigest));
+        let img = &plan.images[0];
+        let singles: Vec<(&str, bool)> = img
+            .single_tags
+            .iter()
+            .map(|s| (s.tag.as_str(), s.docker))
+            .collect();
+        assert_eq!(singles, vec![("v1-heroku", true), ("v1-lambda", false)]);
+        assert!(!img.docker_media_types);
+        assert!(!crate::shell::join(&img.command).contains("oci-mediatypes"));
+        // The whole image: buildx writes Docker media types when pushing by digest…
+        let yaml = yaml.replace(
+            "    tags: [v1]\n",
+            "    tags: [v1]\n    media_types: docker\n",
+        );
+        let (_d, p) = project(&yaml, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::PushByDigest));
+        let img = &plan.images[0];
+        assert!(img.docker_media_types);
+        assert!(img.single_tags.iter().all(|s| s.docker));
+        assert!(!img.attestations);
+        assert!(img.attestations_reason.contains("media_types: docker"));
+        assert!(
+            crate::shell::join(&img.command).contains(
+                "--output type=image,name=r.example.com/web,push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=false"
+            ),
+            "{}",
+            crate::shell::join(&img.command)
+        );
+        // …and the OCI layout of the docker driver is converted at upload.
+        let plan = Plan::new(&p, &options(Output::OciLayout));
+        assert!(plan.images[0].docker_media_types);
+        assert!(!crate::shell::join(&plan.images[0].command).contains("oci-mediatypes"));
+    }
+
+    #[test]
     fn several_images_make_one_bake_file() {
-        let yaml = "version: 1\nimages:\n  api:\n    repository: r.example.com/api\n    context: api\n    dockerfile: docker/api.Dockerfile\n    build_args: {A: b}\n    tags: [v1]\n    targets: [{service: apprunner}]\n  worker:\n    repository: r.example.com/worker\n    context: worker\n    tags: [v1]\n    targets: [{service: ecs-fargate, arch: [X86_64, ARM64]}]\n";
+        let yaml = "version: 1\nimages:\n  api:\n    repository: r.example.com/api\n    context: api\n    dockerfile: docker/api.Dockerfile\n    build_args: {A: b}\n    tags: [v1]\n    targets: [{service: apprunner}]\n  worker:\n    repository: r.example.com/worker\n    context: worker\n    tags: [v1]\n    targets: [{service: apple-silicon, arch: [amd64, arm64]}]\n";
         let (_d, p) = project(
             yaml,
             &["docker/api.Dockerfile", "api/main.go", "worker/Dockerfile"],

@@ -742,22 +742,16 @@ fn every_subcommand_has_examples_and_only_the_top_help_has_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let top = run(dir.path(), &["--help"]);
     assert_eq!(top.matches("Exit codes").count(), 1, "{top}");
-    let subcommands = [
-        "plan",
-        "targets",
-        "init",
-        "verify",
-        "push",
-        "merge",
-        "build",
-        "mirror",
-        "doctor",
-        "builder",
-        "version",
-        "schema",
-        "completions",
-        "man",
-    ];
+    // Every subcommand the top help lists (a new one cannot skip its examples).
+    let subcommands: Vec<&str> = top
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(subcommands.len() >= 15, "{subcommands:?}");
     for sub in subcommands {
         assert!(
             top.contains(&format!("\n  {sub} ")),
@@ -853,5 +847,102 @@ fn the_crate_and_the_release_are_set_up_for_users_to_get_it() {
     assert!(
         readme.contains("shasum -a 256 -c"),
         "the README says how to check a download"
+    );
+}
+
+#[test]
+fn init_gives_one_service_twice_distinct_tags_and_plan_refuses_a_shared_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "init",
+            "--service",
+            "lambda",
+            "--service",
+            "lambda:arm64",
+            "--repository",
+            "r.example.com/fn",
+            "--name",
+            "fn",
+        ],
+    );
+    assert!(out.starts_with("exit: 0"), "{out}");
+    let written = std::fs::read_to_string(dir.path().join("mpbuild.yaml")).unwrap();
+    assert!(
+        written.contains("tag: \"latest-lambda-amd64\""),
+        "{written}"
+    );
+    assert!(
+        written.contains("tag: \"latest-lambda-arm64\""),
+        "{written}"
+    );
+    let plan = run(dir.path(), &["plan"]);
+    assert!(plan.starts_with("exit: 0"), "{plan}");
+    // The file as `init` used to write it: one tag for two platforms.
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        written
+            .replace("latest-lambda-amd64", "latest-lambda")
+            .replace("latest-lambda-arm64", "latest-lambda"),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["plan"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    insta::assert_snapshot!("config_error_one_tag_two_platforms", out);
+}
+
+#[test]
+fn verify_ref_needs_a_requirement_or_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["verify", "127.0.0.1:1/app:v1"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(
+        out.contains(
+            "error: nothing to verify: say what REF must hold with --target or --platform, or ask for --inventory"
+        ),
+        "{out}"
+    );
+    for args in [
+        &[
+            "verify",
+            "--inventory",
+            "127.0.0.1:1/app:v1",
+            "--target",
+            "apprunner",
+        ][..],
+        &["verify", "--inventory", "127.0.0.1:1/app:v1", "--deep"][..],
+        &["verify", "--inventory"][..],
+    ] {
+        let out = run(dir.path(), args);
+        assert!(out.starts_with("exit: 2\n"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn verify_ref_inside_a_project_honours_its_insecure_registries() {
+    let dir = project(
+        "version: 1\ninsecure_registries: [registry.invalid:5000]\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    targets: [{service: apprunner}]\n",
+    );
+    let args = [
+        "-v",
+        "verify",
+        "registry.invalid:5000/app:v1",
+        "--platform",
+        "linux/amd64",
+    ];
+    let out = run(dir.path(), &args);
+    assert!(out.starts_with("exit: 4\n"), "{out}");
+    assert!(
+        out.contains("GET http://registry.invalid:5000/v2/app/manifests/v1"),
+        "plain HTTP, as the project says: {out}"
+    );
+    // Outside the project: TLS, as for any registry not declared insecure.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = run(elsewhere.path(), &args);
+    assert!(
+        out.contains("GET https://registry.invalid:5000/v2/app/manifests/v1"),
+        "{out}"
     );
 }

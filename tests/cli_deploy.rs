@@ -83,6 +83,10 @@ fn each_kind_of_file() {
             image("      - from: fixtures/compose/compose.yaml\n"),
         ),
         (
+            "compose_resource",
+            image("      - from: fixtures/compose/compose.yaml\n        resource: sidecar\n"),
+        ),
+        (
             "copilot",
             image(
                 "      - from: fixtures/copilot/api/manifest.yml\n      - from: fixtures/copilot/worker/manifest.yml\n",
@@ -128,6 +132,11 @@ fn errors_name_the_file_line_and_what_to_add() {
         (
             "no_workload",
             image("      - from: fixtures/k8s/config.yaml\n"),
+        ),
+        (
+            "compose_no_service_runs_the_image",
+            image("      - from: fixtures/compose/compose.yaml\n")
+                .replace("amazonaws.com/app", "amazonaws.com/other"),
         ),
         (
             "copilot_rdws_on_arm64",

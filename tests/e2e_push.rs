@@ -295,3 +295,146 @@ fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert_eq!(stack.tag_digest(&repo, "latest"), None);
 }
+
+/// GET a manifest with every media type accepted, as Heroku's registry would be asked.
+fn raw_manifest(stack: &Stack, repo: &str, target: &str) -> serde_json::Value {
+    manifest(stack, repo, target)
+}
+
+#[test]
+fn the_heroku_tag_gets_a_docker_v2_schema_2_manifest() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("heroku");
+    let yaml = format!(
+        "version: 1\nimages:\n  web:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n      - service: heroku\n        tag: \"${{GIT_SHA}}-heroku\"\n"
+    );
+    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    // The Heroku tag: Docker V2 schema 2 throughout, same blobs as the build.
+    let heroku = raw_manifest(&stack, &repo, "e2e1-heroku");
+    assert_eq!(
+        heroku["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
+        "{heroku}"
+    );
+    assert_eq!(
+        heroku["config"]["mediaType"],
+        "application/vnd.docker.container.image.v1+json"
+    );
+    let layers = heroku["layers"].as_array().unwrap();
+    assert!(!layers.is_empty());
+    for l in layers {
+        assert_eq!(
+            l["mediaType"], "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "{heroku}"
+        );
+    }
+    // The index tag keeps the OCI manifests the build made; the layers are shared.
+    let index = raw_manifest(&stack, &repo, "latest");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let amd = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "amd64")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let built = raw_manifest(&stack, &repo, &amd);
+    assert_eq!(built["layers"][0]["digest"], layers[0]["digest"]);
+    assert_eq!(built["config"]["digest"], heroku["config"]["digest"]);
+    // mpbuild verify agrees: the project, and the tag against the heroku target.
+    let out = mpbuild(&stack, dir.path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = mpbuild(
+        &stack,
+        dir.path(),
+        &[
+            "verify",
+            &format!("{repo}:e2e1-heroku"),
+            "--target",
+            "heroku",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // An OCI manifest is refused for Heroku.
+    let out = mpbuild(
+        &stack,
+        dir.path(),
+        &["verify", &format!("{repo}@{amd}"), "--target", "heroku"],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("but heroku needs Docker V2 schema 2"), "{t}");
+}
+
+#[test]
+fn media_types_docker_makes_every_tag_a_docker_manifest_list() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("docker-types");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    media_types: docker\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n      - service: lambda\n        arch: arm64\n        tag: latest-lambda\n"
+    );
+    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("Docker media types (media_types: docker)"),
+        "{t}"
+    );
+    let list = raw_manifest(&stack, &repo, "latest");
+    assert_eq!(
+        list["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json",
+        "{list}"
+    );
+    assert_eq!(platforms_of(&list), vec!["linux/amd64", "linux/arm64"]);
+    for m in list["manifests"].as_array().unwrap() {
+        assert_eq!(
+            m["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+        let child = raw_manifest(&stack, &repo, m["digest"].as_str().unwrap());
+        assert_eq!(
+            child["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+    }
+    let lambda = raw_manifest(&stack, &repo, "latest-lambda");
+    assert_eq!(
+        lambda["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let out = mpbuild(&stack, dir.path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn pushing_by_digest_buildx_writes_the_docker_media_types() {
+    let Some(stack) = common::stack() else { return };
+    let Some(addr) = stack.buildkit() else { return };
+    let builder = format!("e2e-remote-docker-{}", std::process::id());
+    stack.ok(stack.docker().args([
+        "buildx", "create", "--name", &builder, "--driver", "remote", &addr,
+    ]));
+    let repo = stack.unique_repo("remote-docker-types");
+    let yaml = format!(
+        "version: 1\nbuilder: {builder}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    media_types: docker\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n"
+    );
+    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let _ = stack.docker().args(["buildx", "rm", &builder]).output();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let list = raw_manifest(&stack, &repo, "latest");
+    assert_eq!(
+        list["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json",
+        "{list}"
+    );
+    assert_eq!(platforms_of(&list), vec!["linux/amd64", "linux/arm64"]);
+}

@@ -208,6 +208,20 @@ fn index_whose_arm64_config_says_amd64_is_a_mismatch() {
         t.contains("the index entry says linux/arm64 but its image config says linux/amd64"),
         "{t}"
     );
+    // An inventory asks nothing of it but consistency: the lie still fails…
+    let out = mpbuild(&stack, &["verify", &format!("{repo}:lying"), "--inventory"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("image config says linux/amd64"), "{t}");
+    // …and an honest image is listed, exit 0.
+    let out = mpbuild(&stack, &["verify", &amd, "--inventory"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("platforms: linux/amd64"), "{t}");
+    assert!(t.contains("consistent: 1 reference(s) listed"), "{t}");
+    // Without --target, --platform or --inventory there is nothing to check: exit 2.
+    let out = mpbuild(&stack, &["verify", &amd]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
 #[test]
@@ -260,4 +274,73 @@ fn missing_tag_fails_and_unreachable_registry_is_exit_4() {
     assert!(t.contains("127.0.0.1:1") && t.contains("help:"), "{t}");
     let out = mpbuild(&stack, &["verify", "Not A Ref", "--target", "apprunner"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+/// An arm64 image whose programs lead to `mytool`, an x86-64 ELF, three ways: a
+/// `#!/usr/bin/env mytool` script, an entrypoint script that execs its Cmd, and a
+/// shell-form CMD. Only `--deep` sees it; it names the chain that leads there.
+#[test]
+fn a_wrong_arch_program_behind_env_an_entrypoint_script_and_a_shell_form_cmd() {
+    let Some(stack) = common::stack() else { return };
+    let arm = std::fs::read(stack.busybox("arm64")).unwrap();
+    let x86 = std::fs::read(stack.busybox("amd64")).unwrap();
+    let base = "FROM scratch\nCOPY busybox-arm64 /bin/sh\nCOPY busybox-arm64 /usr/bin/env\nCOPY mytool /usr/local/bin/mytool\nCOPY run /app/run\nCOPY entry.sh /entry.sh\n";
+    let cases = [
+        (
+            "env-shebang",
+            "ENTRYPOINT [\"/app/run\"]\n",
+            "/usr/local/bin/mytool is an ELF for x86-64, but the platform is linux/arm64 (via /app/run → /usr/bin/env)",
+        ),
+        (
+            "entry-script",
+            "ENTRYPOINT [\"/entry.sh\"]\nCMD [\"mytool\", \"--serve\"]\n",
+            "/usr/local/bin/mytool is an ELF for x86-64, but the platform is linux/arm64 (via /entry.sh)",
+        ),
+        (
+            "shell-form",
+            "CMD mytool --serve\n",
+            "/usr/local/bin/mytool is an ELF for x86-64, but the platform is linux/arm64 (via /bin/sh)",
+        ),
+    ];
+    for (name, tail, expected) in cases {
+        let image = format!("{}:latest", stack.unique_repo(name));
+        let dockerfile = format!("{base}{tail}");
+        build(
+            &stack,
+            &image,
+            "linux/arm64",
+            &["--provenance=false"],
+            &[
+                ("Dockerfile", dockerfile.as_bytes()),
+                ("busybox-arm64", &arm),
+                ("mytool", &x86),
+                ("run", b"#!/usr/bin/env mytool\nprint hello\n"),
+                ("entry.sh", b"#!/bin/sh\nset -e\nexec \"$@\"\n"),
+            ],
+        );
+        let out = mpbuild(&stack, &["verify", &image, "--platform", "linux/arm64"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out));
+        let out = mpbuild(
+            &stack,
+            &["verify", &image, "--platform", "linux/arm64", "--deep"],
+        );
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {t}");
+        assert!(t.contains(expected), "{name}: {t}");
+        if name == "env-shebang" {
+            // `--deep=all` finds it among every executable ELF file of the image.
+            let out = mpbuild(
+                &stack,
+                &["verify", &image, "--platform", "linux/arm64", "--deep=all"],
+            );
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(1), "{t}");
+            assert!(
+                t.contains(
+                    "1 of 3 executable ELF file(s) are not for linux/arm64: /usr/local/bin/mytool (x86-64)"
+                ),
+                "{t}"
+            );
+        }
+    }
 }

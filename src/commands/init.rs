@@ -115,6 +115,19 @@ pub fn render(
     } else {
         specs.to_vec()
     };
+    // How many single-manifest targets each service gets: a service named more than
+    // once needs a tag per architecture (one tag points at one manifest).
+    let single_count = |name: &str| {
+        specs
+            .iter()
+            .filter(|spec| {
+                let svc = spec.split_once(':').map_or(spec.as_str(), |(s, _)| s);
+                catalog
+                    .get(svc)
+                    .is_some_and(|s| s.name == name && s.manifest == ManifestKind::Single)
+            })
+            .count()
+    };
     let mut targets = String::new();
     for spec in &specs {
         let (svc, arch) = match spec.split_once(':') {
@@ -132,6 +145,7 @@ pub fn render(
             .into());
         };
         let _ = writeln!(targets, "      - service: {}", service.name);
+        let mut platform = service.default_platforms(host).first().cloned();
         if let Some(arch) = arch {
             let p = service.parse_arch(arch).map_err(|e| {
                 UsageError(format!(
@@ -148,12 +162,23 @@ pub fn render(
                 .into());
             }
             let _ = writeln!(targets, "        arch: {arch}");
+            platform = Some(p);
         }
         if service.manifest == ManifestKind::Single {
+            let mut tag = format!("latest-{}", service.name);
+            if single_count(&service.name) > 1
+                && let Some(p) = &platform
+            {
+                let arch = std::iter::once(p.architecture.as_str())
+                    .chain((!p.variant.is_empty()).then_some(p.variant.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("-");
+                tag = format!("{tag}-{arch}");
+            }
             let _ = writeln!(
                 targets,
-                "        tag: \"latest-{}\"   # {} needs a single-platform manifest with its own tag",
-                service.name, service.title
+                "        tag: \"{tag}\"   # {} needs a single-platform manifest with its own tag",
+                service.title
             );
         }
     }
@@ -202,6 +227,42 @@ mod tests {
         };
         let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
         assert_eq!(p.images[0].targets.len(), 3);
+    }
+
+    #[test]
+    fn one_service_twice_gets_a_tag_per_architecture() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let host = Platform::linux("amd64", "");
+        let text = render(
+            &Catalog::builtin(),
+            "api",
+            "r.example.com/api",
+            &["lambda".into(), "lambda:arm64".into(), "heroku".into()],
+            &host,
+        )
+        .unwrap();
+        assert!(text.contains("tag: \"latest-lambda-amd64\""), "{text}");
+        assert!(text.contains("tag: \"latest-lambda-arm64\""), "{text}");
+        assert!(text.contains("tag: \"latest-heroku\""), "{text}");
+        let env = crate::config::Env {
+            host,
+            var: &|_| None,
+        };
+        let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
+        let tags: Vec<_> = p.images[0]
+            .targets
+            .iter()
+            .filter_map(|t| t.tag.clone())
+            .collect();
+        assert_eq!(
+            tags,
+            vec![
+                "latest-lambda-amd64",
+                "latest-lambda-arm64",
+                "latest-heroku"
+            ]
+        );
     }
 
     #[test]

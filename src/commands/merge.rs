@@ -15,7 +15,7 @@ use crate::settings;
 pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
     let project = settings::load_project(global)?;
     let images = settings::select_images(&project, &args.images)?;
-    let plan = Plan::for_images(
+    let mut plan = Plan::for_images(
         &project,
         &images,
         &Options {
@@ -24,6 +24,9 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
             builder: None,
         },
     );
+    if args.deep == Some(crate::cli::DeepArg::All) {
+        plan.deep_all();
+    }
     let records = record::read_all(&args.digests_dir)?;
     buildx::install_interrupt_handler();
     let ui = Ui::new(settings::progress_mode(args.progress));
@@ -41,7 +44,7 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
         records: &records,
         dir: &args.digests_dir,
         client: &client,
-        deep: args.deep,
+        deep: args.deep.is_some(),
         smoke: &smoke,
     });
     report.kind = Kind::Merge;

@@ -202,6 +202,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::oci_layout::LayoutError,
         crate::registry::RegistryError,
         crate::inspect::InspectError,
+        crate::registry::convert::ConvertError,
         crate::buildx::BuildError,
         crate::pipeline::mirror::MirrorError,
         crate::pipeline::merge::MergeError,

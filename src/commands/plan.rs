@@ -116,7 +116,14 @@ pub fn render_text(plan: &Plan, host: &Platform, cwd: &std::path::Path) -> Strin
             );
         }
         let _ = writeln!(out, "  attestations  {}", img.attestations_reason);
-        if img.deep {
+        if img.deep_all {
+            let mut line =
+                "  verify        deep: all (every executable ELF file checked)".to_string();
+            if !img.deep_ignore.is_empty() {
+                line.push_str(&format!("; ignored: {}", img.deep_ignore.join(", ")));
+            }
+            let _ = writeln!(out, "{line}");
+        } else if img.deep {
             let _ = writeln!(out, "  verify        deep (entrypoint ELF machine checked)");
         }
         if let Some(s) = &img.smoke {

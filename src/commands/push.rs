@@ -29,7 +29,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         work_dir: work_dir.clone(),
         builder: builder_name,
     };
-    let (plan, skipped) = match &leg {
+    let (mut plan, skipped) = match &leg {
         Some(platforms) => {
             let leg = Plan::leg(&project, &images, &options, platforms);
             let skipped = pipeline::leg::skipped(&leg, platforms);
@@ -37,6 +37,9 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         }
         None => (Plan::for_images(&project, &images, &options), Vec::new()),
     };
+    if args.deep == Some(crate::cli::DeepArg::All) {
+        plan.deep_all();
+    }
     let tools = match tools {
         Some(t) if !args.dry_run => t,
         _ => {
@@ -82,7 +85,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         tools: &tools,
         client: &client,
         mirrors: &mirrors,
-        deep: args.deep,
+        deep: args.deep.is_some(),
         verbose: global.verbose,
     };
     let report = match &args.digests_dir {

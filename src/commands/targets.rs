@@ -106,23 +106,34 @@ pub fn render_text(services: &[&Service], host: &Platform) -> String {
             confirmed(s, Fact::Manifest)
         );
         if let Some(media) = s.media_types {
+            let action = if media == crate::catalog::MediaTypes::Docker {
+                "; its tag gets a Docker V2 schema 2 manifest made from the build"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "  media types   {}{}",
+                "  media types   {}{}{action}",
                 media.describe(),
                 confirmed(s, Fact::MediaTypes)
             );
         }
-        let att = match s.attestations {
-            crate::catalog::Attestations::Ok => "tolerated",
-            crate::catalog::Attestations::Break => "break it (built without)",
-            crate::catalog::Attestations::Unknown => "unknown (built without)",
+        // Attestations go on only where a source confirms they are tolerated.
+        let att = match (s.attestations, s.is_confirmed(Fact::Attestations)) {
+            (crate::catalog::Attestations::Ok, true) => "tolerated",
+            (crate::catalog::Attestations::Ok, false) => {
+                "tolerated (unconfirmed: built without until a source confirms it)"
+            }
+            (crate::catalog::Attestations::Break, c) => {
+                if c {
+                    "break it (built without)"
+                } else {
+                    "break it (unconfirmed; built without)"
+                }
+            }
+            (crate::catalog::Attestations::Unknown, _) => "unknown (built without)",
         };
-        let _ = writeln!(
-            out,
-            "  attestations  {att}{}",
-            confirmed(s, Fact::Attestations)
-        );
+        let _ = writeln!(out, "  attestations  {att}");
         if let Some(note) = &s.note {
             let _ = writeln!(out, "  note          {note}");
         }
@@ -197,9 +208,16 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("  media types   Docker V2 schema 2 only, not OCI\n"),
+            text.contains("  media types   Docker V2 schema 2 only, not OCI; its tag gets a Docker V2 schema 2 manifest made from the build\n"),
             "{text}"
         );
+        let fargate = c.get("ecs-fargate").unwrap();
+        let text = render_text(&[fargate, c.get("cloud-run").unwrap()], &host);
+        assert!(
+            text.contains("  attestations  tolerated (unconfirmed: built without until a source confirms it)\n"),
+            "{text}"
+        );
+        assert!(text.contains("  attestations  tolerated\n"), "{text}");
         assert_eq!(
             text.matches("  reviewed      2026-11-28\n").count(),
             2,

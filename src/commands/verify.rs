@@ -13,6 +13,12 @@ type Jobs = Vec<(Reference, Requirements)>;
 
 pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
     let (jobs, insecure) = if args.refs.is_empty() {
+        if args.inventory {
+            return Err(UsageError(
+                "--inventory lists what a REF holds; name one (e.g. `mpbuild verify --inventory REPO:TAG`)".into(),
+            )
+            .into());
+        }
         if !args.targets.is_empty() || !args.platforms.is_empty() {
             return Err(UsageError(
                 "--target and --platform go with REF arguments; without REF mpbuild verifies the project's images against their own targets".into(),
@@ -27,22 +33,31 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
             )
             .into());
         }
-        let catalog = match crate::settings::load_project(global) {
-            Ok(p) => p.catalog,
-            Err(_) => crate::catalog::Catalog::builtin(),
+        if args.targets.is_empty() && args.platforms.is_empty() && !args.inventory {
+            return Err(UsageError(
+                "nothing to verify: say what REF must hold with --target or --platform, or ask for --inventory".into(),
+            )
+            .into());
+        }
+        // Inside a project, its catalog (`services:`) and `insecure_registries` apply.
+        let (catalog, insecure) = match crate::settings::load_project(global) {
+            Ok(p) => (p.catalog, p.insecure_registries),
+            Err(_) => (crate::catalog::Catalog::builtin(), Vec::new()),
         };
         let req = requirements::from_flags(
             &catalog,
             &args.targets,
             &args.platforms,
-            args.deep,
+            args.deep.is_some(),
             &Platform::host(),
         )?;
+        let mut req = req;
+        req.deep_all = args.deep == Some(crate::cli::DeepArg::All);
         let mut jobs = Vec::new();
         for r in &args.refs {
             jobs.push((Reference::parse(r)?, req.clone()));
         }
-        (jobs, Vec::new())
+        (jobs, insecure)
     };
     let client = crate::settings::client(global, &args.registry, insecure)?;
     let deep = crate::inspect::deep_fn();
@@ -79,7 +94,8 @@ fn project_jobs(global: &Global, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec
     for image in &plan.images {
         for job in requirements::for_image_tags(image) {
             let mut req = job.requirements;
-            req.deep |= args.deep;
+            req.deep |= args.deep.is_some();
+            req.deep_all |= args.deep == Some(crate::cli::DeepArg::All);
             jobs.push((Reference::parse(&job.reference)?, req));
         }
     }

@@ -19,7 +19,7 @@ pub use check::{is_valid_tag, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 
-use crate::catalog::{Attestations, Catalog, ManifestKind};
+use crate::catalog::{Attestations, Catalog, ManifestKind, MediaTypes};
 use crate::platform::Platform;
 use raw::RawProject;
 
@@ -130,10 +130,18 @@ pub struct Image {
     pub attestations: Option<bool>,
     pub sbom: bool,
     pub deep: bool,
+    /// `media_types: docker`: Docker V2 schema 2 media types on every tag.
+    pub docker_media_types: bool,
+    /// With `deep`: every executable ELF file, not only the entrypoint (`deep: all`).
+    pub deep_all: bool,
+    /// With `deep_all`: absolute paths or globs of files that are foreign on purpose.
+    pub deep_ignore: Vec<String>,
     pub targets: Vec<Target>,
     /// The smoke run: a command run in the pushed image on each platform before a tag
     /// moves.
     pub smoke: Option<Smoke>,
+    /// `rebuild: always`: never skip the build as unchanged.
+    pub rebuild_always: bool,
     /// Where the image is declared.
     pub line: u32,
 }
@@ -163,6 +171,9 @@ pub struct Target {
     pub platforms: Vec<Platform>,
     pub manifest: ManifestKind,
     pub attestations: Attestations,
+    /// The manifest media types the service takes, when the catalog says
+    /// (`Some(Docker)`: Heroku's registry takes Docker V2 schema 2 only).
+    pub media_types: Option<MediaTypes>,
     /// The tag a single-manifest target gets.
     pub tag: Option<String>,
     /// Where the target is declared.
@@ -330,6 +341,10 @@ impl Checker<'_> {
             ));
         }
         let cluster = self.cluster_archs(raw.cluster_archs.as_ref())?;
+        let deep_default = match &raw.deep {
+            Some(d) => self.deep(d)?,
+            None => (false, false),
+        };
         let mut images = Vec::new();
         for (name, image) in raw.images {
             images.push(self.image(
@@ -337,7 +352,7 @@ impl Checker<'_> {
                 &dir,
                 name,
                 image,
-                raw.deep.unwrap_or(false),
+                deep_default,
                 cluster.as_deref(),
             )?);
         }

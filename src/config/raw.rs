@@ -18,9 +18,10 @@ pub struct RawProject {
     /// The buildx builder: a name, or a declared builder with one node per platform.
     #[serde(default)]
     pub builder: Option<Spanned<RawBuilderSpec>>,
-    /// Run the deep (ELF) check on every image by default.
+    /// Run the deep (ELF) check on every image by default: `true` (the entrypoint) or
+    /// `all` (every executable ELF file).
     #[serde(default)]
-    pub deep: Option<bool>,
+    pub deep: Option<Spanned<RawDeep>>,
     /// The node architectures of the project's Kubernetes cluster(s), for workloads
     /// without a kubernetes.io/arch constraint.
     #[serde(default)]
@@ -164,13 +165,25 @@ pub struct RawImage {
     /// SBOM attestations (needs the SBOM scanner image; off by default).
     #[serde(default)]
     pub sbom: Option<bool>,
-    /// Run the deep (ELF) check for this image.
+    /// Run the deep (ELF) check for this image: `true`, `false`, `entrypoint`, `all`.
     #[serde(default)]
-    pub deep: Option<bool>,
+    pub deep: Option<Spanned<RawDeep>>,
+    /// `docker`: every tag of this image gets Docker V2 schema 2 media types (a
+    /// manifest list of Docker manifests) instead of OCI ones.
+    #[serde(default)]
+    pub media_types: Option<Spanned<String>>,
+    /// With `deep: all`: paths or globs of files that are foreign on purpose.
+    #[serde(default)]
+    pub deep_ignore: Vec<Spanned<String>>,
     pub targets: Spanned<Vec<Spanned<RawTarget>>>,
     /// A command run in the pushed image on every platform before a tag moves.
     #[serde(default)]
     pub smoke: Option<Spanned<RawSmokeSpec>>,
+    /// `always`: never skip the build of an unchanged image (builds that are not
+    /// reproducible from their inputs: `RUN apt-get update`, `ADD https://…`); `auto`
+    /// (default): skip it when its inputs' fingerprint is already in the registry.
+    #[serde(default)]
+    pub rebuild: Option<Spanned<String>>,
 }
 
 /// `smoke:` as an argv (`[app, --version]`) or a mapping with `run:` and options.
@@ -241,6 +254,14 @@ pub struct RawTarget {
     /// Picks one resource where the file has several.
     #[serde(default)]
     pub resource: Option<Spanned<String>>,
+}
+
+/// `deep:` as a boolean or a word (`entrypoint`, `all`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawDeep {
+    Bool(bool),
+    Word(String),
 }
 
 /// A value written as one string or a list of strings.

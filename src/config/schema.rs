@@ -59,7 +59,7 @@ pub fn schema() -> Value {
                 "description": "The buildx builder: an existing builder's name, or one declared node by node (`mpbuild builder up` creates it).",
                 "oneOf": [{"type": "string"}, {"$ref": "#/$defs/builder"}]
             },
-            "deep": boolean("Verify the entrypoint binary's CPU (ELF machine) of every image."),
+            "deep": {"$ref": "#/$defs/deep"},
             "cluster_archs": one_or_many("The node architectures of the project's Kubernetes cluster(s), for workloads without a kubernetes.io/arch constraint."),
             "services": {
                 "description": "Services the project adds to the catalog or overrides in it, shaped like src/catalog/services.yaml's entries. An entry naming a built-in service overrides only the fields it gives.",
@@ -107,7 +107,10 @@ fn defs() -> Value {
                     "cache": {"enum": ["registry", "none"], "description": "registry: cache layers in REPOSITORY:buildcache."},
                     "attestations": boolean("Provenance attestations (default: on only where every target takes them)."),
                     "sbom": boolean("SBOM attestations (need the scanner image)."),
-                    "deep": boolean("Verify this image's entrypoint binary's CPU."),
+                    "deep": {"$ref": "#/$defs/deep"},
+                    "deep_ignore": strings("With `deep: all`: paths or globs of files that are foreign on purpose."),
+                    "media_types": {"enum": ["oci", "docker"], "description": "docker: Docker V2 schema 2 media types for every tag of this image (default oci)."},
+                    "rebuild": {"enum": ["auto", "always"], "description": "auto (default): skip the build when its inputs' fingerprint is already in the registry; always: never skip it."},
                     "targets": {
                         "type": "array",
                         "minItems": 1,
@@ -124,6 +127,10 @@ fn defs() -> Value {
                 }
             },
             "scalar": {"type": ["string", "number", "boolean"]},
+            "deep": {
+                "description": "The deep (ELF) check: true or `entrypoint` (the program the image runs), `all` (every executable ELF file), false.",
+                "oneOf": [{"type": "boolean"}, {"enum": ["entrypoint", "all"]}]
+            },
             "smoke": {
                 "type": "object",
                 "additionalProperties": false,

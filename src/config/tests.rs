@@ -405,3 +405,93 @@ fn smoke_errors_point_at_the_value() {
     let e = f.err(&format!("{SMOKE}    smoke: [app, 1.50]\n"));
     assert!(e.contains("quote it"), "{e}");
 }
+
+#[test]
+fn one_tag_for_two_platforms_of_single_manifest_targets() {
+    let f = Fixture::new();
+    // What `init --service lambda --service lambda:arm64` used to write.
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [latest]\n    targets:\n      - service: lambda\n        tag: latest-lambda\n      - service: lambda\n        arch: arm64\n        tag: latest-lambda\n";
+    let e = f.err(yaml);
+    assert!(
+        e.contains(
+            "image `a`: tag `latest-lambda` is given twice, to lambda for linux/amd64 and lambda for linux/arm64 (line 7)"
+        ),
+        "{e}"
+    );
+    // file:line:col of the second target.
+    assert!(e.contains("DIR/mpbuild.yaml:9:9"), "{e}");
+    assert!(e.contains("\"latest-lambda-arm64\""), "{e}");
+    // Across services and `platform:` targets too.
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    targets:\n      - service: lambda\n        arch: arm64\n        tag: fn\n      - platform: linux/amd64\n        tag: fn\n";
+    assert!(f.err(yaml).contains("tag `fn` is given twice"));
+    // The same platform under one tag is one manifest: fine…
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    targets:\n      - service: lambda\n        arch: arm64\n        tag: fn\n      - platform: linux/arm64\n        tag: fn\n";
+    f.parse(yaml).unwrap();
+    // …unless one of them needs Docker media types and the other does not.
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    targets:\n      - service: lambda\n        tag: fn\n      - service: heroku\n        tag: fn\n";
+    let e = f.err(yaml);
+    assert!(
+        e.contains("to lambda with OCI media types and heroku with Docker"),
+        "{e}"
+    );
+}
+
+#[test]
+fn deep_all_and_deep_ignore() {
+    let f = Fixture::new();
+    let base = "version: 1\nDEEP\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\nIMAGE    targets: [{service: apprunner}]\n";
+    let load = |top: &str, image: &str| base.replace("DEEP\n", top).replace("IMAGE", image);
+    let img = |top: &str, image: &str| {
+        let p = f.parse(&load(top, image)).unwrap();
+        let i = &p.images[0];
+        (i.deep, i.deep_all, i.deep_ignore.clone())
+    };
+    assert_eq!(img("", ""), (false, false, vec![]));
+    assert_eq!(img("deep: true\n", ""), (true, false, vec![]));
+    assert_eq!(img("deep: all\n", ""), (true, true, vec![]));
+    assert_eq!(img("", "    deep: entrypoint\n"), (true, false, vec![]));
+    assert_eq!(
+        img("deep: all\n", "    deep: false\n"),
+        (false, false, vec![])
+    );
+    assert_eq!(
+        img(
+            "",
+            "    deep: all\n    deep_ignore: [/usr/bin/qemu-*, /opt/cross]\n"
+        ),
+        (
+            true,
+            true,
+            vec!["/usr/bin/qemu-*".to_string(), "/opt/cross".to_string()]
+        )
+    );
+    let e = f.err(&load("deep: everything\n", ""));
+    assert!(e.contains("deep: `everything` is not valid"), "{e}");
+    assert!(e.contains("mpbuild.yaml:2:7"), "{e}");
+    let e = f.err(&load("", "    deep: all\n    deep_ignore: [opt/cross]\n"));
+    assert!(e.contains("`opt/cross` is not an absolute path"), "{e}");
+    let e = f.err(&load("", "    deep: true\n    deep_ignore: [/opt]\n"));
+    assert!(e.contains("`deep_ignore:` goes with `deep: all`"), "{e}");
+}
+
+#[test]
+fn media_types_docker_for_a_whole_image() {
+    let f = Fixture::new();
+    let yaml = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    MEDIA\n    targets: [{service: apprunner}]\n";
+    let p = f
+        .parse(&yaml.replace("MEDIA", "media_types: docker"))
+        .unwrap();
+    assert!(p.images[0].docker_media_types);
+    let p = f.parse(&yaml.replace("MEDIA", "media_types: oci")).unwrap();
+    assert!(!p.images[0].docker_media_types);
+    let e = f.err(&yaml.replace("MEDIA", "media_types: v2"));
+    assert!(
+        e.contains("unknown media_types `v2`") && e.contains(":6:18"),
+        "{e}"
+    );
+    let e = f.err(&yaml.replace("MEDIA", "media_types: docker\n    attestations: true"));
+    assert!(
+        e.contains("attestations cannot go with `media_types: docker`"),
+        "{e}"
+    );
+}

@@ -85,6 +85,20 @@ pub fn read(
     resource: Option<&str>,
     cluster_archs: Option<&[Platform]>,
 ) -> Result<Vec<Found>, DeployError> {
+    read_for_image(path, display, resource, cluster_archs, None)
+}
+
+/// [`read`] for one image of the project: in compose files, only the services whose
+/// `image:` is `repository` decide (unless `resource:` names one).
+pub fn read_for_image(
+    path: &Path,
+    display: &str,
+    resource: Option<&str>,
+    cluster_archs: Option<&[Platform]>,
+    repository: Option<&str>,
+) -> Result<Vec<Found>, DeployError> {
+    // A resource named by the user decides on its own.
+    let repository = if resource.is_some() { None } else { repository };
     let mut found = Vec::new();
     if path.is_dir() {
         let files = crate::fsread::walk(path, &|p| {
@@ -97,10 +111,10 @@ pub fn read(
         for f in files {
             let rel = f.strip_prefix(path).unwrap_or(&f);
             let shown = format!("{}/{}", display.trim_end_matches('/'), rel.display());
-            found.extend(read_file(&f, &shown, cluster_archs)?);
+            found.extend(read_file(&f, &shown, cluster_archs, repository)?);
         }
     } else {
-        found = read_file(path, display, cluster_archs)?;
+        found = read_file(path, display, cluster_archs, repository)?;
     }
     if found.is_empty() {
         return Err(DeployError::Nothing {
@@ -125,6 +139,7 @@ fn read_file(
     path: &Path,
     display: &str,
     cluster_archs: Option<&[Platform]>,
+    repository: Option<&str>,
 ) -> Result<Vec<Found>, DeployError> {
     let text = crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|e| {
         DeployError::Read {
@@ -156,7 +171,7 @@ fn read_file(
         } else if kubernetes::is(&doc.value) {
             kubernetes::read(&doc, cluster_archs)?
         } else if compose::is(&doc.value) {
-            compose::read(&doc)?
+            compose::read(&doc, repository)?
         } else if copilot::is(&doc.value) {
             copilot::read(&doc)?
         } else {

@@ -106,10 +106,67 @@ fn compose_platforms() {
     assert_eq!(
         summary(&read_all("compose/compose.yaml", None, None).unwrap()),
         vec![
-            "- sidecar linux/arm64 compose/compose.yaml:9",
-            "- web linux/amd64 compose/compose.yaml:4",
+            "- sidecar linux/arm64 compose/compose.yaml:10",
+            "- web linux/amd64 compose/compose.yaml:5",
         ]
     );
+}
+
+#[test]
+fn compose_only_the_services_running_this_image_decide() {
+    let read_image = |repo: &str, resource: Option<&str>| {
+        read_for_image(
+            &fixture("compose/compose.yaml"),
+            "compose/compose.yaml",
+            resource,
+            None,
+            Some(repo),
+        )
+    };
+    // `image: REPO:${TAG:-latest}`: the repository matches whatever the tag.
+    assert_eq!(
+        summary(&read_image("123456789012.dkr.ecr.us-east-1.amazonaws.com/app", None).unwrap()),
+        vec!["- web linux/amd64 compose/compose.yaml:5"]
+    );
+    assert_eq!(
+        summary(&read_image("ghcr.io/acme/sidecar", None).unwrap()),
+        vec!["- sidecar linux/arm64 compose/compose.yaml:10"]
+    );
+    // Named with `resource:`, a service decides whatever its image says.
+    assert_eq!(
+        summary(&read_image("r.example.com/other", Some("sidecar")).unwrap()),
+        vec!["- sidecar linux/arm64 compose/compose.yaml:10"]
+    );
+    // No service runs the image: say so, and how to pick one.
+    let e = read_image("r.example.com/other", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("compose/compose.yaml:1: no compose service has `image: r.example.com/other` (services: db, sidecar, web)")
+            && e.contains("`resource: SERVICE`"),
+        "{e}"
+    );
+    // The service that runs it states no platform: compose would run the host's.
+    let e = read_image("postgres", None).unwrap_err().to_string();
+    assert!(
+        e.starts_with("compose/compose.yaml:11: compose service `db` runs docker.io/library/postgres but states no `platform:`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn compose_image_repositories() {
+    use super::compose::repository_of;
+    assert_eq!(repository_of("postgres:16"), "docker.io/library/postgres");
+    assert_eq!(
+        repository_of("r.example.com:5000/a/b:${TAG:-x}"),
+        "r.example.com:5000/a/b"
+    );
+    assert_eq!(
+        repository_of("r.example.com/a@sha256:0123"),
+        "r.example.com/a"
+    );
+    assert_eq!(repository_of("localhost:5000/app"), "localhost:5000/app");
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub enum Node {
     File {
         head: Vec<u8>,
         size: u64,
+        /// Permission bits (`0o755`…), for telling executables apart.
+        mode: u32,
     },
     Dir,
     Symlink(String),
@@ -183,6 +185,7 @@ impl<'a> Union<'a> {
                     Node::File {
                         head,
                         size: entry.header().size().unwrap_or(0),
+                        mode: entry.header().mode().unwrap_or(0),
                     }
                 } else if kind.is_dir() {
                     Node::Dir
@@ -220,6 +223,47 @@ impl<'a> Union<'a> {
         }
         self.bytes_read += counting.count;
         Ok(layer)
+    }
+
+    /// Every path of the final filesystem with its node, as the layers make it: each
+    /// layer is read once (the ones a lookup already read are not read again), and a
+    /// path counts only when no layer above it replaces it, whites it out, hides it
+    /// under an opaque directory, or puts a non-directory at one of its parents.
+    pub fn final_entries(&mut self) -> Result<Vec<(String, Node)>, InspectError> {
+        while self.read_next()? {}
+        let mut decided: HashMap<&str, &Node> = HashMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for (i, layer) in self.read.iter().enumerate() {
+            let above = &self.read[..i];
+            let mut paths: Vec<&String> = layer.entries.keys().collect();
+            paths.sort();
+            for path in paths {
+                if decided.contains_key(path.as_str()) {
+                    continue;
+                }
+                let hidden = above.iter().any(|upper| {
+                    upper.whiteouts.contains(path)
+                        || std::iter::successors(parent(path), |p| parent(p))
+                            .take_while(|a| !a.is_empty())
+                            .any(|a| {
+                                upper.whiteouts.contains(a)
+                                    || upper.opaque.contains(a)
+                                    || upper.entries.get(a).is_some_and(|n| *n != Node::Dir)
+                            })
+                        || upper.opaque.contains("")
+                });
+                if hidden {
+                    continue;
+                }
+                decided.insert(path, &layer.entries[path]);
+                order.push(path);
+            }
+        }
+        order.sort();
+        Ok(order
+            .into_iter()
+            .map(|p| (format!("/{p}"), decided[p].clone()))
+            .collect())
     }
 
     /// The node at `path` (no symlinks followed), reading more layers only as needed.
@@ -350,6 +394,8 @@ pub(crate) mod testing {
 
     pub enum E<'a> {
         F(&'a str, &'a [u8]),
+        /// A regular file with these permission bits.
+        M(&'a str, &'a [u8], u32),
         D(&'a str),
         L(&'a str, &'a str),
         H(&'a str, &'a str),
@@ -364,6 +410,12 @@ pub(crate) mod testing {
                     h.set_entry_type(tar::EntryType::Regular);
                     h.set_size(data.len() as u64);
                     h.set_mode(0o755);
+                    b.append_data(&mut h, p, *data).unwrap();
+                }
+                E::M(p, data, mode) => {
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_size(data.len() as u64);
+                    h.set_mode(*mode);
                     b.append_data(&mut h, p, *data).unwrap();
                 }
                 E::D(p) => {
@@ -510,6 +562,56 @@ mod tests {
         let (p, n) = u.resolve("/hard").unwrap().unwrap();
         assert_eq!(p, "/real");
         assert!(matches!(n, Node::File { .. }));
+    }
+
+    #[test]
+    fn the_final_filesystem_honours_whiteouts_opaque_dirs_and_replaced_parents() {
+        let src = mem(vec![
+            (
+                TAR,
+                tar(&[
+                    E::F("bin/a", b"a0"),
+                    E::F("bin/gone", b"g"),
+                    E::F("opt/x/old", b"o"),
+                    E::F("lib/mod/f", b"f"),
+                    E::F("keep", b"k"),
+                ]),
+            ),
+            (
+                GZ,
+                gzip(&tar(&[
+                    E::F("bin/a", b"a1"),
+                    E::F("bin/.wh.gone", b""),
+                    E::F("opt/x/.wh..wh..opq", b""),
+                    E::F("opt/x/new", b"n"),
+                    E::L("lib/mod", "/elsewhere"),
+                ])),
+            ),
+        ]);
+        let mut u = Union::new(&src);
+        // A lookup first reads the top layer; the listing reads the rest, once each.
+        assert!(u.lookup("/bin/a").unwrap().is_some());
+        let all = u.final_entries().unwrap();
+        assert_eq!(*src.opened.borrow(), vec![1, 0]);
+        let files: Vec<(String, Vec<u8>)> = all
+            .iter()
+            .filter_map(|(p, n)| match n {
+                Node::File { head, .. } => Some((p.clone(), head.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                ("/bin/a".to_string(), b"a1".to_vec()),
+                ("/keep".to_string(), b"k".to_vec()),
+                ("/opt/x/new".to_string(), b"n".to_vec()),
+            ]
+        );
+        assert!(
+            all.iter()
+                .any(|(p, n)| p == "/lib/mod" && matches!(n, Node::Symlink(_)))
+        );
     }
 
     #[test]

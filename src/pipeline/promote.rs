@@ -75,6 +75,42 @@ pub fn moves(
     Ok(out)
 }
 
+/// Gives a single-manifest tag's move Docker V2 schema 2 media types (Heroku): the
+/// plain manifest is rewritten from the built one — blobs unchanged, no rebuild — and
+/// PUT by its new digest, so that it is verified like any other before the tag moves.
+/// A manifest that already has Docker media types is left as it is. A layer Docker
+/// V2 schema 2 cannot express (zstd) is an error saying so.
+pub fn to_docker(client: &Client, repo: &Repository, m: &mut Move) -> anyhow::Result<()> {
+    use crate::registry::convert::{ConvertError, manifest_to_docker};
+    let c = manifest_to_docker(&m.bytes).map_err(|e| {
+        ConvertError(format!(
+            "{repo}:{}: cannot give the {} manifest Docker media types: {e}",
+            m.tag,
+            m.single
+                .as_ref()
+                .map(|(p, s)| format!("{s} {p}"))
+                .unwrap_or_default()
+        ))
+    })?;
+    if !c.changed {
+        return Ok(());
+    }
+    let put = client.put_manifest(repo, &c.digest, c.media_type, &c.bytes)?;
+    if put != c.digest {
+        return Err(RegistryError::DigestMismatch {
+            registry: repo.registry.clone(),
+            reference: format!("{repo}@{}", c.digest),
+            expected: c.digest,
+            actual: put,
+        }
+        .into());
+    }
+    m.digest = c.digest;
+    m.media_type = c.media_type.to_string();
+    m.bytes = c.bytes;
+    Ok(())
+}
+
 /// Where a tag now points.
 #[derive(Debug, Clone, Serialize)]
 pub struct Moved {

@@ -97,6 +97,8 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         ui,
         verbose: p.verbose,
     };
+    // An upload that gave the image Docker media types published other digests.
+    let digests = upload::published_digests(&digests, &uploads);
     finish(
         &Finish {
             client: p.client,

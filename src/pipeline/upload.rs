@@ -29,18 +29,101 @@ pub struct Uploaded {
     pub blobs_mounted: usize,
     pub blobs_uploaded: usize,
     pub bytes_uploaded: u64,
+    /// `media_types: docker`: the layout's own (OCI) root digest, which buildx
+    /// reported; `digest` is then the Docker manifest list (or manifest) made from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<String>,
+    /// Attestation manifests left out of a Docker manifest list (it cannot hold them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attestations_dropped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The digests verification and promotion go on with: each image's uploaded root when
+/// the upload rewrote it (Docker media types), else what buildx reported.
+pub fn published_digests(
+    digests: &[String],
+    uploads: &[Option<(Uploaded, Duration)>],
+) -> Vec<String> {
+    digests
+        .iter()
+        .zip(uploads)
+        .map(|(d, u)| match u {
+            Some((up, _)) if up.converted_from.is_some() => up.digest.clone(),
+            _ => d.clone(),
+        })
+        .collect()
+}
+
+/// A manifest to PUT: digest, media type, bytes.
+type ToPut = (String, String, Vec<u8>);
+
+/// The manifests and root to PUT: as the layout has them, or with Docker media types
+/// (each image manifest rewritten, the index made a Docker manifest list without its
+/// attestation manifests). Returns (digest, media type, bytes) in PUT order, and how
+/// many attestation manifests were dropped.
+fn manifests_to_put(
+    graph: &crate::oci_layout::Graph,
+    docker: bool,
+) -> Result<(Vec<ToPut>, usize), anyhow::Error> {
+    use crate::registry::convert::{index_to_docker, manifest_to_docker};
+    let mut out = Vec::new();
+    if !docker {
+        for m in graph.manifests.iter().chain(std::iter::once(&graph.root)) {
+            out.push((
+                m.descriptor.digest.clone(),
+                m.descriptor.media_type.clone(),
+                m.bytes.clone(),
+            ));
+        }
+        return Ok((out, 0));
+    }
+    let mut renamed: std::collections::HashMap<String, (String, u64)> = Default::default();
+    for m in &graph.manifests {
+        let attestation = m
+            .descriptor
+            .annotations
+            .get(crate::registry::manifest::REFERENCE_TYPE)
+            .is_some_and(|v| v == "attestation-manifest");
+        if attestation {
+            continue;
+        }
+        let c = manifest_to_docker(&m.bytes)?;
+        renamed.insert(
+            m.descriptor.digest.clone(),
+            (c.digest.clone(), c.bytes.len() as u64),
+        );
+        out.push((c.digest, c.media_type.to_string(), c.bytes));
+    }
+    let root = &graph.root;
+    if crate::registry::manifest::is_index(&root.descriptor.media_type) {
+        let (c, dropped) = index_to_docker(&root.bytes, &|d| renamed.get(d).cloned())?;
+        out.push((c.digest, c.media_type.to_string(), c.bytes));
+        Ok((out, dropped))
+    } else {
+        let c = manifest_to_docker(&root.bytes)?;
+        out.push((c.digest, c.media_type.to_string(), c.bytes));
+        Ok((out, 0))
+    }
 }
 
 /// Uploads everything reachable from the layout's image to `repo`, trying mounts from
-/// `mount_from` (other repositories of the same registry) before uploading.
+/// `mount_from` (other repositories of the same registry) before uploading. With
+/// `docker`, the manifests are given Docker media types on the way (blobs unchanged).
 pub fn upload(
     client: &Client,
     layout: &Layout,
     repo: &Repository,
     mount_from: &[Repository],
+    docker: bool,
 ) -> Result<Uploaded, anyhow::Error> {
     let top = layout.top()?;
     let graph = layout.graph(&top)?;
+    // Converted before any blob moves: a layer Docker cannot express fails early.
+    let (to_put, attestations_dropped) = manifests_to_put(&graph, docker)?;
     let skipped = AtomicUsize::new(0);
     let mounted = AtomicUsize::new(0);
     let uploaded = AtomicUsize::new(0);
@@ -97,33 +180,29 @@ pub fn upload(
     if crate::buildx::interrupted() {
         return Err(crate::exit::Interrupted.into());
     }
-    for m in &graph.manifests {
-        client.put_manifest(
-            repo,
-            &m.descriptor.digest,
-            &m.descriptor.media_type,
-            &m.bytes,
-        )?;
+    let mut digest = String::new();
+    let mut media_type = String::new();
+    for (d, mt, bytes) in &to_put {
+        let put = client.put_manifest(repo, d, mt, bytes)?;
+        if &put != d {
+            return Err(RegistryError::DigestMismatch {
+                registry: repo.registry.clone(),
+                reference: format!("{repo}@{d}"),
+                expected: d.clone(),
+                actual: put,
+            }
+            .into());
+        }
+        // The root comes last.
+        digest = put;
+        media_type = mt.clone();
     }
     let root = &graph.root;
-    let digest = client.put_manifest(
-        repo,
-        &root.descriptor.digest,
-        &root.descriptor.media_type,
-        &root.bytes,
-    )?;
-    if digest != root.descriptor.digest {
-        return Err(RegistryError::DigestMismatch {
-            registry: repo.registry.clone(),
-            reference: format!("{repo}@{}", root.descriptor.digest),
-            expected: root.descriptor.digest.clone(),
-            actual: digest,
-        }
-        .into());
-    }
     Ok(Uploaded {
+        converted_from: (digest != root.descriptor.digest).then(|| root.descriptor.digest.clone()),
+        attestations_dropped,
         digest,
-        media_type: root.descriptor.media_type.clone(),
+        media_type,
         blobs_skipped: skipped.into_inner(),
         blobs_mounted: mounted.into_inner(),
         blobs_uploaded: uploaded.into_inner(),
@@ -155,8 +234,8 @@ pub fn upload_layouts(
         let t = Instant::now();
         let repo = Repository::parse(&image.repository)?;
         let layout = Layout::open(&project_dir.join(dir))?;
-        let up = upload(client, &layout, &repo, &others)?;
-        if &up.digest != digest {
+        let up = upload(client, &layout, &repo, &others, image.docker_media_types)?;
+        if up.converted_from.as_ref().unwrap_or(&up.digest) != digest {
             return Err(BuildError::Metadata {
                 path: image.metadata_file.display().to_string(),
                 message: format!(
@@ -175,6 +254,20 @@ pub fn upload_layouts(
             up.blobs_skipped,
             up.blobs_mounted
         ));
+        if up.converted_from.is_some() {
+            let mut line = format!(
+                "[{}] Docker media types (media_types: docker): {} made from the built OCI index, blobs unchanged",
+                image.name,
+                crate::verify::report::short(&up.digest)
+            );
+            if up.attestations_dropped > 0 {
+                line.push_str(&format!(
+                    "; {} attestation manifest(s) left out (a Docker manifest list cannot hold them)",
+                    up.attestations_dropped
+                ));
+            }
+            ui.line(&line);
+        }
         out.push(Some((up, t.elapsed())));
     }
     Ok(out)

@@ -48,16 +48,29 @@ pub fn verify_pushed(
         .iter()
         .map(|s| (s.tag.clone(), s.platform.clone(), s.service.clone()))
         .collect();
-    let moves = if ok {
+    let mut moves = if ok {
         promote::moves(client, &repo, digest, &image.tags, &singles)?
     } else {
         Vec::new()
     };
-    for m in moves.iter().filter(|m| m.single.is_some()) {
+    for m in moves.iter_mut().filter(|m| m.single.is_some()) {
         let (platform, service) = m.single.clone().expect("filtered");
+        // A target that takes Docker V2 schema 2 only (Heroku) gets its plain manifest
+        // rewritten and PUT by digest here, then verified below like any other.
+        let docker = image
+            .single_tags
+            .iter()
+            .find(|s| s.tag == m.tag)
+            .and_then(|s| requirements::single_docker(image, s));
+        if docker.is_some() {
+            promote::to_docker(client, &repo, m)?;
+        }
         let mut r = Requirements {
+            docker,
             single: true,
             deep: req.deep,
+            deep_all: req.deep_all,
+            deep_ignore: req.deep_ignore.clone(),
             ..Requirements::default()
         };
         r.need(platform, service);

@@ -4,7 +4,6 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest as _, Sha256};
 use ureq::http::StatusCode;
 
 use super::client::{Client, header, http_error};
@@ -15,6 +14,13 @@ use super::transport::{Body, Deadline, MIN_RATE, Method, REQUEST_TIMEOUT_ENV};
 impl Client {
     /// A blob as a stream that checks its digest when it ends.
     pub fn get_blob(&self, repo: &Repository, digest: &str) -> Result<BlobReader, RegistryError> {
+        // Checked with the digest's own algorithm; one mpbuild cannot check is refused.
+        let algorithm =
+            crate::digest::Algorithm::of(digest).map_err(|message| RegistryError::BadManifest {
+                registry: repo.registry.clone(),
+                reference: format!("{repo}@{digest}"),
+                message,
+            })?;
         let url = format!("{}/blobs/{digest}", self.base(repo));
         let started = Instant::now();
         let base = self.request_deadline(0);
@@ -46,7 +52,7 @@ impl Client {
             started,
             base,
             inner: Box::new(reader),
-            hasher: Sha256::new(),
+            hasher: algorithm.hasher(),
             expected: digest.to_string(),
             reference: format!("{repo}@{digest}"),
             registry: repo.registry.clone(),
@@ -116,7 +122,7 @@ pub struct BlobReader {
     started: Instant,
     base: Duration,
     inner: Box<dyn Read + Send>,
-    hasher: Sha256,
+    hasher: crate::digest::Hasher,
     expected: String,
     reference: String,
     registry: String,
@@ -153,10 +159,7 @@ impl Read for BlobReader {
         }
         if n == 0 {
             self.done = true;
-            let actual = format!(
-                "sha256:{}",
-                crate::digest::hex(&self.hasher.clone().finalize())
-            );
+            let actual = self.hasher.finish();
             if actual != self.expected {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,

@@ -24,6 +24,18 @@ impl Client {
     /// asked for, else against `Docker-Content-Digest`.
     pub fn get_manifest(&self, r: &Reference) -> Result<Fetched, RegistryError> {
         let repo = &r.repository;
+        // A digest is checked with its own algorithm; one mpbuild cannot check is
+        // refused before anything is fetched.
+        let algorithm = match &r.digest {
+            Some(d) => Some(crate::digest::Algorithm::of(d).map_err(|message| {
+                RegistryError::BadManifest {
+                    registry: repo.registry.clone(),
+                    reference: r.to_string(),
+                    message,
+                }
+            })?),
+            None => None,
+        };
         let url = format!("{}/manifests/{}", self.base(repo), r.target());
         let mut resp = self.request(
             repo,
@@ -48,11 +60,19 @@ impl Client {
         let content_type = header(&resp, "content-type");
         let header_digest = header(&resp, "docker-content-digest");
         let bytes = read_limited(&mut resp, MANIFEST_LIMIT, r, &url)?;
-        let actual = crate::digest::sha256(&bytes);
-        let expected = r
-            .digest
-            .clone()
-            .or(header_digest.filter(|d| d.starts_with("sha256:")));
+        // Asked by digest: that digest, with its algorithm. By tag: the registry's
+        // `Docker-Content-Digest` when it is one mpbuild can check.
+        let (algorithm, expected) = match (algorithm, &r.digest) {
+            (Some(a), Some(d)) => (a, Some(d.clone())),
+            _ => match header_digest
+                .as_deref()
+                .and_then(|d| crate::digest::Algorithm::of(d).ok().map(|a| (a, d)))
+            {
+                Some((a, d)) => (a, Some(d.to_string())),
+                None => (crate::digest::Algorithm::Sha256, None),
+            },
+        };
+        let actual = algorithm.digest(&bytes);
         if let Some(expected) = &expected
             && expected != &actual
         {

@@ -4,13 +4,14 @@
 pub mod auth;
 mod blobs;
 pub mod client;
+pub mod convert;
 pub mod credentials;
 pub mod error;
 pub mod manifest;
 mod manifests;
 pub mod reference;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 mod transport;
 mod upload;
 

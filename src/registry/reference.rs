@@ -104,8 +104,8 @@ impl Reference {
         }
         let (rest, digest) = match s_trim.split_once('@') {
             Some((r, d)) => {
-                if !crate::digest::is_sha256(d) {
-                    return Err(bad("the digest is not sha256:<64 lowercase hex digits>"));
+                if let Err(why) = crate::digest::Algorithm::of(d) {
+                    return Err(bad(&why));
                 }
                 (r, Some(d.to_string()))
             }
@@ -194,7 +194,9 @@ impl Reference {
             tag: None,
             digest: None,
         };
-        if target.starts_with("sha256:") {
+        // A tag has no `:`; anything with one is a digest (`sha256:…`, `sha512:…`, or
+        // an algorithm the fetch will refuse), never fetched as a tag.
+        if target.contains(':') {
             r.digest = Some(target.to_string());
         } else {
             r.tag = Some(target.to_string());
@@ -267,6 +269,18 @@ mod tests {
             p("ghcr.io/acme/web").with_target("v2").to_string(),
             "ghcr.io/acme/web:v2"
         );
+        // sha512 digests are digests; so is an algorithm mpbuild cannot check (the
+        // fetch refuses it): never a tag.
+        let d512 = format!("sha512:{}", "b".repeat(128));
+        assert_eq!(
+            p(&format!("ghcr.io/a@{d512}")).digest.as_deref(),
+            Some(d512.as_str())
+        );
+        let r = p("ghcr.io/a").with_target(&d512);
+        assert_eq!((r.tag, r.digest.as_deref()), (None, Some(d512.as_str())));
+        let r = p("ghcr.io/a").with_target("md5:0123");
+        assert_eq!((r.tag, r.digest.as_deref()), (None, Some("md5:0123")));
+        assert!(Reference::parse("ghcr.io/a@md5:0123").is_err());
     }
 
     #[test]

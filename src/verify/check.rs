@@ -67,9 +67,24 @@ pub struct Requirements {
     pub single: bool,
     /// Run the deep check (entries must carry `deep`).
     pub deep: bool,
+    /// Docker V2 schema 2 media types are required (a Docker manifest list of Docker
+    /// manifests, or a Docker manifest), and by whom: `heroku`, `media_types: docker`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker: Option<String>,
+    /// With `deep`: every executable ELF file, not only the entrypoint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deep_all: bool,
+    /// With `deep_all`: paths and globs of files that may be foreign on purpose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deep_ignore: Vec<String>,
 }
 
 impl Requirements {
+    /// Whether a target needs `platform` (the deep check looks only at those).
+    pub fn needs(&self, platform: &Platform) -> bool {
+        self.platforms.iter().any(|(p, _)| p.matches(platform))
+    }
+
     /// Adds `platform` as needed by `why`, merging with a matching one.
     pub fn need(&mut self, platform: Platform, why: impl Into<String>) {
         let why = why.into();
@@ -147,6 +162,32 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
                 .to_string(),
         );
     }
+    if let Some(by) = &req.docker {
+        use crate::registry::manifest::{DOCKER_LIST, DOCKER_MANIFEST};
+        let wanted = if kind == "index" {
+            DOCKER_LIST
+        } else {
+            DOCKER_MANIFEST
+        };
+        if observed.media_type != wanted {
+            problems.push(format!(
+                "it has media type {}, but {by} needs Docker V2 schema 2 ({wanted})",
+                observed.media_type
+            ));
+        }
+        for e in entries.iter().filter(|e| kind == "index" && !e.attestation) {
+            if e.media_type != DOCKER_MANIFEST {
+                let label = e
+                    .platform()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| e.digest.clone());
+                problems.push(format!(
+                    "{label}: its manifest has media type {}, but {by} needs {DOCKER_MANIFEST}",
+                    e.media_type
+                ));
+            }
+        }
+    }
     let images: Vec<&Entry> = entries.iter().copied().filter(|e| !e.attestation).collect();
     let attestations = entries
         .iter()
@@ -222,13 +263,8 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
                 .unwrap_or_else(|| e.digest.clone());
             problems.push(format!("{label}: {reason}"));
         }
-        if req.deep
-            && let Some(d) = &e.deep
-            && !d.ok
-        {
-            let label = e.platform().map(ToString::to_string).unwrap_or_default();
-            problems.push(format!("{label}: {}", d.summary));
-        }
+        // The deep check is about the platforms the targets need: an index that also
+        // holds windows or s390x entries does not fail a linux/amd64 target.
     }
     if images.is_empty() {
         problems.push("it holds no image manifest (only attestations)".to_string());
@@ -394,6 +430,72 @@ mod tests {
         assert!(
             matches!(&v.rows[0].status, Status::Mismatched { reason } if reason.contains("x86-64"))
         );
+    }
+
+    #[test]
+    fn deep_results_of_platforms_no_target_needs_do_not_fail() {
+        let mut amd = entry("linux/amd64", "linux/amd64");
+        amd.deep = Some(Deep {
+            ok: true,
+            summary: "/app is an ELF for x86-64".into(),
+        });
+        let mut s390x = entry("linux/s390x", "linux/s390x");
+        s390x.deep = Some(Deep {
+            ok: false,
+            summary: "/app is an ELF for x86-64, but the platform is linux/s390x".into(),
+        });
+        let o = index(vec![amd, s390x, entry("windows/amd64", "windows/amd64")]);
+        let mut r = req(&["linux/amd64"]);
+        r.deep = true;
+        let v = check(&o, &r);
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(v.extra, vec![p("linux/s390x"), p("windows/amd64")]);
+    }
+
+    #[test]
+    fn docker_media_types_are_checked_when_a_target_requires_them() {
+        use crate::registry::manifest::{DOCKER_LIST, DOCKER_MANIFEST};
+        let mut r = req(&["linux/amd64"]);
+        r.single = true;
+        r.docker = Some("heroku".into());
+        let plain = |media_type: &str| Observed {
+            reference: "r/x:v1-heroku".into(),
+            digest: "sha256:m".into(),
+            media_type: media_type.into(),
+            kind: Kind::Manifest {
+                entry: Box::new(Entry {
+                    declared: None,
+                    media_type: media_type.into(),
+                    ..entry("linux/amd64", "linux/amd64")
+                }),
+            },
+        };
+        assert!(check(&plain(DOCKER_MANIFEST), &r).ok());
+        let v = check(&plain("application/vnd.oci.image.manifest.v1+json"), &r);
+        assert!(!v.ok());
+        assert_eq!(
+            v.problems,
+            vec![format!(
+                "it has media type application/vnd.oci.image.manifest.v1+json, but heroku needs Docker V2 schema 2 ({DOCKER_MANIFEST})"
+            )]
+        );
+        // Not required: either passes.
+        r.docker = None;
+        assert!(check(&plain("application/vnd.oci.image.manifest.v1+json"), &r).ok());
+        // An index for `media_types: docker`: a Docker list of Docker manifests.
+        let mut r = req(&["linux/amd64"]);
+        r.docker = Some("media_types: docker".into());
+        let mut list = index(vec![Entry {
+            media_type: DOCKER_MANIFEST.into(),
+            ..entry("linux/amd64", "linux/amd64")
+        }]);
+        list.media_type = DOCKER_LIST.into();
+        assert!(check(&list, &r).ok());
+        let v = check(&index(vec![entry("linux/amd64", "linux/amd64")]), &r);
+        assert_eq!(v.problems.len(), 2, "{:?}", v.problems);
+        assert!(v.problems[1].starts_with(
+            "linux/amd64: its manifest has media type application/vnd.oci.image.manifest.v1+json"
+        ));
     }
 
     #[test]

@@ -62,11 +62,16 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
         }
         if !v.extra.is_empty() {
             let extra: Vec<String> = v.extra.iter().map(ToString::to_string).collect();
-            let _ = writeln!(
-                out,
-                "  also present: {} (no target needs it)",
-                extra.join(", ")
-            );
+            if v.rows.is_empty() {
+                // An inventory: nothing was required, this is what it holds.
+                let _ = writeln!(out, "  platforms: {}", extra.join(", "));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  also present: {} (no target needs it)",
+                    extra.join(", ")
+                );
+            }
         }
         if !v.attestations.is_empty() {
             let _ = writeln!(
@@ -80,7 +85,13 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
         }
     }
     let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.ok()).collect();
-    if failed.is_empty() {
+    if failed.is_empty() && verdicts.iter().all(|v| v.rows.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nconsistent: {} reference(s) listed; nothing was required of them (--target or --platform says what must be there)",
+            verdicts.len()
+        );
+    } else if failed.is_empty() {
         let _ = writeln!(
             out,
             "\nverified: {} reference(s), every required platform present",

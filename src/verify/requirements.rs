@@ -1,7 +1,7 @@
 //! What to check, derived from a plan (the project's images and tags) or from
 //! command-line targets (`mpbuild verify REF --target lambda:arm64`).
 
-use crate::catalog::{Catalog, ManifestKind};
+use crate::catalog::{Catalog, ManifestKind, MediaTypes};
 use crate::exit::UsageError;
 use crate::plan::ImagePlan;
 use crate::platform::Platform;
@@ -19,6 +19,11 @@ pub struct Job {
 pub fn for_index(image: &ImagePlan) -> Requirements {
     let mut req = Requirements {
         deep: image.deep,
+        deep_all: image.deep_all,
+        deep_ignore: image.deep_ignore.clone(),
+        docker: image
+            .docker_media_types
+            .then(|| "media_types: docker".to_string()),
         ..Requirements::default()
     };
     for t in &image.targets {
@@ -43,6 +48,9 @@ pub fn for_image_tags(image: &ImagePlan) -> Vec<Job> {
         let mut req = Requirements {
             single: true,
             deep: image.deep,
+            deep_all: image.deep_all,
+            deep_ignore: image.deep_ignore.clone(),
+            docker: single_docker(image, s),
             ..Requirements::default()
         };
         req.need(s.platform.clone(), s.service.clone());
@@ -52,6 +60,15 @@ pub fn for_image_tags(image: &ImagePlan) -> Vec<Job> {
         });
     }
     jobs
+}
+
+/// Who needs Docker media types on a single-manifest tag, if anyone.
+pub fn single_docker(image: &ImagePlan, s: &crate::plan::SingleTag) -> Option<String> {
+    if image.docker_media_types {
+        Some("media_types: docker".into())
+    } else {
+        s.docker.then(|| s.service.clone())
+    }
 }
 
 /// Requirements from `--target SERVICE[:ARCH]` and `--platform P` flags.
@@ -112,6 +129,9 @@ pub fn from_flags(
             }
             req.single = true;
         }
+        if service.media_types == Some(MediaTypes::Docker) {
+            req.docker = Some(service.name.clone());
+        }
         for p in list {
             req.need(p, service.name.clone());
         }
@@ -160,6 +180,10 @@ mod tests {
         let r = from_flags(&c, &["lambda:arm64".into()], &[], true, &host).unwrap();
         assert!(r.single && r.deep);
         assert!(from_flags(&c, &["apprunner:arm64".into()], &[], false, &host).is_err());
+        let r = from_flags(&c, &["heroku".into()], &[], false, &host).unwrap();
+        assert!(r.single);
+        assert_eq!(r.docker.as_deref(), Some("heroku"));
+        assert_eq!(r.platforms[0].0.to_string(), "linux/amd64");
         assert!(
             from_flags(&c, &["lamda".into()], &[], false, &host)
                 .unwrap_err()

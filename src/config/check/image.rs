@@ -19,7 +19,7 @@ impl Checker<'_> {
         dir: &Path,
         name: Spanned<String>,
         raw: RawImage,
-        deep_default: bool,
+        deep_default: (bool, bool),
         cluster: Option<&[Platform]>,
     ) -> Result<Image, ConfigError> {
         let image_pos = self.pos(&name);
@@ -131,7 +131,14 @@ impl Checker<'_> {
         let mut targets = Vec::new();
         for t in &raw.targets.value {
             if t.value.from.is_some() {
-                targets.extend(self.targets_from_file(catalog, dir, &name, t, cluster)?);
+                targets.extend(self.targets_from_file(
+                    catalog,
+                    dir,
+                    &name,
+                    &repository,
+                    t,
+                    cluster,
+                )?);
             } else {
                 if let Some(r) = &t.value.resource {
                     return Err(self.err(self.pos(r), "`resource:` goes with `from:`", None));
@@ -139,6 +146,7 @@ impl Checker<'_> {
                 targets.push(self.target(catalog, &name, t)?);
             }
         }
+        self.check_single_tags(&name, &targets)?;
         for t in &targets {
             if let Some(tag) = &t.tag
                 && tags.contains(tag)
@@ -164,6 +172,71 @@ impl Checker<'_> {
             Some(s) => Some(self.smoke(&name, s, &targets)?),
             None => None,
         };
+        let rebuild_always = match raw.rebuild {
+            None => false,
+            Some(r) => match r.value.as_str() {
+                "always" => true,
+                "auto" => false,
+                other => {
+                    return Err(self.err(
+                        self.pos(&r),
+                        format!("`rebuild: {other}` is not a choice"),
+                        Some("`rebuild: always` (never skip the build) or `rebuild: auto` (the default: skip it when the inputs did not change)".into()),
+                    ));
+                }
+            },
+        };
+        let docker_media_types = match raw.media_types.as_ref().map(|m| m.value.as_str()) {
+            None | Some("oci") => false,
+            Some("docker") => true,
+            Some(other) => {
+                return Err(self.err(
+                    self.pos(raw.media_types.as_ref().unwrap()),
+                    format!("unknown media_types `{other}`"),
+                    Some("valid: `docker` (Docker V2 schema 2 manifests and a Docker manifest list on every tag) or `oci` (the default)".into()),
+                ));
+            }
+        };
+        if docker_media_types
+            && let Some(a) = &raw.attestations
+            && a.value
+        {
+            return Err(self.err(
+                self.pos(a),
+                format!("image `{name}`: attestations cannot go with `media_types: docker`"),
+                Some(
+                    "a Docker manifest list cannot hold attestation manifests; drop one of the two"
+                        .into(),
+                ),
+            ));
+        }
+        let (deep, deep_all) = match &raw.deep {
+            Some(d) => self.deep(d)?,
+            None => deep_default,
+        };
+        let mut deep_ignore = Vec::new();
+        for pattern in &raw.deep_ignore {
+            if !pattern.value.starts_with('/') {
+                return Err(self.err(
+                    self.pos(pattern),
+                    format!(
+                        "deep_ignore: `{}` is not an absolute path in the image",
+                        pattern.value
+                    ),
+                    Some("write a path or glob from the image's root, e.g. /usr/bin/qemu-* or /opt/cross".into()),
+                ));
+            }
+            deep_ignore.push(pattern.value.clone());
+        }
+        if let Some(first) = raw.deep_ignore.first()
+            && !deep_all
+        {
+            return Err(self.err(
+                self.pos(first),
+                format!("image `{name}`: `deep_ignore:` goes with `deep: all`"),
+                Some("the entrypoint check follows what the image runs; `deep: all` checks every executable ELF file, and `deep_ignore:` leaves some out".into()),
+            ));
+        }
         Ok(Image {
             name,
             repository,
@@ -176,11 +249,35 @@ impl Checker<'_> {
             cache,
             attestations: raw.attestations.map(|a| a.value),
             sbom: raw.sbom.unwrap_or(false),
-            deep: raw.deep.unwrap_or(deep_default),
+            docker_media_types,
+            deep,
+            deep_all,
+            deep_ignore,
             targets,
             smoke,
+            rebuild_always,
             line: image_pos.line,
         })
+    }
+}
+
+impl Checker<'_> {
+    /// `deep:` → (check, every executable): `true`/`entrypoint`, `all`, or `false`.
+    pub(in crate::config) fn deep(
+        &self,
+        raw: &Spanned<crate::config::raw::RawDeep>,
+    ) -> Result<(bool, bool), ConfigError> {
+        use crate::config::raw::RawDeep;
+        match &raw.value {
+            RawDeep::Bool(b) => Ok((*b, false)),
+            RawDeep::Word(w) if w == "entrypoint" => Ok((true, false)),
+            RawDeep::Word(w) if w == "all" => Ok((true, true)),
+            RawDeep::Word(w) => Err(self.err(
+                self.pos(raw),
+                format!("deep: `{w}` is not valid"),
+                Some("write `true` or `entrypoint` (the programs the image runs), `all` (every executable ELF file), or `false`".into()),
+            )),
+        }
     }
 }
 

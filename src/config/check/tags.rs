@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_saphyr::Spanned;
 
 use crate::config::interpolate::without_placeholders;
-use crate::config::{Checker, ConfigError, Image, Pos};
+use crate::config::{Checker, ConfigError, Image, Pos, Target};
 
 impl Checker<'_> {
     pub(super) fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
@@ -27,6 +27,60 @@ impl Checker<'_> {
                 Some("a tag is 1–128 of [A-Za-z0-9_.-], not starting with `.` or `-`".into()),
             ))
         }
+    }
+
+    /// Two single-manifest targets of one image that give the same tag must point at
+    /// the same manifest: the same platform (and the same media types). One tag can
+    /// hold one manifest, so `lambda` for amd64 and `lambda:arm64` need two tags.
+    pub(super) fn check_single_tags(
+        &self,
+        image: &str,
+        targets: &[Target],
+    ) -> Result<(), ConfigError> {
+        for (i, t) in targets.iter().enumerate() {
+            let Some(tag) = &t.tag else { continue };
+            let Some(earlier) = targets[..i].iter().find(|e| e.tag.as_ref() == Some(tag)) else {
+                continue;
+            };
+            let (a, b) = (earlier.platforms.first(), t.platforms.first());
+            let same_platform = match (a, b) {
+                (Some(a), Some(b)) => a.matches(b),
+                _ => false,
+            };
+            let why = if !same_platform {
+                format!(
+                    "{} for {} and {} for {}",
+                    earlier.label(),
+                    a.map(ToString::to_string).unwrap_or_default(),
+                    t.label(),
+                    b.map(ToString::to_string).unwrap_or_default()
+                )
+            } else if media_word(earlier) != media_word(t) {
+                format!(
+                    "{} with {} media types and {} with {}",
+                    earlier.label(),
+                    media_word(earlier),
+                    t.label(),
+                    media_word(t)
+                )
+            } else {
+                continue;
+            };
+            let suffix = b
+                .map(|p| p.to_string().trim_start_matches("linux/").replace('/', "-"))
+                .unwrap_or_default();
+            return Err(self.err(
+                t.pos,
+                format!(
+                    "image `{image}`: tag `{tag}` is given twice, to {why} (line {}); one tag points at one manifest",
+                    earlier.pos.line
+                ),
+                Some(format!(
+                    "give each single-manifest target a tag of its own, e.g. \"{tag}-{suffix}\""
+                )),
+            ));
+        }
+        Ok(())
     }
 
     pub(in crate::config) fn check_tag_collisions(
@@ -60,6 +114,13 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+}
+
+fn media_word(t: &Target) -> &'static str {
+    match t.media_types {
+        Some(crate::catalog::MediaTypes::Docker) => "Docker",
+        _ => "OCI",
     }
 }
 

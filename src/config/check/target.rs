@@ -96,6 +96,7 @@ impl Checker<'_> {
                     platforms,
                     manifest,
                     attestations: Attestations::Ok,
+                    media_types: None,
                     tag: tag.map(|(v, _)| v),
                     pos,
                     origin: None,
@@ -199,6 +200,7 @@ impl Checker<'_> {
                     platforms,
                     manifest,
                     attestations: service.attestations,
+                    media_types: service.media_types,
                     tag,
                     pos,
                     origin: None,
@@ -213,6 +215,7 @@ impl Checker<'_> {
         catalog: &Catalog,
         dir: &Path,
         image: &str,
+        repository: &str,
         raw: &Spanned<RawTarget>,
         cluster: Option<&[Platform]>,
     ) -> Result<Vec<Target>, ConfigError> {
@@ -240,11 +243,12 @@ impl Checker<'_> {
                 Some("`from:` is relative to the directory holding mpbuild.yaml".into()),
             ));
         }
-        let found = crate::deploy::read(
+        let found = crate::deploy::read_for_image(
             &path,
             &from.value,
             t.resource.as_ref().map(|r| r.value.as_str()),
             cluster,
+            Some(repository),
         )
         .map_err(|e| {
             let pos = t
@@ -296,6 +300,7 @@ impl Checker<'_> {
                     platforms: f.platforms.clone(),
                     manifest: ManifestKind::Index,
                     attestations: Attestations::Ok,
+                    media_types: None,
                     tag: None,
                     pos: at,
                     origin: Some(f.source.clone()),
@@ -348,6 +353,7 @@ impl Checker<'_> {
                         platforms: f.platforms.clone(),
                         manifest: service.manifest,
                         attestations: service.attestations,
+                        media_types: service.media_types,
                         tag,
                         pos: at,
                         origin: Some(f.source.clone()),

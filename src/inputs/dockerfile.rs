@@ -1,0 +1,256 @@
+//! The images a Dockerfile builds from: every `FROM` and every `COPY --from=`/`RUN
+//! --mount=…,from=` that names an image rather than an earlier stage, with `ARG`s expanded
+//! from the build args and the global `ARG` defaults, as BuildKit does. A reference that
+//! still holds a variable after expansion is reported as unresolved, never guessed.
+
+use std::collections::BTreeMap;
+
+/// One image the build reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseRef {
+    /// The reference after expansion (`docker.io/library/alpine:3.20`, as written).
+    pub reference: String,
+    /// 1-based line in the Dockerfile.
+    pub line: usize,
+    /// Why it cannot be resolved (a variable with no value), if so.
+    pub unresolved: Option<String>,
+}
+
+/// Logical lines: comments dropped, `\` continuations joined (the escape character can
+/// be changed with a `# escape=` directive), each with its first physical line number.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut escape = '\\';
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    let mut directives = true;
+    for (i, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim();
+        if directives {
+            if let Some(d) = trimmed.strip_prefix('#') {
+                let d = d.trim().to_ascii_lowercase();
+                if let Some(v) = d.strip_prefix("escape=") {
+                    if v.trim() == "`" {
+                        escape = '`';
+                    }
+                    continue;
+                }
+                if d.starts_with("syntax=") || d.starts_with("check=") {
+                    continue;
+                }
+            }
+            directives = false;
+        }
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_some()) {
+            continue;
+        }
+        let (body, continued) = match trimmed.strip_suffix(escape) {
+            Some(b) => (b, true),
+            None => (trimmed, false),
+        };
+        let entry = current.get_or_insert_with(|| (i + 1, String::new()));
+        if !entry.1.is_empty() {
+            entry.1.push(' ');
+        }
+        entry.1.push_str(body.trim());
+        if !continued {
+            out.extend(current.take());
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}` from `vars`; `Err(name)` for a
+/// variable with no value.
+fn expand(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let (name, default) = if chars.peek() == Some(&'{') {
+            chars.next();
+            let mut inner = String::new();
+            for c in chars.by_ref() {
+                if c == '}' {
+                    break;
+                }
+                inner.push(c);
+            }
+            match inner.split_once(":-").or_else(|| inner.split_once('-')) {
+                Some((n, d)) => (n.to_string(), Some(d.to_string())),
+                None => (inner, None),
+            }
+        } else {
+            let mut name = String::new();
+            while let Some(&c) = chars.peek() {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    name.push(c);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if name.is_empty() {
+                out.push('$');
+                continue;
+            }
+            (name, None)
+        };
+        match (vars.get(&name).filter(|v| !v.is_empty()), default) {
+            (Some(v), _) => out.push_str(v),
+            (None, Some(d)) => out.push_str(&d),
+            (None, None) => return Err(name),
+        }
+    }
+    Ok(out)
+}
+
+/// Adds `reference` unless it is `scratch`, an earlier stage, or already listed.
+fn add(
+    reference: &str,
+    line: usize,
+    vars: &BTreeMap<String, String>,
+    stages: &[String],
+    out: &mut Vec<BaseRef>,
+) {
+    let is_stage = |r: &str| {
+        let lower = r.to_ascii_lowercase();
+        lower == "scratch" || stages.contains(&lower)
+    };
+    if is_stage(reference) {
+        return;
+    }
+    let (reference, unresolved) = match expand(reference, vars) {
+        Ok(r) => (r, None),
+        Err(name) => (
+            reference.to_string(),
+            Some(format!("`{reference}` uses ${name}, which has no value")),
+        ),
+    };
+    if unresolved.is_none() && is_stage(&reference) {
+        return;
+    }
+    if !out.iter().any(|b| b.reference == reference) {
+        out.push(BaseRef {
+            reference,
+            line,
+            unresolved,
+        });
+    }
+}
+
+/// The images `dockerfile` reads, given the build args.
+pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec<BaseRef> {
+    let mut globals: BTreeMap<String, String> = BTreeMap::new();
+    let mut stages: Vec<String> = Vec::new();
+    let mut out: Vec<BaseRef> = Vec::new();
+    let mut seen_from = false;
+    for (line, text) in logical_lines(dockerfile) {
+        let mut words = text.split_whitespace();
+        let Some(instr) = words.next() else { continue };
+        let rest: Vec<&str> = words.collect();
+        match instr.to_ascii_uppercase().as_str() {
+            "ARG" if !seen_from => {
+                for a in rest {
+                    let (k, v) = a.split_once('=').unwrap_or((a, ""));
+                    let v = v.trim_matches('"').trim_matches('\'');
+                    let value = build_args.get(k).cloned().unwrap_or_else(|| v.to_string());
+                    globals.insert(k.to_string(), value);
+                }
+            }
+            "FROM" => {
+                seen_from = true;
+                let args: Vec<&str> = rest
+                    .iter()
+                    .copied()
+                    .filter(|w| !w.starts_with("--"))
+                    .collect();
+                if let Some(image) = args.first() {
+                    add(image, line, &globals, &stages, &mut out);
+                }
+                if args.len() >= 3 && args[1].eq_ignore_ascii_case("as") {
+                    stages.push(args[2].to_ascii_lowercase());
+                } else {
+                    stages.push(stages.len().to_string());
+                }
+            }
+            "COPY" | "ADD" | "RUN" => {
+                for w in rest.iter().filter(|w| w.starts_with("--")) {
+                    let from = w.strip_prefix("--from=").map(str::to_string).or_else(|| {
+                        w.strip_prefix("--mount=").and_then(|m| {
+                            m.split(',')
+                                .find_map(|kv| kv.strip_prefix("from="))
+                                .map(str::to_string)
+                        })
+                    });
+                    if let Some(from) = from {
+                        add(&from, line, &globals, &stages, &mut out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn refs(text: &str, a: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+        base_refs(text, &args(a))
+            .into_iter()
+            .map(|b| (b.reference, b.unresolved))
+            .collect()
+    }
+
+    #[test]
+    fn stages_scratch_and_args() {
+        let df = "# syntax=docker/dockerfile:1\nARG BASE=alpine:3.20\nARG GO=1.23\nFROM --platform=$BUILDPLATFORM golang:${GO} AS build\nRUN --mount=type=cache,target=/root \\\n    go build\nFROM ${BASE}\nCOPY --from=build /app /app\nCOPY --from=ghcr.io/acme/tools:1 /t /t\nFROM scratch AS final\nCOPY --from=1 /x /x\nFROM build\n";
+        assert_eq!(
+            refs(df, &[]),
+            vec![
+                ("golang:1.23".into(), None),
+                ("alpine:3.20".into(), None),
+                ("ghcr.io/acme/tools:1".into(), None),
+            ]
+        );
+        // Build args override ARG defaults.
+        assert_eq!(
+            refs(df, &[("BASE", "r.example/base@sha256:abc")])[1].0,
+            "r.example/base@sha256:abc"
+        );
+    }
+
+    #[test]
+    fn unresolved_variables_are_said_not_guessed() {
+        let r = refs("ARG BASE\nFROM $BASE\n", &[]);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].1.as_ref().unwrap().contains("$BASE"), "{r:?}");
+        let r = refs("ARG BASE\nFROM ${BASE:-debian:12}\n", &[]);
+        assert_eq!(r, vec![("debian:12".into(), None)]);
+        // An ARG declared after FROM does not apply to FROM.
+        let r = refs("FROM ${LATE}\nARG LATE=x\n", &[]);
+        assert!(r[0].1.is_some());
+    }
+
+    #[test]
+    fn run_mount_from_and_escape_directive() {
+        let df = "# escape=`\nFROM alpine `\n  AS a\nRUN --mount=type=bind,from=busybox:1,target=/b true\n";
+        assert_eq!(
+            refs(df, &[]),
+            vec![("alpine".into(), None), ("busybox:1".into(), None)]
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! An image's inputs fingerprint: everything its build can see. The plan's build
+//! fingerprint (repository, platforms, attestations, build args, stage, secret ids — never
+//! values), the Dockerfile, the context as the build sees it (`context`, with the
+//! `.dockerignore` honoured) and every base image resolved to its digest through the
+//! registry (`dockerfile`). Equal fingerprints mean the build would make the same image
+//! from the same inputs; `push` uses that to skip unchanged images.
+
+pub mod context;
+pub mod dockerfile;
+pub mod ignore;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::plan::ImagePlan;
+use crate::registry::{Client, Reference};
+
+/// The annotation that carries the fingerprint on what `push` pushes.
+pub const ANNOTATION: &str = "dev.mpbuild.inputs";
+
+/// An image's inputs, fingerprinted, or why they cannot be.
+#[derive(Debug, Clone)]
+pub enum Inputs {
+    Known(Fingerprint),
+    /// The image is always built: a base image that cannot be resolved, `rebuild:
+    /// always`, a context that cannot be read…
+    Unknown(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    /// `sha256:…`.
+    pub digest: String,
+    /// Each base image and the digest it resolved to.
+    pub bases: Vec<(String, String)>,
+    pub files: usize,
+    pub bytes: u64,
+    /// Files read (not in the hash cache).
+    pub hashed: usize,
+    pub time: Duration,
+}
+
+/// Fingerprints `image`'s inputs. `cache` keeps content hashes between runs.
+pub fn fingerprint(
+    client: &Client,
+    project_dir: &Path,
+    image: &ImagePlan,
+    cache: &mut context::HashCache,
+) -> Inputs {
+    let started = Instant::now();
+    if image.rebuild_always {
+        return Inputs::Unknown("`rebuild: always`".into());
+    }
+    let dockerfile = project_dir.join(&image.dockerfile);
+    let text = match crate::fsread::read_text(&dockerfile, crate::fsread::MAX_TEXT_BYTES) {
+        Ok(t) => t,
+        Err(e) => return Inputs::Unknown(format!("the Dockerfile cannot be read: {e}")),
+    };
+    let args: BTreeMap<String, String> = image.build_args.iter().cloned().collect();
+    let mut bases = Vec::new();
+    for b in dockerfile::base_refs(&text, &args) {
+        if let Some(why) = b.unresolved {
+            return Inputs::Unknown(format!("{}:{}: base image {why}", image.dockerfile, b.line));
+        }
+        let digest = match resolve(client, &b.reference) {
+            Ok(d) => d,
+            Err(e) => {
+                return Inputs::Unknown(format!(
+                    "{}:{}: base image `{}` could not be resolved: {e:#}",
+                    image.dockerfile, b.line, b.reference
+                ));
+            }
+        };
+        bases.push((b.reference, digest));
+    }
+    let ctx = match context::digest(&project_dir.join(&image.context), &dockerfile, cache) {
+        Ok(c) => c,
+        Err(e) => return Inputs::Unknown(format!("the build context cannot be read: {e}")),
+    };
+    let mut h = Sha256::new();
+    h.update(b"mpbuild inputs v1\n");
+    h.update(format!("plan {}\n", image.build_fingerprint));
+    h.update(format!(
+        "dockerfile {}\n",
+        crate::digest::sha256(text.as_bytes())
+    ));
+    h.update(format!("context {}\n", ctx.digest));
+    for (r, d) in &bases {
+        h.update(format!("from {r} {d}\n"));
+    }
+    Inputs::Known(Fingerprint {
+        digest: format!("sha256:{}", crate::digest::hex(&h.finalize())),
+        bases,
+        files: ctx.files,
+        bytes: ctx.bytes,
+        hashed: ctx.hashed,
+        time: started.elapsed(),
+    })
+}
+
+/// A base image's digest: the one written in the reference, else the registry's.
+fn resolve(client: &Client, reference: &str) -> anyhow::Result<String> {
+    let r = Reference::parse(reference)?;
+    if let Some(d) = &r.digest {
+        return Ok(d.clone());
+    }
+    Ok(client.get_manifest(&r)?.digest)
+}
