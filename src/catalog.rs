@@ -336,7 +336,10 @@ impl Service {
 }
 
 /// The raw shape of an entry, shared by the built-in file and a project's `services:`.
-#[derive(Debug, Clone, Deserialize)]
+/// Every field is optional here so that a project entry naming a built-in service
+/// overrides only the fields it gives ([`RawService::over`]); a new service needs
+/// `platforms` ([`RawService::into_service`] says so).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     #[serde(default)]
@@ -344,24 +347,27 @@ pub struct RawService {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
-    pub aliases: Vec<String>,
-    pub platforms: RawRuns,
+    pub aliases: Option<Vec<String>>,
+    #[serde(default)]
+    pub platforms: Option<RawRuns>,
     #[serde(default)]
     pub default: Option<Vec<String>>,
     #[serde(default)]
     pub arch_field: Option<String>,
     #[serde(default)]
-    pub arch_aliases: BTreeMap<String, String>,
-    #[serde(default = "default_manifest")]
-    pub manifest: ManifestKind,
-    #[serde(default = "default_attestations")]
-    pub attestations: Attestations,
+    pub arch_aliases: Option<BTreeMap<String, String>>,
+    /// Default `index`.
+    #[serde(default)]
+    pub manifest: Option<ManifestKind>,
+    /// Default `unknown`.
+    #[serde(default)]
+    pub attestations: Option<Attestations>,
     #[serde(default)]
     pub media_types: Option<MediaTypes>,
     #[serde(default)]
-    pub confirmed: Vec<Fact>,
+    pub confirmed: Option<Vec<Fact>>,
     #[serde(default)]
-    pub sources: Vec<RawSource>,
+    pub sources: Option<Vec<RawSource>>,
     #[serde(default)]
     pub note: Option<String>,
     #[serde(default)]
@@ -435,14 +441,6 @@ fn check_date(date: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn default_manifest() -> ManifestKind {
-    ManifestKind::Index
-}
-
-fn default_attestations() -> Attestations {
-    Attestations::Unknown
-}
-
 /// `platforms:` is a list, or `any`, or `host`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -458,10 +456,38 @@ struct BuiltinFile {
 }
 
 impl RawService {
+    /// This entry laid over `base`: each field given here replaces `base`'s, the rest
+    /// are `base`'s (lists and maps are replaced whole, not merged). The name stays
+    /// `base`'s.
+    pub fn over(self, base: RawService) -> RawService {
+        RawService {
+            name: base.name.or(self.name),
+            title: self.title.or(base.title),
+            aliases: self.aliases.or(base.aliases),
+            platforms: self.platforms.or(base.platforms),
+            default: self.default.or(base.default),
+            arch_field: self.arch_field.or(base.arch_field),
+            arch_aliases: self.arch_aliases.or(base.arch_aliases),
+            manifest: self.manifest.or(base.manifest),
+            attestations: self.attestations.or(base.attestations),
+            media_types: self.media_types.or(base.media_types),
+            confirmed: self.confirmed.or(base.confirmed),
+            sources: self.sources.or(base.sources),
+            note: self.note.or(base.note),
+            status: self.status.or(base.status),
+            reviewed: self.reviewed.or(base.reviewed),
+        }
+    }
+
     /// Checks and converts an entry; `name` is used when the entry has none (the key of
     /// the project's `services:` map). Errors are plain sentences; the caller adds where.
     pub fn into_service(self, name: &str, origin: Origin) -> Result<Service, String> {
-        let runs = match &self.platforms {
+        let Some(platforms) = &self.platforms else {
+            return Err(format!(
+                "`{name}` is not a built-in service, so it needs `platforms:` (e.g. [linux/amd64]); `mpbuild targets` lists the built-in ones"
+            ));
+        };
+        let runs = match platforms {
             RawRuns::Word(w) if w == "any" => Runs::Any,
             RawRuns::Word(w) if w == "host" => Runs::Only(vec![PlatformSpec::Host]),
             RawRuns::Word(w) => Runs::Only(vec![PlatformSpec::parse(w)?]),
@@ -489,7 +515,7 @@ impl RawService {
             },
         };
         let mut arch_aliases = BTreeMap::new();
-        for (k, v) in self.arch_aliases {
+        for (k, v) in self.arch_aliases.unwrap_or_default() {
             let p = Platform::parse(&v).map_err(|e| format!("arch_aliases `{k}`: {e}"))?;
             arch_aliases.insert(k, p);
         }
@@ -498,21 +524,22 @@ impl RawService {
         }
         let sources = self
             .sources
+            .unwrap_or_default()
             .into_iter()
             .map(RawSource::into_source)
             .collect::<Result<Vec<_>, _>>()?;
         let service = Service {
             name: self.name.unwrap_or_else(|| name.to_string()),
             title: self.title.unwrap_or_else(|| name.to_string()),
-            aliases: self.aliases,
+            aliases: self.aliases.unwrap_or_default(),
             runs,
             default,
             arch_field: self.arch_field.unwrap_or_else(|| "not stated".into()),
             arch_aliases,
-            manifest: self.manifest,
-            attestations: self.attestations,
+            manifest: self.manifest.unwrap_or(ManifestKind::Index),
+            attestations: self.attestations.unwrap_or(Attestations::Unknown),
             media_types: self.media_types,
-            confirmed: self.confirmed,
+            confirmed: self.confirmed.unwrap_or_default(),
             sources,
             note: self.note,
             status: self.status,
@@ -543,10 +570,7 @@ impl Catalog {
     /// The built-in catalog. The embedded file is checked by tests, so a failure here is
     /// a bug in the binary.
     pub fn builtin() -> Catalog {
-        let file: BuiltinFile =
-            serde_saphyr::from_str(BUILTIN_YAML).expect("embedded catalog parses");
-        let services = file
-            .services
+        let services = Catalog::builtin_raw()
             .into_iter()
             .map(|raw| {
                 let name = raw.name.clone().expect("every built-in entry has a name");
@@ -555,6 +579,36 @@ impl Catalog {
             })
             .collect();
         Catalog { services }
+    }
+
+    /// The built-in entries as written in `catalog/services.yaml`, for a project entry
+    /// to be laid over.
+    pub fn builtin_raw() -> Vec<RawService> {
+        let file: BuiltinFile =
+            serde_saphyr::from_str(BUILTIN_YAML).expect("embedded catalog parses");
+        file.services
+    }
+
+    /// The built-in entry a project entry named `name` overrides: by name or alias,
+    /// case-insensitively.
+    pub fn builtin_entry(name: &str) -> Option<RawService> {
+        let name = name.trim();
+        let all = Catalog::builtin_raw();
+        let by_name = all.iter().position(|r| {
+            r.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        });
+        let by_alias = || {
+            all.iter().position(|r| {
+                r.aliases
+                    .iter()
+                    .flatten()
+                    .any(|a| a.eq_ignore_ascii_case(name))
+            })
+        };
+        let i = by_name.or_else(by_alias)?;
+        all.into_iter().nth(i)
     }
 
     /// Adds a service, replacing a built-in one of the same name.

@@ -6,10 +6,108 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
 
+/// The environment variables mpbuild reads, for the top `--help` and the README.
+pub const ENVIRONMENT_HELP: &str = "\
+Environment:
+  DOCKER_CONFIG            Docker's config directory, where registry credentials are read
+                           (config.json: auths, credsStore, credHelpers; default ~/.docker)
+  DOCKER_HOST              the Docker daemon that docker and buildx talk to
+  BUILDX_BUILDER           the buildx builder when neither --builder nor `builder:` names one
+  MPBUILD_WORK_DIR         where buildx writes metadata files and OCI layouts (default: a
+                           directory per project under the system temp dir)
+  MPBUILD_REQUEST_TIMEOUT  the deadline of one registry request, in seconds (default 60)
+  MPBUILD_HOST_PLATFORM    the platform of this machine for the `local` service (default:
+                           Linux on this CPU), e.g. linux/arm64 to plan as an Apple Silicon Mac
+  SSL_CERT_FILE            a CA bundle to trust for registries, besides the system's
+  NO_COLOR                 no colour and no progress bars (like --color never)
+  GIT_SHA, …               any ${VAR} in mpbuild.yaml (repository, tags, tag, build_args)";
+
+/// The top `--help`'s epilogue: the exit codes (once, here) and the environment.
+fn top_help() -> String {
+    format!("{EXIT_CODES_HELP}\n\n{ENVIRONMENT_HELP}")
+}
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  mpbuild plan                               what each image needs, and the buildx command
+  mpbuild plan --image api --format json     one image, for a program
+  mpbuild plan --format github-matrix        a CI matrix of native runners, one per platform";
+const TARGETS_EXAMPLES: &str = "\
+Examples:
+  mpbuild targets                 every service, its platforms and sources
+  mpbuild targets lambda          one service
+  mpbuild targets --format json";
+const INIT_EXAMPLES: &str = "\
+Examples:
+  mpbuild init --service ecs-fargate:ARM64 --service local
+  mpbuild init --service cloud-run --service lambda:arm64 \\
+      --repository 123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  mpbuild verify                                      the project's tags against their targets
+  mpbuild verify grafana/grafana:11.2.0 --target apprunner --deep
+  mpbuild verify REPO@sha256:… --platform linux/arm64 --format json";
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  GIT_SHA=$(git rev-parse --short HEAD) mpbuild push
+  mpbuild push --dry-run                   the commands and steps, nothing run
+  mpbuild push --format json --metadata-file push.json";
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  mpbuild push --platform linux/arm64 --digests-dir legs     on each native runner
+  mpbuild merge --digests-dir legs                           once, after every leg
+  mpbuild merge --digests-dir legs --format json --metadata-file merge.json";
+const BUILD_EXAMPLES: &str = "\
+Examples:
+  mpbuild build                            this machine's platform, loaded into Docker
+  mpbuild build --target cloud-run         the platform Cloud Run runs (emulated here)
+  mpbuild build --platform linux/amd64 --dry-run";
+const MIRROR_EXAMPLES: &str = "\
+Examples:
+  mpbuild mirror grafana/grafana:11.2.0 ECR_REPO/grafana --target apprunner
+  mpbuild mirror SRC DEST --all            every platform, the source digest kept
+  mpbuild mirror                           the project's `mirrors:`";
+const SMOKE_EXAMPLES: &str = "\
+Examples:
+  mpbuild smoke REPO:TAG -- app --version                every platform the image holds
+  mpbuild smoke REPO:TAG --platform linux/arm64 --expect 'v1\\.' -- app --version
+  mpbuild smoke REPO@sha256:… --format json -- /bin/true";
+const DOCTOR_EXAMPLES: &str = "\
+Examples:
+  mpbuild doctor
+  mpbuild doctor --builder ci --format json";
+const BUILDER_EXAMPLES: &str = "\
+Examples:
+  mpbuild builder up --dry-run             what would be created or changed
+  mpbuild builder up
+  mpbuild builder status --format json";
+const VERSION_EXAMPLES: &str = "\
+Examples:
+  mpbuild version
+  mpbuild version --format json";
+const SCHEMA_EXAMPLES: &str = "\
+Examples:
+  mpbuild schema > mpbuild.schema.json
+  (first line of mpbuild.yaml) # yaml-language-server: $schema=./mpbuild.schema.json";
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  mpbuild completions bash > /etc/bash_completion.d/mpbuild
+  mpbuild completions zsh > \"${fpath[1]}/_mpbuild\"
+  mpbuild completions fish > ~/.config/fish/completions/mpbuild.fish";
+const MAN_EXAMPLES: &str = "\
+Examples:
+  mpbuild man | man -l -
+  mpbuild man --dir /usr/local/share/man/man1";
+
 /// Build multi-platform container images for where they run, and prove every required
 /// platform is in the registry before a deploy tag moves.
 #[derive(Debug, Parser)]
-#[command(name = "mpbuild", version, after_help = EXIT_CODES_HELP, max_term_width = 100)]
+#[command(
+    name = "mpbuild",
+    version = crate::version::LONG,
+    after_help = top_help(),
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -25,31 +123,48 @@ pub struct Global {
     /// Show each external command and registry request (never credentials).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Errors only: no progress and no report text (a --format json document is still
+    /// printed; the exit code tells the result).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Colour in mpbuild's messages and help: auto (on a terminal, unless NO_COLOR is
+    /// set), always, or never (which also turns the progress bars into plain lines).
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+/// When mpbuild uses colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show which platforms each image needs and why, and the exact buildx command.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// List the deployment targets mpbuild knows, with their platforms and sources.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = TARGETS_EXAMPLES)]
     Targets(TargetsArgs),
     /// Write a commented mpbuild.yaml (never overwrites one).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
     /// Prove by reading the registry that every required platform is there.
     ///
     /// Without REF: every tag of every image in the project, against its targets.
     /// With REF: any image, no project file needed; say what it must hold with
     /// --target and --platform.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
     /// Build every platform the targets need, push by digest, verify, then move the tags.
     ///
     /// A deploy tag only ever moves to an image verified to hold every platform its
     /// targets need. A failed build or verification moves no tag.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
     /// Join the legs of a multi-runner build into one index, verify it, then move the tags.
     ///
@@ -57,26 +172,26 @@ pub enum Command {
     /// `mpbuild push --platform P --digests-dir DIR`; collect the records into one DIR
     /// and run `merge`. A missing platform, a platform recorded twice, or a leg from
     /// another commit or project file is refused and no tag moves.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = MERGE_EXAMPLES)]
     Merge(MergeArgs),
     /// Build locally and load into Docker: the host's platform, or those asked for.
     ///
     /// Says so before building when this machine's platform is not one the image's
     /// targets need (e.g. an Apple Silicon laptop building for Cloud Run).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = BUILD_EXAMPLES)]
     Build(BuildArgs),
     /// Copy an image to another repository or registry with the platforms the targets
     /// need, verify the copy, then tag it.
     ///
     /// Without SRC and DEST: the project's `mirrors:`.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = MIRROR_EXAMPLES)]
     Mirror(MirrorArgs),
     /// Tell why a multi-platform push would fail, before trying it.
     ///
     /// Checks docker, the daemon, buildx, the builder and its platforms, emulation for
     /// every platform the project needs, the containerd image store, credentials for each
     /// registry. Exit 0 when nothing fails, 1 otherwise.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = DOCTOR_EXAMPLES)]
     Doctor(DoctorArgs),
     /// Run a command in an image on each platform, as the smoke run before a tag moves.
     ///
@@ -84,10 +199,37 @@ pub enum Command {
     /// argv, no shell) runs in REF's digest for each platform through the builder —
     /// natively where a node serves the platform, else emulated. No project file needed.
     /// Exit 1 when it fails, times out or its output does not match --expect.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = SMOKE_EXAMPLES)]
     Smoke(SmokeArgs),
+    /// Print the version, the git commit it was built from, and the catalog's review date.
+    #[command(after_help = VERSION_EXAMPLES)]
+    Version {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Print the JSON Schema of mpbuild.yaml (draft 2020-12), for editors and linters.
+    ///
+    /// `mpbuild init` names the published copy in the file's first line
+    /// (`# yaml-language-server: $schema=…`), so editors with the YAML language server
+    /// complete and check the file.
+    #[command(after_help = SCHEMA_EXAMPLES)]
+    Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into --dir.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man {
+        /// Write mpbuild.1, mpbuild-plan.1, … into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Manage the buildx builder declared under `builder:` (one node per platform).
-    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    #[command(subcommand, after_help = BUILDER_EXAMPLES)]
     Builder(BuilderCommand),
 }
 
@@ -100,7 +242,11 @@ pub enum BuilderCommand {
         dry_run: bool,
     },
     /// Each node, its platforms and whether it answers.
-    Status,
+    Status {
+        /// Text for people, JSON for programs.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Remove the builder.
     Rm,
 }
@@ -133,6 +279,9 @@ pub struct MirrorArgs {
     pub all: bool,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
+    /// The report on stdout as text or JSON (progress stays on stderr).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -156,6 +305,9 @@ pub struct BuildArgs {
     pub dry_run: bool,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
+    /// What was built on stdout as text or JSON (progress stays on stderr).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// How progress is shown.
@@ -166,6 +318,8 @@ pub enum ProgressArg {
     Auto,
     /// Plain lines.
     Plain,
+    /// No progress at all (errors and the report only).
+    Quiet,
 }
 
 #[derive(Debug, Args)]

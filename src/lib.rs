@@ -30,6 +30,7 @@ pub mod registry;
 pub mod settings;
 pub mod shell;
 pub mod verify;
+pub mod version;
 
 use std::ffi::OsString;
 

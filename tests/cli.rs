@@ -32,7 +32,9 @@ fn text(out: &Output) -> String {
 
 fn run(dir: &Path, args: &[&str]) -> String {
     let out = mpbuild(dir).args(args).output().unwrap();
-    text(&out)
+    // The printed commands start with `cd PROJECT_DIR &&`, an absolute path.
+    let canonical = std::fs::canonicalize(dir).unwrap().display().to_string();
+    text(&out).replace(&format!("cd {canonical} &&"), "cd [DIR] &&")
 }
 
 /// A temp project with a Dockerfile and the given mpbuild.yaml.
@@ -88,7 +90,12 @@ fn example_plan_json_for_the_monorepo() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        Path::new(v["cwd"].as_str().unwrap()),
+        std::fs::canonicalize(&dir).unwrap()
+    );
+    v["cwd"] = "[DIR]".into();
     insta::assert_json_snapshot!(v);
 }
 
@@ -164,7 +171,14 @@ fn config_errors() {
     ];
     for (name, yaml) in cases {
         let dir = project(yaml);
-        let out = run(dir.path(), &["plan"]);
+        // `plan` previews an unset variable (see plan_previews_unset_variables); `push`
+        // refuses it.
+        let args: &[&str] = if *name == "unset_variable" {
+            &["push", "--dry-run"]
+        } else {
+            &["plan"]
+        };
+        let out = run(dir.path(), args);
         assert!(out.starts_with("exit: 2\n"), "{name}: {out}");
         insta::assert_snapshot!(format!("config_error_{name}"), out);
     }
@@ -246,6 +260,14 @@ fn init_writes_a_valid_file_and_never_overwrites() {
     assert!(out.starts_with("exit: 0"), "{out}");
     let written = std::fs::read_to_string(dir.path().join("mpbuild.yaml")).unwrap();
     insta::assert_snapshot!(written);
+    // Editors find the schema from the first line, and the file satisfies it.
+    assert!(
+        written.starts_with(
+            "# yaml-language-server: $schema=https://raw.githubusercontent.com/acme/mpbuild/main/schema/mpbuild.schema.json\n"
+        ),
+        "{written}"
+    );
+    assert!(schema_validator().is_valid(&yaml_to_json(&written)));
     let plan = run(dir.path(), &["plan"]);
     assert!(plan.starts_with("exit: 0"), "{plan}");
     assert!(plan.contains("linux/amd64, linux/arm64"), "{plan}");
@@ -264,6 +286,568 @@ fn init_refuses_unknown_services_and_impossible_archs() {
     insta::assert_snapshot!(run(dir.path(), &["init", "--service", "cloudrun:arm64"]));
     insta::assert_snapshot!(run(dir.path(), &["init", "--service", "fargte"]));
     assert!(!dir.path().join("mpbuild.yaml").exists());
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", text(out)))
+}
+
+#[test]
+fn every_json_document_carries_schema_version_1() {
+    let dir = project(APP);
+    let empty = tempfile::tempdir().unwrap();
+    let runs: &[(&Path, &[&str])] = &[
+        (dir.path(), &["plan", "--format", "json"]),
+        (dir.path(), &["targets", "--format", "json"]),
+        (dir.path(), &["build", "--dry-run", "--format", "json"]),
+        // No docker on this PATH: doctor fails, and still prints its document.
+        (dir.path(), &["doctor", "--format", "json"]),
+    ];
+    for (cwd, args) in runs {
+        let mut cmd = mpbuild(cwd);
+        if args[0] == "doctor" {
+            cmd.env("PATH", empty.path());
+        }
+        let out = cmd.args(*args).output().unwrap();
+        let v = json_of(&out);
+        assert_eq!(v["schema_version"], 1, "{args:?}: {v}");
+    }
+}
+
+#[test]
+fn build_dry_run_as_json() {
+    let dir = project(APP);
+    let out = mpbuild(dir.path())
+        .args([
+            "build",
+            "--dry-run",
+            "--format",
+            "json",
+            "--target",
+            "ecs-fargate:arm64",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let v = json_of(&out);
+    assert_eq!(v["command"], "build");
+    assert_eq!(v["dry_run"], true);
+    let img = &v["images"][0];
+    assert_eq!(img["name"], "api");
+    assert_eq!(img["platforms"], serde_json::json!(["linux/arm64"]));
+    assert!(
+        img["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--load")
+    );
+    assert_eq!(
+        img["loaded_as"][0],
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:latest"
+    );
+}
+
+#[test]
+fn a_registry_failure_still_prints_a_json_document() {
+    // Nothing listens on port 1: connection refused, retried, then exit 4.
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &[
+            "verify",
+            "127.0.0.1:1/app:latest",
+            "--platform",
+            "linux/amd64",
+            "--format",
+            "json",
+        ],
+        &[
+            "mirror",
+            "127.0.0.1:1/app:latest",
+            "127.0.0.1:1/copy:latest",
+            "--all",
+            "--format",
+            "json",
+        ],
+    ];
+    for args in cases {
+        let out = mpbuild(dir.path()).args(*args).output().unwrap();
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {}", text(&out));
+        let v = json_of(&out);
+        assert_eq!(v["schema_version"], 1, "{v}");
+        assert_eq!(v["command"], args[0], "{v}");
+        assert_eq!(v["result"], "error", "{v}");
+        assert_eq!(v["exit_code"], 4, "{v}");
+        assert!(v["error"].as_str().unwrap().contains("127.0.0.1:1"), "{v}");
+        // The person still reads the error on stderr.
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("error:"),
+            "{}",
+            text(&out)
+        );
+    }
+    // A usage error with --format json is a document too (exit 2).
+    let out = mpbuild(dir.path())
+        .args(["mirror", "a/b:c", "d/e:f", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(json_of(&out)["exit_code"], 2);
+}
+
+#[test]
+fn builder_status_as_json_with_a_fake_docker() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project(&APP.replace(
+        "images:",
+        "builder:\n  name: native\n  nodes:\n    - platforms: [linux/amd64, linux/arm/v7]\n      endpoint: tcp://x86:1234\n    - platforms: [linux/arm64]\n      endpoint: tcp://arm:1234\nimages:",
+    ));
+    let bin = tempfile::tempdir().unwrap();
+    let docker = bin.path().join("docker");
+    std::fs::write(
+        &docker,
+        "#!/bin/sh\ncase \"$2\" in\n  version) echo 'github.com/docker/buildx v0.13.1 abc';;\n  inspect) printf 'Name: native\\nDriver: remote\\n\\nNodes:\\nName: native0\\nEndpoint: tcp://x86:1234\\nStatus: running\\n\\nName: native1\\nEndpoint: tcp://arm:1234\\nStatus: inactive\\n';;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = mpbuild(dir.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .args(["builder", "status", "--format", "json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{v}");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["builder"], "native");
+    assert_eq!(v["driver"], "remote");
+    assert_eq!(v["ok"], false);
+    let nodes = v["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2, "{v}");
+    assert_eq!(
+        nodes[0]["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm/v7"])
+    );
+    assert_eq!(nodes[0]["answers"], true, "{v}");
+    assert_eq!(nodes[1]["answers"], false, "{v}");
+}
+
+fn yaml_to_json(text: &str) -> serde_json::Value {
+    serde_saphyr::from_str(text).unwrap()
+}
+
+fn schema_validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo().join("schema/mpbuild.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::draft202012::new(&schema).expect("a valid draft 2020-12 schema")
+}
+
+#[test]
+fn the_committed_schema_is_what_mpbuild_schema_prints() {
+    let out = mpbuild(&repo()).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(repo().join("schema/mpbuild.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        committed,
+        "schema/mpbuild.schema.json is stale: run `mpbuild schema > schema/mpbuild.schema.json`"
+    );
+}
+
+#[test]
+fn every_example_and_the_catalog_validate_against_the_schema() {
+    let v = schema_validator();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("examples")).unwrap() {
+        let file = entry.unwrap().path().join("mpbuild.yaml");
+        if !file.is_file() {
+            continue;
+        }
+        let doc = yaml_to_json(&std::fs::read_to_string(&file).unwrap());
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+        checked += 1;
+    }
+    assert!(checked >= 7, "{checked}");
+    // The issue example and the init template, too.
+    assert!(v.is_valid(&yaml_to_json(APP)));
+    // The built-in catalog's entries have the shape `services:` takes.
+    let catalog = yaml_to_json(mpbuild::catalog::BUILTIN_YAML);
+    let as_project = serde_json::json!({"version": 1, "services": catalog["services"]});
+    let errors: Vec<String> = v.iter_errors(&as_project).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_schema_rejects_unknown_keys_and_wrong_types() {
+    let v = schema_validator();
+    for bad in [
+        APP.replace("    tags:", "    tagz:"),
+        APP.replace("version: 1", "version: 1\nimagez: {}"),
+        APP.replace(
+            "      - service: apprunner\n",
+            "      - service: apprunner\n        archh: amd64\n",
+        ),
+        APP.replace("version: 1", "version: 2"),
+        "version: 1\nservices:\n  - title: no name\n    platforms: [linux/amd64]\n".to_string(),
+    ] {
+        assert!(!v.is_valid(&yaml_to_json(&bad)), "accepted:\n{bad}");
+    }
+}
+
+#[test]
+fn targets_reports_a_broken_project_file() {
+    let dir = project(&APP.replace("    tags:", "    tagz:"));
+    let out = run(dir.path(), &["targets"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(out.contains("unknown field `tagz`"), "{out}");
+    assert!(out.contains("mpbuild.yaml:5:5"), "{out}");
+    // Without a project file: the built-in catalog.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(run(empty.path(), &["targets", "lambda"]).starts_with("exit: 0\n"));
+}
+
+#[test]
+fn plan_previews_unset_variables_and_push_refuses_them() {
+    let dir = project(&APP.replace("${GIT_SHA}-lambda", "${BUILD_NUMBER}-lambda"));
+    let out = mpbuild(dir.path())
+        .env_remove("GIT_SHA")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        stdout.contains("index tags    latest, <GIT_SHA unset>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("tag <BUILD_NUMBER unset>-lambda"),
+        "{stdout}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr
+            .starts_with("warning: ${GIT_SHA}, ${BUILD_NUMBER} not set: shown as <GIT_SHA unset>;"),
+        "{stderr}"
+    );
+    // A default still applies in a preview.
+    let dir2 = project(&APP.replace("\"${GIT_SHA}\"", "\"${GIT_SHA:-dev}\""));
+    let out = mpbuild(dir2.path())
+        .env_remove("GIT_SHA")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("index tags    latest, dev"),
+        "{}",
+        text(&out)
+    );
+    // push and merge refuse the same file.
+    for args in [
+        &["push", "--dry-run"][..],
+        &["merge", "--digests-dir", "legs"][..],
+    ] {
+        let out = mpbuild(dir.path())
+            .env_remove("GIT_SHA")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("environment variable `GIT_SHA` is not set"),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn the_printed_command_runs_as_printed_from_anywhere() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = project(APP);
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/Dockerfile"), "FROM scratch\n").unwrap();
+    let yaml = APP.replace("    tags:", "    context: sub\n    tags:");
+    std::fs::write(dir.path().join("mpbuild.yaml"), yaml).unwrap();
+    let out = mpbuild(dir.path())
+        .env("BUILDX_BUILDER", "ci-builder")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The block under "  command": a comment naming mpbuild's own flags, then the command.
+    let block: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "  command")
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    assert!(
+        block[0]
+            .trim_start()
+            .starts_with("# mpbuild's own flags: --metadata-file")
+            && block[0].contains("--progress=rawjson"),
+        "{stdout}"
+    );
+    let script = block.join("\n");
+    assert!(script.contains("--builder ci-builder"), "{script}");
+    // A fake docker records where it ran and what it was given.
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("record");
+    std::fs::write(
+        bin.path().join("docker"),
+        format!(
+            "#!/bin/sh\npwd > {0}\nprintf '%s\\n' \"$@\" >> {0}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.path().join("docker"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir("/")
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}");
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    let mut lines = recorded.lines();
+    let ran_in = Path::new(lines.next().unwrap());
+    let argv: Vec<&str> = lines.collect();
+    assert_eq!(argv[..2], ["buildx", "build"]);
+    let file = argv[argv.iter().position(|a| *a == "--file").unwrap() + 1];
+    assert!(
+        ran_in.join(file).is_file(),
+        "{file} from {}",
+        ran_in.display()
+    );
+    let context = argv.last().unwrap();
+    assert!(
+        ran_in.join(context).join("Dockerfile").is_file(),
+        "{context}"
+    );
+    assert_eq!(
+        std::fs::canonicalize(ran_in).unwrap(),
+        std::fs::canonicalize(dir.path()).unwrap()
+    );
+    // JSON says the same directory.
+    let out = mpbuild(dir.path())
+        .args(["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(
+        Path::new(v["cwd"].as_str().unwrap()),
+        std::fs::canonicalize(dir.path()).unwrap()
+    );
+}
+
+#[test]
+fn completions_for_every_shell_know_the_subcommands() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = mpbuild(dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", text(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        for word in ["merge", "verify", "push", "--digests-dir"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    assert!(run(dir.path(), &["completions", "tcsh"]).starts_with("exit: 2\n"));
+}
+
+#[test]
+fn man_pages_for_mpbuild_and_each_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mpbuild(dir.path()).arg("man").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH mpbuild 1"), "{page}");
+    for sub in ["plan", "push", "merge", "verify", "mirror", "completions"] {
+        assert!(
+            page.contains(&format!("mpbuild\\-{sub}(1)")),
+            "no {sub} in SUBCOMMANDS:\n{page}"
+        );
+    }
+    let out = mpbuild(dir.path())
+        .args(["man", "--dir", "pages"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    for (file, th) in [
+        ("mpbuild.1", ".TH mpbuild 1"),
+        ("mpbuild-push.1", ".TH mpbuild-push 1"),
+        ("mpbuild-builder-status.1", ".TH mpbuild-builder-status 1"),
+    ] {
+        let roff = std::fs::read_to_string(dir.path().join("pages").join(file)).unwrap();
+        assert!(roff.contains(th), "{file}: {roff}");
+    }
+    let push = std::fs::read_to_string(dir.path().join("pages/mpbuild-push.1")).unwrap();
+    assert!(push.contains("metadata\\-file"), "{push}");
+}
+
+#[test]
+fn version_names_the_commit_and_the_catalogs_review_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = mpbuild::catalog::Catalog::builtin();
+    let (oldest, newest) = mpbuild::version::review_dates(&catalog).unwrap();
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(repo())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let commit = git.unwrap_or_else(|| "unknown".into());
+    let reviewed = if oldest == newest {
+        newest.clone()
+    } else {
+        format!("{oldest} to {newest}")
+    };
+    let out = run(dir.path(), &["--version"]);
+    assert_eq!(
+        out,
+        format!(
+            "exit: 0\n--- stdout\nmpbuild {} (commit {commit}, catalog reviewed {reviewed})\n--- stderr\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let out = mpbuild(dir.path())
+        .args(["version", "--format", "json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["commit"], commit);
+    assert_eq!(v["catalog"]["reviewed_newest"], newest);
+    assert_eq!(v["catalog"]["services"], catalog.services().len());
+    let out = run(dir.path(), &["version"]);
+    assert!(out.contains(&format!("commit   {commit}\n")), "{out}");
+    assert!(out.contains(&format!("reviewed {newest}")), "{out}");
+}
+
+#[test]
+fn every_subcommand_has_examples_and_only_the_top_help_has_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = run(dir.path(), &["--help"]);
+    assert_eq!(top.matches("Exit codes").count(), 1, "{top}");
+    // Every subcommand the top help lists (a new one cannot skip its examples).
+    let subcommands: Vec<&str> = top
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(subcommands.len() >= 15, "{subcommands:?}");
+    for sub in subcommands {
+        assert!(
+            top.contains(&format!("\n  {sub} ")),
+            "{sub} missing from the top help"
+        );
+        let help = run(dir.path(), &[sub, "--help"]);
+        assert!(help.starts_with("exit: 0\n"), "{sub}: {help}");
+        assert!(
+            !help.contains("Exit codes"),
+            "{sub} repeats the exit codes:\n{help}"
+        );
+        let examples: Vec<&str> = help
+            .lines()
+            .skip_while(|l| *l != "Examples:")
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .filter(|l| l.trim_start().starts_with("mpbuild") || l.contains(" mpbuild "))
+            .collect();
+        assert!(!examples.is_empty(), "{sub} has no examples:\n{help}");
+    }
+}
+
+#[test]
+fn environment_variables_are_documented_in_the_help_and_the_readme() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(dir.path(), &["--help"]);
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for var in [
+        "DOCKER_CONFIG",
+        "DOCKER_HOST",
+        "BUILDX_BUILDER",
+        "MPBUILD_WORK_DIR",
+        "MPBUILD_REQUEST_TIMEOUT",
+        "MPBUILD_HOST_PLATFORM",
+        "NO_COLOR",
+        "SSL_CERT_FILE",
+        "GIT_SHA",
+    ] {
+        assert!(help.contains(&format!("\n  {var}")), "{var} not in --help");
+        assert!(
+            readme.contains(&format!("| `{var}`")),
+            "{var} not in the README's table"
+        );
+    }
+    assert!(
+        !help.contains("MPBUILD_E2E"),
+        "a test-only variable in --help"
+    );
+}
+
+#[test]
+fn the_crate_and_the_release_are_set_up_for_users_to_get_it() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    for key in [
+        "license = \"MIT OR Apache-2.0\"",
+        "repository = \"https://github.com/",
+        "readme = \"README.md\"",
+        "keywords = [",
+        "categories = [",
+    ] {
+        assert!(manifest.contains(key), "Cargo.toml lacks {key}");
+    }
+    for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        assert!(repo().join(file).is_file(), "{file} missing");
+    }
+    let release = std::fs::read_to_string(repo().join(".github/workflows/release.yml")).unwrap();
+    let workflow = yaml_to_json(&release);
+    let include = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap();
+    let pairs: Vec<(String, String)> = include
+        .iter()
+        .map(|m| {
+            (
+                m["os"].as_str().unwrap().into(),
+                m["target"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for (os, target) in [
+        ("macos-14", "aarch64-apple-darwin"),
+        ("macos-13", "x86_64-apple-darwin"),
+        ("ubuntu-24.04", "x86_64-unknown-linux-musl"),
+        ("ubuntu-24.04-arm", "aarch64-unknown-linux-musl"),
+    ] {
+        assert!(
+            pairs.contains(&(os.to_string(), target.to_string())),
+            "no {target} on {os}: {pairs:?}"
+        );
+    }
+    assert!(release.contains("shasum -a 256") && release.contains("SHA256SUMS"));
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains("shasum -a 256 -c"),
+        "the README says how to check a download"
+    );
 }
 
 #[test]

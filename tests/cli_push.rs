@@ -103,3 +103,98 @@ fn a_failing_build_shows_the_step_and_log_and_moves_nothing() {
     );
     assert!(argv.contains("--output type=oci,tar=false,dest="), "{argv}");
 }
+
+/// A docker whose build fails at a step (the fixture's rawjson), for the output modes.
+fn failing_docker(bin: &Path) {
+    let fixture = format!(
+        "{}/tests/fixtures/buildx/failing-run.rawjson",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    fake_docker(
+        bin,
+        &format!(
+            "case \"$2\" in\n  version) echo 'github.com/docker/buildx v0.13.1 abc';;\n  inspect) printf 'Name: default\\nDriver: docker\\n';;\n  build) cat \"{fixture}\" >&2; exit 1;;\nesac"
+        ),
+    );
+}
+
+fn run_with(project: &Path, bin: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("mpbuild")
+        .unwrap()
+        .current_dir(project)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", project)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn quiet_prints_errors_only() {
+    let p = project();
+    let bin = tempfile::tempdir().unwrap();
+    failing_docker(bin.path());
+    // The default (plain lines off a terminal): progress lines.
+    let (code, _, stderr) = run_with(p.path(), bin.path(), &["push"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("[app] "), "{stderr}");
+    // -q: the error and what it left untouched, nothing else.
+    let (code, stdout, stderr) = run_with(p.path(), bin.path(), &["-q", "push"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(!stderr.contains("[app] "), "{stderr}");
+    assert!(!stderr.contains("builder `default`"), "{stderr}");
+    assert!(
+        stderr.contains("error: build of image `app` failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no tag moved"), "{stderr}");
+    // --progress quiet: no progress either.
+    let (_, _, stderr) = run_with(p.path(), bin.path(), &["push", "--progress", "quiet"]);
+    assert!(!stderr.contains("[app] "), "{stderr}");
+    assert!(
+        stderr.contains("error: build of image `app` failed"),
+        "{stderr}"
+    );
+    // -q with --format json: the document is still printed.
+    let (_, stdout, _) = run_with(p.path(), bin.path(), &["-q", "push", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["exit_code"], 3);
+    // --color never: plain lines, no escape codes; always: a coloured label.
+    let (_, _, stderr) = run_with(p.path(), bin.path(), &["--color", "never", "push"]);
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+    let (_, _, stderr) = run_with(p.path(), bin.path(), &["--color", "always", "push"]);
+    assert!(
+        stderr.contains("\u{1b}[1;31merror\u{1b}[0m: build of image"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn quiet_doctor_shows_only_failures() {
+    let p = project();
+    let empty = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_with(p.path(), empty.path(), &["doctor", "-q"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.starts_with("FAIL  docker CLI"), "{stderr}");
+    assert!(!stderr.contains("ok  "), "{stderr}");
+}
+
+#[test]
+fn color_in_help_follows_the_flag() {
+    let p = project();
+    let empty = tempfile::tempdir().unwrap();
+    let (_, always, _) = run_with(p.path(), empty.path(), &["--color", "always", "--help"]);
+    assert!(always.contains('\u{1b}'), "{always}");
+    let (_, never, _) = run_with(p.path(), empty.path(), &["--color=never", "push", "--help"]);
+    assert!(!never.contains('\u{1b}'), "{never}");
+    let (_, auto, _) = run_with(p.path(), empty.path(), &["--help"]);
+    assert!(!auto.contains('\u{1b}'), "not a terminal: {auto}");
+}

@@ -202,3 +202,41 @@ fn project_mirrors_run_before_push() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[test]
+fn mirror_as_json_says_what_the_registry_now_holds() {
+    let Some(stack) = common::stack() else { return };
+    let dest = stack.unique_repo("mirror-json");
+    let out = mpbuild(
+        &stack,
+        &[
+            "mirror",
+            &stack.base_image,
+            &format!("{dest}:json"),
+            "--target",
+            "ecs-fargate:ARM64",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["command"], "mirror");
+    assert_eq!(v["exit_code"], 0);
+    let m = &v["mirrors"][0];
+    assert_eq!(m["tagged"], true);
+    assert_eq!(m["platforms"], serde_json::json!(["linux/arm64"]));
+    assert_eq!(m["verified"], true, "{m}");
+    assert_eq!(m["verdict"]["rows"][0]["status"], "found", "{m}");
+    // The digest the document names is what the tag now points at.
+    let path = dest.split_once('/').unwrap().1;
+    assert_eq!(
+        stack.tag_digest(&dest, "json").as_deref(),
+        m["digest"].as_str(),
+        "{v}"
+    );
+    let (code, idx) = get(&stack.registry, &format!("/v2/{path}/manifests/json"));
+    assert_eq!(code, 200);
+    assert_eq!(archs(&idx), vec!["arm64"]);
+}

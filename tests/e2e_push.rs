@@ -232,10 +232,28 @@ fn build_loads_the_asked_platform_locally() {
     let out = mpbuild(
         &stack,
         dir.path(),
-        &["build", "--target", "apple-silicon", "--progress", "plain"],
+        &[
+            "build",
+            "--target",
+            "apple-silicon",
+            "--progress",
+            "plain",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let run = stack.ok(stack.docker().args(["run", "--rm", &format!("{repo}:dev")]));
+    // The JSON document names what was loaded, and Docker has it.
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["command"], "build");
+    assert_eq!(
+        v["images"][0]["platforms"],
+        serde_json::json!(["linux/arm64"])
+    );
+    let loaded = v["images"][0]["loaded_as"][0].as_str().unwrap().to_string();
+    assert_eq!(loaded, format!("{repo}:dev"));
+    let run = stack.ok(stack.docker().args(["run", "--rm", &loaded]));
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "aarch64");
     // Nothing was pushed.
     assert_eq!(stack.tag_digest(&repo, "dev"), None);

@@ -1,7 +1,9 @@
 //! `mpbuild build`: a local developer build, loaded into Docker.
 
-use crate::buildx::{self, Job, Mode, Ui};
-use crate::cli::{BuildArgs, Global, ProgressArg};
+use crate::buildx::{self, Job, Ui};
+use serde_json::json;
+
+use crate::cli::{BuildArgs, Format, Global};
 use crate::exit::Code;
 use crate::plan::{Options, Output, Plan};
 use crate::platform::{self, Platform};
@@ -11,7 +13,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     let project = crate::settings::load_project(global)?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let host = Platform::host();
-    let builder = args.builder.clone().or_else(|| project.builder.clone());
+    let builder = crate::settings::builder_name(args.builder.as_deref(), &project);
     let plan = Plan::for_images(
         &project,
         &images,
@@ -34,12 +36,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     } else {
         asked.platforms.iter().map(|(p, _)| p.clone()).collect()
     };
-    let mode = if args.progress == ProgressArg::Plain {
-        Mode::Plain
-    } else {
-        Mode::detect(false)
-    };
-    let ui = Ui::new(mode);
+    let ui = Ui::new(crate::settings::progress_mode(args.progress));
     let mut commands = Vec::new();
     for image in &plan.images {
         if asked.platforms.is_empty() && !image.platforms.iter().any(|p| p.matches(&host)) {
@@ -60,15 +57,34 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
         }
         commands.push((image, image.local_argv(&platforms)));
     }
+    let cwd = std::fs::canonicalize(&project.dir).unwrap_or_else(|_| project.dir.clone());
+    let entry = |image: &crate::plan::ImagePlan, argv: &[String]| {
+        json!({
+            "name": image.name,
+            "platforms": platforms.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "loaded_as": image.tags.iter().map(|t| format!("{}:{t}", image.repository)).collect::<Vec<_>>(),
+            "argv": argv,
+            "cwd": cwd,
+        })
+    };
     if args.dry_run {
-        for (_, argv) in &commands {
-            println!("{}", crate::shell::join(argv));
+        match args.format {
+            Format::Json => super::output::print_value(&document(
+                true,
+                commands.iter().map(|(i, a)| entry(i, a)).collect(),
+            )),
+            Format::Text => {
+                for (_, argv) in &commands {
+                    println!("{}", crate::shell::join(argv));
+                }
+            }
         }
         return Ok(Code::Ok);
     }
     buildx::install_interrupt_handler();
     let docker = buildx::docker::locate()?;
     let version = buildx::docker::buildx_version(&docker)?;
+    let mut built = Vec::new();
     for (image, argv) in &commands {
         if global.verbose {
             ui.line(&format!("$ {}", crate::shell::join(argv)));
@@ -85,12 +101,31 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
             .iter()
             .map(|t| format!("{}:{t}", image.repository))
             .collect();
-        println!(
-            "built {} for {} → loaded as {}",
-            image.name,
-            platform::join(&platforms),
-            tags.join(", ")
-        );
+        if args.format == Format::Text && !crate::settings::quiet() {
+            println!(
+                "built {} for {} → loaded as {}",
+                image.name,
+                platform::join(&platforms),
+                tags.join(", ")
+            );
+        }
+        built.push(entry(image, argv));
+    }
+    if args.format == Format::Json {
+        super::output::print_value(&document(false, built));
     }
     Ok(Code::Ok)
+}
+
+/// The build's JSON document: per image, the platforms built, the tags it was loaded
+/// as, and the argv run (from `cwd`).
+fn document(dry_run: bool, images: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({
+        "schema_version": super::output::SCHEMA_VERSION,
+        "command": "build",
+        "result": "ok",
+        "exit_code": 0,
+        "dry_run": dry_run,
+        "images": images,
+    })
 }

@@ -1,8 +1,17 @@
 //! `mpbuild builder up|status|rm`: the builder declared in mpbuild.yaml.
 
 use crate::builder::{self, Action, Declared};
+
+/// `println!` unless `-q`.
+macro_rules! out {
+    ($($t:tt)*) => {
+        if !crate::settings::quiet() {
+            println!($($t)*);
+        }
+    };
+}
 use crate::buildx::{self, BuildError};
-use crate::cli::{BuilderCommand, Global};
+use crate::cli::{BuilderCommand, Format, Global};
 use crate::exit::{Code, UsageError};
 
 pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
@@ -18,13 +27,13 @@ pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
     buildx::docker::buildx_version(&docker)?;
     match cmd {
         BuilderCommand::Up { dry_run } => up(&docker, &declared, *dry_run, global.verbose),
-        BuilderCommand::Status => status(&docker, &declared),
+        BuilderCommand::Status { format } => status(&docker, &declared, *format),
         BuilderCommand::Rm => {
             run_argv(
                 &docker,
                 &["buildx".into(), "rm".into(), declared.name.clone()],
             )?;
-            println!("removed builder {}", declared.name);
+            out!("removed builder {}", declared.name);
             Ok(Code::Ok)
         }
     }
@@ -68,7 +77,7 @@ fn up(
     let actual = current(docker, &declared.name)?;
     let actions = builder::diff(declared, actual.as_ref());
     if actions.is_empty() {
-        println!(
+        out!(
             "builder {} matches mpbuild.yaml: nothing to change",
             declared.name
         );
@@ -84,9 +93,9 @@ fn up(
             ],
             Action::Create { argv, .. } | Action::Leave { argv, .. } => argv.clone(),
         };
-        println!("{}", a.why());
+        out!("{}", a.why());
         if dry_run || verbose {
-            println!("  $ {}", crate::shell::join(&argv));
+            out!("  $ {}", crate::shell::join(&argv));
         }
         if !dry_run {
             run_argv(docker, &argv[1..])?;
@@ -95,12 +104,33 @@ fn up(
     Ok(Code::Ok)
 }
 
-fn status(docker: &std::path::Path, declared: &Declared) -> anyhow::Result<Code> {
+/// One node as `builder status` reports it.
+#[derive(Debug, serde::Serialize)]
+struct NodeStatus {
+    name: String,
+    platforms: Vec<String>,
+    endpoint: String,
+    answers: bool,
+    state: String,
+}
+
+fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyhow::Result<Code> {
     let Some(actual) = current(docker, &declared.name)? else {
-        println!(
-            "builder {} does not exist: run `mpbuild builder up`",
-            declared.name
-        );
+        match format {
+            Format::Json => super::output::print_value(&serde_json::json!({
+                "schema_version": super::output::SCHEMA_VERSION,
+                "command": "builder status",
+                "builder": declared.name,
+                "exists": false,
+                "ok": false,
+                "exit_code": Code::Build.as_i32(),
+                "nodes": [],
+            })),
+            Format::Text => out!(
+                "builder {} does not exist: run `mpbuild builder up`",
+                declared.name
+            ),
+        }
         return Ok(Code::Build);
     };
     // --bootstrap asks every node to answer.
@@ -113,15 +143,61 @@ fn status(docker: &std::path::Path, declared: &Declared) -> anyhow::Result<Code>
     .unchecked()
     .run()?;
     let live = buildx::docker::parse_inspect(&String::from_utf8_lossy(&out.stdout));
-    let mut all_up = out.status.success();
-    println!("builder {} (driver {})", declared.name, actual.driver);
-    for n in &declared.nodes {
-        let found = live.nodes.iter().find(|a| a.name == n.name);
-        let (state, endpoint) = match found {
-            Some(a) if a.status == "running" => ("answers".to_string(), a.endpoint.clone()),
-            Some(a) => {
-                all_up = false;
-                (
+    let nodes = node_statuses(declared, &live);
+    let all_up = out.status.success() && nodes.iter().all(|n| n.answers);
+    let buildx_error = (!out.status.success())
+        .then(|| {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_string())
+        })
+        .flatten();
+    let code = if all_up { Code::Ok } else { Code::Build };
+    match format {
+        Format::Json => super::output::print_value(&serde_json::json!({
+            "schema_version": super::output::SCHEMA_VERSION,
+            "command": "builder status",
+            "builder": declared.name,
+            "driver": actual.driver,
+            "exists": true,
+            "ok": all_up,
+            "exit_code": code.as_i32(),
+            "nodes": nodes,
+            "buildx_error": buildx_error,
+        })),
+        Format::Text => {
+            out!("builder {} (driver {})", declared.name, actual.driver);
+            for n in &nodes {
+                out!(
+                    "  {:16} {:10} {:40} {}",
+                    n.name,
+                    n.platforms.join(","),
+                    n.endpoint,
+                    n.state
+                );
+            }
+            if let Some(line) = &buildx_error {
+                out!("  buildx: {line}");
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Each declared node against what `buildx inspect --bootstrap` says of it.
+fn node_statuses(declared: &Declared, live: &buildx::Builder) -> Vec<NodeStatus> {
+    declared
+        .nodes
+        .iter()
+        .map(|n| {
+            let found = live.nodes.iter().find(|a| a.name == n.name);
+            let (answers, state, endpoint) = match found {
+                Some(a) if a.status == "running" => {
+                    (true, "answers".to_string(), a.endpoint.clone())
+                }
+                Some(a) => (
+                    false,
                     format!(
                         "does not answer ({})",
                         if a.status.is_empty() {
@@ -131,28 +207,20 @@ fn status(docker: &std::path::Path, declared: &Declared) -> anyhow::Result<Code>
                         }
                     ),
                     a.endpoint.clone(),
-                )
-            }
-            None => {
-                all_up = false;
-                (
+                ),
+                None => (
+                    false,
                     "missing: run `mpbuild builder up`".into(),
                     n.endpoint.clone().unwrap_or_default(),
-                )
+                ),
+            };
+            NodeStatus {
+                name: n.name.clone(),
+                platforms: n.platforms.iter().map(ToString::to_string).collect(),
+                endpoint,
+                answers,
+                state,
             }
-        };
-        println!(
-            "  {:16} {:10} {:40} {state}",
-            n.name,
-            crate::platform::join(&n.platforms),
-            endpoint
-        );
-    }
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        if let Some(line) = err.lines().find(|l| !l.trim().is_empty()) {
-            println!("  buildx: {}", line.trim());
-        }
-    }
-    Ok(if all_up { Code::Ok } else { Code::Build })
+        })
+        .collect()
 }

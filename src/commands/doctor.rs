@@ -49,13 +49,24 @@ pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
     };
     let findings = checks(project.as_ref(), args.builder.as_deref());
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "ok": findings.iter().all(|f| f.status != Status::Fail),
-                "findings": findings,
-            }))?
-        ),
+        Format::Json => super::output::print_value(&serde_json::json!({
+            "schema_version": super::output::SCHEMA_VERSION,
+            "ok": findings.iter().all(|f| f.status != Status::Fail),
+            "findings": findings,
+        })),
+        Format::Text if crate::settings::quiet() => {
+            // Errors only: the failing checks and their fixes.
+            let failing: Vec<Finding> = findings
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .cloned()
+                .collect();
+            let text = render(&failing);
+            eprint!("{}", text.rsplit_once("\n\n").map_or("", |(body, _)| body));
+            if !failing.is_empty() {
+                eprintln!();
+            }
+        }
         Format::Text => print!("{}", render(&findings)),
     }
     Ok(if findings.iter().any(|f| f.status == Status::Fail) {

@@ -47,11 +47,17 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
         &args.services,
         &Platform::host(),
     )?;
+    let quiet = crate::settings::quiet();
     for note in status_notes(&catalog, &args.services) {
-        eprintln!("note: {note}");
+        if !quiet {
+            eprintln!("note: {note}");
+        }
     }
     std::fs::write(&path, &text)
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    if quiet {
+        return Ok(Code::Ok);
+    }
     eprintln!("wrote {}", path.display());
     if !dir.join("Dockerfile").exists() {
         eprintln!(
@@ -177,6 +183,7 @@ pub fn render(
         }
     }
     Ok(TEMPLATE
+        .replace("{{schema}}", crate::config::schema::SCHEMA_URL)
         .replace("{{name}}", name)
         .replace("{{repository}}", repository)
         .replace("{{targets}}\n", &targets))

@@ -4,7 +4,7 @@
 
 use crate::buildx::Ui;
 use crate::catalog::Catalog;
-use crate::cli::{Global, MirrorArgs};
+use crate::cli::{Format, Global, MirrorArgs};
 use crate::exit::{Code, UsageError};
 use crate::pipeline::mirror::{self, Job};
 use crate::pipeline::report;
@@ -71,10 +71,43 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
     crate::buildx::install_interrupt_handler();
     let ui = Ui::new(settings::progress_mode(args.progress));
     let done = mirror::run_jobs(&client, &jobs, &ui)?;
-    print!("{}", report::render_mirrors(&done));
-    if let Some(line) = report::mirror_refused(&done) {
-        ui.line(&line);
-        return Ok(Code::VerifyFailed);
+    let refused = report::mirror_refused(&done);
+    let code = if refused.is_some() {
+        Code::VerifyFailed
+    } else {
+        Code::Ok
+    };
+    match args.format {
+        Format::Json => super::output::print_value(&to_json(&done, code)),
+        Format::Text if settings::quiet() => {}
+        Format::Text => print!("{}", report::render_mirrors(&done)),
     }
-    Ok(Code::Ok)
+    if let Some(line) = refused {
+        super::output::important(&ui, &line);
+    }
+    Ok(code)
+}
+
+/// The mirror's JSON document: per copy, what was copied, its verdict, and whether the
+/// destination tag moved.
+fn to_json(done: &[mirror::Done], code: Code) -> serde_json::Value {
+    let mirrors: Vec<serde_json::Value> = done
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(&d.mirrored).unwrap_or_default();
+            v["source"] = d.src.to_string().into();
+            v["destination"] = d.dest.to_string().into();
+            v["tagged"] = d.tagged.into();
+            v["verified"] = d.verdict.ok().into();
+            v["verdict"] = serde_json::to_value(&d.verdict).unwrap_or_default();
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "schema_version": super::output::SCHEMA_VERSION,
+        "command": "mirror",
+        "result": if code == Code::Ok { "ok" } else { "failed" },
+        "exit_code": code.as_i32(),
+        "mirrors": mirrors,
+    })
 }

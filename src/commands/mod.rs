@@ -4,6 +4,7 @@
 
 mod build;
 mod builder;
+mod docs;
 mod doctor;
 mod init;
 mod merge;
@@ -15,7 +16,7 @@ mod smoke;
 mod targets;
 mod verify;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 
 use crate::cli::{Cli, Command};
@@ -27,7 +28,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let parsed = Cli::command()
+        .color(clap_color(&args))
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -38,12 +44,39 @@ where
             };
         }
     };
+    output::reset_json();
+    crate::settings::set_output(&cli.global);
+    let json = json_command(&cli.command);
     match dispatch(cli) {
         Ok(code) => code.as_i32(),
         Err(err) => {
             report(&err);
-            classify(&err).as_i32()
+            let code = classify(&err);
+            if let Some(command) = json {
+                output::error_json(command, &err, code);
+            }
+            code.as_i32()
         }
+    }
+}
+
+/// The command's name when it was asked for JSON (`--format json`): a failure then
+/// prints a JSON document too.
+fn json_command(command: &Command) -> Option<&'static str> {
+    use crate::cli::{BuilderCommand, Format, PlanFormat};
+    let json = |f: Format, name| (f == Format::Json).then_some(name);
+    match command {
+        Command::Plan(a) => (a.format != PlanFormat::Text).then_some("plan"),
+        Command::Targets(a) => json(a.format, "targets"),
+        Command::Verify(a) => json(a.format, "verify"),
+        Command::Push(a) => json(a.format, "push"),
+        Command::Merge(a) => json(a.format, "merge"),
+        Command::Build(a) => json(a.format, "build"),
+        Command::Mirror(a) => json(a.format, "mirror"),
+        Command::Doctor(a) => json(a.format, "doctor"),
+        Command::Smoke(a) => json(a.format, "smoke"),
+        Command::Builder(BuilderCommand::Status { format }) => json(*format, "builder status"),
+        _ => None,
     }
 }
 
@@ -60,13 +93,76 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Doctor(args) => doctor::run(&cli.global, &args),
         Command::Smoke(args) => smoke::run(&cli.global, &args),
         Command::Builder(cmd) => builder::run(&cli.global, &cmd),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref()),
+        Command::Version { format } => version(format),
+        Command::Schema => {
+            print!("{}", crate::config::schema::render());
+            Ok(Code::Ok)
+        }
+    }
+}
+
+/// `mpbuild version`: the version, the commit, and how old the catalog's facts are.
+fn version(format: crate::cli::Format) -> anyhow::Result<Code> {
+    use crate::version::{COMMIT, VERSION, review_dates};
+    let catalog = crate::catalog::Catalog::builtin();
+    let (oldest, newest) = review_dates(&catalog).unwrap_or_default();
+    match format {
+        crate::cli::Format::Json => output::print_value(&serde_json::json!({
+            "schema_version": output::SCHEMA_VERSION,
+            "version": VERSION,
+            "commit": COMMIT,
+            "catalog": {
+                "services": catalog.services().len(),
+                "reviewed_oldest": oldest,
+                "reviewed_newest": newest,
+            },
+        })),
+        crate::cli::Format::Text => {
+            let reviewed = if oldest == newest {
+                newest
+            } else {
+                format!("{oldest} to {newest} (oldest to newest)")
+            };
+            println!("mpbuild {VERSION}");
+            println!("commit   {COMMIT}");
+            println!(
+                "catalog  {} services, reviewed {reviewed}",
+                catalog.services().len()
+            );
+        }
+    }
+    Ok(Code::Ok)
+}
+
+/// clap's colour for help and usage errors, from `--color` (read before parsing, since
+/// clap prints those while it parses); `auto` lets clap look at the terminal and
+/// `NO_COLOR`.
+fn clap_color(args: &[OsString]) -> clap::ColorChoice {
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    let mut value = None;
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--color=") {
+            value = Some(v.to_string());
+        } else if a == "--color" {
+            value = it.next().map(|v| v.to_string());
+        }
+    }
+    match value.as_deref() {
+        Some("always") => clap::ColorChoice::Always,
+        Some("never") => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
     }
 }
 
 /// Prints an error: the message, then any cause the message does not already say.
 fn report(err: &anyhow::Error) {
     let top = err.to_string();
-    let mut text = format!("error: {top}");
+    let mut text = format!("{} {top}", crate::settings::label("error"));
     for cause in err.chain().skip(1) {
         let c = cause.to_string();
         if !text.contains(&c) {

@@ -9,7 +9,7 @@ use crate::platform::Platform;
 use crate::shell;
 
 pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
-    let project = crate::settings::load_project(global)?;
+    let project = crate::settings::load_project_preview(global)?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let options = Options {
         output: match args.driver {
@@ -21,19 +21,54 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
             },
         },
         work_dir: crate::settings::work_dir(&project),
-        builder: args.builder.clone().or_else(|| project.builder.clone()),
+        builder: crate::settings::builder_name(args.builder.as_deref(), &project),
     };
     let plan = Plan::for_images(&project, &images, &options);
+    // The commands run in the project directory: printed with `cd DIR &&`, so they
+    // run as printed from anywhere.
+    let cwd = std::fs::canonicalize(&project.dir).unwrap_or_else(|_| project.dir.clone());
     match args.format {
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        PlanFormat::GithubMatrix => println!("{}", serde_json::to_string(&plan.matrix())?),
-        PlanFormat::Text => print!("{}", render_text(&plan, &Platform::host())),
+        PlanFormat::Json => {
+            /// The plan's document: `schema_version` first, then the plan's fields.
+            #[derive(serde::Serialize)]
+            struct Doc<'a> {
+                schema_version: u32,
+                /// The directory the commands run in.
+                cwd: &'a std::path::Path,
+                #[serde(flatten)]
+                plan: &'a Plan,
+            }
+            super::output::print_json(&serde_json::to_string_pretty(&Doc {
+                schema_version: super::output::SCHEMA_VERSION,
+                cwd: &cwd,
+                plan: &plan,
+            })?)
+        }
+        // GitHub's matrix format, read by `fromJSON` as the matrix itself: an extra key
+        // would become a matrix dimension, so this one carries no schema_version.
+        PlanFormat::GithubMatrix => {
+            super::output::print_json(&serde_json::to_string(&plan.matrix())?)
+        }
+        PlanFormat::Text => print!("{}", render_text(&plan, &Platform::host(), &cwd)),
     }
     Ok(Code::Ok)
 }
 
-/// The plan as a person reads it.
-pub fn render_text(plan: &Plan, host: &Platform) -> String {
+/// The comment above a printed command: the flags that are there for mpbuild itself,
+/// which someone running the command by hand may drop.
+fn own_flags(argv: &[String]) -> String {
+    let mut own = vec![
+        "--metadata-file (mpbuild reads the digest from it)",
+        "--progress=rawjson (mpbuild draws the progress from it)",
+    ];
+    if argv.iter().any(|a| a.starts_with("type=oci,")) {
+        own.push("--output type=oci (a layout mpbuild uploads)");
+    }
+    format!("# mpbuild's own flags: {}", own.join(", "))
+}
+
+/// The plan as a person reads it; the commands run in `cwd` (absolute).
+pub fn render_text(plan: &Plan, host: &Platform, cwd: &std::path::Path) -> String {
     let mut out = String::new();
     for (i, img) in plan.images.iter().enumerate() {
         if i > 0 {
@@ -106,7 +141,8 @@ pub fn render_text(plan: &Plan, host: &Platform) -> String {
         }
         if plan.bake.is_none() {
             let _ = writeln!(out, "  command");
-            let _ = writeln!(out, "{}", wrap_command(&img.command, "    "));
+            let _ = writeln!(out, "    {}", own_flags(&img.command));
+            let _ = writeln!(out, "{}", wrap_command(cwd, &img.command, "    "));
         }
     }
     if let Some(b) = &plan.builder {
@@ -138,7 +174,13 @@ pub fn render_text(plan: &Plan, host: &Platform) -> String {
     if let Some(bake) = &plan.bake {
         let _ = writeln!(out, "\nbake ({} images in parallel)", plan.images.len());
         let _ = writeln!(out, "  command");
-        let _ = writeln!(out, "{}", wrap_command(&bake.command, "    "));
+        let _ = writeln!(out, "    {}", own_flags(&bake.command));
+        let _ = writeln!(
+            out,
+            "    # mpbuild writes the bake file below to {} first",
+            bake.file_path.display()
+        );
+        let _ = writeln!(out, "{}", wrap_command(cwd, &bake.command, "    "));
         let _ = writeln!(out, "  file {}", bake.file_path.display());
         let json = serde_json::to_string_pretty(&bake.file).unwrap_or_default();
         for line in json.lines() {
@@ -148,9 +190,12 @@ pub fn render_text(plan: &Plan, host: &Platform) -> String {
     out
 }
 
-/// One argument (or flag with its value) per line, joined with ` \`.
-fn wrap_command(argv: &[String], indent: &str) -> String {
-    let mut lines: Vec<String> = Vec::new();
+/// `cd CWD &&`, then one argument (or flag with its value) per line, joined with ` \`.
+fn wrap_command(cwd: &std::path::Path, argv: &[String], indent: &str) -> String {
+    let mut lines: Vec<String> = vec![format!(
+        "cd {} &&",
+        shell::quote(&cwd.display().to_string())
+    )];
     let mut i = 0;
     // "docker buildx build" stays on the first line.
     let head = argv.iter().take(3).cloned().collect::<Vec<_>>();

@@ -15,7 +15,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     let images = settings::select_images(&project, &args.images)?;
     let leg = pipeline::leg::leg_platforms(&args.platforms, args.digests_dir.as_deref(), &images)?;
     buildx::install_interrupt_handler();
-    let builder_name = args.builder.clone().or_else(|| project.builder.clone());
+    let builder_name = settings::builder_name(args.builder.as_deref(), &project);
 
     // The builder's driver decides how the result reaches the registry.
     let tools = match (Tools::probe(builder_name.as_deref()), args.dry_run) {

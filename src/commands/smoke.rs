@@ -85,19 +85,17 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
         None => Code::VerifyFailed,
     };
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&Json {
-                schema_version: 1,
-                command: "smoke",
-                result: if ok { "ok" } else { "failed" },
-                exit_code: code.as_i32(),
-                reference: &args.reference,
-                digest: &root.digest,
-                error: smoked.error.as_ref().map(|e| format!("{e:#}")),
-                smoke: &smoked.results,
-            })?
-        ),
+        Format::Json => super::output::print_json(&serde_json::to_string_pretty(&Json {
+            schema_version: 1,
+            command: "smoke",
+            result: if ok { "ok" } else { "failed" },
+            exit_code: code.as_i32(),
+            reference: &args.reference,
+            digest: &root.digest,
+            error: smoked.error.as_ref().map(|e| format!("{e:#}")),
+            smoke: &smoked.results,
+        })?),
+        Format::Text if crate::settings::quiet() => {}
         Format::Text => {
             print!("{}", smoke::render_text(&smoked.results));
             if smoked.error.is_none() {

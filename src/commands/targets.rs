@@ -10,11 +10,21 @@ use crate::exit::{Code, UsageError};
 use crate::platform::Platform;
 
 pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
-    // A project's own `services:` show up too, when there is a project here.
+    // A project's own `services:` show up too, when there is a project here. No
+    // project file is fine (the built-in catalog); a broken one is an error, not
+    // silently a catalog without the project's services.
     let catalog = match crate::settings::load_project(global) {
         Ok(p) => p.catalog,
-        Err(e) if global.file.is_some() => return Err(e),
-        Err(_) => Catalog::builtin(),
+        Err(e)
+            if global.file.is_none()
+                && matches!(
+                    e.downcast_ref::<crate::config::ConfigError>(),
+                    Some(crate::config::ConfigError::NotFound { .. })
+                ) =>
+        {
+            Catalog::builtin()
+        }
+        Err(e) => return Err(e),
     };
     let host = Platform::host();
     let services: Vec<&Service> = match &args.service {
@@ -37,10 +47,10 @@ pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
     match args.format {
         Format::Json => {
             let list: Vec<_> = services.iter().map(|s| to_json(s, &host)).collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json!({ "services": list }))?
-            );
+            super::output::print_value(&json!({
+                "schema_version": super::output::SCHEMA_VERSION,
+                "services": list,
+            }));
         }
         Format::Text => print!("{}", render_text(&services, &host)),
     }

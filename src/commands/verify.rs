@@ -63,7 +63,12 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
     let deep = crate::inspect::deep_fn();
     let verdicts = verify::verify_all(&client, &jobs, Some(&deep))?;
     match args.format {
-        Format::Json => println!("{}", report::render_json(&verdicts)),
+        Format::Json => super::output::print_json(&report::render_json(&verdicts)),
+        Format::Text if crate::settings::quiet() => {
+            // Errors only: what failed, not what passed.
+            let failed: Vec<_> = verdicts.iter().filter(|v| !v.ok()).cloned().collect();
+            eprint!("{}", report::render_text(&failed));
+        }
         Format::Text => print!("{}", report::render_text(&verdicts)),
     }
     Ok(if verdicts.iter().all(verify::Verdict::ok) {

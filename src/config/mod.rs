@@ -9,6 +9,7 @@ mod check;
 mod error;
 mod interpolate;
 mod raw;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use serde_saphyr::Spanned;
 
 pub use check::{is_valid_tag, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
-pub use interpolate::{Unset, expand};
+pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 
 use crate::catalog::{Attestations, Catalog, ManifestKind, MediaTypes};
 use crate::platform::Platform;
@@ -40,6 +41,46 @@ impl Env<'static> {
             host: Platform::host(),
             var: &|name| std::env::var(name).ok(),
         }
+    }
+
+    /// The real environment for a preview (`mpbuild plan`): an unset variable is shown
+    /// as a placeholder (`<GIT_SHA unset>`) instead of being an error.
+    pub fn preview() -> Env<'static> {
+        Env {
+            host: Platform::host(),
+            var: &|name| {
+                Some(
+                    std::env::var(name)
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or_else(|| PREVIEW_UNSET.to_string()),
+                )
+            },
+        }
+    }
+}
+
+impl Project {
+    /// The variables shown as placeholders (a preview's unset `${VAR}`s), once each.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut texts: Vec<&str> = Vec::new();
+        for i in &self.images {
+            texts.push(&i.repository);
+            texts.extend(i.tags.iter().map(String::as_str));
+            texts.extend(i.build_args.iter().map(|(_, v)| v.as_str()));
+            texts.extend(i.targets.iter().filter_map(|t| t.tag.as_deref()));
+        }
+        for m in &self.mirrors {
+            texts.push(&m.source);
+            texts.push(&m.destination);
+        }
+        let mut out: Vec<String> = Vec::new();
+        for name in texts.into_iter().flat_map(placeholders) {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
     }
 }
 
@@ -205,14 +246,56 @@ fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
     if let Some(idx) = message.rfind(" at line ") {
         message.truncate(idx);
     }
-    let help = if message.starts_with("unknown field") {
+    let mut len = 1;
+    let help = if let Some((fixed, valid, word_len)) = did_you_mean(&message) {
+        message = fixed;
+        len = word_len;
+        Some(format!(
+            "valid here: {}; see the configuration reference in the README (`mpbuild schema` for editors)",
+            valid.join(", ")
+        ))
+    } else if message.starts_with("unknown field") {
         Some("see the configuration reference in the README (`mpbuild init` writes a commented example)".into())
     } else if message.contains("missing field `version`") {
         Some("start the file with `version: 1`".into())
     } else {
         None
     };
-    ConfigError::at(path, text, Pos { len: 1, ..pos }, message, help)
+    ConfigError::at(path, text, Pos { len, ..pos }, message, help)
+}
+
+/// For serde's "unknown field `x`, expected one of a, b, …" (and "unknown variant"):
+/// the message with the closest valid word suggested, the valid words, and the length
+/// of the word to underline.
+fn did_you_mean(message: &str) -> Option<(String, Vec<String>, u32)> {
+    let kind = ["unknown field `", "unknown variant `"]
+        .into_iter()
+        .find(|k| message.starts_with(k))?;
+    let rest = &message[kind.len()..];
+    let (word, rest) = rest.split_once('`')?;
+    let expected = rest.split_once("expected ")?.1;
+    let expected = expected.strip_prefix("one of ").unwrap_or(expected);
+    let valid: Vec<String> = expected
+        .split(", ")
+        .flat_map(|part| part.split(" or "))
+        .map(|w| w.trim().trim_matches('`').to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if valid.is_empty() {
+        return None;
+    }
+    let what = kind.trim_end_matches(" `");
+    let lower = word.to_ascii_lowercase();
+    let best = valid
+        .iter()
+        .map(|v| (crate::catalog::edit_distance(&lower, v), v))
+        .filter(|(d, v)| *d <= 1.max(v.len() / 3))
+        .min_by_key(|(d, _)| *d);
+    let fixed = match best {
+        Some((_, v)) => format!("{what} `{word}`; did you mean `{v}`?"),
+        None => format!("{what} `{word}`"),
+    };
+    Some((fixed, valid, word.chars().count().max(1) as u32))
 }
 
 struct Checker<'a> {

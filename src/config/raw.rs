@@ -26,14 +26,52 @@ pub struct RawProject {
     /// without a kubernetes.io/arch constraint.
     #[serde(default)]
     pub cluster_archs: Option<Spanned<OneOrMany>>,
-    /// Services the project adds or overrides.
-    #[serde(default, deserialize_with = "ordered_map")]
-    pub services: Vec<(Spanned<String>, Spanned<RawService>)>,
+    /// Services the project adds or overrides: a list of entries shaped like the
+    /// built-in catalog's (`- name: …`), or a map from name to entry. An entry naming
+    /// a built-in service overrides only the fields it gives.
+    #[serde(default, deserialize_with = "services")]
+    pub services: Vec<RawServiceEntry>,
     #[serde(default, deserialize_with = "ordered_map")]
     pub images: Vec<(Spanned<String>, RawImage)>,
     /// Images copied between registries with the platforms the targets need.
     #[serde(default)]
     pub mirrors: Vec<Spanned<RawMirror>>,
+}
+
+/// One `services:` entry: the map key (map form) and the entry.
+#[derive(Debug)]
+pub struct RawServiceEntry {
+    pub key: Option<Spanned<String>>,
+    pub entry: Spanned<RawService>,
+}
+
+/// `services:` as a list of catalog-shaped entries or a map from name to entry.
+fn services<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RawServiceEntry>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<RawServiceEntry>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of service entries (`- name: …`) or a mapping from name to entry")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = seq.next_element()? {
+                out.push(RawServiceEntry { key: None, entry });
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((key, entry)) = map.next_entry()? {
+                out.push(RawServiceEntry {
+                    key: Some(key),
+                    entry,
+                });
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// `builder:` as a name or a declaration.

@@ -201,6 +201,65 @@ fn project_services_override_the_catalog() {
 }
 
 #[test]
+fn a_project_entry_overrides_only_the_fields_it_gives() {
+    let f = Fixture::new();
+    // The map form: lambda gets a note and its arm64 default, keeps everything else.
+    let yaml = "version: 1\nservices:\n  lambda:\n    default: [linux/arm64]\n    note: ours\nimages:\n  a:\n    repository: r.example.com/a\n    targets:\n      - service: lambda\n        tag: x-lambda\n";
+    let p = f.parse(yaml).unwrap();
+    let builtin = crate::catalog::Catalog::builtin();
+    let before = builtin.get("lambda").unwrap();
+    let after = p.catalog.get("lambda").unwrap();
+    assert_eq!(after.note.as_deref(), Some("ours"));
+    assert_eq!(
+        after.default_platforms(&Platform::linux("amd64", "")),
+        vec![Platform::linux("arm64", "")]
+    );
+    assert_eq!(after.title, before.title);
+    assert_eq!(after.manifest, before.manifest);
+    assert_eq!(after.sources, before.sources);
+    assert_eq!(after.reviewed, before.reviewed);
+    assert_eq!(after.arch_aliases, before.arch_aliases);
+    assert_eq!(after.origin, crate::catalog::Origin::Project { line: 3 });
+    // The target took the overridden default.
+    assert_eq!(
+        p.images[0].targets[0].platforms,
+        vec![Platform::linux("arm64", "")]
+    );
+}
+
+#[test]
+fn services_take_the_catalogs_list_shape() {
+    let f = Fixture::new();
+    // Entries as in src/catalog/services.yaml: a list with `name:`. An alias names the
+    // built-in entry it overrides.
+    let yaml = "version: 1\nservices:\n  - name: edge-box\n    title: Edge box\n    platforms: [linux/arm64]\n    manifest: single\n  - name: app-runner\n    status: ours\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    targets:\n      - service: edge-box\n        tag: edge\n      - service: apprunner\n";
+    let p = f.parse(yaml).unwrap();
+    let edge = p.catalog.get("edge-box").unwrap();
+    assert_eq!(edge.title, "Edge box");
+    assert_eq!(edge.manifest, crate::catalog::ManifestKind::Single);
+    let ar = p.catalog.get("apprunner").unwrap();
+    assert_eq!(ar.status.as_deref(), Some("ours"));
+    assert_eq!(ar.title, "AWS App Runner");
+    assert_eq!(
+        p.catalog
+            .services()
+            .iter()
+            .filter(|s| s.name == "apprunner")
+            .count(),
+        1
+    );
+    // A new service needs platforms; a list entry needs a name.
+    let e = f.err(&yaml.replace("    platforms: [linux/arm64]\n", ""));
+    assert!(
+        e.contains("`edge-box` is not a built-in service, so it needs `platforms:`"),
+        "{e}"
+    );
+    let e = f.err(&yaml.replace("  - name: edge-box\n    title", "  - title"));
+    assert!(e.contains("has no `name:`"), "{e}");
+    assert!(e.contains("mpbuild.yaml:3:"), "{e}");
+}
+
+#[test]
 fn discovery_walks_up() {
     let f = Fixture::new();
     std::fs::write(f.dir.path().join(FILE_NAME), GOOD).unwrap();
@@ -230,6 +289,48 @@ fn duplicate_tags_across_images() {
         e.contains("images `a` and `b` both publish r.example.com/x:latest"),
         "{e}"
     );
+}
+
+#[test]
+fn unknown_keys_and_values_suggest_the_closest_valid_one() {
+    let f = Fixture::new();
+    let e = f.err(&GOOD.replace("    tags:", "    tagz:"));
+    assert!(
+        e.starts_with("unknown field `tagz`; did you mean `tags`?"),
+        "{e}"
+    );
+    assert!(
+        e.contains("valid here: repository, context, dockerfile"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace("    build_args:", "    buildargs:"));
+    assert!(
+        e.starts_with("unknown field `buildargs`; did you mean `build_args`?"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace(
+        "      - platform: linux/arm/v7",
+        "      - platfrom: linux/arm/v7",
+    ));
+    assert!(
+        e.starts_with("unknown field `platfrom`; did you mean `platform`?"),
+        "{e}"
+    );
+    let e = f.err(&GOOD.replace("version: 1", "version: 1\nmirrorz: []"));
+    assert!(
+        e.starts_with("unknown field `mirrorz`; did you mean `mirrors`?"),
+        "{e}"
+    );
+    // Nothing close: no guess, the valid keys still listed.
+    let e = f.err(&GOOD.replace("    tags:", "    zzzzzzzz:"));
+    assert!(e.starts_with("unknown field `zzzzzzzz`\n"), "{e}");
+    assert!(e.contains("valid here: repository"), "{e}");
+    // A catalog value: `manifest: singel`.
+    let e = f.err(&GOOD.replace(
+        "images:",
+        "services:\n  - name: box\n    platforms: [linux/amd64]\n    manifest: singel\nimages:",
+    ));
+    assert!(e.contains("did you mean `single`?"), "{e}");
 }
 
 const SMOKE: &str = "version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    tags: [x]\n    targets: [{service: apprunner}, {service: apple-silicon}]\n";

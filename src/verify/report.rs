@@ -132,6 +132,7 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    schema_version: u32,
     ok: bool,
     references: &'a [Verdict],
 }
@@ -139,6 +140,7 @@ struct JsonReport<'a> {
 /// The JSON report: the same facts.
 pub fn render_json(verdicts: &[Verdict]) -> String {
     let report = JsonReport {
+        schema_version: 1,
         ok: verdicts.iter().all(Verdict::ok),
         references: verdicts,
     };

@@ -5,6 +5,7 @@
 use serde_saphyr::Spanned;
 
 use crate::catalog::Catalog;
+use crate::config::interpolate::without_placeholders;
 use crate::config::raw::RawMirror;
 use crate::config::{Checker, ConfigError, Mirror};
 
@@ -18,7 +19,7 @@ impl Checker<'_> {
         let m = raw.value;
         let reference = |s: &Spanned<String>| -> Result<String, ConfigError> {
             let v = self.expand(s)?;
-            crate::registry::Reference::parse(&v).map_err(|e| {
+            crate::registry::Reference::parse(&without_placeholders(&v)).map_err(|e| {
                 let text = e.to_string();
                 let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
                 self.err(

@@ -6,17 +6,19 @@ use std::collections::BTreeMap;
 
 use serde_saphyr::Spanned;
 
+use crate::config::interpolate::without_placeholders;
 use crate::config::{Checker, ConfigError, Image, Pos, Target};
 
 impl Checker<'_> {
     pub(super) fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
         let repo = self.expand(raw)?.trim().to_string();
-        check_repository(&repo).map_err(|m| self.err(self.pos(raw), m.message, Some(m.help)))?;
+        check_repository(&without_placeholders(&repo))
+            .map_err(|m| self.err(self.pos(raw), m.message, Some(m.help)))?;
         Ok(repo)
     }
 
     pub(super) fn check_tag(&self, tag: &str, pos: Pos) -> Result<(), ConfigError> {
-        if is_valid_tag(tag) {
+        if is_valid_tag(&without_placeholders(tag)) {
             Ok(())
         } else {
             Err(self.err(

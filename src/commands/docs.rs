@@ -1,0 +1,74 @@
+//! `mpbuild completions SHELL` and `mpbuild man [--dir DIR]`: generated from the same
+//! clap definitions that parse the arguments, so they cannot drift from them.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::exit::{Code, UsageError};
+
+/// Prints the completion script for `shell` on stdout.
+pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<Code> {
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(shell, &mut cmd, "mpbuild", &mut out);
+    out.flush()?;
+    Ok(Code::Ok)
+}
+
+/// The man pages: (file name, roff) for mpbuild and each subcommand, nested ones
+/// included (`mpbuild-builder-up.1`).
+pub fn pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut out = Vec::new();
+    collect(&cmd, "mpbuild", &mut out)?;
+    Ok(out)
+}
+
+fn collect(
+    cmd: &clap::Command,
+    name: &str,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<()> {
+    let page = cmd
+        .clone()
+        .name(name.to_string())
+        .bin_name(name.replace('-', " "))
+        .version(env!("CARGO_PKG_VERSION"));
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page).render(&mut roff)?;
+    out.push((format!("{name}.1"), roff));
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        collect(sub, &format!("{name}-{}", sub.get_name()), out)?;
+    }
+    Ok(())
+}
+
+/// Prints mpbuild's man page, or writes every page into `dir`.
+pub fn man(dir: Option<&Path>) -> anyhow::Result<Code> {
+    let pages = pages()?;
+    match dir {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&pages[0].1)?;
+            out.flush()?;
+        }
+        Some(dir) => {
+            let write = |name: &str, roff: &[u8]| {
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(dir.join(name), roff))
+                    .map_err(|e| {
+                        UsageError(format!("cannot write {}: {e}", dir.join(name).display()))
+                    })
+            };
+            for (name, roff) in &pages {
+                write(name, roff)?;
+            }
+            eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
+        }
+    }
+    Ok(Code::Ok)
+}
