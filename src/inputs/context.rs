@@ -101,13 +101,17 @@ pub struct Summary {
     pub hashed: usize,
 }
 
-/// Walks and hashes `context` as the build of `dockerfile` sees it.
+/// Walks and hashes `context` as the build of `dockerfile` sees it. `skip` (mpbuild's
+/// own work directory, when it lies inside the context) is left out: it changes on every
+/// run and is no input of the build.
 pub fn digest(
     context: &Path,
     dockerfile: &Path,
+    skip: Option<&Path>,
     cache: &mut HashCache,
 ) -> std::io::Result<Summary> {
     let ignore = ignore_for(context, dockerfile)?;
+    let skip = skip.and_then(|s| std::fs::canonicalize(s).ok());
     let mut entries: Vec<(Entry, Option<(PathBuf, Stamp)>)> = Vec::new();
     let mut stack = vec![(context.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
@@ -122,6 +126,9 @@ pub fn digest(
             };
             let meta = std::fs::symlink_metadata(e.path())?;
             let ft = meta.file_type();
+            if ft.is_dir() && skip.is_some() && std::fs::canonicalize(e.path()).ok() == skip {
+                continue;
+            }
             if ignore.excludes(&path) {
                 if ft.is_dir() && !ignore.prunes(&path) {
                     stack.push((e.path(), path));
@@ -257,7 +264,7 @@ mod tests {
     }
 
     fn dig(d: &Path) -> String {
-        digest(d, &d.join("Dockerfile"), &mut HashCache::default())
+        digest(d, &d.join("Dockerfile"), None, &mut HashCache::default())
             .unwrap()
             .digest
     }
@@ -292,18 +299,38 @@ mod tests {
     #[test]
     fn the_cache_skips_unchanged_files_and_catches_changed_ones() {
         let d = ctx(&[("Dockerfile", "FROM x\n"), ("a", "1"), ("b", "2")]);
-        let cache_file = d.path().join(".cache");
+        std::fs::create_dir(d.path().join("work")).unwrap();
+        let cache_file = d.path().join("work/cache");
         let mut c = HashCache::load(cache_file.clone());
-        let first = digest(d.path(), &d.path().join("Dockerfile"), &mut c).unwrap();
+        let first = digest(
+            d.path(),
+            &d.path().join("Dockerfile"),
+            Some(&d.path().join("work")),
+            &mut c,
+        )
+        .unwrap();
         assert_eq!(first.hashed, 3);
         c.save();
         let mut c = HashCache::load(cache_file.clone());
-        let again = digest(d.path(), &d.path().join("Dockerfile"), &mut c).unwrap();
-        // The cache file itself is new in the context; everything else is cached.
-        assert_eq!(again.hashed, 1);
+        let again = digest(
+            d.path(),
+            &d.path().join("Dockerfile"),
+            Some(&d.path().join("work")),
+            &mut c,
+        )
+        .unwrap();
+        // Everything is cached; the work directory (the cache file) is not an input.
+        assert_eq!(again.hashed, 0);
+        assert_eq!(again.digest, first.digest);
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(d.path().join("a"), "9").unwrap();
-        let changed = digest(d.path(), &d.path().join("Dockerfile"), &mut c).unwrap();
+        let changed = digest(
+            d.path(),
+            &d.path().join("Dockerfile"),
+            Some(&d.path().join("work")),
+            &mut c,
+        )
+        .unwrap();
         assert_ne!(changed.digest, again.digest);
     }
 }

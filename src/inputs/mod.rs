@@ -47,6 +47,7 @@ pub struct Fingerprint {
 pub fn fingerprint(
     client: &Client,
     project_dir: &Path,
+    work_dir: &Path,
     image: &ImagePlan,
     cache: &mut context::HashCache,
 ) -> Inputs {
@@ -76,7 +77,12 @@ pub fn fingerprint(
         };
         bases.push((b.reference, digest));
     }
-    let ctx = match context::digest(&project_dir.join(&image.context), &dockerfile, cache) {
+    let ctx = match context::digest(
+        &project_dir.join(&image.context),
+        &dockerfile,
+        Some(work_dir),
+        cache,
+    ) {
         Ok(c) => c,
         Err(e) => return Inputs::Unknown(format!("the build context cannot be read: {e}")),
     };

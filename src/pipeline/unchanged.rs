@@ -67,7 +67,7 @@ pub fn split(
                 "`media_types: docker` carries no annotation to record inputs in".into(),
             )
         } else {
-            inputs::fingerprint(client, &project.dir, image, &mut cache)
+            inputs::fingerprint(client, &project.dir, work_dir, image, &mut cache)
         };
         let fp = match inputs {
             Inputs::Known(f) => f.digest,
