@@ -438,3 +438,25 @@ fn pushing_by_digest_buildx_writes_the_docker_media_types() {
     );
     assert_eq!(platforms_of(&list), vec!["linux/amd64", "linux/arm64"]);
 }
+
+#[test]
+fn a_first_push_mounts_the_base_image_layers() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("mount-base");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: ecs-fargate, arch: [X86_64, ARM64]}}]\n",
+        stack.base_image
+    );
+    let dir = project(&stack, &yaml, "ARG BASE\nFROM ${BASE}\nRUN echo x > /x\n");
+    let out = mpbuild(
+        &stack,
+        dir.path(),
+        &["push", "--progress", "plain", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let up = &doc["images"][0]["upload"];
+    // The base's layer for each platform comes from its own repository, not from disk.
+    assert!(up["blobs_mounted"].as_u64().unwrap() >= 2, "{up}");
+}

@@ -3,6 +3,7 @@
 //! registry has are mounted, the rest streamed from disk in parallel; then the image
 //! manifests and the index, by digest. No tag is touched.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -110,14 +111,16 @@ fn manifests_to_put(
     }
 }
 
-/// Uploads everything reachable from the layout's image to `repo`, trying mounts from
-/// `mount_from` (other repositories of the same registry) before uploading. With
+/// Uploads everything reachable from the layout's image to `repo`, trying mounts before
+/// uploading: first from the repository `known` names for a blob (the base image it came
+/// from), then from `mount_from` (other repositories of the same registry). With
 /// `docker`, the manifests are given Docker media types on the way (blobs unchanged).
 pub fn upload(
     client: &Client,
     layout: &Layout,
     repo: &Repository,
     mount_from: &[Repository],
+    known: &HashMap<String, Repository>,
     docker: bool,
 ) -> Result<Uploaded, anyhow::Error> {
     let top = layout.top()?;
@@ -145,8 +148,10 @@ pub fn upload(
                             skipped.fetch_add(1, Ordering::Relaxed);
                             return Ok(());
                         }
-                        for from in mount_from
-                            .iter()
+                        for from in known
+                            .get(&blob.digest)
+                            .into_iter()
+                            .chain(mount_from)
                             .filter(|f| *f != repo && f.registry == repo.registry)
                         {
                             if client.mount_blob(repo, &blob.digest, from)? {
@@ -225,6 +230,7 @@ pub fn upload_layouts(
         .iter()
         .filter_map(|i| Repository::parse(&i.repository).ok())
         .collect();
+    let known = base_blobs(client, plan, project_dir);
     let mut out = Vec::new();
     for (image, digest) in plan.images.iter().zip(digests) {
         let Some(dir) = &image.oci_dir else {
@@ -234,7 +240,14 @@ pub fn upload_layouts(
         let t = Instant::now();
         let repo = Repository::parse(&image.repository)?;
         let layout = Layout::open(&project_dir.join(dir))?;
-        let up = upload(client, &layout, &repo, &others, image.docker_media_types)?;
+        let up = upload(
+            client,
+            &layout,
+            &repo,
+            &others,
+            &known,
+            image.docker_media_types,
+        )?;
         if up.converted_from.as_ref().unwrap_or(&up.digest) != digest {
             return Err(BuildError::Metadata {
                 path: image.metadata_file.display().to_string(),
@@ -271,6 +284,69 @@ pub fn upload_layouts(
         out.push(Some((up, t.elapsed())));
     }
     Ok(out)
+}
+
+/// Where the blobs of the images' base images are: for each base image (`FROM`, `COPY
+/// --from`) on the same registry as an image of the plan, the config and layer digests of
+/// its manifests, mapped to its repository — so a first push to a new repository mounts
+/// them instead of uploading them again, as buildx does from its distribution-source
+/// labels. Best effort: a base that cannot be read is simply not mounted from.
+fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<String, Repository> {
+    use crate::registry::manifest::Manifest;
+    let mut out = HashMap::new();
+    let mut seen: Vec<String> = Vec::new();
+    for image in plan.images.iter().filter(|i| i.oci_dir.is_some()) {
+        let Ok(repo) = Repository::parse(&image.repository) else {
+            continue;
+        };
+        let Ok(text) = crate::fsread::read_text(
+            &project_dir.join(&image.dockerfile),
+            crate::fsread::MAX_TEXT_BYTES,
+        ) else {
+            continue;
+        };
+        let args = image.build_args.iter().cloned().collect();
+        for base in crate::inputs::dockerfile::base_refs(&text, &args) {
+            if base.unresolved.is_some() || seen.contains(&base.reference) {
+                continue;
+            }
+            seen.push(base.reference.clone());
+            let Ok(r) = crate::registry::Reference::parse(&base.reference) else {
+                continue;
+            };
+            if r.repository.registry != repo.registry {
+                continue;
+            }
+            let Ok(root) = client.get_manifest(&r) else {
+                continue;
+            };
+            let children: Vec<String> = match &root.manifest {
+                Manifest::Index { manifests, .. } => manifests
+                    .iter()
+                    .filter(|d| !d.is_attestation())
+                    .take(16)
+                    .map(|d| d.digest.clone())
+                    .collect(),
+                Manifest::Image { .. } => vec![root.digest.clone()],
+            };
+            for d in children {
+                let m = if d == root.digest {
+                    Ok(root.clone())
+                } else {
+                    client.get_manifest(&r.with_target(&d))
+                };
+                if let Ok(f) = m
+                    && let Manifest::Image { config, layers, .. } = &f.manifest
+                {
+                    for b in std::iter::once(config).chain(layers) {
+                        out.entry(b.digest.clone())
+                            .or_insert_with(|| r.repository.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn human_bytes(n: u64) -> String {
