@@ -70,6 +70,9 @@ impl HashCache {
         for (file, ((a, b, c, d), hash)) in &self.entries {
             out.push_str(&format!("{a}\t{b}\t{c}\t{d}\t{hash}\t{file}\n"));
         }
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         if std::fs::write(&tmp, out).is_ok() {
             let _ = std::fs::rename(&tmp, path);
@@ -299,7 +302,7 @@ mod tests {
     #[test]
     fn the_cache_skips_unchanged_files_and_catches_changed_ones() {
         let d = ctx(&[("Dockerfile", "FROM x\n"), ("a", "1"), ("b", "2")]);
-        std::fs::create_dir(d.path().join("work")).unwrap();
+        // The work directory does not exist yet on a first run: saving makes it.
         let cache_file = d.path().join("work/cache");
         let mut c = HashCache::load(cache_file.clone());
         let first = digest(
