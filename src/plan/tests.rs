@@ -1,0 +1,246 @@
+
+use super::bake::relative_to;
+use super::*;
+use crate::config::{Env, parse};
+
+fn project(yaml: &str, files: &[&str]) -> (tempfile::TempDir, Project) {
+    let dir = tempfile::tempdir().unwrap();
+    for f in files {
+        let p = dir.path().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "FROM scratch\n").unwrap();
+    }
+    let env = Env {
+        host: Platform::linux("arm64", ""),
+        var: &|n| (n == "GIT_SHA").then(|| "abc123".into()),
+    };
+    let p = parse(&dir.path().join("mpbuild.yaml"), yaml, &env).unwrap();
+    (dir, p)
+}
+
+fn options(output: Output) -> Options {
+    Options {
+        output,
+        work_dir: PathBuf::from("/work"),
+        builder: None,
+    }
+}
+
+const ISSUE: &str = r#"version: 1
+images:
+  api:
+    repository: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api
+    tags: [latest, "${GIT_SHA}"]
+    build_args: {RUST_VERSION: "1.83"}
+    targets:
+      - service: apprunner
+      - service: ecs-fargate
+        arch: arm64
+      - service: lambda
+        arch: arm64
+        tag: "${GIT_SHA}-lambda"
+      - service: local
+      - platform: linux/arm/v7
+"#;
+
+#[test]
+fn union_tags_and_single_manifest_targets() {
+    let (_d, p) = project(ISSUE, &["Dockerfile"]);
+    let plan = Plan::new(&p, &options(Output::OciLayout));
+    let img = &plan.images[0];
+    assert_eq!(
+        platform::join(&img.platforms),
+        "linux/amd64,linux/arm64,linux/arm/v7"
+    );
+    assert_eq!(img.tags, vec!["latest", "abc123"]);
+    assert_eq!(img.single_tags.len(), 1);
+    assert_eq!(img.single_tags[0].tag, "abc123-lambda");
+    assert_eq!(img.single_tags[0].platform.to_string(), "linux/arm64");
+    assert!(!img.attestations, "{}", img.attestations_reason);
+    assert!(img.attestations_reason.contains("apprunner"));
+    assert!(plan.bake.is_none());
+}
+
+#[test]
+fn exact_argv_for_the_docker_driver() {
+    let (_d, p) = project(ISSUE, &["Dockerfile"]);
+    let plan = Plan::new(&p, &options(Output::OciLayout));
+    assert_eq!(
+        crate::shell::join(&plan.images[0].command),
+        "docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 --file Dockerfile \
+             --build-arg RUST_VERSION=1.83 --provenance=false --sbom=false \
+             --metadata-file /work/api.metadata.json --progress=rawjson \
+             --output type=oci,tar=false,dest=/work/api ."
+    );
+}
+
+#[test]
+fn exact_argv_for_push_by_digest_with_cache_and_builder() {
+    let yaml = "version: 1\nimages:\n  web:\n    repository: ghcr.io/acme/web\n    context: web\n    stage: runtime\n    cache: registry\n    secrets: [\"id=npm,env=NPM_TOKEN\"]\n    tags: [latest]\n    targets:\n      - service: gke\n        arch: [amd64, arm64]\n";
+    let (_d, p) = project(yaml, &["web/Dockerfile"]);
+    let mut o = options(Output::PushByDigest);
+    o.builder = Some("acme".into());
+    let plan = Plan::new(&p, &o);
+    let img = &plan.images[0];
+    // gke says `attestations: ok`, but no source confirms it: off.
+    assert!(!img.attestations);
+    assert_eq!(
+        img.attestations_reason,
+        "off: gke: not confirmed to accept attestation manifests"
+    );
+    assert_eq!(
+        crate::shell::join(&img.command),
+        "docker buildx build --builder acme --platform linux/amd64,linux/arm64 --file web/Dockerfile \
+             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=false --sbom=false \
+             --cache-from type=registry,ref=ghcr.io/acme/web:buildcache \
+             --cache-to type=registry,ref=ghcr.io/acme/web:buildcache,mode=max \
+             --metadata-file /work/web.metadata.json --progress=rawjson \
+             --output type=image,name=ghcr.io/acme/web,push-by-digest=true,name-canonical=true,push=true web"
+    );
+}
+
+#[test]
+fn attestations_only_where_every_target_is_confirmed() {
+    let on = |targets: &str| {
+        let yaml = format!(
+            "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: {targets}\n"
+        );
+        let (_d, p) = project(&yaml, &["Dockerfile"]);
+        let plan = Plan::new(&p, &options(Output::PushByDigest));
+        let img = &plan.images[0];
+        (img.attestations, img.attestations_reason.clone())
+    };
+    // ok and confirmed with a source: on.
+    assert_eq!(
+        on("[{service: cloud-run}, {service: apple-silicon}, {service: local}]"),
+        (
+            true,
+            "on: every target is confirmed to accept attestation manifests".into()
+        )
+    );
+    // ok but unconfirmed counts as unconfirmed.
+    assert_eq!(
+        on("[{service: cloud-run}, {service: ecs-fargate}]"),
+        (
+            false,
+            "off: ecs-fargate: not confirmed to accept attestation manifests".into()
+        )
+    );
+    // unknown, break and unconfirmed are all named, once each.
+    let (att, why) = on(
+        "[{service: eks}, {service: apprunner}, {service: lambda, tag: l}, {service: eks, arch: arm64}]",
+    );
+    assert!(!att);
+    assert_eq!(
+        why,
+        "off: eks: not confirmed to accept attestation manifests; apprunner: not confirmed to accept attestation manifests; lambda breaks on attestation manifests"
+    );
+    // A project override that confirms the fact turns them on.
+    let yaml = "version: 1\nservices:\n  ecs-fargate:\n    platforms: [linux/amd64, linux/arm64]\n    attestations: ok\n    confirmed: [attestations]\n    sources: [{url: 'https://example.com/ours', for: [attestations, platforms]}]\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: [{service: ecs-fargate}]\n";
+    let (_d, p) = project(yaml, &["Dockerfile"]);
+    assert!(Plan::new(&p, &options(Output::PushByDigest)).images[0].attestations);
+}
+
+#[test]
+fn docker_media_types_for_heroku_and_for_a_whole_image() {
+    let yaml = "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets:\n      - service: cloud-run\n      - service: heroku\n        tag: v1-heroku\n      - service: lambda\n        tag: v1-lambda\n";
+    let (_d, p) = project(yaml, &["Dockerfile"]);
+    let plan = Plan::new(&p, &options(Output::PushByDigest));
+    let img = &plan.images[0];
+    let singles: Vec<(&str, bool)> = img
+        .single_tags
+        .iter()
+        .map(|s| (s.tag.as_str(), s.docker))
+        .collect();
+    assert_eq!(singles, vec![("v1-heroku", true), ("v1-lambda", false)]);
+    assert!(!img.docker_media_types);
+    assert!(!crate::shell::join(&img.command).contains("oci-mediatypes"));
+    // The whole image: buildx writes Docker media types when pushing by digest…
+    let yaml = yaml.replace(
+        "    tags: [v1]\n",
+        "    tags: [v1]\n    media_types: docker\n",
+    );
+    let (_d, p) = project(&yaml, &["Dockerfile"]);
+    let plan = Plan::new(&p, &options(Output::PushByDigest));
+    let img = &plan.images[0];
+    assert!(img.docker_media_types);
+    assert!(img.single_tags.iter().all(|s| s.docker));
+    assert!(!img.attestations);
+    assert!(img.attestations_reason.contains("media_types: docker"));
+    assert!(
+            crate::shell::join(&img.command).contains(
+                "--output type=image,name=r.example.com/web,push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=false"
+            ),
+            "{}",
+            crate::shell::join(&img.command)
+        );
+    // …and the OCI layout of the docker driver is converted at upload.
+    let plan = Plan::new(&p, &options(Output::OciLayout));
+    assert!(plan.images[0].docker_media_types);
+    assert!(!crate::shell::join(&plan.images[0].command).contains("oci-mediatypes"));
+}
+
+#[test]
+fn several_images_make_one_bake_file() {
+    let yaml = "version: 1\nimages:\n  api:\n    repository: r.example.com/api\n    context: api\n    dockerfile: docker/api.Dockerfile\n    build_args: {A: b}\n    tags: [v1]\n    targets: [{service: apprunner}]\n  worker:\n    repository: r.example.com/worker\n    context: worker\n    tags: [v1]\n    targets: [{service: apple-silicon, arch: [amd64, arm64]}]\n";
+    let (_d, p) = project(
+        yaml,
+        &["docker/api.Dockerfile", "api/main.go", "worker/Dockerfile"],
+    );
+    let plan = Plan::new(&p, &options(Output::OciLayout));
+    let bake = plan.bake.as_ref().unwrap();
+    assert_eq!(
+        crate::shell::join(&bake.command),
+        "docker buildx bake --file /work/bake.json --metadata-file /work/bake.metadata.json --progress=rawjson"
+    );
+    let f = &bake.file;
+    assert_eq!(f["group"]["default"]["targets"], json!(["api", "worker"]));
+    assert_eq!(
+        f["target"]["api"]["dockerfile"],
+        json!("../docker/api.Dockerfile")
+    );
+    assert_eq!(f["target"]["api"]["args"], json!({"A": "b"}));
+    assert_eq!(
+        f["target"]["api"]["attest"],
+        json!(["type=provenance,disabled=true", "type=sbom,disabled=true"])
+    );
+    assert_eq!(f["target"]["worker"]["dockerfile"], json!("Dockerfile"));
+    assert_eq!(
+        f["target"]["worker"]["platforms"],
+        json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(
+        f["target"]["worker"]["attest"],
+        json!(["type=provenance,mode=min", "type=sbom,disabled=true"])
+    );
+    assert_eq!(
+        f["target"]["worker"]["output"],
+        json!(["type=oci,tar=false,dest=/work/worker"])
+    );
+    assert_eq!(plan.commands().len(), 1);
+}
+
+#[test]
+fn local_builds_load_the_host_platform_under_the_tags() {
+    let (_d, p) = project(ISSUE, &["Dockerfile"]);
+    let plan = Plan::new(&p, &options(Output::OciLayout));
+    let argv = plan.images[0].local_argv(&[Platform::linux("arm64", "")]);
+    assert_eq!(
+        crate::shell::join(&argv),
+        "docker buildx build --platform linux/arm64 --file Dockerfile --build-arg RUST_VERSION=1.83 \
+             --progress=rawjson --provenance=false --load \
+             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:latest \
+             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:abc123 ."
+    );
+}
+
+#[test]
+fn relative_paths_for_bake() {
+    assert_eq!(relative_to("Dockerfile", "."), "Dockerfile");
+    assert_eq!(relative_to("api/Dockerfile", "api"), "Dockerfile");
+    assert_eq!(
+        relative_to("docker/x.Dockerfile", "api"),
+        "../docker/x.Dockerfile"
+    );
+    assert_eq!(relative_to("./a/b/Dockerfile", "a/c"), "../b/Dockerfile");
+}
