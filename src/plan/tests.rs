@@ -1,4 +1,3 @@
-
 use super::bake::relative_to;
 use super::*;
 use crate::config::{Env, parse};

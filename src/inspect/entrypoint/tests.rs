@@ -1,4 +1,3 @@
-
 use super::super::layers::testing::*;
 use super::*;
 use crate::inspect::elf::{EM_AARCH64, EM_ARM, EM_X86_64, header};
