@@ -10,7 +10,7 @@ pub mod manifest;
 mod manifests;
 pub mod reference;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 mod transport;
 mod upload;
 
