@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, ImageConfig, Manifest};
-use crate::registry::{Client, Reference, RegistryError, Repository};
+use crate::registry::{Client, Fetched, Reference, RegistryError, Repository};
 
 use super::check::{Deep, Entry, Kind, Observed};
 use super::pool;
@@ -36,7 +36,7 @@ pub fn observe(
     let repo = &reference.repository;
     let kind = match &top.manifest {
         Manifest::Index { manifests, .. } => Kind::Index {
-            entries: index_entries(client, reference, manifests, deep)?,
+            entries: read_index(client, reference, manifests, deep)?.entries,
         },
         Manifest::Image { .. } => Kind::Manifest {
             entry: Box::new(entry(client, repo, &top.manifest, &top.digest, None, deep)?),
@@ -50,15 +50,21 @@ pub fn observe(
     }))
 }
 
+/// An index's entries as read, and the image manifests read for them (by digest).
+pub struct IndexRead {
+    pub entries: Vec<Entry>,
+    pub children: HashMap<String, Fetched>,
+}
+
 /// What the entries of an index hold. Each distinct image manifest (and its config) is
 /// read once, at most [`pool::WORKERS`] at a time; attestations are listed, not read.
 /// (Every image entry is read: check 3 compares each one's config with its entry.)
-pub fn index_entries(
+pub fn read_index(
     client: &Client,
     reference: &Reference,
     manifests: &[Descriptor],
     deep: Option<&DeepFn>,
-) -> Result<Vec<Entry>, RegistryError> {
+) -> Result<IndexRead, RegistryError> {
     let repo = &reference.repository;
     let mut digests: Vec<&str> = Vec::new();
     let mut seen = HashSet::new();
@@ -70,10 +76,17 @@ pub fn index_entries(
     let read = pool::try_map(&digests, pool::WORKERS, |digest| {
         let child = client.get_manifest(&reference.with_target(digest))?;
         let cfg = config(client, repo, &child.manifest, digest)?;
-        Ok::<_, RegistryError>((child.manifest, cfg))
+        Ok::<_, RegistryError>((child, cfg))
     })?;
-    let by_digest: HashMap<&str, &(Manifest, ImageConfig)> =
-        digests.iter().copied().zip(read.iter()).collect();
+    let read: Vec<(Manifest, ImageConfig, Fetched)> = read
+        .into_iter()
+        .map(|(f, c)| (f.manifest.clone(), c, f))
+        .collect();
+    let by_digest: HashMap<&str, (&Manifest, &ImageConfig)> = digests
+        .iter()
+        .copied()
+        .zip(read.iter().map(|(m, c, _)| (m, c)))
+        .collect();
     let target = |d: &Descriptor| -> Platform {
         d.platform
             .as_ref()
@@ -96,7 +109,7 @@ pub fn index_entries(
         })?;
         deep_results = jobs.into_iter().zip(results).collect();
     }
-    Ok(manifests
+    let entries = manifests
         .iter()
         .map(|d| {
             let declared = d.platform.as_ref().map(|p| p.platform());
@@ -120,7 +133,13 @@ pub fn index_entries(
                 deep: deep_results.get(&(d.digest.as_str(), target(d))).cloned(),
             }
         })
-        .collect())
+        .collect();
+    let children = digests
+        .iter()
+        .map(|d| d.to_string())
+        .zip(read.into_iter().map(|(_, _, f)| f))
+        .collect();
+    Ok(IndexRead { entries, children })
 }
 
 /// The image config of an image manifest, read and parsed.
