@@ -5,6 +5,8 @@
 //! stack, unless `MPBUILD_E2E=1` (CI), where a missing stack is a failure.
 #![allow(dead_code)]
 
+pub mod fault;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
