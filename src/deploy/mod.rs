@@ -135,12 +135,21 @@ fn read_file(
         path: display.to_string(),
         message: e.to_string(),
     })?;
+    read_text(&text, display, cluster_archs)
+}
+
+/// Reads the workloads of one deployment file's text (`display` names it in messages).
+pub fn read_text(
+    text: &str,
+    display: &str,
+    cluster_archs: Option<&[Platform]>,
+) -> Result<Vec<Found>, DeployError> {
     let docs: Vec<Value> =
-        serde_saphyr::from_str_multiple(&text).map_err(|e| DeployError::Parse {
+        serde_saphyr::from_str_multiple(text).map_err(|e| DeployError::Parse {
             path: display.to_string(),
             message: e.without_snippet().to_string(),
         })?;
-    let starts = text::doc_starts(&text);
+    let starts = text::doc_starts(text);
     let mut out = Vec::new();
     for (i, value) in docs.into_iter().enumerate() {
         if value.is_null() {
@@ -149,7 +158,7 @@ fn read_file(
         let doc = Doc {
             value,
             file: display,
-            text: &text,
+            text,
             start: starts.get(i).copied().unwrap_or(1),
         };
         let found = if ecs::is(&doc.value) {
