@@ -4,7 +4,6 @@
 //! `stack()` returns `None` — after printing one `skipped: …` line — when there is no
 //! stack, unless `MPBUILD_E2E=1` (CI), where a missing stack is a failure.
 #![allow(dead_code)]
-
 pub mod fault;
 
 use std::fs::File;
