@@ -147,12 +147,23 @@ fn read_file(
             message: e.to_string(),
         }
     })?;
+    read_text(&text, display, cluster_archs, repository)
+}
+
+/// Reads the workloads of one deployment file's text (`display` names it in messages);
+/// `repository` picks the compose services that run this image.
+pub fn read_text(
+    text: &str,
+    display: &str,
+    cluster_archs: Option<&[Platform]>,
+    repository: Option<&str>,
+) -> Result<Vec<Found>, DeployError> {
     let docs: Vec<Value> =
-        serde_saphyr::from_str_multiple(&text).map_err(|e| DeployError::Parse {
+        serde_saphyr::from_str_multiple(text).map_err(|e| DeployError::Parse {
             path: display.to_string(),
             message: e.without_snippet().to_string(),
         })?;
-    let starts = text::doc_starts(&text);
+    let starts = text::doc_starts(text);
     let mut out = Vec::new();
     for (i, value) in docs.into_iter().enumerate() {
         if value.is_null() {
@@ -161,7 +172,7 @@ fn read_file(
         let doc = Doc {
             value,
             file: display,
-            text: &text,
+            text,
             start: starts.get(i).copied().unwrap_or(1),
         };
         let found = if ecs::is(&doc.value) {

@@ -10,8 +10,35 @@ use std::io::Read;
 
 use super::InspectError;
 
-/// How many leading bytes of each regular file are kept.
+/// How many leading bytes of each regular file are read: enough for an ELF header or a
+/// `#!` line. Only ELF files and scripts keep them all; other files keep
+/// [`SHORT_HEAD`] bytes (for messages).
 pub const HEAD_BYTES: usize = 128;
+pub const SHORT_HEAD: usize = 16;
+
+/// What reading an image's layers may cost; a layer over a limit is an error naming it.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Entries kept for the whole image (files, directories, links, whiteouts).
+    pub entries: usize,
+    /// Bytes of names and file heads kept for the whole image.
+    pub index_bytes: u64,
+    /// The extended headers (PAX, GNU long name and long link) of one tar entry.
+    pub header_bytes: u64,
+    /// Decompressed bytes of one layer.
+    pub layer_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            entries: 1_000_000,
+            index_bytes: 64 << 20,
+            header_bytes: 1 << 20,
+            layer_bytes: 16 << 30,
+        }
+    }
+}
 
 /// Where layer blobs come from. Index 0 is the bottom layer (manifest order).
 pub trait LayerSource {
@@ -52,6 +79,10 @@ pub struct Union<'a> {
     /// Read layers, top first.
     read: Vec<LayerIndex>,
     pub bytes_read: u64,
+    limits: Limits,
+    /// Entries and bytes of names and heads kept so far (all layers read).
+    kept_entries: usize,
+    kept_bytes: u64,
 }
 
 /// Normalises a path inside the image: no leading `/` or `./`, no `.` components.
@@ -88,12 +119,66 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Between the decompressor and the tar reader: counts decompressed bytes (at most
+/// `layer_bytes`) and, while the tar reader looks for the next entry (`budget` set),
+/// bounds what it may read: the headers, padding and extended headers of one entry.
+/// (Entry data is read by `index_layer` itself, with no budget.)
+struct Guard<R> {
+    inner: R,
+    state: std::rc::Rc<GuardState>,
+}
+
+#[derive(Default)]
+struct GuardState {
+    total: std::cell::Cell<u64>,
+    limit: std::cell::Cell<u64>,
+    budget: std::cell::Cell<Option<u64>>,
+    tripped: std::cell::Cell<Option<Trip>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Trip {
+    Headers,
+    Layer,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let st = &self.state;
+        let n = self.inner.read(buf)?;
+        let total = st.total.get() + n as u64;
+        st.total.set(total);
+        if total > st.limit.get() {
+            st.tripped.set(Some(Trip::Layer));
+            return Err(std::io::Error::other("decompressed size limit"));
+        }
+        if let Some(b) = st.budget.get() {
+            if n as u64 > b {
+                st.tripped.set(Some(Trip::Headers));
+                return Err(std::io::Error::other("extended header limit"));
+            }
+            st.budget.set(Some(b - n as u64));
+        }
+        Ok(n)
+    }
+}
+
+/// Room for a tar entry's own header blocks and padding besides its extended headers.
+const HEADER_SLACK: u64 = 8 * 512;
+
 impl<'a> Union<'a> {
     pub fn new(source: &'a dyn LayerSource) -> Union<'a> {
+        Union::with_limits(source, Limits::default())
+    }
+
+    pub fn with_limits(source: &'a dyn LayerSource, limits: Limits) -> Union<'a> {
         Union {
             source,
             read: Vec::new(),
             bytes_read: 0,
+            limits,
+            kept_entries: 0,
+            kept_bytes: 0,
         }
     }
 
@@ -148,10 +233,52 @@ impl<'a> Union<'a> {
             } else {
                 Box::new(buffered)
             };
-            let mut archive = tar::Archive::new(decoded);
-            let entries = archive.entries().map_err(|e| corrupt(e.to_string()))?;
-            for entry in entries {
-                let mut entry = entry.map_err(|e| corrupt(format!("bad tar entry: {e}")))?;
+            let limits = self.limits;
+            let state = std::rc::Rc::new(GuardState::default());
+            state.limit.set(limits.layer_bytes);
+            let guard = Guard {
+                inner: decoded,
+                state: state.clone(),
+            };
+            // An error the guard caused, in words; else the reader's own.
+            let fail = |e: std::io::Error, what: &str| -> InspectError {
+                match state.tripped.get() {
+                    Some(Trip::Layer) => corrupt(format!(
+                        "it decompresses to more than {} bytes; refused without reading the rest",
+                        limits.layer_bytes
+                    )),
+                    Some(Trip::Headers) => corrupt(format!(
+                        "a tar entry's extended headers (PAX, GNU long name or link) exceed {} bytes; refused",
+                        limits.header_bytes
+                    )),
+                    None if what.is_empty() => corrupt(e.to_string()),
+                    None => corrupt(format!("{what}: {e}")),
+                }
+            };
+            let mut kept_entries = self.kept_entries;
+            let mut kept_bytes = self.kept_bytes;
+            let over = |entries: usize, bytes: u64| -> Option<InspectError> {
+                if entries > limits.entries {
+                    Some(corrupt(format!(
+                        "the image has more than {} files; refused without reading the rest",
+                        limits.entries
+                    )))
+                } else if bytes > limits.index_bytes {
+                    Some(corrupt(format!(
+                        "the image's file names take more than {} bytes; refused without reading the rest",
+                        limits.index_bytes
+                    )))
+                } else {
+                    None
+                }
+            };
+            let mut archive = tar::Archive::new(guard);
+            let mut entries = archive.entries().map_err(|e| fail(e, ""))?;
+            loop {
+                state.budget.set(Some(limits.header_bytes + HEADER_SLACK));
+                let Some(entry) = entries.next() else { break };
+                state.budget.set(None);
+                let mut entry = entry.map_err(|e| fail(e, "bad tar entry"))?;
                 let path = entry
                     .path()
                     .map_err(|e| corrupt(e.to_string()))?
@@ -162,64 +289,105 @@ impl<'a> Union<'a> {
                     Some((d, b)) => (d.to_string(), b.to_string()),
                     None => (String::new(), path.clone()),
                 };
-                if base == ".wh..wh..opq" {
-                    layer.opaque.insert(dir);
-                    continue;
-                }
-                if let Some(hidden) = base.strip_prefix(".wh.") {
-                    let hidden = if dir.is_empty() {
-                        hidden.to_string()
-                    } else {
-                        format!("{dir}/{hidden}")
-                    };
-                    layer.whiteouts.insert(hidden);
-                    continue;
-                }
                 let kind = entry.header().entry_type();
-                let node = if kind.is_file() {
+                let node = if base == ".wh..wh..opq" || base.starts_with(".wh.") {
+                    None
+                } else if kind.is_file() {
                     let mut head = Vec::with_capacity(HEAD_BYTES);
                     (&mut entry)
                         .take(HEAD_BYTES as u64)
                         .read_to_end(&mut head)
-                        .map_err(|e| corrupt(e.to_string()))?;
-                    Node::File {
+                        .map_err(|e| fail(e, ""))?;
+                    if !(head.starts_with(b"\x7fELF") || head.starts_with(b"#!")) {
+                        head.truncate(SHORT_HEAD);
+                        head.shrink_to_fit();
+                    }
+                    Some(Node::File {
                         head,
                         size: entry.header().size().unwrap_or(0),
                         mode: entry.header().mode().unwrap_or(0),
-                    }
+                    })
                 } else if kind.is_dir() {
-                    Node::Dir
+                    Some(Node::Dir)
                 } else if kind.is_symlink() {
                     let target = entry
                         .link_name()
                         .map_err(|e| corrupt(e.to_string()))?
                         .map(|p| p.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    Node::Symlink(target)
+                    Some(Node::Symlink(target))
                 } else if kind.is_hard_link() {
                     let target = entry
                         .link_name()
                         .map_err(|e| corrupt(e.to_string()))?
                         .map(|p| clean(&p.to_string_lossy()))
                         .unwrap_or_default();
-                    Node::Hardlink(target)
+                    Some(Node::Hardlink(target))
                 } else {
-                    Node::Other
+                    Some(Node::Other)
                 };
-                // Parent directories a tar may leave implicit.
+                // The rest of the entry's data, read here (not by the tar reader,
+                // whose reads between entries are bounded).
+                std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| fail(e, ""))?;
+                let cost = |node: &Node, name: &str| -> u64 {
+                    name.len() as u64
+                        + match node {
+                            Node::File { head, .. } => head.len() as u64,
+                            Node::Symlink(t) | Node::Hardlink(t) => t.len() as u64,
+                            _ => 0,
+                        }
+                };
+                let Some(node) = node else {
+                    kept_entries += 1;
+                    kept_bytes += path.len() as u64;
+                    if let Some(e) = over(kept_entries, kept_bytes) {
+                        return Err(e);
+                    }
+                    if base == ".wh..wh..opq" {
+                        layer.opaque.insert(dir);
+                    } else {
+                        let hidden = &base[".wh.".len()..];
+                        let hidden = if dir.is_empty() {
+                            hidden.to_string()
+                        } else {
+                            format!("{dir}/{hidden}")
+                        };
+                        layer.whiteouts.insert(hidden);
+                    }
+                    continue;
+                };
+                // Parent directories a tar may leave implicit (up to the first one
+                // already known: its own parents are known too).
                 let mut p = parent(&path);
                 while let Some(d) = p {
-                    if d.is_empty() {
+                    if d.is_empty() || layer.entries.contains_key(d) {
                         break;
                     }
-                    layer.entries.entry(d.to_string()).or_insert(Node::Dir);
+                    kept_entries += 1;
+                    kept_bytes += d.len() as u64;
+                    if let Some(e) = over(kept_entries, kept_bytes) {
+                        return Err(e);
+                    }
+                    layer.entries.insert(d.to_string(), Node::Dir);
                     p = parent(d);
                 }
-                layer.entries.insert(path, node);
+                let (name_cost, node_cost) = (path.len() as u64, cost(&node, ""));
+                match layer.entries.insert(path, node) {
+                    Some(old) => kept_bytes = kept_bytes - cost(&old, "") + node_cost,
+                    None => {
+                        kept_entries += 1;
+                        kept_bytes += name_cost + node_cost;
+                    }
+                }
+                if let Some(e) = over(kept_entries, kept_bytes) {
+                    return Err(e);
+                }
             }
             // Read to the end so a verifying blob stream checks the digest.
             let mut rest = archive.into_inner();
-            std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| corrupt(e.to_string()))?;
+            std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| fail(e, ""))?;
+            self.kept_entries = kept_entries;
+            self.kept_bytes = kept_bytes;
         }
         self.bytes_read += counting.count;
         Ok(layer)
@@ -619,5 +787,117 @@ mod tests {
         let src = mem(vec![(GZ, vec![0x1f, 0x8b, 1, 2, 3])]);
         let e = Union::new(&src).lookup("x").unwrap_err();
         assert!(e.to_string().contains("layer0"), "{e}");
+    }
+
+    fn limited(limits: Limits, layer: Vec<u8>) -> String {
+        let src = mem(vec![(GZ, layer)]);
+        let mut u = Union::with_limits(&src, limits);
+        u.lookup("/nothing/here").unwrap_err().to_string()
+    }
+
+    /// A tar of `n` files at `path(i)`, built in memory (long names become GNU
+    /// long-name entries).
+    fn tar_of(n: usize, path: impl Fn(usize) -> String, data: &[u8]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for i in 0..n {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, path(i), data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn deep_long_names_stop_at_the_index_limit() {
+        // Each path has ~2,000 components: its implicit parents alone are ~4 MB of
+        // names. 2,000 of them (a 2 MB gzip layer) would be 8 GB kept.
+        let deep = "a/".repeat(2000);
+        let layer = gzip(&tar_of(2000, |i| format!("x{i}/{deep}f"), b""));
+        assert!(layer.len() < 4 << 20, "{}", layer.len());
+        let started = std::time::Instant::now();
+        let e = limited(Limits::default(), layer);
+        assert!(
+            e.contains("layer0") && e.contains("file names take more than"),
+            "{e}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+
+    #[test]
+    fn too_many_entries_is_an_error_naming_the_layer() {
+        let layer = gzip(&tar_of(200, |i| format!("f{i}"), b"x"));
+        let limits = Limits {
+            entries: 100,
+            ..Limits::default()
+        };
+        let e = limited(limits, layer);
+        assert!(
+            e.contains("layer0") && e.contains("more than 100 files"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_long_name_header_over_the_limit_is_refused_unread() {
+        let name = "n".repeat(2 << 20);
+        let layer = gzip(&tar_of(1, |_| name.clone(), b""));
+        let e = limited(Limits::default(), layer);
+        assert!(
+            e.contains("layer0") && e.contains("extended headers"),
+            "{e}"
+        );
+        // A PAX header too.
+        let mut b = tar::Builder::new(Vec::new());
+        let big = "p".repeat(2 << 20);
+        b.append_pax_extensions([("path", big.as_bytes())]).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(0);
+        b.append_data(&mut h, "short", &[][..]).unwrap();
+        let e = limited(Limits::default(), gzip(&b.into_inner().unwrap()));
+        assert!(e.contains("extended headers"), "{e}");
+        // Under the limit, a long name reads as before.
+        let name = format!("{}/app", "d".repeat(5000));
+        let src = mem(vec![(GZ, gzip(&tar_of(1, |_| name.clone(), b"\x7fELF")))]);
+        assert!(Union::new(&src).lookup(&name).unwrap().is_some());
+    }
+
+    #[test]
+    fn decompressed_size_is_capped_per_layer() {
+        let layer = gzip(&tar_of(1, |_| "zeros".into(), &vec![0u8; 4 << 20]));
+        assert!(layer.len() < 64 << 10);
+        let limits = Limits {
+            layer_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let e = limited(limits, layer.clone());
+        assert!(
+            e.contains("layer0") && e.contains("decompresses to more than 1048576"),
+            "{e}"
+        );
+        let src = mem(vec![(GZ, layer)]);
+        assert!(Union::new(&src).lookup("zeros").unwrap().is_some());
+    }
+
+    #[test]
+    fn only_elf_files_and_scripts_keep_their_whole_head() {
+        let src = mem(vec![(
+            TAR,
+            tar(&[
+                E::F("data", &[b'x'; 200]),
+                E::F(
+                    "run.sh",
+                    &[b"#!/bin/sh\n".as_slice(), &[b' '; 200]].concat(),
+                ),
+            ]),
+        )]);
+        let mut u = Union::new(&src);
+        let head = |n: Option<Node>| match n {
+            Some(Node::File { head, .. }) => head.len(),
+            _ => panic!(),
+        };
+        assert_eq!(head(u.lookup("data").unwrap()), SHORT_HEAD);
+        assert_eq!(head(u.lookup("run.sh").unwrap()), HEAD_BYTES);
     }
 }

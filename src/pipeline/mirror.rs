@@ -2,8 +2,9 @@
 //! need — what `docker pull; docker tag; docker push` gets wrong (it keeps only the
 //! host's platform). Blobs are mounted where the registry allows it, otherwise streamed
 //! from source to destination, never held in memory or on disk; child manifests go by
-//! digest, then the index. A source that lacks a required platform is refused before
-//! anything is written.
+//! digest, then the index. A source that lacks a required platform, or whose configs
+//! disagree with its index, is refused before anything is written; blobs streamed
+//! across registries are checked against their digest before their last byte is sent.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,8 +15,8 @@ use crate::catalog::Catalog;
 use crate::exit::UsageError;
 use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, Manifest};
-use crate::registry::{Client, Fetched, Reference, RegistryError};
-use crate::verify::{self, Requirements, Verdict, requirements};
+use crate::registry::{Checked, Client, Fetched, Reference, RegistryError};
+use crate::verify::{self, Entry, Kind, Observed, Requirements, Verdict, requirements};
 
 /// What to copy.
 #[derive(Debug, Clone)]
@@ -142,24 +143,37 @@ pub struct Done {
     pub tagged: bool,
 }
 
-/// The mirror stage: copies, verifies and tags each job in order; stops at the first
-/// copy that fails verification (that one is returned untagged, last). A Ctrl-C before
-/// a tag moves stops with [`Interrupted`](crate::exit::Interrupted).
+/// The mirror stage, per job in order: works out the copy from the source and checks it
+/// there (every platform the selection needs, each config agreeing with its entry), so
+/// a copy that would fail verification writes nothing; then copies, verifies the copy
+/// in the destination and tags it. Stops at the first job that fails verification
+/// (returned untagged, last). A Ctrl-C before a tag moves stops with
+/// [`Interrupted`](crate::exit::Interrupted).
 pub fn run_jobs(client: &Client, jobs: &[Job], ui: &Ui) -> anyhow::Result<Vec<Done>> {
     let mut out = Vec::new();
     for j in jobs {
+        let prepared = prepare(client, &j.src, &j.selection)?;
+        let req = prepared.requirements(&j.selection);
+        let before = verify::check(&prepared.observed, &req);
+        if !before.ok() {
+            let mut verdict = before;
+            verdict.problems.push(format!(
+                "checked in the source before copying: nothing was written to {}",
+                j.dest
+            ));
+            out.push(Done {
+                src: j.src.clone(),
+                dest: j.dest.clone(),
+                mirrored: prepared.summary(),
+                verdict,
+                tagged: false,
+            });
+            break;
+        }
         let bar = ui.byte_bar(&format!("{} → {}", j.src, j.dest));
-        let done = mirror(client, &j.src, &j.dest, &j.selection, &bar)?;
+        let done = copy(client, &j.src, &j.dest, &prepared, &bar)?;
         bar.finish();
         let digest_ref = j.dest.with_target(&done.digest);
-        let mut req = j.selection.requirements.clone();
-        if j.selection.all {
-            for p in &done.platforms {
-                if let Ok(p) = Platform::parse(p) {
-                    req.need(p, "--all");
-                }
-            }
-        }
         let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
         let ok = verdict.ok();
         if ok {
@@ -187,23 +201,54 @@ pub fn all_tagged(done: &[Done]) -> bool {
     done.iter().all(|d| d.tagged)
 }
 
-struct Plan {
-    /// Image manifests to copy, with their bytes.
+/// A copy worked out from the source alone (nothing written yet).
+pub struct Prepared {
+    top: Fetched,
+    /// Child manifests to copy (indexes only), each digest once, with their bytes.
     manifests: Vec<(Descriptor, Fetched)>,
     /// The root to put last: the source's own bytes, or a new index.
     root_media_type: String,
     root_bytes: Vec<u8>,
     filtered: bool,
     platforms: Vec<String>,
+    /// What the copy will hold, as read from the source: checked before writing.
+    pub observed: Observed,
 }
 
-/// Works out what to copy (reads only).
-fn plan(
+impl Prepared {
+    /// What the copy must hold: the selection's platforms, or with `all` every
+    /// platform copied.
+    pub fn requirements(&self, sel: &Selection) -> Requirements {
+        let mut req = sel.requirements.clone();
+        if sel.all {
+            for p in &self.platforms {
+                if let Ok(p) = Platform::parse(p) {
+                    req.need(p, "--all");
+                }
+            }
+        }
+        req
+    }
+
+    /// The result of a copy that was not made.
+    fn summary(&self) -> Mirrored {
+        Mirrored {
+            source_digest: self.top.digest.clone(),
+            digest: crate::digest::sha256(&self.root_bytes),
+            filtered: self.filtered,
+            platforms: self.platforms.clone(),
+            ..Mirrored::default()
+        }
+    }
+}
+
+/// Works out what to copy and what it will hold (reads only).
+pub fn prepare(
     client: &Client,
     src: &Reference,
-    top: &Fetched,
     sel: &Selection,
-) -> Result<Plan, anyhow::Error> {
+) -> Result<Prepared, anyhow::Error> {
+    let top = client.get_manifest(src)?;
     match &top.manifest {
         Manifest::Index { manifests, .. } => {
             let images: Vec<&Descriptor> =
@@ -242,19 +287,38 @@ fn plan(
                 }
             }
             let filtered = chosen.len() != manifests.len();
-            let mut fetched = Vec::new();
-            for d in &chosen {
-                fetched.push((
-                    (*d).clone(),
-                    client.get_manifest(&src.with_target(&d.digest))?,
-                ));
+            // The new index keeps the source's order, each manifest once; a whole copy
+            // keeps the source's bytes (and so its digest).
+            let mut kept: Vec<Descriptor> = Vec::new();
+            for d in manifests {
+                if chosen.iter().any(|c| c.digest == d.digest)
+                    && !(filtered && kept.iter().any(|k| k.digest == d.digest))
+                {
+                    kept.push(d.clone());
+                }
+            }
+            let read = verify::collect::read_index(client, src, &kept, None)?;
+            let mut children = read.children;
+            // Attestation manifests are copied, not checked.
+            let mut unread: Vec<&str> = Vec::new();
+            for d in &kept {
+                if !children.contains_key(&d.digest) && !unread.contains(&d.digest.as_str()) {
+                    unread.push(&d.digest);
+                }
+            }
+            let fetched = verify::pool::try_map(&unread, verify::pool::WORKERS, |d| {
+                client.get_manifest(&src.with_target(d))
+            })?;
+            children.extend(unread.iter().map(|d| d.to_string()).zip(fetched));
+            let mut copies: Vec<(Descriptor, Fetched)> = Vec::new();
+            for d in &kept {
+                if !copies.iter().any(|(c, _)| c.digest == d.digest)
+                    && let Some(f) = children.get(&d.digest)
+                {
+                    copies.push((d.clone(), f.clone()));
+                }
             }
             let (root_media_type, root_bytes) = if filtered {
-                // Keep the order of the source index.
-                let kept: Vec<&Descriptor> = manifests
-                    .iter()
-                    .filter(|d| chosen.iter().any(|c| c.digest == d.digest))
-                    .collect();
                 let index = serde_json::json!({
                     "schemaVersion": 2,
                     "mediaType": top.media_type,
@@ -264,22 +328,36 @@ fn plan(
             } else {
                 (top.media_type.clone(), top.bytes.clone())
             };
-            let platforms = chosen
+            let mut platforms: Vec<String> = Vec::new();
+            for p in kept
                 .iter()
                 .filter(|d| !d.is_attestation())
                 .filter_map(|d| d.platform.as_ref().map(|p| p.platform().to_string()))
-                .collect();
-            Ok(Plan {
-                manifests: fetched,
+            {
+                if !platforms.contains(&p) {
+                    platforms.push(p);
+                }
+            }
+            let observed = Observed {
+                reference: src.to_string(),
+                digest: crate::digest::sha256(&root_bytes),
+                media_type: root_media_type.clone(),
+                kind: Kind::Index {
+                    entries: read.entries,
+                },
+            };
+            Ok(Prepared {
+                top,
+                manifests: copies,
                 root_media_type,
                 root_bytes,
                 filtered,
                 platforms,
+                observed,
             })
         }
-        Manifest::Image { config, .. } => {
-            let cfg = client.get_blob_bytes(&src.repository, &config.digest, 4 << 20)?;
-            let cfg: crate::registry::ImageConfig = serde_json::from_slice(&cfg)?;
+        Manifest::Image { media_type, .. } => {
+            let cfg = verify::collect::config(client, &src.repository, &top.manifest, &top.digest)?;
             let found = cfg.platform();
             if !sel.all {
                 for (p, _) in &sel.requirements.platforms {
@@ -293,27 +371,45 @@ fn plan(
                     }
                 }
             }
-            Ok(Plan {
-                manifests: Vec::new(),
+            let observed = Observed {
+                reference: src.to_string(),
+                digest: top.digest.clone(),
+                media_type: top.media_type.clone(),
+                kind: Kind::Manifest {
+                    entry: Box::new(Entry {
+                        digest: top.digest.clone(),
+                        media_type: media_type.clone(),
+                        declared: None,
+                        attestation: false,
+                        config: Some(found.clone()),
+                        deep: None,
+                    }),
+                },
+            };
+            Ok(Prepared {
                 root_media_type: top.media_type.clone(),
                 root_bytes: top.bytes.clone(),
+                manifests: Vec::new(),
                 filtered: false,
                 platforms: vec![found.to_string()],
+                observed,
+                top,
             })
         }
     }
 }
 
-/// Copies `src` to `dest` (whose tag, if any, is set last), per `sel`.
-pub fn mirror(
+/// Copies what `prepare` worked out from `src` to `dest` (by digest; no tag moves).
+/// Blobs streamed across registries are checked against their digest and size before
+/// their last byte reaches the destination.
+pub fn copy(
     client: &Client,
     src: &Reference,
     dest: &Reference,
-    sel: &Selection,
+    plan: &Prepared,
     progress: &dyn Progress,
 ) -> Result<Mirrored, anyhow::Error> {
-    let top = client.get_manifest(src)?;
-    let plan = plan(client, src, &top, sel)?;
+    let top = &plan.top;
     // Blobs: configs and layers of every manifest copied (or of the single manifest).
     let mut blobs: Vec<Descriptor> = Vec::new();
     let manifests_for_blobs: Vec<&Manifest> = if plan.manifests.is_empty() {
@@ -360,7 +456,17 @@ pub fn mirror(
                                 let r = client
                                     .get_blob(src_repo, &blob.digest)
                                     .map_err(std::io::Error::other)?;
-                                Ok(Box::new(Counted { inner: r, progress }))
+                                let checked = Checked::new(
+                                    r,
+                                    &src_repo.registry,
+                                    format!("{src_repo}@{}", blob.digest),
+                                    &blob.digest,
+                                    blob.size,
+                                );
+                                Ok(Box::new(Counted {
+                                    inner: checked,
+                                    progress,
+                                }))
                             };
                             client.upload_blob(dest_repo, &blob.digest, blob.size, &open)?;
                             copied.fetch_add(1, Ordering::Relaxed);
@@ -387,10 +493,10 @@ pub fn mirror(
     let digest = crate::digest::sha256(&plan.root_bytes);
     client.put_manifest(dest_repo, &digest, &plan.root_media_type, &plan.root_bytes)?;
     Ok(Mirrored {
-        source_digest: top.digest,
+        source_digest: top.digest.clone(),
         digest,
         filtered: plan.filtered,
-        platforms: plan.platforms,
+        platforms: plan.platforms.clone(),
         blobs_copied: copied.into_inner(),
         blobs_mounted: mounted.into_inner(),
         blobs_skipped: skipped.into_inner(),
@@ -416,5 +522,279 @@ impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
         let n = self.inner.read(buf)?;
         self.progress.advance(n as u64);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::buildx::ui::Mode;
+    use crate::exit::{Code, Coded};
+    use crate::registry::Options;
+    use crate::registry::credentials::Store;
+    use crate::registry::test_server::{self, Reply, Seen, Server, serve, status, within};
+
+    const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+    /// A read-only registry: path suffix (`manifests/REF` or `blobs/DIGEST`) → content.
+    fn source(content: HashMap<String, (String, Vec<u8>)>) -> Server {
+        serve(move |seen: &Seen| {
+            if seen.method != "GET" && seen.method != "HEAD" {
+                return status(405, &[]);
+            }
+            let key = seen.path.splitn(4, '/').nth(3).unwrap_or("").to_string();
+            match content.get(&key) {
+                Some((ct, body)) => {
+                    Reply::Full(200, vec![("Content-Type".into(), ct.clone())], body.clone())
+                }
+                None => status(404, &[]),
+            }
+        })
+    }
+
+    /// A registry that takes every upload and manifest without checking anything.
+    fn trusting_destination() -> Server {
+        serve(|seen: &Seen| match seen.method.as_str() {
+            "HEAD" | "GET" => status(404, &[]),
+            "POST" => status(202, &[("Location", "/v2/copy/blobs/uploads/u1")]),
+            "PUT" => status(201, &[]),
+            _ => status(405, &[]),
+        })
+    }
+
+    fn client_for(addrs: &[&str]) -> Arc<Client> {
+        let c = test_server::client(Options::default(), Store::default());
+        for a in addrs {
+            test_server::plain_http(&c, a);
+        }
+        c
+    }
+
+    struct Image {
+        content: HashMap<String, (String, Vec<u8>)>,
+        manifest_digest: String,
+        config_digest: String,
+        layer_digest: String,
+    }
+
+    /// One image: a config and a layer; `serve_layer` replaces the layer's bytes as
+    /// served (same length), `config` replaces the config.
+    fn image(config: &[u8], serve_layer: Option<Vec<u8>>) -> Image {
+        let layer = b"layer bytes that are what the digest says".to_vec();
+        let (cd, ld) = (crate::digest::sha256(config), crate::digest::sha256(&layer));
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{ld}","size":{}}}]}}"#,
+            config.len(),
+            layer.len()
+        );
+        let md = crate::digest::sha256(manifest.as_bytes());
+        let mut content = HashMap::new();
+        content.insert(
+            format!("manifests/{md}"),
+            (OCI_MANIFEST.to_string(), manifest.clone().into_bytes()),
+        );
+        content.insert(
+            "manifests/v1".into(),
+            (OCI_MANIFEST.to_string(), manifest.into_bytes()),
+        );
+        content.insert(
+            format!("blobs/{cd}"),
+            ("application/octet-stream".into(), config.to_vec()),
+        );
+        content.insert(
+            format!("blobs/{ld}"),
+            (
+                "application/octet-stream".into(),
+                serve_layer.unwrap_or(layer),
+            ),
+        );
+        Image {
+            content,
+            manifest_digest: md,
+            config_digest: cd,
+            layer_digest: ld,
+        }
+    }
+
+    fn selection(platforms: &[&str]) -> Selection {
+        let mut requirements = Requirements::default();
+        for p in platforms {
+            requirements.need(Platform::parse(p).unwrap(), "test");
+        }
+        Selection {
+            requirements,
+            all: false,
+        }
+    }
+
+    #[test]
+    fn a_source_blob_with_wrong_bytes_never_reaches_the_destination_whole() {
+        let mut wrong = b"layer bytes that are what the digest says".to_vec();
+        wrong[0] ^= 1;
+        let img = image(br#"{"os":"linux","architecture":"amd64"}"#, Some(wrong));
+        let src_server = source(img.content);
+        let dest_server = trusting_destination();
+        let c = client_for(&[&src_server.addr, &dest_server.addr]);
+        let src = Reference::parse(&format!("{}/app:v1", src_server.addr)).unwrap();
+        let dest = Reference::parse(&format!("{}/copy:v1", dest_server.addr)).unwrap();
+        let sel = selection(&["linux/amd64"]);
+        let err = within(Duration::from_secs(60), move || {
+            let p = prepare(&c, &src, &sel).unwrap();
+            copy(&c, &src, &dest, &p, &Silent).map(|_| ())
+        })
+        .unwrap_err();
+        let reg = err
+            .downcast_ref::<RegistryError>()
+            .expect("a registry error");
+        assert!(
+            matches!(reg, RegistryError::DigestMismatch { registry, .. } if registry == &src_server.addr),
+            "{err}"
+        );
+        assert_eq!(reg.code(), Code::Registry);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&src_server.addr) && msg.contains(&img.layer_digest),
+            "{msg}"
+        );
+        let seen = dest_server.requests();
+        for r in seen.iter().filter(|r| r.method == "PUT") {
+            assert!(
+                !r.path.contains("/manifests/"),
+                "a manifest was written: {}",
+                r.path
+            );
+            let declared: u64 = r.header("content-length").unwrap().parse().unwrap();
+            assert!(
+                r.body_len < declared || !r.path.contains(&img.layer_digest),
+                "the corrupt layer was sent whole: {r:?}"
+            );
+        }
+        assert!(
+            seen.iter().any(|r| r.method == "POST"),
+            "an upload was started: {seen:?}"
+        );
+    }
+
+    #[test]
+    fn a_bad_config_in_the_source_is_a_registry_error_naming_it() {
+        let img = image(b"{ this is not json", None);
+        let src_server = source(img.content);
+        let c = client_for(&[&src_server.addr]);
+        let src = Reference::parse(&format!("{}/app:v1", src_server.addr)).unwrap();
+        let err = prepare(&c, &src, &selection(&["linux/amd64"]))
+            .err()
+            .unwrap();
+        let reg = err
+            .downcast_ref::<RegistryError>()
+            .expect("a registry error");
+        assert!(matches!(reg, RegistryError::BadManifest { .. }), "{err}");
+        assert_eq!(crate::commands::classify(&err), Code::Registry);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&src_server.addr) && msg.contains(&img.config_digest),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_source_that_fails_verification_writes_nothing() {
+        // The index says linux/arm64; the image's config says linux/amd64.
+        let img = image(br#"{"os":"linux","architecture":"amd64"}"#, None);
+        let mut content = img.content;
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":1,"platform":{{"os":"linux","architecture":"arm64"}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":1,"platform":{{"os":"linux","architecture":"arm64"}}}}]}}"#,
+            img.manifest_digest, img.manifest_digest
+        );
+        content.insert(
+            "manifests/v1".into(),
+            (OCI_INDEX.into(), index.into_bytes()),
+        );
+        let src_server = source(content);
+        let dest_server = trusting_destination();
+        let c = client_for(&[&src_server.addr, &dest_server.addr]);
+        let job = Job {
+            src: Reference::parse(&format!("{}/app:v1", src_server.addr)).unwrap(),
+            dest: Reference::parse(&format!("{}/copy:v1", dest_server.addr)).unwrap(),
+            selection: selection(&["linux/arm64"]),
+        };
+        let done = run_jobs(&c, &[job], &Ui::new(Mode::Quiet)).unwrap();
+        assert_eq!(done.len(), 1);
+        assert!(!done[0].tagged);
+        assert!(!done[0].verdict.ok());
+        assert!(
+            done[0]
+                .verdict
+                .problems
+                .iter()
+                .any(|p| p.contains("nothing was written")),
+            "{:?}",
+            done[0].verdict
+        );
+        assert!(
+            dest_server.requests().is_empty(),
+            "{:?}",
+            dest_server.requests()
+        );
+        // The duplicate entry was read once.
+        let gets = src_server
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains(&img.manifest_digest))
+            .count();
+        assert_eq!(gets, 1);
+    }
+
+    #[test]
+    fn duplicate_entries_are_copied_once_and_dropped_from_a_new_index() {
+        let img = image(br#"{"os":"linux","architecture":"amd64"}"#, None);
+        let mut content = img.content;
+        let entry = |arch: &str, d: &str| {
+            format!(
+                r#"{{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":1,"platform":{{"os":"linux","architecture":"{arch}"}}}}"#
+            )
+        };
+        let other = image(br#"{"os":"linux","architecture":"arm64"}"#, None);
+        content.extend(
+            other
+                .content
+                .into_iter()
+                .filter(|(k, _)| k != "manifests/v1"),
+        );
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{},{},{},{}]}}"#,
+            entry("amd64", &img.manifest_digest),
+            entry("amd64", &img.manifest_digest),
+            entry("arm64", &other.manifest_digest),
+            entry("amd64", &img.manifest_digest),
+        );
+        content.insert(
+            "manifests/v1".into(),
+            (OCI_INDEX.into(), index.into_bytes()),
+        );
+        let src_server = source(content);
+        let c = client_for(&[&src_server.addr]);
+        let src = Reference::parse(&format!("{}/app:v1", src_server.addr)).unwrap();
+        let p = prepare(&c, &src, &selection(&["linux/amd64"])).unwrap();
+        assert_eq!(p.manifests.len(), 1);
+        assert!(p.filtered);
+        let Manifest::Index { manifests, .. } = Manifest::parse(None, &p.root_bytes).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(manifests.len(), 1);
+        // A whole copy keeps the source's bytes but writes each manifest once.
+        let all = Selection {
+            requirements: Requirements::default(),
+            all: true,
+        };
+        let p = prepare(&c, &src, &all).unwrap();
+        assert_eq!(p.manifests.len(), 2);
+        assert!(!p.filtered);
+        assert_eq!(p.platforms, vec!["linux/amd64", "linux/arm64"]);
     }
 }

@@ -179,6 +179,88 @@ impl Read for BlobReader {
     }
 }
 
+/// A blob stream checked against its descriptor (digest and size) before its last byte
+/// is handed on: the read that would complete the declared size fails instead when the
+/// bytes do not hash to the digest, so whoever consumes the stream (an upload with a
+/// fixed Content-Length) never receives a whole, wrong blob. A stream that ends early
+/// or runs past the size fails too. The errors are [`RegistryError::DigestMismatch`]
+/// naming the registry the bytes came from, wrapped in `io::Error` (kind `InvalidData`).
+pub struct Checked<R> {
+    inner: R,
+    registry: String,
+    reference: String,
+    expected: String,
+    size: u64,
+    hasher: crate::digest::Hasher,
+    bytes: u64,
+}
+
+impl<R: Read> Checked<R> {
+    /// `reference` names the blob in messages (`REPO@DIGEST`).
+    pub fn new(inner: R, registry: &str, reference: String, digest: &str, size: u64) -> Self {
+        Checked {
+            inner,
+            registry: registry.to_string(),
+            reference,
+            expected: digest.to_string(),
+            size,
+            // An unknown algorithm was refused before any stream opened; sha256 then
+            // only makes the mismatch certain.
+            hasher: crate::digest::Algorithm::of(digest)
+                .unwrap_or(crate::digest::Algorithm::Sha256)
+                .hasher(),
+            bytes: 0,
+        }
+    }
+
+    fn mismatch(&self, actual: String) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            RegistryError::DigestMismatch {
+                registry: self.registry.clone(),
+                reference: self.reference.clone(),
+                expected: self.expected.clone(),
+                actual,
+            },
+        )
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            if self.bytes != self.size {
+                return Err(self.mismatch(format!(
+                    "a blob of {} bytes where its descriptor says {}",
+                    self.bytes, self.size
+                )));
+            }
+            return Ok(0);
+        }
+        let total = self.bytes + n as u64;
+        if total > self.size {
+            return Err(self.mismatch(format!(
+                "more than the {} bytes its descriptor says",
+                self.size
+            )));
+        }
+        self.hasher.update(&buf[..n]);
+        if total == self.size {
+            // The last bytes: checked before they are handed on.
+            let actual = self.hasher.finish();
+            if actual != self.expected {
+                return Err(self.mismatch(actual));
+            }
+        }
+        self.bytes = total;
+        Ok(n)
+    }
+}
+
 fn io_error(repo: &Repository, digest: &str, e: std::io::Error) -> RegistryError {
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<RegistryError>()) {
         return match inner {
@@ -298,5 +380,59 @@ mod tests {
         assert_eq!(err.code(), Code::Registry);
         assert!(err.to_string().contains("MPBUILD_REQUEST_TIMEOUT"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+    }
+
+    /// Hands on one byte per read, as a slow network would.
+    struct Bytewise(Vec<u8>, usize);
+    impl Read for Bytewise {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.1 >= self.0.len() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0[self.1];
+            self.1 += 1;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_checked_stream_withholds_the_last_byte_of_wrong_content() {
+        let good = b"the blob".to_vec();
+        let digest = crate::digest::sha256(&good);
+        let mut bad = good.clone();
+        bad[7] = b'!';
+        let mut r = Checked::new(
+            Bytewise(bad, 0),
+            "src:5000",
+            "src:5000/a@x".into(),
+            &digest,
+            8,
+        );
+        let mut got = Vec::new();
+        let mut buf = [0u8; 16];
+        let err = loop {
+            match r.read(&mut buf) {
+                Ok(0) => panic!("ended without an error"),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(got.len(), 7, "the last byte was handed on");
+        let inner = err
+            .get_ref()
+            .unwrap()
+            .downcast_ref::<RegistryError>()
+            .unwrap();
+        assert!(
+            matches!(inner, RegistryError::DigestMismatch { registry, .. } if registry == "src:5000")
+        );
+        // Short, long, and right.
+        let mut r = Checked::new(&good[..7], "s", "s/a".into(), &digest, 8);
+        assert!(std::io::copy(&mut r, &mut std::io::sink()).is_err());
+        let long = [good.clone(), b"x".to_vec()].concat();
+        let mut r = Checked::new(&long[..], "s", "s/a".into(), &digest, 8);
+        assert!(std::io::copy(&mut r, &mut std::io::sink()).is_err());
+        let mut r = Checked::new(&good[..], "s", "s/a".into(), &digest, 8);
+        assert_eq!(std::io::copy(&mut r, &mut std::io::sink()).unwrap(), 8);
     }
 }

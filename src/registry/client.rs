@@ -14,7 +14,7 @@ use super::error::{RegistryError, login_hint};
 use super::reference::Repository;
 use super::transport::redact_url;
 
-pub use super::blobs::BlobReader;
+pub use super::blobs::{BlobReader, Checked};
 pub use super::manifests::Fetched;
 pub use super::transport::{Body, OpenBlob, Options, Retry, is_loopback};
 

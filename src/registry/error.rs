@@ -95,6 +95,16 @@ pub enum RegistryError {
         limit: u64,
     },
 
+    #[error(
+        "{registry}: {reference}: the image index has {count} entries; mpbuild reads at most {limit}\n  = help: an image index holds one entry per platform (and attestation); check what the registry serves under this name"
+    )]
+    TooManyEntries {
+        registry: String,
+        reference: String,
+        count: usize,
+        limit: usize,
+    },
+
     #[error("{registry}: refusing to send credentials to {target}: {reason}\n  = help: {hint}")]
     InsecureAuth {
         registry: String,

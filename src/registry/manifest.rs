@@ -15,6 +15,10 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 /// What mpbuild asks for: every index and manifest type it reads.
 pub const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
+/// The most entries an image index may have: real ones hold one per platform and
+/// attestation, a few dozen at most.
+pub const MAX_INDEX_ENTRIES: usize = 1000;
+
 /// The annotation buildx puts on attestation manifests.
 pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 

@@ -6,7 +6,7 @@ use ureq::http::{Response, StatusCode};
 
 use super::client::{Client, header, http_error};
 use super::error::RegistryError;
-use super::manifest::{ACCEPT, Manifest};
+use super::manifest::{ACCEPT, MAX_INDEX_ENTRIES, Manifest};
 use super::reference::Reference;
 use super::transport::{Body, Method, describe, redact_url};
 
@@ -90,6 +90,16 @@ impl Client {
                 message,
             }
         })?;
+        if let Manifest::Index { manifests, .. } = &manifest
+            && manifests.len() > MAX_INDEX_ENTRIES
+        {
+            return Err(RegistryError::TooManyEntries {
+                registry: repo.registry.clone(),
+                reference: r.to_string(),
+                count: manifests.len(),
+                limit: MAX_INDEX_ENTRIES,
+            });
+        }
         Ok(Fetched {
             media_type: manifest.media_type().to_string(),
             bytes,

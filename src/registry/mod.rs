@@ -15,7 +15,7 @@ pub(crate) mod test_server;
 mod transport;
 mod upload;
 
-pub use client::{BlobReader, Client, Fetched, Options, Retry};
+pub use client::{BlobReader, Checked, Client, Fetched, Options, Retry};
 pub use error::RegistryError;
 pub use manifest::{Descriptor, ImageConfig, Manifest};
 pub use reference::{Reference, Repository};

@@ -18,6 +18,8 @@ pub struct Seen {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// How many body bytes arrived (fewer than Content-Length when the client gave up).
+    pub body_len: u64,
 }
 
 impl Seen {
@@ -107,10 +109,11 @@ fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) -> std::
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let seen = Seen {
+    let mut seen = Seen {
         method: method.to_string(),
         path: path.to_string(),
         headers,
+        body_len: 0,
     };
     let mut out = stream;
     if seen
@@ -123,8 +126,18 @@ fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) -> std::
         .header("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    std::io::copy(&mut (&mut reader).take(len), &mut std::io::sink())?;
+    let mut buf = [0u8; 8192];
+    let mut body = (&mut reader).take(len);
+    loop {
+        match body.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.body_len += n as u64,
+        }
+    }
     log.lock().unwrap().push(seen.clone());
+    if seen.body_len < len {
+        return Ok(()); // the client hung up mid-body: nothing to answer
+    }
     let head = |status: u16, headers: &[(String, String)], len: Option<usize>| {
         let mut h = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
         for (k, v) in headers {

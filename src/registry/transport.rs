@@ -313,6 +313,17 @@ impl Client {
                 }
                 Err(e) => {
                     self.log(method, url, None, t);
+                    // A request body that failed with a registry error of its own (a
+                    // streamed source blob whose bytes are wrong): that error, not a retry.
+                    let e = match e {
+                        ureq::Error::Io(io)
+                            if io.get_ref().is_some_and(|i| i.is::<RegistryError>()) =>
+                        {
+                            let inner = io.into_inner().expect("checked above");
+                            return Err(*inner.downcast::<RegistryError>().expect("checked above"));
+                        }
+                        other => other,
+                    };
                     if !last && is_transient(&e) {
                         std::thread::sleep(delay);
                         delay *= 2;

@@ -253,7 +253,9 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
         if used.contains(&e.digest) {
             continue;
         }
-        if let Some(p) = e.platform() {
+        if let Some(p) = e.platform()
+            && !extra.contains(p)
+        {
             extra.push(p.clone());
         }
         if let Some(reason) = consistency(e) {

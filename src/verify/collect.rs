@@ -1,12 +1,15 @@
 //! Reading what a reference holds from the registry: the index (or manifest), each
-//! platform's manifest and image config, in parallel; and, when asked, the deep check
+//! platform's manifest and image config, a few at a time; and, when asked, the deep check
 //! of each platform's entrypoint binary.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::platform::Platform;
-use crate::registry::manifest::{ImageConfig, Manifest};
-use crate::registry::{Client, Reference, RegistryError, Repository};
+use crate::registry::manifest::{Descriptor, ImageConfig, Manifest};
+use crate::registry::{Client, Fetched, Reference, RegistryError, Repository};
 
 use super::check::{Deep, Entry, Kind, Observed};
+use super::pool;
 
 /// Runs the deep check for one platform's image: gets the image manifest's layers and
 /// config, and says whether the entrypoint is an ELF for `platform`.
@@ -32,37 +35,9 @@ pub fn observe(
     };
     let repo = &reference.repository;
     let kind = match &top.manifest {
-        Manifest::Index { manifests, .. } => {
-            let entries: Vec<Result<Entry, RegistryError>> = std::thread::scope(|s| {
-                let handles: Vec<_> = manifests
-                    .iter()
-                    .map(|d| {
-                        s.spawn(move || {
-                            let declared = d.platform.as_ref().map(|p| p.platform());
-                            if d.is_attestation() {
-                                return Ok(Entry {
-                                    digest: d.digest.clone(),
-                                    media_type: d.media_type.clone(),
-                                    declared,
-                                    attestation: true,
-                                    config: None,
-                                    deep: None,
-                                });
-                            }
-                            let child = client.get_manifest(&reference.with_target(&d.digest))?;
-                            entry(client, repo, &child.manifest, &d.digest, declared, deep)
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("verify thread panicked"))
-                    .collect()
-            });
-            Kind::Index {
-                entries: entries.into_iter().collect::<Result<_, _>>()?,
-            }
-        }
+        Manifest::Index { manifests, .. } => Kind::Index {
+            entries: read_index(client, reference, manifests, deep)?.entries,
+        },
         Manifest::Image { .. } => Kind::Manifest {
             entry: Box::new(entry(client, repo, &top.manifest, &top.digest, None, deep)?),
         },
@@ -75,6 +50,157 @@ pub fn observe(
     }))
 }
 
+/// An index's entries as read, and the image manifests read for them (by digest).
+pub struct IndexRead {
+    pub entries: Vec<Entry>,
+    pub children: HashMap<String, Fetched>,
+}
+
+/// What the entries of an index hold. Each distinct image manifest (and its config) is
+/// read once, at most [`pool::WORKERS`] at a time; attestations are listed, not read.
+/// (Every image entry is read: check 3 compares each one's config with its entry.)
+pub fn read_index(
+    client: &Client,
+    reference: &Reference,
+    manifests: &[Descriptor],
+    deep: Option<&DeepFn>,
+) -> Result<IndexRead, RegistryError> {
+    let repo = &reference.repository;
+    let mut digests: Vec<&str> = Vec::new();
+    let mut seen = HashSet::new();
+    for d in manifests.iter().filter(|d| !d.is_attestation()) {
+        if seen.insert(d.digest.as_str()) {
+            digests.push(&d.digest);
+        }
+    }
+    let children = pool::try_map(&digests, pool::WORKERS, |digest| {
+        client.get_manifest(&reference.with_target(digest))
+    })?;
+    // Each distinct config once (images of one build often share none, but copies and
+    // repeated entries do).
+    let mut config_digests: Vec<&str> = Vec::new();
+    for (child, digest) in children.iter().zip(&digests) {
+        let Manifest::Image { config, .. } = &child.manifest else {
+            return Err(nested_index(repo, digest));
+        };
+        if !config_digests.contains(&config.digest.as_str()) {
+            config_digests.push(&config.digest);
+        }
+    }
+    let configs = pool::try_map(&config_digests, pool::WORKERS, |d| {
+        let bytes = client.get_blob_bytes(repo, d, CONFIG_LIMIT)?;
+        parse_config(repo, d, &bytes)
+    })?;
+    let configs: HashMap<&str, ImageConfig> = config_digests.iter().copied().zip(configs).collect();
+    let read: Vec<(Manifest, ImageConfig, Fetched)> = children
+        .iter()
+        .map(|f| {
+            let Manifest::Image { config, .. } = &f.manifest else {
+                unreachable!("checked above")
+            };
+            (
+                f.manifest.clone(),
+                configs[config.digest.as_str()].clone(),
+                f.clone(),
+            )
+        })
+        .collect();
+    let by_digest: HashMap<&str, (&Manifest, &ImageConfig)> = digests
+        .iter()
+        .copied()
+        .zip(read.iter().map(|(m, c, _)| (m, c)))
+        .collect();
+    let target = |d: &Descriptor| -> Platform {
+        d.platform
+            .as_ref()
+            .map(|p| p.platform())
+            .unwrap_or_else(|| by_digest[d.digest.as_str()].1.platform())
+    };
+    // The deep check, once per distinct image and platform.
+    let mut deep_results: HashMap<(&str, Platform), Deep> = HashMap::new();
+    if let Some(f) = deep {
+        let mut jobs: Vec<(&str, Platform)> = Vec::new();
+        for d in manifests.iter().filter(|d| !d.is_attestation()) {
+            let job = (d.digest.as_str(), target(d));
+            if !jobs.contains(&job) {
+                jobs.push(job);
+            }
+        }
+        let results = pool::try_map(&jobs, pool::WORKERS, |(digest, platform)| {
+            let (manifest, cfg) = by_digest[digest];
+            f(client, repo, manifest, cfg, platform)
+        })?;
+        deep_results = jobs.into_iter().zip(results).collect();
+    }
+    let entries = manifests
+        .iter()
+        .map(|d| {
+            let declared = d.platform.as_ref().map(|p| p.platform());
+            if d.is_attestation() {
+                return Entry {
+                    digest: d.digest.clone(),
+                    media_type: d.media_type.clone(),
+                    declared,
+                    attestation: true,
+                    config: None,
+                    deep: None,
+                };
+            }
+            let (manifest, cfg) = by_digest[d.digest.as_str()];
+            Entry {
+                digest: d.digest.clone(),
+                media_type: manifest.media_type().to_string(),
+                declared,
+                attestation: false,
+                config: Some(cfg.platform()),
+                deep: deep_results.get(&(d.digest.as_str(), target(d))).cloned(),
+            }
+        })
+        .collect();
+    let children = digests
+        .iter()
+        .map(|d| d.to_string())
+        .zip(read.into_iter().map(|(_, _, f)| f))
+        .collect();
+    Ok(IndexRead { entries, children })
+}
+
+/// The image config of an image manifest, read and parsed.
+pub fn config(
+    client: &Client,
+    repo: &Repository,
+    manifest: &Manifest,
+    digest: &str,
+) -> Result<ImageConfig, RegistryError> {
+    let Manifest::Image { config, .. } = manifest else {
+        return Err(nested_index(repo, digest));
+    };
+    let bytes = client.get_blob_bytes(repo, &config.digest, CONFIG_LIMIT)?;
+    parse_config(repo, &config.digest, &bytes)
+}
+
+fn nested_index(repo: &Repository, digest: &str) -> RegistryError {
+    RegistryError::BadManifest {
+        registry: repo.registry.clone(),
+        reference: format!("{repo}@{digest}"),
+        message: "an index inside an index; mpbuild expects image manifests here".into(),
+    }
+}
+
+/// Parses image config bytes; bad JSON is the registry's content: a registry error
+/// naming the registry and the config's digest.
+pub fn parse_config(
+    repo: &Repository,
+    digest: &str,
+    bytes: &[u8],
+) -> Result<ImageConfig, RegistryError> {
+    serde_json::from_slice(bytes).map_err(|e| RegistryError::BadManifest {
+        registry: repo.registry.clone(),
+        reference: format!("{repo}@{digest}"),
+        message: format!("the image config is not valid JSON: {e}"),
+    })
+}
+
 fn entry(
     client: &Client,
     repo: &Repository,
@@ -83,23 +209,7 @@ fn entry(
     declared: Option<Platform>,
     deep: Option<&DeepFn>,
 ) -> Result<Entry, RegistryError> {
-    let Manifest::Image {
-        media_type, config, ..
-    } = manifest
-    else {
-        return Err(RegistryError::BadManifest {
-            registry: repo.registry.clone(),
-            reference: format!("{repo}@{digest}"),
-            message: "an index inside an index; mpbuild expects image manifests here".into(),
-        });
-    };
-    let bytes = client.get_blob_bytes(repo, &config.digest, CONFIG_LIMIT)?;
-    let cfg: ImageConfig =
-        serde_json::from_slice(&bytes).map_err(|e| RegistryError::BadManifest {
-            registry: repo.registry.clone(),
-            reference: format!("{repo}@{}", config.digest),
-            message: format!("the image config is not valid JSON: {e}"),
-        })?;
+    let cfg = config(client, repo, manifest, digest)?;
     let config_platform = cfg.platform();
     let deep_result = match deep {
         Some(f) => {
@@ -110,10 +220,143 @@ fn entry(
     };
     Ok(Entry {
         digest: digest.to_string(),
-        media_type: media_type.clone(),
+        media_type: manifest.media_type().to_string(),
         declared,
         attestation: false,
         config: Some(config_platform),
         deep: deep_result,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::registry::Options;
+    use crate::registry::credentials::Store;
+    use crate::registry::test_server::{self, Reply, serve, within};
+
+    const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+    /// A registry holding `app:v1`, an index of `n` entries (`distinct` different image
+    /// manifests, repeated), each linux/amd64. Counts requests and the most in flight.
+    struct Fake {
+        server: test_server::Server,
+        peak: Arc<AtomicUsize>,
+    }
+
+    fn fake(n: usize, distinct: usize) -> Fake {
+        let config = br#"{"os":"linux","architecture":"amd64"}"#.to_vec();
+        let config_digest = crate::digest::sha256(&config);
+        let mut blobs: HashMap<String, (String, Vec<u8>)> = HashMap::new();
+        blobs.insert(
+            config_digest.clone(),
+            ("application/octet-stream".into(), config.clone()),
+        );
+        let mut children = Vec::new();
+        for i in 0..distinct {
+            let m = format!(
+                r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[],"annotations":{{"n":"{i}"}}}}"#,
+                config.len()
+            );
+            let d = crate::digest::sha256(m.as_bytes());
+            blobs.insert(d.clone(), (OCI_MANIFEST.into(), m.into_bytes()));
+            children.push(d);
+        }
+        let entries: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":1,"platform":{{"os":"linux","architecture":"amd64"}}}}"#,
+                    children[i % distinct]
+                )
+            })
+            .collect();
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+            entries.join(",")
+        );
+        let active = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (a, p) = (active.clone(), peak.clone());
+        let server = serve(move |seen| {
+            let now = a.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            a.fetch_sub(1, Ordering::SeqCst);
+            let last = seen.path.rsplit('/').next().unwrap_or("");
+            let (ct, body) = if last == "v1" {
+                (
+                    "application/vnd.oci.image.index.v1+json".to_string(),
+                    index.clone().into_bytes(),
+                )
+            } else if let Some(b) = blobs.get(last) {
+                b.clone()
+            } else {
+                return test_server::status(404, &[]);
+            };
+            Reply::Full(200, vec![("Content-Type".into(), ct)], body)
+        });
+        Fake { server, peak }
+    }
+
+    fn client_for(addr: &str) -> Arc<Client> {
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, addr);
+        c
+    }
+
+    #[test]
+    fn index_entries_are_read_a_few_at_a_time() {
+        let f = fake(64, 64);
+        let c = client_for(&f.server.addr);
+        let r = Reference::parse(&format!("{}/app:v1", f.server.addr)).unwrap();
+        let observed = within(Duration::from_secs(60), move || observe(&c, &r, None))
+            .unwrap()
+            .unwrap();
+        let Kind::Index { entries } = &observed.kind else {
+            panic!()
+        };
+        assert_eq!(entries.len(), 64);
+        assert!(entries.iter().all(|e| e.config.is_some()));
+        let peak = f.peak.load(Ordering::SeqCst);
+        assert!(peak <= pool::WORKERS, "{peak} requests at once");
+    }
+
+    #[test]
+    fn repeated_entries_are_read_once() {
+        let f = fake(500, 2);
+        let c = client_for(&f.server.addr);
+        let r = Reference::parse(&format!("{}/app:v1", f.server.addr)).unwrap();
+        let observed = within(Duration::from_secs(60), move || observe(&c, &r, None))
+            .unwrap()
+            .unwrap();
+        let Kind::Index { entries } = &observed.kind else {
+            panic!()
+        };
+        assert_eq!(entries.len(), 500);
+        // The index, two manifests, their one config.
+        let requests = f.server.requests().len();
+        assert_eq!(requests, 4);
+    }
+
+    #[test]
+    fn an_index_over_the_entry_cap_is_refused() {
+        let f = fake(crate::registry::manifest::MAX_INDEX_ENTRIES + 1, 1);
+        let c = client_for(&f.server.addr);
+        let r = Reference::parse(&format!("{}/team/app:v1", f.server.addr)).unwrap();
+        let err = within(Duration::from_secs(30), move || observe(&c, &r, None)).unwrap_err();
+        assert!(matches!(err, RegistryError::TooManyEntries { .. }), "{err}");
+        assert_eq!(crate::exit::Coded::code(&err), crate::exit::Code::Registry);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&f.server.addr) && msg.contains("team/app:v1") && msg.contains("1001"),
+            "{msg}"
+        );
+        // Only the index was read.
+        assert_eq!(f.server.requests().len(), 1);
+    }
 }

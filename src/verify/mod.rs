@@ -2,6 +2,7 @@
 //! need. `check` decides (pure); `collect` reads the registry; `report` renders.
 
 pub mod check;
+pub mod pool;
 pub mod report;
 pub mod requirements;
 
@@ -72,22 +73,14 @@ pub fn verify_reference(
     }
 }
 
-/// Checks several references in parallel, in order of the input.
+/// Checks several references, a few at a time, in order of the input.
 pub fn verify_all(
     client: &Client,
     jobs: &[(Reference, Requirements)],
     deep: Option<&DeepCheckFn>,
 ) -> Result<Vec<Verdict>, RegistryError> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|(r, req)| s.spawn(move || verify_reference(client, r, req, deep)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("verify thread panicked"))
-            .collect()
-    })
+    // Each reference reads its entries with a pool of its own: keep the product small.
+    pool::try_map(jobs, 4, |(r, req)| verify_reference(client, r, req, deep))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! `stack()` returns `None` — after printing one `skipped: …` line — when there is no
 //! stack, unless `MPBUILD_E2E=1` (CI), where a missing stack is a failure.
 #![allow(dead_code)]
+pub mod fault;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,329 @@
+//! A fault-injecting HTTP proxy on 127.0.0.1 in front of a real registry, for tests that
+//! need a registry misbehaving in one precise way: slow bytes, stalls, connection resets,
+//! 429 with Retry-After, 5xx, wrong bytes for a blob, redirects to another host or
+//! scheme, an auth challenge of the test's choosing (a token realm downgrade).
+//!
+//! Requests pass through unchanged (Host included, so upload `Location`s point back at
+//! the proxy) unless a rule matches: the first rule whose method and path fragment match
+//! and that has uses left decides. Every request is logged, with whether it carried an
+//! `Authorization` header (its value is never kept). One request per connection.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What to do to a matching request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Forward, then send the response body `chunk` bytes at a time, `pause` apart.
+    Slow { chunk: usize, pause: Duration },
+    /// Read the request, then answer nothing for this long, then hang up.
+    Stall(Duration),
+    /// Hang up without answering (before the request reaches the registry).
+    Reset,
+    /// Forward, then send the headers and half the body and hang up.
+    CutBody,
+    /// Answer with this status and headers (429 + Retry-After, 500, 503…), no body.
+    Status(u16, Vec<(String, String)>),
+    /// Forward, with one byte of the response body changed (same length).
+    WrongBytes,
+    /// Answer 307 with `Location: BASE` + the request's path and query (`BASE` is a
+    /// scheme and host: another host, or the same one on another scheme).
+    Redirect(String),
+    /// Answer 401 with this `WWW-Authenticate` value.
+    Challenge(String),
+}
+
+impl Fault {
+    pub fn status(code: u16) -> Fault {
+        Fault::Status(code, Vec::new())
+    }
+
+    pub fn too_many_requests(retry_after_secs: u32) -> Fault {
+        Fault::Status(
+            429,
+            vec![("Retry-After".into(), retry_after_secs.to_string())],
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    method: Option<String>,
+    path: String,
+    uses: Option<usize>,
+    fault: Fault,
+}
+
+/// A request as the proxy saw it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub authorization: bool,
+    /// The fault applied, if any.
+    pub fault: Option<String>,
+}
+
+pub struct Proxy {
+    pub addr: String,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    log: Arc<Mutex<Vec<Logged>>>,
+}
+
+impl Proxy {
+    /// A proxy on a free loopback port in front of `upstream` (host:port, plain HTTP).
+    pub fn start(upstream: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
+        let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
+        let (r, l, up) = (rules.clone(), log.clone(), upstream.to_string());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (r, l, up) = (r.clone(), l.clone(), up.clone());
+                std::thread::spawn(move || {
+                    let _ = handle(stream, &up, &r, &l);
+                });
+            }
+        });
+        Proxy { addr, rules, log }
+    }
+
+    /// Applies `fault` to every request whose path contains `path` (and whose method
+    /// is `method`, when given).
+    pub fn always(&self, method: Option<&str>, path: &str, fault: Fault) -> &Self {
+        self.add(method, path, None, fault)
+    }
+
+    /// The same, for the first `n` matching requests only.
+    pub fn times(&self, n: usize, method: Option<&str>, path: &str, fault: Fault) -> &Self {
+        self.add(method, path, Some(n), fault)
+    }
+
+    fn add(&self, method: Option<&str>, path: &str, uses: Option<usize>, fault: Fault) -> &Self {
+        self.rules.lock().unwrap().push(Rule {
+            method: method.map(str::to_string),
+            path: path.to_string(),
+            uses,
+            fault,
+        });
+        self
+    }
+
+    pub fn clear(&self) {
+        self.rules.lock().unwrap().clear();
+    }
+
+    pub fn requests(&self) -> Vec<Logged> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// How many requests a fault was applied to.
+    pub fn faults_applied(&self) -> usize {
+        self.requests().iter().filter(|r| r.fault.is_some()).count()
+    }
+}
+
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    out: &mut TcpStream,
+) -> std::io::Result<Option<Request>> {
+    let mut first = String::new();
+    if reader.read_line(&mut first)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = first.split_whitespace();
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(None);
+    };
+    if !version.starts_with("HTTP/") {
+        return Ok(None); // a TLS probe: hang up
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let mut req = Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        headers,
+        body: Vec::new(),
+    };
+    if req
+        .header("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+    {
+        out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        req.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("expect"));
+    }
+    let len: u64 = req
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    reader.take(len).read_to_end(&mut req.body)?;
+    if (req.body.len() as u64) < len {
+        return Ok(None); // the client hung up mid-body: nothing reaches the registry
+    }
+    Ok(Some(req))
+}
+
+fn pick(rules: &Mutex<Vec<Rule>>, req: &Request) -> Option<Fault> {
+    let mut rules = rules.lock().unwrap();
+    let rule = rules.iter_mut().find(|r| {
+        r.uses != Some(0)
+            && r.method.as_deref().is_none_or(|m| m == req.method)
+            && req.target.contains(&r.path)
+    })?;
+    if let Some(n) = &mut rule.uses {
+        *n -= 1;
+    }
+    Some(rule.fault.clone())
+}
+
+fn answer(out: &mut TcpStream, status: u16, headers: &[(String, String)]) -> std::io::Result<()> {
+    let mut h = format!("HTTP/1.1 {status} Fault\r\nConnection: close\r\nContent-Length: 0\r\n");
+    for (k, v) in headers {
+        h.push_str(&format!("{k}: {v}\r\n"));
+    }
+    h.push_str("\r\n");
+    out.write_all(h.as_bytes())?;
+    out.flush()
+}
+
+fn handle(
+    stream: TcpStream,
+    upstream: &str,
+    rules: &Mutex<Vec<Rule>>,
+    log: &Mutex<Vec<Logged>>,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut out = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let Some(req) = read_request(&mut reader, &mut out)? else {
+        return Ok(());
+    };
+    let fault = pick(rules, &req);
+    log.lock().unwrap().push(Logged {
+        method: req.method.clone(),
+        path: req.target.clone(),
+        authorization: req.header("authorization").is_some(),
+        fault: fault.as_ref().map(|f| format!("{f:?}")),
+    });
+    match &fault {
+        Some(Fault::Reset) => return out.shutdown(Shutdown::Both),
+        Some(Fault::Stall(d)) => {
+            std::thread::sleep(*d);
+            return out.shutdown(Shutdown::Both);
+        }
+        Some(Fault::Status(code, headers)) => return answer(&mut out, *code, headers),
+        Some(Fault::Challenge(value)) => {
+            return answer(
+                &mut out,
+                401,
+                &[("WWW-Authenticate".to_string(), value.clone())],
+            );
+        }
+        Some(Fault::Redirect(base)) => {
+            return answer(
+                &mut out,
+                307,
+                &[("Location".to_string(), format!("{base}{}", req.target))],
+            );
+        }
+        _ => {}
+    }
+    // Forward: the same request, one per connection; credentials stay here (the
+    // registry behind needs none, and the log only says whether there were any).
+    let mut up = TcpStream::connect(upstream)?;
+    up.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+    for (k, v) in &req.headers {
+        if k.eq_ignore_ascii_case("connection") || k.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    up.write_all(head.as_bytes())?;
+    up.write_all(&req.body)?;
+    up.flush()?;
+    let mut up = BufReader::new(up);
+    // The response head, passed on as is (but for Connection).
+    let mut resp_head = String::new();
+    let mut content_length: Option<u64> = None;
+    loop {
+        let mut line = String::new();
+        if up.read_line(&mut line)? == 0 {
+            break;
+        }
+        let end = line == "\r\n" || line == "\n";
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("connection") {
+                continue;
+            }
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                content_length = v.trim().parse().ok();
+            }
+        }
+        if end {
+            resp_head.push_str("Connection: close\r\n\r\n");
+            break;
+        }
+        resp_head.push_str(&line);
+    }
+    out.write_all(resp_head.as_bytes())?;
+    let mut body = Vec::new();
+    up.read_to_end(&mut body)?;
+    match fault {
+        Some(Fault::WrongBytes) => {
+            if let Some(b) = body.first_mut() {
+                *b ^= 0x01;
+            }
+            out.write_all(&body)?;
+        }
+        Some(Fault::CutBody) => {
+            let half = content_length.unwrap_or(body.len() as u64) as usize / 2;
+            out.write_all(&body[..half.min(body.len())])?;
+            out.flush()?;
+            return out.shutdown(Shutdown::Both);
+        }
+        Some(Fault::Slow { chunk, pause }) => {
+            for c in body.chunks(chunk.max(1)) {
+                out.write_all(c)?;
+                out.flush()?;
+                std::thread::sleep(pause);
+            }
+        }
+        _ => out.write_all(&body)?,
+    }
+    out.flush()?;
+    out.shutdown(Shutdown::Write)
+}
