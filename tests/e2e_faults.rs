@@ -46,17 +46,16 @@ fn assert_no_credentials(t: &str) {
     );
 }
 
-/// The base image's repository path and tag on the stack's registry.
+/// The base image's repository path on the stack's registry, and its digest (the
+/// harness pins the base by digest).
 fn base(stack: &Stack) -> (String, String) {
-    let rest = stack.base_image.split_once('/').unwrap().1;
-    let (path, tag) = rest.rsplit_once(':').unwrap();
-    (path.to_string(), tag.to_string())
+    (stack.base_repo.clone(), stack.base_digest.clone())
 }
 
 /// The linux/`arch` image of the base: (manifest digest, config digest, layer digests).
 fn base_image_parts(stack: &Stack, arch: &str) -> (String, String, Vec<String>) {
-    let (path, tag) = base(stack);
-    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{tag}"));
+    let (path, digest) = base(stack);
+    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{digest}"));
     assert_eq!(code, 200, "{body}");
     let index: serde_json::Value = serde_json::from_str(&body).unwrap();
     let digest = index["manifests"]
@@ -85,8 +84,8 @@ fn base_image_parts(stack: &Stack, arch: &str) -> (String, String, Vec<String>) 
 
 /// The base image, reached through `proxy`.
 fn via(proxy: &Proxy, stack: &Stack) -> String {
-    let (path, tag) = base(stack);
-    format!("{}/{path}:{tag}", proxy.addr)
+    let (path, digest) = base(stack);
+    format!("{}/{path}@{digest}", proxy.addr)
 }
 
 /// The digest `REPO:TAG` points at in `registry` (plain HTTP), or None.
