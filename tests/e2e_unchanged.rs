@@ -205,3 +205,38 @@ fn dry_run_says_which_images_would_be_skipped() {
     assert!(t.contains("# app: unchanged since"), "{t}");
     assert!(t.contains("no build"), "{t}");
 }
+
+#[test]
+fn a_held_image_that_fails_verification_now_is_built_not_reused() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("unchanged-unverified");
+    // Every platform gets the x86-64 busybox: fine without --deep, wrong with it.
+    let busybox = std::fs::read(stack.busybox("amd64")).unwrap();
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest, \"${{GIT_SHA}}\"]\n    targets: [{{service: ecs-fargate, arch: [X86_64, ARM64]}}]\n"
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("busybox", &busybox),
+        (
+            "Dockerfile",
+            b"FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\", \"true\"]\n",
+        ),
+    ]);
+    let p = dir.path();
+    let (out, _) = push(&stack, p, "v1", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Same inputs, but now the deep check is asked for: `latest` holds them and fails it,
+    // so the image is built (and then fails too), never reused.
+    let (out, doc) = push(&stack, p, "v2", &["--deep"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(ran_buildx(&out), "{}", text(&out));
+    assert!(
+        doc["built"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not pass verification now"),
+        "{doc}"
+    );
+    assert_eq!(stack.tag_digest(&repo, "v2"), None);
+}

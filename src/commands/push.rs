@@ -45,14 +45,13 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         project: &project,
         options: &options,
         rebuild: args.rebuild,
+        deep: args.deep.is_some(),
     });
     let tools = match tools {
         Some(t) if !args.dry_run => t,
         _ => {
             if let Some(s) = &skip {
-                let split = pipeline::unchanged::split(
-                    &client, s.project, &plan, s.options, &work_dir, s.rebuild,
-                );
+                let split = pipeline::unchanged::split(&client, &plan, &work_dir, s);
                 print!("{}", pipeline::dry_run::render_unchanged(&split));
             }
             print!(

@@ -36,6 +36,8 @@ pub struct Skip<'a> {
     pub options: &'a Options,
     /// `--rebuild`: build every image (fingerprints are still recorded).
     pub rebuild: bool,
+    /// `--deep`: what a reused image must pass too.
+    pub deep: bool,
 }
 
 /// Runs the whole push. Never moves a tag unless every image's build, upload and
@@ -69,11 +71,10 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
     }
 
     // 1. Which images changed: the others are reused, not built.
-    let split = p.skip.as_ref().map(|s| {
-        unchanged::split(
-            p.client, s.project, p.plan, s.options, p.work_dir, s.rebuild,
-        )
-    });
+    let split = p
+        .skip
+        .as_ref()
+        .map(|s| unchanged::split(p.client, p.plan, p.work_dir, s));
     let to_build = split.as_ref().map_or(p.plan, |s| &s.plan);
     for s in split.iter().flat_map(|s| &s.reused) {
         ui.line(&format!(

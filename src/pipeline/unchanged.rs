@@ -10,9 +10,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Project;
+use super::push::Skip;
 use crate::inputs::{self, ANNOTATION, Inputs};
-use crate::plan::{ImagePlan, Options, Plan};
+use crate::plan::{ImagePlan, Plan};
 use crate::registry::{Client, Reference, RegistryError};
 
 /// An image whose build is skipped: its tag already holds a root with its fingerprint.
@@ -47,16 +47,16 @@ pub struct Split {
     pub time: f64,
 }
 
-/// Decides, for each image of `full`, whether to build it. `rebuild` forces every build
-/// (the fingerprints are still computed and recorded).
-pub fn split(
-    client: &Client,
-    project: &Project,
-    full: &Plan,
-    options: &Options,
-    work_dir: &Path,
-    rebuild: bool,
-) -> Split {
+/// Decides, for each image of `full`, whether to build it. `skip.rebuild` forces every
+/// build (the fingerprints are still computed and recorded). An image is reused only if
+/// what its tag holds passes the full verification now; otherwise it is built.
+pub fn split(client: &Client, full: &Plan, work_dir: &Path, skip: &Skip) -> Split {
+    let Skip {
+        project,
+        options,
+        rebuild,
+        deep,
+    } = *skip;
     let started = std::time::Instant::now();
     let mut cache = inputs::context::HashCache::load(work_dir.join("inputs-hash-cache.tsv"));
     let mut reused = Vec::new();
@@ -88,8 +88,12 @@ pub fn split(
             });
             continue;
         }
-        match holder(client, image, &fp) {
-            Some((tag, digest)) => {
+        let held = holder(client, image, &fp).map(|(tag, digest)| {
+            let verified = super::verify::verify_pushed(client, image, &digest, deep);
+            (tag, digest, verified)
+        });
+        match held {
+            Some((tag, digest, Ok(v))) if v.ok() => {
                 let mut plan = image.clone();
                 // Its smoke ran when the tag first moved to this digest.
                 plan.smoke = None;
@@ -103,6 +107,15 @@ pub fn split(
                     },
                 ));
             }
+            Some((tag, digest, _)) => built.push(Built {
+                image: image.name.clone(),
+                fingerprint: Some(fp),
+                reason: format!(
+                    "{}:{tag} holds its inputs ({}) but does not pass verification now",
+                    image.repository,
+                    crate::verify::report::short(&digest)
+                ),
+            }),
             None => built.push(Built {
                 image: image.name.clone(),
                 fingerprint: Some(fp),
