@@ -35,7 +35,8 @@ impl Code {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes (the same for every command):
   0    ok
-  1    a verification failed (a required platform is missing or wrong)
+  1    a check failed: a required platform is missing or wrong, a smoke run failed,
+       or merge records lack a platform
   2    usage or configuration error
   3    build or push failed
   4    registry, network or authentication error
