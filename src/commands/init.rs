@@ -33,12 +33,10 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "app".into());
     let name = args.name.clone().unwrap_or_else(|| sanitize(&dir_name));
-    let repository = args.repository.clone().unwrap_or_else(|| {
-        format!(
-            "registry.example.com/{}",
-            sanitize(&dir_name).to_lowercase()
-        )
-    });
+    let repository = args
+        .repository
+        .clone()
+        .unwrap_or_else(|| format!("registry.example.com/{}", repository_component(&dir_name)));
     let catalog = Catalog::builtin();
     let text = render(
         &catalog,
@@ -81,6 +79,25 @@ fn sanitize(name: &str) -> String {
         })
         .collect();
     if s.is_empty() { "app".into() } else { s }
+}
+
+/// A repository path component from a directory name: lowercase letters and digits,
+/// starting and ending with one (`.tmpXYZ` → `tmpxyz`), runs of anything else as one `-`.
+fn repository_component(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "app".into()
+    } else {
+        out.to_string()
+    }
 }
 
 /// "apprunner: closed to new customers …" for each asked-for service whose catalog
@@ -192,6 +209,22 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repositories_from_any_directory_name_are_valid() {
+        for (dir, want) in [
+            (".tmpAbC12", "tmpabc12"),
+            ("My App!", "my-app"),
+            ("__x__", "x"),
+            ("...", "app"),
+            ("api", "api"),
+        ] {
+            let got = repository_component(dir);
+            assert_eq!(got, want, "{dir}");
+            crate::registry::Reference::parse(&format!("registry.example.com/{got}:latest"))
+                .unwrap();
+        }
+    }
 
     #[test]
     fn closed_services_get_a_note() {
