@@ -108,21 +108,31 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         return rep;
     }
 
-    // 3. The built and the reused images go on together.
-    let mut plan = to_build.clone();
-    plan.bake = None;
-    let (mut digests, mut uploads) = (digests, uploads);
+    // 3. The built and the reused images go on together, in the project's order.
+    let mut all: Vec<_> = to_build
+        .images
+        .iter()
+        .cloned()
+        .zip(digests)
+        .zip(uploads)
+        .map(|((i, d), u)| (i, d, u))
+        .collect();
     let mut reused = Vec::new();
     if let Some(s) = &split {
         for (image, r) in &s.reused {
-            plan.images.push(image.clone());
-            digests.push(r.digest.clone());
-            uploads.push(None);
+            all.push((image.clone(), r.digest.clone(), None));
             reused.push(r.clone());
         }
-        rep.unchanged = s.reused.iter().map(|(_, r)| r.clone()).collect();
+        rep.unchanged = reused.clone();
         rep.built = s.built.clone();
     }
+    let order = |name: &str| p.plan.images.iter().position(|i| i.name == name);
+    all.sort_by_key(|(i, _, _)| order(&i.name));
+    let mut plan = to_build.clone();
+    plan.bake = None;
+    plan.images = all.iter().map(|(i, _, _)| i.clone()).collect();
+    let digests: Vec<String> = all.iter().map(|(_, d, _)| d.clone()).collect();
+    let uploads: Vec<_> = all.into_iter().map(|(_, _, u)| u).collect();
     let smoke = Runner {
         tools: ToolsSource::Ready(p.tools),
         ui,
