@@ -92,6 +92,11 @@ mod tests {
             if *i == 3 {
                 Err(format!("item {i}"))
             } else {
+                // Work takes time, as a registry request does: the other workers could
+                // start 100 items only if the failing one stalled for half a second
+                // between failing and saying so (seen with instant items on a loaded
+                // CI machine).
+                std::thread::sleep(Duration::from_millis(5));
                 Ok(*i)
             }
         })
