@@ -97,7 +97,7 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
         })?),
         Format::Text if crate::settings::quiet() => {}
         Format::Text => {
-            print!("{}", smoke::render_text(&smoked.results));
+            print!("{}", crate::pipeline::report::render_smoke(&smoked.results));
             if smoked.error.is_none() {
                 let failed = smoked.results.iter().filter(|r| !r.ok).count();
                 println!(

@@ -249,7 +249,7 @@ impl PushReport {
         out.push_str(&report::render_text(&self.verdicts));
         if !self.smoke.is_empty() {
             out.push('\n');
-            out.push_str(&super::smoke::render_text(&self.smoke));
+            out.push_str(&render_smoke(&self.smoke));
         }
         if self
             .failure
@@ -389,4 +389,47 @@ pub fn planned_tags(plan: &Plan) -> Vec<String> {
 
 pub(crate) fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
+}
+
+/// The text report of smoke runs: per image the reference and the command, then a
+/// block per platform (on failure, why and the output's tail; on success its last line).
+pub fn render_smoke(results: &[SmokeResult]) -> String {
+    let mut out = String::new();
+    let mut last: Option<(&str, &str)> = None;
+    for r in results {
+        if last != Some((&r.image, &r.reference)) {
+            out.push_str(&format!(
+                "smoke {} `{}`
+",
+                r.reference,
+                crate::shell::join(&r.command)
+            ));
+            last = Some((&r.image, &r.reference));
+        }
+        let exit = match r.exit_code {
+            Some(c) => format!("exit {c}"),
+            None => "no exit".to_string(),
+        };
+        out.push_str(&format!(
+            "  {}  {}  {exit}  {:.1}s  {} on node {}{}\n",
+            if r.ok { "ok  " } else { "FAIL" },
+            r.platform,
+            r.duration_s,
+            if r.native { "native" } else { "emulated" },
+            r.node,
+            r.reason
+                .as_deref()
+                .map(|why| format!(": {why}"))
+                .unwrap_or_default()
+        ));
+        let shown: Vec<&str> = if r.ok {
+            r.output_tail.lines().last().into_iter().collect()
+        } else {
+            r.output_tail.lines().collect()
+        };
+        for l in shown {
+            out.push_str(&format!("        | {l}\n"));
+        }
+    }
+    out
 }

@@ -555,48 +555,5 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The text report of smoke runs: per image the reference and the command, then a
-/// block per platform (on failure, why and the output's tail; on success its last line).
-pub fn render_text(results: &[SmokeResult]) -> String {
-    let mut out = String::new();
-    let mut last: Option<(&str, &str)> = None;
-    for r in results {
-        if last != Some((&r.image, &r.reference)) {
-            out.push_str(&format!(
-                "smoke {} `{}`
-",
-                r.reference,
-                crate::shell::join(&r.command)
-            ));
-            last = Some((&r.image, &r.reference));
-        }
-        let exit = match r.exit_code {
-            Some(c) => format!("exit {c}"),
-            None => "no exit".to_string(),
-        };
-        out.push_str(&format!(
-            "  {}  {}  {exit}  {:.1}s  {} on node {}{}\n",
-            if r.ok { "ok  " } else { "FAIL" },
-            r.platform,
-            r.duration_s,
-            if r.native { "native" } else { "emulated" },
-            r.node,
-            r.reason
-                .as_deref()
-                .map(|why| format!(": {why}"))
-                .unwrap_or_default()
-        ));
-        let shown: Vec<&str> = if r.ok {
-            r.output_tail.lines().last().into_iter().collect()
-        } else {
-            r.output_tail.lines().collect()
-        };
-        for l in shown {
-            out.push_str(&format!("        | {l}\n"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests;
