@@ -31,6 +31,10 @@ pub struct Client {
     pub(super) cred_cache: Mutex<HashMap<String, Option<Credential>>>,
     /// http or https per loopback/insecure registry, probed once.
     pub(super) schemes: Mutex<HashMap<String, &'static str>>,
+    /// Manifests fetched by digest in this run (`REPO@DIGEST`): what a digest names
+    /// never changes, so a stage that needs one another stage already read and checked
+    /// (promotion after verification, a leg's records) does not fetch it again.
+    pub(super) by_digest: Mutex<super::manifests::DigestCache>,
 }
 
 impl std::fmt::Debug for Client {
@@ -56,6 +60,7 @@ impl Client {
             basic: Mutex::new(HashMap::new()),
             cred_cache: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            by_digest: Mutex::default(),
         })
     }
 

@@ -19,10 +19,40 @@ pub struct Fetched {
     pub manifest: Manifest,
 }
 
+/// The most manifest bytes kept by digest in one run.
+const DIGEST_CACHE_BYTES: usize = 32 << 20;
+
+/// Manifests already fetched and checked by digest, by `REPO@DIGEST`, up to
+/// [`DIGEST_CACHE_BYTES`] in all (past that, nothing more is kept).
+#[derive(Debug, Default)]
+pub struct DigestCache {
+    entries: std::collections::HashMap<String, Fetched>,
+    bytes: usize,
+}
+
 impl Client {
     /// Fetches a manifest by tag or digest and checks its digest: against the digest
-    /// asked for, else against `Docker-Content-Digest`.
+    /// asked for, else against `Docker-Content-Digest`. A manifest asked for by a digest
+    /// this run already fetched is not fetched again: the digest fixes its bytes.
     pub fn get_manifest(&self, r: &Reference) -> Result<Fetched, RegistryError> {
+        let key = r.digest.as_ref().map(|d| format!("{}@{d}", r.repository));
+        if let Some(k) = &key
+            && let Some(f) = self.by_digest.lock().unwrap().entries.get(k)
+        {
+            return Ok(f.clone());
+        }
+        let fetched = self.fetch_manifest(r)?;
+        if let Some(k) = key {
+            let mut cache = self.by_digest.lock().unwrap();
+            if cache.bytes + fetched.bytes.len() <= DIGEST_CACHE_BYTES {
+                cache.bytes += fetched.bytes.len();
+                cache.entries.insert(k, fetched.clone());
+            }
+        }
+        Ok(fetched)
+    }
+
+    fn fetch_manifest(&self, r: &Reference) -> Result<Fetched, RegistryError> {
         let repo = &r.repository;
         // A digest is checked with its own algorithm; one mpbuild cannot check is
         // refused before anything is fetched.
@@ -162,6 +192,40 @@ mod tests {
     use crate::registry::Options;
     use crate::registry::credentials::Store;
     use crate::registry::test_server::{self, Reply, serve, within};
+
+    #[test]
+    fn a_manifest_by_digest_is_fetched_once_per_run_and_a_tag_every_time() {
+        let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":2},"layers":[]}"#.to_vec();
+        let digest = crate::digest::sha256(&body);
+        let served = body.clone();
+        let server = serve(move |_| {
+            Reply::Full(
+                200,
+                vec![(
+                    "Content-Type".into(),
+                    "application/vnd.oci.image.manifest.v1+json".into(),
+                )],
+                served.clone(),
+            )
+        });
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let by_digest = Reference::parse(&format!("{}/team/app@{digest}", server.addr)).unwrap();
+        let by_tag = Reference::parse(&format!("{}/team/app:v1", server.addr)).unwrap();
+        for _ in 0..3 {
+            assert_eq!(c.get_manifest(&by_digest).unwrap().digest, digest);
+            assert_eq!(c.get_manifest(&by_tag).unwrap().digest, digest);
+        }
+        let gets = |target: &str| {
+            server
+                .requests()
+                .iter()
+                .filter(|s| s.path.ends_with(&format!("/manifests/{target}")))
+                .count()
+        };
+        assert_eq!(gets(&digest), 1, "a digest names fixed bytes");
+        assert_eq!(gets("v1"), 3, "a tag can move: read each time");
+    }
 
     #[test]
     fn a_manifest_over_the_cap_fails_on_the_stream() {
