@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::{Stack, buildkitd, docker_config, text};
+use common::{Stack, text};
 
 fn mpbuild(stack: &Stack, dir: &Path, cfg: &Path, args: &[&str]) -> Output {
     let mut cmd = stack.mpbuild();
@@ -65,21 +65,21 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn two_native_nodes_build_their_own_platforms() {
     let Some(stack) = common::stack() else { return };
-    if std::env::var("MPBUILD_BUILDKITD").is_err() {
-        common::skip("no BuildKit daemon binary (MPBUILD_BUILDKITD)");
-        return;
-    }
     let _emu = stack.emulation_shared();
-    let tmp = tempfile::tempdir().unwrap();
-    let x86 = buildkitd(&stack, tmp.path(), "x86", "linux/amd64");
-    let arm = buildkitd(&stack, tmp.path(), "arm", "linux/arm64");
-    let cfg = docker_config(&stack, tmp.path());
     let repo = stack.unique_repo("native");
     let name = format!("e2e-native-{}", std::process::id());
+    let Some(nodes) = stack.two_nodes(&name) else {
+        return;
+    };
+    let common::TwoNodes {
+        x86,
+        arm,
+        docker_config: cfg,
+        yaml: builder,
+        dir: _dir,
+    } = nodes;
     let yaml = format!(
-        "version: 1\nbuilder:\n  name: {name}\n  nodes:\n    - platforms: [linux/amd64]\n      endpoint: unix://{x}\n    - platforms: [linux/arm64]\n      endpoint: unix://{a}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n",
-        x = x86.sock.display(),
-        a = arm.sock.display(),
+        "version: 1\n{builder}images:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n",
         base = stack.base_image
     );
     let dir = stack.context(&[

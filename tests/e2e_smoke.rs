@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Stack, buildkitd, docker_config, text};
+use common::{Stack, text};
 
 fn mpbuild(stack: &Stack, dir: &Path, args: &[&str]) -> Output {
     let mut cmd = stack.mpbuild();
@@ -311,21 +311,16 @@ fn ctrl_c_during_the_smoke_moves_no_tag_and_exits_130() {
 #[test]
 fn on_a_two_node_builder_arm64_runs_on_the_arm64_node() {
     let Some(stack) = common::stack() else { return };
-    if std::env::var("MPBUILD_BUILDKITD").is_err() {
-        common::skip("no BuildKit daemon binary (MPBUILD_BUILDKITD)");
-        return;
-    }
     let _emu = stack.emulation_shared();
-    let tmp = tempfile::tempdir().unwrap();
-    let x86 = buildkitd(&stack, tmp.path(), "x86", "linux/amd64");
-    let arm = buildkitd(&stack, tmp.path(), "arm", "linux/arm64");
-    let cfg = docker_config(&stack, tmp.path());
     let repo = stack.unique_repo("smoke-nodes");
     let name = format!("e2e-smoke-{}", std::process::id());
+    let Some(nodes) = stack.two_nodes(&name) else {
+        return;
+    };
+    let cfg = &nodes.docker_config;
     let yaml = format!(
-        "version: 1\nbuilder:\n  name: {name}\n  nodes:\n    - platforms: [linux/amd64]\n      endpoint: unix://{x}\n    - platforms: [linux/arm64]\n      endpoint: unix://{a}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n    smoke: [uname, -m]\n",
-        x = x86.sock.display(),
-        a = arm.sock.display(),
+        "version: 1\n{builder}images:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n    smoke: [uname, -m]\n",
+        builder = nodes.yaml,
         base = stack.base_image
     );
     let dir = stack.context(&[
@@ -339,7 +334,7 @@ fn on_a_two_node_builder_arm64_runs_on_the_arm64_node() {
         stack
             .mpbuild()
             .current_dir(dir.path())
-            .env("DOCKER_CONFIG", &cfg)
+            .env("DOCKER_CONFIG", cfg)
             .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
             .args(args)
             .output()

@@ -444,3 +444,43 @@ pub fn docker_config(stack: &Stack, dir: &Path) -> PathBuf {
     std::fs::write(cfg.join("config.json"), "{}").unwrap();
     cfg
 }
+
+/// A builder of two native nodes (BuildKit daemons for linux/amd64 and linux/arm64), a
+/// private Docker config for it, and the `builder:` section that declares it in
+/// mpbuild.yaml. The daemons stop when this is dropped.
+pub struct TwoNodes {
+    pub x86: Daemon,
+    pub arm: Daemon,
+    pub docker_config: PathBuf,
+    /// `builder:\n  name: NAME\n  nodes: …` (ends with a newline).
+    pub yaml: String,
+    /// Where the daemons keep their state; removed when dropped.
+    pub dir: tempfile::TempDir,
+}
+
+impl Stack {
+    /// Two native nodes named `name`, or `None` (skipped through the harness) when
+    /// there is no BuildKit daemon binary.
+    pub fn two_nodes(&self, name: &str) -> Option<TwoNodes> {
+        if std::env::var("MPBUILD_BUILDKITD").is_err() {
+            skip("no BuildKit daemon binary (MPBUILD_BUILDKITD)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let x86 = buildkitd(self, dir.path(), "x86", "linux/amd64");
+        let arm = buildkitd(self, dir.path(), "arm", "linux/arm64");
+        let docker_config = docker_config(self, dir.path());
+        let yaml = format!(
+            "builder:\n  name: {name}\n  nodes:\n    - platforms: [linux/amd64]\n      endpoint: unix://{}\n    - platforms: [linux/arm64]\n      endpoint: unix://{}\n",
+            x86.sock.display(),
+            arm.sock.display()
+        );
+        Some(TwoNodes {
+            x86,
+            arm,
+            docker_config,
+            yaml,
+            dir,
+        })
+    }
+}
