@@ -18,6 +18,7 @@ use crate::registry::manifest::{
     DOCKER_LIST, DOCKER_MANIFEST, Descriptor, Manifest, OCI_INDEX, RawPlatform,
 };
 use crate::registry::{Client, Reference, RegistryError, Repository};
+use crate::verify::report::short;
 
 /// Why the records cannot be merged. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -192,10 +193,6 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
         out.push(records);
     }
     Ok(out)
-}
-
-fn short(digest: &str) -> String {
-    crate::verify::report::short(digest)
 }
 
 /// Builds the image's index from its legs and pushes it by digest. Children come in the
