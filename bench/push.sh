@@ -65,7 +65,8 @@ BARER=$LAST_MEDIAN
 echo "   overhead ratio mpbuild/bare (push by digest): $(ratio "$MPR" "$BARER")"
 echo
 
-# 2. Four images, rebuilt every run.
+# 2. Four images, rebuilt every run (N4=0 skips this part).
+[ "${N4:-3}" -gt 0 ] || exit 0
 four=$work/four
 mkdir -p "$four"
 {

@@ -13,6 +13,7 @@
 pub mod builder;
 pub mod buildx;
 pub mod catalog;
+pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -8,6 +8,7 @@ pub mod progress;
 pub mod run;
 pub mod state;
 pub mod ui;
+pub mod watch;
 
 pub use docker::{Builder, Version};
 pub use error::BuildError;

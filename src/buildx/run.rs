@@ -12,6 +12,7 @@ use super::docker::{RAWJSON, Version};
 use super::error::BuildError;
 use super::progress::{Parser, State};
 use super::ui::Ui;
+use super::watch::Watcher;
 use crate::exit::Interrupted;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -72,18 +73,14 @@ pub fn run(docker: &Path, buildx: Version, job: &Job, ui: &Ui) -> Result<State, 
     let handle = Arc::new(handle);
     // A watcher kills buildx when the user interrupts (the terminal's SIGINT usually
     // reaches it too; CI's SIGTERM does not).
-    let done = Arc::new(AtomicBool::new(false));
     let watcher = {
         let handle = Arc::clone(&handle);
-        let done = Arc::clone(&done);
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                if interrupted() {
-                    let _ = handle.kill();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
+        Watcher::spawn(Duration::from_millis(100), move || {
+            let stop = interrupted();
+            if stop {
+                let _ = handle.kill();
             }
+            stop
         })
     };
     let mut parser = Parser::default();
@@ -108,8 +105,7 @@ pub fn run(docker: &Path, buildx: Version, job: &Job, ui: &Ui) -> Result<State, 
     if let Some(ev) = parser.finish() {
         state.apply(ev);
     }
-    done.store(true, Ordering::SeqCst);
-    let _ = watcher.join();
+    drop(watcher);
     let status = handle.try_wait().ok().flatten().map(|o| o.status);
     if interrupted() {
         ui.finish_images(&job.images, false, &state);

@@ -107,28 +107,18 @@ fn docker_cmd(exe: &Path, args: &[&str]) -> (bool, String, String) {
         Ok(h) => h,
         Err(e) => return (false, String::new(), e.to_string()),
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match handle.try_wait() {
-            Ok(Some(o)) => {
-                return (
-                    o.status.success(),
-                    String::from_utf8_lossy(&o.stdout).into_owned(),
-                    String::from_utf8_lossy(&o.stderr).into_owned(),
-                );
-            }
-            Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            _ => {
-                let _ = handle.kill();
-                return (
-                    false,
-                    String::new(),
-                    format!("`docker {}` did not answer within 20 s", args.join(" ")),
-                );
-            }
-        }
+    match crate::child::wait(handle, Duration::from_secs(20)) {
+        crate::child::Waited::Exited(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        crate::child::Waited::Failed(e) => (false, String::new(), e.to_string()),
+        crate::child::Waited::TimedOut => (
+            false,
+            String::new(),
+            format!("`docker {}` did not answer within 20 s", args.join(" ")),
+        ),
     }
 }
 

@@ -44,7 +44,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -53,6 +53,7 @@ use serde::Serialize;
 use super::build::Tools;
 use crate::buildx::docker::{Builder, Node, RAWJSON};
 use crate::buildx::progress::{Event, Parser, State};
+use crate::buildx::watch::Watcher;
 use crate::buildx::{self, BuildError, Job, Ui};
 use crate::exit::Interrupted;
 use crate::plan::{Plan, SmokePlan};
@@ -375,27 +376,22 @@ pub fn run_one(
             message: e.to_string(),
         })?;
     let handle = Arc::new(handle);
-    let done = Arc::new(AtomicBool::new(false));
     let ended = Arc::new(AtomicU8::new(RUNNING));
     let timeout = spec.timeout();
     let watcher = {
         let handle = Arc::clone(&handle);
-        let done = Arc::clone(&done);
         let ended = Arc::clone(&ended);
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                let why = if buildx::interrupted() {
-                    STOPPED
-                } else if started.elapsed() >= timeout {
-                    TIMED_OUT
-                } else {
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                };
-                ended.store(why, Ordering::SeqCst);
-                let _ = handle.kill();
-                return;
-            }
+        Watcher::spawn(Duration::from_millis(50), move || {
+            let why = if buildx::interrupted() {
+                STOPPED
+            } else if started.elapsed() >= timeout {
+                TIMED_OUT
+            } else {
+                return false;
+            };
+            ended.store(why, Ordering::SeqCst);
+            let _ = handle.kill();
+            true
         })
     };
     let mut parser = Parser::default();
@@ -432,8 +428,7 @@ pub fn run_one(
     if let Some(ev) = parser.finish() {
         feed(ev, &mut state);
     }
-    done.store(true, Ordering::SeqCst);
-    let _ = watcher.join();
+    drop(watcher);
     let duration = started.elapsed();
     let status = handle.try_wait().ok().flatten().map(|o| o.status);
     let ended = ended.load(Ordering::SeqCst);

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde::Deserialize;
@@ -224,22 +224,15 @@ impl Store {
             .unchecked()
             .start()
             .map_err(|e| fail(format!("cannot run it: {e}")))?;
-        let deadline = Instant::now() + HELPER_TIMEOUT;
-        let output = loop {
-            match handle.try_wait() {
-                Ok(Some(out)) => break out.clone(),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Ok(None) => {
-                    let _ = handle.kill();
-                    return Err(fail(format!(
-                        "no answer within {}s",
-                        HELPER_TIMEOUT.as_secs()
-                    )));
-                }
-                Err(e) => return Err(fail(e.to_string())),
+        let output = match crate::child::wait(handle, HELPER_TIMEOUT) {
+            crate::child::Waited::Exited(out) => out,
+            crate::child::Waited::TimedOut => {
+                return Err(fail(format!(
+                    "no answer within {}s",
+                    HELPER_TIMEOUT.as_secs()
+                )));
             }
+            crate::child::Waited::Failed(e) => return Err(fail(e.to_string())),
         };
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
