@@ -1,6 +1,7 @@
 //! Build-time facts for `mpbuild --version`: the git commit (when built from a git
 //! checkout; "unknown" otherwise, e.g. from the crate) and the review dates of the
-//! embedded catalog. No dependency: `git` is run if it is there.
+//! embedded catalog, which it also turns into JSON for fast parsing at startup. `git`
+//! is run if it is there.
 
 use std::path::Path;
 use std::process::Command;
@@ -40,6 +41,13 @@ fn main() {
         _ => "not stated".into(),
     };
     println!("cargo:rustc-env=MPBUILD_CATALOG_REVIEWED={reviewed}");
+
+    // The catalog as JSON, which the binary embeds and parses at startup (YAML stays
+    // the source; a test checks both parse to the same entries).
+    let value: serde_json::Value =
+        serde_saphyr::from_str(&catalog).expect("src/catalog/services.yaml parses");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("services.json");
+    std::fs::write(&out, serde_json::to_vec(&value).expect("JSON")).expect("write services.json");
     println!("cargo:rerun-if-changed=src/catalog/services.yaml");
     println!("cargo:rerun-if-changed=build.rs");
 }

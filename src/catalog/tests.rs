@@ -235,3 +235,16 @@ fn project_entries_override() {
         serde_saphyr::from_str("platforms: [linux/arm64]\ndefault: [linux/amd64]\n").unwrap();
     assert!(bad.into_service("x", Origin::Builtin).is_err());
 }
+
+#[test]
+fn the_embedded_json_says_what_the_yaml_says() {
+    // The binary parses the JSON `build.rs` makes from services.yaml; a YAML scalar that
+    // changed type on the way (a date, a number, `no`) would show here.
+    let from_yaml: BuiltinFile = serde_saphyr::from_str(BUILTIN_YAML).unwrap();
+    let from_json = Catalog::builtin_raw();
+    assert_eq!(from_yaml.services.len(), from_json.len());
+    assert!(from_json.len() > 20);
+    for (y, j) in from_yaml.services.iter().zip(&from_json) {
+        assert_eq!(format!("{y:?}"), format!("{j:?}"));
+    }
+}

@@ -247,7 +247,7 @@ impl Client {
                 });
             }
         }
-        let agent = self.agent(&realm_host)?;
+        let agent = self.agent_with(&realm_host, !realm.starts_with("http://"))?;
         let t = Instant::now();
         let result = match cred {
             Some(Credential::IdentityToken { token, .. }) => {

@@ -139,7 +139,9 @@ impl Client {
         if let Some(s) = self.schemes.lock().unwrap().get(registry) {
             return s;
         }
-        let scheme = match self.agent(registry) {
+        // The probe's outcome does not depend on which roots are trusted (a certificate
+        // error means HTTPS as much as a handshake does), so it goes without loading them.
+        let scheme = match self.agent_with(registry, false) {
             Ok(agent) => {
                 let probe = agent
                     .get(format!("https://{registry}/v2/"))
@@ -171,14 +173,29 @@ impl Client {
         )
     }
 
+    /// The agent for requests to `host`. A registry reached over plain HTTP gets the
+    /// built-in roots (only a redirect to HTTPS storage would use them), so the system
+    /// bundle is not read and parsed for it: a cost on every run against a local
+    /// registry.
     pub(super) fn agent(&self, host: &str) -> Result<ureq::Agent, RegistryError> {
+        let roots = self.scheme(host) == "https";
+        self.agent_with(host, roots)
+    }
+
+    /// An agent for `host`, with the configured TLS roots (`roots`) or the built-in ones.
+    pub(super) fn agent_with(&self, host: &str, roots: bool) -> Result<ureq::Agent, RegistryError> {
+        let key = format!("{host}\0{roots}");
         let mut agents = self.agents.lock().unwrap();
-        if let Some(a) = agents.get(host) {
+        if let Some(a) = agents.get(&key) {
             return Ok(a.clone());
         }
         let timeout = self.options.timeout.unwrap_or(Duration::from_secs(30));
         let mut tls = ureq::tls::TlsConfig::builder();
-        let certs = self.root_certs(host)?;
+        let certs = if roots {
+            self.root_certs(host)?
+        } else {
+            Vec::new()
+        };
         if !certs.is_empty() {
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
         }
@@ -192,7 +209,7 @@ impl Client {
             .tls_config(tls.build())
             .build()
             .into();
-        agents.insert(host.to_string(), agent.clone());
+        agents.insert(key, agent.clone());
         Ok(agent)
     }
 
