@@ -25,6 +25,66 @@ pub fn locate() -> Result<PathBuf, BuildError> {
     which::which("docker").map_err(|_| BuildError::DockerMissing)
 }
 
+/// How buildx is started. Through the docker CLI (`docker buildx …`), or, when `docker`
+/// is a real Docker CLI binary and its buildx plugin is where docker looks for it, the
+/// plugin binary itself in buildx's standalone mode (`docker-buildx …`): the same
+/// program and flags, reading the same environment and `DOCKER_CONFIG`, without the
+/// CLI's own start and plugin handshake (60–100 ms per call). A `docker` that is a
+/// script (a wrapper, podman's shim, a test double) is always run as such.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub docker: PathBuf,
+    pub plugin: Option<PathBuf>,
+}
+
+impl Launch {
+    /// `docker` found on PATH, and the plugin when it can be run directly.
+    pub fn locate() -> Result<Launch, BuildError> {
+        let docker = locate()?;
+        let plugin = is_native_executable(&docker)
+            .then(super::state::plugin_path)
+            .flatten()
+            .filter(|p| is_native_executable(p));
+        Ok(Launch { docker, plugin })
+    }
+
+    /// Through the docker CLI only.
+    pub fn cli(docker: PathBuf) -> Launch {
+        Launch {
+            docker,
+            plugin: None,
+        }
+    }
+
+    /// The program and arguments for `docker ARGS…` (ARGS without `docker`).
+    pub fn command(&self, args: &[String]) -> (PathBuf, Vec<String>) {
+        match (&self.plugin, args.first()) {
+            (Some(plugin), Some(first)) if first == "buildx" => {
+                (plugin.clone(), args[1..].to_vec())
+            }
+            _ => (self.docker.clone(), args.to_vec()),
+        }
+    }
+}
+
+/// Whether `path` is a compiled program (ELF, Mach-O, PE), not a script.
+pub fn is_native_executable(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    if read.is_err() {
+        return false;
+    }
+    matches!(
+        magic,
+        [0x7f, b'E', b'L', b'F']
+            | [0xfe, 0xed, 0xfa, 0xce | 0xcf]
+            | [0xce | 0xcf, 0xfa, 0xed, 0xfe]
+            | [0xca, 0xfe, 0xba, 0xbe]
+            | [b'M', b'Z', _, _]
+    )
+}
+
 /// Parses `docker buildx version`: `github.com/docker/buildx v0.13.1 hash` or Debian's
 /// `github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3`.
 pub fn parse_version(text: &str) -> Option<Version> {
@@ -43,8 +103,9 @@ pub fn parse_version(text: &str) -> Option<Version> {
 }
 
 /// Runs `docker buildx version` and checks the minimum.
-pub fn buildx_version(docker: &Path) -> Result<Version, BuildError> {
-    let out = duct::cmd(docker, ["buildx", "version"])
+pub fn buildx_version(launch: &Launch) -> Result<Version, BuildError> {
+    let (program, args) = launch.command(&["buildx".into(), "version".into()]);
+    let out = duct::cmd(program, args)
         .stdout_capture()
         .stderr_capture()
         .unchecked()
@@ -152,12 +213,13 @@ pub fn parse_inspect(text: &str) -> Builder {
 }
 
 /// Runs `docker buildx inspect [NAME]`.
-pub fn inspect(docker: &Path, builder: Option<&str>) -> Result<Builder, BuildError> {
-    let mut args = vec!["buildx", "inspect"];
+pub fn inspect(launch: &Launch, builder: Option<&str>) -> Result<Builder, BuildError> {
+    let mut args: Vec<String> = vec!["buildx".into(), "inspect".into()];
     if let Some(b) = builder {
-        args.push(b);
+        args.push(b.to_string());
     }
-    let out = duct::cmd(docker, &args)
+    let (program, args) = launch.command(&args);
+    let out = duct::cmd(program, args)
         .stdout_capture()
         .stderr_capture()
         .unchecked()
@@ -185,6 +247,46 @@ pub fn inspect(docker: &Path, builder: Option<&str>) -> Result<Builder, BuildErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn buildx_runs_as_the_plugin_only_when_there_is_one() {
+        let args = strings(&["buildx", "build", "--push", "."]);
+        let direct = Launch {
+            docker: "/usr/bin/docker".into(),
+            plugin: Some("/usr/libexec/docker/cli-plugins/docker-buildx".into()),
+        };
+        assert_eq!(
+            direct.command(&args),
+            (
+                PathBuf::from("/usr/libexec/docker/cli-plugins/docker-buildx"),
+                strings(&["build", "--push", "."])
+            )
+        );
+        // Anything that is not buildx stays with docker.
+        let other = strings(&["image", "inspect", "x"]);
+        assert_eq!(
+            direct.command(&other),
+            (PathBuf::from("/usr/bin/docker"), other.clone())
+        );
+        let cli = Launch::cli("/usr/bin/docker".into());
+        assert_eq!(cli.command(&args), (PathBuf::from("/usr/bin/docker"), args));
+    }
+
+    #[test]
+    fn scripts_are_not_native_executables() {
+        let d = tempfile::tempdir().unwrap();
+        let script = d.path().join("docker");
+        std::fs::write(&script, "#!/bin/sh\nexec podman \"$@\"\n").unwrap();
+        assert!(!is_native_executable(&script));
+        assert!(!is_native_executable(&d.path().join("missing")));
+        std::fs::write(d.path().join("short"), "x").unwrap();
+        assert!(!is_native_executable(&d.path().join("short")));
+        assert!(is_native_executable(&std::env::current_exe().unwrap()));
+    }
 
     #[test]
     fn versions() {

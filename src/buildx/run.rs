@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::docker::{RAWJSON, Version};
+use super::docker::{Launch, RAWJSON, Version};
 use super::error::BuildError;
 use super::progress::{Parser, State};
 use super::ui::Ui;
@@ -59,9 +59,9 @@ pub fn adapt(argv: &[String], buildx: Version) -> Vec<String> {
 }
 
 /// Runs the job to its end.
-pub fn run(docker: &Path, buildx: Version, job: &Job, ui: &Ui) -> Result<State, anyhow::Error> {
-    let args = adapt(job.argv, buildx);
-    let handle = duct::cmd(docker, &args)
+pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State, anyhow::Error> {
+    let (program, args) = launch.command(&adapt(job.argv, buildx));
+    let handle = duct::cmd(program, &args)
         .dir(job.cwd)
         .stderr_to_stdout()
         .unchecked()

@@ -171,7 +171,7 @@ fn builder_in(config: &Path, name: Option<&str>, env_builder: Option<&str>) -> O
 }
 
 /// The buildx plugin binary docker would run, searched in docker's order.
-fn plugin_path() -> Option<PathBuf> {
+pub fn plugin_path() -> Option<PathBuf> {
     let config = docker_config_dir()?;
     if read_small(&config.join("config.json"))
         .is_some_and(|b| String::from_utf8_lossy(&b).contains("cliPluginsExtraDirs"))

@@ -82,8 +82,8 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     buildx::install_interrupt_handler();
-    let docker = buildx::docker::locate()?;
-    let version = buildx::docker::buildx_version(&docker)?;
+    let launch = buildx::docker::Launch::locate()?;
+    let version = buildx::docker::buildx_version(&launch)?;
     let mut built = Vec::new();
     for (image, argv) in &commands {
         if global.verbose {
@@ -95,7 +95,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
             images: vec![image.name.clone()],
             what: format!("build of image `{}`", image.name),
         };
-        buildx::run::run(&docker, version, &job, &ui)?;
+        buildx::run::run(&launch, version, &job, &ui)?;
         let tags: Vec<String> = image
             .tags
             .iter()

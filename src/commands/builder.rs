@@ -24,7 +24,8 @@ pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
         .into());
     };
     let docker = buildx::docker::locate()?;
-    buildx::docker::buildx_version(&docker)?;
+    // Builders are managed through the docker CLI, as a user would.
+    buildx::docker::buildx_version(&buildx::docker::Launch::cli(docker.clone()))?;
     match cmd {
         BuilderCommand::Up { dry_run } => up(&docker, &declared, *dry_run, global.verbose),
         BuilderCommand::Status { format } => status(&docker, &declared, *format),
@@ -41,7 +42,10 @@ pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
 
 /// The builder as buildx has it, or None when there is no such builder.
 fn current(docker: &std::path::Path, name: &str) -> anyhow::Result<Option<buildx::Builder>> {
-    match buildx::docker::inspect(docker, Some(name)) {
+    match buildx::docker::inspect(
+        &buildx::docker::Launch::cli(docker.to_path_buf()),
+        Some(name),
+    ) {
         Ok(b) => Ok(Some(b)),
         Err(BuildError::Inspect { message, .. })
             if message.contains("no builder") || message.contains("not found") =>

@@ -234,7 +234,8 @@ fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding>
         None,
     ));
     // buildx.
-    match docker::buildx_version(&exe) {
+    // Through the docker CLI: what doctor checks is that `docker buildx` works.
+    match docker::buildx_version(&docker::Launch::cli(exe.clone())) {
         Ok(v) if v < docker::RAWJSON => out.push(finding(
             Status::Warn,
             "buildx",

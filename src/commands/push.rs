@@ -71,6 +71,14 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
             Output::OciLayout => "exports an OCI layout that mpbuild uploads",
         }
     ));
+    if global.verbose
+        && let Some(plugin) = &tools.launch.plugin
+    {
+        ui.line(&format!(
+            "buildx runs as {} (the plugin docker would start, without the docker CLI in between)",
+            plugin.display()
+        ));
+    }
     for s in &skipped {
         ui.line(&format!("[{}] skipped: {}", s.image, s.reason));
     }

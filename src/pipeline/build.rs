@@ -2,15 +2,17 @@
 //! outputs, one `docker buildx build` per image or one `bake` for several, and the
 //! digests buildx reports. Nothing reaches a tag here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::buildx::docker::Launch;
 use crate::buildx::{self, BuildError, Builder, Job, Ui, Version};
 use crate::plan::{Output, Plan};
 
 /// docker, its buildx and the builder a push will use.
 #[derive(Debug, Clone)]
 pub struct Tools {
-    pub docker: PathBuf,
+    /// docker, and buildx's plugin binary when it can be run directly.
+    pub launch: Launch,
     pub version: Version,
     pub builder: Builder,
 }
@@ -20,22 +22,23 @@ impl Tools {
     /// and a cached version where it can, else with `docker buildx version` and
     /// `docker buildx inspect`, run side by side.
     pub fn probe(builder: Option<&str>) -> Result<Tools, BuildError> {
-        let docker = buildx::docker::locate()?;
+        let launch = Launch::locate()?;
+        let docker = &launch.docker;
         let (version, found) = std::thread::scope(|s| {
-            let version = s.spawn(|| match buildx::state::cached_version(&docker) {
+            let version = s.spawn(|| match buildx::state::cached_version(docker) {
                 Some(v) if v >= buildx::docker::MINIMUM => Ok(v),
-                _ => buildx::docker::buildx_version(&docker).inspect(|v| {
-                    buildx::state::store_version(&docker, *v);
+                _ => buildx::docker::buildx_version(&launch).inspect(|v| {
+                    buildx::state::store_version(docker, *v);
                 }),
             });
             let found = match buildx::state::builder(builder) {
                 Some(b) => Ok(b),
-                None => buildx::docker::inspect(&docker, builder),
+                None => buildx::docker::inspect(&launch, builder),
             };
             (version.join().expect("version probe panicked"), found)
         });
         Ok(Tools {
-            docker,
+            launch,
             version: version?,
             builder: found?,
         })
@@ -81,7 +84,7 @@ pub fn build(tools: &Tools, cwd: &Path, plan: &Plan, ui: &Ui, verbose: bool) -> 
             what: format!("bake of {}", names.join(", ")),
             images: names,
         };
-        buildx::run::run(&tools.docker, tools.version, &job, ui)?;
+        buildx::run::run(&tools.launch, tools.version, &job, ui)?;
     } else {
         for image in &plan.images {
             if verbose {
@@ -93,7 +96,7 @@ pub fn build(tools: &Tools, cwd: &Path, plan: &Plan, ui: &Ui, verbose: bool) -> 
                 images: vec![image.name.clone()],
                 what: format!("build of image `{}`", image.name),
             };
-            buildx::run::run(&tools.docker, tools.version, &job, ui)?;
+            buildx::run::run(&tools.launch, tools.version, &job, ui)?;
         }
     }
     Ok(())

@@ -366,7 +366,8 @@ pub fn run_one(
         if native { "native" } else { "emulated" }
     ));
     let started = Instant::now();
-    let handle = duct::cmd(&tools.docker, &args)
+    let (program, args) = tools.launch.command(&args);
+    let handle = duct::cmd(program, &args)
         .dir(&dir.0)
         .stderr_to_stdout()
         .unchecked()
