@@ -3,7 +3,8 @@
 #  1. `mpbuild push` (build + OCI export or push by digest + verify + tag promotion) vs
 #     the bare `docker buildx build --push` for the same two-platform image, warm build
 #     cache, one change per run: the overhead mpbuild adds for its guarantee, on the
-#     docker driver and on a remote BuildKit builder.
+#     docker driver and on a remote BuildKit builder. Interleaved: one run of each in
+#     turn, N rounds, so a change in the machine's load hits both alike.
 #  2. A 4-image project: one `mpbuild push` (one `buildx bake`, images in parallel) vs
 #     four sequential `docker buildx build --push` runs; every run rebuilds (a build arg
 #     changes), each image has a 2 s RUN step on both platforms.
@@ -52,16 +53,16 @@ exec docker buildx build -q \$1 --provenance=false --build-arg "BASE=$MPBUILD_TE
 SH
 chmod +x "$work/mp1.sh" "$work/bare1.sh"
 echo "1a. one image, linux/amd64 + linux/arm64, warm cache, one change per run: docker driver"
-measure "mpbuild push (build, OCI export, upload, verify, promote)" "$N" "$work/mp1.sh" docker mpbuild.yaml
-MP=$LAST_MEDIAN
-measure "docker buildx build --push" "$N" "$work/bare1.sh" "" ""
-BARE=$LAST_MEDIAN
+interleave "$N" \
+  "mpbuild push (build, OCI export, upload, verify, promote)" "'$work/mp1.sh' docker mpbuild.yaml" \
+  "docker buildx build --push" "'$work/bare1.sh' '' ''"
+MP=${MEDIANS[0]} BARE=${MEDIANS[1]}
 echo "   overhead ratio mpbuild/bare (docker driver): $(ratio "$MP" "$BARE")"
 echo "1b. the same on a remote BuildKit builder: push by digest"
-measure "mpbuild push (build, push by digest, verify, promote)" "$N" "$work/mp1.sh" remote mpbuild-remote.yaml
-MPR=$LAST_MEDIAN
-measure "docker buildx build --builder remote --push" "$N" "$work/bare1.sh" "--builder $remote" "-remote"
-BARER=$LAST_MEDIAN
+interleave "$N" \
+  "mpbuild push (build, push by digest, verify, promote)" "'$work/mp1.sh' remote mpbuild-remote.yaml" \
+  "docker buildx build --builder remote --push" "'$work/bare1.sh' '--builder $remote' '-remote'"
+MPR=${MEDIANS[0]} BARER=${MEDIANS[1]}
 echo "   overhead ratio mpbuild/bare (push by digest): $(ratio "$MPR" "$BARER")"
 echo
 

@@ -116,6 +116,7 @@ impl Client {
         body: &Body,
         deadline: Option<Deadline>,
     ) -> Result<Response<ureq::Body>, RegistryError> {
+        let url = &*self.current_url(repo.api_host(), url);
         // No Authorization, Basic or Bearer, leaves the registry's own origin: an
         // upload `Location` on another host or scheme (storage, a CDN) gets none.
         let own = origin(&format!(

@@ -31,6 +31,8 @@ pub struct Client {
     pub(super) cred_cache: Mutex<HashMap<String, Option<Credential>>>,
     /// http or https per loopback/insecure registry, probed once.
     pub(super) schemes: Mutex<HashMap<String, &'static str>>,
+    /// Loopback registries spoken to in plain HTTP before any answer confirmed it.
+    pub(super) assumed_http: Mutex<std::collections::HashSet<String>>,
     /// Manifests fetched by digest in this run (`REPO@DIGEST`): what a digest names
     /// never changes, so a stage that needs one another stage already read and checked
     /// (promotion after verification, a leg's records) does not fetch it again.
@@ -60,6 +62,7 @@ impl Client {
             basic: Mutex::new(HashMap::new()),
             cred_cache: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            assumed_http: Mutex::default(),
             by_digest: Mutex::default(),
         })
     }

@@ -3,6 +3,7 @@
 //! loopback and insecure registries, timeouts, bounded retries on 429, 5xx and network
 //! errors, and the `--verbose` request log (URLs redacted, never credentials).
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -128,20 +129,45 @@ pub fn is_loopback(registry: &str) -> bool {
 }
 
 impl Client {
-    /// HTTPS, except for loopback and insecure registries that do not speak TLS: like
-    /// Docker, those are probed once (HTTPS first) and the answer is kept for the run.
-    /// A registry that speaks TLS with a certificate we do not trust stays HTTPS, so
-    /// the certificate error (and its hint) is what the user sees.
+    /// HTTPS, except for loopback and insecure registries that do not speak TLS. A
+    /// registry listed as insecure is probed once, HTTPS first, like Docker. A loopback
+    /// registry is spoken to in plain HTTP first — nothing leaves the machine, and the
+    /// first request carries no credentials — and its first answer settles it: a TLS
+    /// server's refusal of plain HTTP makes it HTTPS from then on ([`Self::settle`]).
+    /// This saves the probe's round trip on every run against a local registry. A
+    /// registry that speaks TLS with a certificate we do not trust stays HTTPS, so the
+    /// certificate error (and its hint) is what the user sees.
     pub(super) fn scheme(&self, registry: &str) -> &'static str {
-        if !(is_loopback(registry) || self.options.insecure.iter().any(|h| h == registry)) {
+        let listed = self.options.insecure.iter().any(|h| h == registry);
+        if !(is_loopback(registry) || listed) {
             return "https";
         }
-        if let Some(s) = self.schemes.lock().unwrap().get(registry) {
+        let mut schemes = self.schemes.lock().unwrap();
+        if let Some(s) = schemes.get(registry) {
             return s;
         }
-        // The probe's outcome does not depend on which roots are trusted (a certificate
-        // error means HTTPS as much as a handshake does), so it goes without loading them.
-        let scheme = match self.agent_with(registry, false) {
+        if !listed {
+            schemes.insert(registry.to_string(), "http");
+            self.assumed_http
+                .lock()
+                .unwrap()
+                .insert(registry.to_string());
+            return "http";
+        }
+        drop(schemes);
+        let scheme = self.probe_tls(registry);
+        self.schemes
+            .lock()
+            .unwrap()
+            .insert(registry.to_string(), scheme);
+        scheme
+    }
+
+    /// Whether `registry` answers a TLS handshake: "https" if it does (a certificate we
+    /// do not trust included), else "http". The outcome does not depend on which roots
+    /// are trusted, so the probe goes without loading them.
+    fn probe_tls(&self, registry: &str) -> &'static str {
+        match self.agent_with(registry, false) {
             Ok(agent) => {
                 let probe = agent
                     .get(format!("https://{registry}/v2/"))
@@ -156,12 +182,46 @@ impl Client {
                 }
             }
             Err(_) => "http",
+        }
+    }
+
+    /// After the first answer from a loopback registry spoken to in plain HTTP: true if
+    /// it turned out to be a TLS server (a bare 400 with no registry header, which is how
+    /// TLS servers answer plain HTTP, or a reply that is not HTTP at all) that answers a
+    /// handshake — the scheme is then HTTPS and the request must be sent again.
+    fn settle(&self, host: &str, result: &Result<Response<ureq::Body>, ureq::Error>) -> bool {
+        if !self.assumed_http.lock().unwrap().remove(host) {
+            return false;
+        }
+        let refused_plain_http = match result {
+            Ok(resp) => {
+                resp.status() == StatusCode::BAD_REQUEST
+                    && header(resp, "docker-distribution-api-version").is_none()
+            }
+            // Nothing listens, or no answer in time: TLS would fare no better.
+            Err(ureq::Error::ConnectionFailed | ureq::Error::HostNotFound)
+            | Err(ureq::Error::Timeout(_)) => false,
+            Err(_) => true,
         };
+        if !refused_plain_http || self.probe_tls(host) != "https" {
+            return false;
+        }
         self.schemes
             .lock()
             .unwrap()
-            .insert(registry.to_string(), scheme);
-        scheme
+            .insert(host.to_string(), "https");
+        true
+    }
+
+    /// `url` with the scheme its registry turned out to have: a URL made while a
+    /// loopback registry was assumed to speak plain HTTP, once it is known to be HTTPS.
+    pub(super) fn current_url<'u>(&self, host: &str, url: &'u str) -> Cow<'u, str> {
+        let plain = format!("http://{host}/");
+        if url.starts_with(&plain) && self.scheme(host) == "https" {
+            Cow::Owned(format!("https://{host}/{}", &url[plain.len()..]))
+        } else {
+            Cow::Borrowed(url)
+        }
     }
 
     pub(super) fn base(&self, repo: &Repository) -> String {
@@ -304,7 +364,8 @@ impl Client {
         let deadline =
             deadline.unwrap_or_else(|| Deadline::Whole(self.request_deadline(body.len())));
         let host = repo.api_host();
-        let agent = self.agent(host)?;
+        let mut url = self.current_url(host, url);
+        let mut agent = self.agent(host)?;
         let policy = self.options.retry;
         let started = Instant::now();
         let mut delay = policy.first_delay;
@@ -312,7 +373,23 @@ impl Client {
         loop {
             attempt += 1;
             let t = Instant::now();
-            let result = self.dispatch(&agent, method, url, headers, body, auth, deadline);
+            let result = self.dispatch(&agent, method, &url, headers, body, auth, deadline);
+            let settled_tls = self.settle(host, &result);
+            if settled_tls || self.current_url(host, &url) != url {
+                // A TLS server (found by this request or another): the same request
+                // again, over HTTPS, not counted as an attempt.
+                self.log(
+                    method,
+                    &url,
+                    result.as_ref().ok().map(|r| r.status().as_u16()),
+                    t,
+                );
+                url = Cow::Owned(self.current_url(host, &url).into_owned());
+                agent = self.agent(host)?;
+                attempt -= 1;
+                continue;
+            }
+            let url: &str = &url;
             let retryable_status = |s: StatusCode| s.as_u16() == 429 || s.is_server_error();
             let last = attempt >= policy.attempts || started.elapsed() + delay > policy.max_total;
             match result {
@@ -535,8 +612,20 @@ mod tests {
             },
             Store::default(),
         );
-        // Nothing listens on port 1: the probe fails and plain HTTP is used.
+        // Loopback: plain HTTP until an answer says otherwise, without a probe.
         assert_eq!(c.scheme("127.0.0.1:1"), "http");
+        assert!(c.assumed_http.lock().unwrap().contains("127.0.0.1:1"));
+        // Listed (loopback or not): probed, HTTPS first; nothing listens on port 1, so
+        // plain HTTP, settled.
+        let listed = Client::with_store(
+            Options {
+                insecure: vec!["127.0.0.1:1".into()],
+                ..Options::default()
+            },
+            Store::default(),
+        );
+        assert_eq!(listed.scheme("127.0.0.1:1"), "http");
+        assert!(listed.assumed_http.lock().unwrap().is_empty());
         assert_eq!(c.scheme("registry.lan"), "https");
         assert_eq!(c.scheme("ghcr.io"), "https");
     }
