@@ -104,6 +104,34 @@ fn a_failing_build_shows_the_step_and_log_and_moves_nothing() {
     assert!(argv.contains("--output type=oci,tar=false,dest="), "{argv}");
 }
 
+/// A `docker` that is a script is run as such, even with a buildx plugin binary where
+/// docker looks for one: the plugin is started directly only for the real Docker CLI.
+#[test]
+fn a_docker_script_is_never_bypassed_for_its_plugin() {
+    let p = project();
+    let bin = tempfile::tempdir().unwrap();
+    fake_docker(
+        bin.path(),
+        &format!(
+            "echo \"$@\" >> \"{log}\"\ncase \"$2\" in\n  version) echo 'github.com/docker/buildx v0.13.1 abc';;\n  inspect) printf 'Name: default\\nDriver: docker\\n';;\n  build) exit 7;;\nesac",
+            log = bin.path().join("calls").display()
+        ),
+    );
+    // An ELF where docker looks for its plugins ($HOME/.docker/cli-plugins): if it
+    // were started instead of the script, the build would fail without a call logged.
+    let plugins = p.path().join(".docker/cli-plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy("/bin/false", plugins.join("docker-buildx")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let (code, text) = push(p.path(), Path::new(&path));
+    assert_eq!(code, 3, "{text}");
+    let calls = std::fs::read_to_string(bin.path().join("calls")).unwrap();
+    assert!(
+        calls.lines().any(|l| l.starts_with("buildx build ")),
+        "{calls}"
+    );
+}
+
 /// A docker whose build fails at a step (the fixture's rawjson), for the output modes.
 fn failing_docker(bin: &Path) {
     let fixture = format!(

@@ -71,6 +71,13 @@ fn two_images_with_lambda_via_bake() {
     );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
+    // The stack's docker is the Docker CLI and its buildx plugin is in DOCKER_CONFIG's
+    // cli-plugins: the bake runs as that plugin, without the CLI in between.
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("buildx runs as ") && l.contains("cli-plugins/docker-buildx")),
+        "{t}"
+    );
     // Both images in one `docker buildx bake` (shown by -v), not one build each.
     assert!(
         t.lines().any(|l| l.contains("$ docker buildx bake ")),
