@@ -169,13 +169,26 @@ fn build_and_upload(
     ui: &Ui,
 ) -> Result<(Vec<String>, Vec<Option<(Uploaded, Duration)>>, f64), (Stage, anyhow::Error)> {
     let started = Instant::now();
-    build::prepare_work_dir(p.work_dir, plan)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| build::build(p.tools, p.project_dir, plan, ui, p.verbose))
-        .map_err(|e| (Stage::Build, e))?;
+    // Where the base images' blobs are (for mounting them at upload) is read while
+    // buildx builds, so the upload starts without those round trips.
+    let (built, known) = std::thread::scope(|s| {
+        let known = plan
+            .images
+            .iter()
+            .any(|i| i.oci_dir.is_some())
+            .then(|| s.spawn(|| upload::base_blobs(p.client, plan, p.project_dir)));
+        let built = build::prepare_work_dir(p.work_dir, plan)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| build::build(p.tools, p.project_dir, plan, ui, p.verbose));
+        let known = known
+            .map(|k| k.join().expect("base blob lookup panicked"))
+            .unwrap_or_default();
+        (built, known)
+    });
+    built.map_err(|e| (Stage::Build, e))?;
     let build_time = report::secs(started.elapsed());
     let digests = build::digests(plan).map_err(|e| (Stage::Build, e.into()))?;
-    let uploads = upload::upload_layouts(p.client, plan, p.project_dir, &digests, ui)
+    let uploads = upload::upload_layouts(p.client, plan, p.project_dir, &digests, &known, ui)
         .map_err(|e| (Stage::Upload, e))?;
     // An upload that gave the image Docker media types published other digests.
     let digests = upload::published_digests(&digests, &uploads);

@@ -216,13 +216,15 @@ pub fn upload(
 }
 
 /// The upload stage: each image of the plan that buildx exported as an OCI layout is
-/// uploaded and checked against the digest buildx reported. Returns, per image in plan
-/// order, what was uploaded and how long it took (`None` for images pushed by buildx).
+/// uploaded and checked against the digest buildx reported; blobs in `known` (from
+/// [`base_blobs`]) are mounted from where they are. Returns, per image in plan order,
+/// what was uploaded and how long it took (`None` for images pushed by buildx).
 pub fn upload_layouts(
     client: &Client,
     plan: &Plan,
     project_dir: &Path,
     digests: &[String],
+    known: &HashMap<String, Repository>,
     ui: &Ui,
 ) -> anyhow::Result<Vec<Option<(Uploaded, Duration)>>> {
     let others: Vec<Repository> = plan
@@ -230,7 +232,6 @@ pub fn upload_layouts(
         .iter()
         .filter_map(|i| Repository::parse(&i.repository).ok())
         .collect();
-    let known = base_blobs(client, plan, project_dir);
     let mut out = Vec::new();
     for (image, digest) in plan.images.iter().zip(digests) {
         let Some(dir) = &image.oci_dir else {
@@ -245,7 +246,7 @@ pub fn upload_layouts(
             &layout,
             &repo,
             &others,
-            &known,
+            known,
             image.docker_media_types,
         )?;
         if up.converted_from.as_ref().unwrap_or(&up.digest) != digest {
@@ -291,7 +292,7 @@ pub fn upload_layouts(
 /// its manifests, mapped to its repository — so a first push to a new repository mounts
 /// them instead of uploading them again, as buildx does from its distribution-source
 /// labels. Best effort: a base that cannot be read is simply not mounted from.
-fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<String, Repository> {
+pub fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<String, Repository> {
     use crate::registry::manifest::Manifest;
     let mut out = HashMap::new();
     let mut seen: Vec<String> = Vec::new();
