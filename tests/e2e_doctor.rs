@@ -54,6 +54,16 @@ fn arm64_buildability_follows_emulation() {
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
+        // The stack's buildx plugin answers on its own as `docker buildx` does.
+        let b = finding(&out, "buildx");
+        assert_eq!(b["status"], "ok");
+        assert!(
+            b["detail"]
+                .as_str()
+                .unwrap()
+                .contains("cli-plugins/docker-buildx directly"),
+            "{b}"
+        );
         let f = finding(&out, "platform linux/arm64");
         assert_eq!(f["status"], "ok");
         assert!(f["detail"].as_str().unwrap().starts_with("emulated"), "{f}");

@@ -96,6 +96,45 @@ fn render(findings: &[Finding]) -> String {
     out
 }
 
+/// buildx's version, and how mpbuild starts it: the plugin binary directly (checked
+/// here to answer as `docker buildx` does) or through the docker CLI.
+fn buildx_launch(via_cli: docker::Version) -> Finding {
+    let Ok(launch) = docker::Launch::locate() else {
+        return finding(Status::Ok, "buildx", via_cli.to_string(), None);
+    };
+    let Some(plugin) = &launch.plugin else {
+        return finding(
+            Status::Ok,
+            "buildx",
+            format!("{via_cli} (run through the docker CLI)"),
+            None,
+        );
+    };
+    match docker::buildx_version(&launch) {
+        Ok(direct) if direct == via_cli => finding(
+            Status::Ok,
+            "buildx",
+            format!("{via_cli} (mpbuild starts {} directly)", plugin.display()),
+            None,
+        ),
+        Ok(direct) => finding(
+            Status::Warn,
+            "buildx",
+            format!(
+                "`docker buildx` is {via_cli} but {} is {direct}: docker runs another plugin than the one mpbuild would start",
+                plugin.display()
+            ),
+            Some("remove the stale plugin binary, or set `cliPluginsExtraDirs` in the docker config (mpbuild then always goes through the docker CLI)".into()),
+        ),
+        Err(e) => finding(
+            Status::Warn,
+            "buildx",
+            format!("{} does not run on its own: {e}", plugin.display()),
+            Some("reinstall the buildx plugin".into()),
+        ),
+    }
+}
+
 /// Runs a docker subcommand with a timeout; (success, stdout, stderr).
 fn docker_cmd(exe: &Path, args: &[&str]) -> (bool, String, String) {
     let handle = match duct::cmd(exe, args)
@@ -244,7 +283,7 @@ fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding>
             ),
             Some("upgrade the buildx plugin".into()),
         )),
-        Ok(v) => out.push(finding(Status::Ok, "buildx", v.to_string(), None)),
+        Ok(v) => out.push(buildx_launch(v)),
         Err(e) => {
             let text = e.to_string();
             let (msg, fix) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
