@@ -6,16 +6,13 @@
 //! disagree with its index, is refused before anything is written; blobs streamed
 //! across registries are checked against their digest before their last byte is sent.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
 use crate::buildx::Ui;
 use crate::buildx::ui::ByteBar;
 use crate::catalog::Catalog;
 use crate::exit::UsageError;
 use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, Manifest};
-use crate::registry::{Checked, Client, Fetched, Reference, RegistryError};
+use crate::registry::{Client, Fetched, Reference, RegistryError};
 use crate::verify::{self, Entry, Kind, Observed, Requirements, Verdict, requirements};
 
 /// What to copy.
@@ -427,69 +424,12 @@ pub fn copy(
         }
     }
     progress.total(blobs.iter().map(|b| b.size).sum());
-    let copied = AtomicUsize::new(0);
-    let mounted = AtomicUsize::new(0);
-    let skipped = AtomicUsize::new(0);
-    let bytes = AtomicU64::new(0);
-    let queue: Mutex<Vec<&Descriptor>> = Mutex::new(blobs.iter().rev().collect());
-    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let (src_repo, dest_repo) = (&src.repository, &dest.repository);
-    std::thread::scope(|s| {
-        for _ in 0..super::upload::PARALLEL.min(blobs.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    if first_error.lock().unwrap().is_some() {
-                        return;
-                    }
-                    let Some(blob) = queue.lock().unwrap().pop() else {
-                        return;
-                    };
-                    let result = (|| -> Result<(), RegistryError> {
-                        if client.blob_exists(dest_repo, &blob.digest, true)? {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                        } else if src_repo.registry == dest_repo.registry
-                            && client.mount_blob(dest_repo, &blob.digest, src_repo)?
-                        {
-                            mounted.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            let open = || -> std::io::Result<Box<dyn std::io::Read + Send>> {
-                                let r = client
-                                    .get_blob(src_repo, &blob.digest)
-                                    .map_err(std::io::Error::other)?;
-                                let checked = Checked::new(
-                                    r,
-                                    &src_repo.registry,
-                                    format!("{src_repo}@{}", blob.digest),
-                                    &blob.digest,
-                                    blob.size,
-                                );
-                                Ok(Box::new(Counted {
-                                    inner: checked,
-                                    progress,
-                                }))
-                            };
-                            client.upload_blob(dest_repo, &blob.digest, blob.size, &open)?;
-                            copied.fetch_add(1, Ordering::Relaxed);
-                            bytes.fetch_add(blob.size, Ordering::Relaxed);
-                            return Ok(());
-                        }
-                        progress.advance(blob.size);
-                        Ok(())
-                    })();
-                    if let Err(e) = result {
-                        first_error.lock().unwrap().get_or_insert(e.into());
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap() {
-        return Err(e);
-    }
-    for (d, f) in &plan.manifests {
-        client.put_manifest(dest_repo, &d.digest, &f.media_type, &f.bytes)?;
-    }
+    let counts = blobs::copy(client, src_repo, dest_repo, &blobs, progress)?;
+    // The child manifests at once (each names only blobs now there), then the root.
+    verify::pool::try_map(&plan.manifests, verify::pool::WORKERS, |(d, f)| {
+        client.put_manifest(dest_repo, &d.digest, &f.media_type, &f.bytes)
+    })?;
     let digest = crate::digest::sha256(&plan.root_bytes);
     client.put_manifest(dest_repo, &digest, &plan.root_media_type, &plan.root_bytes)?;
     Ok(Mirrored {
@@ -497,10 +437,10 @@ pub fn copy(
         digest,
         filtered: plan.filtered,
         platforms: plan.platforms.clone(),
-        blobs_copied: copied.into_inner(),
-        blobs_mounted: mounted.into_inner(),
-        blobs_skipped: skipped.into_inner(),
-        bytes_copied: bytes.into_inner(),
+        blobs_copied: counts.copied,
+        blobs_mounted: counts.mounted,
+        blobs_skipped: counts.skipped,
+        bytes_copied: counts.bytes,
     })
 }
 
@@ -512,18 +452,7 @@ pub fn tag(client: &Client, dest: &Reference, digest: &str) -> Result<(), Regist
     Ok(())
 }
 
-struct Counted<'a, R> {
-    inner: R,
-    progress: &'a dyn Progress,
-}
-
-impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.advance(n as u64);
-        Ok(n)
-    }
-}
+mod blobs;
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,35 @@ use super::transport::{Body, Deadline, MIN_RATE, Method, REQUEST_TIMEOUT_ENV};
 impl Client {
     /// A blob as a stream that checks its digest when it ends.
     pub fn get_blob(&self, repo: &Repository, digest: &str) -> Result<BlobReader, RegistryError> {
+        self.open_blob(repo, digest, true)
+    }
+
+    /// A blob of known size as a stream checked against its descriptor before its last
+    /// byte is handed on ([`Checked`]): what a copy to another registry sends. Each byte
+    /// is hashed once, by the check (the stream under it keeps only its deadline).
+    pub fn get_blob_sized(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        size: u64,
+    ) -> Result<Checked<BlobReader>, RegistryError> {
+        let reader = self.open_blob(repo, digest, false)?;
+        Ok(Checked::new(
+            reader,
+            &repo.registry,
+            format!("{repo}@{digest}"),
+            digest,
+            size,
+        ))
+    }
+
+    /// Opens a blob's stream; `hash` makes it check the digest at its end.
+    fn open_blob(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        hash: bool,
+    ) -> Result<BlobReader, RegistryError> {
         // Checked with the digest's own algorithm; one mpbuild cannot check is refused.
         let algorithm =
             crate::digest::Algorithm::of(digest).map_err(|message| RegistryError::BadManifest {
@@ -52,7 +81,7 @@ impl Client {
             started,
             base,
             inner: Box::new(reader),
-            hasher: algorithm.hasher(),
+            hasher: hash.then(|| algorithm.hasher()),
             expected: digest.to_string(),
             reference: format!("{repo}@{digest}"),
             registry: repo.registry.clone(),
@@ -122,7 +151,8 @@ pub struct BlobReader {
     started: Instant,
     base: Duration,
     inner: Box<dyn Read + Send>,
-    hasher: crate::digest::Hasher,
+    /// None when a [`Checked`] over this stream checks the digest.
+    hasher: Option<crate::digest::Hasher>,
     expected: String,
     reference: String,
     registry: String,
@@ -159,7 +189,10 @@ impl Read for BlobReader {
         }
         if n == 0 {
             self.done = true;
-            let actual = self.hasher.finish();
+            let Some(hasher) = &self.hasher else {
+                return Ok(0);
+            };
+            let actual = hasher.finish();
             if actual != self.expected {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -173,7 +206,9 @@ impl Read for BlobReader {
             }
             return Ok(0);
         }
-        self.hasher.update(&buf[..n]);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
         self.bytes += n as u64;
         Ok(n)
     }

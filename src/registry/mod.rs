@@ -19,3 +19,4 @@ pub use client::{BlobReader, Checked, Client, Fetched, Options, Retry};
 pub use error::RegistryError;
 pub use manifest::{Descriptor, ImageConfig, Manifest};
 pub use reference::{Reference, Repository};
+pub use upload::{Mount, Upload};

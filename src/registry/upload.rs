@@ -9,6 +9,20 @@ use super::error::RegistryError;
 use super::reference::Repository;
 use super::transport::{Body, Method, OpenBlob};
 
+/// An open upload session: where the blob's bytes go.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    url: String,
+}
+
+/// What a mount request did.
+#[derive(Debug, Clone)]
+pub enum Mount {
+    Mounted,
+    /// Declined: upload the blob to this session instead.
+    Upload(Upload),
+}
+
 impl Client {
     /// Mounts a blob from another repository of the same registry. `Ok(true)` when
     /// mounted; `Ok(false)` when the registry declined (upload it instead).
@@ -21,6 +35,24 @@ impl Client {
         if from.registry != repo.registry {
             return Ok(false);
         }
+        Ok(matches!(
+            self.mount_or_start(repo, digest, from)?,
+            Mount::Mounted
+        ))
+    }
+
+    /// Mounts a blob from another repository of the same registry, or, where the
+    /// registry declines (or `from` is elsewhere), opens an upload for it: a declined
+    /// mount's answer is itself an upload session, used rather than opening another.
+    pub fn mount_or_start(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        from: &Repository,
+    ) -> Result<Mount, RegistryError> {
+        if from.registry != repo.registry {
+            return Ok(Mount::Upload(self.start_upload(repo)?));
+        }
         let url = format!(
             "{}/blobs/uploads/?mount={digest}&from={}",
             self.base(repo),
@@ -32,8 +64,13 @@ impl Client {
         ];
         let mut resp = self.request(repo, &scopes, Method::Post, &url, &[], &Body::Empty)?;
         match resp.status() {
-            StatusCode::CREATED => Ok(true),
-            StatusCode::ACCEPTED => Ok(false),
+            StatusCode::CREATED => Ok(Mount::Mounted),
+            StatusCode::ACCEPTED => match header(&resp, "location") {
+                Some(location) => Ok(Mount::Upload(Upload {
+                    url: self.absolute(repo, &location),
+                })),
+                None => Ok(Mount::Upload(self.start_upload(repo)?)),
+            },
             _ => Err(http_error(repo, "POST", &url, &mut resp)),
         }
     }
@@ -46,9 +83,22 @@ impl Client {
         len: u64,
         open: &'a OpenBlob<'a>,
     ) -> Result<(), RegistryError> {
-        let scopes = Client::push_scopes(repo);
+        let upload = self.start_upload(repo)?;
+        self.finish_upload(repo, &upload, digest, len, open)
+    }
+
+    /// Opens an upload session (POST): where [`finish_upload`](Self::finish_upload)
+    /// sends the blob.
+    pub fn start_upload(&self, repo: &Repository) -> Result<Upload, RegistryError> {
         let start_url = format!("{}/blobs/uploads/", self.base(repo));
-        let mut resp = self.request(repo, &scopes, Method::Post, &start_url, &[], &Body::Empty)?;
+        let mut resp = self.request(
+            repo,
+            &Client::push_scopes(repo),
+            Method::Post,
+            &start_url,
+            &[],
+            &Body::Empty,
+        )?;
         if resp.status() != StatusCode::ACCEPTED {
             return Err(http_error(repo, "POST", &start_url, &mut resp));
         }
@@ -59,7 +109,23 @@ impl Client {
             detail: ": no Location for the upload".into(),
             hint: "the registry does not follow the distribution API".into(),
         })?;
-        let mut put_url = self.absolute(repo, &location);
+        Ok(Upload {
+            url: self.absolute(repo, &location),
+        })
+    }
+
+    /// Sends the whole blob to an open upload session in one PUT, which closes it
+    /// under `digest`.
+    pub fn finish_upload<'a>(
+        &self,
+        repo: &Repository,
+        upload: &Upload,
+        digest: &str,
+        len: u64,
+        open: &'a OpenBlob<'a>,
+    ) -> Result<(), RegistryError> {
+        let scopes = Client::push_scopes(repo);
+        let mut put_url = upload.url.clone();
         put_url.push(if put_url.contains('?') { '&' } else { '?' });
         put_url.push_str("digest=");
         put_url.push_str(digest);

@@ -267,3 +267,113 @@ fn duplicate_entries_are_copied_once_and_dropped_from_a_new_index() {
     assert!(!p.filtered);
     assert_eq!(p.platforms, vec!["linux/amd64", "linux/arm64"]);
 }
+
+/// One registry holding `app` (read-only) that declines every mount into `copy` and
+/// takes uploads; `put_status` answers each blob PUT.
+fn declining_registry(
+    content: HashMap<String, (String, Vec<u8>)>,
+    put_status: u16,
+) -> (Server, Arc<std::sync::atomic::AtomicUsize>) {
+    let sessions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let opened = sessions.clone();
+    let server = serve(move |seen: &Seen| {
+        let key = seen.path.splitn(4, '/').nth(3).unwrap_or("").to_string();
+        match (seen.method.as_str(), seen.path.starts_with("/v2/app/")) {
+            ("GET" | "HEAD", true) => match content.get(&key) {
+                Some((ct, body)) => {
+                    Reply::Full(200, vec![("Content-Type".into(), ct.clone())], body.clone())
+                }
+                None => status(404, &[]),
+            },
+            ("HEAD", false) => status(404, &[]),
+            ("POST", false) => {
+                let n = opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let location = format!("/v2/copy/blobs/uploads/s{n}");
+                status(202, &[("Location", location.as_str())])
+            }
+            ("PUT", false) if seen.path.contains("/blobs/uploads/") => {
+                if put_status >= 400 {
+                    // A slow refusal: time for openers that ran ahead to show it.
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                status(put_status, &[])
+            }
+            ("PUT", false) => status(201, &[]),
+            _ => status(405, &[]),
+        }
+    });
+    (server, sessions)
+}
+
+#[test]
+fn a_declined_mount_is_the_upload_session_each_blob_uses() {
+    let img = image(br#"{"os":"linux","architecture":"amd64"}"#, None);
+    let (server, _) = declining_registry(img.content, 201);
+    let c = client_for(&[&server.addr]);
+    let src = Reference::parse(&format!("{}/app:v1", server.addr)).unwrap();
+    let dest = Reference::parse(&format!("{}/copy:v1", server.addr)).unwrap();
+    let sel = selection(&["linux/amd64"]);
+    let done = within(Duration::from_secs(60), move || {
+        let p = prepare(&c, &src, &sel).unwrap();
+        copy(&c, &src, &dest, &p, &Silent).unwrap()
+    });
+    assert_eq!((done.blobs_copied, done.blobs_mounted), (2, 0));
+    let seen = server.requests();
+    let posts: Vec<&Seen> = seen.iter().filter(|r| r.method == "POST").collect();
+    // One POST per blob, each the mount request; its session takes the blob.
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts.iter().all(|r| r.path.contains("mount=")), "{posts:?}");
+    let puts: Vec<&str> = seen
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/blobs/uploads/"))
+        .map(|r| r.path.as_str())
+        .collect();
+    for d in [&img.config_digest, &img.layer_digest] {
+        assert!(
+            puts.iter()
+                .any(|p| p.starts_with("/v2/copy/blobs/uploads/s") && p.ends_with(d.as_str())),
+            "{d} not sent to a mount's session: {puts:?}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_stream_stops_the_copy_without_opening_every_upload() {
+    // Twenty blobs larger than the small-blob cut, so openers and streams carry them.
+    let blobs: Vec<Vec<u8>> = (0..20u8)
+        .map(|i| vec![i; (super::blobs::SMALL_BLOB as usize) + 1 + i as usize])
+        .collect();
+    let mut content = HashMap::new();
+    let descriptors: Vec<Descriptor> = blobs
+        .iter()
+        .map(|b| {
+            let d = crate::digest::sha256(b);
+            content.insert(
+                format!("blobs/{d}"),
+                ("application/octet-stream".into(), b.clone()),
+            );
+            Descriptor {
+                media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+                digest: d,
+                size: b.len() as u64,
+                platform: None,
+                annotations: Default::default(),
+            }
+        })
+        .collect();
+    let (server, sessions) = declining_registry(content, 403);
+    let c = client_for(&[&server.addr]);
+    let src = Reference::parse(&format!("{}/app:v1", server.addr)).unwrap();
+    let dest = Reference::parse(&format!("{}/copy:v1", server.addr)).unwrap();
+    let err = within(Duration::from_secs(60), move || {
+        super::blobs::copy(&c, &src.repository, &dest.repository, &descriptors, &Silent).map(|_| ())
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    let opened = sessions.load(std::sync::atomic::Ordering::SeqCst);
+    // At most one per stream, one waiting per stream, one in each opener's hands.
+    assert!(
+        opened <= 10,
+        "{opened} uploads opened for 20 blobs while the first ones failed"
+    );
+}
