@@ -26,7 +26,7 @@ pub(super) const SMALL_BLOB: u64 = 1 << 20;
 /// How many blobs stream at once.
 const STREAMS: usize = crate::pipeline::upload::PARALLEL;
 /// How many workers open uploads ahead of the streams, and copy small blobs.
-const OPENERS: usize = 2;
+const OPENERS: usize = STREAMS;
 const SMALL_WORKERS: usize = 2;
 
 /// What the copy did.
