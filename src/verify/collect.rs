@@ -3,6 +3,7 @@
 //! of each platform's entrypoint binary.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, ImageConfig, Manifest};
@@ -73,37 +74,39 @@ pub fn read_index(
             digests.push(&d.digest);
         }
     }
-    let children = pool::try_map(&digests, pool::WORKERS, |digest| {
-        client.get_manifest(&reference.with_target(digest))
-    })?;
-    // Each distinct config once (images of one build often share none, but copies and
-    // repeated entries do).
-    let mut config_digests: Vec<&str> = Vec::new();
-    for (child, digest) in children.iter().zip(&digests) {
+    // Each entry's manifest, then at once its config: no wait for the other entries'
+    // manifests. Each distinct config is read once (images of one build often share
+    // none, but copies and variants of one image do): whoever asks first reads it and
+    // the others wait for it.
+    let slots: std::sync::Mutex<HashMap<String, Arc<std::sync::Mutex<Option<ImageConfig>>>>> =
+        Default::default();
+    let read_config = |d: &str| -> Result<ImageConfig, RegistryError> {
+        let slot = slots
+            .lock()
+            .unwrap()
+            .entry(d.to_string())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().unwrap();
+        if let Some(cfg) = &*slot {
+            return Ok(cfg.clone());
+        }
+        let bytes = client.get_blob_bytes(repo, d, CONFIG_LIMIT)?;
+        let cfg = parse_config(repo, d, &bytes)?;
+        *slot = Some(cfg.clone());
+        Ok(cfg)
+    };
+    let pairs = pool::try_map(&digests, pool::WORKERS, |digest| {
+        let child = client.get_manifest(&reference.with_target(digest))?;
         let Manifest::Image { config, .. } = &child.manifest else {
             return Err(nested_index(repo, digest));
         };
-        if !config_digests.contains(&config.digest.as_str()) {
-            config_digests.push(&config.digest);
-        }
-    }
-    let configs = pool::try_map(&config_digests, pool::WORKERS, |d| {
-        let bytes = client.get_blob_bytes(repo, d, CONFIG_LIMIT)?;
-        parse_config(repo, d, &bytes)
+        let cfg = read_config(&config.digest)?;
+        Ok((child, cfg))
     })?;
-    let configs: HashMap<&str, ImageConfig> = config_digests.iter().copied().zip(configs).collect();
-    let read: Vec<(Manifest, ImageConfig, Fetched)> = children
-        .iter()
-        .map(|f| {
-            let Manifest::Image { config, .. } = &f.manifest else {
-                unreachable!("checked above")
-            };
-            (
-                f.manifest.clone(),
-                configs[config.digest.as_str()].clone(),
-                f.clone(),
-            )
-        })
+    let read: Vec<(Manifest, ImageConfig, Fetched)> = pairs
+        .into_iter()
+        .map(|(f, cfg)| (f.manifest.clone(), cfg, f))
         .collect();
     let by_digest: HashMap<&str, (&Manifest, &ImageConfig)> = digests
         .iter()
@@ -358,5 +361,86 @@ mod tests {
         );
         // Only the index was read.
         assert_eq!(f.server.requests().len(), 1);
+    }
+
+    #[test]
+    fn an_entrys_config_is_read_without_waiting_for_the_other_entries() {
+        // Two entries with their own configs; the second's manifest is answered only
+        // once the first's config has been asked for (or after 10 s): read in waves
+        // (every manifest, then every config) it would wait the whole time.
+        let mut blobs: HashMap<String, (String, Vec<u8>)> = HashMap::new();
+        let mut children = Vec::new();
+        for arch in ["amd64", "arm64"] {
+            let config = format!(r#"{{"os":"linux","architecture":"{arch}"}}"#).into_bytes();
+            let cd = crate::digest::sha256(&config);
+            let m = format!(
+                r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[]}}"#,
+                config.len()
+            );
+            let md = crate::digest::sha256(m.as_bytes());
+            blobs.insert(cd.clone(), ("application/octet-stream".into(), config));
+            blobs.insert(md.clone(), (OCI_MANIFEST.into(), m.into_bytes()));
+            children.push((arch, md, cd));
+        }
+        let entries: Vec<String> = children
+            .iter()
+            .map(|(arch, md, _)| {
+                format!(
+                    r#"{{"mediaType":"{OCI_MANIFEST}","digest":"{md}","size":1,"platform":{{"os":"linux","architecture":"{arch}"}}}}"#
+                )
+            })
+            .collect();
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+            entries.join(",")
+        );
+        let (first_config, slow_manifest) = (children[0].2.clone(), children[1].1.clone());
+        let asked = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let waited_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (a, w) = (asked.clone(), waited_out.clone());
+        let server = serve(move |seen| {
+            let last = seen.path.rsplit('/').next().unwrap_or("").to_string();
+            if last == first_config {
+                *a.0.lock().unwrap() = true;
+                a.1.notify_all();
+            }
+            if last == slow_manifest {
+                let flag = a.0.lock().unwrap();
+                let (flag, timeout) =
+                    a.1.wait_timeout_while(flag, Duration::from_secs(10), |asked| !*asked)
+                        .unwrap();
+                if timeout.timed_out() && !*flag {
+                    w.store(true, Ordering::SeqCst);
+                }
+            }
+            let (ct, body) = if last == "v1" {
+                (
+                    "application/vnd.oci.image.index.v1+json".to_string(),
+                    index.clone().into_bytes(),
+                )
+            } else if let Some(b) = blobs.get(&last) {
+                b.clone()
+            } else {
+                return test_server::status(404, &[]);
+            };
+            Reply::Full(200, vec![("Content-Type".into(), ct)], body)
+        });
+        let c = client_for(&server.addr);
+        let r = Reference::parse(&format!("{}/app:v1", server.addr)).unwrap();
+        let observed = within(Duration::from_secs(60), move || observe(&c, &r, None))
+            .unwrap()
+            .unwrap();
+        let Kind::Index { entries } = &observed.kind else {
+            panic!()
+        };
+        let configs: Vec<String> = entries
+            .iter()
+            .map(|e| e.config.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(configs, ["linux/amd64", "linux/arm64"]);
+        assert!(
+            !waited_out.load(Ordering::SeqCst),
+            "the first entry's config was only asked for after every manifest was read"
+        );
     }
 }

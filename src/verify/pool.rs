@@ -29,20 +29,23 @@ where
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Result<R, E>>>> =
         Mutex::new(std::iter::repeat_with(|| None).take(items.len()).collect());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { return };
-                    let r = f(item);
-                    if r.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    results.lock().unwrap()[i] = Some(r);
-                }
-            });
+    let work = || {
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { return };
+            let r = f(item);
+            if r.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            results.lock().unwrap()[i] = Some(r);
         }
+    };
+    // The calling thread is one of the workers: one thread fewer to start.
+    std::thread::scope(|s| {
+        for _ in 1..workers {
+            s.spawn(work);
+        }
+        work();
     });
     let mut out = Vec::with_capacity(items.len());
     for r in results.into_inner().unwrap() {
