@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use common::{Stack, text};
 use mpbuild::registry::credentials::Store;
-use mpbuild::registry::{self, Client, Reference, Repository};
+use mpbuild::registry::{self, Client, Mount, Reference, Repository};
 
 const USER: &str = "ci-user";
 const PASS: &str = "s3cret-Pa55word";
@@ -203,11 +203,31 @@ fn push_image(stack: &Stack, client: &Client, registry: &str) -> String {
     }
     // Mount into another repository of the same registry.
     let other = Repository::parse(&format!("{registry}/team/copy")).unwrap();
-    assert!(
+    assert!(matches!(
         client
-            .mount_blob(&other, &mpbuild::digest::sha256(&layer), &repo)
-            .unwrap()
-    );
+            .mount_or_start(&other, &mpbuild::digest::sha256(&layer), &repo)
+            .unwrap(),
+        Mount::Mounted
+    ));
+    // A mount from a repository without the blob is declined; the session the
+    // registry opened instead takes the blob.
+    let extra = b"a blob only the session brings".to_vec();
+    let extra_digest = mpbuild::digest::sha256(&extra);
+    let empty = Repository::parse(&format!("{registry}/team/empty")).unwrap();
+    let Mount::Upload(session) = client
+        .mount_or_start(&other, &extra_digest, &empty)
+        .unwrap()
+    else {
+        panic!("a mount of a blob the source lacks was not declined")
+    };
+    let data = extra.clone();
+    let open = move || -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(std::io::Cursor::new(data.clone())))
+    };
+    client
+        .finish_upload(&other, &session, &extra_digest, extra.len() as u64, &open)
+        .unwrap();
+    assert!(client.blob_exists(&other, &extra_digest, false).unwrap());
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",

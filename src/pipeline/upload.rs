@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::buildx::{BuildError, Ui};
 use crate::oci_layout::{Descriptor, Layout};
 use crate::plan::Plan;
-use crate::registry::{Client, RegistryError, Repository};
+use crate::registry::{Client, Mount, RegistryError, Repository};
 
 /// How many blobs are uploaded at once.
 pub const PARALLEL: usize = 4;
@@ -148,15 +148,21 @@ pub fn upload(
                             skipped.fetch_add(1, Ordering::Relaxed);
                             return Ok(());
                         }
+                        // A declined mount opens an upload session: the last one
+                        // takes the blob (no POST of its own).
+                        let mut session = None;
                         for from in known
                             .get(&blob.digest)
                             .into_iter()
                             .chain(mount_from)
                             .filter(|f| *f != repo && f.registry == repo.registry)
                         {
-                            if client.mount_blob(repo, &blob.digest, from)? {
-                                mounted.fetch_add(1, Ordering::Relaxed);
-                                return Ok(());
+                            match client.mount_or_start(repo, &blob.digest, from)? {
+                                Mount::Mounted => {
+                                    mounted.fetch_add(1, Ordering::Relaxed);
+                                    return Ok(());
+                                }
+                                Mount::Upload(upload) => session = Some(upload),
                             }
                         }
                         let path = layout.blob_path(&blob.digest)?;
@@ -166,7 +172,11 @@ pub fn upload(
                                 std::fs::File::open(&path)?,
                             )))
                         };
-                        client.upload_blob(repo, &blob.digest, blob.size, &open)?;
+                        let session = match session {
+                            Some(upload) => upload,
+                            None => client.start_upload(repo)?,
+                        };
+                        client.finish_upload(repo, &session, &blob.digest, blob.size, &open)?;
                         uploaded.fetch_add(1, Ordering::Relaxed);
                         bytes.fetch_add(blob.size, Ordering::Relaxed);
                         Ok(())

@@ -24,23 +24,6 @@ pub enum Mount {
 }
 
 impl Client {
-    /// Mounts a blob from another repository of the same registry. `Ok(true)` when
-    /// mounted; `Ok(false)` when the registry declined (upload it instead).
-    pub fn mount_blob(
-        &self,
-        repo: &Repository,
-        digest: &str,
-        from: &Repository,
-    ) -> Result<bool, RegistryError> {
-        if from.registry != repo.registry {
-            return Ok(false);
-        }
-        Ok(matches!(
-            self.mount_or_start(repo, digest, from)?,
-            Mount::Mounted
-        ))
-    }
-
     /// Mounts a blob from another repository of the same registry, or, where the
     /// registry declines (or `from` is elsewhere), opens an upload for it: a declined
     /// mount's answer is itself an upload session, used rather than opening another.
