@@ -10,6 +10,7 @@ pub mod error;
 pub mod manifest;
 mod manifests;
 pub mod reference;
+mod resolve;
 #[cfg(test)]
 pub(crate) mod test_server;
 mod transport;

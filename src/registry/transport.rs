@@ -259,7 +259,7 @@ impl Client {
         if !certs.is_empty() {
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(timeout))
             .timeout_per_read(Some(timeout))
@@ -267,8 +267,12 @@ impl Client {
             .max_redirects(5)
             .user_agent(concat!("mpbuild/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls.build())
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            super::resolve::LiteralFirst::default(),
+        );
         agents.insert(key, agent.clone());
         Ok(agent)
     }
