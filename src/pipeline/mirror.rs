@@ -426,12 +426,32 @@ pub fn copy(
     progress.total(blobs.iter().map(|b| b.size).sum());
     let (src_repo, dest_repo) = (&src.repository, &dest.repository);
     let counts = blobs::copy(client, src_repo, dest_repo, &blobs, progress)?;
-    // The child manifests at once (each names only blobs now there), then the root.
+    // The child manifests at once (each names only blobs now there), then the root;
+    // while the root goes in, each child and config is read back from the destination
+    // (and kept for the run), so the verification that follows reads only the root.
     verify::pool::try_map(&plan.manifests, verify::pool::WORKERS, |(d, f)| {
         client.put_manifest(dest_repo, &d.digest, &f.media_type, &f.bytes)
     })?;
     let digest = crate::digest::sha256(&plan.root_bytes);
-    client.put_manifest(dest_repo, &digest, &plan.root_media_type, &plan.root_bytes)?;
+    let mut last = vec![Last::Root];
+    for (d, f) in &plan.manifests {
+        last.push(Last::Child(&d.digest));
+        if let Manifest::Image { config, .. } = &f.manifest {
+            last.push(Last::Config(&config.digest));
+        }
+    }
+    if let Manifest::Image { config, .. } = &top.manifest {
+        last.push(Last::Config(&config.digest));
+    }
+    verify::pool::try_map(&last, verify::pool::WORKERS, |step| match step {
+        Last::Root => client
+            .put_manifest(dest_repo, &digest, &plan.root_media_type, &plan.root_bytes)
+            .map(drop),
+        Last::Child(d) => client.get_manifest(&dest.with_target(d)).map(drop),
+        Last::Config(d) => client
+            .get_blob_bytes(dest_repo, d, verify::collect::CONFIG_LIMIT)
+            .map(drop),
+    })?;
     Ok(Mirrored {
         source_digest: top.digest.clone(),
         digest,
@@ -442,6 +462,13 @@ pub fn copy(
         blobs_skipped: counts.skipped,
         bytes_copied: counts.bytes,
     })
+}
+
+/// The last writes of a copy and the read-backs that go beside them.
+enum Last<'a> {
+    Root,
+    Child(&'a str),
+    Config(&'a str),
 }
 
 /// Puts the mirrored root under `dest`'s tag (after verification).

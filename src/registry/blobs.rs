@@ -92,8 +92,27 @@ impl Client {
 
     /// A whole (small) blob, digest-checked: image configs. At most `limit` bytes are
     /// read: a blob that declares or turns out to be larger fails at `limit + 1` bytes,
-    /// without reading the rest (so its digest is never checked either).
+    /// without reading the rest (so its digest is never checked either). A blob this
+    /// run already read from the same repository is not read again: the digest fixes
+    /// its bytes.
     pub fn get_blob_bytes(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let key = format!("{repo}@{digest}");
+        if let Some(b) = self.by_digest.lock().unwrap().blob(&key)
+            && b.len() as u64 <= limit
+        {
+            return Ok(b.clone());
+        }
+        let out = self.read_blob_bytes(repo, digest, limit)?;
+        self.by_digest.lock().unwrap().keep_blob(key, &out);
+        Ok(out)
+    }
+
+    fn read_blob_bytes(
         &self,
         repo: &Repository,
         digest: &str,
@@ -343,6 +362,39 @@ mod tests {
     use crate::registry::Options;
     use crate::registry::credentials::Store;
     use crate::registry::test_server::{self, Reply, serve, within};
+
+    #[test]
+    fn a_small_blob_is_read_once_per_repository_and_run() {
+        let body = br#"{"os":"linux","architecture":"amd64"}"#.to_vec();
+        let digest = crate::digest::sha256(&body);
+        let served = body.clone();
+        let server = serve(move |_| Reply::Full(200, Vec::new(), served.clone()));
+        let c = test_server::client(Options::default(), Store::default());
+        test_server::plain_http(&c, &server.addr);
+        let app = Repository::parse(&format!("{}/team/app", server.addr)).unwrap();
+        let copy = Repository::parse(&format!("{}/team/copy", server.addr)).unwrap();
+        for _ in 0..3 {
+            assert_eq!(c.get_blob_bytes(&app, &digest, 1 << 20).unwrap(), body);
+        }
+        // Another repository is read for itself: what it holds is what it serves.
+        assert_eq!(c.get_blob_bytes(&copy, &digest, 1 << 20).unwrap(), body);
+        // A smaller cap than the bytes kept still refuses them.
+        let err = c.get_blob_bytes(&app, &digest, 4).unwrap_err();
+        assert!(matches!(err, RegistryError::TooLarge { .. }), "{err}");
+        let gets = |repo: &str| {
+            server
+                .requests()
+                .iter()
+                .filter(|s| s.path.starts_with(&format!("/v2/team/{repo}/blobs/")))
+                .count()
+        };
+        assert_eq!(
+            gets("app"),
+            2,
+            "read once, then once more past the smaller cap"
+        );
+        assert_eq!(gets("copy"), 1);
+    }
 
     #[test]
     fn a_config_blob_over_the_cap_fails_at_the_cap() {

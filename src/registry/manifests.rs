@@ -22,12 +22,28 @@ pub struct Fetched {
 /// The most manifest bytes kept by digest in one run.
 const DIGEST_CACHE_BYTES: usize = 32 << 20;
 
-/// Manifests already fetched and checked by digest, by `REPO@DIGEST`, up to
-/// [`DIGEST_CACHE_BYTES`] in all (past that, nothing more is kept).
+/// Manifests and small blobs (configs) already fetched and checked by digest, by
+/// `REPO@DIGEST`, up to [`DIGEST_CACHE_BYTES`] in all (past that, nothing more is
+/// kept). Only what was read from that repository is kept under its name.
 #[derive(Debug, Default)]
 pub struct DigestCache {
     entries: std::collections::HashMap<String, Fetched>,
+    blobs: std::collections::HashMap<String, Vec<u8>>,
     bytes: usize,
+}
+
+impl DigestCache {
+    /// Keeps a blob's bytes, if the budget allows.
+    pub(super) fn keep_blob(&mut self, key: String, bytes: &[u8]) {
+        if self.bytes + bytes.len() <= DIGEST_CACHE_BYTES {
+            self.bytes += bytes.len();
+            self.blobs.insert(key, bytes.to_vec());
+        }
+    }
+
+    pub(super) fn blob(&self, key: &str) -> Option<&Vec<u8>> {
+        self.blobs.get(key)
+    }
 }
 
 impl Client {

@@ -19,7 +19,7 @@ pub type DeepFn<'a> = dyn Fn(&Client, &Repository, &Manifest, &ImageConfig, &Pla
     + 'a;
 
 /// Image configs are small; anything bigger is refused.
-const CONFIG_LIMIT: u64 = 4 << 20;
+pub const CONFIG_LIMIT: u64 = 4 << 20;
 
 /// What `reference` holds, or `Ok(None)` when the registry has no such tag or digest.
 pub fn observe(

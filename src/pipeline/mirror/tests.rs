@@ -269,7 +269,8 @@ fn duplicate_entries_are_copied_once_and_dropped_from_a_new_index() {
 }
 
 /// One registry holding `app` (read-only) that declines every mount into `copy` and
-/// takes uploads; `put_status` answers each blob PUT.
+/// takes uploads (reading back from `copy` what `app` holds); `put_status` answers
+/// each blob PUT.
 fn declining_registry(
     content: HashMap<String, (String, Vec<u8>)>,
     put_status: u16,
@@ -279,7 +280,8 @@ fn declining_registry(
     let server = serve(move |seen: &Seen| {
         let key = seen.path.splitn(4, '/').nth(3).unwrap_or("").to_string();
         match (seen.method.as_str(), seen.path.starts_with("/v2/app/")) {
-            ("GET" | "HEAD", true) => match content.get(&key) {
+            // What the copy reads back from `copy` is what it wrote: the same bytes.
+            ("GET" | "HEAD", true) | ("GET", false) => match content.get(&key) {
                 Some((ct, body)) => {
                     Reply::Full(200, vec![("Content-Type".into(), ct.clone())], body.clone())
                 }
