@@ -3,7 +3,7 @@
 
 use crate::exit::{Code, Coded};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RegistryError {
     #[error(
         "`{reference}` is not an image reference: {reason}\n  = help: write [HOST[:PORT]/]PATH[:TAG][@sha256:DIGEST], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:latest"

@@ -77,9 +77,9 @@ pub fn read_index(
     // Each entry's manifest, then at once its config: no wait for the other entries'
     // manifests. Each distinct config is read once (images of one build often share
     // none, but copies and variants of one image do): whoever asks first reads it and
-    // the others wait for it.
-    let slots: std::sync::Mutex<HashMap<String, Arc<std::sync::Mutex<Option<ImageConfig>>>>> =
-        Default::default();
+    // the others wait for its result — the config, or the same error.
+    type Slot = Arc<std::sync::Mutex<Option<Result<ImageConfig, RegistryError>>>>;
+    let slots: std::sync::Mutex<HashMap<String, Slot>> = Default::default();
     let read_config = |d: &str| -> Result<ImageConfig, RegistryError> {
         let slot = slots
             .lock()
@@ -88,13 +88,14 @@ pub fn read_index(
             .or_default()
             .clone();
         let mut slot = slot.lock().unwrap();
-        if let Some(cfg) = &*slot {
-            return Ok(cfg.clone());
+        if let Some(done) = &*slot {
+            return done.clone();
         }
-        let bytes = client.get_blob_bytes(repo, d, CONFIG_LIMIT)?;
-        let cfg = parse_config(repo, d, &bytes)?;
-        *slot = Some(cfg.clone());
-        Ok(cfg)
+        let read = client
+            .get_blob_bytes(repo, d, CONFIG_LIMIT)
+            .and_then(|bytes| parse_config(repo, d, &bytes));
+        *slot = Some(read.clone());
+        read
     };
     let pairs = pool::try_map(&digests, pool::WORKERS, |digest| {
         let child = client.get_manifest(&reference.with_target(digest))?;

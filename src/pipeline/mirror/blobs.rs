@@ -13,9 +13,9 @@
 //!   trips to a registry still busy with the large ones.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use super::Progress;
 use crate::registry::manifest::Descriptor;
@@ -66,7 +66,9 @@ pub(super) fn copy(
     };
     let large = blobs.len() - small;
     let (tx, rx) = sync_channel::<(&Descriptor, Upload)>(STREAMS);
-    let rx = Mutex::new(rx);
+    // The streams own the receiver: should they all end (a panic included), the
+    // openers' sends fail instead of waiting for ever.
+    let rx = Arc::new(Mutex::new(rx));
     std::thread::scope(|s| {
         for _ in 0..OPENERS.min(large.max(1)) {
             let tx = tx.clone();
@@ -74,8 +76,10 @@ pub(super) fn copy(
         }
         drop(tx);
         for _ in 0..STREAMS.min(large.max(1)) {
-            s.spawn(|| run.stream_opened(&rx));
+            let rx = rx.clone();
+            s.spawn(|| run.stream_opened(rx));
         }
+        drop(rx);
         for _ in 0..SMALL_WORKERS.min(small) {
             s.spawn(|| run.copy_small());
         }
@@ -135,7 +139,7 @@ impl<'a> Run<'a> {
 
     /// A stream: each opened blob sent, until the openers are done. After a failure
     /// it only drains what was opened, so no opener waits on it forever.
-    fn stream_opened(&self, rx: &Mutex<Receiver<(&'a Descriptor, Upload)>>) {
+    fn stream_opened(&self, rx: Arc<Mutex<Receiver<(&'a Descriptor, Upload)>>>) {
         loop {
             let next = rx.lock().unwrap().recv();
             let Ok((blob, upload)) = next else { return };
@@ -200,8 +204,20 @@ impl<'a> Run<'a> {
                 progress: self.progress,
             }))
         };
-        self.client
-            .finish_upload(self.dest, upload, &blob.digest, blob.size, &open)?;
+        let dest = self.dest;
+        match self
+            .client
+            .finish_upload(dest, upload, &blob.digest, blob.size, &open)
+        {
+            // The session was opened a few blobs ahead and may have expired while it
+            // waited (registries drop idle ones): a new one, once.
+            Err(RegistryError::Http { status: 404, .. }) => {
+                let fresh = self.client.start_upload(dest)?;
+                self.client
+                    .finish_upload(dest, &fresh, &blob.digest, blob.size, &open)?;
+            }
+            done => done?,
+        }
         self.copied.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(blob.size, Ordering::Relaxed);
         Ok(())
