@@ -502,3 +502,104 @@ fn push_through_a_failing_registry_moves_no_tag() {
         assert_no_credentials(&t);
     }
 }
+
+#[test]
+fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
+    let Some(stack) = common::stack() else { return };
+    // Twelve layers of random bytes (nothing compresses), each sent slowly by the
+    // proxy: more blobs than are copied at once, and each takes seconds.
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut dockerfile = String::from("FROM scratch\n");
+    let mut urandom = std::fs::File::open("/dev/urandom").unwrap();
+    for i in 0..12 {
+        let mut bytes = vec![0u8; 256 << 10];
+        std::io::Read::read_exact(&mut urandom, &mut bytes).unwrap();
+        files.push((format!("f{i}"), bytes));
+        dockerfile.push_str(&format!("COPY f{i} /f{i}\n"));
+    }
+    let mut ctx: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    ctx.push(("Dockerfile", dockerfile.as_bytes()));
+    let dir = stack.context(&ctx);
+    let repo = stack.unique_repo("interrupted-mirror");
+    let src = format!("{repo}:v1");
+    let path = repo
+        .strip_prefix(&format!("{}/", stack.registry))
+        .unwrap()
+        .to_string();
+    stack.ok(stack.docker().args([
+        "buildx",
+        "build",
+        "--platform",
+        "linux/amd64",
+        "--provenance=false",
+        "-t",
+        &src,
+        "--push",
+        dir.path().to_str().unwrap(),
+    ]));
+    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/v1"));
+    assert_eq!(code, 200, "{body}");
+    let manifest: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let layers: Vec<String> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(layers.len(), 12, "{body}");
+    let proxy = Proxy::start(&stack.registry);
+    proxy.always(
+        Some("GET"),
+        "/blobs/sha256:",
+        Fault::Slow {
+            chunk: 16 << 10,
+            pause: Duration::from_millis(150),
+        },
+    );
+    let dest = stack.start_registry("", None);
+    let mut cmd = stack.mpbuild();
+    let child = cmd
+        .args([
+            "mirror",
+            &format!("{}/{path}:v1", proxy.addr),
+            &format!("{}/copy:v1", dest.addr),
+            "--all",
+            "--progress",
+            "plain",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past the source's check, into the first layers (each takes about 2.4 s).
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(130), "{t}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stopped after {:?}: {t}",
+        started.elapsed()
+    );
+    assert_eq!(tag_of(&dest.addr, "copy", "v1"), None, "a tag moved: {t}");
+    let copied = layers
+        .iter()
+        .filter(|d| {
+            ureq::head(format!("http://{}/v2/copy/blobs/{d}", dest.addr))
+                .call()
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .count();
+    assert!(
+        copied < layers.len(),
+        "every layer was copied after Ctrl-C ({copied}): {t}"
+    );
+}

@@ -87,6 +87,9 @@ pub(super) fn copy(
     if let Some(e) = run.first_error.into_inner().unwrap() {
         return Err(e);
     }
+    if crate::buildx::interrupted() {
+        return Err(crate::exit::Interrupted.into());
+    }
     Ok(Counts {
         copied: run.copied.into_inner(),
         mounted: run.mounted.into_inner(),
@@ -110,8 +113,9 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
+    /// Whether to start no more work: a copy failed, or the user pressed Ctrl-C.
     fn failed(&self) -> bool {
-        self.first_error.lock().unwrap().is_some()
+        crate::buildx::interrupted() || self.first_error.lock().unwrap().is_some()
     }
 
     fn fail(&self, e: RegistryError) {
