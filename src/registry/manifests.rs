@@ -33,10 +33,18 @@ pub struct DigestCache {
 }
 
 impl DigestCache {
+    /// Takes `len` bytes of the budget, if it has them.
+    fn reserve(&mut self, len: usize) -> bool {
+        let fits = self.bytes + len <= DIGEST_CACHE_BYTES;
+        if fits {
+            self.bytes += len;
+        }
+        fits
+    }
+
     /// Keeps a blob's bytes, if the budget allows.
     pub(super) fn keep_blob(&mut self, key: String, bytes: &[u8]) {
-        if self.bytes + bytes.len() <= DIGEST_CACHE_BYTES {
-            self.bytes += bytes.len();
+        if self.reserve(bytes.len()) {
             self.blobs.insert(key, bytes.to_vec());
         }
     }
@@ -60,8 +68,7 @@ impl Client {
         let fetched = self.fetch_manifest(r)?;
         if let Some(k) = key {
             let mut cache = self.by_digest.lock().unwrap();
-            if cache.bytes + fetched.bytes.len() <= DIGEST_CACHE_BYTES {
-                cache.bytes += fetched.bytes.len();
+            if cache.reserve(fetched.bytes.len()) {
                 cache.entries.insert(k, fetched.clone());
             }
         }
