@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use common::{Stack, text};
 use mpbuild::registry::credentials::Store;
-use mpbuild::registry::{self, Client, Mount, Reference, Repository};
+use mpbuild::registry::{self, Client, Placed, Reference, Repository};
 
 const USER: &str = "ci-user";
 const PASS: &str = "s3cret-Pa55word";
@@ -205,18 +205,16 @@ fn push_image(stack: &Stack, client: &Client, registry: &str) -> String {
     let other = Repository::parse(&format!("{registry}/team/copy")).unwrap();
     assert!(matches!(
         client
-            .mount_or_start(&other, &mpbuild::digest::sha256(&layer), &repo)
+            .place_blob(&other, &mpbuild::digest::sha256(&layer), [&repo])
             .unwrap(),
-        Mount::Mounted
+        Placed::Mounted
     ));
     // A mount from a repository without the blob is declined; the session the
     // registry opened instead takes the blob.
     let extra = b"a blob only the session brings".to_vec();
     let extra_digest = mpbuild::digest::sha256(&extra);
     let empty = Repository::parse(&format!("{registry}/team/empty")).unwrap();
-    let Mount::Upload(session) = client
-        .mount_or_start(&other, &extra_digest, &empty)
-        .unwrap()
+    let Placed::Upload(session) = client.place_blob(&other, &extra_digest, [&empty]).unwrap()
     else {
         panic!("a mount of a blob the source lacks was not declined")
     };

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::buildx::{BuildError, Ui};
 use crate::oci_layout::{Descriptor, Layout};
 use crate::plan::Plan;
-use crate::registry::{Client, Mount, RegistryError, Repository};
+use crate::registry::{Client, Placed, RegistryError, Repository};
 
 /// How many blobs are uploaded at once.
 pub const PARALLEL: usize = 4;
@@ -144,37 +144,24 @@ pub fn upload(
                         return;
                     };
                     let result = (|| -> Result<(), anyhow::Error> {
-                        if client.blob_exists(repo, &blob.digest, true)? {
-                            skipped.fetch_add(1, Ordering::Relaxed);
-                            return Ok(());
-                        }
-                        // A declined mount opens an upload session: the last one
-                        // takes the blob (no POST of its own).
-                        let mut session = None;
-                        for from in known
-                            .get(&blob.digest)
-                            .into_iter()
-                            .chain(mount_from)
-                            .filter(|f| *f != repo && f.registry == repo.registry)
-                        {
-                            match client.mount_or_start(repo, &blob.digest, from)? {
-                                Mount::Mounted => {
-                                    mounted.fetch_add(1, Ordering::Relaxed);
-                                    return Ok(());
-                                }
-                                Mount::Upload(upload) => session = Some(upload),
+                        let from = known.get(&blob.digest).into_iter().chain(mount_from);
+                        let session = match client.place_blob(repo, &blob.digest, from)? {
+                            Placed::Present => {
+                                skipped.fetch_add(1, Ordering::Relaxed);
+                                return Ok(());
                             }
-                        }
+                            Placed::Mounted => {
+                                mounted.fetch_add(1, Ordering::Relaxed);
+                                return Ok(());
+                            }
+                            Placed::Upload(upload) => upload,
+                        };
                         let path = layout.blob_path(&blob.digest)?;
                         let open = || -> std::io::Result<Box<dyn std::io::Read + Send>> {
                             Ok(Box::new(std::io::BufReader::with_capacity(
                                 1 << 20,
                                 std::fs::File::open(&path)?,
                             )))
-                        };
-                        let session = match session {
-                            Some(upload) => upload,
-                            None => client.start_upload(repo)?,
                         };
                         client.finish_upload(repo, &session, &blob.digest, blob.size, &open)?;
                         uploaded.fetch_add(1, Ordering::Relaxed);

@@ -21,4 +21,4 @@ pub use client::{BlobReader, Checked, Client, Fetched, Options, Retry};
 pub use error::RegistryError;
 pub use manifest::{Descriptor, ImageConfig, Manifest};
 pub use reference::{Reference, Repository};
-pub use upload::{Mount, Upload};
+pub use upload::{Placed, Upload};

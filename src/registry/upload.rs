@@ -17,25 +17,61 @@ pub struct Upload {
 
 /// What a mount request did.
 #[derive(Debug, Clone)]
-pub enum Mount {
+enum Mount {
     Mounted,
     /// Declined: upload the blob to this session instead.
     Upload(Upload),
 }
 
+/// Where a blob stands before its bytes are sent.
+#[derive(Debug, Clone)]
+pub enum Placed {
+    /// The repository has it already.
+    Present,
+    Mounted,
+    /// Send it to this session.
+    Upload(Upload),
+}
+
 impl Client {
-    /// Mounts a blob from another repository of the same registry, or, where the
-    /// registry declines (or `from` is elsewhere), opens an upload for it: a declined
-    /// mount's answer is itself an upload session, used rather than opening another.
-    pub fn mount_or_start(
+    /// Readies `repo` for a blob: nothing to do if it has the blob; else mounted from
+    /// the first of `from` (other repositories of the same registry) that allows it;
+    /// else an upload session — the last declined mount's (a declined mount answers
+    /// with one), or a new one.
+    pub fn place_blob<'r>(
+        &self,
+        repo: &Repository,
+        digest: &str,
+        from: impl IntoIterator<Item = &'r Repository>,
+    ) -> Result<Placed, RegistryError> {
+        if self.blob_exists(repo, digest, true)? {
+            return Ok(Placed::Present);
+        }
+        let mut session = None;
+        for from in from
+            .into_iter()
+            .filter(|f| *f != repo && f.registry == repo.registry)
+        {
+            match self.mount(repo, digest, from)? {
+                Mount::Mounted => return Ok(Placed::Mounted),
+                Mount::Upload(upload) => session = Some(upload),
+            }
+        }
+        Ok(Placed::Upload(match session {
+            Some(upload) => upload,
+            None => self.start_upload(repo)?,
+        }))
+    }
+
+    /// Mounts a blob from another repository of the same registry (the caller makes
+    /// sure it is), or, where the registry declines, the upload session its answer
+    /// opened.
+    fn mount(
         &self,
         repo: &Repository,
         digest: &str,
         from: &Repository,
     ) -> Result<Mount, RegistryError> {
-        if from.registry != repo.registry {
-            return Ok(Mount::Upload(self.start_upload(repo)?));
-        }
         let url = format!(
             "{}/blobs/uploads/?mount={digest}&from={}",
             self.base(repo),

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Progress;
 use crate::registry::manifest::Descriptor;
-use crate::registry::{Client, Mount, RegistryError, Repository, Upload};
+use crate::registry::{Client, Placed, RegistryError, Repository, Upload};
 
 /// Blobs up to this size are copied by the small-blob workers.
 pub(super) const SMALL_BLOB: u64 = 1 << 20;
@@ -180,16 +180,13 @@ impl<'a> Run<'a> {
 
     /// Skips a blob the destination has, mounts it, or opens its upload (`Some`).
     fn open(&self, blob: &Descriptor) -> Result<Option<Upload>, RegistryError> {
-        let done = if self.client.blob_exists(self.dest, &blob.digest, true)? {
-            &self.skipped
-        } else {
-            match self
-                .client
-                .mount_or_start(self.dest, &blob.digest, self.src)?
-            {
-                Mount::Mounted => &self.mounted,
-                Mount::Upload(upload) => return Ok(Some(upload)),
-            }
+        let done = match self
+            .client
+            .place_blob(self.dest, &blob.digest, [self.src])?
+        {
+            Placed::Present => &self.skipped,
+            Placed::Mounted => &self.mounted,
+            Placed::Upload(upload) => return Ok(Some(upload)),
         };
         done.fetch_add(1, Ordering::Relaxed);
         self.progress.advance(blob.size);
