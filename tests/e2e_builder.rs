@@ -5,38 +5,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use common::{Stack, text};
 
-fn mpbuild(stack: &Stack, dir: &Path, cfg: &Path, args: &[&str]) -> Output {
-    let mut cmd = stack.mpbuild();
-    cmd.current_dir(dir)
-        .env("DOCKER_CONFIG", cfg)
-        .env("MPBUILD_WORK_DIR", dir.join(".w"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// The base image's layer digest for `arch`.
 fn base_layer(stack: &Stack, arch: &str) -> String {
-    let (path, digest) = (&stack.base_repo, &stack.base_digest);
-    let (_, body) = stack.registry_get(&format!("/v2/{path}/manifests/{digest}"));
-    let index: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let d = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["platform"]["architecture"] == arch)
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, body) = stack.registry_get(&format!("/v2/{path}/manifests/{d}"));
-    let m: serde_json::Value = serde_json::from_str(&body).unwrap();
-    m["layers"][0]["digest"].as_str().unwrap().to_string()
+    stack.base_parts(arch).2[0].clone()
 }
 
 /// Whether a daemon's content store holds a blob.
@@ -88,7 +63,10 @@ fn two_native_nodes_build_their_own_platforms() {
     ]);
 
     // The plan says which node builds which platform.
-    let out = mpbuild(&stack, dir.path(), &cfg, &["plan"]);
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(&cfg)
+        .output(&["plan"]);
     let t = text(&out);
     assert!(
         t.contains(&format!("linux/amd64    native on node {name}0"))
@@ -97,22 +75,34 @@ fn two_native_nodes_build_their_own_platforms() {
     );
 
     // builder up, twice: the second run changes nothing.
-    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "up"]);
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(&cfg)
+        .output(&["builder", "up"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
         t.contains(&format!("create builder {name}")) && t.contains(&format!("add node {name}1")),
         "{t}"
     );
-    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "up"]);
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(&cfg)
+        .output(&["builder", "up"]);
     assert!(text(&out).contains("nothing to change"), "{}", text(&out));
-    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "status"]);
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(&cfg)
+        .output(&["builder", "status"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert_eq!(t.matches("answers").count(), 2, "{t}");
 
     // A push with RUN steps: each node builds its own platform.
-    let out = mpbuild(&stack, dir.path(), &cfg, &["push", "--progress", "plain"]);
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(&cfg)
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("driver remote): pushes by digest"), "{t}");
@@ -133,16 +123,11 @@ fn two_native_nodes_build_their_own_platforms() {
         format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}-2; sleep 30\n"),
     )
     .unwrap();
-    let mut cmd = stack.mpbuild();
-    let child = cmd
-        .current_dir(dir.path())
-        .env("DOCKER_CONFIG", &cfg)
-        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
-        .args(["push", "--progress", "plain"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child =
+        stack
+            .run_in(dir.path())
+            .docker_config(&cfg)
+            .spawn(&["push", "--progress", "plain"]);
     std::thread::sleep(Duration::from_secs(5));
     drop(arm);
     let out = child.wait_with_output().unwrap();
@@ -150,8 +135,14 @@ fn two_native_nodes_build_their_own_platforms() {
     assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(t.contains("failed") && t.contains("no tag moved"), "{t}");
     assert_eq!(stack.tag_digest(&repo, "latest"), Some(before));
-    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "status"]);
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(&cfg)
+        .output(&["builder", "status"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let out = mpbuild(&stack, dir.path(), &cfg, &["builder", "rm"]);
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(&cfg)
+        .output(&["builder", "rm"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

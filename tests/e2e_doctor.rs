@@ -7,15 +7,13 @@ use std::process::Output;
 
 use common::Stack;
 
+/// `mpbuild doctor --format json` in `dir`, against `docker_host` when given.
 fn doctor(stack: &Stack, dir: &std::path::Path, docker_host: Option<&str>) -> Output {
-    let mut cmd = stack.mpbuild();
+    let mut run = stack.runner().dir(dir);
     if let Some(h) = docker_host {
-        cmd.env("DOCKER_HOST", h);
+        run = run.env("DOCKER_HOST", h);
     }
-    cmd.current_dir(dir)
-        .args(["doctor", "--format", "json"])
-        .output()
-        .unwrap()
+    run.output(&["doctor", "--format", "json"])
 }
 
 fn finding(out: &Output, check: &str) -> serde_json::Value {

@@ -12,19 +12,18 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::fault::{Fault, Proxy};
-use common::{Stack, text};
+use common::{Stack, has_blob_at, tag_digest_at, text};
 
 const USER: &str = "fault-user";
 const PASS: &str = "fault-Pa55word-XYZ";
 
 /// `mpbuild ARGS` with the stack's environment, and `docker_config` when given.
 fn mpbuild(stack: &Stack, docker_config: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = stack.mpbuild();
+    let mut run = stack.runner().env("MPBUILD_REQUEST_TIMEOUT", "10");
     if let Some(d) = docker_config {
-        cmd.env("DOCKER_CONFIG", d);
+        run = run.docker_config(d);
     }
-    cmd.env("MPBUILD_REQUEST_TIMEOUT", "10");
-    cmd.args(args).output().unwrap()
+    run.output(args)
 }
 
 /// A Docker config with Basic credentials for `registry`.
@@ -46,80 +45,9 @@ fn assert_no_credentials(t: &str) {
     );
 }
 
-/// The base image's repository path on the stack's registry, and its digest (the
-/// harness pins the base by digest).
-fn base(stack: &Stack) -> (String, String) {
-    (stack.base_repo.clone(), stack.base_digest.clone())
-}
-
-/// The linux/`arch` image of the base: (manifest digest, config digest, layer digests).
-fn base_image_parts(stack: &Stack, arch: &str) -> (String, String, Vec<String>) {
-    let (path, digest) = base(stack);
-    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{digest}"));
-    assert_eq!(code, 200, "{body}");
-    let index: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let digest = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["platform"]["architecture"] == arch && m["platform"]["os"] == "linux")
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, body) = stack.registry_get(&format!("/v2/{path}/manifests/{digest}"));
-    let m: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let layers = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect();
-    (
-        digest,
-        m["config"]["digest"].as_str().unwrap().to_string(),
-        layers,
-    )
-}
-
 /// The base image, reached through `proxy`.
 fn via(proxy: &Proxy, stack: &Stack) -> String {
-    let (path, digest) = base(stack);
-    format!("{}/{path}@{digest}", proxy.addr)
-}
-
-/// The digest `REPO:TAG` points at in `registry` (plain HTTP), or None.
-fn tag_of(registry: &str, path: &str, tag: &str) -> Option<String> {
-    let out = std::process::Command::new("curl")
-        .args([
-            "-sS",
-            "-w",
-            "\n%{http_code}",
-            "-H",
-            "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-            &format!("http://{registry}/v2/{path}/manifests/{tag}"),
-        ])
-        .output()
-        .unwrap();
-    let t = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = t.rsplit_once('\n').unwrap();
-    (code.trim() == "200").then(|| mpbuild::digest::sha256(body.as_bytes()))
-}
-
-fn has_blob(registry: &str, path: &str, digest: &str) -> bool {
-    let out = std::process::Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-I",
-            "-w",
-            "%{http_code}",
-            &format!("http://{registry}/v2/{path}/blobs/{digest}"),
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim() == "200"
+    format!("{}/{}@{}", proxy.addr, stack.base_repo, stack.base_digest)
 }
 
 #[test]
@@ -164,12 +92,12 @@ fn verify_resets_stalls_and_cut_bodies_are_exit_4_in_bounded_time() {
         let proxy = Proxy::start(&stack.registry);
         proxy.always(Some("GET"), path, fault.clone());
         let started = Instant::now();
-        let mut cmd = stack.mpbuild();
-        let out = cmd
-            .env("MPBUILD_REQUEST_TIMEOUT", "2")
-            .args(["verify", &via(&proxy, &stack), "--platform", "linux/amd64"])
-            .output()
-            .unwrap();
+        let out = stack.runner().env("MPBUILD_REQUEST_TIMEOUT", "2").output(&[
+            "verify",
+            &via(&proxy, &stack),
+            "--platform",
+            "linux/amd64",
+        ]);
         let t = text(&out);
         assert_eq!(out.status.code(), Some(4), "{fault:?}: {t}");
         assert!(t.contains(&proxy.addr), "{fault:?}: {t}");
@@ -202,7 +130,7 @@ fn verify_takes_slow_bytes_and_refuses_wrong_ones() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    let (_, config, layers) = base_image_parts(&stack, "amd64");
+    let (_, config, layers) = stack.base_parts("amd64");
     proxy.clear();
     proxy.always(Some("GET"), &config, Fault::WrongBytes);
     let out = mpbuild(
@@ -357,9 +285,9 @@ fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let before = tag_of(&dest.addr, "copy", "v1").expect("tagged");
+    let before = tag_digest_at(&dest.addr, "copy", "v1").expect("tagged");
     // Now amd64, whose layers the source corrupts.
-    let (_, _, layers) = base_image_parts(&stack, "amd64");
+    let (_, _, layers) = stack.base_parts("amd64");
     for l in &layers {
         proxy.always(Some("GET"), l, Fault::WrongBytes);
     }
@@ -390,14 +318,14 @@ fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
         "names the digest: {t}"
     );
     assert_eq!(
-        tag_of(&dest.addr, "copy", "v1"),
+        tag_digest_at(&dest.addr, "copy", "v1"),
         Some(before),
         "the tag moved"
     );
-    let (_, _, arm_layers) = base_image_parts(&stack, "arm64");
+    let (_, _, arm_layers) = stack.base_parts("arm64");
     let mut checked = 0;
     for l in layers.iter().filter(|l| !arm_layers.contains(l)) {
-        assert!(!has_blob(&dest.addr, "copy", l), "{l} was committed");
+        assert!(!has_blob_at(&dest.addr, "copy", l), "{l} was committed");
         checked += 1;
     }
     assert!(checked > 0, "no amd64-only layer to check");
@@ -421,7 +349,7 @@ fn mirror_into_a_failing_destination_moves_no_tag() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let before = tag_of(&dest.addr, "copy", "v1").expect("tagged");
+    let before = tag_digest_at(&dest.addr, "copy", "v1").expect("tagged");
     for (method, path, fault) in [
         // Uploads fail first (a later attempt would find the blobs there).
         (Some("PUT"), "/blobs/uploads/", Fault::Reset),
@@ -439,7 +367,7 @@ fn mirror_into_a_failing_destination_moves_no_tag() {
         assert_eq!(out.status.code(), Some(4), "{fault:?}: {t}");
         assert!(t.contains(&proxy.addr), "{t}");
         assert_eq!(
-            tag_of(&dest.addr, "copy", "v1").as_ref(),
+            tag_digest_at(&dest.addr, "copy", "v1").as_ref(),
             Some(&before),
             "{fault:?}: the tag moved"
         );
@@ -476,25 +404,21 @@ fn push_through_a_failing_registry_moves_no_tag() {
     ] {
         proxy.clear();
         proxy.always(fault.0, &fault.1, fault.2.clone());
-        let mut cmd = stack.mpbuild();
-        let out = cmd
-            .current_dir(dir.path())
-            .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
+        let out = stack
+            .run_in(dir.path())
             .env("MPBUILD_REQUEST_TIMEOUT", "10")
-            .args([
+            .output(&[
                 "push",
                 "--progress",
                 "plain",
                 "--insecure-registry",
                 &proxy.addr,
-            ])
-            .output()
-            .unwrap();
+            ]);
         let t = text(&out);
         assert_eq!(out.status.code(), Some(4), "{:?}: {t}", fault.2);
         assert!(t.contains(&proxy.addr), "{t}");
         assert_eq!(
-            tag_of(&stack.registry, &path, "latest"),
+            tag_digest_at(&stack.registry, &path, "latest"),
             None,
             "{:?}: a tag moved",
             fault.2
@@ -560,27 +484,18 @@ fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
         },
     );
     let dest = stack.start_registry("", None);
-    let mut cmd = stack.mpbuild();
-    let child = cmd
-        .args([
-            "mirror",
-            &format!("{}/{path}:v1", proxy.addr),
-            &format!("{}/copy:v1", dest.addr),
-            "--all",
-            "--progress",
-            "plain",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = stack.runner().spawn(&[
+        "mirror",
+        &format!("{}/{path}:v1", proxy.addr),
+        &format!("{}/copy:v1", dest.addr),
+        "--all",
+        "--progress",
+        "plain",
+    ]);
     // Past the source's check, into the first layers (each takes about 2.4 s).
     std::thread::sleep(Duration::from_millis(1500));
     let started = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let t = text(&out);
     assert_eq!(out.status.code(), Some(130), "{t}");
@@ -589,7 +504,11 @@ fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
         "stopped after {:?}: {t}",
         started.elapsed()
     );
-    assert_eq!(tag_of(&dest.addr, "copy", "v1"), None, "a tag moved: {t}");
+    assert_eq!(
+        tag_digest_at(&dest.addr, "copy", "v1"),
+        None,
+        "a tag moved: {t}"
+    );
     let copied = layers
         .iter()
         .filter(|d| {

@@ -19,21 +19,15 @@ fn yaml(stack: &Stack, repo: &str, builder_arg: &str) -> String {
     )
 }
 
+/// `mpbuild ARGS` in `dir` with GIT_SHA=m1 and the work dir `dir/WORK` (each leg, each
+/// runner, has its own).
 fn run(stack: &Stack, dir: &Path, work: &str, args: &[&str]) -> Output {
-    let mut cmd = stack.mpbuild();
-    cmd.current_dir(dir)
-        .env("GIT_SHA", "m1")
-        .env("MPBUILD_WORK_DIR", dir.join(work))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn manifest(stack: &Stack, repo: &str, target: &str) -> serde_json::Value {
-    let path = repo.split_once('/').unwrap().1;
-    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{target}"));
-    assert_eq!(code, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
+    stack
+        .runner()
+        .dir(dir)
+        .work_dir(&dir.join(work))
+        .git_sha("m1")
+        .output(args)
 }
 
 /// The two platforms' legs, each into its own digests directory.
@@ -157,7 +151,7 @@ fn two_builders_two_legs_one_merge() {
         stack.tag_digest(&repo, "m1").as_deref(),
         Some(digest.as_str())
     );
-    let index = manifest(&stack, &repo, "latest");
+    let index = stack.manifest(&repo, "latest");
     let kinds: Vec<String> = index["manifests"]
         .as_array()
         .unwrap()
@@ -189,7 +183,7 @@ fn two_builders_two_legs_one_merge() {
         );
     }
     // The Lambda tag: the arm64 plain manifest.
-    let lambda = manifest(&stack, &repo, "m1-lambda");
+    let lambda = stack.manifest(&repo, "m1-lambda");
     assert!(lambda.get("manifests").is_none(), "{lambda}");
     assert_eq!(
         stack.tag_digest(&repo, "m1-lambda").as_deref(),
@@ -282,12 +276,10 @@ fn legs_from_another_plan_or_lying_about_their_arch_move_nothing() {
     // Another commit (another ${GIT_SHA} tag): refused too.
     std::fs::write(p.join("mpbuild.yaml"), yaml(&stack, &repo, "")).unwrap();
     let out = stack
-        .mpbuild()
-        .current_dir(p)
-        .env("GIT_SHA", "m2")
-        .args(["merge", "--digests-dir", &d("legs")])
-        .output()
-        .unwrap();
+        .runner()
+        .dir(p)
+        .git_sha("m2")
+        .output(&["merge", "--digests-dir", &d("legs")]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(stack.tag_digest(&repo, "latest"), None);
 

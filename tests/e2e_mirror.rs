@@ -3,31 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::{Stack, text};
-
-fn mpbuild(stack: &Stack, args: &[&str]) -> Output {
-    let mut cmd = stack.mpbuild();
-    cmd.args(args).output().unwrap()
-}
-
-fn get(addr: &str, path: &str) -> (u16, serde_json::Value) {
-    let out = Command::new("curl")
-        .args([
-            "-sS", "-w", "\n%{http_code}", "-H",
-            "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-            &format!("http://{addr}{path}"),
-        ])
-        .output()
-        .unwrap();
-    let t = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = t.rsplit_once('\n').unwrap();
-    (
-        code.trim().parse().unwrap(),
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
-}
+use common::{registry_get_json, text};
 
 fn archs(index: &serde_json::Value) -> Vec<String> {
     let mut v: Vec<String> = index["manifests"]
@@ -57,20 +33,17 @@ fn mounted(t: &str) -> usize {
 fn filtered_and_whole_copies_within_one_registry() {
     let Some(stack) = common::stack() else { return };
     let dest = stack.unique_repo("mirror-within");
-    let out = mpbuild(
-        &stack,
-        &[
-            "mirror",
-            &stack.base_image,
-            &format!("{dest}:two"),
-            "--target",
-            "apprunner",
-            "--target",
-            "ecs-fargate:ARM64",
-            "--progress",
-            "plain",
-        ],
-    );
+    let out = stack.run(&[
+        "mirror",
+        &stack.base_image,
+        &format!("{dest}:two"),
+        "--target",
+        "apprunner",
+        "--target",
+        "ecs-fargate:ARM64",
+        "--progress",
+        "plain",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
@@ -80,29 +53,27 @@ fn filtered_and_whole_copies_within_one_registry() {
     // Within one registry the blobs are mounted, not copied.
     assert!(mounted(&t) > 0, "no blob mounted: {t}");
     let path = dest.split_once('/').unwrap().1;
-    let (code, idx) = get(&stack.registry, &format!("/v2/{path}/manifests/two"));
+    let (code, idx) = registry_get_json(&stack.registry, &format!("/v2/{path}/manifests/two"));
     assert_eq!(code, 200);
     assert_eq!(archs(&idx), vec!["amd64", "arm64"]);
     // Whole copy into another repository: same digest as the source.
-    let out = mpbuild(
-        &stack,
-        &[
-            "mirror",
-            &stack.base_image,
-            &format!("{dest}-all:latest"),
-            "--all",
-            "--progress",
-            "plain",
-        ],
-    );
+    let out = stack.run(&[
+        "mirror",
+        &stack.base_image,
+        &format!("{dest}-all:latest"),
+        "--all",
+        "--progress",
+        "plain",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("the source digest kept"), "{t}");
-    let (_, src_idx) = get(
+    let (_, src_idx) = registry_get_json(
         &stack.registry,
         &format!("/v2/{}/manifests/{}", stack.base_repo, stack.base_digest),
     );
-    let (_, all_idx) = get(&stack.registry, &format!("/v2/{path}-all/manifests/latest"));
+    let (_, all_idx) =
+        registry_get_json(&stack.registry, &format!("/v2/{path}-all/manifests/latest"));
     assert_eq!(src_idx, all_idx);
 }
 
@@ -111,32 +82,26 @@ fn across_registries_streams_the_blobs() {
     let Some(stack) = common::stack() else { return };
     let other = stack.start_registry("", None);
     let dest = format!("{}/mirrored/busybox:v1", other.addr);
-    let out = mpbuild(
-        &stack,
-        &[
-            "mirror",
-            &stack.base_image,
-            &dest,
-            "--platform",
-            "linux/arm64",
-            "--progress",
-            "plain",
-        ],
-    );
+    let out = stack.run(&[
+        "mirror",
+        &stack.base_image,
+        &dest,
+        "--platform",
+        "linux/arm64",
+        "--progress",
+        "plain",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
         t.contains("blob(s) copied") && !t.contains(" 0 blob(s) copied"),
         "{t}"
     );
-    let (code, idx) = get(&other.addr, "/v2/mirrored/busybox/manifests/v1");
+    let (code, idx) = registry_get_json(&other.addr, "/v2/mirrored/busybox/manifests/v1");
     assert_eq!(code, 200, "{idx}");
     assert_eq!(archs(&idx), vec!["arm64"]);
     // And the copy verifies, deep, in the other registry.
-    let out = mpbuild(
-        &stack,
-        &["verify", &dest, "--platform", "linux/arm64", "--deep"],
-    );
+    let out = stack.run(&["verify", &dest, "--platform", "linux/arm64", "--deep"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -144,23 +109,20 @@ fn across_registries_streams_the_blobs() {
 fn a_source_missing_a_platform_is_refused_with_nothing_written() {
     let Some(stack) = common::stack() else { return };
     let dest = stack.unique_repo("mirror-refused");
-    let out = mpbuild(
-        &stack,
-        &[
-            "mirror",
-            &stack.base_image,
-            &dest,
-            "--platform",
-            "linux/s390x",
-        ],
-    );
+    let out = stack.run(&[
+        "mirror",
+        &stack.base_image,
+        &dest,
+        "--platform",
+        "linux/s390x",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
         t.contains("has no linux/s390x image") && t.contains("nothing was written"),
         "{t}"
     );
-    let (code, _) = get(
+    let (code, _) = registry_get_json(
         &stack.registry,
         &format!("/v2/{}/tags/list", dest.split_once('/').unwrap().1),
     );
@@ -176,30 +138,18 @@ fn project_mirrors_run_before_push() {
         "version: 1\nmirrors:\n  - source: {src}\n    destination: {base}:stable\n    targets: [apprunner, \"ecs-fargate:ARM64\"]\nimages:\n  app:\n    repository: {app}\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
         src = stack.base_image
     );
-    let dir = stack.context(&[
-        ("mpbuild.yaml", yaml.as_bytes()),
-        (
-            "Dockerfile",
-            format!("FROM {base}:stable\nCMD [\"true\"]\n").as_bytes(),
-        ),
-    ]);
-    let mut cmd = stack.mpbuild();
-    let out = cmd
-        .current_dir(dir.path())
-        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
-        .args(["push", "--progress", "plain"])
-        .output()
-        .unwrap();
+    let dir = stack.project(&yaml, &format!("FROM {base}:stable\nCMD [\"true\"]\n"));
+    let out = stack
+        .run_in(dir.path())
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains(&format!("mirrored {}", stack.base_image)), "{t}");
     // `mpbuild mirror` with no arguments runs the same entries.
-    let mut cmd = stack.mpbuild();
-    let out = cmd
-        .current_dir(dir.path())
-        .args(["mirror", "--progress", "plain"])
-        .output()
-        .unwrap();
+    let out = stack
+        .runner()
+        .dir(dir.path())
+        .output(&["mirror", "--progress", "plain"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -207,18 +157,15 @@ fn project_mirrors_run_before_push() {
 fn mirror_as_json_says_what_the_registry_now_holds() {
     let Some(stack) = common::stack() else { return };
     let dest = stack.unique_repo("mirror-json");
-    let out = mpbuild(
-        &stack,
-        &[
-            "mirror",
-            &stack.base_image,
-            &format!("{dest}:json"),
-            "--target",
-            "ecs-fargate:ARM64",
-            "--format",
-            "json",
-        ],
-    );
+    let out = stack.run(&[
+        "mirror",
+        &stack.base_image,
+        &format!("{dest}:json"),
+        "--target",
+        "ecs-fargate:ARM64",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema_version"], 1);
@@ -236,7 +183,7 @@ fn mirror_as_json_says_what_the_registry_now_holds() {
         m["digest"].as_str(),
         "{v}"
     );
-    let (code, idx) = get(&stack.registry, &format!("/v2/{path}/manifests/json"));
+    let (code, idx) = registry_get_json(&stack.registry, &format!("/v2/{path}/manifests/json"));
     assert_eq!(code, 200);
     assert_eq!(archs(&idx), vec!["arm64"]);
 }

@@ -2,27 +2,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use common::text;
 
-use common::{Stack, text};
-
-fn mpbuild(stack: &Stack, dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = stack.mpbuild();
-    cmd.current_dir(dir)
-        .env("GIT_SHA", "e2e1")
-        .env("MPBUILD_WORK_DIR", dir.join(".mpbuild-work"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn manifest(stack: &Stack, repo: &str, target: &str) -> serde_json::Value {
-    let path = repo.split_once('/').unwrap().1;
-    let (code, body) = stack.registry_get(&format!("/v2/{path}/manifests/{target}"));
-    assert_eq!(code, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
+/// The `${GIT_SHA}` of every push in this file.
+const SHA: &str = "e2e1";
 
 fn platforms_of(index: &serde_json::Value) -> Vec<String> {
     let mut v: Vec<String> = index["manifests"]
@@ -42,13 +25,6 @@ fn platforms_of(index: &serde_json::Value) -> Vec<String> {
     v
 }
 
-fn project(stack: &Stack, yaml: &str, dockerfile: &str) -> tempfile::TempDir {
-    stack.context(&[
-        ("mpbuild.yaml", yaml.as_bytes()),
-        ("Dockerfile", dockerfile.as_bytes()),
-    ])
-}
-
 #[test]
 fn two_images_with_lambda_via_bake() {
     let Some(stack) = common::stack() else { return };
@@ -59,16 +35,17 @@ fn two_images_with_lambda_via_bake() {
         "version: 1\nimages:\n  api:\n    repository: {api}\n    tags: [latest, \"${{GIT_SHA}}\"]\n    build_args: {{BASE: \"{base}\"}}\n    targets:\n      - service: apprunner\n      - service: ecs-fargate\n        arch: ARM64\n  fn:\n    repository: {func}\n    tags: [\"${{GIT_SHA}}\"]\n    build_args: {{BASE: \"{base}\"}}\n    targets:\n      - service: lambda\n        arch: arm64\n        tag: \"${{GIT_SHA}}-lambda\"\n",
         base = stack.base_image
     );
-    let dir = project(
-        &stack,
+    let dir = stack.project(
         &yaml,
         "ARG BASE\nFROM ${BASE}\nRUN uname -m > /arch && cat /arch\nCMD [\"cat\", \"/arch\"]\n",
     );
-    let out = mpbuild(
-        &stack,
-        dir.path(),
-        &["push", "--progress", "plain", "--deep", "-v"],
-    );
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&[
+        "push",
+        "--progress",
+        "plain",
+        "--deep",
+        "-v",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     // The stack's docker is the Docker CLI and its buildx plugin is in DOCKER_CONFIG's
@@ -88,7 +65,7 @@ fn two_images_with_lambda_via_bake() {
         "the images were built one by one: {t}"
     );
     // The first image: exactly amd64 + arm64.
-    let index = manifest(&stack, &api, "latest");
+    let index = stack.manifest(&api, "latest");
     assert_eq!(
         platforms_of(&index),
         vec!["linux/amd64", "linux/arm64"],
@@ -99,7 +76,7 @@ fn two_images_with_lambda_via_bake() {
         stack.tag_digest(&api, "e2e1")
     );
     // The Lambda tag: a plain arm64 image manifest, not an index.
-    let lambda = manifest(&stack, &func, "e2e1-lambda");
+    let lambda = stack.manifest(&func, "e2e1-lambda");
     assert!(lambda.get("manifests").is_none(), "{lambda}");
     assert!(lambda.get("config").is_some(), "{lambda}");
     let cfg_digest = lambda["config"]["digest"].as_str().unwrap();
@@ -110,7 +87,7 @@ fn two_images_with_lambda_via_bake() {
     let cfg: serde_json::Value = serde_json::from_str(&cfg).unwrap();
     assert_eq!(cfg["architecture"], "arm64");
     // And mpbuild verify agrees with the project.
-    let out = mpbuild(&stack, dir.path(), &["verify"]);
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -123,8 +100,11 @@ fn a_build_failing_for_arm64_leaves_latest_where_it_was() {
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets:\n      - service: ecs-fargate\n        arch: [X86_64, ARM64]\n",
         stack.base_image
     );
-    let dir = project(&stack, &yaml, "ARG BASE\nFROM ${BASE}\nRUN echo v1 > /v\n");
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let dir = stack.project(&yaml, "ARG BASE\nFROM ${BASE}\nRUN echo v1 > /v\n");
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let before = stack.tag_digest(&repo, "latest").expect("latest exists");
     std::fs::write(
@@ -132,7 +112,10 @@ fn a_build_failing_for_arm64_leaves_latest_where_it_was() {
         "ARG BASE\nFROM ${BASE}\nRUN echo v2 > /v\nRUN echo 'checking the CPU'; test \"$(uname -m)\" != aarch64\n",
     )
     .unwrap();
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(t.contains("failed at step `[linux/arm64"), "{t}");
@@ -158,7 +141,10 @@ fn tags_never_move_before_verification() {
             b"FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\", \"true\"]\n",
         ),
     ]);
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -187,18 +173,17 @@ fn remote_driver_pushes_by_digest() {
         "version: 1\nbuilder: {builder}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets:\n      - service: apprunner\n      - service: gke\n        arch: arm64\n",
         stack.base_image
     );
-    let dir = project(
-        &stack,
-        &yaml,
-        "ARG BASE\nFROM ${BASE}\nRUN uname -m > /arch\n",
-    );
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let dir = stack.project(&yaml, "ARG BASE\nFROM ${BASE}\nRUN uname -m > /arch\n");
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
     let _ = stack.docker().args(["buildx", "rm", &builder]).output();
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("driver remote): pushes by digest"), "{t}");
     assert_eq!(
-        platforms_of(&manifest(&stack, &repo, "latest")),
+        platforms_of(&stack.manifest(&repo, "latest")),
         vec!["linux/amd64", "linux/arm64"]
     );
 }
@@ -210,8 +195,11 @@ fn dry_run_runs_nothing() {
     let yaml = format!(
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n"
     );
-    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
-    let out = mpbuild(&stack, dir.path(), &["push", "--dry-run"]);
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--dry-run"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
@@ -231,24 +219,16 @@ fn build_loads_the_asked_platform_locally() {
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [dev]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}, {{service: apple-silicon}}]\n",
         stack.base_image
     );
-    let dir = project(
-        &stack,
-        &yaml,
-        "ARG BASE\nFROM ${BASE}\nCMD [\"uname\", \"-m\"]\n",
-    );
-    let out = mpbuild(
-        &stack,
-        dir.path(),
-        &[
-            "build",
-            "--target",
-            "apple-silicon",
-            "--progress",
-            "plain",
-            "--format",
-            "json",
-        ],
-    );
+    let dir = stack.project(&yaml, "ARG BASE\nFROM ${BASE}\nCMD [\"uname\", \"-m\"]\n");
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&[
+        "build",
+        "--target",
+        "apple-silicon",
+        "--progress",
+        "plain",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // The JSON document names what was loaded, and Docker has it.
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -274,26 +254,17 @@ fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}]\n",
         stack.base_image
     );
-    let dir = project(
-        &stack,
+    let dir = stack.project(
         &yaml,
         &format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}; sleep 60\n"),
     );
-    let mut cmd = stack.mpbuild();
-    let child = cmd
-        .current_dir(dir.path())
-        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
-        .args(["push", "--progress", "plain"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .spawn(&["push", "--progress", "plain"]);
     std::thread::sleep(std::time::Duration::from_secs(4));
     let started = std::time::Instant::now();
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
@@ -303,11 +274,6 @@ fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
     assert_eq!(stack.tag_digest(&repo, "latest"), None);
 }
 
-/// GET a manifest with every media type accepted, as Heroku's registry would be asked.
-fn raw_manifest(stack: &Stack, repo: &str, target: &str) -> serde_json::Value {
-    manifest(stack, repo, target)
-}
-
 #[test]
 fn the_heroku_tag_gets_a_docker_v2_schema_2_manifest() {
     let Some(stack) = common::stack() else { return };
@@ -315,12 +281,15 @@ fn the_heroku_tag_gets_a_docker_v2_schema_2_manifest() {
     let yaml = format!(
         "version: 1\nimages:\n  web:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n      - service: heroku\n        tag: \"${{GIT_SHA}}-heroku\"\n"
     );
-    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     // The Heroku tag: Docker V2 schema 2 throughout, same blobs as the build.
-    let heroku = raw_manifest(&stack, &repo, "e2e1-heroku");
+    let heroku = stack.manifest(&repo, "e2e1-heroku");
     assert_eq!(
         heroku["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
         "{heroku}"
@@ -338,7 +307,7 @@ fn the_heroku_tag_gets_a_docker_v2_schema_2_manifest() {
         );
     }
     // The index tag keeps the OCI manifests the build made; the layers are shared.
-    let index = raw_manifest(&stack, &repo, "latest");
+    let index = stack.manifest(&repo, "latest");
     assert_eq!(
         index["mediaType"],
         "application/vnd.oci.image.index.v1+json"
@@ -352,29 +321,26 @@ fn the_heroku_tag_gets_a_docker_v2_schema_2_manifest() {
         .as_str()
         .unwrap()
         .to_string();
-    let built = raw_manifest(&stack, &repo, &amd);
+    let built = stack.manifest(&repo, &amd);
     assert_eq!(built["layers"][0]["digest"], layers[0]["digest"]);
     assert_eq!(built["config"]["digest"], heroku["config"]["digest"]);
     // mpbuild verify agrees: the project, and the tag against the heroku target.
-    let out = mpbuild(&stack, dir.path(), &["verify"]);
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = mpbuild(
-        &stack,
-        dir.path(),
-        &[
-            "verify",
-            &format!("{repo}:e2e1-heroku"),
-            "--target",
-            "heroku",
-        ],
-    );
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&[
+        "verify",
+        &format!("{repo}:e2e1-heroku"),
+        "--target",
+        "heroku",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // An OCI manifest is refused for Heroku.
-    let out = mpbuild(
-        &stack,
-        dir.path(),
-        &["verify", &format!("{repo}@{amd}"), "--target", "heroku"],
-    );
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&[
+        "verify",
+        &format!("{repo}@{amd}"),
+        "--target",
+        "heroku",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("but heroku needs Docker V2 schema 2"), "{t}");
@@ -387,15 +353,18 @@ fn media_types_docker_makes_every_tag_a_docker_manifest_list() {
     let yaml = format!(
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    media_types: docker\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n      - service: lambda\n        arch: arm64\n        tag: latest-lambda\n"
     );
-    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
         t.contains("Docker media types (media_types: docker)"),
         "{t}"
     );
-    let list = raw_manifest(&stack, &repo, "latest");
+    let list = stack.manifest(&repo, "latest");
     assert_eq!(
         list["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json",
         "{list}"
@@ -406,18 +375,18 @@ fn media_types_docker_makes_every_tag_a_docker_manifest_list() {
             m["mediaType"],
             "application/vnd.docker.distribution.manifest.v2+json"
         );
-        let child = raw_manifest(&stack, &repo, m["digest"].as_str().unwrap());
+        let child = stack.manifest(&repo, m["digest"].as_str().unwrap());
         assert_eq!(
             child["mediaType"],
             "application/vnd.docker.distribution.manifest.v2+json"
         );
     }
-    let lambda = raw_manifest(&stack, &repo, "latest-lambda");
+    let lambda = stack.manifest(&repo, "latest-lambda");
     assert_eq!(
         lambda["mediaType"],
         "application/vnd.docker.distribution.manifest.v2+json"
     );
-    let out = mpbuild(&stack, dir.path(), &["verify"]);
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -433,12 +402,15 @@ fn pushing_by_digest_buildx_writes_the_docker_media_types() {
     let yaml = format!(
         "version: 1\nbuilder: {builder}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    media_types: docker\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n"
     );
-    let dir = project(&stack, &yaml, "FROM scratch\nCOPY Dockerfile /x\n");
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
     let _ = stack.docker().args(["buildx", "rm", &builder]).output();
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    let list = raw_manifest(&stack, &repo, "latest");
+    let list = stack.manifest(&repo, "latest");
     assert_eq!(
         list["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json",
         "{list}"
@@ -455,12 +427,14 @@ fn a_first_push_mounts_the_base_image_layers() {
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: ecs-fargate, arch: [X86_64, ARM64]}}]\n",
         stack.base_image
     );
-    let dir = project(&stack, &yaml, "ARG BASE\nFROM ${BASE}\nRUN echo x > /x\n");
-    let out = mpbuild(
-        &stack,
-        dir.path(),
-        &["push", "--progress", "plain", "--format", "json"],
-    );
+    let dir = stack.project(&yaml, "ARG BASE\nFROM ${BASE}\nRUN echo x > /x\n");
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&[
+        "push",
+        "--progress",
+        "plain",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let up = &doc["images"][0]["upload"];

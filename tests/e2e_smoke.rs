@@ -3,24 +3,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Stack, text};
-
-fn mpbuild(stack: &Stack, dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = stack.mpbuild();
-    cmd.current_dir(dir)
-        .env("MPBUILD_WORK_DIR", dir.join(".mpbuild-work"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))
-}
+use common::{Stack, json, text};
 
 /// The smoke entry of `platform` in a JSON report.
 fn smoke_of<'a>(doc: &'a serde_json::Value, platform: &str) -> &'a serde_json::Value {
@@ -56,7 +41,9 @@ fn a_command_failing_on_arm64_only_moves_no_tag_and_the_fix_does() {
     let dir = project(&stack, &repo, "[cat, /msg]", FIXED);
 
     // Passes on both platforms: the tag moves.
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let out = stack
+        .run_in(dir.path())
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("ok    linux/amd64  exit 0"), "{t}");
@@ -67,11 +54,9 @@ fn a_command_failing_on_arm64_only_moves_no_tag_and_the_fix_does() {
 
     // The arm64 variant lacks /msg: the smoke fails there only, latest stays.
     std::fs::write(dir.path().join("Dockerfile"), ARM64_BROKEN).unwrap();
-    let out = mpbuild(
-        &stack,
-        dir.path(),
-        &["push", "--progress", "plain", "--format", "json"],
-    );
+    let out = stack
+        .run_in(dir.path())
+        .output(&["push", "--progress", "plain", "--format", "json"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     let doc = json(&out);
@@ -99,11 +84,9 @@ fn a_command_failing_on_arm64_only_moves_no_tag_and_the_fix_does() {
 
     // Fixed: both pass and the tag moves to the new digest.
     std::fs::write(dir.path().join("Dockerfile"), FIXED_AGAIN).unwrap();
-    let out = mpbuild(
-        &stack,
-        dir.path(),
-        &["push", "--progress", "plain", "--format", "json"],
-    );
+    let out = stack
+        .run_in(dir.path())
+        .output(&["push", "--progress", "plain", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let doc = json(&out);
     for p in ["linux/amd64", "linux/arm64"] {
@@ -141,7 +124,9 @@ fn a_hanging_command_is_stopped_at_its_timeout() {
     );
     let dir = project(&stack, &repo, &smoke, FIXED);
     let started = Instant::now();
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let out = stack
+        .run_in(dir.path())
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -176,7 +161,9 @@ fn output_not_matching_expect_fails() {
         "{run: [cat, /msg], expect: '^bye$', platforms: [linux/amd64]}",
         FIXED,
     );
-    let out = mpbuild(&stack, dir.path(), &["push", "--progress", "plain"]);
+    let out = stack
+        .run_in(dir.path())
+        .output(&["push", "--progress", "plain"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -192,23 +179,19 @@ fn a_second_smoke_of_the_same_digest_runs_again() {
     let Some(stack) = common::stack() else { return };
     let _emu = stack.emulation_shared();
     let run = || {
-        let out = stack
-            .mpbuild()
-            .args([
-                "smoke",
-                &stack.base_image,
-                "--platform",
-                "linux/arm64",
-                "--expect",
-                "^[0-9a-f-]{36}$",
-                "--format",
-                "json",
-                "--",
-                "cat",
-                "/proc/sys/kernel/random/uuid",
-            ])
-            .output()
-            .unwrap();
+        let out = stack.run(&[
+            "smoke",
+            &stack.base_image,
+            "--platform",
+            "linux/arm64",
+            "--expect",
+            "^[0-9a-f-]{36}$",
+            "--format",
+            "json",
+            "--",
+            "cat",
+            "/proc/sys/kernel/random/uuid",
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let doc = json(&out);
         assert_eq!(doc["result"], "ok", "{doc}");
@@ -229,7 +212,7 @@ fn smoke_command_exit_codes() {
     let smoke = |args: &[&str]| {
         let mut a = vec!["smoke", stack.base_image.as_str()];
         a.extend_from_slice(args);
-        stack.mpbuild().args(&a).output().unwrap()
+        stack.run(&a)
     };
     let out = smoke(&["--platform", "linux/arm64", "--", "uname", "-m"]);
     let t = text(&out);
@@ -259,14 +242,8 @@ fn ctrl_c_during_the_smoke_moves_no_tag_and_exits_130() {
         FIXED,
     );
     let mut child = stack
-        .mpbuild()
-        .current_dir(dir.path())
-        .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
-        .args(["push", "--progress", "plain"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .run_in(dir.path())
+        .spawn(&["push", "--progress", "plain"]);
     // Wait until the smoke run has started (the build and verify come first).
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -288,10 +265,7 @@ fn ctrl_c_during_the_smoke_moves_no_tag_and_exits_130() {
     rx.recv_timeout(Duration::from_secs(120))
         .expect("the smoke run started");
     std::thread::sleep(Duration::from_secs(2));
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    common::interrupt(&child);
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
     let t = format!(
@@ -330,16 +304,7 @@ fn on_a_two_node_builder_arm64_runs_on_the_arm64_node() {
             b"ARG BASE\nFROM ${BASE}\nRUN echo smoke-nodes\n",
         ),
     ]);
-    let run = |args: &[&str]| {
-        stack
-            .mpbuild()
-            .current_dir(dir.path())
-            .env("DOCKER_CONFIG", cfg)
-            .env("MPBUILD_WORK_DIR", dir.path().join(".w"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| stack.run_in(dir.path()).docker_config(cfg).output(args);
     let out = run(&["builder", "up"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = run(&["push", "--progress", "plain", "--format", "json"]);

@@ -10,16 +10,11 @@ use std::process::Output;
 
 use common::{Stack, text};
 
+/// `mpbuild -v push --format json EXTRA` in `dir` with GIT_SHA=`sha`.
 fn push(stack: &Stack, dir: &Path, sha: &str, extra: &[&str]) -> (Output, serde_json::Value) {
-    let mut cmd = stack.mpbuild();
-    cmd.current_dir(dir)
-        .env("GIT_SHA", sha)
-        .env("MPBUILD_WORK_DIR", dir.join(".work"))
-        .args(["-v", "push", "--progress", "plain", "--format", "json"])
-        .args(extra);
-    let out = cmd.output().unwrap();
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (out, doc)
+    let mut args = vec!["-v", "push", "--progress", "plain", "--format", "json"];
+    args.extend_from_slice(extra);
+    stack.run_in(dir).git_sha(sha).json(&args)
 }
 
 /// Whether the run started buildx (with `-v`, every command is shown as `$ docker …`).
@@ -77,7 +72,7 @@ fn unchanged_images_are_not_built_and_what_the_build_sees_rebuilds() {
         ("mpbuild.yaml", yaml(&repo, &base, "a", "").as_bytes()),
         ("Dockerfile", df.as_bytes()),
         ("app.txt", b"one"),
-        (".dockerignore", b"notes.txt\n.work\n"),
+        (".dockerignore", b"notes.txt\n.mpbuild-work\n"),
         ("notes.txt", b"not in the build"),
     ]);
     let p = dir.path();
@@ -101,16 +96,12 @@ fn unchanged_images_are_not_built_and_what_the_build_sees_rebuilds() {
         !doc["verdicts"].as_array().unwrap().is_empty(),
         "verified: {doc}"
     );
-    let v = stack
-        .mpbuild()
-        .args([
-            "verify",
-            &format!("{repo}:s2"),
-            "--target",
-            "ecs-fargate:ARM64",
-        ])
-        .output()
-        .unwrap();
+    let v = stack.run(&[
+        "verify",
+        &format!("{repo}:s2"),
+        "--target",
+        "ecs-fargate:ARM64",
+    ]);
     assert_eq!(v.status.code(), Some(0), "{}", text(&v));
 
     // A `.dockerignore`d file: still unchanged.
@@ -185,14 +176,7 @@ fn dry_run_says_which_images_would_be_skipped() {
     ]);
     let p = dir.path();
     let dry = |sha: &str| {
-        let out = stack
-            .mpbuild()
-            .current_dir(p)
-            .env("GIT_SHA", sha)
-            .env("MPBUILD_WORK_DIR", p.join(".work"))
-            .args(["push", "--dry-run"])
-            .output()
-            .unwrap();
+        let out = stack.run_in(p).git_sha(sha).output(&["push", "--dry-run"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         text(&out)
     };

@@ -2,15 +2,8 @@
 
 mod common;
 
-use std::process::Output;
-
 use common::{Stack, text};
 use mpbuild::registry::{self, Client, Reference};
-
-fn mpbuild(stack: &Stack, args: &[&str]) -> Output {
-    let mut cmd = stack.mpbuild();
-    cmd.args(args).output().unwrap()
-}
 
 /// Builds `files` for `platforms` and pushes it to `image` with extra buildx flags.
 fn build(stack: &Stack, image: &str, platforms: &str, flags: &[&str], files: &[(&str, &[u8])]) {
@@ -58,18 +51,15 @@ fn oci_index_with_attestations_passes_and_lists_them_apart() {
         &["--provenance=mode=min"],
         &[("Dockerfile", dockerfile.as_bytes())],
     );
-    let out = mpbuild(
-        &stack,
-        &[
-            "verify",
-            &image,
-            "--target",
-            "apprunner",
-            "--target",
-            "ecs-fargate:ARM64",
-            "--deep",
-        ],
-    );
+    let out = stack.run(&[
+        "verify",
+        &image,
+        "--target",
+        "apprunner",
+        "--target",
+        "ecs-fargate:ARM64",
+        "--deep",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
@@ -77,17 +67,14 @@ fn oci_index_with_attestations_passes_and_lists_them_apart() {
         "{t}"
     );
     assert!(t.contains("is an ELF for AArch64"), "{t}");
-    let json = mpbuild(
-        &stack,
-        &[
-            "verify",
-            &image,
-            "--platform",
-            "linux/arm64/v8",
-            "--format",
-            "json",
-        ],
-    );
+    let json = stack.run(&[
+        "verify",
+        &image,
+        "--platform",
+        "linux/arm64/v8",
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(
@@ -113,7 +100,7 @@ fn docker_manifest_list_and_single_manifest() {
         ],
         &files,
     );
-    let out = mpbuild(&stack, &["verify", &list, "--target", "eks:amd64,arm64"]);
+    let out = stack.run(&["verify", &list, "--target", "eks:amd64,arm64"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let single = format!("{repo}:lambda");
     build(
@@ -123,10 +110,10 @@ fn docker_manifest_list_and_single_manifest() {
         &["--provenance=false"],
         &files,
     );
-    let out = mpbuild(&stack, &["verify", &single, "--target", "lambda:arm64"]);
+    let out = stack.run(&["verify", &single, "--target", "lambda:arm64"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // An index is refused for Lambda even when it holds the right platform.
-    let out = mpbuild(&stack, &["verify", &list, "--target", "lambda:arm64"]);
+    let out = stack.run(&["verify", &list, "--target", "lambda:arm64"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out).contains("needs a plain single-platform image manifest"),
@@ -134,7 +121,7 @@ fn docker_manifest_list_and_single_manifest() {
         text(&out)
     );
     // A plain manifest of the wrong platform is refused too.
-    let out = mpbuild(&stack, &["verify", &single, "--target", "lambda:x86_64"]);
+    let out = stack.run(&["verify", &single, "--target", "lambda:x86_64"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 
@@ -150,7 +137,7 @@ fn arm64_only_image_fails_for_app_runner_naming_the_platform() {
         &["--provenance=false"],
         &refs(&files),
     );
-    let out = mpbuild(&stack, &["verify", &image, "--target", "apprunner"]);
+    let out = stack.run(&["verify", &image, "--target", "apprunner"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -193,15 +180,12 @@ fn index_whose_arm64_config_says_amd64_is_a_mismatch() {
             index.as_bytes(),
         )
         .unwrap();
-    let out = mpbuild(
-        &stack,
-        &[
-            "verify",
-            &format!("{repo}:lying"),
-            "--target",
-            "ecs-fargate:ARM64",
-        ],
-    );
+    let out = stack.run(&[
+        "verify",
+        &format!("{repo}:lying"),
+        "--target",
+        "ecs-fargate:ARM64",
+    ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -209,18 +193,18 @@ fn index_whose_arm64_config_says_amd64_is_a_mismatch() {
         "{t}"
     );
     // An inventory asks nothing of it but consistency: the lie still fails…
-    let out = mpbuild(&stack, &["verify", &format!("{repo}:lying"), "--inventory"]);
+    let out = stack.run(&["verify", &format!("{repo}:lying"), "--inventory"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("image config says linux/amd64"), "{t}");
     // …and an honest image is listed, exit 0.
-    let out = mpbuild(&stack, &["verify", &amd, "--inventory"]);
+    let out = stack.run(&["verify", &amd, "--inventory"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("platforms: linux/amd64"), "{t}");
     assert!(t.contains("consistent: 1 reference(s) listed"), "{t}");
     // Without --target, --platform or --inventory there is nothing to check: exit 2.
-    let out = mpbuild(&stack, &["verify", &amd]);
+    let out = stack.run(&["verify", &amd]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
@@ -237,12 +221,9 @@ fn arm64_image_carrying_an_x86_64_entrypoint_fails_only_with_deep() {
         &["--provenance=false"],
         &refs(&files),
     );
-    let out = mpbuild(&stack, &["verify", &image, "--platform", "linux/arm64"]);
+    let out = stack.run(&["verify", &image, "--platform", "linux/arm64"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = mpbuild(
-        &stack,
-        &["verify", &image, "--platform", "linux/arm64", "--deep"],
-    );
+    let out = stack.run(&["verify", &image, "--platform", "linux/arm64", "--deep"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -254,25 +235,19 @@ fn arm64_image_carrying_an_x86_64_entrypoint_fails_only_with_deep() {
 #[test]
 fn missing_tag_fails_and_unreachable_registry_is_exit_4() {
     let Some(stack) = common::stack() else { return };
-    let out = mpbuild(
-        &stack,
-        &[
-            "verify",
-            &format!("{}:nope", stack.unique_repo("absent")),
-            "--target",
-            "apprunner",
-        ],
-    );
+    let out = stack.run(&[
+        "verify",
+        &format!("{}:nope", stack.unique_repo("absent")),
+        "--target",
+        "apprunner",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("does not exist in the registry"));
-    let out = mpbuild(
-        &stack,
-        &["verify", "127.0.0.1:1/x:y", "--target", "apprunner"],
-    );
+    let out = stack.run(&["verify", "127.0.0.1:1/x:y", "--target", "apprunner"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(4), "{t}");
     assert!(t.contains("127.0.0.1:1") && t.contains("help:"), "{t}");
-    let out = mpbuild(&stack, &["verify", "Not A Ref", "--target", "apprunner"]);
+    let out = stack.run(&["verify", "Not A Ref", "--target", "apprunner"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
@@ -318,21 +293,15 @@ fn a_wrong_arch_program_behind_env_an_entrypoint_script_and_a_shell_form_cmd() {
                 ("entry.sh", b"#!/bin/sh\nset -e\nexec \"$@\"\n"),
             ],
         );
-        let out = mpbuild(&stack, &["verify", &image, "--platform", "linux/arm64"]);
+        let out = stack.run(&["verify", &image, "--platform", "linux/arm64"]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out));
-        let out = mpbuild(
-            &stack,
-            &["verify", &image, "--platform", "linux/arm64", "--deep"],
-        );
+        let out = stack.run(&["verify", &image, "--platform", "linux/arm64", "--deep"]);
         let t = text(&out);
         assert_eq!(out.status.code(), Some(1), "{name}: {t}");
         assert!(t.contains(expected), "{name}: {t}");
         if name == "env-shebang" {
             // `--deep=all` finds it among every executable ELF file of the image.
-            let out = mpbuild(
-                &stack,
-                &["verify", &image, "--platform", "linux/arm64", "--deep=all"],
-            );
+            let out = stack.run(&["verify", &image, "--platform", "linux/arm64", "--deep=all"]);
             let t = text(&out);
             assert_eq!(out.status.code(), Some(1), "{t}");
             assert!(

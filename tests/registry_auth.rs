@@ -261,12 +261,11 @@ fn mpbuild(
     extra_path: Option<&Path>,
     args: &[&str],
 ) -> Output {
-    let mut cmd = stack.mpbuild();
-    cmd.env("DOCKER_CONFIG", docker_config);
+    let mut run = stack.runner().docker_config(docker_config);
     if let Some(p) = extra_path {
-        cmd.env("PATH", format!("{}:{}", p.display(), stack.path));
+        run = run.env("PATH", format!("{}:{}", p.display(), stack.path));
     }
-    cmd.args(args).output().unwrap()
+    run.output(args)
 }
 
 #[test]

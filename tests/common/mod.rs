@@ -5,6 +5,13 @@
 //! stack, unless `MPBUILD_E2E=1` (CI), where a missing stack is a failure.
 #![allow(dead_code)]
 pub mod fault;
+pub mod run;
+
+#[allow(unused_imports)] // each test file uses some of them
+pub use run::{
+    ACCEPT_MANIFESTS, Run, has_blob_at, interrupt, json, path_of, registry_get, registry_get_json,
+    tag_digest_at,
+};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -171,9 +178,7 @@ impl Stack {
 
     /// The digest a tag of `repo` (REGISTRY/PATH) points at, or None.
     pub fn tag_digest(&self, repo: &str, tag: &str) -> Option<String> {
-        let path = repo.split_once('/').map_or(repo, |(_, p)| p);
-        let (code, body) = self.registry_get(&format!("/v2/{path}/manifests/{tag}"));
-        (code == 200).then(|| mpbuild::digest::sha256(body.as_bytes()))
+        tag_digest_at(&self.registry, path_of(repo), tag)
     }
 
     /// Sets the stack's environment on any command (mpbuild itself included).
@@ -273,23 +278,7 @@ impl Stack {
 
     /// GET a registry URL path with curl (for assertions about what the registry holds).
     pub fn registry_get(&self, path: &str) -> (u16, String) {
-        let url = format!("http://{}{path}", self.registry);
-        let out = Command::new("curl")
-            .args([
-                "-sS",
-                "--max-time",
-                "10",
-                "-w",
-                "\n%{http_code}",
-                "-H",
-                "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-                &url,
-            ])
-            .output()
-            .expect("curl");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-        (code.trim().parse().unwrap_or(0), body.to_string())
+        registry_get(&self.registry, path)
     }
 }
 

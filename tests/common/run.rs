@@ -1,0 +1,225 @@
+//! One way for every end-to-end test to run mpbuild, and the registry reads their
+//! assertions make.
+//!
+//! `stack.run(&args)` runs `mpbuild ARGS` with the stack's environment;
+//! `stack.run_in(dir)` (a project directory: the current dir, with the work dir in
+//! `dir/.mpbuild-work`) and `stack.runner()` return a [`Run`] to configure first:
+//!
+//! ```ignore
+//! let out = stack.run_in(p).git_sha("s1").output(&["push", "--progress", "plain"]);
+//! let (out, doc) = stack.run_in(p).json(&["push", "--format", "json"]);
+//! ```
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use super::{Stack, text};
+
+/// An mpbuild command being configured; `output`, `json` or `spawn` runs it.
+pub struct Run {
+    cmd: Command,
+}
+
+impl Stack {
+    /// `mpbuild ARGS` with the stack's environment, run to the end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.runner().output(args)
+    }
+
+    /// An mpbuild run with the stack's environment, to configure.
+    pub fn runner(&self) -> Run {
+        Run {
+            cmd: self.mpbuild(),
+        }
+    }
+
+    /// An mpbuild run in the project directory `dir`, with its work dir (buildx
+    /// metadata, OCI layouts, the unchanged-inputs cache) in `dir/.mpbuild-work`.
+    pub fn run_in(&self, dir: &Path) -> Run {
+        self.runner().dir(dir).work_dir(&dir.join(".mpbuild-work"))
+    }
+}
+
+impl Run {
+    /// Runs in `dir` (where the project file is found).
+    pub fn dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// MPBUILD_WORK_DIR.
+    pub fn work_dir(self, dir: &Path) -> Self {
+        self.env("MPBUILD_WORK_DIR", dir)
+    }
+
+    /// GIT_SHA, for projects whose tags say `${GIT_SHA}`.
+    pub fn git_sha(self, sha: &str) -> Self {
+        self.env("GIT_SHA", sha)
+    }
+
+    /// DOCKER_CONFIG (credentials, builders and the buildx plugin of a test's own).
+    pub fn docker_config(self, dir: &Path) -> Self {
+        self.env("DOCKER_CONFIG", dir)
+    }
+
+    /// Any other environment variable.
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs `mpbuild ARGS` to the end.
+    pub fn output(mut self, args: &[&str]) -> Output {
+        self.cmd.args(args).output().expect("spawn mpbuild")
+    }
+
+    /// Runs `mpbuild ARGS` (which ask for `--format json`) to the end: the output and
+    /// its stdout as JSON (`Null` when stdout is not JSON; assertions on it then fail
+    /// with the output shown).
+    pub fn json(self, args: &[&str]) -> (Output, serde_json::Value) {
+        let out = self.output(args);
+        let doc = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out, doc)
+    }
+
+    /// Starts `mpbuild ARGS` with stdout and stderr piped, for tests that act while it
+    /// runs (signals, dying daemons).
+    pub fn spawn(mut self, args: &[&str]) -> Child {
+        self.cmd
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mpbuild")
+    }
+}
+
+/// The JSON document on a run's stdout; fails the test with the output when there is none.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to a child process.
+pub fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success(), "kill -INT {} failed", child.id());
+}
+
+/// The Accept header that asks a registry for any kind of manifest.
+pub const ACCEPT_MANIFESTS: &str = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// GET `http://ADDR PATH` with curl (any registry on loopback, plain HTTP): the status
+/// and the body.
+pub fn registry_get(addr: &str, path: &str) -> (u16, String) {
+    let url = format!("http://{addr}{path}");
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            ACCEPT_MANIFESTS,
+            &url,
+        ])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// The digest `PATH:TAG` points at in the registry at `addr`, or None.
+pub fn tag_digest_at(addr: &str, path: &str, tag: &str) -> Option<String> {
+    let (code, body) = registry_get(addr, &format!("/v2/{path}/manifests/{tag}"));
+    (code == 200).then(|| mpbuild::digest::sha256(body.as_bytes()))
+}
+
+/// Whether the registry at `addr` holds blob `digest` in repository `path`.
+pub fn has_blob_at(addr: &str, path: &str, digest: &str) -> bool {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-I",
+            "-w",
+            "%{http_code}",
+            &format!("http://{addr}/v2/{path}/blobs/{digest}"),
+        ])
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout).trim() == "200"
+}
+
+/// A repository's path in its registry: `REGISTRY/PATH` → `PATH`.
+pub fn path_of(repo: &str) -> &str {
+    repo.split_once('/').map_or(repo, |(_, p)| p)
+}
+
+impl Stack {
+    /// The manifest `target` (tag or digest) of `repo` (REGISTRY/PATH) in the stack's
+    /// registry, as JSON; fails the test when it is not there.
+    pub fn manifest(&self, repo: &str, target: &str) -> serde_json::Value {
+        self.manifest_of_path(path_of(repo), target)
+    }
+
+    /// The same, by the repository's path in the stack's registry.
+    pub fn manifest_of_path(&self, path: &str, target: &str) -> serde_json::Value {
+        let (code, body) = self.registry_get(&format!("/v2/{path}/manifests/{target}"));
+        assert_eq!(code, 200, "{path}:{target}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// A project directory: `mpbuild.yaml` and `Dockerfile` (and nothing else).
+    pub fn project(&self, yaml: &str, dockerfile: &str) -> tempfile::TempDir {
+        self.context(&[
+            ("mpbuild.yaml", yaml.as_bytes()),
+            ("Dockerfile", dockerfile.as_bytes()),
+        ])
+    }
+
+    /// The linux/`arch` image of the stack's base image: (manifest digest, config
+    /// digest, layer digests).
+    pub fn base_parts(&self, arch: &str) -> (String, String, Vec<String>) {
+        let index = self.manifest_of_path(&self.base_repo, &self.base_digest);
+        let digest = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform"]["architecture"] == arch && m["platform"]["os"] == "linux")
+            .unwrap_or_else(|| panic!("no linux/{arch} in the base image: {index}"))["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let m = self.manifest_of_path(&self.base_repo, &digest);
+        let layers = m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap().to_string())
+            .collect();
+        (
+            digest,
+            m["config"]["digest"].as_str().unwrap().to_string(),
+            layers,
+        )
+    }
+}
+
+/// [`registry_get`], the body as JSON (`Null` when it is not JSON).
+pub fn registry_get_json(addr: &str, path: &str) -> (u16, serde_json::Value) {
+    let (code, body) = registry_get(addr, path);
+    (
+        code,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
