@@ -37,7 +37,7 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
     let held: Vec<Platform> = match &root.manifest {
         Manifest::Index { manifests, .. } => manifests
             .iter()
-            .filter(|d| !d.is_attestation())
+            .filter(|d| !d.in_attestation_slot())
             .filter_map(|d| d.platform.as_ref().map(|p| p.platform()))
             .collect(),
         Manifest::Image { .. } => Vec::new(),

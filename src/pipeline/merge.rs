@@ -15,7 +15,7 @@ use crate::exit::{Code, Coded};
 use crate::plan::{ImagePlan, Plan, runner_label};
 use crate::platform::Platform;
 use crate::registry::manifest::{
-    DOCKER_LIST, DOCKER_MANIFEST, Descriptor, Manifest, OCI_INDEX, RawPlatform,
+    DOCKER_LIST, DOCKER_MANIFEST, Descriptor, Manifest, OCI_INDEX, RawPlatform, is_attestation,
 };
 use crate::registry::{Client, Reference, RegistryError, Repository};
 use crate::verify::report::short;
@@ -202,11 +202,12 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
     let repo = Repository::parse(&image.repository)?;
     let mut children: Vec<Descriptor> = Vec::new();
     for r in records {
-        let leg = client.get_manifest(&Reference {
+        let leg_ref = Reference {
             repository: repo.clone(),
             tag: None,
             digest: Some(r.leg_digest.clone()),
-        })?;
+        };
+        let leg = client.get_manifest(&leg_ref)?;
         let bad = |message: String| RegistryError::BadManifest {
             registry: repo.registry.clone(),
             reference: format!("{repo}@{}", r.leg_digest),
@@ -216,7 +217,7 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
             Manifest::Index { manifests, .. } => {
                 let own = manifests
                     .iter()
-                    .find(|d| d.digest == r.digest && !d.is_attestation())
+                    .find(|d| d.digest == r.digest && !d.in_attestation_slot())
                     .ok_or_else(|| {
                         bad(format!(
                             "the leg's index does not hold the recorded {} manifest {}",
@@ -224,16 +225,22 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
                         ))
                     })?;
                 children.push(own.clone());
-                children.extend(
-                    manifests
-                        .iter()
-                        .filter(|d| {
-                            d.is_attestation()
-                                && d.annotations.get("vnd.docker.reference.digest")
-                                    == Some(&r.digest)
-                        })
-                        .cloned(),
-                );
+                // Its attestations, by the one rule (`is_attestation`): an entry where
+                // attestations sit that is not one is refused, not carried along.
+                for d in manifests.iter().filter(|d| {
+                    d.in_attestation_slot()
+                        && d.annotations.get("vnd.docker.reference.digest") == Some(&r.digest)
+                }) {
+                    let m = client.get_manifest(&leg_ref.with_target(&d.digest))?;
+                    if !is_attestation(d, &m.manifest) {
+                        return Err(bad(format!(
+                            "entry {} has the platform unknown/unknown but is not an attestation manifest (its layers are not in-toto statements)",
+                            d.digest
+                        ))
+                        .into());
+                    }
+                    children.push(d.clone());
+                }
             }
             Manifest::Image { .. } => {
                 if leg.digest != r.digest {

@@ -248,8 +248,12 @@ pub fn prepare(
     let top = client.get_manifest(src)?;
     match &top.manifest {
         Manifest::Index { manifests, .. } => {
-            let images: Vec<&Descriptor> =
-                manifests.iter().filter(|d| !d.is_attestation()).collect();
+            // Candidates by platform; what each entry is (`is_attestation`) is decided
+            // when it is read below, and checked before anything is written.
+            let images: Vec<&Descriptor> = manifests
+                .iter()
+                .filter(|d| !d.in_attestation_slot())
+                .collect();
             let present: Vec<String> = images
                 .iter()
                 .filter_map(|d| d.platform.as_ref().map(|p| p.platform().to_string()))
@@ -276,7 +280,7 @@ pub fn prepare(
                     }
                 }
                 // Attestations that describe a chosen image come along.
-                for d in manifests.iter().filter(|d| d.is_attestation()) {
+                for d in manifests.iter().filter(|d| d.in_attestation_slot()) {
                     let subject = d.annotations.get("vnd.docker.reference.digest");
                     if subject.is_some_and(|s| chosen.iter().any(|c| &c.digest == s)) {
                         chosen.push(d);
@@ -294,19 +298,9 @@ pub fn prepare(
                     kept.push(d.clone());
                 }
             }
+            // Every entry kept is read (attestations too: the rule needs their layers).
             let read = verify::collect::read_index(client, src, &kept, None)?;
-            let mut children = read.children;
-            // Attestation manifests are copied, not checked.
-            let mut unread: Vec<&str> = Vec::new();
-            for d in &kept {
-                if !children.contains_key(&d.digest) && !unread.contains(&d.digest.as_str()) {
-                    unread.push(&d.digest);
-                }
-            }
-            let fetched = verify::pool::try_map(&unread, verify::pool::WORKERS, |d| {
-                client.get_manifest(&src.with_target(d))
-            })?;
-            children.extend(unread.iter().map(|d| d.to_string()).zip(fetched));
+            let children = read.children;
             let mut copies: Vec<(Descriptor, Fetched)> = Vec::new();
             for d in &kept {
                 if !copies.iter().any(|(c, _)| c.digest == d.digest)
@@ -326,10 +320,11 @@ pub fn prepare(
                 (top.media_type.clone(), top.bytes.clone())
             };
             let mut platforms: Vec<String> = Vec::new();
-            for p in kept
+            for p in read
+                .entries
                 .iter()
-                .filter(|d| !d.is_attestation())
-                .filter_map(|d| d.platform.as_ref().map(|p| p.platform().to_string()))
+                .filter(|e| !e.attestation)
+                .filter_map(|e| e.platform().map(ToString::to_string))
             {
                 if !platforms.contains(&p) {
                     platforms.push(p);
@@ -378,6 +373,7 @@ pub fn prepare(
                         media_type: media_type.clone(),
                         declared: None,
                         attestation: false,
+                        false_attestation: None,
                         config: Some(found.clone()),
                         deep: None,
                     }),

@@ -49,7 +49,7 @@ pub fn moves(
         let child_digest = match &root.manifest {
             Manifest::Index { manifests, .. } => manifests
                 .iter()
-                .filter(|d| !d.is_attestation())
+                .filter(|d| !d.in_attestation_slot())
                 .find(|d| {
                     d.platform
                         .as_ref()

@@ -82,14 +82,10 @@ fn manifests_to_put(
         }
         return Ok((out, 0));
     }
+    let attestations = layout_attestations(graph);
     let mut renamed: std::collections::HashMap<String, (String, u64)> = Default::default();
     for m in &graph.manifests {
-        let attestation = m
-            .descriptor
-            .annotations
-            .get(crate::registry::manifest::REFERENCE_TYPE)
-            .is_some_and(|v| v == "attestation-manifest");
-        if attestation {
+        if attestations.contains(&m.descriptor.digest) {
             continue;
         }
         let c = manifest_to_docker(&m.bytes)?;
@@ -101,7 +97,9 @@ fn manifests_to_put(
     }
     let root = &graph.root;
     if crate::registry::manifest::is_index(&root.descriptor.media_type) {
-        let (c, dropped) = index_to_docker(&root.bytes, &|d| renamed.get(d).cloned())?;
+        let (c, dropped) = index_to_docker(&root.bytes, &|d| renamed.get(d).cloned(), &|d| {
+            attestations.contains(d)
+        })?;
         out.push((c.digest, c.media_type.to_string(), c.bytes));
         Ok((out, dropped))
     } else {
@@ -109,6 +107,33 @@ fn manifests_to_put(
         out.push((c.digest, c.media_type.to_string(), c.bytes));
         Ok((out, 0))
     }
+}
+
+/// The layout's attestation manifests, by the one rule (`manifest::is_attestation`):
+/// digests every root index entry of which is `unknown/unknown` with in-toto layers.
+fn layout_attestations(graph: &crate::oci_layout::Graph) -> std::collections::HashSet<String> {
+    use crate::registry::manifest::{Manifest, is_attestation};
+    let Ok(Manifest::Index {
+        manifests: entries, ..
+    }) = Manifest::parse(Some(&graph.root.descriptor.media_type), &graph.root.bytes)
+    else {
+        return Default::default();
+    };
+    graph
+        .manifests
+        .iter()
+        .filter(|m| {
+            let Ok(parsed) = Manifest::parse(Some(&m.descriptor.media_type), &m.bytes) else {
+                return false;
+            };
+            let mut of = entries
+                .iter()
+                .filter(|e| e.digest == m.descriptor.digest)
+                .peekable();
+            of.peek().is_some() && of.all(|e| is_attestation(e, &parsed))
+        })
+        .map(|m| m.descriptor.digest.clone())
+        .collect()
 }
 
 /// Uploads everything reachable from the layout's image to `repo`, trying mounts before
@@ -321,7 +346,7 @@ pub fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<S
             let children: Vec<String> = match &root.manifest {
                 Manifest::Index { manifests, .. } => manifests
                     .iter()
-                    .filter(|d| !d.is_attestation())
+                    .filter(|d| !d.in_attestation_slot())
                     .take(16)
                     .map(|d| d.digest.clone())
                     .collect(),
@@ -357,5 +382,79 @@ fn human_bytes(n: u64) -> String {
         format!("{:.1} kB", n / 1e3)
     } else {
         format!("{n} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci_layout::{Descriptor, Graph, Manifest};
+
+    fn manifest(layer_type: &str, n: u8) -> Manifest {
+        let bytes = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:c{n}","size":2}},"layers":[{{"mediaType":"{layer_type}","digest":"sha256:l{n}","size":1}}]}}"#
+        )
+        .into_bytes();
+        Manifest {
+            descriptor: Descriptor {
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                digest: crate::digest::sha256(&bytes),
+                size: bytes.len() as u64,
+                annotations: Default::default(),
+            },
+            bytes,
+        }
+    }
+
+    #[test]
+    fn only_unknown_unknown_in_toto_manifests_are_attestations_of_a_layout() {
+        let image = manifest("application/vnd.oci.image.layer.v1.tar+gzip", 1);
+        let claim = manifest("application/vnd.oci.image.layer.v1.tar+gzip", 2);
+        let statements = manifest("application/vnd.in-toto+json", 3);
+        let entry = |m: &Manifest, os: &str, arch: &str, annotated: bool| {
+            let mut e = serde_json::json!({
+                "mediaType": m.descriptor.media_type, "digest": m.descriptor.digest,
+                "size": m.descriptor.size, "platform": {"os": os, "architecture": arch},
+            });
+            if annotated {
+                e["annotations"] =
+                    serde_json::json!({"vnd.docker.reference.type": "attestation-manifest"});
+            }
+            e
+        };
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                entry(&image, "linux", "amd64", false),
+                entry(&claim, "linux", "arm64", true),
+                entry(&statements, "unknown", "unknown", true),
+            ],
+        })
+        .to_string()
+        .into_bytes();
+        let graph = Graph {
+            blobs: Vec::new(),
+            manifests: vec![image, claim.clone(), statements.clone()],
+            root: Manifest {
+                descriptor: Descriptor {
+                    media_type: "application/vnd.oci.image.index.v1+json".into(),
+                    digest: crate::digest::sha256(&index),
+                    size: index.len() as u64,
+                    annotations: Default::default(),
+                },
+                bytes: index,
+            },
+        };
+        let found = layout_attestations(&graph);
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            vec![statements.descriptor.digest.clone()]
+        );
+        // With Docker media types the claimed one is converted like any image; only
+        // the real attestation is left out.
+        let (put, dropped) = manifests_to_put(&graph, true).unwrap();
+        assert_eq!(dropped, 1);
+        assert_eq!(put.len(), 3, "two image manifests and the list");
     }
 }

@@ -13,7 +13,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::manifest::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, REFERENCE_TYPE};
+use super::manifest::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use crate::exit::{Code, Coded};
 
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
@@ -156,11 +156,13 @@ pub fn manifest_to_docker(bytes: &[u8]) -> Result<Converted, ConvertError> {
 }
 
 /// An image index as a Docker manifest list. `child` gives, for each entry's digest,
-/// the digest and size of its Docker-typed manifest. Attestation manifests are
-/// dropped (a manifest list cannot hold them); returns how many.
+/// the digest and size of its Docker-typed manifest. The entries `attestation` names
+/// (the caller decides, by `manifest::is_attestation`) are dropped (a manifest list
+/// cannot hold them); returns how many.
 pub fn index_to_docker(
     bytes: &[u8],
     child: &dyn Fn(&str) -> Option<(String, u64)>,
+    attestation: &dyn Fn(&str) -> bool,
 ) -> Result<(Converted, usize), ConvertError> {
     let v = parse(bytes)?;
     let media_type = v["mediaType"].as_str().unwrap_or(OCI_INDEX);
@@ -176,13 +178,11 @@ pub fn index_to_docker(
         .map(Vec::as_slice)
         .unwrap_or_default()
     {
-        let attestation = d["annotations"][REFERENCE_TYPE] == "attestation-manifest"
-            || (d["platform"]["os"] == "unknown" && d["platform"]["architecture"] == "unknown");
-        if attestation {
+        let old = d["digest"].as_str().unwrap_or_default();
+        if attestation(old) {
             dropped += 1;
             continue;
         }
-        let old = d["digest"].as_str().unwrap_or_default();
         let (digest, size) = child(old)
             .ok_or_else(|| ConvertError(format!("entry {old}: no Docker-typed manifest for it")))?;
         let mut entry = serde_json::Map::new();
@@ -222,6 +222,7 @@ pub fn index_to_docker(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::manifest::REFERENCE_TYPE;
 
     fn d(n: char) -> String {
         format!("sha256:{}", n.to_string().repeat(64))
@@ -314,7 +315,8 @@ mod tests {
         })
         .to_string();
         let child = |old: &str| (old == d('a')).then(|| (d('e'), 42));
-        let (c, dropped) = index_to_docker(index.as_bytes(), &child).unwrap();
+        let attestation = |old: &str| old == d('b');
+        let (c, dropped) = index_to_docker(index.as_bytes(), &child, &attestation).unwrap();
         assert_eq!(dropped, 1);
         assert_eq!(c.media_type, DOCKER_LIST);
         let v: Value = serde_json::from_slice(&c.bytes).unwrap();
@@ -329,6 +331,6 @@ mod tests {
             })
         );
         let none = |_: &str| None;
-        assert!(index_to_docker(index.as_bytes(), &none).is_err());
+        assert!(index_to_docker(index.as_bytes(), &none, &attestation).is_err());
     }
 }

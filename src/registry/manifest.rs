@@ -66,18 +66,72 @@ pub struct Descriptor {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// The value of [`REFERENCE_TYPE`] on an attestation manifest.
+pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+
+/// The media types of in-toto statements, the layers of an attestation manifest
+/// (`application/vnd.in-toto+json`, and signed or typed forms such as
+/// `application/vnd.in-toto.spdx+dsse`).
+pub fn is_in_toto(media_type: &str) -> bool {
+    media_type
+        .strip_prefix("application/vnd.in-toto")
+        .is_some_and(|rest| rest.starts_with('+') || rest.starts_with('.'))
+}
+
 impl Descriptor {
-    /// An attestation manifest (buildx provenance/SBOM): the annotation, or the
-    /// `unknown/unknown` platform.
-    pub fn is_attestation(&self) -> bool {
+    /// Whether the entry's platform is `unknown/unknown`, where an attestation manifest
+    /// sits: a runtime never selects it for a real platform. Half of
+    /// [`is_attestation`]; on its own it only says where to look.
+    pub fn in_attestation_slot(&self) -> bool {
+        self.platform
+            .as_ref()
+            .is_some_and(|p| p.platform().is_unknown())
+    }
+
+    /// Whether the entry says it is an attestation
+    /// (`vnd.docker.reference.type: attestation-manifest`). Never trusted alone: see
+    /// [`is_attestation`].
+    pub fn claims_attestation(&self) -> bool {
         self.annotations
             .get(REFERENCE_TYPE)
-            .is_some_and(|v| v == "attestation-manifest")
-            || self
-                .platform
-                .as_ref()
-                .is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
+            .is_some_and(|v| v == ATTESTATION_MANIFEST)
     }
+
+    /// The entry's platform as the index gives it, for messages: `linux/arm64`, or
+    /// `no platform` when the entry has none.
+    pub fn platform_label(&self) -> String {
+        self.platform
+            .as_ref()
+            .map(|p| p.platform().to_string())
+            .unwrap_or_else(|| "no platform".into())
+    }
+}
+
+/// The one rule for whether an index entry is an attestation manifest (provenance,
+/// SBOM): its platform is `unknown/unknown` **and** its manifest is an image manifest
+/// whose layers are all in-toto statements. The annotation counts for nothing: an
+/// entry with a real platform is an image whatever it says, because a runtime selects
+/// it by that platform.
+pub fn is_attestation(entry: &Descriptor, manifest: &Manifest) -> bool {
+    entry.in_attestation_slot() && manifest.holds_statements()
+}
+
+/// Why an entry that says it is an attestation is not one by [`is_attestation`], or
+/// `None` (it is one, or it does not say so). `manifest` is the entry's.
+pub fn false_attestation(entry: &Descriptor, manifest: &Manifest) -> Option<String> {
+    if !entry.claims_attestation() || is_attestation(entry, manifest) {
+        return None;
+    }
+    Some(match &entry.platform {
+        _ if entry.in_attestation_slot() => {
+            "its layers are not in-toto statements, so it is not an attestation".to_string()
+        }
+        Some(p) => format!(
+            "has the platform {p}: a runtime selects it for {p}, so it is checked as an image",
+            p = p.platform()
+        ),
+        None => "has no platform: a runtime selects it by its image config, so it is checked as an image".into(),
+    })
 }
 
 /// A parsed manifest.
@@ -148,6 +202,17 @@ impl Manifest {
         }
     }
 
+    /// An attestation manifest's content: an image manifest with at least one layer,
+    /// every layer an in-toto statement.
+    pub fn holds_statements(&self) -> bool {
+        match self {
+            Manifest::Image { layers, .. } => {
+                !layers.is_empty() && layers.iter().all(|l| is_in_toto(&l.media_type))
+            }
+            Manifest::Index { .. } => false,
+        }
+    }
+
     pub fn media_type(&self) -> &str {
         match self {
             Manifest::Index { media_type, .. } | Manifest::Image { media_type, .. } => media_type,
@@ -204,7 +269,7 @@ mod tests {
         else {
             panic!()
         };
-        assert!(!manifests[0].is_attestation());
+        assert!(!manifests[0].in_attestation_slot());
         assert_eq!(
             manifests[0]
                 .platform
@@ -214,7 +279,69 @@ mod tests {
                 .to_string(),
             "linux/arm64"
         );
-        assert!(manifests[1].is_attestation());
+        assert!(manifests[1].in_attestation_slot() && manifests[1].claims_attestation());
+    }
+
+    fn image_with_layers(layer_type: &str) -> Manifest {
+        let json = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:c","size":2}},"layers":[{{"mediaType":"{layer_type}","digest":"sha256:l","size":1}}]}}"#
+        );
+        Manifest::parse(None, json.as_bytes()).unwrap()
+    }
+
+    fn entry(os: &str, arch: &str, annotated: bool) -> Descriptor {
+        let mut annotations = BTreeMap::new();
+        if annotated {
+            annotations.insert(REFERENCE_TYPE.to_string(), ATTESTATION_MANIFEST.to_string());
+        }
+        Descriptor {
+            media_type: OCI_MANIFEST.into(),
+            digest: "sha256:m".into(),
+            size: 1,
+            platform: Some(RawPlatform {
+                os: os.into(),
+                architecture: arch.into(),
+                variant: None,
+            }),
+            annotations,
+        }
+    }
+
+    #[test]
+    fn an_attestation_is_unknown_unknown_with_in_toto_layers_whatever_it_says() {
+        let statements = image_with_layers("application/vnd.in-toto+json");
+        let image = image_with_layers("application/vnd.oci.image.layer.v1.tar+gzip");
+        // What buildx writes, with or without the annotation.
+        assert!(is_attestation(
+            &entry("unknown", "unknown", true),
+            &statements
+        ));
+        assert!(is_attestation(
+            &entry("unknown", "unknown", false),
+            &statements
+        ));
+        assert!(false_attestation(&entry("unknown", "unknown", true), &statements).is_none());
+        // The annotation on a real platform: an image, and a false claim.
+        let claim = entry("linux", "amd64", true);
+        assert!(!is_attestation(&claim, &statements));
+        assert!(!is_attestation(&claim, &image));
+        let why = false_attestation(&claim, &image).unwrap();
+        assert!(why.contains("has the platform linux/amd64"), "{why}");
+        // unknown/unknown over an image's layers: not an attestation either.
+        assert!(!is_attestation(&entry("unknown", "unknown", true), &image));
+        let why = false_attestation(&entry("unknown", "unknown", true), &image).unwrap();
+        assert!(why.contains("not in-toto statements"), "{why}");
+        // No claim, no complaint: a plain image entry.
+        assert!(false_attestation(&entry("linux", "arm64", false), &image).is_none());
+        // Signed and typed statements count; look-alikes do not.
+        assert!(is_in_toto("application/vnd.in-toto.spdx+dsse"));
+        assert!(!is_in_toto("application/vnd.in-totoevil"));
+        let no_layers = Manifest::parse(
+            None,
+            br#"{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:c","size":2},"layers":[]}"#,
+        )
+        .unwrap();
+        assert!(!no_layers.holds_statements());
     }
 
     #[test]

@@ -33,9 +33,14 @@ pub struct Entry {
     pub media_type: String,
     /// The platform the index entry claims (None for a plain manifest).
     pub declared: Option<Platform>,
-    /// An attestation manifest (`vnd.docker.reference.type: attestation-manifest`, or
-    /// `unknown/unknown`): never counted as a platform.
+    /// An attestation manifest (`unknown/unknown` and in-toto layers, see
+    /// `registry::manifest::is_attestation`): never counted as a platform.
     pub attestation: bool,
+    /// Why an entry annotated as an attestation manifest is not one (a real platform,
+    /// layers that are not in-toto statements): a problem, and the entry is checked as
+    /// an image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_attestation: Option<String>,
     /// The platform its image config says (read for every non-attestation entry).
     pub config: Option<Platform>,
     /// The deep check, when asked for.
@@ -188,6 +193,18 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
             }
         }
     }
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(why) = &e.false_attestation {
+            problems.push(format!(
+                "index entry {} ({}, {}) is annotated as an attestation manifest (vnd.docker.reference.type: attestation-manifest) but {why}; an attestation's platform is unknown/unknown: rebuild the image, or fix what wrote this index",
+                i + 1,
+                e.digest,
+                e.declared
+                    .as_ref()
+                    .map_or_else(|| "no platform".to_string(), ToString::to_string)
+            ));
+        }
+    }
     let images: Vec<&Entry> = entries.iter().copied().filter(|e| !e.attestation).collect();
     let attestations = entries
         .iter()
@@ -300,6 +317,7 @@ mod tests {
                 variant: declared.split('/').nth(2).unwrap_or("").into(),
             }),
             attestation: false,
+            false_attestation: None,
             config: Some(p(config)),
             deep: None,
         }
@@ -311,6 +329,7 @@ mod tests {
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
             declared: Some(Platform::new("unknown", "unknown", "")),
             attestation: true,
+            false_attestation: None,
             config: None,
             deep: None,
         }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::platform::Platform;
-use crate::registry::manifest::{Descriptor, ImageConfig, Manifest};
+use crate::registry::manifest::{self, Descriptor, ImageConfig, Manifest};
 use crate::registry::{Client, Fetched, Reference, RegistryError, Repository};
 
 use super::check::{Deep, Entry, Kind, Observed};
@@ -57,9 +57,11 @@ pub struct IndexRead {
     pub children: HashMap<String, Fetched>,
 }
 
-/// What the entries of an index hold. Each distinct image manifest (and its config) is
-/// read once, at most [`pool::WORKERS`] at a time; attestations are listed, not read.
-/// (Every image entry is read: check 3 compares each one's config with its entry.)
+/// What the entries of an index hold. Each distinct manifest is read once, at most
+/// [`pool::WORKERS`] at a time, and with it the image config of every entry that is
+/// not an attestation by [`manifest::is_attestation`] (`unknown/unknown` and in-toto
+/// layers; an annotation alone counts for nothing). Every image entry is read: check 3
+/// compares each one's config with its entry.
 pub fn read_index(
     client: &Client,
     reference: &Reference,
@@ -69,11 +71,18 @@ pub fn read_index(
     let repo = &reference.repository;
     let mut digests: Vec<&str> = Vec::new();
     let mut seen = HashSet::new();
-    for d in manifests.iter().filter(|d| !d.is_attestation()) {
+    for d in manifests {
         if seen.insert(d.digest.as_str()) {
             digests.push(&d.digest);
         }
     }
+    // A digest some entry gives a real platform (or none) is an image there, whatever
+    // its manifest holds: its config is needed.
+    let as_image: HashSet<&str> = manifests
+        .iter()
+        .filter(|d| !d.in_attestation_slot())
+        .map(|d| d.digest.as_str())
+        .collect();
     // Each entry's manifest, then at once its config: no wait for the other entries'
     // manifests. Each distinct config is read once (images of one build often share
     // none, but copies and variants of one image do): whoever asks first reads it and
@@ -102,37 +111,47 @@ pub fn read_index(
         let Manifest::Image { config, .. } = &child.manifest else {
             return Err(nested_index(repo, digest));
         };
-        let cfg = read_config(&config.digest)?;
+        let cfg = if as_image.contains(digest) || !child.manifest.holds_statements() {
+            Some(read_config(&config.digest)?)
+        } else {
+            None
+        };
         Ok((child, cfg))
     })?;
-    let read: Vec<(Manifest, ImageConfig, Fetched)> = pairs
-        .into_iter()
-        .map(|(f, cfg)| (f.manifest.clone(), cfg, f))
-        .collect();
-    let by_digest: HashMap<&str, (&Manifest, &ImageConfig)> = digests
+    let by_digest: HashMap<&str, (&Manifest, Option<&ImageConfig>)> = digests
         .iter()
         .copied()
-        .zip(read.iter().map(|(m, c, _)| (m, c)))
+        .zip(pairs.iter().map(|(f, c)| (&f.manifest, c.as_ref())))
         .collect();
-    let target = |d: &Descriptor| -> Platform {
+    // Whether an entry is an image, with its manifest and config.
+    let image = |d: &Descriptor| -> Option<(&Manifest, &ImageConfig)> {
+        let (m, cfg) = by_digest[d.digest.as_str()];
+        if manifest::is_attestation(d, m) {
+            return None;
+        }
+        // Read above for every entry that is not an attestation.
+        Some((m, cfg.expect("the config of an image entry is read")))
+    };
+    let target = |d: &Descriptor, cfg: &ImageConfig| -> Platform {
         d.platform
             .as_ref()
             .map(|p| p.platform())
-            .unwrap_or_else(|| by_digest[d.digest.as_str()].1.platform())
+            .unwrap_or_else(|| cfg.platform())
     };
     // The deep check, once per distinct image and platform.
     let mut deep_results: HashMap<(&str, Platform), Deep> = HashMap::new();
     if let Some(f) = deep {
         let mut jobs: Vec<(&str, Platform)> = Vec::new();
-        for d in manifests.iter().filter(|d| !d.is_attestation()) {
-            let job = (d.digest.as_str(), target(d));
+        for d in manifests {
+            let Some((_, cfg)) = image(d) else { continue };
+            let job = (d.digest.as_str(), target(d, cfg));
             if !jobs.contains(&job) {
                 jobs.push(job);
             }
         }
         let results = pool::try_map(&jobs, pool::WORKERS, |(digest, platform)| {
             let (manifest, cfg) = by_digest[digest];
-            f(client, repo, manifest, cfg, platform)
+            f(client, repo, manifest, cfg.expect("read"), platform)
         })?;
         deep_results = jobs.into_iter().zip(results).collect();
     }
@@ -140,31 +159,36 @@ pub fn read_index(
         .iter()
         .map(|d| {
             let declared = d.platform.as_ref().map(|p| p.platform());
-            if d.is_attestation() {
-                return Entry {
+            let (manifest, _) = by_digest[d.digest.as_str()];
+            let false_attestation = manifest::false_attestation(d, manifest);
+            match image(d) {
+                None => Entry {
                     digest: d.digest.clone(),
                     media_type: d.media_type.clone(),
                     declared,
                     attestation: true,
+                    false_attestation,
                     config: None,
                     deep: None,
-                };
-            }
-            let (manifest, cfg) = by_digest[d.digest.as_str()];
-            Entry {
-                digest: d.digest.clone(),
-                media_type: manifest.media_type().to_string(),
-                declared,
-                attestation: false,
-                config: Some(cfg.platform()),
-                deep: deep_results.get(&(d.digest.as_str(), target(d))).cloned(),
+                },
+                Some((manifest, cfg)) => Entry {
+                    digest: d.digest.clone(),
+                    media_type: manifest.media_type().to_string(),
+                    declared,
+                    attestation: false,
+                    false_attestation,
+                    config: Some(cfg.platform()),
+                    deep: deep_results
+                        .get(&(d.digest.as_str(), target(d, cfg)))
+                        .cloned(),
+                },
             }
         })
         .collect();
     let children = digests
         .iter()
         .map(|d| d.to_string())
-        .zip(read.into_iter().map(|(_, _, f)| f))
+        .zip(pairs.into_iter().map(|(f, _)| f))
         .collect();
     Ok(IndexRead { entries, children })
 }
@@ -227,6 +251,7 @@ fn entry(
         media_type: manifest.media_type().to_string(),
         declared,
         attestation: false,
+        false_attestation: None,
         config: Some(config_platform),
         deep: deep_result,
     })

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 pub mod fault;
 pub mod run;
+pub mod static_registry;
 
 #[allow(unused_imports)] // each test file uses some of them
 pub use run::{
