@@ -11,6 +11,7 @@ pub mod manifest;
 mod manifests;
 pub mod reference;
 mod resolve;
+mod retry_after;
 mod scheme;
 #[cfg(test)]
 pub(crate) mod test_server;

@@ -280,9 +280,7 @@ impl Client {
                 Ok(resp) => {
                     self.log(method, url, Some(resp.status().as_u16()), t);
                     if retryable_status(resp.status()) && !last {
-                        let wait = retry_after(&resp)
-                            .unwrap_or(delay)
-                            .min(Duration::from_secs(10));
+                        let wait = retry_after(&resp).unwrap_or(delay);
                         std::thread::sleep(wait);
                         delay *= 2;
                         continue;
@@ -372,12 +370,9 @@ impl Client {
     }
 }
 
+/// The wait a 429 or 5xx answer asks for (seconds or an HTTP date, capped).
 fn retry_after(resp: &Response<ureq::Body>) -> Option<Duration> {
-    header(resp, "retry-after")?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    super::retry_after::wait(&header(resp, "retry-after")?, std::time::SystemTime::now())
 }
 
 fn is_transient(e: &ureq::Error) -> bool {
