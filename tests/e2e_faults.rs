@@ -1,14 +1,17 @@
 //! `verify`, `mirror` and `push` through a fault-injecting proxy in front of the real
-//! registry (`common::fault`): slow bytes, stalls, resets, 429 with Retry-After, 5xx,
-//! wrong bytes for a digest, redirects to another host or scheme, a token realm
-//! downgrade. Each asserts the exit code, that no tag moved, and that no credential
-//! appeared in the output.
+//! registry (`common::fault`): slow bytes, stalls, resets, 429 with Retry-After (the
+//! wait measured on the proxy's clock), 5xx, wrong bytes for a digest, redirects to
+//! another host or from HTTPS to plain HTTP, token realm downgrades (an HTTPS registry
+//! is the proxy behind `common::tls::TlsFront`). Each asserts the exit code and that no
+//! tag moved; where credentials are configured (and the proxy asks for them, so they
+//! are sent), that they appear in no output and reach no other host or scheme — read
+//! from the proxies' records of what they were sent.
 
 mod common;
 
 use std::path::Path;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use common::fault::{Fault, Proxy};
@@ -144,10 +147,20 @@ fn verify_takes_slow_bytes_and_refuses_wrong_ones() {
         t.contains("does not match its digest") && t.contains(&config),
         "{t}"
     );
-    // A layer's wrong bytes, seen by --deep.
+    // A layer's wrong bytes, seen by --deep. The byte changed is in the gzip header's
+    // MTIME field, which no decoder checks: the layer still decompresses into the same
+    // tar, so only the layer's digest can tell.
+    let (manifest, _, _) = stack.base_parts("amd64");
+    let m = stack.manifest_of_path(&stack.base_repo, &manifest);
+    for l in m["layers"].as_array().unwrap() {
+        assert!(
+            l["mediaType"].as_str().unwrap().ends_with("gzip"),
+            "a gzip layer (the fault changes its MTIME byte): {l}"
+        );
+    }
     proxy.clear();
     for l in &layers {
-        proxy.always(Some("GET"), l, Fault::WrongBytes);
+        proxy.always(Some("GET"), l, Fault::WrongByteAt(4));
     }
     let out = mpbuild(
         &stack,
@@ -156,7 +169,104 @@ fn verify_takes_slow_bytes_and_refuses_wrong_ones() {
     );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(4), "{t}");
-    assert!(layers.iter().any(|l| t.contains(l)), "names the layer: {t}");
+    let error = t
+        .lines()
+        .find(|l| l.contains("does not match its digest"))
+        .unwrap_or_else(|| panic!("no digest mismatch: {t}"));
+    assert!(
+        layers
+            .iter()
+            .any(|l| error.contains(&format!("expected {l}"))),
+        "names the layer's digest: {t}"
+    );
+    assert!(proxy.faults_applied() > 0, "{:?}", proxy.requests());
+}
+
+/// How long after the request a fault answered the next request for the same path
+/// came (the client's wait before its retry).
+fn retry_gap(proxy: &Proxy, path: &str) -> Duration {
+    let seen = proxy.requests();
+    let faulted = seen
+        .iter()
+        .position(|r| r.fault.is_some() && r.path.contains(path))
+        .unwrap_or_else(|| panic!("no fault applied to {path}: {seen:?}"));
+    let retry = seen[faulted + 1..]
+        .iter()
+        .find(|r| r.path == seen[faulted].path)
+        .unwrap_or_else(|| panic!("no retry of {}: {seen:?}", seen[faulted].path));
+    retry.at - seen[faulted].at
+}
+
+/// `when` as an HTTP date (IMF-fixdate), by date(1).
+fn http_date(when: SystemTime) -> String {
+    let secs = when.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let out = std::process::Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("@{secs}"),
+            "+%a, %d %b %Y %H:%M:%S GMT",
+        ])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn retry_after_is_waited_for_in_seconds_and_as_an_http_date() {
+    let Some(stack) = common::stack() else { return };
+    // Seconds: 429 with `Retry-After: 3`; the retry comes 3 s later, not after the
+    // client's own backoff (a quarter of a second).
+    let proxy = Proxy::start(&stack.registry);
+    proxy.times(1, Some("GET"), "/manifests/", Fault::too_many_requests(3));
+    let image = via(&proxy, &stack);
+    let out = mpbuild(
+        &stack,
+        None,
+        &["verify", &image, "--platform", "linux/amd64"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let gap = retry_gap(&proxy, "/manifests/");
+    assert!(gap >= Duration::from_millis(2950), "retried after {gap:?}");
+
+    // An HTTP date (whole seconds) 4-5 s ahead: the retry comes no earlier than it.
+    let proxy = Proxy::start(&stack.registry);
+    let (now, clock) = (Instant::now(), SystemTime::now());
+    let secs = clock.duration_since(UNIX_EPOCH).unwrap().as_secs() + 5;
+    let when = UNIX_EPOCH + Duration::from_secs(secs);
+    proxy.times(
+        1,
+        Some("GET"),
+        "/manifests/",
+        Fault::Status(429, vec![("Retry-After".into(), http_date(when))]),
+    );
+    let image = via(&proxy, &stack);
+    let out = mpbuild(
+        &stack,
+        None,
+        &["verify", &image, "--platform", "linux/amd64"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let seen = proxy.requests();
+    let retry = seen
+        .iter()
+        .filter(|r| r.path.contains("/manifests/"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no retry: {seen:?}"));
+    // The retry's wall-clock time, from the monotonic clock the proxy keeps.
+    let retried_at = clock + (retry.at - now);
+    assert!(
+        retried_at + Duration::from_millis(50) >= when,
+        "retried {:?} before the date it was given",
+        when.duration_since(retried_at).unwrap_or_default()
+    );
+    // The 429 itself came well before that date, so the check above means something.
+    let faulted = seen.iter().find(|r| r.fault.is_some()).unwrap();
+    assert!(
+        clock + (faulted.at - now) + Duration::from_secs(2) <= when,
+        "the 429 came too late to tell a wait from none: {seen:?}"
+    );
 }
 
 #[test]
@@ -234,6 +344,122 @@ fn redirects_to_another_host_or_scheme_carry_no_credentials() {
     assert_no_credentials(&t);
 }
 
+/// An HTTPS registry (a TLS front on the proxy, trusted through `--ca-file`) that asks
+/// for Basic credentials once, and the `verify` of the base image through it with
+/// those credentials and `-v`.
+struct Https {
+    proxy: Proxy,
+    front: common::tls::TlsFront,
+    ca: std::path::PathBuf,
+    cfg: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Https {
+    fn start(stack: &Stack) -> Https {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = common::tls::private_ca(dir.path());
+        let proxy = Proxy::start(&stack.registry);
+        let front = common::tls::TlsFront::start(&proxy.addr, &cert, &key);
+        let cfg = credentials(dir.path(), &front.addr);
+        Https {
+            proxy,
+            front,
+            ca,
+            cfg,
+            _dir: dir,
+        }
+    }
+
+    fn verify(&self, stack: &Stack) -> Output {
+        let image = format!(
+            "{}/{}@{}",
+            self.front.addr, stack.base_repo, stack.base_digest
+        );
+        mpbuild(
+            stack,
+            Some(&self.cfg),
+            &[
+                "verify",
+                &image,
+                "--platform",
+                "linux/amd64",
+                "--ca-file",
+                self.ca.to_str().unwrap(),
+                "-v",
+            ],
+        )
+    }
+}
+
+#[test]
+fn an_https_registry_downgrading_to_plain_http_gets_no_credentials_there() {
+    let Some(stack) = common::stack() else { return };
+    // Blobs redirected to plain HTTP on the same host (another port, a proxy that
+    // records what it is sent).
+    let https = Https::start(&stack);
+    let plain = Proxy::start(&stack.registry);
+    https
+        .proxy
+        .times(
+            1,
+            None,
+            "/v2/",
+            Fault::Challenge("Basic realm=\"fault\"".into()),
+        )
+        .always(
+            Some("GET"),
+            "/blobs/",
+            Fault::Redirect(format!("http://{}", plain.addr)),
+        );
+    let out = https.verify(&stack);
+    let t = text(&out);
+    assert_no_credentials(&t);
+    // The HTTPS side got the credentials (so they were there to leak)…
+    assert!(
+        https.proxy.requests().iter().any(|r| r.authorization),
+        "the HTTPS registry got no credentials: {:?}",
+        https.proxy.requests()
+    );
+    // …and what reached plain HTTP, if anything, carried none.
+    let seen = plain.requests();
+    assert!(
+        seen.iter().all(|r| !r.authorization),
+        "credentials followed a redirect from HTTPS to plain HTTP: {seen:?}"
+    );
+    assert!(
+        !seen.is_empty() || out.status.code() == Some(4),
+        "neither followed nor refused: {t}"
+    );
+
+    // A token realm on plain HTTP (same host) behind the HTTPS registry: no request
+    // with credentials reaches it.
+    let https = Https::start(&stack);
+    let token = Proxy::start(&stack.registry);
+    https.proxy.always(
+        None,
+        "/v2/",
+        Fault::Challenge(format!(
+            "Bearer realm=\"http://{}/token\",service=\"fault\"",
+            token.addr
+        )),
+    );
+    let out = https.verify(&stack);
+    let t = text(&out);
+    assert!(
+        !https.proxy.requests().is_empty(),
+        "the HTTPS registry was reached"
+    );
+    let seen = token.requests();
+    assert!(
+        seen.iter().all(|r| !r.authorization),
+        "credentials went to a plain-HTTP token realm: {seen:?}"
+    );
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains("refusing to send credentials"), "{t}");
+    assert_no_credentials(&t);
+}
+
 #[test]
 fn a_token_realm_downgrade_gets_no_credentials() {
     let Some(stack) = common::stack() else { return };
@@ -270,6 +496,8 @@ fn a_token_realm_downgrade_gets_no_credentials() {
 fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
     let Some(stack) = common::stack() else { return };
     let dest = stack.start_registry("", None);
+    // The destination through a proxy too, which records what reaches it.
+    let into = Proxy::start(&dest.addr);
     let proxy = Proxy::start(&stack.registry);
     let src = via(&proxy, &stack);
     // A first, good copy (arm64) sets the tag.
@@ -279,7 +507,7 @@ fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
         &[
             "mirror",
             &src,
-            &format!("{}/copy:v1", dest.addr),
+            &format!("{}/copy:v1", into.addr),
             "--platform",
             "linux/arm64",
         ],
@@ -297,12 +525,31 @@ fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
         &[
             "mirror",
             &src,
-            &format!("{}/copy:v1", dest.addr),
+            &format!("{}/copy:v1", into.addr),
             "--platform",
             "linux/amd64",
         ],
     );
     let t = text(&out);
+    let (_, _, arm_layers) = stack.base_parts("arm64");
+    let amd_only: Vec<&String> = layers.iter().filter(|l| !arm_layers.contains(l)).collect();
+    assert!(!amd_only.is_empty(), "no amd64-only layer to check");
+    // The registry refuses a wrong blob by itself, so what counts is what reached it:
+    // each upload of a corrupted layer was started and cut before its last byte.
+    let seen = into.requests();
+    for l in &amd_only {
+        let hex = l.trim_start_matches("sha256:");
+        let puts: Vec<_> = seen
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path.contains(hex))
+            .collect();
+        assert!(!puts.is_empty(), "no upload of {l} started: {seen:?}");
+        assert!(
+            puts.iter().all(|r| !r.complete),
+            "the whole of the wrong {l} was sent: {puts:?}"
+        );
+        assert!(!has_blob_at(&dest.addr, "copy", l), "{l} was committed");
+    }
     assert_eq!(out.status.code(), Some(4), "{t}");
     let error = t
         .lines()
@@ -322,13 +569,6 @@ fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
         Some(before),
         "the tag moved"
     );
-    let (_, _, arm_layers) = stack.base_parts("arm64");
-    let mut checked = 0;
-    for l in layers.iter().filter(|l| !arm_layers.contains(l)) {
-        assert!(!has_blob_at(&dest.addr, "copy", l), "{l} was committed");
-        checked += 1;
-    }
-    assert!(checked > 0, "no amd64-only layer to check");
 }
 
 #[test]
@@ -392,6 +632,11 @@ fn push_through_a_failing_registry_moves_no_tag() {
         ),
         ("busybox", &busybox),
     ]);
+    // Credentials for the proxy, which asks for them once per run: every request after
+    // that carries them, so a leak into the output (with -v) is possible.
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = common::docker_config(&stack, cfg_dir.path());
+    credentials(&cfg, &proxy.addr);
     // The tag PUT fails (after every blob and manifest went in by digest); then the
     // config comes back wrong during verification.
     for fault in [
@@ -403,11 +648,20 @@ fn push_through_a_failing_registry_moves_no_tag() {
         (Some("GET"), "/blobs/".to_string(), Fault::WrongBytes),
     ] {
         proxy.clear();
-        proxy.always(fault.0, &fault.1, fault.2.clone());
+        proxy
+            .times(
+                1,
+                None,
+                "/v2/",
+                Fault::Challenge("Basic realm=\"fault\"".into()),
+            )
+            .always(fault.0, &fault.1, fault.2.clone());
         let out = stack
             .run_in(dir.path())
+            .docker_config(&cfg)
             .env("MPBUILD_REQUEST_TIMEOUT", "10")
             .output(&[
+                "-v",
                 "push",
                 "--progress",
                 "plain",
@@ -424,6 +678,11 @@ fn push_through_a_failing_registry_moves_no_tag() {
             fault.2
         );
         assert_no_credentials(&t);
+        assert!(
+            proxy.requests().iter().any(|r| r.authorization),
+            "the credentials were used: {:?}",
+            proxy.requests()
+        );
     }
 }
 
@@ -492,12 +751,26 @@ fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
         "--progress",
         "plain",
     ]);
-    // Past the source's check, into the first layers (each takes about 2.4 s).
-    std::thread::sleep(Duration::from_millis(1500));
+    // Past the source's check, into the layers (each takes about 2.4 s): the first
+    // layer has been asked for.
+    let is_layer = |r: &common::fault::Logged| {
+        r.method == "GET" && layers.iter().any(|l| r.path.ends_with(l.as_str()))
+    };
+    common::wait_until(Duration::from_secs(60), "the first layer GET", || {
+        proxy.requests().iter().any(is_layer)
+    });
     let started = Instant::now();
     common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let t = text(&out);
+    // No blob started after the signal: the source saw no layer GET later than the
+    // time the signal takes to be handled (a quarter of a second, on a loaded machine).
+    let late: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| is_layer(r) && r.at > started + Duration::from_millis(250))
+        .collect();
+    assert!(late.is_empty(), "blobs started after Ctrl-C: {late:?}");
     assert_eq!(out.status.code(), Some(130), "{t}");
     assert!(
         started.elapsed() < Duration::from_secs(15),
@@ -521,4 +794,6 @@ fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
         copied < layers.len(),
         "every layer was copied after Ctrl-C ({copied}): {t}"
     );
+    let asked = proxy.requests().iter().filter(|r| is_layer(r)).count();
+    assert!(asked < layers.len(), "every layer was asked for: {t}");
 }

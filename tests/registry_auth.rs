@@ -9,10 +9,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
+use common::tls::{openssl, private_ca};
 use common::{Stack, text};
 use mpbuild::registry::credentials::Store;
 use mpbuild::registry::{self, Client, Placed, Reference, Repository};
@@ -29,29 +30,6 @@ fn htpasswd(dir: &Path) -> PathBuf {
     let p = dir.join("htpasswd");
     std::fs::write(&p, out.stdout).unwrap();
     p
-}
-
-fn openssl(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.unwrap_or_default())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// A self-signed certificate (signs tokens).
@@ -79,70 +57,6 @@ fn cert(dir: &Path) -> (PathBuf, PathBuf) {
         None,
     );
     (cert, key)
-}
-
-/// A private CA and a server certificate it signs for 127.0.0.1: (ca, cert, key).
-fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-            "-subj",
-            "/CN=mpbuild test CA",
-        ],
-        None,
-    );
-    openssl(
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &p("server.key"),
-            "-out",
-            &p("server.csr"),
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        None,
-    );
-    std::fs::write(dir.join("ext.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n").unwrap();
-    openssl(
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &p("server.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &p("ext.cnf"),
-            "-out",
-            &p("server.pem"),
-        ],
-        None,
-    );
-    (
-        dir.join("ca.pem"),
-        dir.join("server.pem"),
-        dir.join("server.key"),
-    )
 }
 
 /// A client with Docker credentials read from `docker_config` (a directory).

@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What to do to a matching request.
 #[derive(Debug, Clone)]
@@ -27,8 +27,12 @@ pub enum Fault {
     CutBody,
     /// Answer with this status and headers (429 + Retry-After, 500, 503…), no body.
     Status(u16, Vec<(String, String)>),
-    /// Forward, with one byte of the response body changed (same length).
+    /// Forward, with one byte of the response body changed (same length): the first.
     WrongBytes,
+    /// Forward, with the body's byte at this offset changed (same length): bytes a
+    /// decoder does not look at (a gzip header's MTIME at 4..8) leave the stream
+    /// decodable, so only a digest check can tell.
+    WrongByteAt(usize),
     /// Answer 307 with `Location: BASE` + the request's path and query (`BASE` is a
     /// scheme and host: another host, or the same one on another scheme).
     Redirect(String),
@@ -65,6 +69,11 @@ pub struct Logged {
     pub authorization: bool,
     /// The fault applied, if any.
     pub fault: Option<String>,
+    /// When the proxy had read the request (before any fault or forwarding).
+    pub at: Instant,
+    /// Whether the whole body arrived: a client that hangs up before the last byte of
+    /// its Content-Length is logged with `false`, and nothing reaches the registry.
+    pub complete: bool,
 }
 
 pub struct Proxy {
@@ -133,6 +142,8 @@ struct Request {
     target: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// The whole body (Content-Length) arrived.
+    complete: bool,
 }
 
 impl Request {
@@ -175,6 +186,7 @@ fn read_request(
         target: target.to_string(),
         headers,
         body: Vec::new(),
+        complete: true,
     };
     if req
         .header("expect")
@@ -188,10 +200,10 @@ fn read_request(
         .header("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    reader.take(len).read_to_end(&mut req.body)?;
-    if (req.body.len() as u64) < len {
-        return Ok(None); // the client hung up mid-body: nothing reaches the registry
-    }
+    // A client that hangs up mid-body (or stalls past the read timeout): logged as
+    // incomplete, and nothing reaches the registry.
+    let _ = reader.take(len).read_to_end(&mut req.body);
+    req.complete = req.body.len() as u64 == len;
     Ok(Some(req))
 }
 
@@ -236,7 +248,12 @@ fn handle(
         path: req.target.clone(),
         authorization: req.header("authorization").is_some(),
         fault: fault.as_ref().map(|f| format!("{f:?}")),
+        at: Instant::now(),
+        complete: req.complete,
     });
+    if !req.complete {
+        return Ok(());
+    }
     match &fault {
         Some(Fault::Reset) => return out.shutdown(Shutdown::Both),
         Some(Fault::Stall(d)) => {
@@ -305,6 +322,12 @@ fn handle(
     match fault {
         Some(Fault::WrongBytes) => {
             if let Some(b) = body.first_mut() {
+                *b ^= 0x01;
+            }
+            out.write_all(&body)?;
+        }
+        Some(Fault::WrongByteAt(offset)) => {
+            if let Some(b) = body.get_mut(offset) {
                 *b ^= 0x01;
             }
             out.write_all(&body)?;

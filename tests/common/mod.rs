@@ -7,11 +7,12 @@
 pub mod fault;
 pub mod run;
 pub mod static_registry;
+pub mod tls;
 
 #[allow(unused_imports)] // each test file uses some of them
 pub use run::{
-    ACCEPT_MANIFESTS, Run, has_blob_at, interrupt, json, path_of, registry_get, registry_get_json,
-    tag_digest_at,
+    ACCEPT_MANIFESTS, Run, has_blob_at, interrupt, json, path_of, processes_with_env, registry_get,
+    registry_get_json, tag_digest_at, wait_until,
 };
 
 use std::fs::File;

@@ -223,3 +223,35 @@ pub fn registry_get_json(addr: &str, path: &str) -> (u16, serde_json::Value) {
         serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// Waits until `ready()` holds, polling every 50 ms; fails the test naming `what` when
+/// it does not within `timeout`. Tests wait on events with this, never on a sleep.
+pub fn wait_until(timeout: std::time::Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {timeout:?} for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// PIDs of the processes whose environment holds `needle` (`KEY=VALUE`): a marker
+/// variable set on a command (or in a Dockerfile's `ENV`) finds the processes it
+/// started, inside a build container too.
+pub fn processes_with_env(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
