@@ -81,6 +81,9 @@ pub struct ImagePlan {
     /// Tags that will point at the verified index.
     pub tags: Vec<String>,
     pub targets: Vec<TargetPlan>,
+    /// Workloads of its `from:` files that run other images: `FILE:LINE resource: why`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
     /// Tags that will point at one platform's plain image manifest.
     pub single_tags: Vec<SingleTag>,
     pub attestations: bool,
@@ -280,6 +283,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         platforms,
         tags: image.tags.clone(),
         targets,
+        ignored: image.ignored.clone(),
         single_tags,
         attestations,
         attestations_reason,

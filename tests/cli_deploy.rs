@@ -73,10 +73,26 @@ fn each_kind_of_file() {
         ),
         (
             "k8s_dir",
+            image("      - from: fixtures/k8s/\n").replace(
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+                "ghcr.io/acme/api",
+            ),
+        ),
+        (
+            "k8s_unconstrained",
             format!(
                 "cluster_archs: [amd64, arm64]\n{}",
-                image("      - from: fixtures/k8s/\n      - from: fixtures/k8s-unconstrained\n")
+                image("      - from: fixtures/k8s-unconstrained\n")
+            )
+            .replace(
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+                "ghcr.io/acme/worker",
             ),
+        ),
+        (
+            // A redis Deployment with an amd64 nodeSelector beside the app: ignored.
+            "k8s_mixed",
+            image("      - from: fixtures/k8s-mixed/\n"),
         ),
         (
             "compose",

@@ -100,6 +100,9 @@ pub fn render_text(plan: &Plan, host: &Platform, cwd: &std::path::Path) -> Strin
             let _ = write!(line, "  [{}]", t.source);
             let _ = writeln!(out, "{}", line.trim_end());
         }
+        for i in &img.ignored {
+            let _ = writeln!(out, "    ignored: {i}");
+        }
         let _ = writeln!(
             out,
             "  platforms     {}",

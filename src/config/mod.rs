@@ -137,6 +137,8 @@ pub struct Image {
     /// With `deep_all`: absolute paths or globs of files that are foreign on purpose.
     pub deep_ignore: Vec<String>,
     pub targets: Vec<Target>,
+    /// Workloads of `from:` files that do not run this image: `FILE:LINE resource: why`.
+    pub ignored: Vec<String>,
     /// The smoke run: a command run in the pushed image on each platform before a tag
     /// moves.
     pub smoke: Option<Smoke>,

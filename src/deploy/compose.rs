@@ -1,91 +1,126 @@
-//! docker compose files: a service's `platform:`. Only the services that run this image
-//! decide its platforms: those whose `image:` is the image's repository (any tag or
-//! digest), or the one named with `resource:`. A compose file usually also runs a
-//! database, a cache or a sidecar built elsewhere, whose platforms are none of this
-//! image's business.
+//! docker compose files: each service's `image:` and `platform:`, with compose's own
+//! `${VAR}` interpolation from the environment. A service without `platform:` runs the
+//! host's platform; one with `build:` is built by compose, not pulled, so its image is
+//! not for `check` to verify. Which services decide an image's platforms in `from:` is
+//! `select`'s business.
 
-use serde_json::Value;
+use super::image::{ImageUse, Vars, image_use};
+use super::{Context, DeployError, Found, Node, Unstated, arch};
 
-use super::{DeployError, Doc, Found, arch};
-
-pub fn is(v: &Value) -> bool {
-    v.get("services")
-        .and_then(Value::as_object)
-        .is_some_and(|s| {
-            s.values()
-                .any(|svc| svc.get("image").is_some() || svc.get("build").is_some())
-        })
+pub fn is(v: &Node) -> bool {
+    v.get("services").is_some_and(|s| {
+        s.entries()
+            .iter()
+            .any(|(_, svc)| svc.get("image").is_some() || svc.get("build").is_some())
+    })
 }
 
-/// `REGISTRY/PATH` of an `image:` value without its tag or digest, normalised as
-/// Docker reads it (`postgres` → `docker.io/library/postgres`). A tag written with a
-/// variable (`app:${TAG:-latest}`) is dropped like any other tag.
-pub fn repository_of(image: &str) -> String {
-    let image = image.trim();
-    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
-    let last_slash = no_digest.rfind('/').map_or(0, |i| i + 1);
-    let name = match no_digest[last_slash..].find(':') {
-        Some(i) => &no_digest[..last_slash + i],
-        None => no_digest,
-    };
-    crate::registry::Repository::parse(name)
-        .map(|r| r.to_string())
-        .unwrap_or_else(|_| name.to_string())
-}
-
-/// The services' platforms. With `repository`, only the services whose `image:` is
-/// that repository; without, every service stating a platform (the caller then picks
-/// one by name with `resource:`).
-pub fn read(doc: &Doc, repository: Option<&str>) -> Result<Vec<Found>, DeployError> {
+pub fn read(doc: &Node, ctx: &Context) -> Result<Vec<Found>, DeployError> {
     let mut out = Vec::new();
-    let Some(services) = doc.value.get("services").and_then(Value::as_object) else {
-        return Ok(out);
-    };
-    let wanted = repository.map(repository_of);
-    let mut matched: Vec<&str> = Vec::new();
-    for (name, svc) in services {
-        let start = super::text::line_of(doc.text, doc.start, name).unwrap_or(doc.start);
-        if let Some(repo) = &wanted {
-            let image = svc.get("image").and_then(Value::as_str);
-            if image.map(repository_of).as_ref() != Some(repo) {
-                continue;
+    for (name, svc) in doc.get("services").map(Node::entries).unwrap_or_default() {
+        let built = svc.get("build").is_some();
+        let images: Vec<_> = svc
+            .get("image")
+            .and_then(|i| image_use(i, name.name.clone(), Vars::Compose, ctx.env))
+            .map(|u| ImageUse { built, ..u })
+            .into_iter()
+            .collect();
+        let (platforms, unstated, line) = match svc.get("platform") {
+            Some(p) => {
+                let text = p
+                    .scalar()
+                    .map(|s| interpolate(&s, ctx.env).unwrap_or(s))
+                    .unwrap_or_default();
+                (vec![arch(ctx, p.line, &text)?], None, p.line)
             }
-            matched.push(name);
-        }
-        let Some(p) = svc.get("platform").and_then(Value::as_str) else {
-            if wanted.is_some() {
-                return Err(DeployError::At {
-                    at: format!("{}:{start}", doc.file),
-                    message: format!(
-                        "compose service `{name}` runs {} but states no `platform:` (compose would run the host's); add `platform: linux/amd64` (or the one it needs) there, or name the platforms in mpbuild.yaml instead of `from:`",
-                        wanted.as_deref().unwrap_or_default()
-                    ),
-                });
-            }
-            continue; // no platform stated: compose runs the host's
+            None => (Vec::new(), Some(Unstated::Host), name.line),
         };
-        let line = super::text::line_of(doc.text, start, "platform").unwrap_or(start);
-        let at = format!("{}:{line}", doc.file);
+        let images_empty = images.is_empty();
         out.push(Found {
             service: None,
-            platforms: vec![arch(&at, p)?],
-            resource: name.clone(),
-            source: at,
+            platforms,
+            unstated,
+            resource: name.name.clone(),
+            file: ctx.file.to_string(),
+            source: ctx.at(line),
             defaulted: false,
-        });
-    }
-    if let Some(repo) = &wanted
-        && matched.is_empty()
-    {
-        let names: Vec<&str> = services.keys().map(String::as_str).collect();
-        let line = super::text::line_of(doc.text, doc.start, "services").unwrap_or(doc.start);
-        return Err(DeployError::At {
-            at: format!("{}:{line}", doc.file),
-            message: format!(
-                "no compose service has `image: {repo}` (services: {}); name the one that runs this image with `resource: SERVICE` on the `from:` target",
-                names.join(", ")
-            ),
+            images,
+            unchecked: (built && images_empty)
+                .then(|| "compose builds it from source (`build:`)".to_string()),
         });
     }
     Ok(out)
+}
+
+/// Compose's interpolation: `${VAR}`, `$VAR`, `${VAR:-default}` (unset or empty),
+/// `${VAR-default}` (unset), `$$` a literal `$`. A variable without a value and
+/// without a default (or with `:?`/`?`) is the error, by name.
+pub fn interpolate(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(r) = after.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+            continue;
+        }
+        let (expr, r) = if let Some(body) = after.strip_prefix('{') {
+            let end = body.find('}').ok_or_else(|| body.to_string())?;
+            (&body[..end], &body[end + 1..])
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if end == 0 {
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            (&after[..end], &after[end..])
+        };
+        let name_end = expr
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(expr.len());
+        let (name, op) = expr.split_at(name_end);
+        let value = env(name);
+        let got = match op {
+            "" => value.filter(|v| !v.is_empty()),
+            _ if op.starts_with(":-") => Some(
+                value
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| op[2..].to_string()),
+            ),
+            _ if op.starts_with('-') => Some(value.unwrap_or_else(|| op[1..].to_string())),
+            _ => value.filter(|v| !v.is_empty()),
+        };
+        out.push_str(&got.ok_or_else(|| name.to_string())?);
+        rest = r;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interpolate;
+
+    #[test]
+    fn compose_interpolation() {
+        let env = |n: &str| match n {
+            "TAG" => Some("v1".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let ok = |s: &str| interpolate(s, &env).unwrap();
+        assert_eq!(ok("app:${TAG}"), "app:v1");
+        assert_eq!(ok("app:$TAG"), "app:v1");
+        assert_eq!(ok("app:${NOPE:-latest}"), "app:latest");
+        assert_eq!(ok("app:${EMPTY:-x}"), "app:x");
+        assert_eq!(ok("app:${EMPTY-x}"), "app:");
+        assert_eq!(ok("a$$b"), "a$b");
+        assert_eq!(interpolate("app:${NOPE}", &env), Err("NOPE".into()));
+        assert_eq!(interpolate("app:${NOPE:?set it}", &env), Err("NOPE".into()));
+    }
 }

@@ -1,155 +1,247 @@
-//! Kubernetes workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
-//! Pod): `nodeSelector` on `kubernetes.io/arch` (or the deprecated
-//! `beta.kubernetes.io/arch`), and required node affinity (`In`, `NotIn`). No
-//! constraint → the cluster's architectures from `cluster_archs:`.
+//! Kubernetes workloads: every object with a pod template (Deployment, StatefulSet,
+//! DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate, and custom
+//! kinds written the same way: Argo Rollouts, Knative Services, OpenShift
+//! DeploymentConfigs) and Pods, in `List`s too (`kubectl get … -o yaml`). Containers,
+//! init containers and ephemeral containers all run on the pod's node, so all need the
+//! pod's platforms: `nodeSelector` on `kubernetes.io/arch` (and `kubernetes.io/os`) and
+//! required node affinity (`In`, `NotIn`, `Exists`), combined as the scheduler does. No
+//! constraint → the cluster's architectures (`cluster_archs:` / `--cluster-archs`).
 
-use serde_json::Value;
-
-use super::{DeployError, Doc, Found, arch};
+use super::image::{Vars, image_use};
+use super::{Context, DeployError, Found, Node, arch};
 use crate::platform::Platform;
 
 const ARCH_LABELS: [&str; 2] = ["kubernetes.io/arch", "beta.kubernetes.io/arch"];
+const OS_LABELS: [&str; 2] = ["kubernetes.io/os", "beta.kubernetes.io/os"];
 
-pub fn is(v: &Value) -> bool {
-    v.get("kind").is_some_and(Value::is_string) && v.get("apiVersion").is_some_and(Value::is_string)
+/// The container lists of a pod spec, and how their containers are named.
+const CONTAINER_LISTS: [(&str, &str); 3] = [
+    ("containers", ""),
+    ("initContainers", "init container "),
+    ("ephemeralContainers", "ephemeral container "),
+];
+
+pub fn is(v: &Node) -> bool {
+    v.get("kind").and_then(Node::literal).is_some()
+        && v.get("apiVersion").and_then(Node::literal).is_some()
 }
 
-fn pod_spec<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
-    match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-            v.pointer("/spec/template/spec")
+pub fn read(doc: &Node, ctx: &Context) -> Result<Vec<Found>, DeployError> {
+    let kind = doc.get("kind").and_then(Node::literal).unwrap_or_default();
+    if kind == "List" || kind.ends_with("List") {
+        let mut out = Vec::new();
+        for item in doc.get("items").map(Node::items).unwrap_or_default() {
+            if is(item) {
+                out.extend(read(item, ctx)?);
+            }
         }
-        "CronJob" => v.pointer("/spec/jobTemplate/spec/template/spec"),
-        "Pod" => v.get("spec"),
-        _ => None,
+        return Ok(out);
     }
-}
-
-pub fn read(doc: &Doc, cluster: Option<&[Platform]>) -> Result<Vec<Found>, DeployError> {
-    let kind = doc.value["kind"].as_str().unwrap_or_default();
-    let Some(spec) = pod_spec(&doc.value, kind) else {
+    let Some(spec) = pod_spec(doc, kind) else {
         return Ok(Vec::new());
     };
     let name = doc
-        .value
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
+        .path(&["metadata", "name"])
+        .and_then(Node::literal)
+        .or_else(|| {
+            doc.path(&["metadata", "generateName"])
+                .and_then(Node::literal)
+        })
         .unwrap_or("unnamed");
     let resource = format!("{kind}/{name}");
-    let line = |key: &str| {
-        super::text::line_of(doc.text, doc.start, key)
-            .map(|l| format!("{}:{l}", doc.file))
-            .unwrap_or_else(|| format!("{}:{}", doc.file, doc.start))
-    };
-    // nodeSelector.
+    let mut images = Vec::new();
+    for (list, label) in CONTAINER_LISTS {
+        for c in spec.get(list).map(Node::items).unwrap_or_default() {
+            let cname = c.get("name").and_then(Node::scalar).unwrap_or_default();
+            if let Some(image) = c.get("image") {
+                images.extend(image_use(
+                    image,
+                    format!("{label}{cname}"),
+                    Vars::Foreign,
+                    ctx.env,
+                ));
+            }
+        }
+    }
+    images.sort_by_key(|u| u.line);
+    let (platforms, line, defaulted) = platforms(spec, doc, &resource, ctx)?;
+    Ok(vec![Found {
+        service: Some("kubernetes".into()),
+        platforms,
+        unstated: None,
+        resource,
+        file: ctx.file.to_string(),
+        source: ctx.at(line),
+        defaulted,
+        images,
+        unchecked: None,
+    }])
+}
+
+/// The pod spec of a workload: a Pod's `spec`, a PodTemplate's `template.spec`, a
+/// CronJob's job template, or any kind's `spec.template.spec` holding containers.
+fn pod_spec<'a>(v: &'a Node, kind: &str) -> Option<&'a Node> {
+    let spec = match kind {
+        "Pod" => v.get("spec"),
+        "PodTemplate" => v.path(&["template", "spec"]),
+        _ => v
+            .path(&["spec", "template", "spec"])
+            .or_else(|| v.path(&["spec", "jobTemplate", "spec", "template", "spec"])),
+    }?;
+    spec.get("containers").is_some().then_some(spec)
+}
+
+/// The architectures a node may have for this pod: unconstrained (None) or a set.
+type Allowed = Option<Vec<Platform>>;
+
+fn platforms(
+    spec: &Node,
+    doc: &Node,
+    resource: &str,
+    ctx: &Context,
+) -> Result<(Vec<Platform>, u32, bool), DeployError> {
+    let selector = spec.get("nodeSelector");
+    let os = OS_LABELS
+        .iter()
+        .find_map(|l| selector.and_then(|s| s.get(l)).and_then(Node::scalar))
+        .unwrap_or_else(|| "linux".into());
+    let with_os = |ctx: &Context, line: u32, a: &str| arch(ctx, line, &format!("{os}/{a}"));
+    let mut decided: Option<u32> = None;
+    let mut allowed: Allowed = None;
     for label in ARCH_LABELS {
-        if let Some(a) = spec
-            .pointer("/nodeSelector")
-            .and_then(|n| n.get(label))
-            .and_then(Value::as_str)
-        {
-            let at = line(label);
-            return Ok(vec![found(&resource, vec![arch(&at, a)?], at, false)]);
+        if let Some(v) = selector.and_then(|s| s.get(label)) {
+            let a = v.scalar().unwrap_or_default();
+            allowed = Some(vec![with_os(ctx, v.line, &a)?]);
+            decided = Some(v.line);
+            break;
         }
     }
-    // Required node affinity: terms are ORed, expressions within a term ANDed.
-    let terms = spec
-        .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
-        .and_then(Value::as_array);
-    let mut platforms: Vec<Platform> = Vec::new();
-    let mut constrained = false;
-    for term in terms.into_iter().flatten() {
-        for e in term
-            .get("matchExpressions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
-            if !ARCH_LABELS.contains(&key) {
-                continue;
-            }
-            constrained = true;
-            let at = super::text::line_containing(doc.text, doc.start, key)
-                .map(|l| format!("{}:{l}", doc.file))
-                .unwrap_or_else(|| line(key));
-            let values: Vec<&str> = e
-                .get("values")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            match e.get("operator").and_then(Value::as_str) {
-                Some("In") => {
-                    for v in values {
-                        let p = arch(&at, v)?;
-                        if !platforms.iter().any(|q| q.matches(&p)) {
-                            platforms.push(p);
-                        }
-                    }
-                }
-                Some("NotIn") => {
-                    let Some(cluster) = cluster else {
-                        return Err(DeployError::At {
-                            at,
-                            message: format!(
-                                "{resource} excludes architectures (NotIn); mpbuild needs the cluster's: add `cluster_archs: [amd64, arm64]` to mpbuild.yaml"
-                            ),
-                        });
-                    };
-                    let excluded: Vec<Platform> = values
-                        .iter()
-                        .map(|v| arch(&at, v))
-                        .collect::<Result<_, _>>()?;
-                    for p in cluster {
-                        if !excluded.iter().any(|x| x.matches(p))
-                            && !platforms.iter().any(|q| q.matches(p))
-                        {
-                            platforms.push(p.clone());
-                        }
-                    }
-                }
-                other => {
-                    return Err(DeployError::At {
-                        at,
-                        message: format!(
-                            "{resource}: operator {} on kubernetes.io/arch is not supported; use In or NotIn",
-                            other.unwrap_or("(none)")
-                        ),
-                    });
-                }
-            }
-        }
+    if let Some((terms, line)) = affinity(spec, resource, ctx, &with_os)? {
+        decided = decided.or(Some(line));
+        allowed = intersect(allowed, terms);
     }
-    if constrained {
-        let at = super::text::line_containing(doc.text, doc.start, "kubernetes.io/arch")
-            .map(|l| format!("{}:{l}", doc.file))
-            .unwrap_or_else(|| line("kubernetes.io/arch"));
-        return Ok(vec![found(&resource, platforms, at, false)]);
+    let Some(line) = decided.filter(|_| allowed.is_some()) else {
+        let line = doc.line;
+        return match ctx.cluster {
+            Some(c) => Ok((
+                c.iter().map(|p| Platform::new(&os, &p.architecture, &p.variant)).collect(),
+                line,
+                true,
+            )),
+            None => Err(ctx.err(
+                doc.line,
+                format!(
+                    "{resource} has no kubernetes.io/arch constraint, so it may run on any node: say the cluster's node architectures (`cluster_archs: [amd64, arm64]` in mpbuild.yaml, or `--cluster-archs amd64,arm64`), or add a nodeSelector"
+                ),
+            )),
+        };
+    };
+    let platforms = allowed.unwrap_or_default();
+    if platforms.is_empty() {
+        return Err(ctx.err(
+            line,
+            format!("{resource}: its nodeSelector and node affinity together allow no architecture, so no node can run it"),
+        ));
     }
-    match cluster {
-        Some(c) => Ok(vec![found(
-            &resource,
-            c.to_vec(),
-            format!("{}:{}", doc.file, doc.start),
-            true,
-        )]),
-        None => Err(DeployError::At {
-            at: format!("{}:{}", doc.file, doc.start),
-            message: format!(
-                "{resource} has no kubernetes.io/arch constraint, so it may run on any node: add `cluster_archs: [amd64, arm64]` (the cluster's node architectures) to mpbuild.yaml, or a nodeSelector"
-            ),
-        }),
+    Ok((platforms, line, false))
+}
+
+fn intersect(a: Allowed, b: Allowed) -> Allowed {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(a), Some(b)) => Some(
+            a.into_iter()
+                .filter(|p| b.iter().any(|q| q.matches(p)))
+                .collect(),
+        ),
     }
 }
 
-fn found(resource: &str, platforms: Vec<Platform>, source: String, defaulted: bool) -> Found {
-    Found {
-        service: Some("kubernetes".into()),
-        platforms,
-        resource: resource.to_string(),
-        source,
-        defaulted,
+fn union(a: Allowed, b: Allowed) -> Allowed {
+    match (a, b) {
+        (None, _) | (_, None) => None,
+        (Some(mut a), Some(b)) => {
+            for p in b {
+                if !a.iter().any(|q| q.matches(&p)) {
+                    a.push(p);
+                }
+            }
+            Some(a)
+        }
     }
+}
+
+/// Required node affinity on the architecture: terms are ORed, the expressions of a
+/// term ANDed. None when no term names the architecture; else the allowed set (None
+/// inside: some term leaves it free) and the line of the first expression on it.
+fn affinity(
+    spec: &Node,
+    resource: &str,
+    ctx: &Context,
+    with_os: &dyn Fn(&Context, u32, &str) -> Result<Platform, DeployError>,
+) -> Result<Option<(Allowed, u32)>, DeployError> {
+    let terms = spec
+        .path(&[
+            "affinity",
+            "nodeAffinity",
+            "requiredDuringSchedulingIgnoredDuringExecution",
+            "nodeSelectorTerms",
+        ])
+        .map(Node::items)
+        .unwrap_or_default();
+    let mut first_line = None;
+    let mut all: Allowed = Some(Vec::new());
+    for term in terms {
+        let mut this: Allowed = None;
+        for e in term
+            .get("matchExpressions")
+            .map(Node::items)
+            .unwrap_or_default()
+        {
+            let Some(key) = e
+                .get("key")
+                .filter(|k| k.literal().is_some_and(|k| ARCH_LABELS.contains(&k)))
+            else {
+                continue;
+            };
+            first_line.get_or_insert(key.line);
+            let values = e.get("values").map(Node::items).unwrap_or_default();
+            let listed = values
+                .iter()
+                .map(|v| with_os(ctx, v.line, &v.scalar().unwrap_or_default()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let op = e
+                .get("operator")
+                .and_then(Node::literal)
+                .unwrap_or("(none)");
+            this = match op {
+                "In" => intersect(this, Some(listed)),
+                "NotIn" => {
+                    let Some(cluster) = ctx.cluster else {
+                        return Err(ctx.err(
+                            key.line,
+                            format!("{resource} excludes architectures (NotIn); mpbuild needs the cluster's: add `cluster_archs: [amd64, arm64]` to mpbuild.yaml (or `--cluster-archs amd64,arm64`)"),
+                        ));
+                    };
+                    let rest = cluster
+                        .iter()
+                        .map(|p| with_os(ctx, key.line, &p.architecture))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .filter(|p| !listed.iter().any(|x| x.matches(p)))
+                        .collect();
+                    intersect(this, Some(rest))
+                }
+                "Exists" => this,
+                other => {
+                    return Err(ctx.err(
+                        key.line,
+                        format!("{resource}: operator {other} on kubernetes.io/arch is not supported; use In or NotIn"),
+                    ));
+                }
+            };
+        }
+        all = union(all, this);
+    }
+    Ok(first_line.map(|l| (all, l)))
 }

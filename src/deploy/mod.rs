@@ -1,20 +1,26 @@
-//! Platforms read from the deployment files a project already has, so `mpbuild.yaml`
-//! need not restate them: ECS task definitions, CloudFormation/SAM (Lambda and ECS),
-//! Kubernetes manifests, docker compose files and AWS Copilot manifests. Each finding
-//! says which file and line decided it.
+//! The deployment files a project already has, read for what they say about images:
+//! ECS task definitions, CloudFormation/SAM (Lambda, ECS, App Runner, Batch), Kubernetes
+//! manifests, docker compose files and AWS Copilot manifests. For each container
+//! workload: the platforms it needs (and the file and line that decided), and every
+//! image reference it runs (and where it is written). `from:` targets take the
+//! platforms; `mpbuild check` takes both.
 
 mod cloudformation;
 mod compose;
 mod copilot;
 mod ecs;
+mod image;
 mod kubernetes;
-mod text;
+pub mod node;
+mod select;
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::platform::Platform;
+
+pub use image::{Image, ImageUse, repository_of};
+pub use node::Node;
+pub use select::{Ignored, Selection, read_for_image, select_for_image};
 
 /// One container workload found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +28,52 @@ pub struct Found {
     /// The catalog service (`ecs-fargate`, `lambda`, `kubernetes`, `apprunner`…), or
     /// None for a platform stated directly (compose).
     pub service: Option<String>,
+    /// The platforms it needs; empty when `unstated` says where they come from.
     pub platforms: Vec<Platform>,
+    /// Why the file states no platform, when it does not.
+    pub unstated: Option<Unstated>,
     /// The resource's name: task family, logical id, `kind/name`, compose service.
     pub resource: String,
+    /// The file, as shown in messages.
+    pub file: String,
     /// `FILE:LINE` of the field that decided (or of the resource when a default applied).
     pub source: String,
-    /// True when the platform is the service's default (the field is absent).
+    /// True when the platform is a default (the field is absent).
     pub defaulted: bool,
+    /// The images its containers run, in file order.
+    pub images: Vec<ImageUse>,
+    /// Why its images are not for `check` to verify (compose builds it, `sam build`
+    /// does), when they are not.
+    pub unchecked: Option<String>,
+}
+
+/// Where the platforms of a workload that states none come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unstated {
+    /// The service has no architecture field: the catalog's platforms for it (App
+    /// Runner runs x86-64 only; Batch on EC2 runs what its instances are).
+    ServiceDefault,
+    /// Compose without `platform:` runs the host's platform.
+    Host,
+}
+
+impl Found {
+    /// The platforms this workload needs, the catalog's default for its service filled
+    /// in where the file states none (`Unstated::ServiceDefault`). Empty for
+    /// `Unstated::Host`: that is the caller's to decide.
+    pub fn platforms_with(
+        &self,
+        catalog: &crate::catalog::Catalog,
+        host: &Platform,
+    ) -> Vec<Platform> {
+        match (self.unstated, &self.service) {
+            (Some(Unstated::ServiceDefault), Some(s)) => catalog
+                .get(s)
+                .map(|s| s.default_platforms(host))
+                .unwrap_or_default(),
+            _ => self.platforms.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +82,16 @@ pub enum DeployError {
     Read { path: String, message: String },
     #[error("{message}")]
     Walk { message: String },
-    #[error("{path}: not valid YAML/JSON: {message}")]
-    Parse { path: String, message: String },
+    #[error("{path}:{line}:{column}: not valid YAML or JSON: {message}{hint}")]
+    Parse {
+        path: String,
+        line: u32,
+        column: u32,
+        message: String,
+        hint: String,
+    },
     #[error(
-        "{path}: no container workload found (ECS task definition, Lambda image function, Kubernetes workload, compose service or Copilot manifest)"
+        "{path}: no container workload found (ECS task definition, Lambda image function, App Runner service, Batch job definition, Kubernetes workload, compose service or Copilot manifest)"
     )]
     Nothing { path: String },
     #[error("{path}: no resource `{resource}`; it has: {available}")]
@@ -53,20 +104,26 @@ pub enum DeployError {
     At { at: String, message: String },
 }
 
-/// A parsed document with what is needed to find lines.
-pub(crate) struct Doc<'a> {
-    pub value: Value,
+/// What the readers need besides the document: the file's name for messages, the
+/// cluster's architectures for Kubernetes workloads without a constraint, and the
+/// environment compose interpolates `${VAR}` from.
+pub struct Context<'a> {
     pub file: &'a str,
-    pub text: &'a str,
-    /// First line (1-based) of this document in the file.
-    pub start: u32,
+    pub cluster: Option<&'a [Platform]>,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
 }
 
-impl Doc<'_> {
-    /// `FILE:LINE` of `key` at or after `from` (falls back to `from`).
-    pub fn at(&self, from: u32, key: &str) -> String {
-        let line = text::line_of(self.text, from, key).unwrap_or(from);
+impl Context<'_> {
+    /// `FILE:LINE`.
+    pub fn at(&self, line: u32) -> String {
         format!("{}:{line}", self.file)
+    }
+
+    pub(crate) fn err(&self, line: u32, message: impl Into<String>) -> DeployError {
+        DeployError::At {
+            at: self.at(line),
+            message: message.into(),
+        }
     }
 }
 
@@ -85,132 +142,129 @@ pub fn read(
     resource: Option<&str>,
     cluster_archs: Option<&[Platform]>,
 ) -> Result<Vec<Found>, DeployError> {
-    read_for_image(path, display, resource, cluster_archs, None)
-}
-
-/// [`read`] for one image of the project: in compose files, only the services whose
-/// `image:` is `repository` decide (unless `resource:` names one).
-pub fn read_for_image(
-    path: &Path,
-    display: &str,
-    resource: Option<&str>,
-    cluster_archs: Option<&[Platform]>,
-    repository: Option<&str>,
-) -> Result<Vec<Found>, DeployError> {
-    // A resource named by the user decides on its own.
-    let repository = if resource.is_some() { None } else { repository };
-    let mut found = Vec::new();
-    if path.is_dir() {
-        let files = crate::fsread::walk(path, &|p| {
-            p.extension()
-                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-        })
-        .map_err(|e| DeployError::Walk {
-            message: e.shown_as(path, Path::new(display)).to_string(),
-        })?;
-        for f in files {
-            let rel = f.strip_prefix(path).unwrap_or(&f);
-            let shown = format!("{}/{}", display.trim_end_matches('/'), rel.display());
-            found.extend(read_file(&f, &shown, cluster_archs, repository)?);
-        }
-    } else {
-        found = read_file(path, display, cluster_archs, repository)?;
-    }
+    let found = read_path(path, display, cluster_archs)?;
     if found.is_empty() {
         return Err(DeployError::Nothing {
             path: display.to_string(),
         });
     }
-    if let Some(r) = resource {
-        let available: Vec<String> = found.iter().map(|f| f.resource.clone()).collect();
-        found.retain(|f| f.resource == r || f.resource.rsplit('/').next() == Some(r));
-        if found.is_empty() {
-            return Err(DeployError::NoSuchResource {
-                path: display.to_string(),
-                resource: r.to_string(),
-                available: available.join(", "),
-            });
-        }
+    match resource {
+        Some(r) => select::pick(found, display, r),
+        None => Ok(found),
+    }
+}
+
+/// Every workload of a file or directory, with no selection.
+pub fn read_path(
+    path: &Path,
+    display: &str,
+    cluster_archs: Option<&[Platform]>,
+) -> Result<Vec<Found>, DeployError> {
+    let mut found = Vec::new();
+    for (file, shown) in files(path, display)? {
+        let text = read_file(&file, &shown)?;
+        let env = |name: &str| std::env::var(name).ok();
+        let ctx = Context {
+            file: &shown,
+            cluster: cluster_archs,
+            env: &env,
+        };
+        found.extend(read_text(&text, &ctx)?);
     }
     Ok(found)
 }
 
-fn read_file(
-    path: &Path,
-    display: &str,
-    cluster_archs: Option<&[Platform]>,
-    repository: Option<&str>,
-) -> Result<Vec<Found>, DeployError> {
-    let text = crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|e| {
-        DeployError::Read {
-            path: display.to_string(),
-            message: e.to_string(),
-        }
+/// The deployment files at `path`, each with the name messages show: the file itself,
+/// or every *.yaml, *.yml and *.json under a directory, sorted.
+pub fn files(path: &Path, display: &str) -> Result<Vec<(std::path::PathBuf, String)>, DeployError> {
+    if !path.is_dir() {
+        return Ok(vec![(path.to_path_buf(), display.to_string())]);
+    }
+    let files = crate::fsread::walk(path, &|p| {
+        p.extension()
+            .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+    })
+    .map_err(|e| DeployError::Walk {
+        message: e.shown_as(path, Path::new(display)).to_string(),
     })?;
-    read_text(&text, display, cluster_archs, repository)
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            let rel = f.strip_prefix(path).unwrap_or(&f);
+            let shown = format!("{}/{}", display.trim_end_matches('/'), rel.display());
+            (f, shown)
+        })
+        .collect())
 }
 
-/// Reads the workloads of one deployment file's text (`display` names it in messages);
-/// `repository` picks the compose services that run this image.
-pub fn read_text(
-    text: &str,
-    display: &str,
-    cluster_archs: Option<&[Platform]>,
-    repository: Option<&str>,
-) -> Result<Vec<Found>, DeployError> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_str_multiple(text).map_err(|e| DeployError::Parse {
-            path: display.to_string(),
-            message: e.without_snippet().to_string(),
-        })?;
-    let starts = text::doc_starts(text);
-    let mut out = Vec::new();
-    for (i, value) in docs.into_iter().enumerate() {
-        if value.is_null() {
-            continue;
-        }
-        let doc = Doc {
-            value,
-            file: display,
-            text,
-            start: starts.get(i).copied().unwrap_or(1),
-        };
-        let found = if ecs::is(&doc.value) {
-            ecs::read(&doc)?
-        } else if cloudformation::is(&doc.value) {
-            cloudformation::read(&doc)?
-        } else if kubernetes::is(&doc.value) {
-            kubernetes::read(&doc, cluster_archs)?
-        } else if compose::is(&doc.value) {
-            compose::read(&doc, repository)?
-        } else if copilot::is(&doc.value) {
-            copilot::read(&doc)?
+/// A deployment file's text, read bounded (see [`read`]).
+pub fn read_file(path: &Path, display: &str) -> Result<String, DeployError> {
+    crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|e| DeployError::Read {
+        path: display.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The workloads of one deployment file's text (every document of it).
+pub fn read_text(text: &str, ctx: &Context) -> Result<Vec<Found>, DeployError> {
+    let docs = node::parse(text).map_err(|e| {
+        let hint = if text.contains("{{") {
+            "; it looks like a Helm or Go template: render it first (`helm template … | mpbuild check -`)"
         } else {
-            // Not a workload (a ConfigMap, a Service, …): nothing to read from it.
-            Vec::new()
+            ""
         };
-        out.extend(found);
+        DeployError::Parse {
+            path: ctx.file.to_string(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
+            hint: hint.to_string(),
+        }
+    })?;
+    let mut out = Vec::new();
+    for doc in &docs {
+        out.extend(read_doc(doc, ctx)?);
     }
     Ok(out)
 }
 
-/// Parses an architecture value found at `at`.
-pub(crate) fn arch(at: &str, value: &str) -> Result<Platform, DeployError> {
-    Platform::parse(value).map_err(|e| DeployError::At {
-        at: at.to_string(),
-        message: format!("{e} (a computed value such as !Ref or !If cannot be read; add `arch:` in mpbuild.yaml instead)"),
-    })
+fn read_doc(doc: &Node, ctx: &Context) -> Result<Vec<Found>, DeployError> {
+    if ecs::is(doc) {
+        ecs::read(doc, ctx)
+    } else if cloudformation::is(doc) {
+        cloudformation::read(doc, ctx)
+    } else if kubernetes::is(doc) {
+        kubernetes::read(doc, ctx)
+    } else if compose::is(doc) {
+        compose::read(doc, ctx)
+    } else if copilot::is(doc) {
+        copilot::read(doc, ctx)
+    } else {
+        // Not a workload (a ConfigMap, a Service, …): nothing to read from it.
+        Ok(Vec::new())
+    }
 }
 
-/// A JSON string, or the strings of an array.
-pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
+/// Parses an architecture value found at `line`.
+pub(crate) fn arch(ctx: &Context, line: u32, value: &str) -> Result<Platform, DeployError> {
+    Platform::parse(value).map_err(|e| ctx.err(line, e.to_string()))
+}
+
+/// The literal architecture at `node`, or an error saying a computed one cannot be read.
+pub(crate) fn literal_arch(
+    ctx: &Context,
+    node: &Node,
+    field: &str,
+) -> Result<Platform, DeployError> {
+    match node.scalar() {
+        Some(v) => arch(ctx, node.line, &v),
+        None => Err(ctx.err(
+            node.line,
+            format!(
+                "{field} is {}, which only the deploy computes; write the architecture itself, or name the platforms in mpbuild.yaml instead of `from:`",
+                node.describe()
+            ),
+        )),
     }
 }
 

@@ -129,16 +129,12 @@ impl Checker<'_> {
             ));
         }
         let mut targets = Vec::new();
+        let mut ignored = Vec::new();
         for t in &raw.targets.value {
             if t.value.from.is_some() {
-                targets.extend(self.targets_from_file(
-                    catalog,
-                    dir,
-                    &name,
-                    &repository,
-                    t,
-                    cluster,
-                )?);
+                let from = self.targets_from_file(catalog, dir, &name, &repository, t, cluster)?;
+                targets.extend(from.targets);
+                ignored.extend(from.ignored);
             } else {
                 if let Some(r) = &t.value.resource {
                     return Err(self.err(self.pos(r), "`resource:` goes with `from:`", None));
@@ -254,6 +250,7 @@ impl Checker<'_> {
             deep_all,
             deep_ignore,
             targets,
+            ignored,
             smoke,
             rebuild_always,
             line: image_pos.line,
