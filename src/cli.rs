@@ -13,8 +13,9 @@ Environment:
                            (config.json: auths, credsStore, credHelpers; default ~/.docker)
   DOCKER_HOST              the Docker daemon that docker and buildx talk to
   BUILDX_BUILDER           the buildx builder when neither --builder nor `builder:` names one
-  MPBUILD_WORK_DIR         where buildx writes metadata files and OCI layouts (default: a
-                           directory per project under the system temp dir)
+  MPBUILD_WORK_DIR         the project's work directory: content hashes, and each run's
+                           buildx outputs (default: ~/.cache/mpbuild/PROJECT-HASH, or under
+                           $XDG_CACHE_HOME; `mpbuild clean` removes it)
   MPBUILD_REQUEST_TIMEOUT  the deadline of one registry request, in seconds (default 60)
   MPBUILD_HOST_PLATFORM    the platform of this machine for the `local` service (default:
                            Linux on this CPU), e.g. linux/arm64 to plan as an Apple Silicon Mac
@@ -94,6 +95,10 @@ Examples:
   mpbuild completions bash > /etc/bash_completion.d/mpbuild
   mpbuild completions zsh > \"${fpath[1]}/_mpbuild\"
   mpbuild completions fish > ~/.config/fish/completions/mpbuild.fish";
+const CLEAN_EXAMPLES: &str = "\
+Examples:
+  mpbuild clean             this project's work directory
+  mpbuild clean --all       every project's, and what earlier versions left in the temp dir";
 const MAN_EXAMPLES: &str = "\
 Examples:
   mpbuild man | man -l -
@@ -231,6 +236,21 @@ pub enum Command {
     /// Manage the buildx builder declared under `builder:` (one node per platform).
     #[command(subcommand, after_help = BUILDER_EXAMPLES)]
     Builder(BuilderCommand),
+    /// Remove the project's work directory, or with --all every one of yours.
+    ///
+    /// Says what it removed and how much space that freed. A run in progress keeps its
+    /// own directory. Where work directories live: the
+    /// README's Environment section (MPBUILD_WORK_DIR).
+    #[command(after_help = CLEAN_EXAMPLES)]
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Every mpbuild work directory of this user, not only this project's (no project
+    /// file needed).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -103,7 +103,7 @@ fn not_regular(meta: &Metadata) -> io::Error {
 }
 
 /// `1.5 GiB`, `12.0 MiB`, `900 bytes`.
-fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     const KIB: f64 = 1024.0;
     let b = bytes as f64;
     if b >= KIB * KIB * KIB {

@@ -32,6 +32,7 @@ pub mod settings;
 pub mod shell;
 pub mod verify;
 pub mod version;
+pub mod workdir;
 
 use std::ffi::OsString;
 

@@ -2,7 +2,7 @@
 //! the project file, the images selected with `--image`, the work directory, the
 //! registry client, the progress mode. Commands use these; no command imports another.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::buildx::Mode;
@@ -80,21 +80,11 @@ pub fn builder_name(flag: Option<&str>, project: &Project) -> Option<String> {
         })
 }
 
-/// Where buildx writes metadata files and OCI layouts for a project: a directory under
-/// the system temp dir named after the project's path, so runs of one project reuse it
-/// and different projects never share one. `MPBUILD_WORK_DIR` overrides it.
+/// Where a project's work directory is (see [`crate::workdir`]): `MPBUILD_WORK_DIR`,
+/// else a directory per project under the user's cache directory. Nothing is created;
+/// `plan` shows paths under it, `push` makes a directory of its own run inside it.
 pub fn work_dir(project: &Project) -> PathBuf {
-    if let Some(dir) = std::env::var_os("MPBUILD_WORK_DIR") {
-        return PathBuf::from(dir);
-    }
-    let abs = std::fs::canonicalize(&project.dir).unwrap_or_else(|_| project.dir.clone());
-    std::env::temp_dir().join(format!("mpbuild-{}", short_hash(&abs)))
-}
-
-fn short_hash(path: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    crate::workdir::location(&project.dir).path
 }
 
 /// A registry client from the flags and the project's settings.

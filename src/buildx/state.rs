@@ -204,11 +204,14 @@ fn identity(path: &Path) -> Option<String> {
 }
 
 /// Where the version of this docker CLI and buildx plugin is cached: named after both
-/// binaries' identities, so an upgrade of either is a new name.
+/// binaries' identities, so an upgrade of either is a new name; in mpbuild's directory
+/// under the user's cache directory (never a shared temp dir, where another user could
+/// plant the file or a link in its place).
 fn version_cache(docker: &Path) -> Option<PathBuf> {
     let key = format!("{}\0{}", identity(docker)?, identity(&plugin_path()?)?);
     let hash = crate::digest::sha256(key.as_bytes());
-    Some(std::env::temp_dir().join(format!("mpbuild-buildx-version-{}", &hash[7..23])))
+    let dir = crate::workdir::user_cache().ok()?;
+    Some(dir.join(format!("buildx-version-{}", &hash[7..23])))
 }
 
 /// The cached version of the installed buildx, if a previous run recorded it.

@@ -4,6 +4,7 @@
 
 mod build;
 mod builder;
+mod clean;
 mod docs;
 mod doctor;
 mod init;
@@ -93,6 +94,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Doctor(args) => doctor::run(&cli.global, &args),
         Command::Smoke(args) => smoke::run(&cli.global, &args),
         Command::Builder(cmd) => builder::run(&cli.global, &cmd),
+        Command::Clean(args) => clean::run(&cli.global, &args),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Version { format } => version(format),
@@ -206,6 +208,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::buildx::BuildError,
         crate::pipeline::mirror::MirrorError,
         crate::pipeline::merge::MergeError,
+        crate::workdir::WorkDirError,
     )
     .unwrap_or(Code::Usage)
 }

@@ -9,6 +9,7 @@ use crate::exit::Code;
 use crate::pipeline::{self, Push, Tools, mirror};
 use crate::plan::{Options, Output, Plan};
 use crate::settings;
+use crate::workdir::{self, WorkDir};
 
 pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     let project = settings::load_project(global)?;
@@ -23,10 +24,17 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         (Err(_), true) => None,
         (Err(e), false) => return Err(e.into()),
     };
-    let work_dir = settings::work_dir(&project);
+    // The project's work directory (checked: this user's, no link followed) and, for a
+    // run that builds, a directory of its own inside it, removed when the run ends.
+    let work = WorkDir::open(&workdir::location(&project.dir))?;
+    let run = if args.dry_run || tools.is_none() {
+        None
+    } else {
+        Some(work.begin_run()?)
+    };
     let options = Options {
         output: tools.as_ref().map_or(Output::OciLayout, Tools::output),
-        work_dir: work_dir.clone(),
+        work_dir: run.as_ref().map_or(work.root(), |r| r.path()).to_path_buf(),
         builder: builder_name,
     };
     let (mut plan, skipped) = match &leg {
@@ -51,7 +59,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         Some(t) if !args.dry_run => t,
         _ => {
             if let Some(s) = &skip {
-                let split = pipeline::unchanged::split(&client, &plan, &work_dir, s);
+                let split = pipeline::unchanged::split(&client, &plan, &work, s);
                 print!("{}", pipeline::dry_run::render_unchanged(&split));
             }
             print!(
@@ -99,7 +107,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     let push = Push {
         plan: &plan,
         project_dir: &project.dir,
-        work_dir: &work_dir,
+        work: &work,
         tools: &tools,
         client: &client,
         mirrors: &mirrors,
@@ -114,6 +122,9 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         }
         None => pipeline::push(&push, &ui),
     };
+    // This run's directory goes now, whatever happened (also after Ctrl-C): the OCI
+    // layouts in it are in the registry or of no use.
+    drop(run);
     output::finish(
         report,
         "push",

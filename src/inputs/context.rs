@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::ignore::Ignore;
+use crate::workdir::WorkDir;
 
 /// The most entries walked in one context.
 pub const MAX_ENTRIES: usize = 1_000_000;
@@ -31,52 +32,75 @@ struct Entry {
 /// What the stat cache remembers of a file.
 type Stamp = (u64, i64, i64, u64);
 
-/// The cache of content hashes, kept in the work directory between runs.
+/// The cache of content hashes, kept in the work directory between runs. Runs of one
+/// project share it: it is read, and written back merged with what other runs wrote
+/// meanwhile, under the work directory's lock.
 #[derive(Debug, Default)]
 pub struct HashCache {
-    path: Option<PathBuf>,
+    work: Option<PathBuf>,
     entries: BTreeMap<String, (Stamp, String)>,
-    dirty: bool,
+    /// The files hashed by this run (written back over what other runs wrote).
+    changed: Vec<String>,
+}
+
+/// The most of the cache file read: 256 MiB (about two million files).
+const MAX_CACHE_BYTES: u64 = 256 << 20;
+
+fn parse_cache(text: &str) -> BTreeMap<String, (Stamp, String)> {
+    let mut entries = BTreeMap::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.splitn(6, '\t').collect();
+        if let [size, mtime, mtime_ns, ino, hash, file] = f[..]
+            && let (Ok(a), Ok(b), Ok(c), Ok(d)) =
+                (size.parse(), mtime.parse(), mtime_ns.parse(), ino.parse())
+        {
+            entries.insert(file.to_string(), ((a, b, c, d), hash.to_string()));
+        }
+    }
+    entries
+}
+
+fn read_cache(path: &Path) -> BTreeMap<String, (Stamp, String)> {
+    crate::fsread::read_text(path, MAX_CACHE_BYTES)
+        .map(|t| parse_cache(&t))
+        .unwrap_or_default()
 }
 
 impl HashCache {
-    /// Loads the cache at `path` (missing or unreadable: empty).
-    pub fn load(path: PathBuf) -> HashCache {
-        let mut entries = BTreeMap::new();
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for line in text.lines() {
-                let f: Vec<&str> = line.splitn(6, '\t').collect();
-                if let [size, mtime, mtime_ns, ino, hash, file] = f[..]
-                    && let (Ok(a), Ok(b), Ok(c), Ok(d)) =
-                        (size.parse(), mtime.parse(), mtime_ns.parse(), ino.parse())
-                {
-                    entries.insert(file.to_string(), ((a, b, c, d), hash.to_string()));
-                }
-            }
-        }
+    /// Loads `work`'s cache (missing or unreadable: empty).
+    pub fn load(work: &WorkDir) -> HashCache {
+        let path = work.hash_cache();
+        let entries = work.locked(|| read_cache(&path)).unwrap_or_default();
         HashCache {
-            path: Some(path),
+            work: Some(work.root().to_path_buf()),
             entries,
-            dirty: false,
+            changed: Vec::new(),
         }
     }
 
-    /// Writes the cache back if it changed (best effort).
-    pub fn save(&self) {
-        let (Some(path), true) = (&self.path, self.dirty) else {
+    /// Writes what this run hashed back into `work`'s cache, over what is there now
+    /// (best effort).
+    pub fn save(&self, work: &WorkDir) {
+        if self.changed.is_empty() || self.work.as_deref() != Some(work.root()) {
             return;
-        };
-        let mut out = String::new();
-        for (file, ((a, b, c, d), hash)) in &self.entries {
-            out.push_str(&format!("{a}\t{b}\t{c}\t{d}\t{hash}\t{file}\n"));
         }
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, out).is_ok() {
-            let _ = std::fs::rename(&tmp, path);
-        }
+        let path = work.hash_cache();
+        let _ = work.locked(|| {
+            let mut merged = read_cache(&path);
+            for file in &self.changed {
+                if let Some(e) = self.entries.get(file) {
+                    merged.insert(file.clone(), e.clone());
+                }
+            }
+            let mut out = String::new();
+            for (file, ((a, b, c, d), hash)) in &merged {
+                out.push_str(&format!("{a}\t{b}\t{c}\t{d}\t{hash}\t{file}\n"));
+            }
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            if std::fs::write(&tmp, out).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        });
     }
 }
 
@@ -199,10 +223,9 @@ pub fn digest(
     for (i, r) in results.into_inner().unwrap() {
         let hash = r?;
         let (path, stamp) = entries[i].1.clone().expect("todo");
-        cache
-            .entries
-            .insert(path.display().to_string(), (stamp, hash.clone()));
-        cache.dirty = true;
+        let key = path.display().to_string();
+        cache.entries.insert(key.clone(), (stamp, hash.clone()));
+        cache.changed.push(key);
         entries[i].0.content = hash;
     }
     entries.sort_by(|a, b| a.0.path.cmp(&b.0.path));
@@ -302,38 +325,52 @@ mod tests {
     #[test]
     fn the_cache_skips_unchanged_files_and_catches_changed_ones() {
         let d = ctx(&[("Dockerfile", "FROM x\n"), ("a", "1"), ("b", "2")]);
-        // The work directory does not exist yet on a first run: saving makes it.
-        let cache_file = d.path().join("work/cache");
-        let mut c = HashCache::load(cache_file.clone());
-        let first = digest(
-            d.path(),
-            &d.path().join("Dockerfile"),
-            Some(&d.path().join("work")),
-            &mut c,
-        )
-        .unwrap();
+        // The work directory does not exist yet on a first run: opening makes it.
+        let loc = crate::workdir::Location::at(&d.path().join("work"));
+        let work = WorkDir::open(&loc).unwrap();
+        let run = |c: &mut HashCache| {
+            digest(d.path(), &d.path().join("Dockerfile"), Some(work.root()), c).unwrap()
+        };
+        let mut c = HashCache::load(&work);
+        let first = run(&mut c);
         assert_eq!(first.hashed, 3);
-        c.save();
-        let mut c = HashCache::load(cache_file.clone());
-        let again = digest(
-            d.path(),
-            &d.path().join("Dockerfile"),
-            Some(&d.path().join("work")),
-            &mut c,
-        )
-        .unwrap();
+        c.save(&work);
+        let mut c = HashCache::load(&work);
+        let again = run(&mut c);
         // Everything is cached; the work directory (the cache file) is not an input.
         assert_eq!(again.hashed, 0);
         assert_eq!(again.digest, first.digest);
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(d.path().join("a"), "9").unwrap();
-        let changed = digest(
-            d.path(),
-            &d.path().join("Dockerfile"),
-            Some(&d.path().join("work")),
-            &mut c,
-        )
-        .unwrap();
+        let changed = run(&mut c);
         assert_ne!(changed.digest, again.digest);
+    }
+
+    #[test]
+    fn runs_saving_at_once_keep_each_others_hashes() {
+        let a = ctx(&[("Dockerfile", "FROM x\n"), ("a", "1")]);
+        let b = ctx(&[("Dockerfile", "FROM x\n"), ("b", "2")]);
+        let w = tempfile::tempdir().unwrap();
+        let work = WorkDir::open(&crate::workdir::Location::at(&w.path().join("w"))).unwrap();
+        // Both load the (empty) cache before either saves, as two pushes started together.
+        let mut ca = HashCache::load(&work);
+        let mut cb = HashCache::load(&work);
+        digest(a.path(), &a.path().join("Dockerfile"), None, &mut ca).unwrap();
+        digest(b.path(), &b.path().join("Dockerfile"), None, &mut cb).unwrap();
+        ca.save(&work);
+        cb.save(&work);
+        let mut c = HashCache::load(&work);
+        assert_eq!(
+            digest(a.path(), &a.path().join("Dockerfile"), None, &mut c)
+                .unwrap()
+                .hashed,
+            0
+        );
+        assert_eq!(
+            digest(b.path(), &b.path().join("Dockerfile"), None, &mut c)
+                .unwrap()
+                .hashed,
+            0
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The build stage: the builder probed, the work directory emptied of a previous run's
-//! outputs, one `docker buildx build` per image or one `bake` for several, and the
-//! digests buildx reports. Nothing reaches a tag here.
+//! The build stage: the builder probed, one `docker buildx build` per image or one
+//! `bake` for several, and the digests buildx reports. Nothing reaches a tag here. The
+//! plan's outputs lie in the run's own directory (`workdir::RunDir`), new and empty, so
+//! no earlier run's layout or metadata file can be taken for this build's.
 
 use std::path::Path;
 
@@ -52,22 +53,6 @@ impl Tools {
             Output::OciLayout
         }
     }
-}
-
-/// Empties the previous run's outputs for these images, so a stale layout or metadata
-/// file can never be taken for this build's.
-pub fn prepare_work_dir(work_dir: &Path, plan: &Plan) -> std::io::Result<()> {
-    std::fs::create_dir_all(work_dir)?;
-    for image in &plan.images {
-        let _ = std::fs::remove_file(&image.metadata_file);
-        if let Some(dir) = &image.oci_dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-    if let Some(b) = &plan.bake {
-        let _ = std::fs::remove_file(&b.metadata_file);
-    }
-    Ok(())
 }
 
 /// Runs the plan's buildx commands in `cwd` (the project directory).

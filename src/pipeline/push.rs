@@ -12,13 +12,16 @@ use crate::buildx::Ui;
 use crate::config::Project;
 use crate::plan::{Options, Plan};
 use crate::registry::Client;
+use crate::workdir::WorkDir;
 
 /// What a push needs, resolved by the edge.
 pub struct Push<'a> {
     pub plan: &'a Plan,
     /// The project directory: buildx runs there and relative layout paths start there.
     pub project_dir: &'a Path,
-    pub work_dir: &'a Path,
+    /// The project's work directory (its hash cache); the plan's outputs lie in this
+    /// run's own directory inside it.
+    pub work: &'a WorkDir,
     pub tools: &'a build::Tools,
     pub client: &'a Client,
     /// The project's mirrors, run first.
@@ -74,7 +77,7 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
     let split = p
         .skip
         .as_ref()
-        .map(|s| unchanged::split(p.client, p.plan, p.work_dir, s));
+        .map(|s| unchanged::split(p.client, p.plan, p.work, s));
     let to_build = split.as_ref().map_or(p.plan, |s| &s.plan);
     for s in split.iter().flat_map(|s| &s.reused) {
         ui.line(&format!(
@@ -177,9 +180,7 @@ fn build_and_upload(
             .iter()
             .any(|i| i.oci_dir.is_some())
             .then(|| s.spawn(|| upload::base_blobs(p.client, plan, p.project_dir)));
-        let built = build::prepare_work_dir(p.work_dir, plan)
-            .map_err(anyhow::Error::from)
-            .and_then(|()| build::build(p.tools, p.project_dir, plan, ui, p.verbose));
+        let built = build::build(p.tools, p.project_dir, plan, ui, p.verbose);
         let known = known
             .map(|k| k.join().expect("base blob lookup panicked"))
             .unwrap_or_default();

@@ -323,6 +323,16 @@ fn nonce() -> String {
 /// The temp directory of one run, removed when dropped.
 struct TempDir(PathBuf);
 
+impl TempDir {
+    /// Made new (not found: whatever someone placed at that name is refused, a link
+    /// included), readable only by this user.
+    fn new(path: PathBuf) -> std::io::Result<TempDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(TempDir(path))
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -347,8 +357,7 @@ pub fn run_one(
 ) -> anyhow::Result<SmokeResult> {
     let ui = runner.ui;
     let nonce = nonce();
-    let dir = TempDir(std::env::temp_dir().join(format!("mpbuild-smoke-{nonce}")));
-    std::fs::create_dir_all(&dir.0)?;
+    let dir = TempDir::new(std::env::temp_dir().join(format!("mpbuild-smoke-{nonce}")))?;
     std::fs::write(dir.0.join("Dockerfile"), dockerfile(reference, spec))?;
     let args = argv(&tools.builder.name, platform, spec, &nonce, &dir.0);
     let (node, native) = node_for(&tools.builder, platform);

@@ -6,7 +6,6 @@
 //! resolve, `rebuild: always`, Docker media types) is always built, with the reason said.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +13,7 @@ use super::push::Skip;
 use crate::inputs::{self, ANNOTATION, Inputs};
 use crate::plan::{ImagePlan, Plan};
 use crate::registry::{Client, Reference, RegistryError};
+use crate::workdir::WorkDir;
 
 /// An image whose build is skipped: its tag already holds a root with its fingerprint.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +50,7 @@ pub struct Split {
 /// Decides, for each image of `full`, whether to build it. `skip.rebuild` forces every
 /// build (the fingerprints are still computed and recorded). An image is reused only if
 /// what its tag holds passes the full verification now; otherwise it is built.
-pub fn split(client: &Client, full: &Plan, work_dir: &Path, skip: &Skip) -> Split {
+pub fn split(client: &Client, full: &Plan, work: &WorkDir, skip: &Skip) -> Split {
     let Skip {
         project,
         options,
@@ -58,7 +58,7 @@ pub fn split(client: &Client, full: &Plan, work_dir: &Path, skip: &Skip) -> Spli
         deep,
     } = *skip;
     let started = std::time::Instant::now();
-    let mut cache = inputs::context::HashCache::load(work_dir.join("inputs-hash-cache.tsv"));
+    let mut cache = inputs::context::HashCache::load(work);
     let mut reused = Vec::new();
     let mut built = Vec::new();
     for image in &full.images {
@@ -67,7 +67,7 @@ pub fn split(client: &Client, full: &Plan, work_dir: &Path, skip: &Skip) -> Spli
                 "`media_types: docker` carries no annotation to record inputs in".into(),
             )
         } else {
-            inputs::fingerprint(client, &project.dir, work_dir, image, &mut cache)
+            inputs::fingerprint(client, &project.dir, work.root(), image, &mut cache)
         };
         let fp = match inputs {
             Inputs::Known(f) => f.digest,
@@ -123,7 +123,7 @@ pub fn split(client: &Client, full: &Plan, work_dir: &Path, skip: &Skip) -> Spli
             }),
         }
     }
-    cache.save();
+    cache.save(work);
     let names: Vec<&str> = built.iter().map(|b| b.image.as_str()).collect();
     let images: Vec<&crate::config::Image> = project
         .images
