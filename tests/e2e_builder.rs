@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::{Stack, text};
@@ -17,24 +17,9 @@ fn base_layer(stack: &Stack, arch: &str) -> String {
 /// Whether a daemon's content store holds a blob.
 fn has_blob(root: &Path, digest: &str) -> bool {
     let hex = digest.trim_start_matches("sha256:");
-    walk(root)
+    common::files_named(root, hex)
         .iter()
         .any(|p| p.ends_with(format!("blobs/sha256/{hex}")))
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() && !p.is_symlink() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]

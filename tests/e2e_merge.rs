@@ -69,6 +69,19 @@ fn legs(stack: &Stack, dir: &Path, builder: &str) {
     assert!(t.contains("driver remote): pushes by digest"), "{t}");
 }
 
+/// The tags of `repo` written since `mark`, from the registry's access log (a manifest
+/// PUT by tag, not by digest).
+fn tag_puts(stack: &Stack, mark: &common::LogMark, repo: &str) -> Vec<String> {
+    let prefix = format!("/v2/{}/manifests/", common::path_of(repo));
+    stack
+        .registry_requests_since(mark)
+        .into_iter()
+        .filter(|a| a.method == "PUT" && a.status == 201)
+        .filter_map(|a| a.path.strip_prefix(&prefix).map(str::to_string))
+        .filter(|r| !r.starts_with("sha256:"))
+        .collect()
+}
+
 fn collect(dir: &Path, from: &[&str], into: &str) -> String {
     let to = dir.join(into);
     std::fs::create_dir_all(&to).unwrap();
@@ -132,6 +145,7 @@ fn two_builders_two_legs_one_merge() {
 
     // The merge: one index with both platforms and their attestations, tags moved once.
     let all = collect(p, &["d-amd64", "d-arm64"], "all");
+    let mark = stack.registry_log_mark();
     let out = run(
         &stack,
         p,
@@ -139,6 +153,14 @@ fn two_builders_two_legs_one_merge() {
         &["merge", "--digests-dir", &all, "--format", "json"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let first_tags = tag_puts(&stack, &mark, &repo);
+    for tag in ["latest", "m1", "m1-lambda"] {
+        assert_eq!(
+            first_tags.iter().filter(|t| *t == tag).count(),
+            1,
+            "{tag} written once: {first_tags:?}"
+        );
+    }
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["command"], "merge");
@@ -199,13 +221,17 @@ fn two_builders_two_legs_one_merge() {
     assert_eq!(lambda_tag["platform"], "linux/arm64");
     assert_eq!(lambda_tag["digest"], m[2]["digest"]);
 
-    // Again: the same index digest, nothing moved anew.
+    // Again: the same index digest, nothing moved anew — the registry's access log
+    // shows no tag written (the index is put again by its digest, which moves nothing).
+    let mark = stack.registry_log_mark();
     let out = run(
         &stack,
         p,
         "work-merge",
         &["merge", "--digests-dir", &all, "--format", "json"],
     );
+    let tags = tag_puts(&stack, &mark, &repo);
+    assert!(tags.is_empty(), "a second merge moved tags: {tags:?}");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again["images"][0]["digest"], digest.as_str());
@@ -280,7 +306,12 @@ fn legs_from_another_plan_or_lying_about_their_arch_move_nothing() {
         .dir(p)
         .git_sha("m2")
         .output(&["merge", "--digests-dir", &d("legs")]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("was made from a different plan of image `app`"),
+        "{t}"
+    );
     assert_eq!(stack.tag_digest(&repo, "latest"), None);
 
     // A leg whose record says arm64 over the amd64 image: the config disagrees with the

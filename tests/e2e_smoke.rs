@@ -292,8 +292,10 @@ fn on_a_two_node_builder_arm64_runs_on_the_arm64_node() {
         return;
     };
     let cfg = &nodes.docker_config;
+    // The command leaves a mark in the filesystem of the node that runs it, named after
+    // the CPU it ran on: only the node that ran it has it in its own state directory.
     let yaml = format!(
-        "version: 1\n{builder}images:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n    smoke: [uname, -m]\n",
+        "version: 1\n{builder}images:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n    smoke: [sh, -c, \"uname -m; touch /smoke-ran-on-$(uname -m)\"]\n",
         builder = nodes.yaml,
         base = stack.base_image
     );
@@ -320,10 +322,22 @@ fn on_a_two_node_builder_arm64_runs_on_the_arm64_node() {
     assert_eq!(amd64["node"], format!("{name}0"), "{amd64}");
     assert_eq!(amd64["output_tail"], "x86_64", "{amd64}");
     assert!(
-        t.contains(&format!(
-            "[app] smoke linux/arm64: `uname -m` on node {name}1 (native)"
-        )),
+        t.lines()
+            .any(|l| l.starts_with("[app] smoke linux/arm64: `")
+                && l.ends_with(&format!("on node {name}1 (native)"))),
         "{t}"
     );
     assert!(stack.tag_digest(&repo, "latest").is_some());
+    // Where each command really ran: its mark is in that node's state and not the other's.
+    let (x86, arm) = (&nodes.x86.root, &nodes.arm.root);
+    assert!(
+        common::has_file_named(arm, "smoke-ran-on-aarch64")
+            && !common::has_file_named(x86, "smoke-ran-on-aarch64"),
+        "the arm64 command did not run on the arm64 node"
+    );
+    assert!(
+        common::has_file_named(x86, "smoke-ran-on-x86_64")
+            && !common::has_file_named(arm, "smoke-ran-on-x86_64"),
+        "the amd64 command did not run on the amd64 node"
+    );
 }

@@ -1,7 +1,9 @@
 //! Skip unchanged images, on the real stack: a second push of an unchanged project runs
-//! no buildx command and moves the new tag to the verified image; what the build can see
-//! (a context file, a build arg, a base image's digest) rebuilds; what it cannot (a
-//! `.dockerignore`d file) does not; `--rebuild` and `rebuild: always` always build.
+//! no buildx command — BuildKit's own cache records show no use of its steps, and the
+//! registry's access log no upload — and moves the new tag to the verified image; what the
+//! build can see (a context file, a build arg, a base image's digest) rebuilds; what it
+//! cannot (a `.dockerignore`d file) does not; `--rebuild` and `rebuild: always` always
+//! build.
 
 mod common;
 
@@ -22,6 +24,29 @@ fn ran_buildx(out: &Output) -> bool {
     String::from_utf8_lossy(&out.stderr)
         .lines()
         .any(|l| l.starts_with("$ docker buildx"))
+}
+
+/// What a push did, read from BuildKit and the registry rather than from mpbuild.
+struct Seen {
+    /// How many times dockerd's BuildKit used the test's marked RUN step (run or from
+    /// its cache): any build of the Dockerfile uses it.
+    builds: u64,
+    /// Uploads into the app's repository in the registry's access log: blob sessions
+    /// and manifests by digest (a tag moved is neither).
+    uploads: Vec<common::Access>,
+}
+
+fn uploads(stack: &Stack, mark: &common::LogMark, repo: &str) -> Vec<common::Access> {
+    let app = format!("/v2/{}/", common::path_of(repo));
+    stack
+        .registry_requests_since(mark)
+        .into_iter()
+        .filter(|a| {
+            a.path.starts_with(&app)
+                && ((a.method == "POST" && a.path.contains("/blobs/uploads/"))
+                    || (a.method == "PUT" && a.path.contains("/manifests/sha256:")))
+        })
+        .collect()
 }
 
 fn built(doc: &serde_json::Value) -> bool {
@@ -62,9 +87,11 @@ fn unchanged_images_are_not_built_and_what_the_build_sees_rebuilds() {
             .arg(base_ctx.path()));
     };
     push_base(b"1");
-    // The app runs on the stack's busybox base (so RUN works) and copies from its own.
+    // The app runs on the stack's busybox base (so RUN works) and copies from its own;
+    // its RUN step carries the repository's unique name, so BuildKit's cache records
+    // of it are this test's alone.
     let df = format!(
-        "ARG BASE\nFROM ${{BASE}} AS base\nFROM {}\nCOPY --from=base /v /v\nARG ARG1\nCOPY app.txt /app.txt\nRUN echo \"$ARG1\" > /arg\n",
+        "ARG BASE\nFROM ${{BASE}} AS base\nFROM {}\nCOPY --from=base /v /v\nARG ARG1\nCOPY app.txt /app.txt\nRUN echo \"$ARG1\" > /arg && : {repo}\n",
         stack.base_image
     );
     let base = format!("{base_repo}:1");
@@ -76,15 +103,39 @@ fn unchanged_images_are_not_built_and_what_the_build_sees_rebuilds() {
         ("notes.txt", b"not in the build"),
     ]);
     let p = dir.path();
+    // A push, and what BuildKit and the registry saw meanwhile.
+    let push = |sha: &str, extra: &[&str]| {
+        let (mark, used) = (stack.registry_log_mark(), stack.buildkit_uses(&repo));
+        let (out, doc) = push(&stack, p, sha, extra);
+        let seen = Seen {
+            builds: stack.buildkit_uses(&repo) - used,
+            uploads: uploads(&stack, &mark, &repo),
+        };
+        (out, doc, seen)
+    };
 
-    let (out, doc) = push(&stack, p, "s1", &[]);
+    let (out, doc, first_push) = push("s1", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
+    // BuildKit ran the step (once per platform), and the image was uploaded.
+    assert!(
+        first_push.builds >= 2 && !first_push.uploads.is_empty(),
+        "a build BuildKit or the registry did not see: {} use(s), uploads {:?}",
+        first_push.builds,
+        first_push.uploads
+    );
     let first = doc["images"][0]["digest"].as_str().unwrap().to_string();
 
     // Unchanged: no buildx at all; the new tag moves to the same, verified index.
-    let (out, doc) = push(&stack, p, "s2", &[]);
+    // BuildKit used no step of it, and the registry got no upload, only a tag.
+    let (out, doc, unchanged) = push("s2", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        unchanged.builds == 0 && unchanged.uploads.is_empty(),
+        "an unchanged push built or uploaded: {} use(s), uploads {:?}",
+        unchanged.builds,
+        unchanged.uploads
+    );
     assert!(!ran_buildx(&out), "{}", text(&out));
     assert!(!built(&doc), "{doc}");
     assert_eq!(doc["images"][0]["unchanged_since"], "latest");
@@ -106,38 +157,41 @@ fn unchanged_images_are_not_built_and_what_the_build_sees_rebuilds() {
 
     // A `.dockerignore`d file: still unchanged.
     std::fs::write(p.join("notes.txt"), "edited").unwrap();
-    let (out, doc) = push(&stack, p, "s3", &[]);
+    let (out, doc, served) = push("s3", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(served.builds, 0, "{}", text(&out));
     assert!(!ran_buildx(&out) && !built(&doc), "{}", text(&out));
 
     // A context file: rebuilt.
     std::fs::write(p.join("app.txt"), "two").unwrap();
-    let (out, doc) = push(&stack, p, "s4", &[]);
+    let (out, doc, served) = push("s4", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(served.builds >= 2, "rebuilt unseen: {}", text(&out));
     assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
     let second = doc["images"][0]["digest"].as_str().unwrap().to_string();
     assert_ne!(second, first);
 
     // A build arg: rebuilt.
     std::fs::write(p.join("mpbuild.yaml"), yaml(&repo, &base, "b", "")).unwrap();
-    let (out, doc) = push(&stack, p, "s5", &[]);
+    let (out, doc, _) = push("s5", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
 
     // The base image's tag moved in the registry: rebuilt.
-    let (out, doc) = push(&stack, p, "s6", &[]);
+    let (out, doc, served) = push("s6", &[]);
+    assert_eq!(served.builds, 0, "{}", text(&out));
     assert!(
         !built(&doc),
         "unchanged before the base moves: {}",
         text(&out)
     );
     push_base(b"2");
-    let (out, doc) = push(&stack, p, "s7", &[]);
+    let (out, doc, _) = push("s7", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
 
     // --rebuild: rebuilt although nothing changed.
-    let (out, doc) = push(&stack, p, "s8", &["--rebuild"]);
+    let (out, doc, _) = push("s8", &["--rebuild"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
 
@@ -147,7 +201,7 @@ fn unchanged_images_are_not_built_and_what_the_build_sees_rebuilds() {
         yaml(&repo, &base, "b", "    rebuild: always\n"),
     )
     .unwrap();
-    let (out, doc) = push(&stack, p, "s9", &[]);
+    let (out, doc, _) = push("s9", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(ran_buildx(&out) && built(&doc), "{}", text(&out));
     assert!(

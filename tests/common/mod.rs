@@ -11,8 +11,8 @@ pub mod tls;
 
 #[allow(unused_imports)] // each test file uses some of them
 pub use run::{
-    ACCEPT_MANIFESTS, Run, has_blob_at, interrupt, json, path_of, processes_with_env, registry_get,
-    registry_get_json, tag_digest_at, wait_until,
+    ACCEPT_MANIFESTS, Access, LogMark, Run, files_named, has_blob_at, has_file_named, interrupt,
+    json, path_of, processes_with_env, registry_get, registry_get_json, tag_digest_at, wait_until,
 };
 
 use std::fs::File;

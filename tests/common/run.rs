@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
+use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
@@ -254,4 +255,115 @@ pub fn processes_with_env(needle: &str) -> Vec<u32> {
         }
     }
     found
+}
+
+/// One request in the stack registry's access log.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// `mpbuild/…`, `curl/…`, BuildKit's or dockerd's own.
+    pub agent: String,
+}
+
+/// A place in the stack registry's access log: requests after it are read with
+/// [`Stack::registry_requests_since`].
+pub struct LogMark(u64);
+
+impl Stack {
+    /// The stack registry's access log (scripts/stack starts the registry with it):
+    /// every request it served, whoever sent it — the record tests read to see what a
+    /// builder did without asking mpbuild.
+    fn registry_log(&self) -> std::path::PathBuf {
+        let log = self.state_dir.join("registry.log");
+        assert!(
+            log.is_file(),
+            "no registry access log at {} (scripts/stack up starts the registry with one)",
+            log.display()
+        );
+        log
+    }
+
+    /// The end of the registry's access log now.
+    pub fn registry_log_mark(&self) -> LogMark {
+        LogMark(std::fs::metadata(self.registry_log()).unwrap().len())
+    }
+
+    /// The requests the registry logged since `mark` (its combined-format lines:
+    /// `HOST - - [TIME] "METHOD PATH HTTP/1.1" STATUS SIZE "REFERER" "AGENT"`).
+    pub fn registry_requests_since(&self, mark: &LogMark) -> Vec<Access> {
+        use std::io::{Read, Seek};
+        let mut f = File::open(self.registry_log()).unwrap();
+        f.seek(std::io::SeekFrom::Start(mark.0)).unwrap();
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        text.lines()
+            .filter_map(|line| {
+                let parts: Vec<&str> = line.split('"').collect();
+                if parts.len() < 6 || !parts[0].ends_with("] ") {
+                    return None; // an error line of the registry's own
+                }
+                let mut request = parts[1].split(' ');
+                let (method, path) = (request.next()?, request.next()?);
+                let status = parts[2].split_whitespace().next()?.parse().ok()?;
+                Some(Access {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    status,
+                    agent: parts[5].to_string(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Stack {
+    /// How many times the stack's own BuildKit (dockerd's, the `docker` builder) has used
+    /// the cache records whose description holds `marker` — the RUN steps a test marks
+    /// with a unique string. BuildKit counts a use each time a build runs the step or
+    /// takes it from the cache, so this moves exactly when a build of it ran: the
+    /// daemon's own record, whatever mpbuild says.
+    pub fn buildkit_uses(&self, marker: &str) -> u64 {
+        let out = self.ok(self.docker().args(["buildx", "du", "--verbose"]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut uses = 0;
+        for record in text.split("\n\n") {
+            let field = |name: &str| {
+                record
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::trim)
+            };
+            if field("Description:").is_some_and(|d| d.contains(marker)) {
+                uses += field("Usage count:")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or_else(|| panic!("no usage count in {record}"));
+            }
+        }
+        uses
+    }
+}
+
+/// The files (not directories) named `name` anywhere under `root` (symlinks not
+/// followed): a BuildKit daemon's state holds its blobs and snapshots there.
+pub fn files_named(root: &Path, name: &str) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            found.extend(files_named(&p, name));
+        } else if e.file_name() == name {
+            found.push(p);
+        }
+    }
+    found
+}
+
+/// Whether [`files_named`] finds any.
+pub fn has_file_named(root: &Path, name: &str) -> bool {
+    !files_named(root, name).is_empty()
 }
