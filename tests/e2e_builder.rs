@@ -103,9 +103,14 @@ fn two_native_nodes_build_their_own_platforms() {
     let before = stack.tag_digest(&repo, "latest").expect("latest");
 
     // The arm64 node dies in the middle of a build: a clear error, no tag moved.
+    // Each platform's step carries E2E_STEP=ID-ARCH: the test waits for the arm64 one
+    // to run (on the arm64 node) before it stops that node.
+    let id = common::path_of(&repo).replace('/', "-");
     std::fs::write(
         dir.path().join("Dockerfile"),
-        format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}-2; sleep 30\n"),
+        format!(
+            "ARG BASE\nFROM ${{BASE}}\nARG TARGETARCH\nENV E2E_STEP={id}-${{TARGETARCH}}\nRUN echo {repo}-2; sleep 30\n"
+        ),
     )
     .unwrap();
     let child =
@@ -113,7 +118,9 @@ fn two_native_nodes_build_their_own_platforms() {
             .run_in(dir.path())
             .docker_config(&cfg)
             .spawn(&["push", "--progress", "plain"]);
-    std::thread::sleep(Duration::from_secs(5));
+    common::wait_until(Duration::from_secs(120), "the arm64 step to run", || {
+        !common::processes_with_env(&format!("E2E_STEP={id}-arm64")).is_empty()
+    });
     drop(arm);
     let out = child.wait_with_output().unwrap();
     let t = text(&out);

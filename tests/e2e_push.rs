@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::text;
 
 /// The `${GIT_SHA}` of every push in this file.
@@ -254,24 +256,43 @@ fn ctrl_c_stops_buildx_moves_no_tag_and_exits_130() {
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}]\n",
         stack.base_image
     );
+    // Every process of the `sleep 60` step carries E2E_STEP (the Dockerfile's ENV);
+    // mpbuild and what it starts (buildx) carry E2E_RUN.
+    let id = common::path_of(&repo).replace('/', "-");
+    let (step, run) = (format!("E2E_STEP={id}"), format!("E2E_RUN={id}"));
     let dir = stack.project(
         &yaml,
-        &format!("ARG BASE\nFROM ${{BASE}}\nRUN echo {repo}; sleep 60\n"),
+        &format!("ARG BASE\nFROM ${{BASE}}\nENV E2E_STEP={id}\nRUN echo {repo}; sleep 60\n"),
     );
     let child = stack
         .run_in(dir.path())
         .git_sha(SHA)
+        .env("E2E_RUN", &id)
         .spawn(&["push", "--progress", "plain"]);
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let started = std::time::Instant::now();
+    common::wait_until(Duration::from_secs(120), "the sleep step to run", || {
+        !common::processes_with_env(&step).is_empty()
+    });
+    let buildx: Vec<u32> = common::processes_with_env(&run)
+        .into_iter()
+        .filter(|p| *p != child.id())
+        .collect();
+    assert!(!buildx.is_empty(), "no buildx process of this run");
+    let started = Instant::now();
     common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(30),
+        started.elapsed() < Duration::from_secs(30),
         "stopped promptly"
     );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert_eq!(stack.tag_digest(&repo, "latest"), None);
+    // buildx ended with mpbuild, and the step it started was stopped in the builder.
+    common::wait_until(Duration::from_secs(15), "buildx to end", || {
+        common::processes_with_env(&run).is_empty()
+    });
+    common::wait_until(Duration::from_secs(30), "the sleep step to end", || {
+        common::processes_with_env(&step).is_empty()
+    });
 }
 
 #[test]

@@ -98,20 +98,6 @@ fn a_command_failing_on_arm64_only_moves_no_tag_and_the_fix_does() {
     assert_eq!(doc["images"][0]["digest"], now.as_str());
 }
 
-/// Processes whose environment holds `needle` (the smoke command carries it).
-fn processes_with_env(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(env) = std::fs::read(e.path().join("environ")) else {
-            continue;
-        };
-        if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
-            found.push(e.file_name().to_string_lossy().into_owned());
-        }
-    }
-    found
-}
-
 #[test]
 fn a_hanging_command_is_stopped_at_its_timeout() {
     let Some(stack) = common::stack() else { return };
@@ -139,15 +125,14 @@ fn a_hanging_command_is_stopped_at_its_timeout() {
     );
     assert!(started.elapsed() < Duration::from_secs(120), "{t}");
     assert_eq!(stack.tag_digest(&repo, "latest"), None);
-    // The command itself was stopped, not left running in the builder.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !processes_with_env(&marker).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the smoke command still runs after its timeout"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    // The command itself was stopped, not left running in the builder (and the scan
+    // that says so does see processes).
+    common::assert_env_scan_finds_processes();
+    common::wait_until(
+        Duration::from_secs(15),
+        "the smoke command to end after its timeout",
+        || common::processes_with_env(&marker).is_empty(),
+    );
 }
 
 #[test]
@@ -235,10 +220,15 @@ fn smoke_command_exit_codes() {
 fn ctrl_c_during_the_smoke_moves_no_tag_and_exits_130() {
     let Some(stack) = common::stack() else { return };
     let repo = stack.unique_repo("smoke-int");
+    // The smoke command carries a variable of its own: the test sees it run, and end.
+    let id = format!("int-{}", common::path_of(&repo).replace('/', "-"));
+    let marker = format!("SMOKE_ID={id}");
     let dir = project(
         &stack,
         &repo,
-        "{run: [sleep, \"600\"], platforms: [linux/amd64]}",
+        &format!(
+            "{{run: [sleep, \"600\"], env: {{SMOKE_ID: \"{id}\"}}, platforms: [linux/amd64]}}"
+        ),
         FIXED,
     );
     let mut child = stack
@@ -264,7 +254,10 @@ fn ctrl_c_during_the_smoke_moves_no_tag_and_exits_130() {
     });
     rx.recv_timeout(Duration::from_secs(120))
         .expect("the smoke run started");
-    std::thread::sleep(Duration::from_secs(2));
+    // …and its command is running in the builder.
+    common::wait_until(Duration::from_secs(60), "the smoke command to run", || {
+        !common::processes_with_env(&marker).is_empty()
+    });
     common::interrupt(&child);
     let started = Instant::now();
     let out = child.wait_with_output().unwrap();
@@ -272,6 +265,12 @@ fn ctrl_c_during_the_smoke_moves_no_tag_and_exits_130() {
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         reader.join().unwrap()
+    );
+    // The command was stopped with mpbuild, not left running in the builder.
+    common::wait_until(
+        Duration::from_secs(15),
+        "the smoke command to end after Ctrl-C",
+        || common::processes_with_env(&marker).is_empty(),
     );
     assert!(
         started.elapsed() < Duration::from_secs(30),

@@ -11,8 +11,9 @@ pub mod tls;
 
 #[allow(unused_imports)] // each test file uses some of them
 pub use run::{
-    ACCEPT_MANIFESTS, Access, LogMark, Run, files_named, has_blob_at, has_file_named, interrupt,
-    json, path_of, processes_with_env, registry_get, registry_get_json, tag_digest_at, wait_until,
+    ACCEPT_MANIFESTS, Access, LogMark, Run, assert_env_scan_finds_processes, files_named,
+    has_blob_at, has_file_named, interrupt, json, path_of, processes_with_env, registry_get,
+    registry_get_json, tag_digest_at, wait_until,
 };
 
 use std::fs::File;
@@ -152,7 +153,7 @@ impl Stack {
     }
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+pub(crate) static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A command's stdout and stderr, for assertions and failure messages.
 pub fn text(out: &Output) -> String {

@@ -16,7 +16,7 @@ use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-use super::{Stack, text};
+use super::{COUNTER, Stack, text};
 
 /// An mpbuild command being configured; `output`, `json` or `spawn` runs it.
 pub struct Run {
@@ -366,4 +366,28 @@ pub fn files_named(root: &Path, name: &str) -> Vec<std::path::PathBuf> {
 /// Whether [`files_named`] finds any.
 pub fn has_file_named(root: &Path, name: &str) -> bool {
     !files_named(root, name).is_empty()
+}
+
+/// A positive control for [`processes_with_env`]: a process started here with a marker
+/// variable is found by it (an unreadable `/proc` would otherwise make "no process
+/// left" pass silently). Fails the test when it is not.
+pub fn assert_env_scan_finds_processes() {
+    let marker = format!(
+        "MPBUILD_E2E_PROBE={}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let (k, v) = marker.split_once('=').unwrap();
+    let mut probe = Command::new("sleep")
+        .arg("30")
+        .env(k, v)
+        .spawn()
+        .expect("sleep");
+    let found = processes_with_env(&marker);
+    let _ = probe.kill();
+    let _ = probe.wait();
+    assert!(
+        found.contains(&probe.id()),
+        "the /proc scan does not see a process it started ({marker}): found {found:?}"
+    );
 }
