@@ -209,6 +209,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::pipeline::mirror::MirrorError,
         crate::pipeline::merge::MergeError,
         crate::workdir::WorkDirError,
+        crate::pipeline::promote::NotLanded,
     )
     .unwrap_or(Code::Usage)
 }

@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::exit::UsageError;
 use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, Manifest};
-use crate::registry::{Client, Fetched, Reference, RegistryError};
+use crate::registry::{Client, Fetched, Reference};
 use crate::verify::{self, Entry, Kind, Observed, Requirements, Verdict, requirements};
 
 /// What to copy.
@@ -467,11 +467,21 @@ enum Last<'a> {
     Config(&'a str),
 }
 
-/// Puts the mirrored root under `dest`'s tag (after verification).
-pub fn tag(client: &Client, dest: &Reference, digest: &str) -> Result<(), RegistryError> {
+/// Puts the mirrored root under `dest`'s tag (after verification), then reads the tag
+/// back: one that does not resolve to `digest` did not move ([`promote::NotLanded`]).
+pub fn tag(client: &Client, dest: &Reference, digest: &str) -> anyhow::Result<()> {
     let Some(tag) = &dest.tag else { return Ok(()) };
     let root = client.get_manifest(&dest.with_target(digest))?;
     client.put_manifest(&dest.repository, tag, &root.media_type, &root.bytes)?;
+    let found = client.tag_digest(&dest.repository, tag)?;
+    if found.as_deref() != Some(digest) {
+        return Err(super::promote::NotLanded(vec![super::promote::Landing {
+            tag: format!("{}:{tag}", dest.repository),
+            expected: digest.to_string(),
+            found,
+        }])
+        .into());
+    }
     Ok(())
 }
 

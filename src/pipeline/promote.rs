@@ -135,21 +135,18 @@ pub struct Promoted {
 
 /// The promote stage: puts each image's moves in order, checking for Ctrl-C before
 /// each one; a stop part-way says which tags moved and which did not. A tag that
-/// already points at its digest is left alone (a second `merge` writes nothing).
+/// already points at its digest is left alone (a second `merge` writes nothing). Every
+/// tag written is then read back (one HEAD each, in parallel): one that does not
+/// resolve to its digest did not move, and stops the promotion with [`NotLanded`].
 pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promoted {
     let mut out = Promoted::default();
-    for (i, (repo, moves)) in images.iter().enumerate() {
+    'images: for (i, (repo, moves)) in images.iter().enumerate() {
         let t = Instant::now();
         let mut moved = Vec::new();
         for (j, m) in moves.iter().enumerate() {
-            let tag_ref = Reference {
-                repository: (*repo).clone(),
-                tag: Some(m.tag.clone()),
-                digest: None,
-            };
             let unchanged = client
-                .get_manifest(&tag_ref)
-                .is_ok_and(|f| f.digest == m.digest);
+                .tag_digest(repo, &m.tag)
+                .is_ok_and(|d| d.as_deref() == Some(m.digest.as_str()));
             let result = if crate::buildx::interrupted() {
                 Err(crate::exit::Interrupted.into())
             } else if unchanged {
@@ -171,7 +168,7 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
                     .collect();
                 out.images.push((moved, t.elapsed()));
                 out.stopped = Some((e, not_moved));
-                return out;
+                break 'images;
             }
             moved.push(Moved {
                 tag: m.tag.clone(),
@@ -182,5 +179,95 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
         }
         out.images.push((moved, t.elapsed()));
     }
+    check_landed(client, images, &mut out);
     out
+}
+
+/// Reads back every tag `promote_all` wrote; those that do not resolve to their
+/// digest leave the moved lists for the not-moved one, and stop the promotion (unless
+/// something else already did).
+fn check_landed(client: &Client, images: &[(&Repository, &[Move])], out: &mut Promoted) {
+    let mut written: Vec<(usize, &Repository, String, String)> = Vec::new();
+    for (i, (moved, _)) in out.images.iter().enumerate() {
+        for m in moved.iter().filter(|m| !m.unchanged) {
+            written.push((i, images[i].0, m.tag.clone(), m.digest.clone()));
+        }
+    }
+    let found = crate::verify::pool::try_map(
+        &written,
+        crate::verify::pool::WORKERS,
+        |(_, repo, tag, _)| client.tag_digest(repo, tag),
+    );
+    let found = match found {
+        Ok(f) => f,
+        Err(e) => {
+            // Unreadable: nothing written can be said to have moved.
+            let all: Vec<String> = written
+                .iter()
+                .map(|(_, r, t, _)| format!("{r}:{t}"))
+                .collect();
+            for (moved, _) in &mut out.images {
+                moved.retain(|m| m.unchanged);
+            }
+            let e = anyhow::Error::from(e).context("reading the tags back after writing them");
+            add_stop(out, e, all);
+            return;
+        }
+    };
+    let mut missed = Vec::new();
+    for ((i, repo, tag, expected), found) in written.iter().zip(found) {
+        if found.as_deref() != Some(expected.as_str()) {
+            out.images[*i].0.retain(|m| &m.tag != tag);
+            missed.push(Landing {
+                tag: format!("{repo}:{tag}"),
+                expected: expected.clone(),
+                found,
+            });
+        }
+    }
+    if !missed.is_empty() {
+        let tags = missed.iter().map(|l| l.tag.clone()).collect();
+        add_stop(out, NotLanded(missed).into(), tags);
+    }
+}
+
+/// Records why promotion stopped: the first reason is kept; the tags join the list of
+/// those that did not move, first.
+fn add_stop(out: &mut Promoted, e: anyhow::Error, tags: Vec<String>) {
+    match &mut out.stopped {
+        Some((_, not_moved)) => {
+            let rest = std::mem::take(not_moved);
+            *not_moved = tags.into_iter().chain(rest).collect();
+        }
+        None => out.stopped = Some((e, tags)),
+    }
+}
+
+/// A tag that was written but, read back, does not resolve to what was written.
+#[derive(Debug, Clone)]
+pub struct Landing {
+    /// `REPO:TAG`.
+    pub tag: String,
+    pub expected: String,
+    /// What it resolves to (`None`: no such tag).
+    pub found: Option<String>,
+}
+
+/// Tags the registry acknowledged but does not serve as written (a redirect taken for
+/// success, a proxy or cache that answered without storing): a failed promotion.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the registry acknowledged {} tag(s) that, read back, do not point at what was written:{}\n  = help: the registry, or a proxy or cache in front of it, did not keep what it answered with success; these tags did not move. Check the registry (`mpbuild verify REPO:TAG --inventory` shows what a tag holds), then run again",
+    .0.len(),
+    .0.iter().map(|l| format!("\n  {}: expected {}, {}", l.tag, l.expected, match &l.found {
+        Some(d) => format!("resolves to {d}"),
+        None => "does not exist".to_string(),
+    })).collect::<String>()
+)]
+pub struct NotLanded(pub Vec<Landing>);
+
+impl crate::exit::Coded for NotLanded {
+    fn code(&self) -> crate::exit::Code {
+        crate::exit::Code::Registry
+    }
 }

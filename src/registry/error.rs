@@ -105,6 +105,17 @@ pub enum RegistryError {
         limit: usize,
     },
 
+    #[error(
+        "{registry}: {request} answered {status} (a redirect to {location}): {reason}\n  = help: mpbuild follows no redirect on a write (PUT, POST, PATCH, DELETE) but a 307 or 308 to the same host; nothing was written. Check the registry's address, or the proxy or load balancer in front of it, then try again"
+    )]
+    Redirected {
+        registry: String,
+        request: String,
+        status: u16,
+        location: String,
+        reason: String,
+    },
+
     #[error("{registry}: refusing to send credentials to {target}: {reason}\n  = help: {hint}")]
     InsecureAuth {
         registry: String,

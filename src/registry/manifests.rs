@@ -7,7 +7,7 @@ use ureq::http::{Response, StatusCode};
 use super::client::{Client, header, http_error};
 use super::error::RegistryError;
 use super::manifest::{ACCEPT, MAX_INDEX_ENTRIES, Manifest};
-use super::reference::Reference;
+use super::reference::{Reference, Repository};
 use super::transport::{Body, Method, describe, redact_url};
 
 /// A fetched manifest: exact bytes, media type and digest (already checked).
@@ -73,6 +73,47 @@ impl Client {
             }
         }
         Ok(fetched)
+    }
+
+    /// The digest `tag` of `repo` resolves to now, or `None` when there is no such tag:
+    /// one HEAD, with a GET only when the answer carries no well-formed
+    /// `Docker-Content-Digest`. How a tag just written is read back.
+    pub fn tag_digest(
+        &self,
+        repo: &Repository,
+        tag: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let url = format!("{}/manifests/{tag}", self.base(repo));
+        let mut resp = self.request(
+            repo,
+            &Client::pull_scopes(repo),
+            Method::Head,
+            &url,
+            &[("Accept", ACCEPT)],
+            &Body::Empty,
+        )?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(http_error(repo, "HEAD", &url, &mut resp));
+        }
+        if let Some(d) = header(&resp, "docker-content-digest")
+            && crate::digest::Algorithm::of(&d).is_ok()
+        {
+            return Ok(Some(d));
+        }
+        let by_tag = Reference {
+            repository: repo.clone(),
+            tag: Some(tag.to_string()),
+            digest: None,
+        };
+        match self.get_manifest(&by_tag) {
+            Ok(f) => Ok(Some(f.digest)),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn fetch_manifest(&self, r: &Reference) -> Result<Fetched, RegistryError> {

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod error;
 pub mod manifest;
 mod manifests;
+mod redirect;
 pub mod reference;
 mod resolve;
 mod retry_after;

@@ -102,6 +102,12 @@ pub(super) enum Method {
 }
 
 impl Method {
+    /// A request that changes what the registry holds: never redirected to GET, never
+    /// sent to another host by a redirect.
+    pub(super) fn writes(self) -> bool {
+        matches!(self, Method::Post | Method::Put)
+    }
+
     pub(super) fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -254,6 +260,7 @@ impl Client {
         let started = Instant::now();
         let mut delay = policy.first_delay;
         let mut attempt = 0;
+        let mut hops = 0;
         loop {
             attempt += 1;
             let t = Instant::now();
@@ -273,12 +280,19 @@ impl Client {
                 attempt -= 1;
                 continue;
             }
-            let url: &str = &url;
+            let here: &str = &url;
             let retryable_status = |s: StatusCode| s.as_u16() == 429 || s.is_server_error();
             let last = attempt >= policy.attempts || started.elapsed() + delay > policy.max_total;
             match result {
                 Ok(resp) => {
-                    self.log(method, url, Some(resp.status().as_u16()), t);
+                    self.log(method, here, Some(resp.status().as_u16()), t);
+                    if method.writes() && resp.status().is_redirection() {
+                        let next =
+                            super::redirect::write_redirect(repo, method, here, &resp, &mut hops)?;
+                        url = Cow::Owned(next);
+                        attempt -= 1;
+                        continue;
+                    }
                     if retryable_status(resp.status()) && !last {
                         let wait = retry_after(&resp).unwrap_or(delay);
                         std::thread::sleep(wait);
@@ -288,7 +302,7 @@ impl Client {
                     return Ok(resp);
                 }
                 Err(e) => {
-                    self.log(method, url, None, t);
+                    self.log(method, here, None, t);
                     // A request body that failed with a registry error of its own (a
                     // streamed source blob whose bytes are wrong): that error, not a retry.
                     let e = match e {
@@ -308,7 +322,7 @@ impl Client {
                     let (message, hint) = describe(&e, repo.api_host(), self.scheme(host));
                     return Err(RegistryError::Network {
                         registry: repo.registry.clone(),
-                        request: format!("{} {}", method.as_str(), redact_url(url)),
+                        request: format!("{} {}", method.as_str(), redact_url(here)),
                         attempts: attempt,
                         message,
                         hint,
@@ -332,6 +346,13 @@ impl Client {
         macro_rules! with_headers {
             ($req:expr) => {{
                 let r = $req.config();
+                // A write is never followed by the HTTP client (it would turn a 301,
+                // 302 or 303 into a GET and report its 200): `write_redirect` decides.
+                let r = if method.writes() {
+                    r.max_redirects(0)
+                } else {
+                    r
+                };
                 let mut r = match deadline {
                     Deadline::Whole(d) => r.timeout_global(Some(d)),
                     Deadline::Headers(d) => r.timeout_recv_response(Some(d)),

@@ -36,6 +36,9 @@ pub enum Fault {
     /// Answer 307 with `Location: BASE` + the request's path and query (`BASE` is a
     /// scheme and host: another host, or the same one on another scheme).
     Redirect(String),
+    /// Answer this redirect status (301, 302, 303, 307, 308) with `Location: URL`,
+    /// exactly as given.
+    RedirectTo(u16, String),
     /// Answer 401 with this `WWW-Authenticate` value.
     Challenge(String),
 }
@@ -267,6 +270,9 @@ fn handle(
                 401,
                 &[("WWW-Authenticate".to_string(), value.clone())],
             );
+        }
+        Some(Fault::RedirectTo(status, url)) => {
+            return answer(&mut out, *status, &[("Location".to_string(), url.clone())]);
         }
         Some(Fault::Redirect(base)) => {
             return answer(

@@ -5,9 +5,9 @@ use std::time::Duration;
 use super::*;
 use crate::buildx::ui::Mode;
 use crate::exit::{Code, Coded};
-use crate::registry::Options;
 use crate::registry::credentials::Store;
 use crate::registry::test_server::{self, Reply, Seen, Server, serve, status, within};
+use crate::registry::{Options, RegistryError};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
