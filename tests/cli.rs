@@ -833,7 +833,7 @@ fn the_crate_and_the_release_are_set_up_for_users_to_get_it() {
         .collect();
     for (os, target) in [
         ("macos-14", "aarch64-apple-darwin"),
-        ("macos-13", "x86_64-apple-darwin"),
+        ("macos-15-intel", "x86_64-apple-darwin"),
         ("ubuntu-24.04", "x86_64-unknown-linux-musl"),
         ("ubuntu-24.04-arm", "aarch64-unknown-linux-musl"),
     ] {
@@ -843,6 +843,13 @@ fn the_crate_and_the_release_are_set_up_for_users_to_get_it() {
         );
     }
     assert!(release.contains("shasum -a 256") && release.contains("SHA256SUMS"));
+    // Nothing is built for a release before CI passes on the tagged commit.
+    assert_eq!(workflow["jobs"]["ci"]["uses"], "$/.github/workflows/ci.yml");
+    assert_eq!(workflow["jobs"]["build"]["needs"], "ci");
+    let ci = yaml_to_json(
+        &std::fs::read_to_string(repo().join(".github/workflows/ci.yml")).unwrap(),
+    );
+    assert!(ci["on"].get("workflow_call").is_some(), "ci.yml is callable");
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     assert!(
         readme.contains("shasum -a 256 -c"),
