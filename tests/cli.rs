@@ -846,10 +846,12 @@ fn the_crate_and_the_release_are_set_up_for_users_to_get_it() {
     // Nothing is built for a release before CI passes on the tagged commit.
     assert_eq!(workflow["jobs"]["ci"]["uses"], "$/.github/workflows/ci.yml");
     assert_eq!(workflow["jobs"]["build"]["needs"], "ci");
-    let ci = yaml_to_json(
-        &std::fs::read_to_string(repo().join(".github/workflows/ci.yml")).unwrap(),
+    let ci =
+        yaml_to_json(&std::fs::read_to_string(repo().join(".github/workflows/ci.yml")).unwrap());
+    assert!(
+        ci["on"].get("workflow_call").is_some(),
+        "ci.yml is callable"
     );
-    assert!(ci["on"].get("workflow_call").is_some(), "ci.yml is callable");
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     assert!(
         readme.contains("shasum -a 256 -c"),
