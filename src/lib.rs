@@ -12,6 +12,7 @@
 
 pub mod builder;
 pub mod buildx;
+pub mod cancel;
 pub mod catalog;
 pub mod child;
 pub mod cli;

@@ -12,5 +12,5 @@ pub mod watch;
 
 pub use docker::{Builder, Version};
 pub use error::BuildError;
-pub use run::{Job, install_interrupt_handler, interrupted};
+pub use run::Job;
 pub use ui::{Mode, Ui};

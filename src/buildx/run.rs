@@ -1,35 +1,18 @@
 //! Runs a `docker buildx build`/`bake` argv: progress parsed from its stderr, shown
 //! through the [`Ui`]; a failure comes back with the failing step, its error and the
-//! tail of its log; Ctrl-C stops buildx and comes back as interrupted.
+//! tail of its log; Ctrl-C or SIGTERM passes SIGTERM on to buildx (killed half a second
+//! later if it still runs) and comes back as interrupted.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use super::docker::{Launch, RAWJSON, Version};
 use super::error::BuildError;
 use super::progress::{Parser, State};
 use super::ui::Ui;
-use super::watch::Watcher;
+use crate::child::{Ending, stop_on_cancel};
 use crate::exit::Interrupted;
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static HANDLER: std::sync::Once = std::sync::Once::new();
-
-/// Installs the Ctrl-C/SIGTERM handler once: it only raises a flag, which the runner
-/// and the push flow check, so nothing is tagged after an interrupt.
-pub fn install_interrupt_handler() {
-    HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
-    });
-}
-
-/// Whether the user interrupted.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
 
 /// What to run.
 pub struct Job<'a> {
@@ -71,18 +54,8 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
             message: e.to_string(),
         })?;
     let handle = Arc::new(handle);
-    // A watcher kills buildx when the user interrupts (the terminal's SIGINT usually
-    // reaches it too; CI's SIGTERM does not).
-    let watcher = {
-        let handle = Arc::clone(&handle);
-        Watcher::spawn(Duration::from_millis(100), move || {
-            let stop = interrupted();
-            if stop {
-                let _ = handle.kill();
-            }
-            stop
-        })
-    };
+    // The terminal's SIGINT usually reaches buildx too; CI's SIGTERM does not.
+    let stop = stop_on_cancel(&handle, Ending::Gentle);
     let mut parser = Parser::default();
     let mut state = State::default();
     ui.start_images(&job.images);
@@ -105,9 +78,9 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
     if let Some(ev) = parser.finish() {
         state.apply(ev);
     }
-    drop(watcher);
+    drop(stop);
     let status = handle.try_wait().ok().flatten().map(|o| o.status);
-    if interrupted() {
+    if crate::cancel::requested() {
         ui.finish_images(&job.images, false, &state);
         return Err(Interrupted.into());
     }

@@ -81,7 +81,6 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
         }
         return Ok(Code::Ok);
     }
-    buildx::install_interrupt_handler();
     let launch = buildx::docker::Launch::locate()?;
     let version = buildx::docker::buildx_version(&launch)?;
     let mut built = Vec::new();

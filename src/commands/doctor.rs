@@ -48,6 +48,10 @@ pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
         Err(_) => None,
     };
     let findings = checks(project.as_ref(), args.builder.as_deref());
+    if crate::cancel::requested() {
+        // Checks cut short would read as failures: none is reported.
+        return Err(crate::exit::Interrupted.into());
+    }
     match args.format {
         Format::Json => super::output::print_value(&serde_json::json!({
             "schema_version": super::output::SCHEMA_VERSION,
@@ -153,6 +157,7 @@ fn docker_cmd(exe: &Path, args: &[&str]) -> (bool, String, String) {
             String::from_utf8_lossy(&o.stderr).into_owned(),
         ),
         crate::child::Waited::Failed(e) => (false, String::new(), e.to_string()),
+        crate::child::Waited::Interrupted => (false, String::new(), "interrupted".into()),
         crate::child::Waited::TimedOut => (
             false,
             String::new(),

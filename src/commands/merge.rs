@@ -2,7 +2,7 @@
 //! index by digest, verify, smoke, promote) → the report.
 
 use super::output;
-use crate::buildx::{self, Ui};
+use crate::buildx::Ui;
 use crate::cli::{Global, MergeArgs};
 use crate::exit::Code;
 use crate::pipeline::merge::{self, Merge};
@@ -28,7 +28,6 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
         plan.deep_all();
     }
     let records = record::read_all(&args.digests_dir)?;
-    buildx::install_interrupt_handler();
     let ui = Ui::new(settings::progress_mode(args.progress));
     let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
     let names: Vec<String> = project.images.iter().map(|i| i.name.clone()).collect();

@@ -68,7 +68,6 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
         .map(|p| p.insecure_registries.clone())
         .unwrap_or_default();
     let client = settings::client(global, &args.registry, insecure)?;
-    crate::buildx::install_interrupt_handler();
     let ui = Ui::new(settings::progress_mode(args.progress));
     let done = mirror::run_jobs(&client, &jobs, &ui)?;
     let refused = report::mirror_refused(&done);

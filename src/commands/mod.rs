@@ -47,12 +47,20 @@ where
     };
     output::reset_json();
     crate::settings::set_output(&cli.global);
+    // Every command: Ctrl-C and SIGTERM stop the waits, then the command says what
+    // stayed where it was and exits 130 (see `cancel`).
+    crate::cancel::install(cli.global.quiet);
     let json = json_command(&cli.command);
     match dispatch(cli) {
         Ok(code) => code.as_i32(),
         Err(err) => {
             report(&err);
-            let code = classify(&err);
+            // Whatever failed after a signal failed because of it.
+            let code = if crate::cancel::requested() {
+                Code::Interrupted
+            } else {
+                classify(&err)
+            };
             if let Some(command) = json {
                 output::error_json(command, &err, code);
             }

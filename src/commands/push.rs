@@ -3,7 +3,7 @@
 //! verification moves no tag, and says which tags stayed where they were.
 
 use super::output;
-use crate::buildx::{self, Ui};
+use crate::buildx::Ui;
 use crate::cli::{Global, PushArgs};
 use crate::exit::Code;
 use crate::pipeline::{self, Push, Tools, mirror};
@@ -15,7 +15,6 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     let project = settings::load_project(global)?;
     let images = settings::select_images(&project, &args.images)?;
     let leg = pipeline::leg::leg_platforms(&args.platforms, args.digests_dir.as_deref(), &images)?;
-    buildx::install_interrupt_handler();
     let builder_name = settings::builder_name(args.builder.as_deref(), &project);
 
     // The builder's driver decides how the result reaches the registry.

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::buildx::{self, Ui};
+use crate::buildx::Ui;
 use crate::cli::{Format, Global, SmokeArgs};
 use crate::exit::{ChecksFailed, Code, UsageError};
 use crate::pipeline::smoke::{self, Runner, SmokeResult, ToolsSource};
@@ -70,7 +70,6 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
         platforms,
     };
     let pinned = format!("{}@{}", reference.repository, root.digest);
-    buildx::install_interrupt_handler();
     let ui = Ui::new(crate::settings::progress_mode(args.progress));
     let runner = Runner {
         tools: ToolsSource::Probe(args.builder.clone()),

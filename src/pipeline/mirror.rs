@@ -145,52 +145,76 @@ pub struct Done {
 /// a copy that would fail verification writes nothing; then copies, verifies the copy
 /// in the destination and tags it. Stops at the first job that fails verification
 /// (returned untagged, last). A Ctrl-C before a tag moves stops with
-/// [`Interrupted`](crate::exit::Interrupted).
+/// [`Interrupted`](crate::exit::Interrupted), saying which destination tags stayed.
 pub fn run_jobs(client: &Client, jobs: &[Job], ui: &Ui) -> anyhow::Result<Vec<Done>> {
     let mut out = Vec::new();
-    for j in jobs {
-        let prepared = prepare(client, &j.src, &j.selection)?;
-        let req = prepared.requirements(&j.selection);
-        let before = verify::check(&prepared.observed, &req);
-        if !before.ok() {
-            let mut verdict = before;
-            verdict.problems.push(format!(
-                "checked in the source before copying: nothing was written to {}",
-                j.dest
-            ));
-            out.push(Done {
-                src: j.src.clone(),
-                dest: j.dest.clone(),
-                mirrored: prepared.summary(),
-                verdict,
-                tagged: false,
-            });
-            break;
-        }
-        let bar = ui.byte_bar(&format!("{} → {}", j.src, j.dest));
-        let done = copy(client, &j.src, &j.dest, &prepared, &bar)?;
-        bar.finish();
-        let digest_ref = j.dest.with_target(&done.digest);
-        let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
-        let ok = verdict.ok();
-        if ok {
-            if crate::buildx::interrupted() {
-                return Err(crate::exit::Interrupted.into());
-            }
-            tag(client, &j.dest, &done.digest)?;
-        }
-        out.push(Done {
-            src: j.src.clone(),
-            dest: j.dest.clone(),
-            mirrored: done,
-            verdict,
-            tagged: ok,
-        });
-        if !ok {
+    for (i, j) in jobs.iter().enumerate() {
+        let done = run_job(client, j, ui).map_err(|e| stopped(e, &jobs[i..]))?;
+        let tagged = done.tagged;
+        out.push(done);
+        if !tagged {
             break;
         }
     }
     Ok(out)
+}
+
+/// One job: check in the source, copy, verify the copy, tag it.
+fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
+    let prepared = prepare(client, &j.src, &j.selection)?;
+    let req = prepared.requirements(&j.selection);
+    let before = verify::check(&prepared.observed, &req);
+    if !before.ok() {
+        let mut verdict = before;
+        verdict.problems.push(format!(
+            "checked in the source before copying: nothing was written to {}",
+            j.dest
+        ));
+        return Ok(Done {
+            src: j.src.clone(),
+            dest: j.dest.clone(),
+            mirrored: prepared.summary(),
+            verdict,
+            tagged: false,
+        });
+    }
+    let bar = ui.byte_bar(&format!("{} → {}", j.src, j.dest));
+    let done = copy(client, &j.src, &j.dest, &prepared, &bar)?;
+    bar.finish();
+    let digest_ref = j.dest.with_target(&done.digest);
+    let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
+    let ok = verdict.ok();
+    if ok {
+        if crate::cancel::requested() {
+            return Err(crate::exit::Interrupted.into());
+        }
+        tag(client, &j.dest, &done.digest)?;
+    }
+    Ok(Done {
+        src: j.src.clone(),
+        dest: j.dest.clone(),
+        mirrored: done,
+        verdict,
+        tagged: ok,
+    })
+}
+
+/// The error that stopped the first of `left`: when it is the interrupt, it says
+/// which destination tags stayed where they were.
+fn stopped(e: anyhow::Error, left: &[Job]) -> anyhow::Error {
+    if !super::report::interrupted(&e) {
+        return e;
+    }
+    let tags: Vec<String> = left.iter().map(|j| j.dest.to_string()).collect();
+    let stay = if tags.len() == 1 {
+        "stays where it was"
+    } else {
+        "stay where they were"
+    };
+    e.context(format!(
+        "interrupted: no tag moved; {} {stay}",
+        tags.join(", ")
+    ))
 }
 
 /// Whether every job's copy verified and was tagged.

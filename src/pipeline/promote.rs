@@ -147,7 +147,7 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
             let unchanged = client
                 .tag_digest(repo, &m.tag)
                 .is_ok_and(|d| d.as_deref() == Some(m.digest.as_str()));
-            let result = if crate::buildx::interrupted() {
+            let result = if crate::cancel::requested() {
                 Err(crate::exit::Interrupted.into())
             } else if unchanged {
                 Ok(String::new())

@@ -78,6 +78,15 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         .skip
         .as_ref()
         .map(|s| unchanged::split(p.client, p.plan, p.work, s));
+    if crate::cancel::requested() {
+        // The fingerprints' reads were cut short: nothing is known to be unchanged.
+        fail(
+            &mut rep,
+            Stage::Build,
+            Some(crate::exit::Interrupted.into()),
+        );
+        return rep;
+    }
     let to_build = split.as_ref().map_or(p.plan, |s| &s.plan);
     for s in split.iter().flat_map(|s| &s.reused) {
         ui.line(&format!(
@@ -102,7 +111,7 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
             }
         }
     };
-    if crate::buildx::interrupted() {
+    if crate::cancel::requested() {
         fail(
             &mut rep,
             Stage::Upload,
@@ -244,7 +253,7 @@ pub fn finish(f: &Finish, mut rep: PushReport) -> PushReport {
         fail(&mut rep, Stage::Verify, None);
         return rep;
     }
-    if crate::buildx::interrupted() {
+    if crate::cancel::requested() {
         fail(
             &mut rep,
             Stage::Verify,
@@ -262,7 +271,7 @@ pub fn finish(f: &Finish, mut rep: PushReport) -> PushReport {
         fail(&mut rep, Stage::Smoke, smoked.error);
         return rep;
     }
-    if crate::buildx::interrupted() {
+    if crate::cancel::requested() {
         fail(
             &mut rep,
             Stage::Smoke,

@@ -44,7 +44,7 @@ impl Failure {
     /// The short reason shown with the untouched tags.
     pub fn why(&self) -> &'static str {
         match (self.stage, &self.error) {
-            (_, Some(e)) if e.downcast_ref::<crate::exit::Interrupted>().is_some() => "interrupted",
+            (_, Some(e)) if interrupted(e) => "interrupted",
             (Stage::Mirror, _) => "a mirror failed verification",
             (Stage::Build, _) => "the build failed",
             (Stage::Upload, _) => "the upload failed",
@@ -73,6 +73,19 @@ impl Failure {
             self.untouched.join(", ")
         )
     }
+}
+
+/// Whether `e` stopped the run because the user interrupted it: the interrupt itself,
+/// a request it cut short, or anything that failed after it.
+pub fn interrupted(e: &anyhow::Error) -> bool {
+    crate::cancel::requested()
+        || e.chain().any(|c| {
+            c.is::<crate::exit::Interrupted>()
+                || matches!(
+                    c.downcast_ref::<crate::registry::RegistryError>(),
+                    Some(crate::registry::RegistryError::Interrupted { .. })
+                )
+        })
 }
 
 /// Seconds per stage for one image (the build is shared by a bake).

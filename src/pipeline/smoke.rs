@@ -386,13 +386,15 @@ pub fn run_one(
             message: e.to_string(),
         })?;
     let handle = Arc::new(handle);
+    // Ctrl-C: killed at once (nothing of the run is kept), with what runs under it.
+    let stop = crate::child::stop_on_cancel(&handle, crate::child::Ending::Kill);
     let ended = Arc::new(AtomicU8::new(RUNNING));
     let timeout = spec.timeout();
     let watcher = {
         let handle = Arc::clone(&handle);
         let ended = Arc::clone(&ended);
         Watcher::spawn(Duration::from_millis(50), move || {
-            let why = if buildx::interrupted() {
+            let why = if crate::cancel::requested() {
                 STOPPED
             } else if started.elapsed() >= timeout {
                 TIMED_OUT
@@ -439,10 +441,11 @@ pub fn run_one(
         feed(ev, &mut state);
     }
     drop(watcher);
+    drop(stop);
     let duration = started.elapsed();
     let status = handle.try_wait().ok().flatten().map(|o| o.status);
     let ended = ended.load(Ordering::SeqCst);
-    if ended == STOPPED || buildx::interrupted() {
+    if ended == STOPPED || crate::cancel::requested() {
         return Err(Interrupted.into());
     }
     // The RUN step: the only one of the generated Dockerfile.

@@ -162,7 +162,7 @@ pub fn upload(
         for _ in 0..PARALLEL.min(graph.blobs.len().max(1)) {
             s.spawn(|| {
                 loop {
-                    if first_error.lock().unwrap().is_some() || crate::buildx::interrupted() {
+                    if first_error.lock().unwrap().is_some() || crate::cancel::requested() {
                         return;
                     }
                     let Some(blob) = queue.lock().unwrap().pop() else {
@@ -204,7 +204,7 @@ pub fn upload(
     if let Some(e) = first_error.into_inner().unwrap() {
         return Err(e);
     }
-    if crate::buildx::interrupted() {
+    if crate::cancel::requested() {
         return Err(crate::exit::Interrupted.into());
     }
     let mut digest = String::new();

@@ -295,6 +295,9 @@ impl Client {
             t,
         );
         let mut resp = result.map_err(|e| {
+            if let Some(e) = self.interrupted(repo, || format!("token from {realm}")) {
+                return e;
+            }
             let (message, hint) = describe(&e, &realm_host, "https");
             RegistryError::Network {
                 registry: repo.registry.clone(),
@@ -329,12 +332,15 @@ impl Client {
             .with_config()
             .limit(1 << 20)
             .read_to_vec()
-            .map_err(|e| RegistryError::Network {
-                registry: repo.registry.clone(),
-                request: format!("token from {realm}"),
-                attempts: 1,
-                message: e.to_string(),
-                hint: "try again".into(),
+            .map_err(|e| {
+                self.interrupted(repo, || format!("token from {realm}"))
+                    .unwrap_or_else(|| RegistryError::Network {
+                        registry: repo.registry.clone(),
+                        request: format!("token from {realm}"),
+                        attempts: 1,
+                        message: e.to_string(),
+                        hint: "try again".into(),
+                    })
             })?;
         let answer: TokenAnswer =
             serde_json::from_slice(&body).map_err(|_| RegistryError::Http {

@@ -80,6 +80,7 @@ impl Client {
             content_length,
             started,
             base,
+            cancel: self.cancel(),
             inner: Box::new(reader),
             hasher: hash.then(|| algorithm.hasher()),
             expected: digest.to_string(),
@@ -169,6 +170,9 @@ pub struct BlobReader {
     /// When the request started, and its deadline before scaling by size.
     started: Instant,
     base: Duration,
+    /// An interrupt closes the connection under `inner`: its error (or early end) is
+    /// then reported as the interrupt.
+    cancel: &'static crate::cancel::Token,
     inner: Box<dyn Read + Send>,
     /// None when a [`Checked`] over this stream checks the digest.
     hasher: Option<crate::digest::Hasher>,
@@ -183,6 +187,16 @@ impl BlobReader {
     pub fn bytes_read(&self) -> u64 {
         self.bytes
     }
+
+    /// The interrupt, as the stream's error, when the run was interrupted.
+    fn interrupted(&self) -> Option<std::io::Error> {
+        self.cancel.is_cancelled().then(|| {
+            std::io::Error::other(RegistryError::Interrupted {
+                registry: self.registry.clone(),
+                request: format!("GET {}", self.reference),
+            })
+        })
+    }
 }
 
 impl Read for BlobReader {
@@ -190,7 +204,16 @@ impl Read for BlobReader {
         if self.done {
             return Ok(0);
         }
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(0) if !buf.is_empty() => {
+                if let Some(e) = self.interrupted() {
+                    return Err(e);
+                }
+                0
+            }
+            Ok(n) => n,
+            Err(e) => return Err(self.interrupted().unwrap_or(e)),
+        };
         // An overall deadline: the per-read timeout restarts with every byte, so a
         // registry trickling bytes would otherwise never time out.
         let size = self.content_length.unwrap_or(0).max(self.bytes + n as u64);
@@ -318,17 +341,9 @@ impl<R: Read> Read for Checked<R> {
 fn io_error(repo: &Repository, digest: &str, e: std::io::Error) -> RegistryError {
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<RegistryError>()) {
         return match inner {
-            RegistryError::DigestMismatch {
-                registry,
-                reference,
-                expected,
-                actual,
-            } => RegistryError::DigestMismatch {
-                registry: registry.clone(),
-                reference: reference.clone(),
-                expected: expected.clone(),
-                actual: actual.clone(),
-            },
+            RegistryError::DigestMismatch { .. } | RegistryError::Interrupted { .. } => {
+                inner.clone()
+            }
             other => RegistryError::Network {
                 registry: repo.registry.clone(),
                 request: format!("GET blob {digest}"),

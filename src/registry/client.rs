@@ -37,6 +37,9 @@ pub struct Client {
     /// never changes, so a stage that needs one another stage already read and checked
     /// (promotion after verification, a leg's records) does not fetch it again.
     pub(super) by_digest: Mutex<super::manifests::DigestCache>,
+    /// One hook per agent: an interrupt closes its connections, so a request blocked on
+    /// a stalled registry returns at once (see `cancel`).
+    pub(super) stops: Mutex<Vec<crate::cancel::Guard<'static>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -64,7 +67,36 @@ impl Client {
             schemes: Mutex::new(HashMap::new()),
             assumed_http: Mutex::default(),
             by_digest: Mutex::default(),
+            stops: Mutex::default(),
         })
+    }
+
+    /// The cancellation this client's requests stop at: the process's, unless the
+    /// options name another (tests).
+    pub(super) fn cancel(&self) -> &'static crate::cancel::Token {
+        self.options.cancel.unwrap_or_else(crate::cancel::global)
+    }
+
+    /// Closes `agent`'s connections, in use or idle, when the run is interrupted.
+    pub(super) fn stop_on_cancel(&self, agent: &ureq::Agent) {
+        let agent = agent.clone();
+        let guard = self.cancel().on_cancel(move |_| agent.clone().shutdown());
+        self.stops.lock().unwrap().push(guard);
+    }
+
+    /// The error for a request the interrupt cut short (`request` says which), or
+    /// `None` when the run was not interrupted.
+    pub(super) fn interrupted(
+        &self,
+        repo: &Repository,
+        request: impl FnOnce() -> String,
+    ) -> Option<RegistryError> {
+        self.cancel()
+            .is_cancelled()
+            .then(|| RegistryError::Interrupted {
+                registry: repo.registry.clone(),
+                request: request(),
+            })
     }
 
     pub(super) fn credential(&self, registry: &str) -> Result<Option<Credential>, RegistryError> {

@@ -232,6 +232,12 @@ impl Store {
                     HELPER_TIMEOUT.as_secs()
                 )));
             }
+            crate::child::Waited::Interrupted => {
+                return Err(RegistryError::Interrupted {
+                    registry: registry.to_string(),
+                    request: format!("credential helper `{program}`"),
+                });
+            }
             crate::child::Waited::Failed(e) => return Err(fail(e.to_string())),
         };
         let stdout = String::from_utf8_lossy(&output.stdout);

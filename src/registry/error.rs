@@ -116,6 +116,10 @@ pub enum RegistryError {
         reason: String,
     },
 
+    /// The run was interrupted (Ctrl-C, SIGTERM) while this request waited.
+    #[error("interrupted while waiting for {registry} ({request})")]
+    Interrupted { registry: String, request: String },
+
     #[error("{registry}: refusing to send credentials to {target}: {reason}\n  = help: {hint}")]
     InsecureAuth {
         registry: String,
@@ -129,6 +133,7 @@ impl Coded for RegistryError {
     fn code(&self) -> Code {
         match self {
             RegistryError::BadReference { .. } => Code::Usage,
+            RegistryError::Interrupted { .. } => Code::Interrupted,
             _ => Code::Registry,
         }
     }

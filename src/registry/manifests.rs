@@ -153,7 +153,10 @@ impl Client {
         }
         let content_type = header(&resp, "content-type");
         let header_digest = header(&resp, "docker-content-digest");
-        let bytes = read_limited(&mut resp, MANIFEST_LIMIT, r, &url)?;
+        let bytes = read_limited(&mut resp, MANIFEST_LIMIT, r, &url).map_err(|e| {
+            self.interrupted(repo, || format!("GET {}", redact_url(&url)))
+                .unwrap_or(e)
+        })?;
         // Asked by digest: that digest, with its algorithm. By tag: the registry's
         // `Docker-Content-Digest` when it is one mpbuild can check.
         let (algorithm, expected) = match (algorithm, &r.digest) {

@@ -7,6 +7,8 @@ pub mod client;
 pub mod convert;
 pub mod credentials;
 pub mod error;
+#[cfg(test)]
+mod interrupt_tests;
 pub mod manifest;
 mod manifests;
 mod redirect;

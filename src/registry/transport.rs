@@ -48,6 +48,9 @@ pub struct Options {
     /// The overall deadline of one request, body included (else `MPBUILD_REQUEST_TIMEOUT`
     /// seconds, else 60 s); scaled up for large uploads and blob streams.
     pub request_timeout: Option<Duration>,
+    /// What stops requests in flight and retries: the process's Ctrl-C/SIGTERM
+    /// (`cancel::global`) unless set.
+    pub cancel: Option<&'static crate::cancel::Token>,
 }
 
 /// The overall deadline of a request when neither the options nor the environment say.
@@ -159,6 +162,7 @@ impl Client {
             ureq::unversioned::transport::DefaultConnector::default(),
             super::resolve::LiteralFirst::default(),
         );
+        self.stop_on_cancel(&agent);
         agents.insert(key, agent.clone());
         Ok(agent)
     }
@@ -261,7 +265,13 @@ impl Client {
         let mut delay = policy.first_delay;
         let mut attempt = 0;
         let mut hops = 0;
+        let interrupted = |url: &str| {
+            self.interrupted(repo, || format!("{} {}", method.as_str(), redact_url(url)))
+        };
         loop {
+            if let Some(e) = interrupted(&url) {
+                return Err(e);
+            }
             attempt += 1;
             let t = Instant::now();
             let result = self.dispatch(&agent, method, &url, headers, body, auth, deadline);
@@ -295,7 +305,7 @@ impl Client {
                     }
                     if retryable_status(resp.status()) && !last {
                         let wait = retry_after(&resp).unwrap_or(delay);
-                        std::thread::sleep(wait);
+                        self.cancel().sleep(wait);
                         delay *= 2;
                         continue;
                     }
@@ -314,8 +324,12 @@ impl Client {
                         }
                         other => other,
                     };
+                    // A connection the interrupt closed: not a network error to retry.
+                    if let Some(e) = interrupted(here) {
+                        return Err(e);
+                    }
                     if !last && is_transient(&e) {
-                        std::thread::sleep(delay);
+                        self.cancel().sleep(delay);
                         delay *= 2;
                         continue;
                     }

@@ -87,7 +87,7 @@ pub(super) fn copy(
     if let Some(e) = run.first_error.into_inner().unwrap() {
         return Err(e);
     }
-    if crate::buildx::interrupted() {
+    if crate::cancel::requested() {
         return Err(crate::exit::Interrupted.into());
     }
     Ok(Counts {
@@ -115,7 +115,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     /// Whether to start no more work: a copy failed, or the user pressed Ctrl-C.
     fn failed(&self) -> bool {
-        crate::buildx::interrupted() || self.first_error.lock().unwrap().is_some()
+        crate::cancel::requested() || self.first_error.lock().unwrap().is_some()
     }
 
     fn fail(&self, e: RegistryError) {
