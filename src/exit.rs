@@ -21,7 +21,7 @@ pub enum Code {
     Build = 3,
     /// A registry, network or authentication error.
     Registry = 4,
-    /// Interrupted (Ctrl-C).
+    /// Interrupted: Ctrl-C, SIGINT, SIGTERM or SIGHUP (130 for each, not 128+N).
     Interrupted = 130,
 }
 
@@ -40,7 +40,9 @@ Exit codes (the same for every command):
   2    usage or configuration error
   3    build or push failed
   4    registry, network or authentication error
-  130  interrupted";
+  130  interrupted (Ctrl-C, SIGINT, SIGTERM or SIGHUP): nothing moves after the
+       signal and the command says which tags stayed where they were; a second
+       signal exits at once";
 
 /// Implemented by every typed error that reaches the user, so the edge can pick the
 /// exit code without string matching.
@@ -59,7 +61,7 @@ impl Coded for UsageError {
     }
 }
 
-/// The user pressed Ctrl-C (or the process got SIGINT/SIGTERM).
+/// The user pressed Ctrl-C (or the process got SIGINT/SIGTERM/SIGHUP).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
 pub struct Interrupted;

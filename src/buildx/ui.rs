@@ -141,7 +141,11 @@ impl Ui {
         for name in images {
             let target = (images.len() > 1).then_some(name.as_str());
             let (done, total) = state.counts(target);
-            let word = if ok { "built" } else { "failed" };
+            let word = match (ok, crate::cancel::requested()) {
+                (true, _) => "built",
+                (false, true) => "interrupted",
+                (false, false) => "failed",
+            };
             if let Some(bar) = bars.get(name) {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
