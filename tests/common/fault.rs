@@ -11,7 +11,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// What to do to a matching request.
@@ -83,6 +83,8 @@ pub struct Proxy {
     pub addr: String,
     rules: Arc<Mutex<Vec<Rule>>>,
     log: Arc<Mutex<Vec<Logged>>>,
+    /// Notified at each request logged.
+    logged: Arc<Condvar>,
 }
 
 impl Proxy {
@@ -92,17 +94,41 @@ impl Proxy {
         let addr = listener.local_addr().unwrap().to_string();
         let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
         let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
+        let logged: Arc<Condvar> = Arc::default();
         let (r, l, up) = (rules.clone(), log.clone(), upstream.to_string());
+        let n = logged.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (r, l, up) = (r.clone(), l.clone(), up.clone());
+                let (r, l, up, n) = (r.clone(), l.clone(), up.clone(), n.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(stream, &up, &r, &l);
+                    let _ = handle(stream, &up, &r, &l, &n);
                 });
             }
         });
-        Proxy { addr, rules, log }
+        Proxy {
+            addr,
+            rules,
+            log,
+            logged,
+        }
+    }
+
+    /// Waits until a fault has been applied to `n` requests (a stall has begun), at
+    /// most `limit`; whether it happened.
+    pub fn wait_for_faults(&self, n: usize, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut log = self.log.lock().unwrap();
+        loop {
+            if log.iter().filter(|r| r.fault.is_some()).count() >= n {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            log = self.logged.wait_timeout(log, deadline - now).unwrap().0;
+        }
     }
 
     /// Applies `fault` to every request whose path contains `path` (and whose method
@@ -238,6 +264,7 @@ fn handle(
     upstream: &str,
     rules: &Mutex<Vec<Rule>>,
     log: &Mutex<Vec<Logged>>,
+    logged: &Condvar,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut out = stream.try_clone()?;
@@ -254,6 +281,7 @@ fn handle(
         at: Instant::now(),
         complete: req.complete,
     });
+    logged.notify_all();
     if !req.complete {
         return Ok(());
     }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 pub mod fault;
 pub mod run;
+pub mod running;
 pub mod static_registry;
 pub mod tls;
 

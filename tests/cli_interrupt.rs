@@ -1,0 +1,176 @@
+//! Signals with a fake `docker` on PATH that ignores SIGINT and SIGTERM and leaves a
+//! process behind holding its output open (as a docker CLI whose buildx plugin outlives
+//! it would): a second signal exits at once; one signal alone exits after the grace
+//! period; `doctor` stops at the first signal. Each wait is for an event (a FIFO the
+//! fake writes to, a line printed, the exit), with a deadline.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::running::Running;
+
+/// A fake docker: `buildx version` and `buildx inspect` answer; anything else (the
+/// build, `docker version`) announces itself on `fifo`, writes its pid to `pid`, then
+/// hangs ignoring SIGINT and SIGTERM, with one sleep of its own and one that escapes
+/// (reparented, still holding the output pipe).
+fn hanging_docker(bin: &Path) -> (PathBuf, PathBuf) {
+    let fifo = bin.join("started");
+    let pid = bin.join("pid");
+    let ok = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo");
+    let script = format!(
+        "#!/bin/sh\ncase \"$1 $2\" in\n  'buildx version') echo 'github.com/docker/buildx v0.13.1 abc'; exit 0;;\n  'buildx inspect') printf 'Name: default\\nDriver: docker\\n'; exit 0;;\nesac\ntrap '' INT TERM\necho $$ > '{pid}'\n( sleep 30 & )\necho started > '{fifo}'\nsleep 30\n",
+        pid = pid.display(),
+        fifo = fifo.display()
+    );
+    let p = bin.join("docker");
+    std::fs::write(&p, script).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (fifo, pid)
+}
+
+/// Waits (with a deadline) for the fake to say it started.
+fn started(fifo: &Path) {
+    let (tx, rx) = mpsc::channel();
+    let f = fifo.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::read_to_string(f));
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the fake docker started");
+    assert_eq!(got.unwrap().trim(), "started");
+}
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        "version: 1\nimages:\n  app:\n    repository: 127.0.0.1:1/app\n    tags: [latest]\n    targets: [{service: apprunner}]\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn mpbuild(dir: &Path, bin: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", dir)
+        .env("MPBUILD_WORK_DIR", dir.join(".w"))
+        .args(args);
+    c
+}
+
+/// Whether `pid` still runs (a zombie does not).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_second_signal_exits_at_once_and_kills_the_child() {
+    let dir = project();
+    let bin = tempfile::tempdir().unwrap();
+    let (fifo, pid) = hanging_docker(bin.path());
+    let mut run = Running::start(&mut mpbuild(
+        dir.path(),
+        bin.path(),
+        &["push", "--progress", "plain"],
+    ));
+    started(&fifo);
+    run.signal("INT");
+    assert!(
+        run.wait_for("interrupted: stopping", Duration::from_secs(5)),
+        "the first signal was not acknowledged: {}",
+        run.stderr()
+    );
+    run.signal("INT");
+    let end = run.finish(Duration::from_millis(500));
+    assert_eq!((end.code, end.signal), (Some(130), None), "{}", end.text);
+    assert!(
+        end.in_time,
+        "exited {:?} after the second signal: {}",
+        end.since_last, end.text
+    );
+    // Well before the grace period would have ended it.
+    assert!(
+        end.since_first < Duration::from_millis(1200),
+        "{:?}",
+        end.since_first
+    );
+    assert!(
+        end.text
+            .contains("interrupted again: exiting now; no tag moved after the first signal"),
+        "{}",
+        end.text
+    );
+    // The fake docker, which ignored both signals, was killed.
+    let pid = std::fs::read_to_string(pid).unwrap().trim().to_string();
+    let t = Instant::now();
+    while alive(&pid) && t.elapsed() < Duration::from_secs(10) {
+        std::thread::yield_now();
+    }
+    assert!(!alive(&pid), "the fake docker ({pid}) survived");
+}
+
+#[test]
+fn one_signal_exits_after_the_grace_period_when_something_will_not_stop() {
+    let dir = project();
+    let bin = tempfile::tempdir().unwrap();
+    let (fifo, _) = hanging_docker(bin.path());
+    let mut run = Running::start(&mut mpbuild(
+        dir.path(),
+        bin.path(),
+        &["push", "--progress", "plain"],
+    ));
+    started(&fifo);
+    run.signal("TERM");
+    // The grace period (`cancel::GRACE`, 1.5 s) and a second.
+    let end = run.finish(Duration::from_millis(2500));
+    assert_eq!((end.code, end.signal), (Some(130), None), "{}", end.text);
+    assert!(
+        end.in_time,
+        "exited {:?} after SIGTERM: {}",
+        end.since_last, end.text
+    );
+    assert!(
+        end.text.contains(
+            "interrupted: still stopping after 1.5 s: exiting now; no tag moved after the first signal"
+        ),
+        "{}",
+        end.text
+    );
+}
+
+#[test]
+fn doctor_stops_at_the_first_signal() {
+    let dir = project();
+    let bin = tempfile::tempdir().unwrap();
+    let (fifo, _) = hanging_docker(bin.path());
+    let mut run = Running::start(&mut mpbuild(dir.path(), bin.path(), &["doctor"]));
+    started(&fifo);
+    run.signal("INT");
+    let end = run.finish(Duration::from_secs(2));
+    assert_eq!((end.code, end.signal), (Some(130), None), "{}", end.text);
+    assert!(
+        end.in_time,
+        "exited {:?} after SIGINT: {}",
+        end.since_last, end.text
+    );
+    // No report of checks cut short.
+    assert!(!end.text.contains("FAIL"), "{}", end.text);
+    assert!(end.text.contains("error: interrupted"), "{}", end.text);
+}
