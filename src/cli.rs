@@ -48,6 +48,12 @@ Examples:
   mpbuild verify                                      the project's tags against their targets
   mpbuild verify grafana/grafana:11.2.0 --target apprunner --deep
   mpbuild verify REPO@sha256:… --platform linux/arm64 --format json";
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  mpbuild check deploy/ k8s/                       every deployment file under them
+  helm template chart | mpbuild check - --cluster-archs amd64,arm64
+  kubectl get deploy,sts,ds,cronjob -A -o yaml | mpbuild check -    what the cluster runs
+  mpbuild check deploy/ --pin                      then write each verified digest in";
 const PUSH_EXAMPLES: &str = "\
 Examples:
   GIT_SHA=$(git rev-parse --short HEAD) mpbuild push
@@ -165,6 +171,15 @@ pub enum Command {
     /// --target and --platform.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Check the images deployment files run: will this deploy exec?
+    ///
+    /// Every image reference in ECS task definitions, CloudFormation/SAM templates,
+    /// Kubernetes manifests, compose files and Copilot manifests, resolved in its
+    /// registry and held to what its workload needs (the platforms the same file says,
+    /// the service's, the cluster's; one image manifest for Lambda), with `verify`'s
+    /// checks. Findings name FILE:LINE. No project file needed.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
     /// Build every platform the targets need, push by digest, verify, then move the tags.
     ///
     /// A deploy tag only ever moves to an image verified to hold every platform its
@@ -494,6 +509,29 @@ pub struct VerifyArgs {
     /// is consistent (each config agrees with its index entry); exit 0 when it is.
     #[arg(long, conflicts_with_all = ["targets", "platforms", "deep"])]
     pub inventory: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Deployment files, directories (every *.yaml, *.yml, *.json under them), or `-`
+    /// for standard input.
+    #[arg(value_name = "FILE|DIR|-", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The cluster's node architectures, for Kubernetes workloads without a
+    /// kubernetes.io/arch constraint (default: the project's `cluster_archs:`).
+    #[arg(long = "cluster-archs", value_name = "ARCH,…", value_delimiter = ',')]
+    pub cluster_archs: Vec<String>,
+    /// Also check each platform's entrypoint is an ELF for its CPU (`=all`: every
+    /// executable ELF file).
+    #[arg(long, value_enum, value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "entrypoint")]
+    pub deep: Option<DeepArg>,
+    /// Report values another tool fills in (`!Sub`, `${VAR}`, `{{ }}`) without failing.
+    #[arg(long)]
+    pub allow_unresolved: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// What `--deep` looks at.

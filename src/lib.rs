@@ -14,6 +14,7 @@ pub mod builder;
 pub mod buildx;
 pub mod cancel;
 pub mod catalog;
+pub mod check;
 pub mod child;
 pub mod cli;
 pub mod commands;

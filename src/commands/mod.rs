@@ -4,6 +4,7 @@
 
 mod build;
 mod builder;
+mod check;
 mod clean;
 mod docs;
 mod doctor;
@@ -78,6 +79,7 @@ fn json_command(command: &Command) -> Option<&'static str> {
         Command::Plan(a) => (a.format != PlanFormat::Text).then_some("plan"),
         Command::Targets(a) => json(a.format, "targets"),
         Command::Verify(a) => json(a.format, "verify"),
+        Command::Check(a) => json(a.format, "check"),
         Command::Push(a) => json(a.format, "push"),
         Command::Merge(a) => json(a.format, "merge"),
         Command::Build(a) => json(a.format, "build"),
@@ -95,6 +97,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Code> {
         Command::Targets(args) => targets::run(&cli.global, &args),
         Command::Init(args) => init::run(&cli.global, &args),
         Command::Verify(args) => verify::run(&cli.global, &args),
+        Command::Check(args) => check::run(&cli.global, &args),
         Command::Push(args) => push::run(&cli.global, &args),
         Command::Merge(args) => merge::run(&cli.global, &args),
         Command::Build(args) => build::run(&cli.global, &args),
@@ -209,6 +212,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         ChecksFailed,
         crate::platform::PlatformError,
         crate::config::ConfigError,
+        crate::deploy::DeployError,
         crate::oci_layout::LayoutError,
         crate::registry::RegistryError,
         crate::inspect::InspectError,

@@ -99,6 +99,9 @@ pub struct Project {
     pub declared_builder: Option<crate::builder::Declared>,
     pub images: Vec<Image>,
     pub mirrors: Vec<Mirror>,
+    /// `cluster_archs:`: the cluster's node platforms, for Kubernetes workloads without
+    /// an architecture constraint.
+    pub cluster_archs: Option<Vec<Platform>>,
 }
 
 /// A checked `mirrors:` entry.
@@ -377,6 +380,7 @@ impl Checker<'_> {
             declared_builder,
             images,
             mirrors,
+            cluster_archs: cluster,
         })
     }
 }

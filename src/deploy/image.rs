@@ -85,7 +85,7 @@ fn classify(s: &str, vars: Vars, env: &dyn Fn(&str) -> Option<String>) -> Image 
     };
     if s.contains("{{") {
         return unresolved(
-            "a template value ({{ … }}), filled in when the template is rendered".into(),
+            "a template value ({{ … }}), filled in when the template is rendered: check the rendered output (`helm template … | mpbuild check -`)".into(),
         );
     }
     if !s.contains('$') {
@@ -103,7 +103,7 @@ fn classify(s: &str, vars: Vars, env: &dyn Fn(&str) -> Option<String>) -> Image 
             Err(name) => unresolved(format!("${{{name}}} is not set here (compose fills it in from the environment)")),
         },
         Vars::Foreign if s.contains("${") || has_bare_var(s) => unresolved(
-            "a ${VAR} placeholder, filled in by another tool (envsubst, a CI step) before the deploy".into(),
+            "a ${VAR} placeholder, filled in by another tool before the deploy: check what it renders (`envsubst < FILE | mpbuild check -`)".into(),
         ),
         Vars::Foreign => Image::Literal {
             text: s.to_string(),

@@ -104,6 +104,12 @@ pub enum DeployError {
     At { at: String, message: String },
 }
 
+impl crate::exit::Coded for DeployError {
+    fn code(&self) -> crate::exit::Code {
+        crate::exit::Code::Usage
+    }
+}
+
 /// What the readers need besides the document: the file's name for messages, the
 /// cluster's architectures for Kubernetes workloads without a constraint, and the
 /// environment compose interpolates `${VAR}` from.
@@ -191,7 +197,10 @@ pub fn files(path: &Path, display: &str) -> Result<Vec<(std::path::PathBuf, Stri
         .into_iter()
         .map(|f| {
             let rel = f.strip_prefix(path).unwrap_or(&f);
-            let shown = format!("{}/{}", display.trim_end_matches('/'), rel.display());
+            let shown = match display.trim_end_matches('/') {
+                "." => rel.display().to_string(),
+                dir => format!("{dir}/{}", rel.display()),
+            };
             (f, shown)
         })
         .collect())

@@ -27,13 +27,32 @@ pub fn observe(
     reference: &Reference,
     deep: Option<&DeepFn>,
 ) -> Result<Option<Observed>, RegistryError> {
-    let top = match client.get_manifest(reference) {
-        Ok(f) => f,
+    match resolve(client, reference)? {
+        Some(top) => observe_top(client, reference, top, deep).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The manifest or index `reference` points at, or `Ok(None)` when the registry has no
+/// such tag or digest.
+pub fn resolve(client: &Client, reference: &Reference) -> Result<Option<Fetched>, RegistryError> {
+    match client.get_manifest(reference) {
+        Ok(f) => Ok(Some(f)),
         Err(RegistryError::NotFound {
             what: "manifest", ..
-        }) => return Ok(None),
-        Err(e) => return Err(e),
-    };
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What `top` (what `reference` resolved to) holds: its entries, their manifests and
+/// configs.
+pub fn observe_top(
+    client: &Client,
+    reference: &Reference,
+    top: Fetched,
+    deep: Option<&DeepFn>,
+) -> Result<Observed, RegistryError> {
     let repo = &reference.repository;
     let kind = match &top.manifest {
         Manifest::Index { manifests, .. } => Kind::Index {
@@ -43,12 +62,12 @@ pub fn observe(
             entry: Box::new(entry(client, repo, &top.manifest, &top.digest, None, deep)?),
         },
     };
-    Ok(Some(Observed {
+    Ok(Observed {
         reference: reference.to_string(),
         digest: top.digest,
         media_type: top.media_type,
         kind,
-    }))
+    })
 }
 
 /// An index's entries as read, and the image manifests read for them (by digest).

@@ -35,6 +35,24 @@ pub fn verify_reference(
     requirements: &Requirements,
     deep: Option<&DeepCheckFn>,
 ) -> Result<Verdict, RegistryError> {
+    match collect::resolve(client, reference)? {
+        Some(top) => {
+            let observed = observe_resolved(client, reference, top, requirements, deep)?;
+            Ok(check(&observed, requirements))
+        }
+        None => Ok(absent(&reference.to_string(), requirements)),
+    }
+}
+
+/// What `top` (what `reference` resolved to) holds, the deep check run (when the
+/// requirements ask for it) on the platforms they name.
+pub fn observe_resolved(
+    client: &Client,
+    reference: &Reference,
+    top: crate::registry::Fetched,
+    requirements: &Requirements,
+    deep: Option<&DeepCheckFn>,
+) -> Result<Observed, RegistryError> {
     let deep = if requirements.deep { deep } else { None };
     let bound = deep.map(|f| {
         move |c: &Client, r: &Repository, m: &Manifest, cfg: &ImageConfig, p: &Platform| {
@@ -49,27 +67,30 @@ pub fn verify_reference(
         }
     });
     let bound = bound.as_ref().map(|b| b as &collect::DeepFn);
-    match collect::observe(client, reference, bound)? {
-        Some(observed) => Ok(check(&observed, requirements)),
-        None => Ok(Verdict {
-            reference: reference.to_string(),
-            digest: String::new(),
-            kind: "absent",
-            rows: requirements
-                .platforms
-                .iter()
-                .map(|(p, why)| Row {
-                    platform: p.clone(),
-                    needed_by: why.clone(),
-                    status: Status::Missing,
-                    digest: None,
-                    deep: None,
-                })
-                .collect(),
-            extra: Vec::new(),
-            attestations: Vec::new(),
-            problems: vec!["it does not exist in the registry (no such tag or digest)".to_string()],
-        }),
+    collect::observe_top(client, reference, top, bound)
+}
+
+/// The verdict on a reference the registry does not have: every required platform
+/// missing.
+pub fn absent(reference: &str, requirements: &Requirements) -> Verdict {
+    Verdict {
+        reference: reference.to_string(),
+        digest: String::new(),
+        kind: "absent",
+        rows: requirements
+            .platforms
+            .iter()
+            .map(|(p, why)| Row {
+                platform: p.clone(),
+                needed_by: why.clone(),
+                status: Status::Missing,
+                digest: None,
+                deep: None,
+            })
+            .collect(),
+        extra: Vec::new(),
+        attestations: Vec::new(),
+        problems: vec!["it does not exist in the registry (no such tag or digest)".to_string()],
     }
 }
 

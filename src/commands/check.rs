@@ -1,0 +1,124 @@
+//! `mpbuild check`: deployment files → `check::gather` → `check::resolve` → the report.
+//! A project file is optional; with one, its `cluster_archs:`, `services:` and
+//! insecure registries apply.
+
+use std::io::Read as _;
+
+use crate::check::{self, Input, Report, report};
+use crate::cli::{CheckArgs, DeepArg, Format, Global};
+use crate::config::{self, ConfigError, Env, Project};
+use crate::exit::{Code, UsageError};
+use crate::platform::Platform;
+
+pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
+    let project = optional_project(global)?;
+    let catalog = project
+        .as_ref()
+        .map(|p| p.catalog.clone())
+        .unwrap_or_else(crate::catalog::Catalog::builtin);
+    let cluster = cluster_archs(args, project.as_ref())?;
+    let inputs = inputs(args)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let options = check::Options {
+        catalog: &catalog,
+        host: Platform::host(),
+        cluster,
+        deep: args.deep.is_some(),
+        deep_all: args.deep == Some(DeepArg::All),
+        env: &env,
+    };
+    let gathered = check::gather(&inputs, &options)?;
+    let insecure = project.map(|p| p.insecure_registries).unwrap_or_default();
+    let client = crate::settings::client(global, &args.registry, insecure)?;
+    let deep = crate::inspect::deep_fn();
+    let (uses, reads) = check::resolve(&client, gathered.uses, Some(&deep));
+    let report = Report {
+        files: gathered.sources.len(),
+        reads,
+        uses,
+        skipped: gathered.skipped,
+        allow_unresolved: args.allow_unresolved,
+    };
+    match args.format {
+        Format::Json => super::output::print_json(&report::render_json(&report, Vec::new())),
+        Format::Text if crate::settings::quiet() => {
+            if report.code() != Code::Ok {
+                eprint!("{}", report::render_text(&report, true));
+            }
+        }
+        Format::Text => print!("{}", report::render_text(&report, false)),
+    }
+    Ok(report.code())
+}
+
+/// The project file, when there is one: found as every command finds it, or named with
+/// `-f`. None when there is none; a file that is there but wrong is an error. Unset
+/// `${VAR}`s are fine here (the tags are not check's business).
+fn optional_project(global: &Global) -> anyhow::Result<Option<Project>> {
+    let cwd = std::env::current_dir()?;
+    match config::discover(global.file.as_deref(), &cwd) {
+        Ok(path) => Ok(Some(config::load(&path, &Env::preview())?)),
+        Err(ConfigError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `--cluster-archs`, else the project's `cluster_archs:`.
+fn cluster_archs(
+    args: &CheckArgs,
+    project: Option<&Project>,
+) -> anyhow::Result<Option<Vec<Platform>>> {
+    if args.cluster_archs.is_empty() {
+        return Ok(project.and_then(|p| p.cluster_archs.clone()));
+    }
+    let mut out: Vec<Platform> = Vec::new();
+    for a in &args.cluster_archs {
+        let p = Platform::parse(a).map_err(|e| UsageError(format!("--cluster-archs {a}: {e}")))?;
+        if !out.iter().any(|q| q.matches(&p)) {
+            out.push(p);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The paths as inputs; `-` reads standard input (once, bounded, UTF-8).
+fn inputs(args: &CheckArgs) -> anyhow::Result<Vec<Input>> {
+    let mut out = Vec::new();
+    let mut stdin_read = false;
+    for p in &args.paths {
+        if p.as_os_str() == "-" {
+            if stdin_read {
+                return Err(UsageError("`-` (standard input) is named twice".into()).into());
+            }
+            stdin_read = true;
+            out.push(Input::Stdin(read_stdin()?));
+        } else {
+            out.push(Input::Path(p.clone(), p.display().to_string()));
+        }
+    }
+    Ok(out)
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    let cap = crate::fsread::MAX_TEXT_BYTES;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| UsageError(format!("cannot read standard input: {e}")))?;
+    if bytes.len() as u64 > cap {
+        return Err(UsageError(format!(
+            "standard input is more than {} MiB, more than mpbuild reads of a deployment file",
+            cap >> 20
+        ))
+        .into());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        UsageError(format!(
+            "standard input is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .into()
+    })
+}
