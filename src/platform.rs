@@ -245,11 +245,14 @@ impl Platform {
     }
 }
 
+/// `os/architecture[/variant]`; a component read from a registry or a file is shown
+/// with its control characters escaped (`escape::Line`).
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
+        use crate::escape::Line;
+        write!(f, "{}/{}", Line(&self.os), Line(&self.architecture))?;
         if !self.variant.is_empty() {
-            write!(f, "/{}", self.variant)?;
+            write!(f, "/{}", Line(&self.variant))?;
         }
         Ok(())
     }

@@ -30,15 +30,18 @@ pub fn load_project_preview(global: &Global) -> anyhow::Result<Project> {
     if !unset.is_empty() {
         let names: Vec<String> = unset.iter().map(|n| format!("${{{n}}}")).collect();
         eprintln!(
-            "{} {} not set: shown as {}; `push` and `merge` refuse to run until {} set",
+            "{} {}",
             label("warning"),
-            names.join(", "),
-            config::placeholder(&unset[0]),
-            if unset.len() == 1 {
-                "it is"
-            } else {
-                "they are"
-            }
+            crate::escape::text(&format!(
+                "{} not set: shown as {}; `push` and `merge` refuse to run until {} set",
+                names.join(", "),
+                config::placeholder(&unset[0]),
+                if unset.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                }
+            ))
         );
     }
     Ok(project)

@@ -58,11 +58,12 @@ impl Ui {
         self.mode
     }
 
-    /// Prints a line without garbling the bars.
+    /// Prints a line without garbling the bars, control characters escaped.
     pub fn line(&self, text: &str) {
+        let text = crate::escape::text(text);
         match self.mode {
             Mode::Bars => {
-                let _ = self.multi.println(text);
+                let _ = self.multi.println(text.as_ref());
             }
             Mode::Plain => eprintln!("{text}"),
             Mode::Quiet => {}
@@ -113,7 +114,8 @@ impl Ui {
                     let (done, total) = state.counts(target);
                     bar.set_length(total as u64);
                     bar.set_position(done as u64);
-                    bar.set_message(state.current(target).unwrap_or("").to_string());
+                    let step = state.current(target).unwrap_or("");
+                    bar.set_message(crate::escape::line(step).into_owned());
                 }
             }
             Mode::Plain => {
@@ -177,7 +179,7 @@ impl Ui {
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
-                bar.set_message(label.to_string());
+                bar.set_message(crate::escape::line(label).into_owned());
                 return ByteBar {
                     bar: self.multi.add(bar),
                 };

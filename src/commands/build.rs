@@ -75,7 +75,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
             )),
             Format::Text => {
                 for (_, argv) in &commands {
-                    println!("{}", crate::shell::join(argv));
+                    crate::outln!("{}", crate::shell::join(argv));
                 }
             }
         }
@@ -101,7 +101,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
             .map(|t| format!("{}:{t}", image.repository))
             .collect();
         if args.format == Format::Text && !crate::settings::quiet() {
-            println!(
+            crate::outln!(
                 "built {} for {} → loaded as {}",
                 image.name,
                 platform::join(&platforms),

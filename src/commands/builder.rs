@@ -6,7 +6,7 @@ use crate::builder::{self, Action, Declared};
 macro_rules! out {
     ($($t:tt)*) => {
         if !crate::settings::quiet() {
-            println!($($t)*);
+            crate::outln!($($t)*);
         }
     };
 }

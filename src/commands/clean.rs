@@ -27,18 +27,20 @@ pub fn run(global: &Global, args: &CleanArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     for (path, bytes) in &done.removed {
-        println!("removed {} ({})", path.display(), size(*bytes));
+        crate::outln!("removed {} ({})", path.display(), size(*bytes));
     }
     for (path, why) in &done.kept {
-        println!("kept    {}: {why}", path.display());
+        crate::outln!("kept    {}: {why}", path.display());
     }
     if done.removed.is_empty() {
         match done.missing.first() {
-            Some(p) if !args.all => println!("nothing to remove: {} does not exist", p.display()),
-            _ => println!("nothing to remove"),
+            Some(p) if !args.all => {
+                crate::outln!("nothing to remove: {} does not exist", p.display())
+            }
+            _ => crate::outln!("nothing to remove"),
         }
     } else {
-        println!(
+        crate::outln!(
             "freed {} in {} director{}",
             size(done.bytes()),
             done.removed.len(),

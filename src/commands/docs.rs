@@ -67,7 +67,7 @@ pub fn man(dir: Option<&Path>) -> anyhow::Result<Code> {
             for (name, roff) in &pages {
                 write(name, roff)?;
             }
-            eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
+            crate::errln!("wrote {} man pages to {}", pages.len(), dir.display());
         }
     }
     Ok(Code::Ok)

@@ -66,12 +66,12 @@ pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
                 .cloned()
                 .collect();
             let text = render(&failing);
-            eprint!("{}", text.rsplit_once("\n\n").map_or("", |(body, _)| body));
+            crate::err!("{}", text.rsplit_once("\n\n").map_or("", |(body, _)| body));
             if !failing.is_empty() {
-                eprintln!();
+                crate::errln!("");
             }
         }
-        Format::Text => print!("{}", render(&findings)),
+        Format::Text => crate::out!("{}", render(&findings)),
     }
     Ok(if findings.iter().any(|f| f.status == Status::Fail) {
         Code::VerifyFailed

@@ -48,7 +48,7 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
     let quiet = crate::settings::quiet();
     for note in status_notes(&catalog, &args.services) {
         if !quiet {
-            eprintln!("note: {note}");
+            crate::errln!("note: {note}");
         }
     }
     std::fs::write(&path, &text)
@@ -56,14 +56,14 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
     if quiet {
         return Ok(Code::Ok);
     }
-    eprintln!("wrote {}", path.display());
+    crate::errln!("wrote {}", path.display());
     if !dir.join("Dockerfile").exists() {
-        eprintln!(
+        crate::errln!(
             "note: no Dockerfile in {} yet; set `dockerfile:` if it lives elsewhere",
             dir.display()
         );
     }
-    eprintln!("next: edit `repository:`, then run `mpbuild plan`");
+    crate::errln!("next: edit `repository:`, then run `mpbuild plan`");
     Ok(Code::Ok)
 }
 

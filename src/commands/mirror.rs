@@ -79,7 +79,7 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
     match args.format {
         Format::Json => super::output::print_value(&to_json(&done, code)),
         Format::Text if settings::quiet() => {}
-        Format::Text => print!("{}", report::render_mirrors(&done)),
+        Format::Text => crate::out!("{}", report::render_mirrors(&done)),
     }
     if let Some(line) = refused {
         super::output::important(&ui, &line);

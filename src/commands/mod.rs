@@ -174,15 +174,18 @@ fn clap_color(args: &[OsString]) -> clap::ColorChoice {
 
 /// Prints an error: the message, then any cause the message does not already say.
 fn report(err: &anyhow::Error) {
-    let top = err.to_string();
-    let mut text = format!("{} {top}", crate::settings::label("error"));
+    let mut text = err.to_string();
     for cause in err.chain().skip(1) {
         let c = cause.to_string();
         if !text.contains(&c) {
             text.push_str(&format!("\n  caused by: {c}"));
         }
     }
-    eprintln!("{text}");
+    eprintln!(
+        "{} {}",
+        crate::settings::label("error"),
+        crate::escape::text(&text)
+    );
 }
 
 macro_rules! classify_types {

@@ -38,7 +38,7 @@ pub fn finish(
     match format {
         Format::Json => print_json(&json),
         Format::Text if crate::settings::quiet() => {}
-        Format::Text => print!("{}", rep.render_text()),
+        Format::Text => crate::out!("{}", rep.render_text()),
     }
     let Some(f) = rep.failure else {
         return Ok(Code::Ok);
@@ -66,7 +66,7 @@ static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
 /// Prints a command's JSON document on stdout.
 pub fn print_json(doc: &str) {
     JSON_PRINTED.store(true, Ordering::SeqCst);
-    println!("{doc}");
+    println!("{}", crate::escape::json(doc));
 }
 
 /// Pretty-prints a JSON value on stdout.
@@ -99,7 +99,7 @@ pub(super) fn error_json(command: &str, err: &anyhow::Error, code: Code) {
 /// what the error left as it was).
 pub fn important(ui: &Ui, line: &str) {
     if ui.mode() == crate::buildx::Mode::Quiet {
-        eprintln!("{line}");
+        crate::errln!("{line}");
     } else {
         ui.line(line);
     }

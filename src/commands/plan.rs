@@ -49,7 +49,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
         PlanFormat::GithubMatrix => {
             super::output::print_json(&serde_json::to_string(&plan.matrix())?)
         }
-        PlanFormat::Text => print!("{}", render_text(&plan, &Platform::host(), &cwd)),
+        PlanFormat::Text => crate::out!("{}", render_text(&plan, &Platform::host(), &cwd)),
     }
     Ok(Code::Ok)
 }

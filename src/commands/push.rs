@@ -59,9 +59,9 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         _ => {
             if let Some(s) = &skip {
                 let split = pipeline::unchanged::split(&client, &plan, &work, s);
-                print!("{}", pipeline::dry_run::render_unchanged(&split));
+                crate::out!("{}", pipeline::dry_run::render_unchanged(&split));
             }
-            print!(
+            crate::out!(
                 "{}",
                 pipeline::dry_run::render(&plan, tools.as_ref().map(|t| &t.builder))
             );

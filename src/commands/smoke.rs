@@ -96,10 +96,10 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
         })?),
         Format::Text if crate::settings::quiet() => {}
         Format::Text => {
-            print!("{}", crate::pipeline::report::render_smoke(&smoked.results));
+            crate::out!("{}", crate::pipeline::report::render_smoke(&smoked.results));
             if smoked.error.is_none() {
                 let failed = smoked.results.iter().filter(|r| !r.ok).count();
-                println!(
+                crate::outln!(
                     "\n{}",
                     if failed == 0 {
                         format!("smoke: ok on {}", crate::platform::list(&spec.platforms))

@@ -52,7 +52,7 @@ pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
                 "services": list,
             }));
         }
-        Format::Text => print!("{}", render_text(&services, &host)),
+        Format::Text => crate::out!("{}", render_text(&services, &host)),
     }
     Ok(Code::Ok)
 }

@@ -67,9 +67,9 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
         Format::Text if crate::settings::quiet() => {
             // Errors only: what failed, not what passed.
             let failed: Vec<_> = verdicts.iter().filter(|v| !v.ok()).cloned().collect();
-            eprint!("{}", report::render_text(&failed));
+            crate::err!("{}", report::render_text(&failed));
         }
-        Format::Text => print!("{}", report::render_text(&verdicts)),
+        Format::Text => crate::out!("{}", report::render_text(&verdicts)),
     }
     Ok(if verdicts.iter().all(verify::Verdict::ok) {
         Code::Ok

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::record::{Found, Record};
 use super::report::{self, Failure, PushReport, Stage};
+use crate::escape::Line;
 use crate::exit::{Code, Coded};
 use crate::plan::{ImagePlan, Plan, runner_label};
 use crate::platform::Platform;
@@ -132,7 +133,7 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
     for f in m.records {
         if !m.project_images.contains(&f.record.image) {
             return Err(Box::new(MergeError::UnknownImage {
-                image: f.record.image.clone(),
+                image: Line(&f.record.image).to_string(),
                 file: f.path.display().to_string(),
                 project: m.project_file.display().to_string(),
             }));
@@ -151,13 +152,13 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
                 return Err(Box::new(MergeError::OtherPlan {
                     image: image.name.clone(),
                     file: f.path.display().to_string(),
-                    theirs: short(&f.record.fingerprint),
+                    theirs: Line(&short(&f.record.fingerprint)).to_string(),
                     ours: short(&image.fingerprint),
                     commit: f
                         .record
                         .source_commit
                         .as_ref()
-                        .map(|c| format!("; built from commit {c}"))
+                        .map(|c| format!("; built from commit {}", Line(c)))
                         .unwrap_or_default(),
                 }));
             }
@@ -182,9 +183,9 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
                 return Err(Box::new(MergeError::Conflict {
                     image: image.name.clone(),
                     platform: p.to_string(),
-                    first: first.record.digest.clone(),
+                    first: Line(&first.record.digest).to_string(),
                     first_file: first.path.display().to_string(),
-                    second: other.record.digest.clone(),
+                    second: Line(&other.record.digest).to_string(),
                     second_file: other.path.display().to_string(),
                 }));
             }

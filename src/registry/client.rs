@@ -13,6 +13,7 @@ use super::credentials::{Credential, Store};
 use super::error::{RegistryError, login_hint};
 use super::reference::Repository;
 use super::transport::redact_url;
+use crate::escape::Line;
 
 pub use super::blobs::{BlobReader, Checked};
 pub use super::manifests::Fetched;
@@ -136,14 +137,14 @@ pub(super) fn body_excerpt(resp: &mut Response<ureq::Body>) -> String {
             .map(|e| {
                 format!(
                     "{}: {}",
-                    e["code"].as_str().unwrap_or("?"),
-                    e["message"].as_str().unwrap_or("")
+                    Line(e["code"].as_str().unwrap_or("?")),
+                    Line(e["message"].as_str().unwrap_or(""))
                 )
             })
             .collect::<Vec<_>>()
             .join("; ");
     }
-    body.chars().take(200).collect()
+    crate::escape::line(&body.chars().take(200).collect::<String>()).into_owned()
 }
 
 pub(super) fn http_error(

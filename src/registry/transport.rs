@@ -234,7 +234,7 @@ impl Client {
     pub(super) fn log(&self, method: Method, url: &str, status: Option<u16>, started: Instant) {
         if self.options.verbose {
             let status = status.map_or("error".to_string(), |s| s.to_string());
-            eprintln!(
+            crate::errln!(
                 "registry: {} {} → {status} ({} ms)",
                 method.as_str(),
                 redact_url(url),

@@ -1,0 +1,133 @@
+//! Terminal escapes from outside never reach the terminal: a registry's error message
+//! and an index's platform variant carrying escape sequences (one sets the window
+//! title, one erases the line and writes a fake verdict) are shown escaped, in text and
+//! in JSON, on stdout and stderr. No stack needed.
+
+mod common;
+
+use std::process::Output;
+
+use common::static_registry::{OCI_INDEX, StaticRegistry};
+
+const TITLE: &str = "\x1b]0;title\x07";
+const FORGED: &str = "\x1b[2K\rverified: everything is fine";
+const LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+fn mpbuild(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_mpbuild"))
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", dir.path())
+        .env("MPBUILD_REQUEST_TIMEOUT", "10")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Fails when any byte a terminal acts on (C0 but newline and tab, DEL, C1 as UTF-8)
+/// is in the output; returns both streams as text.
+fn no_raw_controls(out: &Output) -> String {
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+            .collect();
+        assert!(bad.is_empty(), "{name} carries {bad:?}: {text:?}");
+    }
+    common::text(out)
+}
+
+#[test]
+fn a_registry_error_message_is_shown_escaped() {
+    let reg = StaticRegistry::start();
+    let body = serde_json::json!({"errors": [{"code": "DENIED", "message": format!("{TITLE} {FORGED}\nverified: twice")}]})
+        .to_string();
+    reg.answer(move |_, path| {
+        path.contains("/manifests/")
+            .then(|| (400, Vec::new(), body.clone().into_bytes()))
+    });
+    let image = format!("{}/team/app:v1", reg.addr);
+    for format in ["text", "json"] {
+        let out = mpbuild(&[
+            "verify",
+            &image,
+            "--platform",
+            "linux/amd64",
+            "--format",
+            format,
+        ]);
+        let t = no_raw_controls(&out);
+        assert_eq!(out.status.code(), Some(4), "{t}");
+        // What the registry said is there, readable, on one line.
+        assert!(
+            t.contains(r"\x1b]0;title\x07 \x1b[2K\rverified: everything is fine\nverified: twice"),
+            "{format}: {t}"
+        );
+    }
+}
+
+#[test]
+fn a_platform_variant_is_shown_escaped() {
+    let reg = StaticRegistry::start();
+    let (arm, size) = reg.image("team/app", "linux", "arm64", LAYER);
+    let variant = format!("v8{FORGED}\u{9b}2J{TITLE}");
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": arm,
+            "size": size,
+            "platform": {"os": "linux", "architecture": "arm64", "variant": variant},
+        }],
+    })
+    .to_string();
+    reg.manifest("team/app", Some("v1"), OCI_INDEX, index.as_bytes());
+    let image = format!("{}/team/app:v1", reg.addr);
+    for args in [
+        vec!["verify", &image, "--inventory"],
+        vec!["verify", &image, "--platform", "linux/amd64"],
+        vec!["verify", &image, "--inventory", "--format", "json"],
+        vec!["mirror", &image, &image, "--all"],
+    ] {
+        let out = mpbuild(&args);
+        let t = no_raw_controls(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {t}");
+        // Shown, escaped (and lowercased: platforms are normalised as containerd does;
+        // JSON escapes the backslashes once more).
+        let shown = t.to_lowercase().replace(r"\\", r"\");
+        assert!(
+            shown.contains(r"v8\x1b[2k\rverified: everything is fine\u{9b}2j\x1b]0;title\x07"),
+            "{args:?}: {t}"
+        );
+    }
+}
+
+#[test]
+fn a_child_process_output_is_shown_escaped() {
+    // A `docker` whose error output carries the sequences (a fake on PATH: an error
+    // path only).
+    let dir = tempfile::tempdir().unwrap();
+    let docker = dir.path().join("docker");
+    std::fs::write(
+        &docker,
+        "#!/bin/sh\nprintf '\\033]0;pwned\\007\\033[2K\\rdocker: all good\\n' >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mpbuild"))
+        .current_dir(dir.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .env("DOCKER_CONFIG", dir.path())
+        .args(["doctor"])
+        .output()
+        .unwrap();
+    let t = no_raw_controls(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(r"not reachable: \x1b]0;pwned\x07\x1b[2K\rdocker: all good"),
+        "{t}"
+    );
+}
