@@ -43,10 +43,10 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
         Format::Json => super::output::print_json(&report::render_json(&report, Vec::new())),
         Format::Text if crate::settings::quiet() => {
             if report.code() != Code::Ok {
-                eprint!("{}", report::render_text(&report, true));
+                crate::err!("{}", report::render_text(&report, true));
             }
         }
-        Format::Text => print!("{}", report::render_text(&report, false)),
+        Format::Text => crate::out!("{}", report::render_text(&report, false)),
     }
     Ok(report.code())
 }
