@@ -178,7 +178,7 @@ fn on_signal(n: u32) {
         exit_now("interrupted again");
     }
     if !QUIET.load(Ordering::SeqCst) {
-        eprintln!(
+        crate::errln!(
             "interrupted: stopping; no tag moves from now on (interrupt again to exit at once)"
         );
     }
@@ -195,7 +195,7 @@ fn on_signal(n: u32) {
 /// Kills the children (best effort) and exits 130 without waiting for anything else.
 fn exit_now(why: &str) -> ! {
     GLOBAL.force();
-    eprintln!("{why}: exiting now; no tag moved after the first signal");
+    crate::errln!("{why}: exiting now; no tag moved after the first signal");
     std::process::exit(crate::exit::Code::Interrupted.as_i32())
 }
 

@@ -1,6 +1,6 @@
 //! Ctrl-C (SIGINT) and SIGTERM while a command waits on a stalled registry (the fault
-//! proxy answers nothing for 30 s): `verify`, `mirror`, `push` (during its upload, and
-//! while buildx runs) and `merge` each exit 130 within 2 s of the signal, move no tag
+//! proxy answers nothing for 30 s): `verify`, `check`, `mirror`, `push` (during its
+//! upload, and while buildx runs) and `merge` each exit 130 within 2 s of the signal, move no tag
 //! (read back from the registry; the proxy saw no tag written) and say which tags
 //! stayed where they were. Every wait is for an event (the stall reached, a line
 //! printed, the exit), each with a deadline.
@@ -299,4 +299,31 @@ fn merge_stalled_pushing_its_index_stops_at_sigint_and_sigterm_and_moves_no_tag(
         );
     }
     assert_no_tag_written(&proxy, "latest");
+}
+
+#[test]
+fn check_waiting_on_a_stalled_registry_stops_at_sigint() {
+    let Some(stack) = common::stack() else { return };
+    let proxy = Proxy::start(&stack.registry);
+    proxy.always(Some("GET"), "/manifests/", Fault::Stall(STALL));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deploy.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      nodeSelector: {{kubernetes.io/arch: amd64}}\n      containers:\n        - name: web\n          image: {}/{}@{}\n",
+            proxy.addr, stack.base_repo, stack.base_digest
+        ),
+    )
+    .unwrap();
+    let mut cmd = stack.mpbuild();
+    cmd.current_dir(dir.path()).args(["check", "deploy.yaml"]);
+    let end = interrupt(Running::start(&mut cmd), &proxy, 0, "INT", "check");
+    assert_stopped(&end, "INT", "check");
+    // No report of references the signal cut short, as if the registry had failed.
+    assert!(
+        end.text.contains("error: interrupted") && !end.text.contains("registry error"),
+        "{}",
+        end.text
+    );
 }

@@ -32,6 +32,10 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
     let client = crate::settings::client(global, &args.registry, insecure)?;
     let deep = crate::inspect::deep_fn();
     let (uses, reads) = check::resolve(&client, gathered.uses, Some(&deep));
+    if crate::cancel::requested() {
+        // References the interrupt cut short would read as registry errors.
+        return Err(crate::exit::Interrupted.into());
+    }
     let report = Report {
         files: gathered.sources.len(),
         reads,

@@ -53,6 +53,12 @@ where
     crate::cancel::install(cli.global.quiet);
     let json = json_command(&cli.command);
     match dispatch(cli) {
+        // A command that reports failures as its result (check's registry errors):
+        // after a signal they are the interrupt's.
+        Ok(code) if code != Code::Ok && crate::cancel::requested() => {
+            eprintln!("{} interrupted", crate::settings::label("error"));
+            Code::Interrupted.as_i32()
+        }
         Ok(code) => code.as_i32(),
         Err(err) => {
             report(&err);
