@@ -528,6 +528,10 @@ pub struct CheckArgs {
     /// Report values another tool fills in (`!Sub`, `${VAR}`, `{{ }}`) without failing.
     #[arg(long)]
     pub allow_unresolved: bool,
+    /// Once every reference passed, write each into its file as REPO:TAG@sha256:…, the
+    /// digest verified (only that text changes; a second --pin changes nothing).
+    #[arg(long)]
+    pub pin: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     #[command(flatten)]

@@ -271,3 +271,141 @@ fn cluster_state_on_standard_input() {
         "{t}"
     );
 }
+
+/// The story behind mpbuild: a multi-platform tag verified, then overwritten by a
+/// single-platform push of the same tag, caught by `check` at deploy time; `mpbuild
+/// push` puts it right, `--pin` writes the digest, and a later overwrite no longer
+/// reaches the pinned file.
+#[test]
+fn an_overwritten_tag_is_caught_at_deploy_time_and_a_pinned_file_is_out_of_its_reach() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("story");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(
+        p.join("mpbuild.yaml"),
+        format!(
+            "version: 1\ncluster_archs: [amd64, arm64]   # the cluster's node pools\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - from: k8s/\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(p.join("Dockerfile"), "FROM scratch\nCOPY hello /hello\n").unwrap();
+    std::fs::write(p.join("hello"), "v1\n").unwrap();
+    std::fs::create_dir(p.join("k8s")).unwrap();
+    let manifest = format!(
+        "# The API. No nodeSelector: it runs on both node pools.\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api   # keep in sync with the Service\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: \"{repo}:latest\"   # moved by CI\n          ports: [{{containerPort: 8080}}]\n      initContainers:\n        - {{name: migrate, image: {repo}:base}}\n"
+    );
+    let file = p.join("k8s/app.yaml");
+    std::fs::write(&file, &manifest).unwrap();
+    let check = |args: &[&str]| stack.run_in(p).output(&[&["check", "k8s/"], args].concat());
+    // A tag nobody moves, for the init container.
+    build(
+        &stack,
+        &repo,
+        "linux/amd64,linux/arm64",
+        &["--provenance=false"],
+        &["base"],
+    );
+    let base = stack.tag_digest(&repo, "base").unwrap();
+
+    // 1. Pushed and verified by mpbuild: both platforms.
+    let out = stack.run_in(p).output(&["push", "--progress", "plain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // 2. Someone pushes the same tag from one machine: only linux/arm64 now.
+    let overwrite = |content: &str| {
+        let ctx = stack.context(&[
+            ("Dockerfile", b"FROM scratch\nCOPY hello /hello\n"),
+            ("hello", content.as_bytes()),
+        ]);
+        let mut cmd = stack.docker();
+        cmd.args([
+            "buildx",
+            "build",
+            "--progress=quiet",
+            "--platform",
+            "linux/arm64",
+            "--provenance=false",
+        ])
+        .args(["-t", &format!("{repo}:latest"), "--push"])
+        .arg(ctx.path());
+        stack.ok(&mut cmd);
+    };
+    overwrite("laptop\n");
+    let out = check(&[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.starts_with("FAIL  k8s/app.yaml:11  Deployment/api (api)\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("linux/amd64 is missing: no kubernetes.io/arch constraint, so the pod may land on a node of any of the cluster's architectures (k8s/app.yaml:2)"),
+        "{t}"
+    );
+    // Nothing is pinned while a reference fails (not even the init container's, which
+    // passes).
+    let out = check(&["--pin"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), manifest);
+
+    // 3. mpbuild push moves the tag back to a verified index; check passes; --pin
+    //    writes the digest it verified, and nothing else.
+    let out = stack.run_in(p).output(&["push", "--progress", "plain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let digest = stack.tag_digest(&repo, "latest").unwrap();
+    let (out, doc) = stack
+        .run_in(p)
+        .json(&["check", "k8s/", "--pin", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pinned = manifest
+        .replace(
+            &format!("\"{repo}:latest\""),
+            &format!("\"{repo}:latest@{digest}\""),
+        )
+        .replace(
+            &format!("image: {repo}:base}}"),
+            &format!("image: {repo}:base@{base}}}"),
+        );
+    assert_ne!(pinned, manifest);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), pinned);
+    assert_eq!(doc["pin"]["pinned"][0]["at"], "k8s/app.yaml:11");
+    assert_eq!(
+        doc["pin"]["pinned"][0]["to"],
+        format!("{repo}:latest@{digest}")
+    );
+    assert_eq!(doc["pin"]["pinned"][1]["at"], "k8s/app.yaml:14");
+    // A second --pin is a no-op.
+    let out = check(&["--pin"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("nothing to pin: every reference already names its digest"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), pinned);
+
+    // 4. The tag is overwritten again: the pinned file still runs what was checked.
+    overwrite("laptop again\n");
+    assert_ne!(stack.tag_digest(&repo, "latest").unwrap(), digest);
+    let (out, doc) = stack.run_in(p).json(&["check", "k8s/", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(doc["references"][0]["digest"], digest.as_str());
+    // …while the file as it was before --pin would fail.
+    std::fs::write(&file, &manifest).unwrap();
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // Standard input has no file to pin.
+    let out = stack.run_in(p).output(&["check", "-", "--pin"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("--pin rewrites files; standard input has none"),
+        "{}",
+        text(&out)
+    );
+}

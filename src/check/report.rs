@@ -187,8 +187,9 @@ struct JsonReport<'a> {
     summary: Counts,
     references: Vec<JsonUse<'a>>,
     skipped: &'a [Skipped],
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pinned: Vec<super::pin::Pinned>,
+    /// With `--pin`: what was written, and what was not and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pin: Option<&'a super::pin::Outcome>,
 }
 
 #[derive(Serialize)]
@@ -216,7 +217,7 @@ struct JsonUse<'a> {
 }
 
 /// The JSON document (`schema_version` first, then `command`, `result`, `exit_code`).
-pub fn render_json(report: &Report, pinned: Vec<super::pin::Pinned>) -> String {
+pub fn render_json(report: &Report, pin: Option<&super::pin::Outcome>) -> String {
     let code = report.code();
     let references = report
         .uses
@@ -266,7 +267,32 @@ pub fn render_json(report: &Report, pinned: Vec<super::pin::Pinned>) -> String {
         summary: counts(report),
         references,
         skipped: &report.skipped,
-        pinned,
+        pin,
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// What `--pin` wrote, for people.
+pub fn render_pin(outcome: &super::pin::Outcome) -> String {
+    let mut out = String::new();
+    for p in &outcome.pinned {
+        let _ = writeln!(out, "pinned      {}  {} → {}", p.at, p.from, p.to);
+    }
+    for n in &outcome.not_pinned {
+        let _ = writeln!(out, "not pinned  {}  {}: {}", n.at, n.reference, n.why);
+    }
+    if outcome.pinned.is_empty() {
+        let _ = writeln!(
+            out,
+            "nothing to pin: every reference already names its digest"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "pinned {} reference(s) in {} file(s)",
+            outcome.pinned.len(),
+            outcome.files.len()
+        );
+    }
+    out
 }

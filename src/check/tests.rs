@@ -179,3 +179,66 @@ fn a_registry_that_cannot_be_reached_is_not_asked_again() {
     let got = resolve::resolve_one(&client, &r, &failed).unwrap_err();
     assert!(got.to_string().contains("connection refused"), "{got}");
 }
+
+#[test]
+fn pin_edits_only_the_references_bytes_an_anchor_once_and_leaves_interpolated_values() {
+    let (server, client) = registry();
+    let a = &server.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    let text = format!(
+        "x-img: &img \"{a}/app:multi\"   # the shared image\nservices:\n  a:\n    image: *img\n    platform: linux/amd64\n  b:\n    image: {a}/app:${{TAG}}\n    platform: linux/amd64\n  c: {{image: '{a}/app:amd', platform: linux/amd64}}\n"
+    );
+    std::fs::write(&file, &text).unwrap();
+    let catalog = Catalog::builtin();
+    let env = |n: &str| (n == "TAG").then(|| "multi".to_string());
+    let options = Options {
+        catalog: &catalog,
+        host: crate::platform::Platform::linux("amd64", ""),
+        cluster: None,
+        deep: false,
+        deep_all: false,
+        env: &env,
+    };
+    let g = gather(
+        &[Input::Path(file.clone(), "compose.yaml".into())],
+        &options,
+    )
+    .unwrap();
+    let (uses, reads) = resolve(&client, g.uses, None);
+    let report = Report {
+        files: 1,
+        reads,
+        uses,
+        skipped: Vec::new(),
+        allow_unresolved: false,
+    };
+    assert_eq!(report.code(), crate::exit::Code::Ok);
+    let multi = report.uses[0].digest().unwrap().to_string();
+    let amd = report.uses[2].digest().unwrap().to_string();
+    let outcome = pin::pin(&report, &g.sources).unwrap();
+    let want = text
+        .replace(
+            &format!("\"{a}/app:multi\""),
+            &format!("\"{a}/app:multi@{multi}\""),
+        )
+        .replace(&format!("'{a}/app:amd'"), &format!("'{a}/app:amd@{amd}'"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), want);
+    let at: Vec<&str> = outcome.pinned.iter().map(|p| p.at.as_str()).collect();
+    assert_eq!(at, ["compose.yaml:4", "compose.yaml:9"]);
+    assert_eq!(outcome.not_pinned.len(), 1);
+    assert_eq!(outcome.not_pinned[0].at, "compose.yaml:7");
+    assert!(
+        outcome.not_pinned[0]
+            .why
+            .starts_with("compose fills in a variable")
+    );
+    // The file changed since it was read: nothing is written.
+    std::fs::write(&file, format!("{text}# edited\n")).unwrap();
+    let e = pin::pin(&report, &g.sources).unwrap_err();
+    assert!(matches!(e, pin::PinError::Changed { .. }), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{text}# edited\n")
+    );
+}

@@ -17,6 +17,12 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
         .map(|p| p.catalog.clone())
         .unwrap_or_else(crate::catalog::Catalog::builtin);
     let cluster = cluster_archs(args, project.as_ref())?;
+    if args.pin && args.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(UsageError(
+            "--pin rewrites files; standard input has none to write (check the files themselves, or drop --pin)".into(),
+        )
+        .into());
+    }
     let inputs = inputs(args)?;
     let env = |name: &str| std::env::var(name).ok();
     let options = check::Options {
@@ -28,6 +34,7 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
         env: &env,
     };
     let gathered = check::gather(&inputs, &options)?;
+    let sources = gathered.sources;
     let insecure = project.map(|p| p.insecure_registries).unwrap_or_default();
     let client = crate::settings::client(global, &args.registry, insecure)?;
     let deep = crate::inspect::deep_fn();
@@ -37,20 +44,36 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
         return Err(crate::exit::Interrupted.into());
     }
     let report = Report {
-        files: gathered.sources.len(),
+        files: sources.len(),
         reads,
         uses,
         skipped: gathered.skipped,
         allow_unresolved: args.allow_unresolved,
     };
+    let pinned = if args.pin && report.code() == Code::Ok {
+        Some(check::pin::pin(&report, &sources)?)
+    } else {
+        None
+    };
     match args.format {
-        Format::Json => super::output::print_json(&report::render_json(&report, Vec::new())),
+        Format::Json => super::output::print_json(&report::render_json(&report, pinned.as_ref())),
         Format::Text if crate::settings::quiet() => {
             if report.code() != Code::Ok {
                 crate::err!("{}", report::render_text(&report, true));
             }
         }
-        Format::Text => crate::out!("{}", report::render_text(&report, false)),
+        Format::Text => {
+            crate::out!("{}", report::render_text(&report, false));
+            if let Some(p) = &pinned {
+                crate::out!("{}", report::render_pin(p));
+            }
+        }
+    }
+    if args.pin && pinned.is_none() {
+        eprintln!(
+            "{} --pin wrote nothing: every reference must pass first",
+            crate::settings::label("note")
+        );
     }
     Ok(report.code())
 }

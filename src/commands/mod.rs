@@ -222,6 +222,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::platform::PlatformError,
         crate::config::ConfigError,
         crate::deploy::DeployError,
+        crate::check::pin::PinError,
         crate::oci_layout::LayoutError,
         crate::registry::RegistryError,
         crate::inspect::InspectError,
