@@ -327,3 +327,42 @@ fn check_waiting_on_a_stalled_registry_stops_at_sigint() {
         end.text
     );
 }
+
+#[test]
+fn push_interrupted_while_a_tag_is_written_says_which_moved_which_may_have_and_which_did_not() {
+    let Some(stack) = common::stack() else { return };
+    let proxy = Proxy::start(&stack.registry);
+    let (repo, path) = via_proxy(&stack, &proxy, "interrupt-promote");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [first, second, third]\n    targets: [{{service: apprunner}}]\n"
+    );
+    let dir = project(
+        &stack,
+        &yaml,
+        &format!("FROM {}\nCOPY marker /marker\n", stack.base_image),
+    );
+    // The second tag's write stalls: the first has moved by then, the third has not.
+    proxy.always(Some("PUT"), "/manifests/second", Fault::Stall(STALL));
+    let cmd = &mut mpbuild_in(&stack, dir.path(), ".w", &["push", "--progress", "plain"]);
+    let end = interrupt(Running::start(cmd), &proxy, 0, "INT", "push (promote)");
+    assert_stopped(&end, "INT", "push (promote)");
+    let real = format!("{}/{path}", stack.registry);
+    assert!(stack.tag_digest(&real, "first").is_some(), "{}", end.text);
+    assert_eq!(stack.tag_digest(&real, "second"), None);
+    assert_eq!(stack.tag_digest(&real, "third"), None);
+    assert!(
+        end.text.contains(&format!(
+            "interrupted: these tags did not move: {repo}:third\n"
+        )),
+        "{}",
+        end.text
+    );
+    assert!(
+        end.text.contains(&format!(
+            "{repo}:second may have moved: its write was under way when the signal came"
+        )),
+        "{}",
+        end.text
+    );
+    assert_no_tag_written(&proxy, "third");
+}

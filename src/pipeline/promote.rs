@@ -157,7 +157,21 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
                     .map_err(anyhow::Error::from)
             };
             if let Err(e) = result {
-                let not_moved = moves[j..]
+                // A write the signal cut short may have landed: it is neither moved nor
+                // unmoved, and the error says so.
+                let cut = matches!(
+                    e.downcast_ref::<RegistryError>(),
+                    Some(RegistryError::Interrupted { .. })
+                );
+                let e = if cut {
+                    e.context(format!(
+                        "{repo}:{tag} may have moved: its write was under way when the signal came (`mpbuild verify {repo}:{tag} --inventory` shows what it holds)",
+                        tag = m.tag
+                    ))
+                } else {
+                    e
+                };
+                let not_moved = moves[j + usize::from(cut)..]
                     .iter()
                     .map(|m| format!("{repo}:{}", m.tag))
                     .chain(
@@ -187,6 +201,11 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
 /// digest leave the moved lists for the not-moved one, and stop the promotion (unless
 /// something else already did).
 fn check_landed(client: &Client, images: &[(&Repository, &[Move])], out: &mut Promoted) {
+    if crate::cancel::requested() {
+        // No request goes out after a signal: the tags the registry acknowledged are
+        // reported as moved, unread.
+        return;
+    }
     let mut written: Vec<(usize, &Repository, String, String)> = Vec::new();
     for (i, (moved, _)) in out.images.iter().enumerate() {
         for m in moved.iter().filter(|m| !m.unchanged) {
