@@ -1,12 +1,18 @@
-//! Child processes: waiting for one with a deadline, without polling (a thread waits
-//! for it, the caller waits for that thread until the deadline, and kills the child past
-//! it; the answer comes the moment the child exits), and stopping them when the run is
-//! interrupted ([`stop_on_cancel`]).
+//! Child processes: running one whose output mpbuild reads (credential helpers,
+//! `docker`, `git`), bounded in time and in bytes — its stdout and stderr go to pipes of
+//! ours, at most `cap` bytes of each are kept, a child that prints more is killed; a
+//! thread waits for it, the caller waits for that thread until the deadline, and kills
+//! the child past it (the answer comes the moment the child exits) — and stopping
+//! children when the run is interrupted ([`stop_on_cancel`]). Streams read line by line
+//! while the child runs (buildx's progress, a smoke run's output) use
+//! [`read_line_capped`].
 
-use std::process::Output;
+use std::io::{BufRead, Read};
+use std::process::{ExitStatus, Output};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cancel::{self, Stop};
 
@@ -18,45 +24,161 @@ pub enum Waited {
     TimedOut,
     /// The run was interrupted (Ctrl-C, SIGTERM); the child has been killed.
     Interrupted,
+    /// It printed more than the cap on `stream` (`stdout` or `stderr`); it has been
+    /// killed.
+    TooMuch {
+        stream: &'static str,
+        cap: usize,
+    },
     Failed(std::io::Error),
 }
 
-/// Waits for `handle` at most `limit`; an interrupt kills it and ends the wait at once
-/// (even while a grandchild holds its output open).
-pub fn wait(handle: duct::Handle, limit: Duration) -> Waited {
-    let handle = Arc::new(handle);
+/// What a small answer is given: 1 MiB (a credential, `docker buildx inspect`, `git
+/// rev-parse`).
+pub const ANSWER_CAP: usize = 1 << 20;
+
+enum Msg {
+    Out(Vec<u8>),
+    Err(Vec<u8>),
+    Exit(std::io::Result<ExitStatus>),
+    Cancelled,
+}
+
+/// Starts `expr` (its own stdout and stderr replaced by pipes of ours) and waits at
+/// most `limit` (`None`: as long as it takes), keeping at most `cap` bytes of each
+/// stream; an interrupt kills it and ends the wait at once (even while a grandchild
+/// holds its output open).
+pub fn run(expr: &duct::Expression, limit: Option<Duration>, cap: usize) -> Waited {
+    let deadline = limit.map(|l| Instant::now() + l);
+    let pipes = std::io::pipe().and_then(|o| Ok((o, std::io::pipe()?)));
+    let ((out_r, out_w), (err_r, err_w)) = match pipes {
+        Ok(p) => p,
+        Err(e) => return Waited::Failed(e),
+    };
+    // The expression holding our ends of the pipes' write sides is dropped at the end
+    // of this statement, so the readers see the end once the child's copies close.
+    let started = expr
+        .stdout_file(out_w)
+        .stderr_file(err_w)
+        .unchecked()
+        .start();
+    let handle = match started {
+        Ok(h) => Arc::new(h),
+        Err(e) => return Waited::Failed(e),
+    };
     let _stop = stop_on_cancel(&handle, Ending::Kill);
+    let over: Arc<[AtomicBool; 2]> = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
     let (tx, rx) = mpsc::channel();
+    for (i, mut pipe) in [(0, out_r), (1, err_r)] {
+        let (tx, handle, over) = (tx.clone(), Arc::clone(&handle), Arc::clone(&over));
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = (&mut pipe).take(cap as u64 + 1).read_to_end(&mut buf);
+            if buf.len() > cap {
+                over[i].store(true, Ordering::SeqCst);
+                let _ = handle.kill();
+                buf.truncate(cap);
+            }
+            let _ = tx.send(if i == 0 { Msg::Out(buf) } else { Msg::Err(buf) });
+        });
+    }
     let interrupt = tx.clone();
     let _wake = cancel::global().on_cancel(move |_| {
-        let _ = interrupt.send(None);
+        let _ = interrupt.send(Msg::Cancelled);
     });
-    let waiter = {
+    {
         let handle = Arc::clone(&handle);
         std::thread::spawn(move || {
-            let _ = tx.send(Some(handle.wait().cloned()));
-        })
-    };
-    let waited = rx.recv_timeout(limit);
+            let _ = tx.send(Msg::Exit(handle.wait().map(|o| o.status)));
+        });
+    }
+    let (mut stdout, mut stderr, mut status) = (None, None, None);
+    while stdout.is_none() || stderr.is_none() || status.is_none() {
+        let msg = match deadline {
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match msg {
+            Ok(Msg::Out(b)) => stdout = Some(b),
+            Ok(Msg::Err(b)) => stderr = Some(b),
+            Ok(Msg::Exit(s)) => status = Some(s),
+            // Killed by the hook; the readers are not joined, for the reason below.
+            Ok(Msg::Cancelled) => return Waited::Interrupted,
+            Err(_) => {
+                // Not joined: a grandchild may hold the output pipes open after the
+                // kill, and the reading threads end with them.
+                let _ = handle.kill();
+                return Waited::TimedOut;
+            }
+        }
+    }
     if cancel::requested() {
-        // Killed by the hook; not joined, for the same reason as below.
         return Waited::Interrupted;
     }
-    match waited {
-        Ok(None) => Waited::Interrupted,
-        Ok(Some(Ok(output))) => {
-            let _ = waiter.join();
-            Waited::Exited(output)
+    for (i, stream) in ["stdout", "stderr"].into_iter().enumerate() {
+        if over[i].load(Ordering::SeqCst) {
+            return Waited::TooMuch { stream, cap };
         }
-        Ok(Some(Err(e))) => {
-            let _ = waiter.join();
-            Waited::Failed(e)
-        }
-        Err(_) => {
-            // Not joined: a grandchild may hold the output pipes open after the kill,
-            // and the waiting thread ends with them.
-            let _ = handle.kill();
-            Waited::TimedOut
+    }
+    match status.expect("received") {
+        Ok(status) => Waited::Exited(Output {
+            status,
+            stdout: stdout.unwrap_or_default(),
+            stderr: stderr.unwrap_or_default(),
+        }),
+        Err(e) => Waited::Failed(e),
+    }
+}
+
+/// [`run`] without a deadline, for commands that answer by themselves (`docker buildx
+/// version`, `inspect`): the output, or an error saying what went wrong.
+pub fn output(expr: &duct::Expression, cap: usize) -> std::io::Result<Output> {
+    match run(expr, None, cap) {
+        Waited::Exited(o) => Ok(o),
+        Waited::Failed(e) => Err(e),
+        Waited::TooMuch { stream, cap } => Err(std::io::Error::other(format!(
+            "it printed more than {} on {stream}; stopped",
+            crate::fsread::size(cap as u64)
+        ))),
+        Waited::TimedOut => Err(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+        Waited::Interrupted => Err(std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "interrupted",
+        )),
+    }
+}
+
+/// Reads one line (through its `\n`) into `line`, keeping at most `cap` bytes of it;
+/// the rest of a longer line is read and dropped. Returns the bytes consumed (0 at the
+/// end of the stream), so memory stays bounded whatever the child prints.
+pub fn read_line_capped(
+    r: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<usize> {
+    let mut consumed = 0;
+    loop {
+        let (done, used) = {
+            let buf = match r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(consumed);
+            }
+            let (done, used) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (true, i + 1),
+                None => (false, buf.len()),
+            };
+            let room = cap.saturating_sub(line.len());
+            line.extend_from_slice(&buf[..used.min(room)]);
+            (done, used)
+        };
+        r.consume(used);
+        consumed += used;
+        if done {
+            return Ok(consumed);
         }
     }
 }
@@ -168,7 +290,6 @@ fn kill(_: &[u32]) {}
 /// The processes under `roots` (children, their children…), from /proc; none where
 /// there is no /proc.
 fn descendants(roots: &[u32]) -> Vec<u32> {
-    use std::io::Read;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -177,12 +298,9 @@ fn descendants(roots: &[u32]) -> Vec<u32> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        let mut stat = String::new();
-        let read = std::fs::File::open(e.path().join("stat"))
-            .and_then(|f| f.take(4096).read_to_string(&mut stat));
-        if read.is_err() {
+        let Ok(stat) = crate::fsread::read_text(&e.path().join("stat"), 4096) else {
             continue;
-        }
+        };
         if let Some(ppid) = parent_of(&stat) {
             parents.push((pid, ppid));
         }
@@ -210,19 +328,20 @@ fn parent_of(stat: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     #[test]
     fn answers_when_the_child_exits() {
-        let h = duct::cmd("sh", ["-c", "echo hi"])
-            .stdout_capture()
-            .start()
-            .unwrap();
         let t = Instant::now();
-        let Waited::Exited(out) = wait(h, Duration::from_secs(30)) else {
+        let Waited::Exited(out) = run(
+            &duct::cmd("sh", ["-c", "echo hi; echo oops >&2"]),
+            Some(Duration::from_secs(30)),
+            100,
+        ) else {
             panic!("not exited")
         };
         assert_eq!(out.stdout, b"hi\n");
+        assert_eq!(out.stderr, b"oops\n");
+        assert!(out.status.success());
         assert!(t.elapsed() < Duration::from_secs(10));
     }
 
@@ -268,15 +387,49 @@ mod tests {
     #[test]
     fn kills_a_child_past_the_deadline() {
         // A shell whose own child keeps the output pipe open after the shell is killed.
-        let h = duct::cmd("sh", ["-c", "sleep 30; echo late"])
-            .stdout_capture()
-            .start()
-            .unwrap();
         let t = Instant::now();
         assert!(matches!(
-            wait(h, Duration::from_millis(200)),
+            run(
+                &duct::cmd("sh", ["-c", "sleep 30; echo late"]),
+                Some(Duration::from_millis(200)),
+                100
+            ),
             Waited::TimedOut
         ));
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn kills_a_child_that_prints_without_end() {
+        let t = Instant::now();
+        let w = run(
+            &duct::cmd("sh", ["-c", "exec yes flood"]),
+            Some(Duration::from_secs(30)),
+            1 << 16,
+        );
+        assert!(
+            matches!(w, Waited::TooMuch { stream: "stdout", cap } if cap == 1 << 16),
+            "{w:?}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        let e = output(&duct::cmd("sh", ["-c", "exec yes >&2"]), 1024).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "it printed more than 1.0 KiB on stderr; stopped"
+        );
+    }
+
+    #[test]
+    fn a_line_is_kept_to_its_cap() {
+        let text = format!("{}\nshort\n", "x".repeat(10_000));
+        let mut r = std::io::BufReader::with_capacity(64, text.as_bytes());
+        let mut line = Vec::new();
+        assert_eq!(read_line_capped(&mut r, &mut line, 100).unwrap(), 10_001);
+        assert_eq!(line.len(), 100);
+        line.clear();
+        assert_eq!(read_line_capped(&mut r, &mut line, 100).unwrap(), 6);
+        assert_eq!(line, b"short\n");
+        line.clear();
+        assert_eq!(read_line_capped(&mut r, &mut line, 100).unwrap(), 0);
     }
 }

@@ -1,13 +1,15 @@
-//! Bounded reading of the files a project names: `mpbuild.yaml` (`-f FILE`) and the
-//! deployment files of `from:` targets. Whatever a path names, reading it neither
-//! hangs nor fills memory:
+//! Bounded reading of every file mpbuild reads: the project file, deployment files,
+//! Dockerfiles and `.dockerignore`, Docker's `config.json`, CA certificates, leg
+//! records, buildx's metadata files and OCI layouts, its own caches. Whatever a path
+//! names, reading it neither hangs nor fills memory:
 //!
 //! - only regular files are read: the path's metadata is checked before it is opened
 //!   (a FIFO, a device such as `/dev/zero`, a socket or a directory is refused), the
 //!   file is opened non-blocking (so a FIFO swapped in after the check cannot hang the
 //!   open) and the opened file is checked again (`fstat`);
 //! - at most `cap` bytes are read (`take(cap + 1)`), so a file that lies about its size
-//!   or grows while read is refused too.
+//!   or grows while read is refused too; [`open_regular`] hands out a reader limited to
+//!   the size the file had when opened, for files streamed rather than held.
 //!
 //! [`walk`] lists the files under a directory, to a bounded depth and number of
 //! entries. It does not follow a symlinked directory: it stops with an error naming the
@@ -28,53 +30,6 @@ pub const MAX_WALK_DEPTH: usize = 16;
 
 /// How many directory entries [`walk`] looks at in all.
 pub const MAX_WALK_ENTRIES: usize = 10_000;
-
-/// `O_NONBLOCK` for `open(2)`, written out because the crate forbids `unsafe` and has
-/// no `libc` dependency. On a target not listed the flag is left out; the metadata
-/// check before the open still refuses a FIFO that is there when mpbuild looks.
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-))]
-const O_NONBLOCK: i32 = 0o4000;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-))]
-const O_NONBLOCK: i32 = 0x0004;
-#[cfg(not(any(
-    all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "x86",
-            target_arch = "aarch64",
-            target_arch = "arm",
-            target_arch = "riscv64",
-            target_arch = "powerpc64",
-            target_arch = "s390x",
-            target_arch = "loongarch64"
-        )
-    ),
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-)))]
-const O_NONBLOCK: i32 = 0;
 
 /// What a non-regular file is, for messages.
 fn kind(meta: &Metadata) -> &'static str {
@@ -121,29 +76,27 @@ fn too_large(what: String, cap: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::FileTooLarge,
         format!(
-            "{what}, more than the {} mpbuild reads of a project or deployment file; check that this is the right file",
+            "{what}, more than the {} mpbuild reads of such a file; check that this is the right file",
             size(cap)
         ),
     )
 }
 
-/// Reads the regular file at `path` as UTF-8 text of at most `cap` bytes. Errors say
-/// what the path is instead (`a FIFO (named pipe), not a regular file; …`, `2.0 GiB,
-/// more than the 8.0 MiB …`); the caller adds the path.
-pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
+/// Opens the regular file at `path` for reading without blocking, checking the file
+/// kind before and after the open; its metadata comes along. Anything else (a FIFO, a
+/// device, a socket, a directory) is an error saying what it is; the caller adds the
+/// path.
+pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
     // Before opening: the open itself must not block (a FIFO) or start a device.
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(not_regular(&meta));
     }
-    if meta.len() > cap {
-        return Err(too_large(size(meta.len()), cap));
-    }
     let file = {
         use std::os::unix::fs::OpenOptionsExt;
         File::options()
             .read(true)
-            .custom_flags(O_NONBLOCK)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
             .open(path)?
     };
     // After opening: the path may have been swapped between the check and the open.
@@ -151,6 +104,21 @@ pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
     if !meta.is_file() {
         return Err(not_regular(&meta));
     }
+    Ok((file, meta))
+}
+
+/// A reader of the regular file at `path` that stops at the size the file had when it
+/// was opened (a file that grows while it is streamed is read as it was), and that size.
+pub fn open_sized(path: &Path) -> io::Result<(io::Take<File>, u64)> {
+    let (file, meta) = open_regular(path)?;
+    Ok((file.take(meta.len()), meta.len()))
+}
+
+/// Reads the regular file at `path` whole, at most `cap` bytes. Errors say what the path
+/// is instead (`a FIFO (named pipe), not a regular file; …`, `2.0 GiB, more than the
+/// 8.0 MiB …`); the caller adds the path.
+pub fn read_bytes(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let (file, meta) = open_regular(path)?;
     if meta.len() > cap {
         return Err(too_large(size(meta.len()), cap));
     }
@@ -159,6 +127,12 @@ pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
     if bytes.len() as u64 > cap {
         return Err(too_large(format!("more than {}", size(cap)), cap));
     }
+    Ok(bytes)
+}
+
+/// [`read_bytes`], as UTF-8 text.
+pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
+    let bytes = read_bytes(path, cap)?;
     String::from_utf8(bytes).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -269,6 +243,7 @@ fn walk_dir(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn reads_a_regular_file() {
@@ -302,6 +277,51 @@ mod tests {
         );
         let e = read_text(Path::new("/"), MAX_TEXT_BYTES).unwrap_err();
         assert!(e.to_string().starts_with("a directory, not"), "{e}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // No writer: an open without O_NONBLOCK would wait for one for ever.
+        let e = read_text(&p, MAX_TEXT_BYTES).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a FIFO (named pipe), not a regular file; name a regular file"
+        );
+        let e = open_sized(&p).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_link_to_a_device_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let e = read_bytes(&p, MAX_TEXT_BYTES).unwrap_err();
+        assert!(e.to_string().starts_with("a character device"), "{e}");
+    }
+
+    #[test]
+    fn a_sized_reader_stops_at_the_size_it_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("blob");
+        std::fs::write(&p, "abc").unwrap();
+        let (mut r, len) = open_sized(&p).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"def")
+            .unwrap();
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!((s.as_str(), len), ("abc", 3));
     }
 
     #[test]

@@ -9,6 +9,10 @@ use serde::Deserialize;
 
 use crate::exit::{Code, Coded};
 
+/// The most read of `index.json` or a manifest or config blob: what the registry
+/// client reads of a manifest from a registry.
+const MAX_JSON_BLOB: u64 = 8 << 20;
+
 /// A descriptor as it appears in an index or manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -131,7 +135,7 @@ impl Layout {
     /// Reads a (small) blob whole and checks its digest.
     pub fn read_verified(&self, digest: &str) -> Result<Vec<u8>, LayoutError> {
         let path = self.blob_path(digest)?;
-        let bytes = std::fs::read(&path).map_err(|e| {
+        let bytes = crate::fsread::read_bytes(&path, MAX_JSON_BLOB).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 LayoutError::MissingBlob {
                     dir: self.root.clone(),
@@ -155,10 +159,11 @@ impl Layout {
     /// The top descriptor of `index.json` (buildx writes exactly one: the image).
     pub fn top(&self) -> Result<Descriptor, LayoutError> {
         let path = self.root.join("index.json");
-        let bytes = std::fs::read(&path).map_err(|source| LayoutError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes =
+            crate::fsread::read_bytes(&path, MAX_JSON_BLOB).map_err(|source| LayoutError::Io {
+                path: path.clone(),
+                source,
+            })?;
         let index: Children =
             serde_json::from_slice(&bytes).map_err(|e| LayoutError::NotALayout {
                 dir: self.root.clone(),

@@ -71,7 +71,7 @@ impl Launch {
 pub fn is_native_executable(path: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    let read = crate::fsread::open_regular(path).and_then(|(mut f, _)| f.read_exact(&mut magic));
     if read.is_err() {
         return false;
     }
@@ -102,17 +102,17 @@ pub fn parse_version(text: &str) -> Option<Version> {
     ))
 }
 
+/// The most read of what `docker buildx version` or `inspect` prints, per stream.
+pub const OUTPUT_CAP: usize = 4 << 20;
+
 /// Runs `docker buildx version` and checks the minimum.
 pub fn buildx_version(launch: &Launch) -> Result<Version, BuildError> {
     let (program, args) = launch.command(&["buildx".into(), "version".into()]);
-    let out = duct::cmd(program, args)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| BuildError::BuildxMissing {
+    let out = crate::child::output(&duct::cmd(program, args), OUTPUT_CAP).map_err(|e| {
+        BuildError::BuildxMissing {
             message: e.to_string(),
-        })?;
+        }
+    })?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
@@ -219,15 +219,12 @@ pub fn inspect(launch: &Launch, builder: Option<&str>) -> Result<Builder, BuildE
         args.push(b.to_string());
     }
     let (program, args) = launch.command(&args);
-    let out = duct::cmd(program, args)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| BuildError::Inspect {
+    let out = crate::child::output(&duct::cmd(program, args), OUTPUT_CAP).map_err(|e| {
+        BuildError::Inspect {
             builder: builder.map(str::to_string),
             message: e.to_string(),
-        })?;
+        }
+    })?;
     if !out.status.success() {
         return Err(BuildError::Inspect {
             builder: builder.map(str::to_string),

@@ -33,9 +33,11 @@ fn digest_of(v: &serde_json::Value) -> Option<String> {
 }
 
 fn read(path: &Path) -> Result<serde_json::Value, BuildError> {
-    let text = std::fs::read_to_string(path).map_err(|e| BuildError::Metadata {
-        path: path.display().to_string(),
-        message: e.to_string(),
+    let text = crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|e| {
+        BuildError::Metadata {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
     })?;
     serde_json::from_str(&text).map_err(|e| BuildError::Metadata {
         path: path.display().to_string(),

@@ -12,6 +12,31 @@ use serde::Deserialize;
 /// How many log lines are kept per step.
 pub const LOG_TAIL: usize = 20;
 
+/// The most kept of one line buildx prints (`child::read_line_capped`): 8 MiB.
+pub const MAX_LINE: usize = 8 << 20;
+/// Bounds on what is kept of a build's output, whatever buildx (or a command in a
+/// smoke run) prints: a multi-line JSON object, plain text lines (the last ones), one
+/// line of a step's log, warnings, steps.
+const MAX_OBJECT: usize = 16 << 20;
+const MAX_TEXT_LINES: usize = 200;
+const MAX_TEXT_LINE: usize = 4096;
+const MAX_PARTIAL: usize = 64 << 10;
+const MAX_WARNINGS: usize = 100;
+const MAX_STEPS: usize = 100_000;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn clip(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut at = max;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+        s.push('…');
+    }
+    s
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct SolveStatus {
     #[serde(default)]
@@ -79,6 +104,11 @@ impl Parser {
         }
         self.buf.push_str(line);
         self.buf.push('\n');
+        if self.buf.len() > MAX_OBJECT {
+            // An object that never ends: what came is text, and kept clipped.
+            let text = std::mem::take(&mut self.buf);
+            return Some(Event::Text(text.trim_end().to_string()));
+        }
         // A pretty-printed object ends with a `}` alone at the start of a line.
         if line.trim_end() == "}" {
             match serde_json::from_str::<SolveStatus>(&self.buf) {
@@ -141,9 +171,18 @@ impl State {
     pub fn apply(&mut self, event: Event) -> Vec<Change> {
         let mut changes = Vec::new();
         match event {
-            Event::Text(t) => self.text.extend(t.lines().map(str::to_string)),
+            Event::Text(t) => {
+                self.text
+                    .extend(t.lines().map(|l| clip(l.to_string(), MAX_TEXT_LINE)));
+                if self.text.len() > MAX_TEXT_LINES {
+                    self.text.drain(..self.text.len() - MAX_TEXT_LINES);
+                }
+            }
             Event::Status(s) => {
                 for v in s.vertexes {
+                    if self.steps.len() >= MAX_STEPS && !self.steps.contains_key(&v.digest) {
+                        continue;
+                    }
                     let order = self.next_order;
                     let step = self.steps.entry(v.digest.clone()).or_insert_with(|| Step {
                         order,
@@ -184,19 +223,36 @@ impl State {
                         .decode(l.data.as_bytes())
                         .unwrap_or_default();
                     let text = String::from_utf8_lossy(&bytes);
+                    if self.steps.len() >= MAX_STEPS && !self.steps.contains_key(&l.vertex) {
+                        continue;
+                    }
                     let step = self.steps.entry(l.vertex).or_default();
                     step.partial.push_str(&text);
+                    if step.partial.len() > MAX_PARTIAL && !step.partial.contains('\n') {
+                        // A line without end: kept clipped, as a line of its own.
+                        let long = std::mem::take(&mut step.partial);
+                        step.partial = clip(long, MAX_TEXT_LINE);
+                        step.partial.push('\n');
+                    }
                     while let Some(i) = step.partial.find('\n') {
                         let line: String = step.partial.drain(..=i).collect();
-                        step.log
-                            .push_back(line.trim_end_matches(['\n', '\r']).to_string());
+                        step.log.push_back(clip(
+                            line.trim_end_matches(['\n', '\r']).to_string(),
+                            MAX_TEXT_LINE,
+                        ));
                         if step.log.len() > LOG_TAIL {
                             step.log.pop_front();
                         }
                     }
                 }
-                self.warnings
-                    .extend(s.warnings.into_iter().filter_map(|w| w.short));
+                let room = MAX_WARNINGS.saturating_sub(self.warnings.len());
+                self.warnings.extend(
+                    s.warnings
+                        .into_iter()
+                        .filter_map(|w| w.short)
+                        .take(room)
+                        .map(|w| clip(w, MAX_TEXT_LINE)),
+                );
             }
         }
         changes
@@ -267,6 +323,48 @@ pub fn step_target(name: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What buildx (or a smoke command) prints without end stays within bounds: text
+    /// lines, an object that never closes, a log line without a newline.
+    #[test]
+    fn endless_output_is_kept_bounded() {
+        let mut p = Parser::default();
+        let mut s = State::default();
+        for i in 0..10_000 {
+            if let Some(ev) = p.line(&format!("line {i} {}", "x".repeat(10_000))) {
+                s.apply(ev);
+            }
+        }
+        assert_eq!(s.text.len(), MAX_TEXT_LINES);
+        assert!(s.text.iter().all(|l| l.len() <= MAX_TEXT_LINE + 3));
+        assert!(
+            s.text[0].starts_with("line 9800 "),
+            "the last lines are kept"
+        );
+        let mut events = 0;
+        p.line("{");
+        for _ in 0..3_000 {
+            if p.line(&"\"y\": 1,".repeat(1_000)).is_some() {
+                events += 1;
+            }
+        }
+        assert!(events > 0 && p.buf.len() <= MAX_OBJECT, "{}", p.buf.len());
+        let chunk = base64::engine::general_purpose::STANDARD.encode("z".repeat(100_000));
+        for _ in 0..100 {
+            let status = format!(
+                r#"{{"vertexes":[{{"digest":"sha256:a","name":"[1/1] RUN yes"}}],"logs":[{{"vertex":"sha256:a","data":"{chunk}"}}]}}"#
+            );
+            s.apply(p.line(&status).expect("one line, one status"));
+        }
+        let step = &s.steps["sha256:a"];
+        assert!(
+            step.partial.len() <= MAX_PARTIAL + 200_000,
+            "{}",
+            step.partial.len()
+        );
+        assert!(step.log.len() <= LOG_TAIL);
+        assert!(step.log.iter().all(|l| l.len() <= MAX_TEXT_LINE + 3));
+    }
 
     fn run(fixture: &str) -> State {
         let text = std::fs::read_to_string(format!(

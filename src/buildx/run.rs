@@ -3,13 +3,13 @@
 //! tail of its log; Ctrl-C or SIGTERM passes SIGTERM on to buildx (killed half a second
 //! later if it still runs) and comes back as interrupted.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::docker::{Launch, RAWJSON, Version};
 use super::error::BuildError;
-use super::progress::{Parser, State};
+use super::progress::{MAX_LINE, Parser, State};
 use super::ui::Ui;
 use crate::child::{Ending, stop_on_cancel};
 use crate::exit::Interrupted;
@@ -60,12 +60,14 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
     let mut state = State::default();
     ui.start_images(&job.images);
     let mut reader = BufReader::new(&*handle);
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     loop {
-        line.clear();
-        match reader.read_line(&mut line) {
+        bytes.clear();
+        // At most MAX_LINE of a line is kept: buildx printing without end is bounded.
+        match crate::child::read_line_capped(&mut reader, &mut bytes, MAX_LINE) {
             Ok(0) => break,
             Ok(_) => {
+                let line = String::from_utf8_lossy(&bytes);
                 if let Some(ev) = parser.line(line.trim_end_matches(['\n', '\r'])) {
                     for change in state.apply(ev) {
                         ui.step(&job.images, &change, &state);

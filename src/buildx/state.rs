@@ -20,11 +20,7 @@ fn docker_config_dir() -> Option<PathBuf> {
 
 /// A file read whole, at most 1 MiB (these files are a few hundred bytes).
 fn read_small(path: &Path) -> Option<Vec<u8>> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > 1 << 20 {
-        return None;
-    }
-    std::fs::read(path).ok()
+    crate::fsread::read_bytes(path, 1 << 20).ok()
 }
 
 /// Whether docker talks to something other than its default endpoint through a context,

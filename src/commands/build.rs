@@ -36,6 +36,9 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     } else {
         asked.platforms.iter().map(|(p, _)| p.clone()).collect()
     };
+    for image in &plan.images {
+        crate::inputs::check_files(&project.dir, image)?;
+    }
     let ui = Ui::new(crate::settings::progress_mode(args.progress));
     let mut commands = Vec::new();
     for image in &plan.images {

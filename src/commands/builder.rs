@@ -57,11 +57,7 @@ fn current(docker: &std::path::Path, name: &str) -> anyhow::Result<Option<buildx
 }
 
 fn run_argv(docker: &std::path::Path, args: &[String]) -> anyhow::Result<()> {
-    let out = duct::cmd(docker, args)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()?;
+    let out = crate::child::output(&duct::cmd(docker, args), buildx::docker::OUTPUT_CAP)?;
     if !out.status.success() {
         return Err(BuildError::Spawn {
             command: format!("docker {}", crate::shell::join(args)),
@@ -138,14 +134,13 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
         return Ok(Code::Build);
     };
     // --bootstrap asks every node to answer.
-    let out = duct::cmd(
-        docker,
-        ["buildx", "inspect", "--bootstrap", declared.name.as_str()],
-    )
-    .stdout_capture()
-    .stderr_capture()
-    .unchecked()
-    .run()?;
+    let out = crate::child::output(
+        &duct::cmd(
+            docker,
+            ["buildx", "inspect", "--bootstrap", declared.name.as_str()],
+        ),
+        buildx::docker::OUTPUT_CAP,
+    )?;
     let live = buildx::docker::parse_inspect(&String::from_utf8_lossy(&out.stdout));
     let nodes = node_statuses(declared, &live);
     let all_up = out.status.success() && nodes.iter().all(|n| n.answers);

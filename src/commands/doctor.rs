@@ -139,18 +139,13 @@ fn buildx_launch(via_cli: docker::Version) -> Finding {
     }
 }
 
+/// The most read of what one docker subcommand prints, per stream.
+const OUTPUT_CAP: usize = 4 << 20;
+
 /// Runs a docker subcommand with a timeout; (success, stdout, stderr).
 fn docker_cmd(exe: &Path, args: &[&str]) -> (bool, String, String) {
-    let handle = match duct::cmd(exe, args)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .start()
-    {
-        Ok(h) => h,
-        Err(e) => return (false, String::new(), e.to_string()),
-    };
-    match crate::child::wait(handle, Duration::from_secs(20)) {
+    let expr = duct::cmd(exe, args);
+    match crate::child::run(&expr, Some(Duration::from_secs(20)), OUTPUT_CAP) {
         crate::child::Waited::Exited(o) => (
             o.status.success(),
             String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -158,6 +153,15 @@ fn docker_cmd(exe: &Path, args: &[&str]) -> (bool, String, String) {
         ),
         crate::child::Waited::Failed(e) => (false, String::new(), e.to_string()),
         crate::child::Waited::Interrupted => (false, String::new(), "interrupted".into()),
+        crate::child::Waited::TooMuch { stream, cap } => (
+            false,
+            String::new(),
+            format!(
+                "`docker {}` printed more than {} on {stream}; stopped",
+                args.join(" "),
+                crate::fsread::size(cap as u64)
+            ),
+        ),
         crate::child::Waited::TimedOut => (
             false,
             String::new(),
@@ -207,7 +211,8 @@ fn binfmt_registered(arch: &str) -> Option<bool> {
         .collect();
     Some(binfmt_names(arch).iter().any(|n| {
         names.iter().any(|x| x == n)
-            && std::fs::read_to_string(dir.join(n)).is_ok_and(|s| s.starts_with("enabled"))
+            && crate::fsread::read_text(&dir.join(n), 64 * 1024)
+                .is_ok_and(|s| s.starts_with("enabled"))
     }))
 }
 

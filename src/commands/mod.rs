@@ -232,6 +232,7 @@ pub fn classify(err: &anyhow::Error) -> Code {
         crate::pipeline::merge::MergeError,
         crate::workdir::WorkDirError,
         crate::pipeline::promote::NotLanded,
+        crate::inputs::InputFileError,
     )
     .unwrap_or(Code::Usage)
 }

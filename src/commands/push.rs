@@ -47,6 +47,10 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     if args.deep == Some(crate::cli::DeepArg::All) {
         plan.deep_all();
     }
+    // A FIFO Dockerfile or .dockerignore would hang buildx: refused before anything runs.
+    for image in &plan.images {
+        crate::inputs::check_files(&project.dir, image)?;
+    }
     let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
     let skip = leg.is_none().then_some(pipeline::Skip {
         project: &project,

@@ -108,10 +108,15 @@ impl HashCache {
 fn ignore_for(context: &Path, dockerfile: &Path) -> std::io::Result<Ignore> {
     let specific = PathBuf::from(format!("{}.dockerignore", dockerfile.display()));
     for candidate in [specific, context.join(".dockerignore")] {
-        match std::fs::read_to_string(&candidate) {
+        match crate::fsread::read_text(&candidate, crate::fsread::MAX_TEXT_BYTES) {
             Ok(text) => return Ok(Ignore::parse(&text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", candidate.display()),
+                ));
+            }
         }
     }
     Ok(Ignore::default())
@@ -262,7 +267,9 @@ fn entry(path: &str, kind: char, executable: bool, size: u64, content: String) -
 
 fn hash_file(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
+    // Listed as a regular file; opened as one too (a FIFO swapped in would hang, a
+    // device never end), and read no further than its size when opened.
+    let (mut f, _) = crate::fsread::open_sized(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

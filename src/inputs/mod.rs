@@ -10,7 +10,7 @@ pub mod dockerfile;
 pub mod ignore;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -105,6 +105,54 @@ pub fn fingerprint(
         hashed: ctx.hashed,
         time: started.elapsed(),
     })
+}
+
+/// A file every build of an image reads that cannot be read as one: buildx reads it
+/// too, and would wait on a FIFO for ever or read a device without end.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "image `{image}`: {}: {source} (buildx reads it too, and would wait on it for ever)",
+    .path.display()
+)]
+pub struct InputFileError {
+    pub image: String,
+    /// As the project file names it (relative to its directory).
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl crate::exit::Coded for InputFileError {
+    fn code(&self) -> crate::exit::Code {
+        crate::exit::Code::Usage
+    }
+}
+
+/// Checks, before anything runs, the files every build of `image` reads: the
+/// Dockerfile and the ignore files that may apply (`DOCKERFILE.dockerignore`, the
+/// context's `.dockerignore`): each, when it exists, a regular file of at most
+/// [`crate::fsread::MAX_TEXT_BYTES`].
+pub fn check_files(project_dir: &Path, image: &ImagePlan) -> Result<(), InputFileError> {
+    let context = Path::new(&image.context);
+    let files = [
+        PathBuf::from(&image.dockerfile),
+        PathBuf::from(format!("{}.dockerignore", image.dockerfile)),
+        context.join(".dockerignore"),
+    ];
+    for shown in files {
+        match crate::fsread::read_bytes(&project_dir.join(&shown), crate::fsread::MAX_TEXT_BYTES) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(InputFileError {
+                    image: image.name.clone(),
+                    path: shown,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A base image's digest: the one written in the reference, else the registry's.

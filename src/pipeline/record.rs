@@ -137,15 +137,7 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
 }
 
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_RECORD_BYTES + 1)
-        .read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_RECORD_BYTES {
-        return Err(std::io::Error::other("grew past the record size limit"));
-    }
-    Ok(buf)
+    crate::fsread::read_bytes(path, MAX_RECORD_BYTES)
 }
 
 /// The source commit of this run, when known: CI's variables, else `git rev-parse`.
@@ -162,12 +154,14 @@ pub fn source_commit(project_dir: &Path) -> Option<String> {
             return Some(v);
         }
     }
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(project_dir)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
+    let git = duct::cmd("git", ["rev-parse", "HEAD"]).dir(project_dir);
+    let crate::child::Waited::Exited(out) = crate::child::run(
+        &git,
+        Some(std::time::Duration::from_secs(10)),
+        crate::child::ANSWER_CAP,
+    ) else {
+        return None;
+    };
     let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && !sha.is_empty()).then_some(sha)
 }

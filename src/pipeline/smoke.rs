@@ -41,7 +41,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -52,7 +52,7 @@ use serde::Serialize;
 
 use super::build::Tools;
 use crate::buildx::docker::{Builder, Node, RAWJSON};
-use crate::buildx::progress::{Event, Parser, State};
+use crate::buildx::progress::{Event, MAX_LINE, Parser, State};
 use crate::buildx::watch::Watcher;
 use crate::buildx::{self, BuildError, Job, Ui};
 use crate::exit::Interrupted;
@@ -425,12 +425,13 @@ pub fn run_one(
         state.apply(ev);
     };
     let mut reader = BufReader::new(&*handle);
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     loop {
-        line.clear();
-        match reader.read_line(&mut line) {
+        bytes.clear();
+        match crate::child::read_line_capped(&mut reader, &mut bytes, MAX_LINE) {
             Ok(0) | Err(_) => break,
             Ok(_) => {
+                let line = String::from_utf8_lossy(&bytes);
                 if let Some(ev) = parser.line(line.trim_end_matches(['\n', '\r'])) {
                     feed(ev, &mut state);
                 }

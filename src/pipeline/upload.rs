@@ -182,10 +182,12 @@ pub fn upload(
                             Placed::Upload(upload) => upload,
                         };
                         let path = layout.blob_path(&blob.digest)?;
+                        // A regular file, streamed no further than the size it had when
+                        // opened (the upload checks it against the digest anyway).
                         let open = || -> std::io::Result<Box<dyn std::io::Read + Send>> {
                             Ok(Box::new(std::io::BufReader::with_capacity(
                                 1 << 20,
-                                std::fs::File::open(&path)?,
+                                crate::fsread::open_sized(&path)?.0,
                             )))
                         };
                         client.finish_upload(repo, &session, &blob.digest, blob.size, &open)?;

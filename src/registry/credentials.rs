@@ -16,6 +16,10 @@ use super::error::RegistryError;
 /// How long a credential helper may take.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most read of a credential helper's answer (and of its stderr): 1 MiB. A helper
+/// printing without end is stopped there.
+pub const HELPER_CAP: usize = crate::child::ANSWER_CAP;
+
 /// A credential for one registry.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
@@ -104,7 +108,9 @@ impl Store {
     /// Reads `DIR/config.json`.
     pub fn from_dir(dir: &Path) -> Result<Store, RegistryError> {
         let path = dir.join("config.json");
-        let text = match std::fs::read_to_string(&path) {
+        // A regular file of at most 8 MiB: a FIFO there would hang the read, a link to
+        // /dev/zero fill memory.
+        let text = match crate::fsread::read_text(&path, crate::fsread::MAX_TEXT_BYTES) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Store::default()),
             Err(e) => {
@@ -217,14 +223,8 @@ impl Store {
         let Ok(exe) = found else {
             return Err(fail(format!("`{program}` is not on PATH")));
         };
-        let handle = duct::cmd(exe, ["get"])
-            .stdin_bytes(key.as_bytes().to_vec())
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .start()
-            .map_err(|e| fail(format!("cannot run it: {e}")))?;
-        let output = match crate::child::wait(handle, HELPER_TIMEOUT) {
+        let expr = duct::cmd(exe, ["get"]).stdin_bytes(key.as_bytes().to_vec());
+        let output = match crate::child::run(&expr, Some(HELPER_TIMEOUT), HELPER_CAP) {
             crate::child::Waited::Exited(out) => out,
             crate::child::Waited::TimedOut => {
                 return Err(fail(format!(
@@ -238,7 +238,17 @@ impl Store {
                     request: format!("credential helper `{program}`"),
                 });
             }
-            crate::child::Waited::Failed(e) => return Err(fail(e.to_string())),
+            crate::child::Waited::TooMuch { stream, cap } => {
+                return Err(fail(format!(
+                    "it printed more than {} on {stream} (a credential is a few KiB of JSON); stopped it — check the helper, or remove it from {}",
+                    crate::fsread::size(cap as u64),
+                    self.path.as_ref().map_or_else(
+                        || "Docker's config.json".to_string(),
+                        |p| p.display().to_string()
+                    )
+                )));
+            }
+            crate::child::Waited::Failed(e) => return Err(fail(format!("cannot run it: {e}"))),
         };
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {

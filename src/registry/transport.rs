@@ -59,6 +59,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The environment variable that overrides the overall deadline (seconds).
 pub const REQUEST_TIMEOUT_ENV: &str = "MPBUILD_REQUEST_TIMEOUT";
 
+/// The most read of one CA certificate file (a system bundle is about 200 KiB).
+const MAX_PEM_BYTES: u64 = 16 << 20;
+
 /// The slowest transfer a large body is given time for: 256 KiB/s on top of the
 /// deadline.
 pub const MIN_RATE: u64 = 256 << 10;
@@ -218,9 +221,11 @@ impl Client {
         }
         let mut certs = Vec::new();
         for path in system.iter().chain(extra.iter()) {
-            let pem = std::fs::read(path).map_err(|e| RegistryError::Config {
-                path: path.display().to_string(),
-                message: e.to_string(),
+            let pem = crate::fsread::read_bytes(path, MAX_PEM_BYTES).map_err(|e| {
+                RegistryError::Config {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }
             })?;
             for item in ureq::tls::parse_pem(&pem) {
                 if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
