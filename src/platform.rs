@@ -44,6 +44,26 @@ pub enum PlatformError {
         os: String,
         known: String,
     },
+    #[error(
+        "`{input}`: {what} in `{part}`: a platform is OS/ARCH[/VARIANT], each part letters, digits, `.`, `_` or `-`{more}"
+    )]
+    BadCharacter {
+        input: String,
+        part: String,
+        what: String,
+        more: String,
+    },
+    #[error(
+        "`{input}`: no container image runs on {os}: a container's platform is linux/ARCH, or windows/ARCH for Windows containers (Docker Desktop on a Mac runs linux images: linux/arm64 on Apple Silicon, the `apple-silicon` service)"
+    )]
+    NotAContainerOs { input: String, os: String },
+    #[error("`{input}`: unknown variant `{variant}` of {arch}; known: {known}")]
+    UnknownVariant {
+        input: String,
+        variant: String,
+        arch: String,
+        known: String,
+    },
 }
 
 impl Coded for PlatformError {
@@ -86,6 +106,63 @@ const KNOWN_OS: &[&str] = &[
     "windows",
     "zos",
 ];
+
+/// The operating systems a container image (and so a target) can have.
+const CONTAINER_OS: &[&str] = &["linux", "windows"];
+
+/// A character a platform part may hold: what containerd's spellings use.
+fn allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// The first part of `spec` (split at `/`) holding a character no platform has, with a
+/// description of that character.
+fn bad_character(spec: &str) -> Option<PlatformError> {
+    let part = spec.split('/').find(|p| !p.chars().all(allowed))?;
+    let c = part.chars().find(|c| !allowed(*c))?;
+    let what = match c {
+        ',' => "a comma".to_string(),
+        c if c.is_whitespace() => "a space".to_string(),
+        c if c.is_control() => "a control character".to_string(),
+        c => format!("`{c}`"),
+    };
+    let more = if c == ',' {
+        "; several platforms are several entries (a list in YAML, one `--platform` flag each)"
+    } else {
+        ""
+    };
+    Some(PlatformError::BadCharacter {
+        input: spec.to_string(),
+        part: part.to_string(),
+        what,
+        more: more.to_string(),
+    })
+}
+
+/// The variants mpbuild knows for an architecture (normalised; empty is the default),
+/// or `None` for an architecture whose variants it does not check.
+fn known_variants(arch: &str, variant: &str) -> Option<(bool, &'static str)> {
+    let ok = match arch {
+        "amd64" => matches!(variant, "" | "v2" | "v3" | "v4"),
+        "arm" => matches!(variant, "v5" | "v6" | "v7" | "v8"),
+        "arm64" => {
+            variant.is_empty()
+                || variant == "v9"
+                || ["v8.", "v9."].iter().any(|p| {
+                    variant
+                        .strip_prefix(p)
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                })
+        }
+        _ => return None,
+    };
+    let known = match arch {
+        "amd64" => "v2, v3, v4 (x86-64 levels; none for the baseline)",
+        "arm" => "v5, v6, v7, v8",
+        _ => "v8 (the default), v8.1 … v8.9, v9, v9.1 …",
+    };
+    Some((ok, known))
+}
 
 /// GOARCH values containerd knows (`knownArch`), after normalisation.
 const KNOWN_ARCH: &[&str] = &[
@@ -179,11 +256,18 @@ impl Platform {
     /// Parse a platform specifier the way containerd's `platforms.Parse` does, except
     /// that a lone architecture means Linux (images run on Linux whatever the host is)
     /// and a lone OS is refused (the architecture is the point of this tool).
+    ///
+    /// Only container platforms are accepted (linux, windows), and only parts made of
+    /// the characters containerd's spellings use: `linux/amd64/v2,riscv64` is an
+    /// error, not one platform here and two in buildx.
     pub fn parse(spec: &str) -> Result<Platform, PlatformError> {
         let trimmed = spec.trim();
         let malformed = || PlatformError::Malformed(spec.to_string());
-        if trimmed.is_empty() || trimmed.contains(char::is_whitespace) {
+        if trimmed.is_empty() {
             return Err(malformed());
+        }
+        if let Some(e) = bad_character(trimmed) {
+            return Err(e);
         }
         let parts: Vec<&str> = trimmed.split('/').collect();
         if parts.iter().any(|p| p.is_empty()) {
@@ -206,7 +290,13 @@ impl Platform {
             return Err(PlatformError::UnknownOs {
                 input: spec.to_string(),
                 os: parts[0].to_string(),
-                known: "linux, windows, darwin, freebsd, …".into(),
+                known: "linux, windows".into(),
+            });
+        }
+        if !CONTAINER_OS.contains(&platform.os.as_str()) {
+            return Err(PlatformError::NotAContainerOs {
+                input: spec.to_string(),
+                os: parts[0].to_string(),
             });
         }
         if !KNOWN_ARCH.contains(&platform.architecture.as_str()) {
@@ -215,6 +305,14 @@ impl Platform {
                 input: spec.to_string(),
                 arch: arch.to_string(),
                 known: "amd64 (x86_64), arm64 (aarch64), arm (armhf, armel), 386, ppc64le, s390x, riscv64".into(),
+            });
+        }
+        if let Some((false, known)) = known_variants(&platform.architecture, &platform.variant) {
+            return Err(PlatformError::UnknownVariant {
+                input: spec.to_string(),
+                variant: parts.get(2).copied().unwrap_or_default().to_string(),
+                arch: platform.architecture.clone(),
+                known: known.into(),
             });
         }
         Ok(platform)
@@ -328,7 +426,6 @@ mod tests {
             ("linux/arm/8", "linux/arm/v8"),
             ("linux/arm/v6", "linux/arm/v6"),
             ("linux/i386", "linux/386"),
-            ("macos/arm64", "darwin/arm64"),
             ("windows/amd64", "windows/amd64"),
             ("amd64", "linux/amd64"),
             ("x86_64", "linux/amd64"),
@@ -379,14 +476,7 @@ mod tests {
 
     #[test]
     fn malformed_inputs_are_refused() {
-        for bad in [
-            "",
-            "linux",
-            "linux/",
-            "/amd64",
-            "linux/amd64/v8/x",
-            "linux amd64",
-        ] {
+        for bad in ["", "linux", "linux/", "/amd64", "linux/amd64/v8/x"] {
             assert!(
                 matches!(Platform::parse(bad), Err(PlatformError::Malformed(_))),
                 "{bad:?}"
@@ -400,6 +490,60 @@ mod tests {
             Platform::parse("lnux/amd64"),
             Err(PlatformError::UnknownOs { .. })
         ));
+    }
+
+    #[test]
+    fn commas_spaces_and_control_characters_are_refused_naming_the_part() {
+        for (bad, what, part) in [
+            ("linux/amd64/v2,riscv64", "a comma", "v2,riscv64"),
+            ("linux/amd64,linux/arm64", "a comma", "amd64,linux"),
+            ("linux amd64", "a space", "linux amd64"),
+            ("linux/arm64/v8\x1b[2K", "a control character", "v8\x1b[2K"),
+            ("linux/amd64;rm", "`;`", "amd64;rm"),
+        ] {
+            let e = Platform::parse(bad).unwrap_err();
+            assert!(
+                matches!(&e, PlatformError::BadCharacter { what: w, part: p, .. } if w == what && p == part),
+                "{bad:?}: {e}"
+            );
+        }
+        let e = Platform::parse("linux/amd64/v2,riscv64")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("several platforms are several entries"), "{e}");
+    }
+
+    #[test]
+    fn only_container_platforms_and_known_variants() {
+        for bad in ["darwin/arm64", "macos/arm64", "freebsd/amd64"] {
+            let e = Platform::parse(bad).unwrap_err();
+            assert!(
+                matches!(e, PlatformError::NotAContainerOs { .. }),
+                "{bad}: {e}"
+            );
+            assert!(e.to_string().contains("linux/ARCH, or windows/ARCH"), "{e}");
+        }
+        for bad in [
+            "linux/amd64/v5",
+            "linux/arm/v9",
+            "linux/arm64/v10",
+            "linux/arm64/v8.x",
+        ] {
+            let e = Platform::parse(bad).unwrap_err();
+            assert!(
+                matches!(e, PlatformError::UnknownVariant { .. }),
+                "{bad}: {e}"
+            );
+        }
+        for good in [
+            "linux/amd64/v3",
+            "linux/arm64/v8.2",
+            "linux/arm64/v9.1",
+            "windows/amd64",
+            "linux/ppc64le/power9",
+        ] {
+            assert!(Platform::parse(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

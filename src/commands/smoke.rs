@@ -29,7 +29,7 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
     }
     let mut asked: Vec<Platform> = Vec::new();
     for p in &args.platforms {
-        asked.push(Platform::parse(p)?);
+        asked.push(Platform::parse(p).map_err(|e| UsageError(format!("--platform {p}: {e}")))?);
     }
     let reference = Reference::parse(&args.reference)?;
     let client = crate::settings::client(global, &args.registry, Vec::new())?;

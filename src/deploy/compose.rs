@@ -5,7 +5,7 @@
 //! `select`'s business.
 
 use super::image::{ImageUse, Vars, image_use};
-use super::{Context, DeployError, Found, Node, Unstated, arch};
+use super::{Context, DeployError, Found, Node, Unstated, arch_at};
 
 pub fn is(v: &Node) -> bool {
     v.get("services").is_some_and(|s| {
@@ -31,7 +31,7 @@ pub fn read(doc: &Node, ctx: &Context) -> Result<Vec<Found>, DeployError> {
                     .scalar()
                     .map(|s| interpolate(&s, ctx.env).unwrap_or(s))
                     .unwrap_or_default();
-                (vec![arch(ctx, p.line, &text)?], None, p.line)
+                (vec![arch_at(ctx, p, &text)?], None, p.line)
             }
             None => (Vec::new(), Some(Unstated::Host), name.line),
         };

@@ -8,7 +8,7 @@
 //! constraint → the cluster's architectures (`cluster_archs:` / `--cluster-archs`).
 
 use super::image::{Vars, image_use};
-use super::{Context, DeployError, Found, Node, arch};
+use super::{Context, DeployError, Found, Node, arch, arch_at};
 use crate::platform::Platform;
 
 const ARCH_LABELS: [&str; 2] = ["kubernetes.io/arch", "beta.kubernetes.io/arch"];
@@ -105,13 +105,18 @@ fn platforms(
         .iter()
         .find_map(|l| selector.and_then(|s| s.get(l)).and_then(Node::scalar))
         .unwrap_or_else(|| "linux".into());
-    let with_os = |ctx: &Context, line: u32, a: &str| arch(ctx, line, &format!("{os}/{a}"));
+    // An architecture written at `node`, under the pod's OS (which must be one a
+    // container has).
+    let with_os = |ctx: &Context, node: &Node, a: &str| arch_at(ctx, node, &format!("{os}/{a}"));
+    let os_node = OS_LABELS
+        .iter()
+        .find_map(|l| selector.and_then(|s| s.get(l)));
     let mut decided: Option<u32> = None;
     let mut allowed: Allowed = None;
     for label in ARCH_LABELS {
         if let Some(v) = selector.and_then(|s| s.get(label)) {
             let a = v.scalar().unwrap_or_default();
-            allowed = Some(vec![with_os(ctx, v.line, &a)?]);
+            allowed = Some(vec![with_os(ctx, v, &a)?]);
             decided = Some(v.line);
             break;
         }
@@ -123,11 +128,22 @@ fn platforms(
     let Some(line) = decided.filter(|_| allowed.is_some()) else {
         let line = doc.line;
         return match ctx.cluster {
-            Some(c) => Ok((
-                c.iter().map(|p| Platform::new(&os, &p.architecture, &p.variant)).collect(),
-                line,
-                true,
-            )),
+            Some(c) => {
+                // The cluster's architectures under the pod's OS, which must be one a
+                // container has.
+                let platforms = c
+                    .iter()
+                    .map(|p| {
+                        let tail = Platform::new("", &p.architecture, &p.variant).to_string();
+                        let spec = format!("{os}{tail}");
+                        match os_node {
+                            Some(n) => arch_at(ctx, n, &spec),
+                            None => arch(ctx, line, &spec),
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((platforms, line, true))
+            }
             None => Err(ctx.err(
                 doc.line,
                 format!(
@@ -178,7 +194,7 @@ fn affinity(
     spec: &Node,
     resource: &str,
     ctx: &Context,
-    with_os: &dyn Fn(&Context, u32, &str) -> Result<Platform, DeployError>,
+    with_os: &dyn Fn(&Context, &Node, &str) -> Result<Platform, DeployError>,
 ) -> Result<Option<(Allowed, u32)>, DeployError> {
     let terms = spec
         .path(&[
@@ -208,7 +224,7 @@ fn affinity(
             let values = e.get("values").map(Node::items).unwrap_or_default();
             let listed = values
                 .iter()
-                .map(|v| with_os(ctx, v.line, &v.scalar().unwrap_or_default()))
+                .map(|v| with_os(ctx, v, &v.scalar().unwrap_or_default()))
                 .collect::<Result<Vec<_>, _>>()?;
             let op = e
                 .get("operator")
@@ -225,7 +241,7 @@ fn affinity(
                     };
                     let rest = cluster
                         .iter()
-                        .map(|p| with_os(ctx, key.line, &p.architecture))
+                        .map(|p| with_os(ctx, key, &p.architecture))
                         .collect::<Result<Vec<_>, _>>()?
                         .into_iter()
                         .filter(|p| !listed.iter().any(|x| x.matches(p)))

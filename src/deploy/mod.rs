@@ -125,6 +125,14 @@ impl Context<'_> {
         format!("{}:{line}", self.file)
     }
 
+    /// An error at `FILE:LINE:COLUMN`.
+    pub(crate) fn err_at(&self, node: &Node, message: impl Into<String>) -> DeployError {
+        DeployError::At {
+            at: format!("{}:{}:{}", self.file, node.line, node.column),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn err(&self, line: u32, message: impl Into<String>) -> DeployError {
         DeployError::At {
             at: self.at(line),
@@ -259,6 +267,12 @@ pub(crate) fn arch(ctx: &Context, line: u32, value: &str) -> Result<Platform, De
     Platform::parse(value).map_err(|e| ctx.err(line, e.to_string()))
 }
 
+/// Parses a platform or architecture value written at `node` (errors at its line and
+/// column).
+pub(crate) fn arch_at(ctx: &Context, node: &Node, value: &str) -> Result<Platform, DeployError> {
+    Platform::parse(value).map_err(|e| ctx.err_at(node, e.to_string()))
+}
+
 /// The literal architecture at `node`, or an error saying a computed one cannot be read.
 pub(crate) fn literal_arch(
     ctx: &Context,
@@ -266,7 +280,7 @@ pub(crate) fn literal_arch(
     field: &str,
 ) -> Result<Platform, DeployError> {
     match node.scalar() {
-        Some(v) => arch(ctx, node.line, &v),
+        Some(v) => arch_at(ctx, node, &v),
         None => Err(ctx.err(
             node.line,
             format!(

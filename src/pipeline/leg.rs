@@ -122,7 +122,7 @@ pub fn leg_platforms(
     }
     let mut platforms: Vec<Platform> = Vec::new();
     for spec in specs {
-        let p = Platform::parse(spec)?;
+        let p = Platform::parse(spec).map_err(|e| UsageError(format!("--platform {spec}: {e}")))?;
         let needed = images.iter().any(|i| {
             i.targets
                 .iter()
