@@ -202,6 +202,10 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
 /// something else already did).
 fn check_landed(client: &Client, images: &[(&Repository, &[Move])], out: &mut Promoted) {
     if crate::cancel::requested() {
+        // Stopped by a signal: what moved is reported as the stop left it.
+        return;
+    }
+    if crate::cancel::requested() {
         // No request goes out after a signal: the tags the registry acknowledged are
         // reported as moved, unread.
         return;
@@ -220,16 +224,19 @@ fn check_landed(client: &Client, images: &[(&Repository, &[Move])], out: &mut Pr
     let found = match found {
         Ok(f) => f,
         Err(e) => {
-            // Unreadable: nothing written can be said to have moved.
-            let all: Vec<String> = written
+            // Written, but unreadable: neither moved nor unmoved, and the error says so.
+            let names: Vec<String> = written
                 .iter()
                 .map(|(_, r, t, _)| format!("{r}:{t}"))
                 .collect();
             for (moved, _) in &mut out.images {
                 moved.retain(|m| m.unchanged);
             }
-            let e = anyhow::Error::from(e).context("reading the tags back after writing them");
-            add_stop(out, e, all);
+            let e = anyhow::Error::from(e).context(format!(
+                "{} may have moved: written, but reading them back failed (`mpbuild verify REPO:TAG --inventory` shows what a tag holds)",
+                names.join(", ")
+            ));
+            add_stop(out, e, Vec::new());
             return;
         }
     };
