@@ -336,7 +336,8 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
             "--builder" | "--metadata-file" | "--output" | "--platform" => {
                 it.next();
             }
-            _ if a.starts_with("--progress=") => {}
+            // The end of options before the context (added later): not an input.
+            _ if a.starts_with("--progress=") || a == "--" => {}
             _ => argv.push(a),
         }
     }
@@ -389,7 +390,8 @@ impl Plan {
             "manifest"
         };
         let annotation = format!("{level}:{key}={value}");
-        let at = i.command.len().saturating_sub(1);
+        // Before the `--` that ends the options (the context follows it).
+        let at = i.command.len().saturating_sub(2);
         i.command
             .splice(at..at, ["--annotation".to_string(), annotation.clone()]);
         if let Some(b) = &mut self.bake
@@ -421,8 +423,8 @@ impl ImagePlan {
                 }
                 "--provenance=false" | "--provenance=mode=min" | "--sbom=false" | "--sbom=true" => {
                 }
-                _ if it.peek().is_none() => {
-                    // The context: the last argument.
+                "--" => {
+                    // The end of the options; the context follows.
                     out.extend(["--provenance=false".into(), "--load".into()]);
                     for t in &self.tags {
                         out.extend(["--tag".into(), format!("{}:{t}", self.repository)]);
@@ -549,6 +551,8 @@ fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String>
         "--progress=rawjson".into(),
         "--output".into(),
         output_spec(plan),
+        // The context after `--`: whatever it is spelled like, never an option.
+        "--".into(),
         image.context.clone(),
     ]);
     argv

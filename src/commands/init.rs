@@ -17,12 +17,19 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
         .file
         .clone()
         .unwrap_or_else(|| Path::new(FILE_NAME).to_path_buf());
-    if path.exists() {
-        return Err(UsageError(format!(
-            "{} already exists; mpbuild init never overwrites a file\n  = help: edit it, or pass -f OTHER.yaml",
-            path.display()
-        ))
-        .into());
+    // The name itself, not what it points at: a link there (even one to nowhere) is
+    // never written through.
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(UsageError(format!(
+                "{} is a symlink (to {}); mpbuild init never writes through a link, which could put the file outside the project\n  = help: remove the link, or pass -f OTHER.yaml",
+                path.display(),
+                std::fs::read_link(&path).unwrap_or_default().display()
+            ))
+            .into());
+        }
+        Ok(_) => return Err(exists(&path).into()),
+        Err(_) => {}
     }
     let dir = path
         .parent()
@@ -51,8 +58,17 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
             crate::errln!("note: {note}");
         }
     }
-    std::fs::write(&path, &text)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    // Created, never opened: O_EXCL fails on anything found there (a link planted since
+    // the check included) instead of following or truncating it.
+    let written = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    written.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(&path),
+        _ => UsageError(format!("cannot write {}: {e}", path.display())),
+    })?;
     if quiet {
         return Ok(Code::Ok);
     }
@@ -65,6 +81,13 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
     }
     crate::errln!("next: edit `repository:`, then run `mpbuild plan`");
     Ok(Code::Ok)
+}
+
+fn exists(path: &Path) -> UsageError {
+    UsageError(format!(
+        "{} already exists; mpbuild init never overwrites a file\n  = help: edit it, or pass -f OTHER.yaml",
+        path.display()
+    ))
 }
 
 fn sanitize(name: &str) -> String {
@@ -257,6 +280,7 @@ mod tests {
         let env = crate::config::Env {
             host: Platform::linux("arm64", ""),
             var: &|_| None,
+            preview: false,
         };
         let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
         assert_eq!(p.images[0].targets.len(), 3);
@@ -281,6 +305,7 @@ mod tests {
         let env = crate::config::Env {
             host,
             var: &|_| None,
+            preview: false,
         };
         let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
         let tags: Vec<_> = p.images[0]

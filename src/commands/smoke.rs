@@ -23,8 +23,22 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
     let mut env = Vec::new();
     for kv in &args.env {
         match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => env.push((k.to_string(), v.to_string())),
-            _ => return Err(UsageError(format!("--env `{kv}`: write KEY=VALUE")).into()),
+            Some((k, v)) if crate::config::is_env_name(k) && !k.starts_with("MPBUILD_SMOKE_") => {
+                env.push((k.to_string(), v.to_string()));
+            }
+            Some((k, _)) if !k.is_empty() => {
+                return Err(UsageError(format!(
+                    "--env `{}`: `{}` is not a variable name (letters, digits and `_`, not starting with a digit; `MPBUILD_SMOKE_*` are mpbuild's)",
+                    kv.escape_debug(),
+                    k.escape_debug()
+                ))
+                .into());
+            }
+            _ => {
+                return Err(
+                    UsageError(format!("--env `{}`: write KEY=VALUE", kv.escape_debug())).into(),
+                );
+            }
         }
     }
     let mut asked: Vec<Platform> = Vec::new();

@@ -9,13 +9,14 @@ mod check;
 mod error;
 mod interpolate;
 mod raw;
+mod scalars;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-pub use check::{is_valid_tag, parse_timeout, smoke_regex};
+pub use check::{is_env_name, is_valid_tag, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 
@@ -32,6 +33,10 @@ pub struct Env<'a> {
     pub host: Platform,
     /// Environment variables for `${VAR}`.
     pub var: &'a dyn Fn(&str) -> Option<String>,
+    /// A preview (`plan`): `var` answers [`PREVIEW_UNSET`] for unset variables, shown
+    /// as placeholders that the grammar checks look through. Otherwise a placeholder's
+    /// text is what it is (`<GIT_SHA unset>` is no tag).
+    pub preview: bool,
 }
 
 impl Env<'static> {
@@ -40,6 +45,7 @@ impl Env<'static> {
         Env {
             host: Platform::host(),
             var: &|name| std::env::var(name).ok(),
+            preview: false,
         }
     }
 
@@ -56,6 +62,7 @@ impl Env<'static> {
                         .unwrap_or_else(|| PREVIEW_UNSET.to_string()),
                 )
             },
+            preview: true,
         }
     }
 }
@@ -230,6 +237,14 @@ pub fn load(path: &Path, env: &Env) -> Result<Project, ConfigError> {
 
 /// Checks a project file's text; `path` is used for messages and relative paths.
 pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError> {
+    if let Some(r) = scalars::check(text) {
+        let pos = Pos {
+            line: r.line as u32,
+            column: r.column as u32,
+            len: 1,
+        };
+        return Err(ConfigError::at(path, text, pos, r.message, Some(r.help)));
+    }
     let raw: RawProject = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
     Checker { path, text, env }.project(raw)
 }

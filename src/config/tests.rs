@@ -15,6 +15,7 @@ impl Fixture {
         let env = Env {
             host: Platform::linux("arm64", ""),
             var: &|name| (name == "GIT_SHA").then(|| "abc123".to_string()),
+            preview: false,
         };
         parse(&self.dir.path().join("mpbuild.yaml"), yaml, &env)
     }

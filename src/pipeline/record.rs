@@ -131,9 +131,45 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
                 ),
             ));
         }
+        check_fields(&record).map_err(|(field, why)| {
+            bad(
+                &path,
+                format!(
+                    "field `{field}`: {why}\n  = help: records are written by `mpbuild push --platform P --digests-dir DIR`; rerun that leg rather than editing its record"
+                ),
+            )
+        })?;
         out.push(Found { path, record });
     }
     Ok(out)
+}
+
+/// The fields `merge` trusts, checked before it uses any: a platform it can parse
+/// (written canonically), digests it can verify, a repository it can reach. On failure:
+/// the field and why.
+fn check_fields(r: &Record) -> Result<(), (&'static str, String)> {
+    match crate::platform::Platform::parse(&r.platform) {
+        Ok(p) if p.to_string() == r.platform => {}
+        Ok(p) => {
+            return Err((
+                "platform",
+                format!(
+                    "`{}` is not written as mpbuild writes it (`{p}`)",
+                    r.platform
+                ),
+            ));
+        }
+        Err(e) => return Err(("platform", e.to_string())),
+    }
+    for (field, value) in [
+        ("digest", &r.digest),
+        ("leg_digest", &r.leg_digest),
+        ("fingerprint", &r.fingerprint),
+    ] {
+        crate::digest::Algorithm::of(value).map_err(|e| (field, e))?;
+    }
+    crate::registry::Repository::parse(&r.repository).map_err(|e| ("repository", e.to_string()))?;
+    Ok(())
 }
 
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -265,5 +301,41 @@ mod tests {
                 .0
                 .contains("not a regular file")
         );
+    }
+
+    #[test]
+    fn fields_merge_trusts_are_checked_naming_the_field() {
+        let cases: [(&str, &str, &str); 6] = [
+            ("platform", "", "field `platform`: "),
+            ("platform", "linux/amd64/v8/x", "field `platform`: "),
+            (
+                "platform",
+                "linux/aarch64",
+                "field `platform`: `linux/aarch64` is not written as mpbuild writes it (`linux/arm64`)",
+            ),
+            (
+                "leg_digest",
+                "latest",
+                "field `leg_digest`: `latest` is not a digest",
+            ),
+            (
+                "digest",
+                "sha256:abc",
+                "field `digest`: `sha256:abc` is not a sha256 digest",
+            ),
+            ("repository", "UPPER/Case", "field `repository`: "),
+        ];
+        for (field, value, want) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let mut v = serde_json::to_value(record("linux/amd64")).unwrap();
+            v[field] = serde_json::json!(value);
+            let path = dir.path().join("api@linux-amd64.json");
+            std::fs::write(&path, v.to_string()).unwrap();
+            let e = read_all(dir.path()).unwrap_err().0;
+            assert!(
+                e.starts_with(&format!("{}: {want}", path.display())),
+                "{field}={value}: {e}"
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ fn project(yaml: &str, files: &[&str]) -> (tempfile::TempDir, Project) {
     let env = Env {
         host: Platform::linux("arm64", ""),
         var: &|n| (n == "GIT_SHA").then(|| "abc123".into()),
+        preview: false,
     };
     let p = parse(&dir.path().join("mpbuild.yaml"), yaml, &env).unwrap();
     (dir, p)
@@ -69,7 +70,7 @@ fn exact_argv_for_the_docker_driver() {
         "docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 --file Dockerfile \
              --build-arg RUST_VERSION=1.83 --provenance=false --sbom=false \
              --metadata-file /work/api.metadata.json --progress=rawjson \
-             --output type=oci,tar=false,dest=/work/api ."
+             --output type=oci,tar=false,dest=/work/api -- ."
     );
 }
 
@@ -94,7 +95,7 @@ fn exact_argv_for_push_by_digest_with_cache_and_builder() {
              --cache-from type=registry,ref=ghcr.io/acme/web:buildcache \
              --cache-to type=registry,ref=ghcr.io/acme/web:buildcache,mode=max \
              --metadata-file /work/web.metadata.json --progress=rawjson \
-             --output type=image,name=ghcr.io/acme/web,push-by-digest=true,name-canonical=true,push=true web"
+             --output type=image,name=ghcr.io/acme/web,push-by-digest=true,name-canonical=true,push=true -- web"
     );
 }
 
@@ -229,7 +230,7 @@ fn local_builds_load_the_host_platform_under_the_tags() {
         "docker buildx build --platform linux/arm64 --file Dockerfile --build-arg RUST_VERSION=1.83 \
              --progress=rawjson --provenance=false --load \
              --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:latest \
-             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:abc123 ."
+             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:abc123 -- ."
     );
 }
 
@@ -242,4 +243,24 @@ fn relative_paths_for_bake() {
         "../docker/x.Dockerfile"
     );
     assert_eq!(relative_to("./a/b/Dockerfile", "a/c"), "../b/Dockerfile");
+}
+
+#[test]
+fn annotations_go_before_the_end_of_options() {
+    let (_d, p) = project(
+        "version: 1\nimages:\n  api:\n    repository: r.example/api\n    tags: [latest]\n    targets: [{service: apprunner}, {service: apple-silicon}]\n",
+        &["Dockerfile"],
+    );
+    let mut plan = Plan::new(&p, &options(Output::PushByDigest));
+    plan.annotate("api", "dev.mpbuild.inputs", "sha256:x");
+    let argv = &plan.images[0].command;
+    assert_eq!(
+        argv[argv.len() - 4..],
+        [
+            "--annotation",
+            "index:dev.mpbuild.inputs=sha256:x",
+            "--",
+            "."
+        ]
+    );
 }

@@ -37,6 +37,23 @@ impl Checker<'_> {
             .as_ref()
             .map(|c| c.value.clone())
             .unwrap_or_else(|| ".".into());
+        // A path starting with `-` reads as an option to buildx (`--output=…`, `-` for
+        // standard input); `./-x` names the same directory.
+        for (what, field) in [
+            ("build context", &raw.context),
+            ("Dockerfile", &raw.dockerfile),
+        ] {
+            if let Some(v) = field.as_ref().filter(|v| v.value.starts_with('-')) {
+                return Err(self.err(
+                    self.pos(v),
+                    format!(
+                        "image `{name}`: {what} `{}` starts with `-`, which buildx would read as an option",
+                        v.value
+                    ),
+                    Some(format!("write it as `./{}` if that is its name", v.value)),
+                ));
+            }
+        }
         let context_dir = dir.join(&context);
         if !context_dir.is_dir() {
             let pos = raw

@@ -5,7 +5,6 @@
 use serde_saphyr::Spanned;
 
 use crate::catalog::Catalog;
-use crate::config::interpolate::without_placeholders;
 use crate::config::raw::RawMirror;
 use crate::config::{Checker, ConfigError, Mirror};
 
@@ -19,7 +18,7 @@ impl Checker<'_> {
         let m = raw.value;
         let reference = |s: &Spanned<String>| -> Result<String, ConfigError> {
             let v = self.expand(s)?;
-            crate::registry::Reference::parse(&without_placeholders(&v)).map_err(|e| {
+            crate::registry::Reference::parse(&self.for_grammar(&v)).map_err(|e| {
                 let text = e.to_string();
                 let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
                 self.err(

@@ -15,7 +15,7 @@ mod target;
 
 use serde_saphyr::Spanned;
 
-pub use smoke::{parse_timeout, smoke_regex};
+pub use smoke::{is_env_name, parse_timeout, smoke_regex};
 pub use tags::is_valid_tag;
 
 use crate::config::{Checker, ConfigError, Pos, Unset, expand};

@@ -60,8 +60,9 @@ pub fn smoke_regex(pattern: &str) -> Result<regex::Regex, String> {
         })
 }
 
-/// A variable name the command's environment can take.
-fn is_env_name(name: &str) -> bool {
+/// A variable name the command's environment can take (it is written into the
+/// generated Dockerfile's `ENV`, so nothing else may pass).
+pub fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -12,21 +12,46 @@ use crate::config::{Checker, ConfigError, Image, Pos, Target};
 impl Checker<'_> {
     pub(super) fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
         let repo = self.expand(raw)?.trim().to_string();
-        check_repository(&without_placeholders(&repo))
-            .map_err(|m| self.err(self.pos(raw), m.message, Some(m.help)))?;
+        check_repository(&self.for_grammar(&repo)).map_err(|m| {
+            let help = self.placeholder_help(&repo).unwrap_or(m.help);
+            self.err(self.pos(raw), m.message, Some(help))
+        })?;
         Ok(repo)
     }
 
     pub(super) fn check_tag(&self, tag: &str, pos: Pos) -> Result<(), ConfigError> {
-        if is_valid_tag(&without_placeholders(tag)) {
+        if is_valid_tag(&self.for_grammar(tag)) {
             Ok(())
         } else {
             Err(self.err(
                 pos,
                 format!("`{tag}` is not a valid tag"),
-                Some("a tag is 1–128 of [A-Za-z0-9_.-], not starting with `.` or `-`".into()),
+                Some(self.placeholder_help(tag).unwrap_or_else(|| {
+                    "a tag is 1–128 of [A-Za-z0-9_.-], not starting with `.` or `-`".into()
+                })),
             ))
         }
+    }
+
+    /// The text a grammar check reads: a preview's placeholders looked through (`plan`
+    /// shows `<GIT_SHA unset>` for an unset variable); anywhere else, the text itself.
+    pub(super) fn for_grammar(&self, text: &str) -> String {
+        if self.env.preview {
+            without_placeholders(text)
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// For text that holds `<NAME unset>` outside a preview (copied from `plan`, or a
+    /// variable holding it): which variable to set.
+    pub(super) fn placeholder_help(&self, text: &str) -> Option<String> {
+        let names = crate::config::placeholders(text);
+        let first = names.first()?;
+        Some(format!(
+            "`{}` is how `mpbuild plan` shows an unset `${{{first}}}`: write `${{{first}}}` and set {first} (e.g. {first}=$(git rev-parse --short HEAD)), or write the value itself",
+            crate::config::placeholder(first)
+        ))
     }
 
     /// Two single-manifest targets of one image that give the same tag must point at
