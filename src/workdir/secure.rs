@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
-use super::WorkDirError;
+use super::error::WorkDirError;
 
 /// This process's effective user id: who must own the directories.
 pub fn euid() -> u32 {
