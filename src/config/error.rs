@@ -77,9 +77,9 @@ impl ConfigError {
         help: Option<String>,
     ) -> ConfigError {
         let line_text = if pos.is_known() {
-            text.lines()
+            yaml_lines(text)
                 .nth(pos.line as usize - 1)
-                .map(|l| l.trim_end_matches('\r').to_string())
+                .map(str::to_string)
         } else {
             None
         };
@@ -99,6 +99,27 @@ impl ConfigError {
             other => other.to_string(),
         }
     }
+}
+
+/// The lines of a YAML text as the parser numbers them: `\r\n`, a lone `\r` and `\n`
+/// each end one (was: `\n` only, so a file with bare carriage returns got a position
+/// past its last `\n`-line and no source line under the error).
+fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\r', '\n']) {
+            Some(i) => {
+                let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&t[i + skip..]);
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
 }
 
 fn render(l: &Located) -> String {
@@ -141,6 +162,25 @@ fn write_located(out: &mut String, l: &Located) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lines_end_as_yaml_ends_them() {
+        let lines: Vec<&str> = yaml_lines("a\r\nb\rc\nd").collect();
+        assert_eq!(lines, ["a", "b", "c", "d"]);
+        assert_eq!(yaml_lines("x\n").collect::<Vec<_>>(), ["x", ""]);
+        let e = ConfigError::at(
+            Path::new("f.yaml"),
+            "version: 1\r\r\rimages: [\r",
+            Pos {
+                line: 4,
+                column: 1,
+                len: 6,
+            },
+            "bad",
+            None,
+        );
+        assert!(e.to_string().contains("4 | images: ["), "{e}");
+    }
+
     use super::*;
 
     #[test]
