@@ -1,4 +1,6 @@
 //! Image configs: parsed as verify and mirror do, then the program they would run.
+//! Property: a config that parses, serialised and parsed again, serialises to the same
+//! bytes (nothing mpbuild reads from it is lost or changed on the way).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,11 +16,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = cfg.platform().to_string();
     if let Some(run) = &cfg.config {
         let argv = mpbuild::inspect::entrypoint::argv(run);
-        let _ = mpbuild::inspect::entrypoint::shell_command(&argv);
         if let Some(c) = mpbuild::inspect::entrypoint::shell_command(&argv) {
             let _ = mpbuild::inspect::entrypoint::shell_first_program(c);
         }
         let _ = mpbuild::inspect::entrypoint::env_program(&argv, "/usr/bin:/bin");
     }
-    let _: Result<ImageConfig, _> = serde_json::from_slice(data);
+    let once = serde_json::to_vec(&cfg).expect("a parsed config serialises");
+    let again: ImageConfig = serde_json::from_slice(&once)
+        .unwrap_or_else(|e| panic!("{cfg:?} written as {once:?} does not parse: {e}"));
+    assert_eq!(
+        serde_json::to_vec(&again).unwrap(),
+        once,
+        "changed by a round trip"
+    );
+    assert_eq!(again.platform(), cfg.platform());
 });

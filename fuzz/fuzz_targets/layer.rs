@@ -1,5 +1,6 @@
 //! A layer blob (tar, gzip or zstd) as `--deep` reads it: the image's union, symlinks
-//! resolved, and the entrypoint check over it (ELF headers, `#!` lines).
+//! resolved, and the entrypoint check over it (ELF headers, `#!` lines). Property: the
+//! reader never reports more bytes read than the blob holds.
 #![no_main]
 
 use std::io::Read;
@@ -38,6 +39,10 @@ fuzz_target!(|data: &[u8]| {
     let src = One(data, "application/vnd.oci.image.layer.v1.tar");
     let mut u = Union::with_limits(&src, limits);
     let _ = u.resolve("/bin/sh");
+    assert!(u.bytes_read <= data.len() as u64, "{} of {}", u.bytes_read, data.len());
+    let mut u = Union::with_limits(&src, limits);
+    let _ = u.final_entries();
+    assert!(u.bytes_read <= data.len() as u64, "{} of {}", u.bytes_read, data.len());
     let mut u = Union::with_limits(&src, limits);
     let run = RunConfig {
         entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
@@ -46,4 +51,5 @@ fuzz_target!(|data: &[u8]| {
         working_dir: Some("/srv".into()),
     };
     let _ = mpbuild::inspect::entrypoint::check(&mut u, &run, &Platform::new("linux", "arm64", ""));
+    assert!(u.bytes_read <= data.len() as u64, "{} of {}", u.bytes_read, data.len());
 });
