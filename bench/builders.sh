@@ -55,7 +55,7 @@ YAML
 echo "1. builder setup"
 s=$(date +%s%N); "$MPBUILD" -f "$work/mpbuild.yaml" builder up >/dev/null; e=$(date +%s%N)
 printf '%-58s %9.1f ms\n' "mpbuild builder up (create, 2 nodes)" "$(echo "($e - $s) / 1000000" | bc -l)"
-measure "mpbuild builder up (already matches)" "$N" "$MPBUILD" -f "$work/mpbuild.yaml" builder up
+interleave "$N" "mpbuild builder up (already matches)" "" "'$MPBUILD' -f '$work/mpbuild.yaml' builder up"
 docker buildx create --name bench-one --driver remote --platform linux/amd64,linux/arm64 "$MPBUILD_BUILDKIT_ADDR" >/dev/null
 
 build() { # builder platforms
@@ -65,19 +65,18 @@ build() { # builder platforms
 export -f build
 export work MPBUILD_TEST_BASE
 echo "2. one arm64 build, CPU-bound RUN loop (200k iterations of busybox sh)"
-DOCKER_CONFIG=$MPBUILD_STACK_DIR/docker-config measure "local docker builder (QEMU)" "$N" bash -c 'build default linux/arm64'
-A=$LAST_MEDIAN
-measure "arm64 node of the declared builder (QEMU here too)" "$N" bash -c 'build bench-native linux/arm64'
-B=$LAST_MEDIAN
+local_cfg="DOCKER_CONFIG=$MPBUILD_STACK_DIR/docker-config"
+interleave "$N" \
+  "local docker builder (QEMU)" "" "$local_cfg build default linux/arm64" \
+  "arm64 node of the declared builder (QEMU here too)" "" "build bench-native linux/arm64" \
+  "the same loop for linux/amd64 (native, for scale)" "" "$local_cfg build default linux/amd64"
+A=${MEDIANS[0]} B=${MEDIANS[1]} X=${MEDIANS[2]}
 echo "   ratio node/local: $(ratio "$B" "$A")"
-DOCKER_CONFIG=$MPBUILD_STACK_DIR/docker-config measure "the same loop for linux/amd64 (native, for scale)" "$N" bash -c 'build default linux/amd64'
-X=$LAST_MEDIAN
 echo "   QEMU cost of the loop, arm64/amd64: $(ratio "$A" "$X") (what a real native arm64 node saves)"
 echo "3. a two-platform build (linux/amd64 + linux/arm64), same RUN loop"
-measure "two nodes, one per platform (in parallel)" "$N" bash -c 'build bench-native linux/amd64,linux/arm64'
-C=$LAST_MEDIAN
-measure "one node serving both platforms" "$N" bash -c 'build bench-one linux/amd64,linux/arm64'
-D=$LAST_MEDIAN
-echo "   ratio two-node/one-node: $(ratio "$C" "$D")"
+interleave "$N" \
+  "two nodes, one per platform (in parallel)" "" "build bench-native linux/amd64,linux/arm64" \
+  "one node serving both platforms" "" "build bench-one linux/amd64,linux/arm64"
+echo "   ratio two-node/one-node: $(ratio "${MEDIANS[0]}" "${MEDIANS[1]}")"
 docker buildx rm bench-native >/dev/null 2>&1 || true
 docker buildx rm bench-one >/dev/null 2>&1 || true

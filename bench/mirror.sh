@@ -40,8 +40,8 @@ chmod +x "$work/mp.sh" "$work/sk.sh"
 
 echo "1. within the registry ($MPBUILD_REGISTRY → $MPBUILD_REGISTRY)"
 interleave "$N" \
-  "mpbuild mirror --all (mounts, verifies, tags)" "$work/mp.sh $MPBUILD_REGISTRY" \
-  "skopeo copy --all" "$work/sk.sh $MPBUILD_REGISTRY"
+  "mpbuild mirror --all (mounts, verifies, tags)" "" "$work/mp.sh $MPBUILD_REGISTRY" \
+  "skopeo copy --all" "" "$work/sk.sh $MPBUILD_REGISTRY"
 echo "   ratio mpbuild/skopeo: $(ratio "${MEDIANS[0]}" "${MEDIANS[1]}")"
 # Across registries every run goes to a new, empty registry: skopeo remembers where
 # blobs live (its blob-info cache) and would otherwise mount instead of copying.
@@ -67,11 +67,9 @@ echo \$(( (e - s) / 1000 )) >>"$work/\$1.times"
 exit \$rc
 SH
 chmod +x "$work/fresh.sh"
-median_of() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "2. across registries ($MPBUILD_REGISTRY → a new empty registry each run)"
 "$work/fresh.sh" mp; "$work/fresh.sh" sk; rm -f "$work"/*.times # a warm-up round
 for i in $(seq 1 "$N"); do "$work/fresh.sh" mp; "$work/fresh.sh" sk; done
-C=$(median_of "$work/mp.times"); D=$(median_of "$work/sk.times")
-printf '%-58s %9.1f ms median  (n=%d, interleaved)\n' "mpbuild mirror --all (streams, verifies, tags)" "$(echo "$C / 1000" | bc -l)" "$N"
-printf '%-58s %9.1f ms median  (n=%d, interleaved)\n' "skopeo copy --all" "$(echo "$D / 1000" | bc -l)" "$N"
+report "mpbuild mirror --all (streams, verifies, tags)" $(cat "$work/mp.times"); C=$REPORTED
+report "skopeo copy --all" $(cat "$work/sk.times"); D=$REPORTED
 echo "   ratio mpbuild/skopeo: $(ratio "$C" "$D")"

@@ -8,17 +8,16 @@
 # MPBUILD=path/to/mpbuild skips the release build (the time is buildx's, not mpbuild's).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N=${N:-5}
-if [ -n "${MPBUILD:-}" ]; then
-  eval "$("$ROOT/scripts/stack" env)"
-else
-  setup_stack
-fi
+setup_stack
 ref=$MPBUILD_TEST_BASE
 loop='i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done'
 for p in linux/amd64 linux/arm64; do
-  measure "smoke $p: true" "$N" "$MPBUILD" smoke "$ref" --platform "$p" -- true
-  measure "smoke $p: 100k-iteration shell loop" "$N" "$MPBUILD" smoke "$ref" --platform "$p" -- sh -c "$loop"
   docker pull -q --platform "$p" "$ref" >/dev/null
-  measure "docker run --platform $p: true (peer)" "$N" docker run --rm --platform "$p" "$ref" true
-  measure "docker run --platform $p: 100k-iteration shell loop (peer)" "$N" docker run --rm --platform "$p" "$ref" sh -c "$loop"
+  echo "$p"
+  interleave "$N" \
+    "smoke $p: true" "" "'$MPBUILD' smoke '$ref' --platform $p -- true" \
+    "smoke $p: 100k-iteration shell loop" "" "'$MPBUILD' smoke '$ref' --platform $p -- sh -c '$loop'" \
+    "docker run --platform $p: true (peer)" "" "docker run --rm --platform $p '$ref' true" \
+    "docker run --platform $p: 100k-iteration shell loop (peer)" "" "docker run --rm --platform $p '$ref' sh -c '$loop'"
+  echo "   ratio smoke/docker run: true $(ratio "${MEDIANS[0]}" "${MEDIANS[2]}"), loop $(ratio "${MEDIANS[1]}" "${MEDIANS[3]}")"
 done

@@ -15,13 +15,13 @@ docker buildx build -q --provenance=mode=min --platform linux/amd64,linux/arm64 
 REF=$REPO:latest
 echo "image: $REF (linux/amd64 + linux/arm64 + 2 attestation manifests)"
 interleave "$N" \
-  "mpbuild verify (index + 2 manifests + 2 configs)" \
+  "mpbuild verify (index + 2 manifests + 2 configs)" "" \
   "'$MPBUILD' verify '$REF' --target apprunner --target ecs-fargate:ARM64" \
-  "mpbuild verify --deep (+ entrypoint ELF from layers)" \
+  "mpbuild verify --deep (+ entrypoint ELF from layers)" "" \
   "'$MPBUILD' verify '$REF' --target apprunner --target ecs-fargate:ARM64 --deep" \
-  "skopeo inspect --raw (index only)" \
+  "skopeo inspect --raw (index only)" "" \
   "skopeo inspect --raw --tls-verify=false 'docker://$REF'" \
-  "docker buildx imagetools inspect --raw (index only)" \
+  "docker buildx imagetools inspect --raw (index only)" "" \
   "docker buildx imagetools inspect --raw '$REF'"
 MP=${MEDIANS[0]} DEEP=${MEDIANS[1]} SK=${MEDIANS[2]} IT=${MEDIANS[3]}
 echo
