@@ -262,6 +262,47 @@ fn ctrl_c_removes_the_runs_directory() {
     assert!(!f.dest().exists(), "{}", f.dest().display());
 }
 
+/// A second Ctrl-C exits at once (the first waits for buildx to stop): the run's
+/// directory goes just before the exit.
+#[test]
+fn a_second_ctrl_c_removes_the_runs_directory_too() {
+    // A build that shrugs off SIGTERM, so the run is still busy at the second signal.
+    let f = fixture(
+        "mkdir -p \"$dest\"; echo x > \"$dest/partial\"; trap '' TERM INT; sleep 30 & wait; wait",
+    );
+    let mut child = f
+        .cmd(&["push", "--progress", "plain"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = f.project.parent().unwrap().join("dest");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&log).is_ok_and(|d| Path::new(d.trim()).join("partial").exists())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for _ in 0..2 {
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted again: exiting now"),
+        "{stderr}"
+    );
+    assert!(!f.dest().exists(), "{}", f.dest().display());
+}
+
 #[test]
 fn clean_removes_the_projects_work_dir_and_says_how_much() {
     let f = fixture("mkdir -p \"$dest\"; exit 1");

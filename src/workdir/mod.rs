@@ -222,12 +222,20 @@ impl WorkDir {
     }
 }
 
-/// One run's directory; removed (with everything buildx wrote into it) when dropped.
-#[derive(Debug)]
+/// One run's directory; removed (with everything buildx wrote into it) when dropped,
+/// and, should a second Ctrl-C (or the end of the grace period) end the process before
+/// that, just before it exits.
 pub struct RunDir {
     path: PathBuf,
     /// Held while the run lives: a directory whose lock is free was left by a dead run.
     _lock: File,
+    _on_exit: crate::cancel::Guard<'static>,
+}
+
+impl std::fmt::Debug for RunDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunDir").field("path", &self.path).finish()
+    }
 }
 
 impl RunDir {
@@ -263,7 +271,17 @@ fn make_run_dir(runs: &Path) -> Result<RunDir, WorkDirError> {
         .map_err(io)?;
     let lock = open_lock_file(&path.join(RUN_LOCK)).map_err(io)?;
     lock.lock().map_err(io)?;
-    Ok(RunDir { path, _lock: lock })
+    let gone = path.clone();
+    let on_exit = crate::cancel::global().on_cancel(move |stop| {
+        if stop == crate::cancel::Stop::Force {
+            let _ = std::fs::remove_dir_all(&gone);
+        }
+    });
+    Ok(RunDir {
+        path,
+        _lock: lock,
+        _on_exit: on_exit,
+    })
 }
 
 /// Removes the directories of runs that ended without removing theirs (killed, or the
