@@ -270,7 +270,7 @@ fn a_second_ctrl_c_removes_the_runs_directory_too() {
     let f = fixture(
         "mkdir -p \"$dest\"; echo x > \"$dest/partial\"; trap '' TERM INT; sleep 30 & wait; wait",
     );
-    let mut child = f
+    let child = f
         .cmd(&["push", "--progress", "plain"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
