@@ -154,17 +154,17 @@ pub enum WalkError {
         source: io::Error,
     },
     #[error(
-        "{} is more than {MAX_WALK_DEPTH} directories deep; point `from:` at the directory that holds the deployment files",
+        "{} is more than {MAX_WALK_DEPTH} directories deep; name (in `from:` or `mpbuild check`) the directory that holds the deployment files",
         .dir.display()
     )]
     TooDeep { dir: PathBuf },
     #[error(
-        "{} is a symlink to a directory, which mpbuild does not follow under a directory (it may loop); point `from:` at the linked directory itself, or replace the link with the files",
+        "{} is a symlink to a directory, which mpbuild does not follow under a directory (it may loop); name the linked directory itself (in `from:` or `mpbuild check`), or replace the link with the files",
         .link.display()
     )]
     SymlinkedDir { link: PathBuf },
     #[error(
-        "more than {MAX_WALK_ENTRIES} files and directories under {}; point `from:` at the directory that holds the deployment files",
+        "more than {MAX_WALK_ENTRIES} files and directories under {}; name (in `from:` or `mpbuild check`) the directory that holds the deployment files",
         .root.display()
     )]
     TooMany { root: PathBuf },

@@ -409,3 +409,51 @@ fn an_overwritten_tag_is_caught_at_deploy_time_and_a_pinned_file_is_out_of_its_r
         text(&out)
     );
 }
+
+/// `--deep` reaches into the layers: an image labelled linux/arm64 whose entrypoint is
+/// an x86-64 binary (the `FROM --platform=$BUILDPLATFORM` mistake) passes the platform
+/// check and fails the deep one, at the reference's line.
+#[test]
+fn deep_finds_a_binary_for_another_cpu_under_the_right_label() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("check-deep");
+    let busybox = std::fs::read(stack.busybox("amd64")).unwrap();
+    let ctx = stack.context(&[
+        ("busybox", &busybox),
+        (
+            "Dockerfile",
+            b"FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\nCMD [\"true\"]\n",
+        ),
+    ]);
+    let mut cmd = stack.docker();
+    cmd.args([
+        "buildx",
+        "build",
+        "--progress=quiet",
+        "--platform",
+        "linux/arm64",
+        "--provenance=false",
+    ])
+    .args(["-t", &format!("{repo}:v1"), "--push"])
+    .arg(ctx.path());
+    stack.ok(&mut cmd);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  nodeSelector: {{kubernetes.io/arch: arm64}}\n  containers:\n  - name: app\n    image: {repo}:v1\n"),
+    )
+    .unwrap();
+    let out = stack
+        .runner()
+        .dir(dir.path())
+        .output(&["check", "pod.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = stack
+        .runner()
+        .dir(dir.path())
+        .output(&["check", "pod.yaml", "--deep"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.starts_with("FAIL  pod.yaml:8  Pod/p (app)\n"), "{t}");
+    assert!(t.contains("linux/arm64: ") && t.contains("x86-64"), "{t}");
+}

@@ -251,7 +251,12 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError>
 
 fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
     let pos = e.location().map(|l| Pos::of(&l)).unwrap_or_default();
-    let full = e.without_snippet().to_string();
+    let full = match e.without_snippet() {
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => {
+            crate::deploy::node::duplicate_key(key.as_deref())
+        }
+        other => other.to_string(),
+    };
     // serde-saphyr says "error: line L column C: MESSAGE"; keep MESSAGE.
     let mut message = full.lines().next().unwrap_or_default().trim().to_string();
     if let Some(rest) = message.strip_prefix("error: ") {

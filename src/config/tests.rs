@@ -496,3 +496,15 @@ fn media_types_docker_for_a_whole_image() {
         "{e}"
     );
 }
+
+#[test]
+fn a_key_written_twice_is_said_in_the_files_terms() {
+    let f = Fixture::new();
+    let e = f.err("version: 1\nimages:\n  a:\n    repository: r.example.com/a\n    repository: r.example.com/b\n");
+    assert!(
+        e.starts_with("the key `repository` appears twice in one mapping"),
+        "{e}"
+    );
+    assert!(e.contains("mpbuild.yaml:5:5"), "{e}");
+    assert!(!e.contains("Options"), "{e}");
+}

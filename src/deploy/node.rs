@@ -160,10 +160,7 @@ fn parse_error(e: &serde_saphyr::Error) -> ParseError {
         .location()
         .map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
     let message = match inner {
-        serde_saphyr::Error::DuplicateMappingKey { key, .. } => format!(
-            "the key `{}` appears twice in one mapping; YAML allows each key once, and tools that read this file disagree on which one wins: remove one",
-            key.as_deref().unwrap_or("?")
-        ),
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => duplicate_key(key.as_deref()),
         serde_saphyr::Error::Budget { .. }
         | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
         | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
@@ -185,6 +182,15 @@ fn parse_error(e: &serde_saphyr::Error) -> ParseError {
         column,
         message,
     }
+}
+
+/// What to say of a key written twice in one mapping (the YAML library's own message
+/// tells a developer which option to set).
+pub fn duplicate_key(key: Option<&str>) -> String {
+    format!(
+        "the key `{}` appears twice in one mapping; YAML allows each key once, and tools that read this file disagree on which one wins: remove one",
+        key.unwrap_or("?")
+    )
 }
 
 /// "error: line 3 column 1: MESSAGE at line 3, column 1" → "MESSAGE".
