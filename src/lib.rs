@@ -21,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod digest;
+pub mod emulation;
 pub mod escape;
 pub mod exit;
 pub mod fsread;

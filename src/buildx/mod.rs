@@ -4,9 +4,12 @@
 pub mod docker;
 pub mod error;
 pub mod metadata;
+pub mod nodes;
 pub mod progress;
 pub mod run;
 pub mod state;
+pub mod steps;
+pub mod timing;
 pub mod ui;
 pub mod watch;
 

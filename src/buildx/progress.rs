@@ -142,6 +142,10 @@ pub struct Step {
     pub cached: bool,
     pub error: Option<String>,
     pub log: VecDeque<String>,
+    /// When BuildKit first said it started and last said it completed (nanoseconds
+    /// since the epoch, by the clock of the node that ran it).
+    pub started_at: Option<i128>,
+    pub completed_at: Option<i128>,
     /// A partial line of log output.
     partial: String,
     /// Order of first appearance.
@@ -193,6 +197,13 @@ impl State {
                     }
                     if !v.name.is_empty() {
                         step.name = v.name.clone();
+                    }
+                    let started = v.started.as_deref().and_then(super::timing::parse_time);
+                    if started.is_some() && step.started_at.is_none() {
+                        step.started_at = started;
+                    }
+                    if let Some(done) = v.completed.as_deref().and_then(super::timing::parse_time) {
+                        step.completed_at = Some(step.completed_at.map_or(done, |c| c.max(done)));
                     }
                     if v.started.is_some() && !step.started {
                         step.started = true;

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod dockerfile;
 pub mod ignore;
+pub mod stages;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use crate::buildx::docker::Launch;
 use crate::buildx::{self, BuildError, Builder, Job, Ui, Version};
-use crate::plan::{Output, Plan};
+use crate::emulation::{self, ImageTiming};
+use crate::plan::{ImagePlan, Output, Plan};
 
 /// docker, its buildx and the builder a push will use.
 #[derive(Debug, Clone)]
@@ -55,8 +56,16 @@ impl Tools {
     }
 }
 
-/// Runs the plan's buildx commands in `cwd` (the project directory).
-pub fn build(tools: &Tools, cwd: &Path, plan: &Plan, ui: &Ui, verbose: bool) -> anyhow::Result<()> {
+/// Runs the plan's buildx commands in `cwd` (the project directory); where each image's
+/// build time went, per platform.
+pub fn build(
+    tools: &Tools,
+    cwd: &Path,
+    plan: &Plan,
+    ui: &Ui,
+    verbose: bool,
+) -> anyhow::Result<Vec<ImageTiming>> {
+    let mut timings = Vec::new();
     if let Some(b) = &plan.bake {
         std::fs::write(&b.file_path, serde_json::to_vec_pretty(&b.file)?)?;
         let names: Vec<String> = plan.images.iter().map(|i| i.name.clone()).collect();
@@ -69,7 +78,9 @@ pub fn build(tools: &Tools, cwd: &Path, plan: &Plan, ui: &Ui, verbose: bool) -> 
             what: format!("bake of {}", names.join(", ")),
             images: names,
         };
-        buildx::run::run(&tools.launch, tools.version, &job, ui)?;
+        let state = buildx::run::run(&tools.launch, tools.version, &job, ui)?;
+        let images: Vec<&ImagePlan> = plan.images.iter().collect();
+        timings = emulation::measure_build(&state, &images, cwd, &tools.builder);
     } else {
         for image in &plan.images {
             if verbose {
@@ -81,10 +92,16 @@ pub fn build(tools: &Tools, cwd: &Path, plan: &Plan, ui: &Ui, verbose: bool) -> 
                 images: vec![image.name.clone()],
                 what: format!("build of image `{}`", image.name),
             };
-            buildx::run::run(&tools.launch, tools.version, &job, ui)?;
+            let state = buildx::run::run(&tools.launch, tools.version, &job, ui)?;
+            timings.extend(emulation::measure_build(
+                &state,
+                &[image],
+                cwd,
+                &tools.builder,
+            ));
         }
     }
-    Ok(())
+    Ok(timings)
 }
 
 /// The digest buildx reported for each image of the plan, in plan order.

@@ -77,6 +77,11 @@ fn records(
                 source_commit: commit.clone(),
                 builder: builder.to_string(),
                 time: time.clone(),
+                timing: done
+                    .timing
+                    .iter()
+                    .find(|t| t.platform == pm.platform)
+                    .cloned(),
             });
         }
     }

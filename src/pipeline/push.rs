@@ -10,6 +10,7 @@ use super::upload::Uploaded;
 use super::{build, mirror, promote, unchanged, upload, verify};
 use crate::buildx::Ui;
 use crate::config::Project;
+use crate::emulation::ImageTiming;
 use crate::plan::{Options, Plan};
 use crate::registry::Client;
 use crate::workdir::WorkDir;
@@ -100,11 +101,11 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
 
     // 2. Build (and push by digest, or export), no tag moved; upload the layouts of the
     //    docker driver.
-    let (digests, uploads, build_time) = if to_build.images.is_empty() {
-        (Vec::new(), Vec::new(), None)
+    let (digests, uploads, build_time, timings) = if to_build.images.is_empty() {
+        (Vec::new(), Vec::new(), None, Vec::new())
     } else {
         match build_and_upload(p, to_build, ui) {
-            Ok((d, u, t)) => (d, u, Some(t)),
+            Ok((d, u, t, timings)) => (d, u, Some(t), timings),
             Err((stage, e)) => {
                 fail(&mut rep, stage, Some(e));
                 return rep;
@@ -163,6 +164,9 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         rep,
     );
     for image in &mut rep.images {
+        if let Some(t) = timings.iter().find(|t| t.image == image.name) {
+            image.timing = t.platforms.clone();
+        }
         if let Some(r) = reused.iter().find(|r| r.image == image.name) {
             image.built = false;
             image.unchanged_since = Some(r.since.clone());
@@ -173,13 +177,22 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
 }
 
 /// Builds `plan`'s images and uploads the docker driver's layouts: per image, the
-/// digest and what was uploaded, and the build's time; or the stage that failed.
+/// digest and what was uploaded, the build's time and where it went (also kept in the
+/// work directory for `plan`); or the stage that failed.
 #[allow(clippy::type_complexity)]
 fn build_and_upload(
     p: &Push,
     plan: &Plan,
     ui: &Ui,
-) -> Result<(Vec<String>, Vec<Option<(Uploaded, Duration)>>, f64), (Stage, anyhow::Error)> {
+) -> Result<
+    (
+        Vec<String>,
+        Vec<Option<(Uploaded, Duration)>>,
+        f64,
+        Vec<ImageTiming>,
+    ),
+    (Stage, anyhow::Error),
+> {
     let started = Instant::now();
     // Where the base images' blobs are (for mounting them at upload) is read while
     // buildx builds, so the upload starts without those round trips.
@@ -195,14 +208,15 @@ fn build_and_upload(
             .unwrap_or_default();
         (built, known)
     });
-    built.map_err(|e| (Stage::Build, e))?;
+    let timings = built.map_err(|e| (Stage::Build, e))?;
     let build_time = report::secs(started.elapsed());
+    crate::emulation::history::record(p.work, &timings);
     let digests = build::digests(plan).map_err(|e| (Stage::Build, e.into()))?;
     let uploads = upload::upload_layouts(p.client, plan, p.project_dir, &digests, &known, ui)
         .map_err(|e| (Stage::Upload, e))?;
     // An upload that gave the image Docker media types published other digests.
     let digests = upload::published_digests(&digests, &uploads);
-    Ok((digests, uploads, build_time))
+    Ok((digests, uploads, build_time, timings))
 }
 
 /// What verify → smoke → promote → report needs, for digests already in the registry
@@ -312,6 +326,7 @@ pub fn finish(f: &Finish, mut rep: PushReport) -> PushReport {
             upload: uploads[i].as_ref().map(|(u, _)| u.clone()),
             built: true,
             unchanged_since: None,
+            timing: Vec::new(),
             times: Times {
                 build: build_time,
                 upload: uploads[i].as_ref().map(|(_, t)| report::secs(*t)),

@@ -19,7 +19,7 @@ pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
 pub const MAX_RECORDS: usize = 4096;
 
 /// One image × platform built by one leg.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     pub schema_version: u32,
@@ -42,6 +42,10 @@ pub struct Record {
     pub builder: String,
     /// When the leg finished, RFC 3339 UTC.
     pub time: String,
+    /// Where the leg's build time went on this platform (absent when it built nothing
+    /// here, and in records of earlier mpbuild versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<crate::emulation::PlatformTiming>,
 }
 
 impl Record {
@@ -248,6 +252,7 @@ mod tests {
             source_commit: Some("abc".into()),
             builder: "default (docker)".into(),
             time: "2026-11-28T01:25:39Z".into(),
+            timing: None,
         }
     }
 
@@ -256,6 +261,35 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_829_139), "2026-11-28T01:25:39Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    /// A record carries its platform's timing, and one written without it (by an
+    /// earlier mpbuild) still reads.
+    #[test]
+    fn timing_travels_with_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = record("linux/arm64");
+        r.timing = Some(crate::emulation::PlatformTiming {
+            platform: "linux/arm64".into(),
+            node: None,
+            total_s: 9.5,
+            native_s: 0.4,
+            emulated_s: 9.1,
+            steps: 2,
+            cached: 1,
+            slowest: vec![crate::emulation::StepTiming {
+                step: "RUN make".into(),
+                at: Some("Dockerfile:3".into()),
+                seconds: 9.0,
+                emulated: true,
+            }],
+        });
+        write_all(dir.path(), std::slice::from_ref(&r)).unwrap();
+        assert_eq!(read_all(dir.path()).unwrap()[0].record, r);
+        let mut old = serde_json::to_value(record("linux/amd64")).unwrap();
+        old.as_object_mut().unwrap().remove("timing");
+        std::fs::write(dir.path().join("old.json"), old.to_string()).unwrap();
+        assert_eq!(read_all(dir.path()).unwrap().len(), 2);
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub struct ImageReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unchanged_since: Option<String>,
     pub times: Times,
+    /// Where the build's time went, per platform (empty when nothing was built here).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timing: Vec<crate::emulation::PlatformTiming>,
     /// The planned single-manifest tags: (tag, platform, service), for the text report.
     #[serde(skip)]
     pub singles: Vec<(String, String, String)>,
@@ -284,6 +287,7 @@ impl PushReport {
                 for p in &image.platforms {
                     out.push_str(&format!("  {}  {}\n", p.platform, p.digest));
                 }
+                out.push_str(&render_timing(&image.timing));
             }
             for r in &self.records {
                 out.push_str(&format!("record {r}\n"));
@@ -331,6 +335,7 @@ impl PushReport {
                     "  single     {tag} → the {platform} manifest ({service})\n"
                 ));
             }
+            out.push_str(&render_timing(&image.timing));
             let t = &image.times;
             let parts: Vec<String> = [
                 t.build.map(|b| format!("build {b:.1}s")),
@@ -346,6 +351,20 @@ impl PushReport {
         }
         out
     }
+}
+
+/// One `build` line per platform: where its build time went.
+fn render_timing(timing: &[crate::emulation::PlatformTiming]) -> String {
+    let mut out = String::new();
+    for (i, t) in timing.iter().enumerate() {
+        let head = if i == 0 {
+            "  build      "
+        } else {
+            "             "
+        };
+        out.push_str(&format!("{head}{}\n", crate::emulation::render::line(t)));
+    }
+    out
 }
 
 /// Each mirror's verdict and, for those tagged, what was copied.

@@ -51,7 +51,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::build::Tools;
-use crate::buildx::docker::{Builder, Node, RAWJSON};
+use crate::buildx::docker::RAWJSON;
 use crate::buildx::progress::{Event, MAX_LINE, Parser, State};
 use crate::buildx::watch::Watcher;
 use crate::buildx::{self, BuildError, Job, Ui};
@@ -230,30 +230,7 @@ fn run_spec(
     first_error.map_or(Ok(()), Err)
 }
 
-/// The node of `builder` that builds `platform`, as buildx picks it for a
-/// single-platform build: a node that declares the platform, else one whose BuildKit
-/// lists it, else the first. Native when the node declares the platform (or, declaring
-/// none, lists it first: BuildKit names its own platform before emulated ones), or
-/// when no node says and the platform is this machine's.
-pub fn node_for<'b>(builder: &'b Builder, platform: &Platform) -> (Option<&'b Node>, bool) {
-    let has = |list: &[String]| {
-        list.iter()
-            .filter_map(|s| Platform::parse(s).ok())
-            .any(|p| p.matches(platform))
-    };
-    let node = builder
-        .nodes
-        .iter()
-        .find(|n| has(&n.configured))
-        .or_else(|| builder.nodes.iter().find(|n| has(&n.platforms)))
-        .or(builder.nodes.first());
-    let native = match node {
-        Some(n) if !n.configured.is_empty() => has(&n.configured),
-        Some(n) if !n.platforms.is_empty() => has(&n.platforms[..1]),
-        _ => Platform::host().matches(platform),
-    };
-    (node, native)
-}
+pub use crate::buildx::nodes::node_for;
 
 /// The generated Dockerfile for one smoke run.
 pub fn dockerfile(reference: &str, spec: &SmokePlan) -> String {

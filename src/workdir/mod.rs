@@ -10,6 +10,8 @@
 //!   removes only directories that carry it);
 //! - `inputs-hash-cache.tsv`: content hashes kept between runs, shared by every run of
 //!   the project and read and written only under `lock`;
+//! - `build-times.json`: the last measured time of each build step (`emulation::history`),
+//!   written under `lock`;
 //! - `runs/ID/`: one directory per run (`push`, a leg) for buildx's metadata files, the
 //!   bake file and the OCI layouts, removed when the run ends — success, failure or
 //!   Ctrl-C. Two runs of one project never share one. A run holds `runs/ID/.lock`; a

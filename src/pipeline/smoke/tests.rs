@@ -1,4 +1,5 @@
 use super::*;
+use crate::buildx::docker::{Builder, Node};
 
 fn spec() -> SmokePlan {
     SmokePlan {

@@ -1,0 +1,160 @@
+//! Where build time goes, on the real stack: an image whose arm64 build runs a
+//! CPU-heavy `RUN` under QEMU on this x86-64 machine. The report attributes nearly all
+//! of the arm64 time to that step, names its Dockerfile line and says it ran emulated;
+//! the amd64 row says native. On a builder whose arm64 node is configured for arm64
+//! (a BuildKit daemon of its own), the same step is native.
+
+mod common;
+
+use common::{Stack, text};
+use serde_json::Value;
+
+/// The Dockerfile's heavy step, on line 3: hashing 100 MB with busybox's sha256sum
+/// (about 2.5 s natively here, 8 s under QEMU). `ID` makes the step new to every cache.
+fn dockerfile(id: &str) -> String {
+    format!(
+        "ARG BASE\nFROM ${{BASE}}\nRUN echo {id} > /id && head -c 100000000 /dev/zero | sha256sum > /digest\nCMD [\"cat\", \"/digest\"]\n"
+    )
+}
+
+fn project(stack: &Stack, repo: &str, builder: &str) -> tempfile::TempDir {
+    let yaml = format!(
+        "version: 1\n{builder}images:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}, {{service: ecs-fargate, arch: ARM64}}]\n",
+        base = stack.base_image
+    );
+    stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("Dockerfile", dockerfile(repo).as_bytes()),
+    ])
+}
+
+/// The `timing` row of `platform` in a push document.
+fn row<'a>(doc: &'a Value, platform: &str) -> &'a Value {
+    doc["images"][0]["timing"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["platform"] == platform))
+        .unwrap_or_else(|| panic!("no timing for {platform}: {doc:#}"))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn the_emulated_step_is_named_with_its_line() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("emulated");
+    let dir = project(&stack, &repo, "");
+    let (out, doc) =
+        stack
+            .run_in(dir.path())
+            .json(&["push", "--format", "json", "--progress", "plain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let arm = row(&doc, "linux/arm64");
+    let slow = &arm["slowest"][0];
+    assert_eq!(slow["at"], "Dockerfile:3", "{arm:#}");
+    assert_eq!(slow["emulated"], true, "{arm:#}");
+    assert!(
+        slow["step"].as_str().unwrap().contains("sha256sum"),
+        "{arm:#}"
+    );
+    let share = f(&slow["seconds"]) / f(&arm["total_s"]);
+    assert!(
+        share >= 0.9,
+        "{share:.3} of the arm64 time in the step: {arm:#}"
+    );
+    assert!(f(&arm["emulated_s"]) >= f(&slow["seconds"]), "{arm:#}");
+
+    let amd = row(&doc, "linux/amd64");
+    assert_eq!(amd["slowest"][0]["at"], "Dockerfile:3", "{amd:#}");
+    assert_eq!(amd["slowest"][0]["emulated"], false, "{amd:#}");
+    assert_eq!(f(&amd["emulated_s"]), 0.0, "{amd:#}");
+    // QEMU costs several times the native time (4–4.6× for hashing on this machine).
+    assert!(
+        f(&slow["seconds"]) > 2.0 * f(&amd["slowest"][0]["seconds"]),
+        "{arm:#}\n{amd:#}"
+    );
+}
+
+/// A leg (arm64 alone, as on a runner of its own): its text report has the platform's
+/// line, and its record carries the same figures for the merge job to chart.
+#[test]
+fn a_leg_reports_and_records_its_platform() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("emulated-leg");
+    let dir = project(&stack, &repo, "");
+    let legs = dir.path().join("legs");
+    let out = stack.run_in(dir.path()).output(&[
+        "push",
+        "--platform",
+        "linux/arm64",
+        "--digests-dir",
+        legs.to_str().unwrap(),
+        "--progress",
+        "plain",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let line = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("build      linux/arm64  "))
+        .unwrap_or_else(|| panic!("no build line for linux/arm64:\n{t}"));
+    // `linux/arm64  9.1s, 8.6s emulated · 0/2 cached · slowest RUN … (Dockerfile:3) 8.4s emulated`
+    assert!(line.contains("s emulated · "), "{line}");
+    let step = line
+        .split(" (Dockerfile:3) ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no step at Dockerfile:3: {line}"));
+    assert!(step.contains("s emulated"), "{line}");
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(legs.join("app@linux-arm64.json")).expect("the leg's record"),
+    )
+    .unwrap();
+    let timing = &record["timing"];
+    assert_eq!(timing["platform"], "linux/arm64", "{record:#}");
+    assert_eq!(timing["slowest"][0]["at"], "Dockerfile:3", "{record:#}");
+    assert_eq!(timing["slowest"][0]["emulated"], true, "{record:#}");
+    // One platform alone: the whole build counts, and the step is most of it.
+    let share = f(&timing["slowest"][0]["seconds"]) / f(&timing["total_s"]);
+    assert!(share >= 0.8, "{share:.3}: {record:#}");
+}
+
+#[test]
+fn a_native_arm64_node_runs_the_step_natively() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("emulation-native");
+    let name = format!("e2e-emu-{}", std::process::id());
+    let Some(nodes) = stack.two_nodes(&name) else {
+        return;
+    };
+    let dir = project(&stack, &repo, &nodes.yaml);
+    let cfg = &nodes.docker_config;
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(cfg)
+        .output(&["builder", "up"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (out, doc) = stack.run_in(dir.path()).docker_config(cfg).json(&[
+        "push",
+        "--format",
+        "json",
+        "--progress",
+        "plain",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let arm = row(&doc, "linux/arm64");
+    assert_eq!(arm["node"], format!("{name}1"), "{arm:#}");
+    assert_eq!(arm["slowest"][0]["at"], "Dockerfile:3", "{arm:#}");
+    assert_eq!(arm["slowest"][0]["emulated"], false, "{arm:#}");
+    assert_eq!(f(&arm["emulated_s"]), 0.0, "{arm:#}");
+    assert_eq!(row(&doc, "linux/amd64")["node"], format!("{name}0"));
+    let out = stack
+        .run_in(dir.path())
+        .docker_config(cfg)
+        .output(&["builder", "rm"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
