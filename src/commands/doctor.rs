@@ -13,7 +13,7 @@ use crate::exit::Code;
 use crate::platform::Platform;
 use crate::registry::credentials::Store;
 use crate::registry::error::{ecr_region, login_hint};
-use crate::registry::{Reference, client::is_loopback};
+use crate::registry::{Reference, is_loopback};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,17 +1,23 @@
-//! The registry auth flow: a 401's `WWW-Authenticate` challenge (Basic or Bearer), and
-//! Bearer tokens fetched from the realm with the repository's scope.
+//! The authorizer, the middle layer of the registry client: who we are. Docker's
+//! credentials (looked up once per registry), a 401's `WWW-Authenticate` challenge
+//! (Basic or Bearer) answered, Bearer tokens fetched from the realm with the
+//! repository's scope and kept for the run, and the rules for where credentials may go
+//! (never to another origin, never from HTTPS to a plain-HTTP realm). It sends nothing
+//! itself but token requests, through the transport.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use base64::Engine;
-use ureq::http::{Response, StatusCode};
+use ureq::http::Response;
 
-use super::client::Client;
-use super::credentials::Credential;
+use super::credentials::{Credential, Store};
 use super::error::{RegistryError, login_hint};
+use super::http::{Method, origin, redact_url};
 use super::reference::Repository;
-use super::transport::{Body, Deadline, Method, describe, is_loopback, origin, redact_url};
+use super::scheme::is_loopback;
+use super::transport::{Transport, describe};
 
 /// A parsed `WWW-Authenticate` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,113 +95,42 @@ pub fn scope(path: &str, push: bool) -> String {
     }
 }
 
-impl Client {
-    /// A request with the auth flow: on 401, answer the challenge and try once more.
-    pub(super) fn request(
-        &self,
-        repo: &Repository,
-        scopes: &[String],
-        method: Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: &Body,
-    ) -> Result<Response<ureq::Body>, RegistryError> {
-        self.request_with(repo, scopes, method, url, headers, body, None)
+/// Credentials, and what a registry's challenges were answered with.
+#[derive(Default)]
+pub(super) struct Authorizer {
+    creds: Store,
+    /// Credentials looked up once per registry.
+    cred_cache: Mutex<HashMap<String, Option<Credential>>>,
+    /// Bearer tokens per (registry, scope), reused for the run.
+    tokens: Mutex<HashMap<(String, String), String>>,
+    /// Registries that asked for Basic auth.
+    basic: Mutex<HashMap<String, bool>>,
+}
+
+impl Authorizer {
+    pub(super) fn new(creds: Store) -> Authorizer {
+        Authorizer {
+            creds,
+            ..Authorizer::default()
+        }
     }
 
-    /// `request` with a deadline of the caller's choosing (default: the whole exchange
-    /// within `request_deadline`).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn request_with(
-        &self,
-        repo: &Repository,
-        scopes: &[String],
-        method: Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: &Body,
-        deadline: Option<Deadline>,
-    ) -> Result<Response<ureq::Body>, RegistryError> {
-        let url = &*self.current_url(repo.api_host(), url);
-        // No Authorization, Basic or Bearer, leaves the registry's own origin: an
-        // upload `Location` on another host or scheme (storage, a CDN) gets none.
-        let own = origin(&format!(
-            "{}://{}/",
-            self.scheme(repo.api_host()),
-            repo.api_host()
-        ));
-        if origin(url).is_some_and(|o| Some(o) != own) {
-            return self.send_once(repo, method, url, headers, body, None, deadline);
+    /// The credential Docker's config holds for `registry`, looked up once.
+    pub(super) fn credential(&self, registry: &str) -> Result<Option<Credential>, RegistryError> {
+        if let Some(c) = self.cred_cache.lock().unwrap().get(registry) {
+            return Ok(c.clone());
         }
-        let registry = repo.api_host().to_string();
-        let scope_key = scopes.join(" ");
-        let cached = self.cached_auth(&registry, &repo.registry, &scope_key)?;
-        let resp = self.send_once(
-            repo,
-            method,
-            url,
-            headers,
-            body,
-            cached.as_deref(),
-            deadline,
-        )?;
-        if resp.status() != StatusCode::UNAUTHORIZED {
-            return Ok(resp);
-        }
-        let challenge = resp
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_challenge);
-        let unauthorized = |detail: &str| RegistryError::Unauthorized {
-            registry: repo.registry.clone(),
-            repository: repo.path.clone(),
-            action: if scopes.iter().any(|s| s.ends_with("push")) {
-                "push to".into()
-            } else {
-                "pull from".into()
-            },
-            request: format!("{} {}{detail}", method.as_str(), redact_url(url)),
-            hint: login_hint(&repo.registry),
-        };
-        let cred = self.credential(&repo.registry)?;
-        let header = match challenge {
-            Some(Challenge::Basic { .. }) => {
-                self.basic.lock().unwrap().insert(registry.clone(), true);
-                match &cred {
-                    Some(Credential::Basic { username, password }) => {
-                        basic_header(username, password)
-                    }
-                    _ => return Err(unauthorized(": credentials required")),
-                }
-            }
-            Some(Challenge::Bearer { realm, service, .. }) => {
-                let token =
-                    self.fetch_token(repo, &realm, service.as_deref(), scopes, cred.as_ref())?;
-                self.tokens
-                    .lock()
-                    .unwrap()
-                    .insert((registry.clone(), scope_key.clone()), token.clone());
-                format!("Bearer {token}")
-            }
-            None => return Err(unauthorized(": no usable WWW-Authenticate challenge")),
-        };
-        if cached.as_deref() == Some(header.as_str()) {
-            return Err(unauthorized(""));
-        }
-        let resp = self.send_once(repo, method, url, headers, body, Some(&header), deadline)?;
-        if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
-            let detail = if cred.is_none() {
-                ": no credentials found in Docker's config"
-            } else {
-                ": the credentials were refused"
-            };
-            return Err(unauthorized(detail));
-        }
-        Ok(resp)
+        let c = self.creds.get(registry)?;
+        self.cred_cache
+            .lock()
+            .unwrap()
+            .insert(registry.to_string(), c.clone());
+        Ok(c)
     }
 
-    fn cached_auth(
+    /// The Authorization value an earlier challenge of `host` earned for `scope_key`: a
+    /// token, or Basic credentials for a registry that asked for them.
+    pub(super) fn cached(
         &self,
         host: &str,
         registry: &str,
@@ -223,8 +158,79 @@ impl Client {
         Ok(None)
     }
 
+    /// The Authorization value that answers `resp`'s challenge (a 401 to `method` `url`):
+    /// Basic credentials, or a Bearer token fetched for `scopes`. `cached` is what the
+    /// refused request carried: the same answer again is a refusal.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn answer(
+        &self,
+        transport: &Transport,
+        repo: &Repository,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        resp: &Response<ureq::Body>,
+        cached: Option<&str>,
+    ) -> Result<String, RegistryError> {
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_challenge);
+        let unauthorized = |detail: &str| unauthorized(repo, scopes, method, url, detail);
+        let cred = self.credential(&repo.registry)?;
+        let registry = repo.api_host().to_string();
+        let header = match challenge {
+            Some(Challenge::Basic { .. }) => {
+                self.basic.lock().unwrap().insert(registry, true);
+                match &cred {
+                    Some(Credential::Basic { username, password }) => {
+                        basic_header(username, password)
+                    }
+                    _ => return Err(unauthorized(": credentials required")),
+                }
+            }
+            Some(Challenge::Bearer { realm, service, .. }) => {
+                let token = self.fetch_token(
+                    transport,
+                    repo,
+                    &realm,
+                    service.as_deref(),
+                    scopes,
+                    cred.as_ref(),
+                )?;
+                self.tokens
+                    .lock()
+                    .unwrap()
+                    .insert((registry, scopes.join(" ")), token.clone());
+                format!("Bearer {token}")
+            }
+            None => return Err(unauthorized(": no usable WWW-Authenticate challenge")),
+        };
+        if cached == Some(header.as_str()) {
+            return Err(unauthorized(""));
+        }
+        Ok(header)
+    }
+
+    /// The error for an answer that still refuses us after the challenge was answered.
+    pub(super) fn refused(
+        &self,
+        repo: &Repository,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+    ) -> RegistryError {
+        let detail = match self.credential(&repo.registry) {
+            Ok(None) => ": no credentials found in Docker's config",
+            _ => ": the credentials were refused",
+        };
+        unauthorized(repo, scopes, method, url, detail)
+    }
+
     fn fetch_token(
         &self,
+        transport: &Transport,
         repo: &Repository,
         realm: &str,
         service: Option<&str>,
@@ -238,8 +244,9 @@ impl Client {
             .unwrap_or(realm)
             .to_string();
         if cred.is_some() {
-            let registry_scheme = self.scheme(repo.api_host());
-            if let Err(reason) = realm_policy(registry_scheme, realm, &self.options.insecure) {
+            let registry_scheme = transport.scheme(repo.api_host());
+            if let Err(reason) = realm_policy(registry_scheme, realm, transport.schemes.insecure())
+            {
                 return Err(RegistryError::InsecureAuth {
                     registry: repo.registry.clone(),
                     target: format!("the token service {realm}"),
@@ -248,7 +255,7 @@ impl Client {
                 });
             }
         }
-        let agent = self.agent_with(&realm_host, !realm.starts_with("http://"))?;
+        let agent = transport.agent_with(&realm_host, !realm.starts_with("http://"))?;
         let t = Instant::now();
         let result = match cred {
             Some(Credential::IdentityToken { token, .. }) => {
@@ -266,7 +273,7 @@ impl Client {
                 agent
                     .post(realm)
                     .config()
-                    .timeout_global(Some(self.request_deadline(0)))
+                    .timeout_global(Some(transport.request_deadline(0)))
                     .build()
                     .send_form(form)
             }
@@ -274,7 +281,7 @@ impl Client {
                 let mut req = agent
                     .get(realm)
                     .config()
-                    .timeout_global(Some(self.request_deadline(0)))
+                    .timeout_global(Some(transport.request_deadline(0)))
                     .build();
                 if let Some(s) = service {
                     req = req.query("service", s);
@@ -288,14 +295,14 @@ impl Client {
                 req.call()
             }
         };
-        self.log(
+        transport.log(
             Method::Get,
             realm,
             result.as_ref().ok().map(|r| r.status().as_u16()),
             t,
         );
         let mut resp = result.map_err(|e| {
-            if let Some(e) = self.interrupted(repo, || format!("token from {realm}")) {
+            if let Some(e) = transport.interrupted(repo, || format!("token from {realm}")) {
                 return e;
             }
             let (message, hint) = describe(&e, &realm_host, "https");
@@ -333,7 +340,8 @@ impl Client {
             .limit(1 << 20)
             .read_to_vec()
             .map_err(|e| {
-                self.interrupted(repo, || format!("token from {realm}"))
+                transport
+                    .interrupted(repo, || format!("token from {realm}"))
                     .unwrap_or_else(|| RegistryError::Network {
                         registry: repo.registry.clone(),
                         request: format!("token from {realm}"),
@@ -362,14 +370,37 @@ impl Client {
                 hint: "check the registry's token service".into(),
             })
     }
+}
 
-    pub(super) fn pull_scopes(repo: &Repository) -> Vec<String> {
-        vec![scope(&repo.path, false)]
+/// Not authorized to pull from or push to `repo` (`detail` says why).
+fn unauthorized(
+    repo: &Repository,
+    scopes: &[String],
+    method: Method,
+    url: &str,
+    detail: &str,
+) -> RegistryError {
+    RegistryError::Unauthorized {
+        registry: repo.registry.clone(),
+        repository: repo.path.clone(),
+        action: if scopes.iter().any(|s| s.ends_with("push")) {
+            "push to".into()
+        } else {
+            "pull from".into()
+        },
+        request: format!("{} {}{detail}", method.as_str(), redact_url(url)),
+        hint: login_hint(&repo.registry),
     }
+}
 
-    pub(super) fn push_scopes(repo: &Repository) -> Vec<String> {
-        vec![scope(&repo.path, true)]
-    }
+/// The scopes to read `repo`.
+pub(super) fn pull_scopes(repo: &Repository) -> Vec<String> {
+    vec![scope(&repo.path, false)]
+}
+
+/// The scopes to write `repo`.
+pub(super) fn push_scopes(repo: &Repository) -> Vec<String> {
+    vec![scope(&repo.path, true)]
 }
 
 fn basic_header(user: &str, pass: &str) -> String {
@@ -406,9 +437,9 @@ pub(super) fn realm_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Options;
     use crate::registry::credentials::Store;
     use crate::registry::test_server::{self, Reply, Server, serve, status};
+    use crate::registry::{Client, Options};
 
     #[test]
     fn bearer_and_basic() {

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use ureq::http::StatusCode;
 
-use super::client::{Client, header, http_error};
+use super::auth::{pull_scopes, push_scopes};
+use super::client::{Client, http_error};
 use super::error::RegistryError;
+use super::http::{Body, Deadline, Method, header};
 use super::reference::Repository;
-use super::transport::{Body, Deadline, MIN_RATE, Method, REQUEST_TIMEOUT_ENV};
+use super::transport::{MIN_RATE, REQUEST_TIMEOUT_ENV};
 
 impl Client {
     /// A blob as a stream that checks its digest when it ends.
@@ -50,13 +52,13 @@ impl Client {
                 reference: format!("{repo}@{digest}"),
                 message,
             })?;
-        let url = format!("{}/blobs/{digest}", self.base(repo));
+        let url = format!("{}/blobs/{digest}", self.transport.base(repo));
         let started = Instant::now();
-        let base = self.request_deadline(0);
+        let base = self.transport.request_deadline(0);
         // The body may be large: its time is bounded by the reader, by its length.
         let mut resp = self.request_with(
             repo,
-            &Client::pull_scopes(repo),
+            &pull_scopes(repo),
             Method::Get,
             &url,
             &[],
@@ -80,7 +82,7 @@ impl Client {
             content_length,
             started,
             base,
-            cancel: self.cancel(),
+            cancel: self.transport.cancel(),
             inner: Box::new(reader),
             hasher: hash.then(|| algorithm.hasher()),
             expected: digest.to_string(),
@@ -148,11 +150,11 @@ impl Client {
         digest: &str,
         push: bool,
     ) -> Result<bool, RegistryError> {
-        let url = format!("{}/blobs/{digest}", self.base(repo));
+        let url = format!("{}/blobs/{digest}", self.transport.base(repo));
         let scopes = if push {
-            Client::push_scopes(repo)
+            push_scopes(repo)
         } else {
-            Client::pull_scopes(repo)
+            pull_scopes(repo)
         };
         let mut resp = self.request(repo, &scopes, Method::Head, &url, &[], &Body::Empty)?;
         match resp.status() {

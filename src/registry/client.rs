@@ -1,52 +1,37 @@
-//! The registry client itself: the shared state (options, credential store, agents,
-//! token and scheme caches) behind `Client`, its constructors, and the mapping of
-//! non-success responses to `RegistryError`s. The OCI API is spread over the modules
-//! beside it: `transport` (sending, retries), `auth` (challenges, tokens),
-//! `manifests`, `blobs` and `upload`.
+//! The registry client, the top layer: the OCI distribution API over the transport
+//! (`transport`: agents, schemes, retries, deadlines, the log) and the authorizer
+//! (`auth`: credentials, challenges, tokens). This file holds the client itself, the one
+//! request path every endpoint takes (send; on a 401, answer the challenge and send
+//! once more), and the mapping of non-success answers to `RegistryError`s. The
+//! endpoints are `impl Client` blocks beside it: `manifests`, `blobs` and `upload`; none
+//! of them is imported here.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ureq::http::Response;
+use ureq::http::{Response, StatusCode};
 
-use super::credentials::{Credential, Store};
+use super::auth::Authorizer;
+use super::cache::DigestCache;
+use super::credentials::Store;
 use super::error::{RegistryError, login_hint};
+use super::http::{Body, Deadline, Method, body_excerpt, origin, redact_url};
 use super::reference::Repository;
-use super::transport::redact_url;
-use crate::escape::Line;
-
-pub use super::blobs::{BlobReader, Checked};
-pub use super::manifests::Fetched;
-pub use super::transport::{Body, OpenBlob, Options, Retry, is_loopback};
+use super::transport::{Options, Transport};
 
 /// The registry client. Cheap to share across threads (`Arc<Client>`).
 pub struct Client {
-    pub(super) options: Options,
-    pub(super) creds: Store,
-    pub(super) agents: Mutex<HashMap<String, ureq::Agent>>,
-    /// Bearer tokens per (registry, scope), reused for the run.
-    pub(super) tokens: Mutex<HashMap<(String, String), String>>,
-    /// Registries that asked for Basic auth.
-    pub(super) basic: Mutex<HashMap<String, bool>>,
-    /// Credentials looked up once per registry.
-    pub(super) cred_cache: Mutex<HashMap<String, Option<Credential>>>,
-    /// http or https per loopback/insecure registry, probed once.
-    pub(super) schemes: Mutex<HashMap<String, &'static str>>,
-    /// Loopback registries spoken to in plain HTTP before any answer confirmed it.
-    pub(super) assumed_http: Mutex<std::collections::HashSet<String>>,
-    /// Manifests fetched by digest in this run (`REPO@DIGEST`): what a digest names
+    pub(super) transport: Transport,
+    pub(super) auth: Authorizer,
+    /// Manifests and small blobs fetched by digest in this run: what a digest names
     /// never changes, so a stage that needs one another stage already read and checked
     /// (promotion after verification, a leg's records) does not fetch it again.
-    pub(super) by_digest: Mutex<super::manifests::DigestCache>,
-    /// One hook per agent: an interrupt closes its connections, so a request blocked on
-    /// a stalled registry returns at once (see `cancel`).
-    pub(super) stops: Mutex<Vec<crate::cancel::Guard<'static>>>,
+    pub(super) by_digest: Mutex<DigestCache>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("options", &self.options)
+            .field("options", &self.transport.options)
             .finish()
     }
 }
@@ -59,30 +44,10 @@ impl Client {
 
     pub fn with_store(options: Options, creds: Store) -> Arc<Client> {
         Arc::new(Client {
-            options,
-            creds,
-            agents: Mutex::new(HashMap::new()),
-            tokens: Mutex::new(HashMap::new()),
-            basic: Mutex::new(HashMap::new()),
-            cred_cache: Mutex::new(HashMap::new()),
-            schemes: Mutex::new(HashMap::new()),
-            assumed_http: Mutex::default(),
+            transport: Transport::new(options),
+            auth: Authorizer::new(creds),
             by_digest: Mutex::default(),
-            stops: Mutex::default(),
         })
-    }
-
-    /// The cancellation this client's requests stop at: the process's, unless the
-    /// options name another (tests).
-    pub(super) fn cancel(&self) -> &'static crate::cancel::Token {
-        self.options.cancel.unwrap_or_else(crate::cancel::global)
-    }
-
-    /// Closes `agent`'s connections, in use or idle, when the run is interrupted.
-    pub(super) fn stop_on_cancel(&self, agent: &ureq::Agent) {
-        let agent = agent.clone();
-        let guard = self.cancel().on_cancel(move |_| agent.clone().shutdown());
-        self.stops.lock().unwrap().push(guard);
     }
 
     /// The error for a request the interrupt cut short (`request` says which), or
@@ -92,61 +57,75 @@ impl Client {
         repo: &Repository,
         request: impl FnOnce() -> String,
     ) -> Option<RegistryError> {
-        self.cancel()
-            .is_cancelled()
-            .then(|| RegistryError::Interrupted {
-                registry: repo.registry.clone(),
-                request: request(),
-            })
+        self.transport.interrupted(repo, request)
     }
 
-    pub(super) fn credential(&self, registry: &str) -> Result<Option<Credential>, RegistryError> {
-        if let Some(c) = self.cred_cache.lock().unwrap().get(registry) {
-            return Ok(c.clone());
+    /// A request with the auth flow: on 401, answer the challenge and try once more.
+    pub(super) fn request(
+        &self,
+        repo: &Repository,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body,
+    ) -> Result<Response<ureq::Body>, RegistryError> {
+        self.request_with(repo, scopes, method, url, headers, body, None)
+    }
+
+    /// `request` with a deadline of the caller's choosing (default: the whole exchange
+    /// within the transport's request deadline).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn request_with(
+        &self,
+        repo: &Repository,
+        scopes: &[String],
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body,
+        deadline: Option<Deadline>,
+    ) -> Result<Response<ureq::Body>, RegistryError> {
+        let t = &self.transport;
+        let url = &*t.current_url(repo.api_host(), url);
+        // No Authorization, Basic or Bearer, leaves the registry's own origin: an
+        // upload `Location` on another host or scheme (storage, a CDN) gets none.
+        let own = origin(&format!(
+            "{}://{}/",
+            t.scheme(repo.api_host()),
+            repo.api_host()
+        ));
+        if origin(url).is_some_and(|o| Some(o) != own) {
+            return t.send(repo, method, url, headers, body, None, deadline);
         }
-        let c = self.creds.get(registry)?;
-        self.cred_cache
-            .lock()
-            .unwrap()
-            .insert(registry.to_string(), c.clone());
-        Ok(c)
+        let cached = self
+            .auth
+            .cached(repo.api_host(), &repo.registry, &scopes.join(" "))?;
+        let resp = t.send(
+            repo,
+            method,
+            url,
+            headers,
+            body,
+            cached.as_deref(),
+            deadline,
+        )?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let header = self
+            .auth
+            .answer(t, repo, scopes, method, url, &resp, cached.as_deref())?;
+        let resp = t.send(repo, method, url, headers, body, Some(&header), deadline)?;
+        if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
+            return Err(self.auth.refused(repo, scopes, method, url));
+        }
+        Ok(resp)
     }
 }
 
-pub(super) fn header(resp: &Response<ureq::Body>, name: &str) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-pub(super) fn body_excerpt(resp: &mut Response<ureq::Body>) -> String {
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(4096)
-        .lossy_utf8(true)
-        .read_to_string()
-        .unwrap_or_default();
-    // Registry errors are JSON: {"errors":[{"code","message","detail"}]}.
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
-        && let Some(errs) = v["errors"].as_array()
-    {
-        return errs
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}: {}",
-                    Line(e["code"].as_str().unwrap_or("?")),
-                    Line(e["message"].as_str().unwrap_or(""))
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
-    crate::escape::line(&body.chars().take(200).collect::<String>()).into_owned()
-}
-
+/// A registry's refusal (any answer the endpoint does not take) as a `RegistryError`,
+/// with a hint for the status.
 pub(super) fn http_error(
     repo: &Repository,
     method: &str,

@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::client::Client;
+use super::http::{Body, Method};
 use super::test_server::{self, plain_http};
-use super::transport::{Body, Method};
 use super::{Options, Reference, RegistryError};
 use crate::cancel::Token;
 
@@ -103,7 +103,7 @@ fn a_write_nobody_reads_ends_at_the_cancel() {
     // Far more than the socket buffers hold: the send blocks until the cancel.
     let body: &'static [u8] = Box::leak(vec![0u8; 64 << 20].into_boxed_slice());
     let (err, took) = cancel_when_stalled(token, &arrived, move || {
-        let url = format!("{}/blobs/uploads/x", c.base(&r.repository));
+        let url = format!("{}/blobs/uploads/x", c.transport.base(&r.repository));
         c.request(
             &r.repository,
             &[],

@@ -256,6 +256,16 @@ impl ImageConfig {
     }
 }
 
+/// A manifest as fetched: its exact bytes, media type and digest (already checked
+/// against the bytes), parsed.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub media_type: String,
+    pub digest: String,
+    pub manifest: Manifest,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,55 +4,13 @@
 
 use ureq::http::{Response, StatusCode};
 
-use super::client::{Client, header, http_error};
+use super::auth::pull_scopes;
+use super::client::{Client, http_error};
 use super::error::RegistryError;
-use super::manifest::{ACCEPT, MAX_INDEX_ENTRIES, Manifest};
+use super::http::{Body, Method, header, redact_url};
+use super::manifest::{ACCEPT, Fetched, MAX_INDEX_ENTRIES, Manifest};
 use super::reference::{Reference, Repository};
-use super::transport::{Body, Method, describe, redact_url};
-
-/// A fetched manifest: exact bytes, media type and digest (already checked).
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub bytes: Vec<u8>,
-    pub media_type: String,
-    pub digest: String,
-    pub manifest: Manifest,
-}
-
-/// The most manifest bytes kept by digest in one run.
-const DIGEST_CACHE_BYTES: usize = 32 << 20;
-
-/// Manifests and small blobs (configs) already fetched and checked by digest, by
-/// `REPO@DIGEST`, up to [`DIGEST_CACHE_BYTES`] in all (past that, nothing more is
-/// kept). Only what was read from that repository is kept under its name.
-#[derive(Debug, Default)]
-pub struct DigestCache {
-    entries: std::collections::HashMap<String, Fetched>,
-    blobs: std::collections::HashMap<String, Vec<u8>>,
-    bytes: usize,
-}
-
-impl DigestCache {
-    /// Takes `len` bytes of the budget, if it has them.
-    fn reserve(&mut self, len: usize) -> bool {
-        let fits = self.bytes + len <= DIGEST_CACHE_BYTES;
-        if fits {
-            self.bytes += len;
-        }
-        fits
-    }
-
-    /// Keeps a blob's bytes, if the budget allows.
-    pub(super) fn keep_blob(&mut self, key: String, bytes: &[u8]) {
-        if self.reserve(bytes.len()) {
-            self.blobs.insert(key, bytes.to_vec());
-        }
-    }
-
-    pub(super) fn blob(&self, key: &str) -> Option<&Vec<u8>> {
-        self.blobs.get(key)
-    }
-}
+use super::transport::describe;
 
 impl Client {
     /// Fetches a manifest by tag or digest and checks its digest: against the digest
@@ -61,16 +19,13 @@ impl Client {
     pub fn get_manifest(&self, r: &Reference) -> Result<Fetched, RegistryError> {
         let key = r.digest.as_ref().map(|d| format!("{}@{d}", r.repository));
         if let Some(k) = &key
-            && let Some(f) = self.by_digest.lock().unwrap().entries.get(k)
+            && let Some(f) = self.by_digest.lock().unwrap().manifest(k)
         {
             return Ok(f.clone());
         }
         let fetched = self.fetch_manifest(r)?;
         if let Some(k) = key {
-            let mut cache = self.by_digest.lock().unwrap();
-            if cache.reserve(fetched.bytes.len()) {
-                cache.entries.insert(k, fetched.clone());
-            }
+            self.by_digest.lock().unwrap().keep_manifest(k, &fetched);
         }
         Ok(fetched)
     }
@@ -83,10 +38,10 @@ impl Client {
         repo: &Repository,
         tag: &str,
     ) -> Result<Option<String>, RegistryError> {
-        let url = format!("{}/manifests/{tag}", self.base(repo));
+        let url = format!("{}/manifests/{tag}", self.transport.base(repo));
         let mut resp = self.request(
             repo,
-            &Client::pull_scopes(repo),
+            &pull_scopes(repo),
             Method::Head,
             &url,
             &[("Accept", ACCEPT)],
@@ -130,10 +85,10 @@ impl Client {
             })?),
             None => None,
         };
-        let url = format!("{}/manifests/{}", self.base(repo), r.target());
+        let url = format!("{}/manifests/{}", self.transport.base(repo), r.target());
         let mut resp = self.request(
             repo,
-            &Client::pull_scopes(repo),
+            &pull_scopes(repo),
             Method::Get,
             &url,
             &[("Accept", ACCEPT)],

@@ -3,10 +3,12 @@
 
 pub mod auth;
 mod blobs;
+mod cache;
 pub mod client;
 pub mod convert;
 pub mod credentials;
 pub mod error;
+mod http;
 #[cfg(test)]
 mod interrupt_tests;
 pub mod manifest;
@@ -21,8 +23,13 @@ pub(crate) mod test_server;
 mod transport;
 mod upload;
 
-pub use client::{BlobReader, Checked, Client, Fetched, Options, Retry};
+pub use blobs::{BlobReader, Checked};
+pub use client::Client;
 pub use error::RegistryError;
+pub use http::OpenBlob;
+pub use manifest::Fetched;
 pub use manifest::{Descriptor, ImageConfig, Manifest};
 pub use reference::{Reference, Repository};
+pub use scheme::is_loopback;
+pub use transport::{Options, Retry};
 pub use upload::{Placed, Upload};

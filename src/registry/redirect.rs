@@ -7,10 +7,9 @@
 
 use ureq::http::Response;
 
-use super::client::header;
 use super::error::RegistryError;
+use super::http::{Method, header, origin, redact_url};
 use super::reference::Repository;
-use super::transport::{Method, origin, redact_url};
 
 /// The most redirects one write follows (each a 307/308 to its own origin).
 const MAX_WRITE_REDIRECTS: u32 = 5;

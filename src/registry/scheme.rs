@@ -2,14 +2,14 @@
 //! their first answer says otherwise) and hosts listed as insecure (probed once, HTTPS
 //! first, like Docker); and the URLs built with it.
 
-use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use ureq::http::{Response, StatusCode};
 
-use super::client::{Client, header};
-use super::reference::Repository;
+use super::http::header;
 
 /// Whether `registry` (host[:port]) is on the loopback interface.
 pub fn is_loopback(registry: &str) -> bool {
@@ -27,71 +27,87 @@ pub fn is_loopback(registry: &str) -> bool {
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-impl Client {
+/// Which scheme each loopback or insecure registry speaks, found once per run. Every
+/// other registry speaks HTTPS.
+#[derive(Debug, Default)]
+pub(super) struct Schemes {
+    /// Registries (host[:port]) reached over plain HTTP besides loopback.
+    insecure: Vec<String>,
+    /// http or https per loopback/insecure registry, probed once.
+    known: Mutex<HashMap<String, &'static str>>,
+    /// Loopback registries spoken to in plain HTTP before any answer confirmed it.
+    assumed_http: Mutex<HashSet<String>>,
+}
+
+impl Schemes {
+    pub(super) fn new(insecure: Vec<String>) -> Schemes {
+        Schemes {
+            insecure,
+            ..Schemes::default()
+        }
+    }
+
+    /// The registries listed as insecure.
+    pub(super) fn insecure(&self) -> &[String] {
+        &self.insecure
+    }
+
     /// HTTPS, except for loopback and insecure registries that do not speak TLS. A
-    /// registry listed as insecure is probed once, HTTPS first, like Docker. A loopback
-    /// registry is spoken to in plain HTTP first — nothing leaves the machine, and the
-    /// first request carries no credentials — and its first answer settles it: a TLS
-    /// server's refusal of plain HTTP makes it HTTPS from then on ([`Self::settle`]).
-    /// This saves the probe's round trip on every run against a local registry. A
-    /// registry that speaks TLS with a certificate we do not trust stays HTTPS, so the
-    /// certificate error (and its hint) is what the user sees.
-    pub(super) fn scheme(&self, registry: &str) -> &'static str {
-        let listed = self.options.insecure.iter().any(|h| h == registry);
+    /// registry listed as insecure is probed once (`probe`, HTTPS first, like Docker). A
+    /// loopback registry is spoken to in plain HTTP first — nothing leaves the machine,
+    /// and the first request carries no credentials — and its first answer settles it:
+    /// a TLS server's refusal of plain HTTP makes it HTTPS from then on
+    /// ([`Self::settle`]). This saves the probe's round trip on every run against a
+    /// local registry. A registry that speaks TLS with a certificate we do not trust
+    /// stays HTTPS, so the certificate error (and its hint) is what the user sees.
+    pub(super) fn scheme(
+        &self,
+        registry: &str,
+        probe: impl Fn(&str) -> &'static str,
+    ) -> &'static str {
+        let listed = self.insecure.iter().any(|h| h == registry);
         if !(is_loopback(registry) || listed) {
             return "https";
         }
-        let mut schemes = self.schemes.lock().unwrap();
-        if let Some(s) = schemes.get(registry) {
+        let mut known = self.known.lock().unwrap();
+        if let Some(s) = known.get(registry) {
             return s;
         }
         if !listed {
-            schemes.insert(registry.to_string(), "http");
+            known.insert(registry.to_string(), "http");
             self.assumed_http
                 .lock()
                 .unwrap()
                 .insert(registry.to_string());
             return "http";
         }
-        drop(schemes);
-        let scheme = self.probe_tls(registry);
-        self.schemes
+        drop(known);
+        let scheme = probe(registry);
+        self.known
             .lock()
             .unwrap()
             .insert(registry.to_string(), scheme);
         scheme
     }
 
-    /// Whether `registry` answers a TLS handshake: "https" if it does (a certificate we
-    /// do not trust included), else "http". The outcome does not depend on which roots
-    /// are trusted, so the probe goes without loading them.
-    fn probe_tls(&self, registry: &str) -> &'static str {
-        match self.agent_with(registry, false) {
-            Ok(agent) => {
-                let probe = agent
-                    .get(format!("https://{registry}/v2/"))
-                    .config()
-                    .timeout_global(Some(Duration::from_secs(3)))
-                    .build()
-                    .call();
-                match probe {
-                    Ok(_) => "https",
-                    Err(e) if is_certificate_error(&e) => "https",
-                    Err(_) => "http",
-                }
-            }
-            Err(_) => "http",
-        }
+    /// Takes `scheme` for `registry` without asking (tests: a server known to speak it).
+    #[cfg(test)]
+    pub(super) fn assume(&self, registry: &str, scheme: &'static str) {
+        self.known
+            .lock()
+            .unwrap()
+            .insert(registry.to_string(), scheme);
     }
 
     /// After the first answer from a loopback registry spoken to in plain HTTP: true if
     /// it turned out to be a TLS server (a bare 400 with no registry header, which is how
     /// TLS servers answer plain HTTP, or a reply that is not HTTP at all) that answers a
-    /// handshake — the scheme is then HTTPS and the request must be sent again.
+    /// handshake (`probe`) — the scheme is then HTTPS and the request must be sent again.
     pub(super) fn settle(
         &self,
         host: &str,
         result: &Result<Response<ureq::Body>, ureq::Error>,
+        probe: impl Fn(&str) -> &'static str,
     ) -> bool {
         if !self.assumed_http.lock().unwrap().remove(host) {
             return false;
@@ -106,34 +122,29 @@ impl Client {
             | Err(ureq::Error::Timeout(_)) => false,
             Err(_) => true,
         };
-        if !refused_plain_http || self.probe_tls(host) != "https" {
+        if !refused_plain_http || probe(host) != "https" {
             return false;
         }
-        self.schemes
-            .lock()
-            .unwrap()
-            .insert(host.to_string(), "https");
+        self.known.lock().unwrap().insert(host.to_string(), "https");
         true
     }
+}
 
-    /// `url` with the scheme its registry turned out to have: a URL made while a
-    /// loopback registry was assumed to speak plain HTTP, once it is known to be HTTPS.
-    pub(super) fn current_url<'u>(&self, host: &str, url: &'u str) -> Cow<'u, str> {
-        let plain = format!("http://{host}/");
-        if url.starts_with(&plain) && self.scheme(host) == "https" {
-            Cow::Owned(format!("https://{host}/{}", &url[plain.len()..]))
-        } else {
-            Cow::Borrowed(url)
-        }
-    }
-
-    pub(super) fn base(&self, repo: &Repository) -> String {
-        format!(
-            "{}://{}/v2/{}",
-            self.scheme(repo.api_host()),
-            repo.api_host(),
-            repo.path
-        )
+/// Whether `registry` answers a TLS handshake through `agent` (one with the built-in
+/// roots): "https" if it does (a certificate we do not trust included), else "http".
+/// The outcome does not depend on which roots are trusted, so the probe goes without
+/// loading them.
+pub(super) fn probe_tls(agent: &ureq::Agent, registry: &str) -> &'static str {
+    let probe = agent
+        .get(format!("https://{registry}/v2/"))
+        .config()
+        .timeout_global(Some(Duration::from_secs(3)))
+        .build()
+        .call();
+    match probe {
+        Ok(_) => "https",
+        Err(e) if is_certificate_error(&e) => "https",
+        Err(_) => "http",
     }
 }
 
@@ -146,6 +157,7 @@ fn is_certificate_error(e: &ureq::Error) -> bool {
 mod tests {
     use super::*;
     use crate::registry::Options;
+    use crate::registry::client::Client;
     use crate::registry::credentials::Store;
 
     #[test]
@@ -179,8 +191,15 @@ mod tests {
             Store::default(),
         );
         // Loopback: plain HTTP until an answer says otherwise, without a probe.
-        assert_eq!(c.scheme("127.0.0.1:1"), "http");
-        assert!(c.assumed_http.lock().unwrap().contains("127.0.0.1:1"));
+        assert_eq!(c.transport.scheme("127.0.0.1:1"), "http");
+        assert!(
+            c.transport
+                .schemes
+                .assumed_http
+                .lock()
+                .unwrap()
+                .contains("127.0.0.1:1")
+        );
         // Listed (loopback or not): probed, HTTPS first; nothing listens on port 1, so
         // plain HTTP, settled.
         let listed = Client::with_store(
@@ -190,9 +209,17 @@ mod tests {
             },
             Store::default(),
         );
-        assert_eq!(listed.scheme("127.0.0.1:1"), "http");
-        assert!(listed.assumed_http.lock().unwrap().is_empty());
-        assert_eq!(c.scheme("registry.lan"), "https");
-        assert_eq!(c.scheme("ghcr.io"), "https");
+        assert_eq!(listed.transport.scheme("127.0.0.1:1"), "http");
+        assert!(
+            listed
+                .transport
+                .schemes
+                .assumed_http
+                .lock()
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(c.transport.scheme("registry.lan"), "https");
+        assert_eq!(c.transport.scheme("ghcr.io"), "https");
     }
 }

@@ -187,7 +187,7 @@ pub fn client(options: Options, store: Store) -> Arc<Client> {
 
 /// Skips the https probe for a test server: it speaks plain HTTP.
 pub fn plain_http(c: &Client, addr: &str) {
-    c.schemes.lock().unwrap().insert(addr.to_string(), "http");
+    c.transport.schemes.assume(addr, "http");
 }
 
 /// A credential store with Basic credentials for `registry`.

@@ -1,19 +1,22 @@
-//! The transport under every registry request: one ureq agent per host (TLS roots from
-//! the system, `--ca-file` and `/etc/docker/certs.d/HOST/`), timeouts, bounded retries
-//! on 429, 5xx and network errors, and the `--verbose` request log (URLs redacted,
-//! never credentials). Which scheme a registry speaks is `scheme`'s.
+//! The transport, the bottom layer of the registry client: bytes on the wire and
+//! nothing about who we are. One ureq agent per host (TLS roots from the system,
+//! `--ca-file` and `/etc/docker/certs.d/HOST/`), the scheme each registry speaks
+//! (`scheme`), timeouts and deadlines, bounded retries on 429, 5xx and network errors,
+//! redirects of writes (`redirect`), the interrupt, and the `--verbose` request log
+//! (URLs redacted, never credentials). The authorizer and the client sit on top of it.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ureq::http::{Response, StatusCode};
 
-use super::client::{Client, header};
 use super::error::RegistryError;
+use super::http::{Body, Deadline, Method, header, redact_url};
 use super::reference::Repository;
-pub use super::scheme::is_loopback;
+use super::scheme::Schemes;
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy)]
@@ -66,65 +69,88 @@ const MAX_PEM_BYTES: u64 = 16 << 20;
 /// deadline.
 pub const MIN_RATE: u64 = 256 << 10;
 
-/// How long a request may take.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Deadline {
-    /// From sending to the body's last byte.
-    Whole(Duration),
-    /// Until the response headers are in; the caller bounds the body (blob streams).
-    Headers(Duration),
+/// The transport: agents, schemes, deadlines, retries, the interrupt and the log.
+pub(super) struct Transport {
+    pub(super) options: Options,
+    agents: Mutex<HashMap<String, ureq::Agent>>,
+    pub(super) schemes: Schemes,
+    /// One hook per agent: an interrupt closes its connections, so a request blocked on
+    /// a stalled registry returns at once (see `cancel`).
+    stops: Mutex<Vec<crate::cancel::Guard<'static>>>,
 }
 
-/// Opens a blob's content anew (once per attempt), for streamed uploads.
-pub type OpenBlob<'a> = dyn Fn() -> std::io::Result<Box<dyn Read + Send + 'a>> + Sync + 'a;
-
-/// The body of a request, re-creatable for retries.
-pub enum Body<'a> {
-    Empty,
-    Bytes(&'a [u8]),
-    /// A stream of known length, opened anew for each attempt.
-    Stream {
-        len: u64,
-        open: &'a OpenBlob<'a>,
-    },
-}
-
-impl Body<'_> {
-    fn len(&self) -> u64 {
-        match self {
-            Body::Empty => 0,
-            Body::Bytes(b) => b.len() as u64,
-            Body::Stream { len, .. } => *len,
+impl Transport {
+    pub(super) fn new(options: Options) -> Transport {
+        Transport {
+            schemes: Schemes::new(options.insecure.clone()),
+            options,
+            agents: Mutex::default(),
+            stops: Mutex::default(),
         }
     }
-}
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
-}
-
-impl Method {
-    /// A request that changes what the registry holds: never redirected to GET, never
-    /// sent to another host by a redirect.
-    pub(super) fn writes(self) -> bool {
-        matches!(self, Method::Post | Method::Put)
+    /// The cancellation this transport's requests stop at: the process's, unless the
+    /// options name another (tests).
+    pub(super) fn cancel(&self) -> &'static crate::cancel::Token {
+        self.options.cancel.unwrap_or_else(crate::cancel::global)
     }
 
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
+    /// Closes `agent`'s connections, in use or idle, when the run is interrupted.
+    fn stop_on_cancel(&self, agent: &ureq::Agent) {
+        let agent = agent.clone();
+        let guard = self.cancel().on_cancel(move |_| agent.clone().shutdown());
+        self.stops.lock().unwrap().push(guard);
+    }
+
+    /// The error for a request the interrupt cut short (`request` says which), or
+    /// `None` when the run was not interrupted.
+    pub(super) fn interrupted(
+        &self,
+        repo: &Repository,
+        request: impl FnOnce() -> String,
+    ) -> Option<RegistryError> {
+        self.cancel()
+            .is_cancelled()
+            .then(|| RegistryError::Interrupted {
+                registry: repo.registry.clone(),
+                request: request(),
+            })
+    }
+
+    /// The scheme `registry` speaks (see [`Schemes::scheme`]).
+    pub(super) fn scheme(&self, registry: &str) -> &'static str {
+        self.schemes.scheme(registry, |r| self.probe(r))
+    }
+
+    /// Whether `registry` answers a TLS handshake: "https" or "http".
+    fn probe(&self, registry: &str) -> &'static str {
+        match self.agent_with(registry, false) {
+            Ok(agent) => super::scheme::probe_tls(&agent, registry),
+            Err(_) => "http",
         }
     }
-}
 
-impl Client {
+    /// `url` with the scheme its registry turned out to have: a URL made while a
+    /// loopback registry was assumed to speak plain HTTP, once it is known to be HTTPS.
+    pub(super) fn current_url<'u>(&self, host: &str, url: &'u str) -> Cow<'u, str> {
+        let plain = format!("http://{host}/");
+        if url.starts_with(&plain) && self.scheme(host) == "https" {
+            Cow::Owned(format!("https://{host}/{}", &url[plain.len()..]))
+        } else {
+            Cow::Borrowed(url)
+        }
+    }
+
+    /// `SCHEME://HOST/v2/PATH`: where `repo`'s API answers.
+    pub(super) fn base(&self, repo: &Repository) -> String {
+        format!(
+            "{}://{}/v2/{}",
+            self.scheme(repo.api_host()),
+            repo.api_host(),
+            repo.path
+        )
+    }
+
     /// The agent for requests to `host`. A registry reached over plain HTTP gets the
     /// built-in roots (only a redirect to HTTPS storage would use them), so the system
     /// bundle is not read and parsed for it: a cost on every run against a local
@@ -250,7 +276,7 @@ impl Client {
 
     /// Sends one request with retries; `auth` is the Authorization value to use.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn send_once(
+    pub(super) fn send(
         &self,
         repo: &Repository,
         method: Method,
@@ -280,7 +306,7 @@ impl Client {
             attempt += 1;
             let t = Instant::now();
             let result = self.dispatch(&agent, method, &url, headers, body, auth, deadline);
-            let settled_tls = self.settle(host, &result);
+            let settled_tls = self.schemes.settle(host, &result, |r| self.probe(r));
             if settled_tls || self.current_url(host, &url) != url {
                 // A TLS server (found by this request or another): the same request
                 // again, over HTTPS, not counted as an attempt.
@@ -454,71 +480,4 @@ pub(super) fn describe(e: &ureq::Error, host: &str, scheme: &str) -> (String, St
         "check your network and the registry, then try again".into()
     };
     (message, hint)
-}
-
-/// The origin of a URL: lowercase scheme and host[:port], default ports dropped.
-pub(super) fn origin(url: &str) -> Option<(String, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next()?;
-    // Userinfo is never ours to send; ignore it for the comparison.
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = host.to_ascii_lowercase();
-    let host = match (scheme.as_str(), host.rsplit_once(':')) {
-        ("https", Some((h, "443"))) | ("http", Some((h, "80"))) => h.to_string(),
-        _ => host,
-    };
-    Some((scheme, host))
-}
-
-/// Drops query strings that may carry upload state or signatures from logged URLs.
-pub(super) fn redact_url(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, q)) => {
-            let kept: Vec<&str> = q
-                .split('&')
-                .filter(|kv| {
-                    kv.starts_with("mount=") || kv.starts_with("from=") || kv.starts_with("digest=")
-                })
-                .collect();
-            if kept.is_empty() {
-                base.to_string()
-            } else {
-                format!("{base}?{}", kept.join("&"))
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins() {
-        let o = |u: &str| origin(u).unwrap();
-        assert_eq!(
-            o("https://Ghcr.io:443/v2/x"),
-            o("https://ghcr.io/upload?x=1")
-        );
-        assert_eq!(o("http://r:80/a"), ("http".into(), "r".into()));
-        assert_ne!(o("http://ghcr.io/a"), o("https://ghcr.io/a"));
-        assert_ne!(o("https://r:5000/a"), o("https://r/a"));
-        assert_ne!(o("https://s3.amazonaws.com/b"), o("https://ghcr.io/b"));
-        assert_eq!(o("https://user@evil.example/x").1, "evil.example");
-        assert_eq!(origin("/v2/x"), None);
-    }
-
-    #[test]
-    fn urls_in_logs_lose_upload_state() {
-        assert_eq!(
-            redact_url("http://r/v2/x/blobs/uploads/abc?_state=SECRET&digest=sha256:1"),
-            "http://r/v2/x/blobs/uploads/abc?digest=sha256:1"
-        );
-        assert_eq!(
-            redact_url("https://s3/obj?X-Amz-Signature=zzz"),
-            "https://s3/obj"
-        );
-    }
 }

@@ -3,11 +3,11 @@
 
 use ureq::http::StatusCode;
 
-use super::auth;
-use super::client::{Client, body_excerpt, header, http_error};
+use super::auth::{self, push_scopes};
+use super::client::{Client, http_error};
 use super::error::RegistryError;
+use super::http::{Body, Method, OpenBlob, body_excerpt, header};
 use super::reference::Repository;
-use super::transport::{Body, Method, OpenBlob};
 
 /// An open upload session: where the blob's bytes go.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ impl Client {
     ) -> Result<Mount, RegistryError> {
         let url = format!(
             "{}/blobs/uploads/?mount={digest}&from={}",
-            self.base(repo),
+            self.transport.base(repo),
             from.path
         );
         let scopes = vec![
@@ -109,10 +109,10 @@ impl Client {
     /// Opens an upload session (POST): where [`finish_upload`](Self::finish_upload)
     /// sends the blob.
     pub fn start_upload(&self, repo: &Repository) -> Result<Upload, RegistryError> {
-        let start_url = format!("{}/blobs/uploads/", self.base(repo));
+        let start_url = format!("{}/blobs/uploads/", self.transport.base(repo));
         let mut resp = self.request(
             repo,
-            &Client::push_scopes(repo),
+            &push_scopes(repo),
             Method::Post,
             &start_url,
             &[],
@@ -143,7 +143,7 @@ impl Client {
         len: u64,
         open: &'a OpenBlob<'a>,
     ) -> Result<(), RegistryError> {
-        let scopes = Client::push_scopes(repo);
+        let scopes = push_scopes(repo);
         let mut put_url = upload.url.clone();
         put_url.push(if put_url.contains('?') { '&' } else { '?' });
         put_url.push_str("digest=");
@@ -179,10 +179,10 @@ impl Client {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<String, RegistryError> {
-        let url = format!("{}/manifests/{target}", self.base(repo));
+        let url = format!("{}/manifests/{target}", self.transport.base(repo));
         let mut resp = self.request(
             repo,
-            &Client::push_scopes(repo),
+            &push_scopes(repo),
             Method::Put,
             &url,
             &[("Content-Type", media_type)],
@@ -212,7 +212,7 @@ impl Client {
         } else {
             format!(
                 "{}://{}{}",
-                self.scheme(repo.api_host()),
+                self.transport.scheme(repo.api_host()),
                 repo.api_host(),
                 if location.starts_with('/') {
                     location.to_string()
