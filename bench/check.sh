@@ -120,11 +120,11 @@ EOF
 echo "100 references in 20 files, $(sort -u "$list" | cut -d' ' -f1 | sort -u | wc -l) distinct tags of 8 images"
 "$MPBUILD" check "$deploy" --cluster-archs amd64,arm64 | tail -1
 interleave "$N" \
-  "mpbuild check (20 files, 100 references)" \
+  "mpbuild check (20 files, 100 references)"  "" \
   "'$MPBUILD' check '$deploy' --cluster-archs amd64,arm64" \
-  "mpbuild verify, once per reference (shell loop)" \
+  "mpbuild verify, once per reference (shell loop)"  "" \
   "bash '$verify_loop'" \
-  "crane manifest, once per reference (shell loop)" \
+  "crane manifest, once per reference (shell loop)"  "" \
   "bash '$crane_loop'"
 CHECK=${MEDIANS[0]} VERIFY=${MEDIANS[1]} CRANE_LOOP=${MEDIANS[2]}
 echo
