@@ -1,8 +1,9 @@
 //! Where build time goes, on the real stack: an image whose arm64 build runs a
 //! CPU-heavy `RUN` under QEMU on this x86-64 machine. The report attributes nearly all
 //! of the arm64 time to that step, names its Dockerfile line and says it ran emulated;
-//! the amd64 row says native. On a builder whose arm64 node is configured for arm64
-//! (a BuildKit daemon of its own), the same step is native.
+//! the amd64 row says native; `plan` named the step as emulated before the build, and
+//! its time after. On a builder whose arm64 node is configured for arm64 (a BuildKit
+//! daemon of its own), the same step is native.
 
 mod common;
 
@@ -10,8 +11,16 @@ use common::{Stack, text};
 use serde_json::Value;
 
 /// The Dockerfile's heavy step, on line 3: hashing 100 MB with busybox's sha256sum
-/// (about 2.5 s natively here, 8 s under QEMU). `ID` makes the step new to every cache.
+/// (about 2.5 s natively here, 8 s under QEMU). `ID` and the time make the step new to
+/// every cache (a process id, in repository names, comes back between runs).
 fn dockerfile(id: &str) -> String {
+    let id = format!(
+        "{id}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
     format!(
         "ARG BASE\nFROM ${{BASE}}\nRUN echo {id} > /id && head -c 100000000 /dev/zero | sha256sum > /digest\nCMD [\"cat\", \"/digest\"]\n"
     )
@@ -46,6 +55,46 @@ fn the_emulated_step_is_named_with_its_line() {
     let _emu = stack.emulation_shared();
     let repo = stack.unique_repo("emulated");
     let dir = project(&stack, &repo, "");
+
+    // Before the build, `plan` names the step that will run under emulation, for arm64
+    // only, with the remedies; nothing was measured yet.
+    let (out, plan) = stack.run_in(dir.path()).json(&["plan", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let forecast = &plan["emulation"][0];
+    let platform = |p: &str| {
+        forecast["platforms"]
+            .as_array()
+            .and_then(|v| v.iter().find(|x| x["platform"] == p))
+            .unwrap_or_else(|| panic!("{p}: {forecast:#}"))
+            .clone()
+    };
+    assert_eq!(
+        platform("linux/amd64")["emulated"],
+        serde_json::json!([]),
+        "{forecast:#}"
+    );
+    let named = &platform("linux/arm64")["emulated"];
+    assert_eq!(named.as_array().map(Vec::len), Some(1), "{forecast:#}");
+    assert_eq!(named[0]["at"], "Dockerfile:3", "{forecast:#}");
+    assert!(named[0].get("last_s").is_none(), "{forecast:#}");
+    let kinds: Vec<&str> = forecast["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["native-node", "build-platform-stage"],
+        "{forecast:#}"
+    );
+    let out = stack.run_in(dir.path()).output(&["plan"]);
+    let t = text(&out);
+    assert!(
+        t.contains("linux/arm64  1 RUN step(s) emulated:\n      Dockerfile:3  RUN echo "),
+        "{t}"
+    );
+
     let (out, doc) =
         stack
             .run_in(dir.path())
@@ -76,6 +125,15 @@ fn the_emulated_step_is_named_with_its_line() {
         f(&slow["seconds"]) > 2.0 * f(&amd["slowest"][0]["seconds"]),
         "{arm:#}\n{amd:#}"
     );
+
+    // After it, `plan` says what the step cost the last time.
+    let (_, plan) = stack.run_in(dir.path()).json(&["plan", "--format", "json"]);
+    let after = plan["emulation"][0]["platforms"]
+        .as_array()
+        .and_then(|v| v.iter().find(|x| x["platform"] == "linux/arm64"))
+        .map(|p| p["emulated"][0]["last_s"].clone())
+        .unwrap_or_default();
+    assert_eq!(f(&after), f(&slow["seconds"]), "{plan:#}");
 }
 
 /// A leg (arm64 alone, as on a runner of its own): its text report has the platform's

@@ -414,6 +414,18 @@ fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding>
             ));
         }
     }
+    // The RUN steps each image runs under emulation on this builder.
+    let options = crate::plan::Options {
+        output: crate::plan::Output::OciLayout,
+        work_dir: crate::settings::work_dir(project),
+        builder: builder_name.clone(),
+    };
+    let plan = crate::plan::Plan::new(project, &options);
+    for f in crate::emulation::forecast_plan(&plan, &project.dir, &options.work_dir, &builder) {
+        for (check, detail, fix) in crate::emulation::render::findings(&f) {
+            out.push(finding(Status::Warn, &check, detail, Some(fix)));
+        }
+    }
     // The containerd image store, when the docker driver builds several platforms.
     let multi = project.images.iter().any(|i| {
         let mut ps: Vec<&Platform> = Vec::new();

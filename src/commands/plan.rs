@@ -24,6 +24,10 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
         builder: crate::settings::builder_name(args.builder.as_deref(), &project),
     };
     let plan = Plan::for_images(&project, &images, &options);
+    // Which RUN steps will run under emulation, on the builder buildx's files describe.
+    let builder = crate::emulation::plan_builder(&project, options.builder.as_deref());
+    let forecasts =
+        crate::emulation::forecast_plan(&plan, &project.dir, &options.work_dir, &builder);
     // The commands run in the project directory: printed with `cd DIR &&`, so they
     // run as printed from anywhere.
     let cwd = std::fs::canonicalize(&project.dir).unwrap_or_else(|_| project.dir.clone());
@@ -37,11 +41,15 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
                 cwd: &'a std::path::Path,
                 #[serde(flatten)]
                 plan: &'a Plan,
+                /// Per image: the RUN steps each platform runs under emulation, and
+                /// the remedies.
+                emulation: &'a [crate::emulation::forecast::Forecast],
             }
             super::output::print_json(&serde_json::to_string_pretty(&Doc {
                 schema_version: super::output::SCHEMA_VERSION,
                 cwd: &cwd,
                 plan: &plan,
+                emulation: &forecasts,
             })?)
         }
         // GitHub's matrix format, read by `fromJSON` as the matrix itself: an extra key
@@ -49,7 +57,10 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
         PlanFormat::GithubMatrix => {
             super::output::print_json(&serde_json::to_string(&plan.matrix())?)
         }
-        PlanFormat::Text => crate::out!("{}", render_text(&plan, &Platform::host(), &cwd)),
+        PlanFormat::Text => crate::out!(
+            "{}",
+            render_text(&plan, &forecasts, &Platform::host(), &cwd)
+        ),
     }
     Ok(Code::Ok)
 }
@@ -67,8 +78,14 @@ fn own_flags(argv: &[String]) -> String {
     format!("# mpbuild's own flags: {}", own.join(", "))
 }
 
-/// The plan as a person reads it; the commands run in `cwd` (absolute).
-pub fn render_text(plan: &Plan, host: &Platform, cwd: &std::path::Path) -> String {
+/// The plan as a person reads it, each image's emulation forecast after its block; the
+/// commands run in `cwd` (absolute).
+pub fn render_text(
+    plan: &Plan,
+    forecasts: &[crate::emulation::forecast::Forecast],
+    host: &Platform,
+    cwd: &std::path::Path,
+) -> String {
     let mut out = String::new();
     for (i, img) in plan.images.iter().enumerate() {
         if i > 0 {
@@ -141,6 +158,9 @@ pub fn render_text(plan: &Plan, host: &Platform, cwd: &std::path::Path) -> Strin
                     .map(|e| format!(", output must match /{e}/"))
                     .unwrap_or_default()
             );
+        }
+        if let Some(f) = forecasts.iter().find(|f| f.image == img.name) {
+            out.push_str(&crate::emulation::render::forecast(f));
         }
         if plan.bake.is_none() {
             let _ = writeln!(out, "  command");
