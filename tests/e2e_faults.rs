@@ -1,57 +1,16 @@
 //! `verify`, `mirror` and `push` through a fault-injecting proxy in front of the real
 //! registry (`common::fault`): slow bytes, stalls, resets, 429 with Retry-After (the
-//! wait measured on the proxy's clock), 5xx, wrong bytes for a digest, redirects to
-//! another host or from HTTPS to plain HTTP, token realm downgrades (an HTTPS registry
-//! is the proxy behind `common::tls::TlsFront`). Each asserts the exit code and that no
-//! tag moved; where credentials are configured (and the proxy asks for them, so they
-//! are sent), that they appear in no output and reach no other host or scheme — read
-//! from the proxies' records of what they were sent.
+//! wait measured on the proxy's clock), 5xx, wrong bytes for a digest. Each asserts the
+//! exit code and that no tag moved; where credentials are configured (and the proxy
+//! asks for them, so they are sent), that they appear in no output. Redirects and token
+//! realms: `e2e_credentials.rs`.
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use common::fault::{Fault, Proxy};
-use common::{Stack, has_blob_at, tag_digest_at, text};
-
-const USER: &str = "fault-user";
-const PASS: &str = "fault-Pa55word-XYZ";
-
-/// `mpbuild ARGS` with the stack's environment, and `docker_config` when given.
-fn mpbuild(stack: &Stack, docker_config: Option<&Path>, args: &[&str]) -> Output {
-    let mut run = stack.runner().env("MPBUILD_REQUEST_TIMEOUT", "10");
-    if let Some(d) = docker_config {
-        run = run.docker_config(d);
-    }
-    run.output(args)
-}
-
-/// A Docker config with Basic credentials for `registry`.
-fn credentials(dir: &Path, registry: &str) -> std::path::PathBuf {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"));
-    std::fs::write(
-        dir.join("config.json"),
-        format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
-    )
-    .unwrap();
-    dir.to_path_buf()
-}
-
-fn assert_no_credentials(t: &str) {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"));
-    assert!(
-        !t.contains(PASS) && !t.contains(&b64) && !t.contains("Authorization:"),
-        "a credential leaked: {t}"
-    );
-}
-
-/// The base image, reached through `proxy`.
-fn via(proxy: &Proxy, stack: &Stack) -> String {
-    format!("{}/{}@{}", proxy.addr, stack.base_repo, stack.base_digest)
-}
+use common::fault::{Fault, Proxy, assert_no_credentials, credentials, mpbuild, via};
+use common::{has_blob_at, tag_digest_at, text};
 
 #[test]
 fn verify_rides_out_429_and_5xx_then_gives_up_on_persistent_ones() {
@@ -270,229 +229,6 @@ fn retry_after_is_waited_for_in_seconds_and_as_an_http_date() {
 }
 
 #[test]
-fn redirects_to_another_host_or_scheme_carry_no_credentials() {
-    let Some(stack) = common::stack() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(&stack.registry);
-    let other = Proxy::start(&stack.registry);
-    let cfg = credentials(dir.path(), &proxy.addr);
-    let other_port = other.addr.rsplit_once(':').unwrap().1;
-    // Basic auth is asked for once; from then on every request carries it.
-    proxy
-        .times(
-            1,
-            None,
-            "/v2/",
-            Fault::Challenge("Basic realm=\"fault\"".into()),
-        )
-        .always(
-            Some("GET"),
-            "/blobs/",
-            Fault::Redirect(format!("http://localhost:{other_port}")),
-        );
-    let image = via(&proxy, &stack);
-    let out = mpbuild(
-        &stack,
-        Some(&cfg),
-        &["verify", &image, "--platform", "linux/amd64", "-v"],
-    );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{t}");
-    assert_no_credentials(&t);
-    assert!(
-        proxy.requests().iter().any(|r| r.authorization),
-        "the registry got the credentials: {:?}",
-        proxy.requests()
-    );
-    let seen = other.requests();
-    assert!(!seen.is_empty(), "the redirect was followed");
-    assert!(
-        seen.iter().all(|r| !r.authorization),
-        "credentials followed a redirect to another host: {seen:?}"
-    );
-
-    // To the same host on another scheme (HTTPS on a plain port): exit 4, no secret.
-    let proxy = Proxy::start(&stack.registry);
-    let port = proxy.addr.rsplit_once(':').unwrap().1.to_string();
-    proxy
-        .times(
-            1,
-            None,
-            "/v2/",
-            Fault::Challenge("Basic realm=\"fault\"".into()),
-        )
-        .always(
-            Some("GET"),
-            "/blobs/",
-            Fault::Redirect(format!("https://127.0.0.1:{port}")),
-        );
-    let cfg2 = tempfile::tempdir().unwrap();
-    let cfg2 = credentials(cfg2.path(), &proxy.addr);
-    let out = mpbuild(
-        &stack,
-        Some(&cfg2),
-        &[
-            "verify",
-            &via(&proxy, &stack),
-            "--platform",
-            "linux/amd64",
-            "-v",
-        ],
-    );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(4), "{t}");
-    assert_no_credentials(&t);
-}
-
-/// An HTTPS registry (a TLS front on the proxy, trusted through `--ca-file`) that asks
-/// for Basic credentials once, and the `verify` of the base image through it with
-/// those credentials and `-v`.
-struct Https {
-    proxy: Proxy,
-    front: common::tls::TlsFront,
-    ca: std::path::PathBuf,
-    cfg: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Https {
-    fn start(stack: &Stack) -> Https {
-        let dir = tempfile::tempdir().unwrap();
-        let (ca, cert, key) = common::tls::private_ca(dir.path());
-        let proxy = Proxy::start(&stack.registry);
-        let front = common::tls::TlsFront::start(&proxy.addr, &cert, &key);
-        let cfg = credentials(dir.path(), &front.addr);
-        Https {
-            proxy,
-            front,
-            ca,
-            cfg,
-            _dir: dir,
-        }
-    }
-
-    fn verify(&self, stack: &Stack) -> Output {
-        let image = format!(
-            "{}/{}@{}",
-            self.front.addr, stack.base_repo, stack.base_digest
-        );
-        mpbuild(
-            stack,
-            Some(&self.cfg),
-            &[
-                "verify",
-                &image,
-                "--platform",
-                "linux/amd64",
-                "--ca-file",
-                self.ca.to_str().unwrap(),
-                "-v",
-            ],
-        )
-    }
-}
-
-#[test]
-fn an_https_registry_downgrading_to_plain_http_gets_no_credentials_there() {
-    let Some(stack) = common::stack() else { return };
-    // Blobs redirected to plain HTTP on the same host (another port, a proxy that
-    // records what it is sent).
-    let https = Https::start(&stack);
-    let plain = Proxy::start(&stack.registry);
-    https
-        .proxy
-        .times(
-            1,
-            None,
-            "/v2/",
-            Fault::Challenge("Basic realm=\"fault\"".into()),
-        )
-        .always(
-            Some("GET"),
-            "/blobs/",
-            Fault::Redirect(format!("http://{}", plain.addr)),
-        );
-    let out = https.verify(&stack);
-    let t = text(&out);
-    assert_no_credentials(&t);
-    // The HTTPS side got the credentials (so they were there to leak)…
-    assert!(
-        https.proxy.requests().iter().any(|r| r.authorization),
-        "the HTTPS registry got no credentials: {:?}",
-        https.proxy.requests()
-    );
-    // …and what reached plain HTTP, if anything, carried none.
-    let seen = plain.requests();
-    assert!(
-        seen.iter().all(|r| !r.authorization),
-        "credentials followed a redirect from HTTPS to plain HTTP: {seen:?}"
-    );
-    assert!(
-        !seen.is_empty() || out.status.code() == Some(4),
-        "neither followed nor refused: {t}"
-    );
-
-    // A token realm on plain HTTP (same host) behind the HTTPS registry: no request
-    // with credentials reaches it.
-    let https = Https::start(&stack);
-    let token = Proxy::start(&stack.registry);
-    https.proxy.always(
-        None,
-        "/v2/",
-        Fault::Challenge(format!(
-            "Bearer realm=\"http://{}/token\",service=\"fault\"",
-            token.addr
-        )),
-    );
-    let out = https.verify(&stack);
-    let t = text(&out);
-    assert!(
-        !https.proxy.requests().is_empty(),
-        "the HTTPS registry was reached"
-    );
-    let seen = token.requests();
-    assert!(
-        seen.iter().all(|r| !r.authorization),
-        "credentials went to a plain-HTTP token realm: {seen:?}"
-    );
-    assert_eq!(out.status.code(), Some(4), "{t}");
-    assert!(t.contains("refusing to send credentials"), "{t}");
-    assert_no_credentials(&t);
-}
-
-#[test]
-fn a_token_realm_downgrade_gets_no_credentials() {
-    let Some(stack) = common::stack() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::start(&stack.registry);
-    let cfg = credentials(dir.path(), &proxy.addr);
-    // A plain-HTTP token service on a host that is not loopback (and never resolves).
-    proxy.always(
-        None,
-        "/v2/",
-        Fault::Challenge("Bearer realm=\"http://token.invalid/token\",service=\"fault\"".into()),
-    );
-    let out = mpbuild(
-        &stack,
-        Some(&cfg),
-        &[
-            "verify",
-            &via(&proxy, &stack),
-            "--platform",
-            "linux/amd64",
-            "-v",
-        ],
-    );
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(4), "{t}");
-    assert!(
-        t.contains("refusing to send credentials") && t.contains("token.invalid"),
-        "{t}"
-    );
-    assert_no_credentials(&t);
-}
-
-#[test]
 fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
     let Some(stack) = common::stack() else { return };
     let dest = stack.start_registry("", None);
@@ -535,21 +271,27 @@ fn mirror_from_a_source_serving_wrong_bytes_writes_no_blob_and_moves_no_tag() {
     let amd_only: Vec<&String> = layers.iter().filter(|l| !arm_layers.contains(l)).collect();
     assert!(!amd_only.is_empty(), "no amd64-only layer to check");
     // The registry refuses a wrong blob by itself, so what counts is what reached it:
-    // each upload of a corrupted layer was started and cut before its last byte.
+    // every upload of a corrupted layer that started was cut before its last byte (and
+    // at least one started: the first failure stops the others from starting).
     let seen = into.requests();
+    let mut started = 0;
     for l in &amd_only {
         let hex = l.trim_start_matches("sha256:");
         let puts: Vec<_> = seen
             .iter()
             .filter(|r| r.method == "PUT" && r.path.contains(hex))
             .collect();
-        assert!(!puts.is_empty(), "no upload of {l} started: {seen:?}");
+        started += puts.len();
         assert!(
             puts.iter().all(|r| !r.complete),
             "the whole of the wrong {l} was sent: {puts:?}"
         );
         assert!(!has_blob_at(&dest.addr, "copy", l), "{l} was committed");
     }
+    assert!(
+        started > 0,
+        "no upload of a corrupted layer started: {seen:?}"
+    );
     assert_eq!(out.status.code(), Some(4), "{t}");
     let error = t
         .lines()

@@ -384,3 +384,50 @@ fn handle(
     out.flush()?;
     out.shutdown(Shutdown::Write)
 }
+
+// What the tests that run mpbuild through a proxy share: credentials the proxy can ask
+// for (and the check that they never show), the base image through a proxy, and the
+// run itself.
+
+use base64::Engine;
+use std::path::Path;
+
+use super::Stack;
+
+pub const USER: &str = "fault-user";
+pub const PASS: &str = "fault-Pa55word-XYZ";
+
+/// `mpbuild ARGS` with the stack's environment, a 10 s request timeout (faults end
+/// sooner), and `docker_config` when given.
+pub fn mpbuild(stack: &Stack, docker_config: Option<&Path>, args: &[&str]) -> std::process::Output {
+    let mut run = stack.runner().env("MPBUILD_REQUEST_TIMEOUT", "10");
+    if let Some(d) = docker_config {
+        run = run.docker_config(d);
+    }
+    run.output(args)
+}
+
+/// A Docker config with Basic credentials for `registry`.
+pub fn credentials(dir: &Path, registry: &str) -> std::path::PathBuf {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"));
+    std::fs::write(
+        dir.join("config.json"),
+        format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    dir.to_path_buf()
+}
+
+/// Fails the test when the output holds the password, its Basic form, or a header.
+pub fn assert_no_credentials(t: &str) {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"));
+    assert!(
+        !t.contains(PASS) && !t.contains(&b64) && !t.contains("Authorization:"),
+        "a credential leaked: {t}"
+    );
+}
+
+/// The base image, reached through `proxy`.
+pub fn via(proxy: &Proxy, stack: &Stack) -> String {
+    format!("{}/{}@{}", proxy.addr, stack.base_repo, stack.base_digest)
+}
