@@ -43,6 +43,9 @@ pub struct Plan {
     /// The declared builder: which node builds which platform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builder: Option<BuilderPlan>,
+    /// What the plan was made with (for a part of it: [`Plan::only`]).
+    #[serde(skip)]
+    pub options: Options,
 }
 
 /// Which node of the declared builder builds each platform.
@@ -210,6 +213,39 @@ impl Plan {
             images,
             bake,
             builder,
+            options: options.clone(),
+        }
+    }
+
+    /// The part of this plan that makes the images named in `names`, in that order: their
+    /// plans as they are (with what the command changed on them), and the bake and
+    /// builder assignments a plan of those images alone has. Nothing is planned again.
+    pub fn only(&self, names: &[&str]) -> Plan {
+        let images: Vec<ImagePlan> = names
+            .iter()
+            .filter_map(|n| self.images.iter().find(|i| i.name == *n))
+            .cloned()
+            .collect();
+        let bake = (images.len() > 1).then(|| bake(&images, &self.options));
+        let builder = self.builder.as_ref().map(|b| {
+            let mut assignments: Vec<Assignment> = Vec::new();
+            for p in images.iter().flat_map(|i| i.platforms.iter()) {
+                if !assignments.iter().any(|a| a.platform.matches(p))
+                    && let Some(a) = b.assignments.iter().find(|a| a.platform.matches(p))
+                {
+                    assignments.push(a.clone());
+                }
+            }
+            BuilderPlan {
+                assignments,
+                ..b.clone()
+            }
+        });
+        Plan {
+            images,
+            bake,
+            builder,
+            options: self.options.clone(),
         }
     }
 

@@ -278,3 +278,73 @@ fn a_held_image_that_fails_verification_now_is_built_not_reused() {
     );
     assert_eq!(stack.tag_digest(&repo, "v2"), None);
 }
+
+/// A `--deep` push of an unchanged image verifies the root its tag holds once: each
+/// layer the deep check reads is read from the registry once (the registry's access
+/// log counts the blob GETs), not once to decide the image is unchanged and again
+/// before its tags move.
+#[test]
+fn a_deep_push_of_an_unchanged_image_reads_each_layer_once() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("unchanged-deep");
+    let amd64 = std::fs::read(stack.busybox("amd64")).unwrap();
+    let arm64 = std::fs::read(stack.busybox("arm64")).unwrap();
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest, \"${{GIT_SHA}}\"]\n    targets: [{{service: ecs-fargate, arch: [X86_64, ARM64]}}]\n"
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("busybox-amd64", &amd64),
+        ("busybox-arm64", &arm64),
+        (
+            "Dockerfile",
+            b"FROM scratch\nARG TARGETARCH\nCOPY busybox-${TARGETARCH} /bin/busybox\nENTRYPOINT [\"/bin/busybox\", \"true\"]\n",
+        ),
+    ]);
+    let p = dir.path();
+    let (out, doc) = push(&stack, p, "d1", &["--deep"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(built(&doc), "{doc}");
+
+    let mark = stack.registry_log_mark();
+    let (out, doc) = push(&stack, p, "d2", &["--deep"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!built(&doc) && !ran_buildx(&out), "{}", text(&out));
+    assert_eq!(doc["images"][0]["unchanged_since"], "latest", "{doc}");
+    // The layers: the image's blobs that are not its platforms' configs.
+    let configs: Vec<String> = ["amd64", "arm64"]
+        .iter()
+        .map(|arch| {
+            let index = stack.manifest(&repo, "d2");
+            let child = index["manifests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["platform"]["architecture"] == *arch)
+                .unwrap()["digest"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            stack.manifest(&repo, &child)["config"]["digest"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let blobs = format!("/v2/{}/blobs/", common::path_of(&repo));
+    let mut reads: std::collections::BTreeMap<String, usize> = Default::default();
+    for a in stack.registry_requests_since(&mark) {
+        if a.method == "GET"
+            && let Some(digest) = a.path.strip_prefix(&blobs)
+            && !configs.iter().any(|c| c == digest)
+        {
+            *reads.entry(digest.to_string()).or_default() += 1;
+        }
+    }
+    // The deep check read both platforms' layers (one each here), each once.
+    assert_eq!(reads.len(), 2, "layer reads: {reads:?}\n{}", text(&out));
+    assert!(
+        reads.values().all(|n| *n == 1),
+        "a layer read more than once: {reads:?}"
+    );
+}

@@ -7,7 +7,6 @@ use crate::cli::{Global, MergeArgs};
 use crate::exit::Code;
 use crate::pipeline::merge::{self, Merge};
 use crate::pipeline::record;
-use crate::pipeline::report::Kind;
 use crate::pipeline::smoke::{Runner, ToolsSource};
 use crate::plan::{Options, Output, Plan};
 use crate::settings;
@@ -36,7 +35,7 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
         ui: &ui,
         verbose: global.verbose,
     };
-    let mut report = merge::merge(&Merge {
+    let report = merge::merge(&Merge {
         plan: &plan,
         project_images: &names,
         project_file: &project.path,
@@ -46,7 +45,6 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
         deep: args.deep.is_some(),
         smoke: &smoke,
     });
-    report.kind = Kind::Merge;
     output::finish(
         report,
         "merge",

@@ -6,6 +6,7 @@ use super::output;
 use crate::buildx::Ui;
 use crate::cli::{Global, PushArgs};
 use crate::exit::Code;
+use crate::pipeline::report::Kind;
 use crate::pipeline::{self, Push, Tools, mirror};
 use crate::plan::{Options, Output, Plan};
 use crate::settings;
@@ -52,17 +53,17 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         crate::inputs::check_files(&project.dir, image)?;
     }
     let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
+    let order: Vec<String> = project.images.iter().map(|i| i.name.clone()).collect();
     let skip = leg.is_none().then_some(pipeline::Skip {
-        project: &project,
-        options: &options,
         rebuild: args.rebuild,
         deep: args.deep.is_some(),
+        order: &order,
     });
     let tools = match tools {
         Some(t) if !args.dry_run => t,
         _ => {
             if let Some(s) = &skip {
-                let split = pipeline::unchanged::split(&client, &plan, &work, s);
+                let split = pipeline::unchanged::split(&client, &plan, &project.dir, &work, s);
                 crate::out!("{}", pipeline::dry_run::render_unchanged(&split));
             }
             crate::out!(
@@ -117,11 +118,13 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         deep: args.deep.is_some(),
         verbose: global.verbose,
         skip,
+        kind: if leg.is_some() { Kind::Leg } else { Kind::Push },
+        skipped: &skipped,
     };
     let report = match &args.digests_dir {
         Some(dir) => {
             let builder = format!("{} ({})", tools.builder.name, tools.builder.driver);
-            pipeline::leg(&push, &ui, dir, skipped, &builder)
+            pipeline::leg(&push, &ui, dir, &builder)
         }
         None => pipeline::push(&push, &ui),
     };

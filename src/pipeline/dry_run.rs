@@ -71,11 +71,14 @@ pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
 /// Which images `push` would build and which it would reuse, and why.
 pub fn render_unchanged(split: &super::unchanged::Split) -> String {
     let mut out = String::new();
-    for (image, r) in &split.reused {
+    for c in &split.reused {
+        let Some(r) = super::unchanged::Unchanged::of(c) else {
+            continue;
+        };
         out.push_str(&format!(
             "# {}: unchanged since {}:{} ({}): no build, its tags would move there\n",
             r.image,
-            image.repository,
+            c.image.repository,
             r.since,
             crate::verify::report::short(&r.digest)
         ));

@@ -3,29 +3,27 @@
 
 use std::path::Path;
 
+use super::push::{Push, push};
 use super::record::{self, Record};
 use super::report::{Failure, Kind, PushReport, Skipped, Stage};
-use super::{Push, push};
 use crate::buildx::Ui;
 use crate::config::Image;
 use crate::exit::UsageError;
 use crate::plan::{self, Plan};
 use crate::platform::Platform;
-use crate::registry::manifest::Manifest;
-use crate::registry::{Client, Reference, Repository};
 
 /// Runs the leg (`p.plan` is a [`plan::Leg`]'s plan: its images carry their full plans'
-/// fingerprints) and writes its records into `dir`; `builder` is named in each record.
-pub fn leg(p: &Push, ui: &Ui, dir: &Path, skipped: Vec<Skipped>, builder: &str) -> PushReport {
+/// fingerprints; `p.kind` is [`Kind::Leg`]) and writes its records into `dir`; `builder`
+/// is named in each record.
+pub fn leg(p: &Push, ui: &Ui, dir: &Path, builder: &str) -> PushReport {
+    debug_assert_eq!(p.kind, Kind::Leg);
     let mut rep = push(p, ui);
-    rep.kind = Kind::Leg;
-    rep.skipped = skipped;
     if rep.failure.is_some() {
         return rep;
     }
     let commit = record::source_commit(p.project_dir);
-    let written = records(p.client, p.plan, &rep, builder, commit)
-        .and_then(|rs| Ok(record::write_all(dir, &rs)?));
+    let rs = records(p.plan, &rep, builder, commit);
+    let written = record::write_all(dir, &rs).map_err(anyhow::Error::from);
     match written {
         Ok(paths) => rep.records = paths.iter().map(|p| p.display().to_string()).collect(),
         Err(e) => {
@@ -39,39 +37,20 @@ pub fn leg(p: &Push, ui: &Ui, dir: &Path, skipped: Vec<Skipped>, builder: &str) 
     rep
 }
 
-/// A record for each image and platform of the leg, from what the registry holds.
-fn records(
-    client: &Client,
-    plan: &Plan,
-    rep: &PushReport,
-    builder: &str,
-    commit: Option<String>,
-) -> anyhow::Result<Vec<Record>> {
+/// A record for each image and platform of the leg, from its report (the platforms'
+/// manifests as verification read them).
+fn records(plan: &Plan, rep: &PushReport, builder: &str, commit: Option<String>) -> Vec<Record> {
     let time = record::now_rfc3339();
     let mut out = Vec::new();
     for (image, done) in plan.images.iter().zip(&rep.images) {
-        let repo = Repository::parse(&image.repository)?;
-        let root = client.get_manifest(&Reference {
-            repository: repo,
-            tag: None,
-            digest: Some(done.digest.clone()),
-        })?;
         for pm in &done.platforms {
-            let media_type = match &root.manifest {
-                Manifest::Index { manifests, .. } => manifests
-                    .iter()
-                    .find(|d| d.digest == pm.digest)
-                    .map(|d| d.media_type.clone())
-                    .unwrap_or_default(),
-                Manifest::Image { .. } => root.media_type.clone(),
-            };
             out.push(Record {
                 schema_version: record::SCHEMA_VERSION,
                 image: image.name.clone(),
                 repository: image.repository.clone(),
                 platform: pm.platform.clone(),
                 digest: pm.digest.clone(),
-                media_type,
+                media_type: pm.media_type.clone(),
                 leg_digest: done.digest.clone(),
                 fingerprint: image.fingerprint.clone(),
                 source_commit: commit.clone(),
@@ -85,7 +64,7 @@ fn records(
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// The images a leg does not build, each with the platforms it needs.

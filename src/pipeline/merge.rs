@@ -9,8 +9,10 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::candidate::{Candidate, Origin};
+use super::finish::{Finish, finish};
 use super::record::{Found, Record};
-use super::report::{self, Failure, PushReport, Stage};
+use super::report::{self, Failure, Kind, PushReport, Stage};
 use crate::escape::Line;
 use crate::exit::{Code, Coded};
 use crate::plan::{ImagePlan, Plan, runner_label};
@@ -90,41 +92,42 @@ pub struct Merge<'a> {
 }
 
 /// Checks the records, assembles and pushes each image's index, then verifies and
-/// promotes like `push`.
+/// promotes the assembled candidates like `push`.
 pub fn merge(m: &Merge) -> PushReport {
-    let rep = PushReport::default();
+    let rep = PushReport {
+        kind: Kind::Merge,
+        ..PushReport::default()
+    };
     let fail = |stage, e: anyhow::Error| PushReport {
         failure: Some(Failure {
             stage,
             error: Some(e),
-            untouched: report::planned_tags(m.plan),
+            untouched: report::planned_tags(&m.plan.images),
         }),
+        kind: Kind::Merge,
         ..PushReport::default()
     };
     let chosen = match check(m) {
         Ok(c) => c,
         Err(e) => return fail(Stage::Merge, anyhow::Error::from(*e)),
     };
-    let mut digests = Vec::new();
+    let mut candidates = Vec::new();
     for (image, records) in m.plan.images.iter().zip(&chosen) {
         match assemble(m.client, image, records) {
-            Ok(d) => digests.push(d),
+            Ok(digest) => candidates.push(Candidate {
+                image: image.clone(),
+                digest,
+                origin: Origin::Assembled,
+            }),
             Err(e) => return fail(Stage::Merge, e),
         }
     }
-    let uploads = vec![None; digests.len()];
-    super::finish(
-        &super::Finish {
-            client: m.client,
-            plan: m.plan,
-            digests: &digests,
-            uploads: &uploads,
-            build_time: None,
-            deep: m.deep,
-            smoke: m.smoke,
-        },
-        rep,
-    )
+    let f = Finish {
+        client: m.client,
+        deep: m.deep,
+        smoke: m.smoke,
+    };
+    finish(&f, candidates, rep)
 }
 
 /// Per image of the plan, in its platform order, the record of each platform.

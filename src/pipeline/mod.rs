@@ -11,7 +11,9 @@
 //! `record`; `merge` assembles the legs' index and runs verify → smoke → promote → report.
 
 pub mod build;
+pub mod candidate;
 pub mod dry_run;
+pub mod finish;
 pub mod leg;
 pub mod merge;
 pub mod mirror;
@@ -26,5 +28,6 @@ pub mod verify;
 
 pub use build::Tools;
 pub use leg::leg;
-pub use push::{Finish, Push, Skip, finish, push};
+pub use push::{Push, push};
 pub use report::{Failure, PushReport, Stage};
+pub use unchanged::Skip;

@@ -10,7 +10,7 @@ use super::mirror::Done;
 use super::promote::Moved;
 use super::smoke::SmokeResult;
 use super::upload::Uploaded;
-use crate::plan::Plan;
+use crate::plan::ImagePlan;
 use crate::verify::{Verdict, report};
 
 /// The stages of a push, in order.
@@ -108,6 +108,9 @@ pub struct Times {
 pub struct PlatformManifest {
     pub platform: String,
     pub digest: String,
+    /// The manifest's media type, as the root's descriptor says (for a leg's records).
+    #[serde(skip)]
+    pub media_type: String,
 }
 
 /// What happened to one image.
@@ -171,7 +174,7 @@ pub struct PushReport {
     /// A leg: the records written.
     pub records: Vec<String>,
     /// Images whose build was skipped: their inputs were already in the registry.
-    pub unchanged: Vec<super::unchanged::Reused>,
+    pub unchanged: Vec<super::unchanged::Unchanged>,
     /// Images built, and why.
     pub built: Vec<super::unchanged::Built>,
 }
@@ -195,7 +198,7 @@ struct Json<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     records: &'a [String],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    unchanged: &'a [super::unchanged::Reused],
+    unchanged: &'a [super::unchanged::Unchanged],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     built: &'a [super::unchanged::Built],
 }
@@ -406,10 +409,10 @@ pub fn mirror_refused(done: &[Done]) -> Option<String> {
         .map(|d| format!("verification failed: {} was not tagged", d.dest))
 }
 
-/// `REPO:TAG` of every tag the plan would move.
-pub fn planned_tags(plan: &Plan) -> Vec<String> {
-    plan.images
-        .iter()
+/// `REPO:TAG` of every tag these images would move.
+pub fn planned_tags<'a>(images: impl IntoIterator<Item = &'a ImagePlan>) -> Vec<String> {
+    images
+        .into_iter()
         .flat_map(|i| {
             i.tags
                 .iter()

@@ -51,12 +51,13 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::build::Tools;
+use super::candidate::Candidate;
 use crate::buildx::docker::RAWJSON;
 use crate::buildx::progress::{Event, MAX_LINE, Parser, State};
 use crate::buildx::watch::Watcher;
 use crate::buildx::{self, BuildError, Job, Ui};
 use crate::exit::Interrupted;
-use crate::plan::{Plan, SmokePlan};
+use crate::plan::SmokePlan;
 use crate::platform::Platform;
 
 /// Lines of output kept for the report.
@@ -125,7 +126,7 @@ impl Runner<'_> {
 #[derive(Debug, Default)]
 pub struct Smoked {
     pub results: Vec<SmokeResult>,
-    /// Per image in plan order: the time its smoke runs took (None without `smoke:`).
+    /// Per candidate, in order: the time its smoke runs took (None without a run).
     pub times: Vec<Option<Duration>>,
     /// A run that could not be carried out (builder, buildx), or an interrupt.
     pub error: Option<anyhow::Error>,
@@ -137,15 +138,16 @@ impl Smoked {
     }
 }
 
-/// Runs every image's smoke on each of its smoke platforms, in `REPO@DIGEST` (`digests`
-/// in plan order). Stops at the first run that cannot be carried out; a failing
-/// command does not stop the others (the report shows every platform).
-pub fn run_plan(runner: &Runner, plan: &Plan, digests: &[String]) -> Smoked {
+/// Runs each candidate's smoke on each of its smoke platforms, in `REPO@DIGEST` (none
+/// for a reused root, see [`Candidate::smoke`]). Stops at the first run that cannot be
+/// carried out; a failing command does not stop the others (the report shows every
+/// platform).
+pub fn run_candidates(runner: &Runner, candidates: &[&Candidate]) -> Smoked {
     let mut out = Smoked {
-        times: vec![None; plan.images.len()],
+        times: vec![None; candidates.len()],
         ..Smoked::default()
     };
-    if plan.images.iter().all(|i| i.smoke.is_none()) {
+    if candidates.iter().all(|c| c.smoke().is_none()) {
         return out;
     }
     let tools = match runner.tools() {
@@ -155,14 +157,14 @@ pub fn run_plan(runner: &Runner, plan: &Plan, digests: &[String]) -> Smoked {
             return out;
         }
     };
-    for (i, image) in plan.images.iter().enumerate() {
-        let Some(spec) = &image.smoke else { continue };
-        let reference = format!("{}@{}", image.repository, digests[i]);
+    for (i, c) in candidates.iter().enumerate() {
+        let Some(spec) = c.smoke() else { continue };
+        let reference = c.reference();
         let started = Instant::now();
         let done = run_spec(
             &tools,
             runner,
-            &image.name,
+            &c.image.name,
             &reference,
             spec,
             &mut out.results,

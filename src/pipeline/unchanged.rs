@@ -6,23 +6,50 @@
 //! resolve, `rebuild: always`, Docker media types) is always built, with the reason said.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::push::Skip;
+use super::candidate::{self, Candidate, Origin};
 use crate::inputs::{self, ANNOTATION, Inputs};
 use crate::plan::{ImagePlan, Plan};
 use crate::registry::{Client, Reference, RegistryError};
 use crate::workdir::WorkDir;
 
-/// An image whose build is skipped: its tag already holds a root with its fingerprint.
+/// What skipping unchanged images needs from the command.
+pub struct Skip<'a> {
+    /// `--rebuild`: build every image (fingerprints are still recorded).
+    pub rebuild: bool,
+    /// `--deep`: what a reused image must pass too.
+    pub deep: bool,
+    /// The project's image names in the file's order: the images to build are built in it.
+    pub order: &'a [String],
+}
+
+/// An image whose build is skipped, as the report says it: its tag already held a root
+/// with its fingerprint.
 #[derive(Debug, Clone, Serialize)]
-pub struct Reused {
+pub struct Unchanged {
     pub image: String,
     /// The tag that already held it.
     pub since: String,
     pub digest: String,
     pub fingerprint: String,
+}
+
+impl Unchanged {
+    /// What the report says of a reused candidate (`None` for any other).
+    pub fn of(c: &Candidate) -> Option<Unchanged> {
+        match &c.origin {
+            Origin::Reused(r) => Some(Unchanged {
+                image: c.image.name.clone(),
+                since: r.since.clone(),
+                digest: c.digest.clone(),
+                fingerprint: r.fingerprint.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Why an image is built.
@@ -36,26 +63,32 @@ pub struct Built {
 }
 
 /// The decision for every image of a plan.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Split {
-    /// The plan of the images to build, each annotated with its fingerprint.
+    /// The part of the plan to build, each image annotated with its fingerprint.
     pub plan: Plan,
-    /// The images reused, with their full plans (for verification and promotion).
-    pub reused: Vec<(ImagePlan, Reused)>,
+    /// The images reused: candidates with the verification that proved them.
+    pub reused: Vec<Candidate>,
     pub built: Vec<Built>,
     /// Seconds spent fingerprinting.
     pub time: f64,
 }
 
-/// Decides, for each image of `full`, whether to build it. `skip.rebuild` forces every
-/// build (the fingerprints are still computed and recorded). An image is reused only if
-/// what its tag holds passes the full verification now; otherwise it is built.
-pub fn split(client: &Client, full: &Plan, work: &WorkDir, skip: &Skip) -> Split {
+/// Decides, for each image of `full`, whether to build it (`project_dir` holds the
+/// contexts). `skip.rebuild` forces every build (the fingerprints are still computed and
+/// recorded). An image is reused only if what its tag holds passes the full
+/// verification now; otherwise it is built.
+pub fn split(
+    client: &Client,
+    full: &Plan,
+    project_dir: &Path,
+    work: &WorkDir,
+    skip: &Skip,
+) -> Split {
     let Skip {
-        project,
-        options,
         rebuild,
         deep,
+        order,
     } = *skip;
     let started = std::time::Instant::now();
     let mut cache = inputs::context::HashCache::load(work);
@@ -67,7 +100,7 @@ pub fn split(client: &Client, full: &Plan, work: &WorkDir, skip: &Skip) -> Split
                 "`media_types: docker` carries no annotation to record inputs in".into(),
             )
         } else {
-            inputs::fingerprint(client, &project.dir, work.root(), image, &mut cache)
+            inputs::fingerprint(client, project_dir, work.root(), image, &mut cache)
         };
         let fp = match inputs {
             Inputs::Known(f) => f.digest,
@@ -93,20 +126,15 @@ pub fn split(client: &Client, full: &Plan, work: &WorkDir, skip: &Skip) -> Split
             (tag, digest, verified)
         });
         match held {
-            Some((tag, digest, Ok(v))) if v.ok() => {
-                let mut plan = image.clone();
-                // Its smoke ran when the tag first moved to this digest.
-                plan.smoke = None;
-                reused.push((
-                    plan,
-                    Reused {
-                        image: image.name.clone(),
-                        since: tag,
-                        digest,
-                        fingerprint: fp,
-                    },
-                ));
-            }
+            Some((tag, digest, Ok(verified))) if verified.ok() => reused.push(Candidate {
+                image: image.clone(),
+                digest,
+                origin: Origin::Reused(Box::new(candidate::Reused {
+                    since: tag,
+                    fingerprint: fp,
+                    verified,
+                })),
+            }),
             Some((tag, digest, _)) => built.push(Built {
                 image: image.name.clone(),
                 fingerprint: Some(fp),
@@ -124,20 +152,12 @@ pub fn split(client: &Client, full: &Plan, work: &WorkDir, skip: &Skip) -> Split
         }
     }
     cache.save(work);
-    let names: Vec<&str> = built.iter().map(|b| b.image.as_str()).collect();
-    let images: Vec<&crate::config::Image> = project
-        .images
+    let names: Vec<&str> = order
         .iter()
-        .filter(|i| names.contains(&i.name.as_str()))
+        .map(String::as_str)
+        .filter(|n| built.iter().any(|b| b.image == *n))
         .collect();
-    let mut plan = Plan::for_images(project, &images, options);
-    // What the command changed on the full plan (`--deep=all`) holds for these too.
-    for i in &mut plan.images {
-        if let Some(f) = full.images.iter().find(|f| f.name == i.name) {
-            i.deep = f.deep;
-            i.deep_all = f.deep_all;
-        }
-    }
+    let mut plan = full.only(&names);
     for b in &built {
         if let Some(fp) = &b.fingerprint {
             plan.annotate(&b.image, ANNOTATION, fp);

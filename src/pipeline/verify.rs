@@ -5,14 +5,16 @@
 use std::time::{Duration, Instant};
 
 use super::promote::{self, Move};
-use crate::plan::{ImagePlan, Plan};
-use crate::registry::{Client, Reference, Repository};
+use crate::plan::ImagePlan;
+use crate::registry::{Client, Fetched, Reference, Repository};
 use crate::verify::{self, Requirements, Verdict, requirements};
 
 /// What verification found for one image.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct VerifiedImage {
     pub repository: Repository,
+    /// The root read (index or manifest), when the registry had it.
+    pub root: Option<Fetched>,
     /// The index (or manifest) verdict first, then one per single-manifest tag.
     pub verdicts: Vec<Verdict>,
     /// The tag moves to make: empty when a verdict failed.
@@ -40,7 +42,7 @@ pub fn verify_pushed(
     let mut req = requirements::for_index(image);
     req.deep |= deep;
     let reference = Reference::parse(&format!("{}@{digest}", image.repository))?;
-    let v = verify::verify_reference(client, &reference, &req, Some(&deep_fn))?;
+    let (v, root) = verify::verify_root(client, &reference, &req, Some(&deep_fn))?;
     let ok = v.ok();
     let mut verdicts = vec![v];
     let singles: Vec<_> = image
@@ -82,22 +84,9 @@ pub fn verify_pushed(
     let ok = verdicts.iter().all(Verdict::ok);
     Ok(VerifiedImage {
         repository: repo,
+        root,
         verdicts,
         moves: if ok { moves } else { Vec::new() },
         time: t.elapsed(),
     })
-}
-
-/// Verifies every image of the plan, in plan order.
-pub fn verify_plan(
-    client: &Client,
-    plan: &Plan,
-    digests: &[String],
-    deep: bool,
-) -> anyhow::Result<Vec<VerifiedImage>> {
-    plan.images
-        .iter()
-        .zip(digests)
-        .map(|(image, digest)| verify_pushed(client, image, digest, deep))
-        .collect()
 }

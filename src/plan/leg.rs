@@ -127,6 +127,7 @@ impl Plan {
                 images: kept,
                 bake,
                 builder: None,
+                options: options.clone(),
             },
             skipped,
         }

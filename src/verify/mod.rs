@@ -35,12 +35,23 @@ pub fn verify_reference(
     requirements: &Requirements,
     deep: Option<&DeepCheckFn>,
 ) -> Result<Verdict, RegistryError> {
+    verify_root(client, reference, requirements, deep).map(|(verdict, _)| verdict)
+}
+
+/// [`verify_reference`], and the root it read (none when the registry has no such
+/// reference).
+pub fn verify_root(
+    client: &Client,
+    reference: &Reference,
+    requirements: &Requirements,
+    deep: Option<&DeepCheckFn>,
+) -> Result<(Verdict, Option<crate::registry::Fetched>), RegistryError> {
     match collect::resolve(client, reference)? {
         Some(top) => {
-            let observed = observe_resolved(client, reference, top, requirements, deep)?;
-            Ok(check(&observed, requirements))
+            let observed = observe_resolved(client, reference, top.clone(), requirements, deep)?;
+            Ok((check(&observed, requirements), Some(top)))
         }
-        None => Ok(absent(&reference.to_string(), requirements)),
+        None => Ok((absent(&reference.to_string(), requirements), None)),
     }
 }
 

@@ -1,0 +1,79 @@
+//! A candidate: an image on its way to its tags — its plan, the root (index or
+//! manifest) already in its repository, and where that root came from. `push` makes
+//! one per image (built now, or reused), `merge` one per image assembled from legs;
+//! [`finish`](super::finish::finish) takes them all the same way.
+
+use std::time::Duration;
+
+use super::upload::Uploaded;
+use super::verify::VerifiedImage;
+use crate::emulation::PlatformTiming;
+use crate::plan::{ImagePlan, SmokePlan};
+
+/// One image and the root its tags would move to.
+#[derive(Debug)]
+pub struct Candidate {
+    pub image: ImagePlan,
+    /// The root's digest, in the image's repository.
+    pub digest: String,
+    pub origin: Origin,
+}
+
+/// Where a candidate's root came from.
+#[derive(Debug)]
+pub enum Origin {
+    /// Built by this run.
+    Built(Built),
+    /// Not built: one of its tags already held a root with the same inputs, and that
+    /// root passed the full verification now (that verification is kept: it is not
+    /// run again).
+    Reused(Box<Reused>),
+    /// Assembled by `merge` from the manifests legs built elsewhere.
+    Assembled,
+}
+
+/// What the build of a candidate did.
+#[derive(Debug)]
+pub struct Built {
+    /// Seconds the build took (one bake builds several images at once).
+    pub seconds: f64,
+    /// What mpbuild uploaded (the `docker` driver's layout), and how long it took.
+    pub upload: Option<(Uploaded, Duration)>,
+    /// Where the build's time went, per platform.
+    pub timing: Vec<PlatformTiming>,
+}
+
+/// Why a candidate was not built.
+#[derive(Debug)]
+pub struct Reused {
+    /// The tag that held it.
+    pub since: String,
+    /// Its inputs fingerprint.
+    pub fingerprint: String,
+    /// The verification it passed.
+    pub verified: VerifiedImage,
+}
+
+impl Candidate {
+    /// The verification this candidate already passed, if any.
+    pub fn verified(&self) -> Option<&VerifiedImage> {
+        match &self.origin {
+            Origin::Reused(r) => Some(&r.verified),
+            _ => None,
+        }
+    }
+
+    /// The smoke run still to do: none for a reused root (its smoke ran when a tag
+    /// first moved to it) or an image without `smoke:`.
+    pub fn smoke(&self) -> Option<&SmokePlan> {
+        match self.origin {
+            Origin::Reused(_) => None,
+            _ => self.image.smoke.as_ref(),
+        }
+    }
+
+    /// `REPO@DIGEST`.
+    pub fn reference(&self) -> String {
+        format!("{}@{}", self.image.repository, self.digest)
+    }
+}

@@ -1,0 +1,210 @@
+//! The end every run shares: candidates (built now, reused, or assembled from legs)
+//! → verify what has not been verified → smoke → promote → report. No tag moves unless
+//! every candidate verified and every smoke run passed; the report is made once, from
+//! what each step returned.
+
+use super::candidate::{Candidate, Origin};
+use super::promote::{self, Promoted};
+use super::report::{self, Failure, ImageReport, PlatformManifest, PushReport, Stage, Times};
+use super::smoke::{self, Runner, Smoked};
+use super::verify::{self, VerifiedImage};
+use crate::registry::Client;
+use crate::registry::manifest::Manifest;
+
+/// What verify → smoke → promote → report needs.
+pub struct Finish<'a> {
+    pub client: &'a Client,
+    /// `--deep` on top of each image's own setting.
+    pub deep: bool,
+    /// Runs the images' `smoke:` commands.
+    pub smoke: &'a Runner<'a>,
+}
+
+/// A candidate and what its verification found.
+struct Checked {
+    candidate: Candidate,
+    /// Its verification: the one it came with (reused), or this step's.
+    verified: VerifiedImage,
+}
+
+/// Verify → smoke → promote → report for `candidates` (in the order of the report);
+/// `rep` holds what came before (mirrors, the unchanged split). No tag moves unless
+/// every candidate verified and every smoke run passed.
+pub fn finish(f: &Finish, candidates: Vec<Candidate>, mut rep: PushReport) -> PushReport {
+    let untouched = report::planned_tags(candidates.iter().map(|c| &c.image));
+    let fail = |rep: &mut PushReport, stage, error| {
+        rep.failure = Some(Failure {
+            stage,
+            error,
+            untouched: untouched.clone(),
+        });
+    };
+    let checked = match verify_all(f, candidates) {
+        Ok(c) => c,
+        Err(e) => {
+            fail(&mut rep, Stage::Verify, Some(e));
+            return rep;
+        }
+    };
+    rep.verdicts = checked
+        .iter()
+        .flat_map(|c| c.verified.verdicts.clone())
+        .collect();
+    if !checked.iter().all(|c| c.verified.ok()) {
+        fail(&mut rep, Stage::Verify, None);
+        return rep;
+    }
+    if crate::cancel::requested() {
+        fail(
+            &mut rep,
+            Stage::Verify,
+            Some(crate::exit::Interrupted.into()),
+        );
+        return rep;
+    }
+
+    let candidates: Vec<&Candidate> = checked.iter().map(|c| &c.candidate).collect();
+    let smoked = smoke::run_candidates(f.smoke, &candidates);
+    let smoke_ok = smoked.ok();
+    let Smoked {
+        results,
+        times: smoke_times,
+        error,
+    } = smoked;
+    rep.smoke = results;
+    if !smoke_ok {
+        fail(&mut rep, Stage::Smoke, error);
+        return rep;
+    }
+    if crate::cancel::requested() {
+        fail(
+            &mut rep,
+            Stage::Smoke,
+            Some(crate::exit::Interrupted.into()),
+        );
+        return rep;
+    }
+
+    let moves: Vec<_> = checked
+        .iter()
+        .map(|c| (&c.verified.repository, c.verified.moves.as_slice()))
+        .collect();
+    let promoted = promote::promote_all(f.client, &moves);
+    report_all(&mut rep, checked, &smoke_times, promoted);
+    rep
+}
+
+/// Each candidate's verification, in order: a reused one keeps its own; the others are
+/// verified now. Stops at the first that cannot be read.
+fn verify_all(f: &Finish, candidates: Vec<Candidate>) -> anyhow::Result<Vec<Checked>> {
+    let mut out = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        let verified = match candidate.verified() {
+            Some(v) => v.clone(),
+            None => verify::verify_pushed(f.client, &candidate.image, &candidate.digest, f.deep)?,
+        };
+        out.push(Checked {
+            candidate,
+            verified,
+        });
+    }
+    Ok(out)
+}
+
+/// The report's images, each made once from its candidate, its verification, its smoke
+/// time and the tags promotion moved; and the stop promotion reported, if any.
+fn report_all(
+    rep: &mut PushReport,
+    checked: Vec<Checked>,
+    smoke_times: &[Option<std::time::Duration>],
+    promoted: Promoted,
+) {
+    let Promoted { images, stopped } = promoted;
+    let mut images = images.into_iter();
+    for (i, c) in checked.into_iter().enumerate() {
+        let (tags, promote_time) = images.next().unwrap_or_default();
+        let smoke = smoke_times.get(i).copied().flatten();
+        rep.images.push(image_report(c, tags, smoke, promote_time));
+    }
+    if let Some((e, not_moved)) = stopped {
+        rep.failure = Some(Failure {
+            stage: Stage::Promote,
+            error: Some(e),
+            untouched: not_moved,
+        });
+    }
+}
+
+fn image_report(
+    c: Checked,
+    tags: Vec<promote::Moved>,
+    smoke: Option<std::time::Duration>,
+    promote_time: std::time::Duration,
+) -> ImageReport {
+    let Checked {
+        candidate,
+        verified,
+    } = c;
+    let image = candidate.image;
+    let index_verdict = &verified.verdicts[0];
+    let platforms = image
+        .platforms
+        .iter()
+        .map(|pl| {
+            let digest = index_verdict
+                .rows
+                .iter()
+                .find(|r| r.platform.matches(pl))
+                .and_then(|r| r.digest.clone())
+                .unwrap_or_default();
+            PlatformManifest {
+                platform: pl.to_string(),
+                media_type: media_type(verified.root.as_ref(), &digest),
+                digest,
+            }
+        })
+        .collect();
+    let (built, unchanged_since, build, upload, timing) = match candidate.origin {
+        Origin::Built(b) => (true, None, Some(b.seconds), b.upload, b.timing),
+        Origin::Reused(r) => (false, Some(r.since), None, None, Vec::new()),
+        Origin::Assembled => (true, None, None, None, Vec::new()),
+    };
+    ImageReport {
+        name: image.name.clone(),
+        repository: image.repository.clone(),
+        digest: candidate.digest,
+        platforms,
+        tags,
+        upload: upload.as_ref().map(|(u, _)| u.clone()),
+        built,
+        unchanged_since,
+        timing,
+        times: Times {
+            build,
+            upload: upload.as_ref().map(|(_, t)| report::secs(*t)),
+            verify: report::secs(verified.time),
+            smoke: smoke.map(report::secs),
+            promote: report::secs(promote_time),
+        },
+        singles: image
+            .single_tags
+            .iter()
+            .map(|s| (s.tag.clone(), s.platform.to_string(), s.service.clone()))
+            .collect(),
+        index_tags: image.tags,
+    }
+}
+
+/// The media type of the manifest `digest` names in `root`: its descriptor's in an
+/// index, the root's own when the root is that manifest.
+fn media_type(root: Option<&crate::registry::Fetched>, digest: &str) -> String {
+    match root.map(|r| (r, &r.manifest)) {
+        Some((_, Manifest::Index { manifests, .. })) => manifests
+            .iter()
+            .find(|d| d.digest == digest)
+            .map(|d| d.media_type.clone())
+            .unwrap_or_default(),
+        Some((r, Manifest::Image { .. })) => r.media_type.clone(),
+        None => String::new(),
+    }
+}
