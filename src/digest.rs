@@ -2,7 +2,123 @@
 //! checks sha256 and sha512 (the two algorithms the OCI image spec registers); any
 //! other algorithm is refused, never taken on trust.
 
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256, Sha512};
+
+/// A content digest, `ALGORITHM:HEX`: well formed, of an algorithm mpbuild checks
+/// (sha256, sha512). Made by hashing, or parsed once where text comes in (a record, a
+/// registry's answer, buildx's metadata); shown and serialised as that text.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(String);
+
+impl Digest {
+    /// `text` as a digest, or a sentence saying why it is none (see [`Algorithm::of`]).
+    pub fn parse(text: &str) -> Result<Digest, String> {
+        Algorithm::of(text)?;
+        Ok(Digest(text.to_string()))
+    }
+
+    /// The sha256 digest of `bytes`.
+    pub fn sha256(bytes: &[u8]) -> Digest {
+        Digest(sha256(bytes))
+    }
+
+    /// The `algorithm` digest of `bytes`.
+    pub fn of(algorithm: Algorithm, bytes: &[u8]) -> Digest {
+        Digest(algorithm.digest(bytes))
+    }
+
+    /// The digest of a sha256 hash already computed (its 32 bytes).
+    pub fn from_sha256_hash(hash: &[u8]) -> Digest {
+        Digest(format!("sha256:{}", hex(hash)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its algorithm (known to be one mpbuild checks).
+    pub fn algorithm(&self) -> Algorithm {
+        Algorithm::of(&self.0).unwrap_or(Algorithm::Sha256)
+    }
+}
+
+impl std::ops::Deref for Digest {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Digest {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl PartialEq<str> for Digest {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Digest {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Digest {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<Digest> for String {
+    fn eq(&self, other: &Digest) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<Digest> for str {
+    fn eq(&self, other: &Digest) -> bool {
+        self == other.0
+    }
+}
+
+impl From<Digest> for String {
+    fn from(d: Digest) -> String {
+        d.0
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Digest, D::Error> {
+        let text = String::deserialize(d)?;
+        Digest::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 /// `sha256:HEX` of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use crate::catalog::{Attestations, Catalog, Fact, ManifestKind, MediaTypes};
 use crate::config::{Image, Project, Target};
+use crate::digest::Digest;
 use crate::platform::{self, Platform};
+use crate::registry::Repository;
 
 /// How the build gets its result to the registry, which depends on the builder's driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,7 +80,8 @@ pub struct Bake {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImagePlan {
     pub name: String,
-    pub repository: String,
+    /// Serialised as written in the project file.
+    pub repository: Repository,
     /// The union of every target's platforms, in the order first named.
     pub platforms: Vec<Platform>,
     /// Tags that will point at the verified index.
@@ -115,12 +118,12 @@ pub struct ImagePlan {
     /// builder: repository, platforms, tags, targets and build inputs. Legs built on
     /// separate runners carry it, so `merge` can refuse a leg from another plan.
     #[serde(skip)]
-    pub fingerprint: String,
+    pub fingerprint: Digest,
     /// The same without the tags: what the build makes, not where it is published. With
     /// the Dockerfile, the context and the base images' digests it is the image's inputs
     /// fingerprint, which lets `push` skip an unchanged image.
     #[serde(skip)]
-    pub build_fingerprint: String,
+    pub build_fingerprint: Digest,
     /// `rebuild: always`: never skipped as unchanged.
     #[serde(skip)]
     pub rebuild_always: bool,
@@ -333,8 +336,9 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         metadata_file,
         oci_dir,
         output: options.output,
-        fingerprint: String::new(),
-        build_fingerprint: String::new(),
+        // Both made below, once the argv is known.
+        fingerprint: Digest::sha256(b""),
+        build_fingerprint: Digest::sha256(b""),
         rebuild_always: image.rebuild_always,
         build_args: image.build_args.clone(),
         smoke: None,
@@ -364,7 +368,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
 /// See [`ImagePlan::fingerprint`]. The argv is taken without what depends on the
 /// machine (builder, metadata file, output, progress) or is listed apart (platforms);
 /// a target's file:line is left out, so a comment added to mpbuild.yaml changes nothing.
-fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
+fn fingerprint(plan: &ImagePlan, with_tags: bool) -> Digest {
     let mut argv: Vec<&str> = Vec::new();
     let mut it = plan.command.iter();
     while let Some(a) = it.next() {
@@ -389,7 +393,7 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
         .collect();
     let mut doc = if with_tags {
         json!({
-            "repository": plan.repository,
+            "repository": plan.repository.as_written(),
             "platforms": platform::join(&plan.platforms),
             "tags": plan.tags,
             "single_tags": singles,
@@ -399,7 +403,7 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
         })
     } else {
         json!({
-            "repository": plan.repository,
+            "repository": plan.repository.as_written(),
             "platforms": platform::join(&plan.platforms),
             "attestations": plan.attestations,
             "build": argv,
@@ -409,7 +413,7 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> String {
     if plan.docker_media_types {
         doc["media_types"] = json!("docker");
     }
-    crate::digest::sha256(doc.to_string().as_bytes())
+    Digest::sha256(doc.to_string().as_bytes())
 }
 
 impl Plan {
@@ -463,7 +467,10 @@ impl ImagePlan {
                     // The end of the options; the context follows.
                     out.extend(["--provenance=false".into(), "--load".into()]);
                     for t in &self.tags {
-                        out.extend(["--tag".into(), format!("{}:{t}", self.repository)]);
+                        out.extend([
+                            "--tag".into(),
+                            format!("{}:{t}", self.repository.as_written()),
+                        ]);
                     }
                     out.push(a.clone());
                 }
@@ -543,11 +550,11 @@ fn output_spec(plan: &ImagePlan) -> String {
         (Output::OciLayout, Some(dir)) => format!("type=oci,tar=false,dest={}", dir.display()),
         _ if plan.docker_media_types => format!(
             "type=image,name={},push-by-digest=true,name-canonical=true,push=true,oci-mediatypes=false",
-            plan.repository
+            plan.repository.as_written()
         ),
         _ => format!(
             "type=image,name={},push-by-digest=true,name-canonical=true,push=true",
-            plan.repository
+            plan.repository.as_written()
         ),
     }
 }
@@ -574,7 +581,7 @@ fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String>
     }
     argv.extend(attest_flags(plan, image.sbom));
     if image.cache {
-        let r = cache_ref(&image.repository);
+        let r = cache_ref(image.repository.as_written());
         argv.extend(["--cache-from".into(), format!("type=registry,ref={r}")]);
         argv.extend([
             "--cache-to".into(),

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use super::error::BuildError;
+use crate::digest::Digest;
 
 /// The image (index) digest of a single build.
-pub fn digest(path: &Path) -> Result<String, BuildError> {
+pub fn digest(path: &Path) -> Result<Digest, BuildError> {
     let v = read(path)?;
     digest_of(&v).ok_or_else(|| BuildError::Metadata {
         path: path.display().to_string(),
@@ -15,7 +16,7 @@ pub fn digest(path: &Path) -> Result<String, BuildError> {
 }
 
 /// The digest of each bake target.
-pub fn bake_digest(path: &Path, target: &str) -> Result<String, BuildError> {
+pub fn bake_digest(path: &Path, target: &str) -> Result<Digest, BuildError> {
     let v = read(path)?;
     v.get(target)
         .and_then(digest_of)
@@ -25,11 +26,11 @@ pub fn bake_digest(path: &Path, target: &str) -> Result<String, BuildError> {
         })
 }
 
-fn digest_of(v: &serde_json::Value) -> Option<String> {
+fn digest_of(v: &serde_json::Value) -> Option<Digest> {
     v.get("containerimage.digest")
         .and_then(|d| d.as_str())
         .filter(|d| crate::digest::is_sha256(d))
-        .map(str::to_string)
+        .and_then(|d| Digest::parse(d).ok())
 }
 
 fn read(path: &Path) -> Result<serde_json::Value, BuildError> {

@@ -52,7 +52,7 @@ pub fn resolve(
     let mut image_of_ref: Vec<Option<usize>> = vec![None; refs.len()];
     for (i, top) in resolved.iter().enumerate() {
         let Ok(Some(top)) = top else { continue };
-        let key = (refs[i].repository.to_string(), top.digest.clone());
+        let key = (refs[i].repository.to_string(), top.digest.to_string());
         let at = *image_index.entry(key).or_insert_with(|| {
             images.push((refs[i].clone(), top.clone(), Requirements::default()));
             images.len() - 1

@@ -65,7 +65,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
         json!({
             "name": image.name,
             "platforms": platforms.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "loaded_as": image.tags.iter().map(|t| format!("{}:{t}", image.repository)).collect::<Vec<_>>(),
+            "loaded_as": image.tags.iter().map(|t| format!("{}:{t}", image.repository.as_written())).collect::<Vec<_>>(),
             "argv": argv,
             "cwd": cwd,
         })
@@ -101,7 +101,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
         let tags: Vec<String> = image
             .tags
             .iter()
-            .map(|t| format!("{}:{t}", image.repository))
+            .map(|t| format!("{}:{t}", image.repository.as_written()))
             .collect();
         if args.format == Format::Text && !crate::settings::quiet() {
             crate::outln!(

@@ -459,16 +459,18 @@ fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding>
     // Credentials for each registry.
     let store = Store::from_env();
     let mut registries: Vec<String> = Vec::new();
+    let mirrors = project
+        .mirrors
+        .iter()
+        .filter_map(|m| Reference::parse(&m.destination).ok());
     for r in project
         .images
         .iter()
-        .map(|i| i.repository.clone())
-        .chain(project.mirrors.iter().map(|m| m.destination.clone()))
+        .map(|i| i.repository.registry.clone())
+        .chain(mirrors.map(|r| r.repository.registry))
     {
-        if let Ok(r) = Reference::parse(&r)
-            && !registries.contains(&r.repository.registry)
-        {
-            registries.push(r.repository.registry.clone());
+        if !registries.contains(&r) {
+            registries.push(r);
         }
     }
     for reg in registries {

@@ -91,7 +91,7 @@ pub fn render_text(
         if i > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "image {} → {}", img.name, img.repository);
+        let _ = writeln!(out, "image {} → {}", img.name, img.repository.as_written());
         let width = img
             .targets
             .iter()

@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-pub use check::{is_env_name, is_valid_tag, parse_timeout, smoke_regex};
+pub use crate::registry::reference::is_valid_tag;
+pub use check::{is_env_name, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 
 use crate::catalog::{Attestations, Catalog, ManifestKind, MediaTypes};
 use crate::platform::Platform;
+use crate::registry::Repository;
 use raw::RawProject;
 
 /// The file name mpbuild looks for.
@@ -72,7 +74,7 @@ impl Project {
     pub fn placeholders(&self) -> Vec<String> {
         let mut texts: Vec<&str> = Vec::new();
         for i in &self.images {
-            texts.push(&i.repository);
+            texts.push(i.repository.as_written());
             texts.extend(i.tags.iter().map(String::as_str));
             texts.extend(i.build_args.iter().map(|(_, v)| v.as_str()));
             texts.extend(i.targets.iter().filter_map(|t| t.tag.as_deref()));
@@ -126,7 +128,7 @@ pub struct Mirror {
 #[derive(Debug, Clone)]
 pub struct Image {
     pub name: String,
-    pub repository: String,
+    pub repository: Repository,
     /// The build context, relative to the project directory (as written, default ".").
     pub context: String,
     /// The Dockerfile, relative to the project directory.

@@ -33,8 +33,7 @@ pub enum Inputs {
 
 #[derive(Debug, Clone)]
 pub struct Fingerprint {
-    /// `sha256:…`.
-    pub digest: String,
+    pub digest: crate::digest::Digest,
     /// Each base image and the digest it resolved to.
     pub bases: Vec<(String, String)>,
     pub files: usize,
@@ -99,7 +98,7 @@ pub fn fingerprint(
         h.update(format!("from {r} {d}\n"));
     }
     Inputs::Known(Fingerprint {
-        digest: format!("sha256:{}", crate::digest::hex(&h.finalize())),
+        digest: crate::digest::Digest::from_sha256_hash(&h.finalize()),
         bases,
         files: ctx.files,
         bytes: ctx.bytes,
@@ -162,5 +161,5 @@ fn resolve(client: &Client, reference: &str) -> anyhow::Result<String> {
     if let Some(d) = &r.digest {
         return Ok(d.clone());
     }
-    Ok(client.get_manifest(&r)?.digest)
+    Ok(client.get_manifest(&r)?.digest.into())
 }

@@ -105,7 +105,7 @@ pub fn build(
 }
 
 /// The digest buildx reported for each image of the plan, in plan order.
-pub fn digests(plan: &Plan) -> Result<Vec<String>, BuildError> {
+pub fn digests(plan: &Plan) -> Result<Vec<crate::digest::Digest>, BuildError> {
     plan.images
         .iter()
         .map(|image| match &plan.bake {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::upload::Uploaded;
 use super::verify::VerifiedImage;
+use crate::digest::Digest;
 use crate::emulation::PlatformTiming;
 use crate::plan::{ImagePlan, SmokePlan};
 
@@ -15,7 +16,7 @@ use crate::plan::{ImagePlan, SmokePlan};
 pub struct Candidate {
     pub image: ImagePlan,
     /// The root's digest, in the image's repository.
-    pub digest: String,
+    pub digest: Digest,
     pub origin: Origin,
 }
 
@@ -49,7 +50,7 @@ pub struct Reused {
     /// The tag that held it.
     pub since: String,
     /// Its inputs fingerprint.
-    pub fingerprint: String,
+    pub fingerprint: Digest,
     /// The verification it passed.
     pub verified: VerifiedImage,
 }
@@ -72,8 +73,8 @@ impl Candidate {
         }
     }
 
-    /// `REPO@DIGEST`.
+    /// `REPO@DIGEST`, the repository as written.
     pub fn reference(&self) -> String {
-        format!("{}@{}", self.image.repository, self.digest)
+        format!("{}@{}", self.image.repository.as_written(), self.digest)
     }
 }

@@ -35,18 +35,18 @@ pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
             out.push_str(&format!(
                 "# upload {} to {} (blobs, manifests, index by digest)\n",
                 dir.display(),
-                image.repository
+                image.repository.as_written()
             ));
         }
         out.push_str(&format!(
             "# verify {}@<digest>: {}\n",
-            image.repository,
+            image.repository.as_written(),
             crate::platform::list(&image.platforms)
         ));
         if let Some(s) = &image.smoke {
             out.push_str(&format!(
                 "# smoke {}@<digest> on {}: {} (timeout {}s)\n",
-                image.repository,
+                image.repository.as_written(),
                 crate::platform::list(&s.platforms),
                 crate::shell::join(&s.run),
                 s.timeout_s
@@ -55,13 +55,16 @@ pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
         for t in &image.tags {
             out.push_str(&format!(
                 "# tag {}:{t} → the verified index\n",
-                image.repository
+                image.repository.as_written()
             ));
         }
         for s in &image.single_tags {
             out.push_str(&format!(
                 "# tag {}:{} → the {} image manifest ({})\n",
-                image.repository, s.tag, s.platform, s.service
+                image.repository.as_written(),
+                s.tag,
+                s.platform,
+                s.service
             ));
         }
     }
@@ -78,7 +81,7 @@ pub fn render_unchanged(split: &super::unchanged::Split) -> String {
         out.push_str(&format!(
             "# {}: unchanged since {}:{} ({}): no build, its tags would move there\n",
             r.image,
-            c.image.repository,
+            c.image.repository.as_written(),
             r.since,
             crate::verify::report::short(&r.digest)
         ));

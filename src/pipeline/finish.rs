@@ -8,6 +8,7 @@ use super::promote::{self, Promoted};
 use super::report::{self, Failure, ImageReport, PlatformManifest, PushReport, Stage, Times};
 use super::smoke::{self, Runner, Smoked};
 use super::verify::{self, VerifiedImage};
+use crate::digest::Digest;
 use crate::registry::Client;
 use crate::registry::manifest::Manifest;
 
@@ -147,21 +148,18 @@ fn image_report(
     } = c;
     let image = candidate.image;
     let index_verdict = &verified.verdicts[0];
+    // A verdict that passed found every platform, each with its manifest's digest.
     let platforms = image
         .platforms
         .iter()
-        .map(|pl| {
-            let digest = index_verdict
-                .rows
-                .iter()
-                .find(|r| r.platform.matches(pl))
-                .and_then(|r| r.digest.clone())
-                .unwrap_or_default();
-            PlatformManifest {
-                platform: pl.to_string(),
+        .filter_map(|pl| {
+            let row = index_verdict.rows.iter().find(|r| r.platform.matches(pl))?;
+            let digest = Digest::parse(row.digest.as_deref()?).ok()?;
+            Some(PlatformManifest {
+                platform: pl.clone(),
                 media_type: media_type(verified.root.as_ref(), &digest),
                 digest,
-            }
+            })
         })
         .collect();
     let (built, unchanged_since, build, upload, timing) = match candidate.origin {
@@ -189,7 +187,7 @@ fn image_report(
         singles: image
             .single_tags
             .iter()
-            .map(|s| (s.tag.clone(), s.platform.to_string(), s.service.clone()))
+            .map(|s| (s.tag.clone(), s.platform.clone(), s.service.clone()))
             .collect(),
         index_tags: image.tags,
     }

@@ -59,7 +59,7 @@ fn records(plan: &Plan, rep: &PushReport, builder: &str, commit: Option<String>)
                 timing: done
                     .timing
                     .iter()
-                    .find(|t| t.platform == pm.platform)
+                    .find(|t| t.platform == pm.platform.to_string())
                     .cloned(),
             });
         }

@@ -13,14 +13,14 @@ use super::candidate::{Candidate, Origin};
 use super::finish::{Finish, finish};
 use super::record::{Found, Record};
 use super::report::{self, Failure, Kind, PushReport, Stage};
+use crate::digest::Digest;
 use crate::escape::Line;
 use crate::exit::{Code, Coded};
 use crate::plan::{ImagePlan, Plan, runner_label};
-use crate::platform::Platform;
 use crate::registry::manifest::{
     DOCKER_LIST, DOCKER_MANIFEST, Descriptor, Manifest, OCI_INDEX, RawPlatform, is_attestation,
 };
-use crate::registry::{Client, Reference, RegistryError, Repository};
+use crate::registry::{Client, RegistryError};
 use crate::verify::report::short;
 
 /// Why the records cannot be merged. Nothing was written.
@@ -150,7 +150,8 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
             .filter(|f| f.record.image == image.name)
             .collect();
         for f in &mine {
-            if f.record.fingerprint != image.fingerprint || f.record.repository != image.repository
+            if f.record.fingerprint != image.fingerprint
+                || f.record.repository.as_written() != image.repository.as_written()
             {
                 return Err(Box::new(MergeError::OtherPlan {
                     image: image.name.clone(),
@@ -170,7 +171,7 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
         for p in &image.platforms {
             let of_p: Vec<&&Found> = mine
                 .iter()
-                .filter(|f| Platform::parse(&f.record.platform).is_ok_and(|q| q.matches(p)))
+                .filter(|f| f.record.platform.matches(p))
                 .collect();
             let Some(first) = of_p.first() else {
                 return Err(Box::new(MergeError::Missing {
@@ -202,15 +203,11 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
 /// Builds the image's index from its legs and pushes it by digest. Children come in the
 /// plan's platform order, each followed by its attestation manifests; the bytes are
 /// canonical JSON, so the same legs always give the same digest.
-fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::Result<String> {
-    let repo = Repository::parse(&image.repository)?;
+fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::Result<Digest> {
+    let repo = &image.repository;
     let mut children: Vec<Descriptor> = Vec::new();
     for r in records {
-        let leg_ref = Reference {
-            repository: repo.clone(),
-            tag: None,
-            digest: Some(r.leg_digest.clone()),
-        };
+        let leg_ref = repo.at_digest(&r.leg_digest);
         let leg = client.get_manifest(&leg_ref)?;
         let bad = |message: String| RegistryError::BadManifest {
             registry: repo.registry.clone(),
@@ -233,7 +230,9 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
                 // attestations sit that is not one is refused, not carried along.
                 for d in manifests.iter().filter(|d| {
                     d.in_attestation_slot()
-                        && d.annotations.get("vnd.docker.reference.digest") == Some(&r.digest)
+                        && d.annotations
+                            .get("vnd.docker.reference.digest")
+                            .is_some_and(|a| *a == r.digest)
                 }) {
                     let m = client.get_manifest(&leg_ref.with_target(&d.digest))?;
                     if !is_attestation(d, &m.manifest) {
@@ -254,10 +253,10 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
                     ))
                     .into());
                 }
-                let p = Platform::parse(&r.platform)?;
+                let p = &r.platform;
                 children.push(Descriptor {
                     media_type: leg.media_type.clone(),
-                    digest: leg.digest.clone(),
+                    digest: leg.digest.to_string(),
                     size: leg.bytes.len() as u64,
                     platform: Some(RawPlatform {
                         os: p.os.clone(),
@@ -279,14 +278,14 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
         "mediaType": media_type,
         "manifests": children,
     }))?;
-    let digest = crate::digest::sha256(&bytes);
-    let put = client.put_manifest(&repo, &digest, media_type, &bytes)?;
+    let digest = Digest::sha256(&bytes);
+    let put = client.put_manifest(repo, &digest, media_type, &bytes)?;
     if put != digest {
         return Err(RegistryError::DigestMismatch {
             registry: repo.registry.clone(),
             reference: format!("{repo}@{digest}"),
-            expected: digest,
-            actual: put,
+            expected: digest.into(),
+            actual: put.into(),
         }
         .into());
     }

@@ -254,7 +254,7 @@ impl Prepared {
     /// The result of a copy that was not made.
     fn summary(&self) -> Mirrored {
         Mirrored {
-            source_digest: self.top.digest.clone(),
+            source_digest: self.top.digest.to_string(),
             digest: crate::digest::sha256(&self.root_bytes),
             filtered: self.filtered,
             platforms: self.platforms.clone(),
@@ -389,11 +389,11 @@ pub fn prepare(
             }
             let observed = Observed {
                 reference: src.to_string(),
-                digest: top.digest.clone(),
+                digest: top.digest.to_string(),
                 media_type: top.media_type.clone(),
                 kind: Kind::Manifest {
                     entry: Box::new(Entry {
-                        digest: top.digest.clone(),
+                        digest: top.digest.to_string(),
                         media_type: media_type.clone(),
                         declared: None,
                         attestation: false,
@@ -473,7 +473,7 @@ pub fn copy(
             .map(drop),
     })?;
     Ok(Mirrored {
-        source_digest: top.digest.clone(),
+        source_digest: top.digest.to_string(),
         digest,
         filtered: plan.filtered,
         platforms: plan.platforms.clone(),
@@ -501,7 +501,7 @@ pub fn tag(client: &Client, dest: &Reference, digest: &str) -> anyhow::Result<()
     if found.as_deref() != Some(digest) {
         return Err(super::promote::NotLanded(vec![super::promote::Landing {
             tag: format!("{}:{tag}", dest.repository),
-            expected: digest.to_string(),
+            expected: root.digest,
             found,
         }])
         .into());

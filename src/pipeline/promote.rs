@@ -6,15 +6,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::digest::Digest;
 use crate::platform::Platform;
 use crate::registry::manifest::Manifest;
-use crate::registry::{Client, Reference, RegistryError, Repository};
+use crate::registry::{Client, RegistryError, Repository};
 
 /// A tag to move and what it will point at.
 #[derive(Debug, Clone)]
 pub struct Move {
     pub tag: String,
-    pub digest: String,
+    pub digest: Digest,
     pub media_type: String,
     pub bytes: Vec<u8>,
     /// For single-manifest tags: the platform and the service.
@@ -29,11 +30,7 @@ pub fn moves(
     tags: &[String],
     singles: &[(String, Platform, String)],
 ) -> Result<Vec<Move>, RegistryError> {
-    let r = Reference {
-        repository: repo.clone(),
-        tag: None,
-        digest: Some(digest.to_string()),
-    };
+    let r = repo.at_digest(digest);
     let root = client.get_manifest(&r)?;
     let mut out: Vec<Move> = tags
         .iter()
@@ -61,7 +58,7 @@ pub fn moves(
                     reference: r.to_string(),
                     message: format!("no {platform} manifest for the {service} tag `{tag}`"),
                 })?,
-            Manifest::Image { .. } => root.digest.clone(),
+            Manifest::Image { .. } => root.digest.to_string(),
         };
         let child = client.get_manifest(&r.with_target(&child_digest))?;
         out.push(Move {
@@ -101,11 +98,12 @@ pub fn to_docker(client: &Client, repo: &Repository, m: &mut Move) -> anyhow::Re
             registry: repo.registry.clone(),
             reference: format!("{repo}@{}", c.digest),
             expected: c.digest,
-            actual: put,
+            actual: put.into(),
         }
         .into());
     }
-    m.digest = c.digest;
+    // The digest of the bytes just put (what `c.digest` says).
+    m.digest = Digest::sha256(&c.bytes);
     m.media_type = c.media_type.to_string();
     m.bytes = c.bytes;
     Ok(())
@@ -115,10 +113,10 @@ pub fn to_docker(client: &Client, repo: &Repository, m: &mut Move) -> anyhow::Re
 #[derive(Debug, Clone, Serialize)]
 pub struct Moved {
     pub tag: String,
-    pub digest: String,
+    pub digest: Digest,
     /// For a single-manifest tag: the platform whose plain manifest it got.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     /// The tag already pointed there: nothing was written.
     pub unchanged: bool,
 }
@@ -146,14 +144,15 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
         for (j, m) in moves.iter().enumerate() {
             let unchanged = client
                 .tag_digest(repo, &m.tag)
-                .is_ok_and(|d| d.as_deref() == Some(m.digest.as_str()));
+                .is_ok_and(|d| d.as_ref() == Some(&m.digest));
             let result = if crate::cancel::requested() {
                 Err(crate::exit::Interrupted.into())
             } else if unchanged {
-                Ok(String::new())
+                Ok(())
             } else {
                 client
                     .put_manifest(repo, &m.tag, &m.media_type, &m.bytes)
+                    .map(drop)
                     .map_err(anyhow::Error::from)
             };
             if let Err(e) = result {
@@ -187,7 +186,7 @@ pub fn promote_all(client: &Client, images: &[(&Repository, &[Move])]) -> Promot
             moved.push(Moved {
                 tag: m.tag.clone(),
                 digest: m.digest.clone(),
-                platform: m.single.as_ref().map(|(p, _)| p.to_string()),
+                platform: m.single.as_ref().map(|(p, _)| p.clone()),
                 unchanged,
             });
         }
@@ -210,7 +209,7 @@ fn check_landed(client: &Client, images: &[(&Repository, &[Move])], out: &mut Pr
         // reported as moved, unread.
         return;
     }
-    let mut written: Vec<(usize, &Repository, String, String)> = Vec::new();
+    let mut written: Vec<(usize, &Repository, String, Digest)> = Vec::new();
     for (i, (moved, _)) in out.images.iter().enumerate() {
         for m in moved.iter().filter(|m| !m.unchanged) {
             written.push((i, images[i].0, m.tag.clone(), m.digest.clone()));
@@ -242,7 +241,7 @@ fn check_landed(client: &Client, images: &[(&Repository, &[Move])], out: &mut Pr
     };
     let mut missed = Vec::new();
     for ((i, repo, tag, expected), found) in written.iter().zip(found) {
-        if found.as_deref() != Some(expected.as_str()) {
+        if found.as_ref() != Some(expected) {
             out.images[*i].0.retain(|m| &m.tag != tag);
             missed.push(Landing {
                 tag: format!("{repo}:{tag}"),
@@ -274,9 +273,9 @@ fn add_stop(out: &mut Promoted, e: anyhow::Error, tags: Vec<String>) {
 pub struct Landing {
     /// `REPO:TAG`.
     pub tag: String,
-    pub expected: String,
+    pub expected: Digest,
     /// What it resolves to (`None`: no such tag).
-    pub found: Option<String>,
+    pub found: Option<Digest>,
 }
 
 /// Tags the registry acknowledged but does not serve as written (a redirect taken for

@@ -80,7 +80,7 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
             ui.line(&format!(
                 "[{}] unchanged since {}:{} ({}): no build",
                 c.image.name,
-                c.image.repository,
+                c.image.repository.as_written(),
                 r.since,
                 crate::verify::report::short(&c.digest)
             ));

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Digest;
 use crate::exit::UsageError;
+use crate::platform::Platform;
+use crate::registry::Repository;
 
 /// The record format's version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -19,23 +22,23 @@ pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
 pub const MAX_RECORDS: usize = 4096;
 
 /// One image × platform built by one leg.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Record {
     pub schema_version: u32,
     /// The image's name in mpbuild.yaml.
     pub image: String,
-    pub repository: String,
-    /// Canonical (`linux/arm64`).
-    pub platform: String,
+    /// As written in mpbuild.yaml.
+    pub repository: Repository,
+    /// Written canonically (`linux/arm64`).
+    pub platform: Platform,
     /// The platform's image manifest, in `repository`.
-    pub digest: String,
+    pub digest: Digest,
     pub media_type: String,
     /// The root the leg pushed (an index holding the manifest and its attestation, or
     /// the manifest itself).
-    pub leg_digest: String,
+    pub leg_digest: Digest,
     /// The image plan's fingerprint: legs of one merge must agree on it.
-    pub fingerprint: String,
+    pub fingerprint: Digest,
     /// The source commit, when known (`GITHUB_SHA`, `CI_COMMIT_SHA`, or git).
     pub source_commit: Option<String>,
     /// The buildx builder and its driver: `default (docker)`.
@@ -48,10 +51,33 @@ pub struct Record {
     pub timing: Option<crate::emulation::PlatformTiming>,
 }
 
+/// A record as its file holds it, before the fields `merge` trusts are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecord {
+    schema_version: u32,
+    image: String,
+    repository: String,
+    platform: String,
+    digest: String,
+    media_type: String,
+    leg_digest: String,
+    fingerprint: String,
+    source_commit: Option<String>,
+    builder: String,
+    time: String,
+    #[serde(default)]
+    timing: Option<crate::emulation::PlatformTiming>,
+}
+
 impl Record {
     /// `api@linux-arm64.json`.
     pub fn file_name(&self) -> String {
-        format!("{}@{}.json", self.image, self.platform.replace('/', "-"))
+        format!(
+            "{}@{}.json",
+            self.image,
+            self.platform.to_string().replace('/', "-")
+        )
     }
 }
 
@@ -124,7 +150,7 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
     let mut out = Vec::new();
     for path in paths {
         let bytes = read_capped(&path).map_err(|e| bad(&path, e.to_string()))?;
-        let record: Record = serde_json::from_slice(&bytes)
+        let record: RawRecord = serde_json::from_slice(&bytes)
             .map_err(|e| bad(&path, format!("not an mpbuild leg record: {e}")))?;
         if record.schema_version != SCHEMA_VERSION {
             return Err(bad(
@@ -135,7 +161,7 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
                 ),
             ));
         }
-        check_fields(&record).map_err(|(field, why)| {
+        let record = check_fields(record).map_err(|(field, why)| {
             bad(
                 &path,
                 format!(
@@ -148,12 +174,12 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
     Ok(out)
 }
 
-/// The fields `merge` trusts, checked before it uses any: a platform it can parse
-/// (written canonically), digests it can verify, a repository it can reach. On failure:
-/// the field and why.
-fn check_fields(r: &Record) -> Result<(), (&'static str, String)> {
-    match crate::platform::Platform::parse(&r.platform) {
-        Ok(p) if p.to_string() == r.platform => {}
+/// The fields `merge` trusts, checked (and parsed) before it uses any: a platform it can
+/// parse (written canonically), digests it can verify, a repository it can reach. On
+/// failure: the field and why.
+fn check_fields(r: RawRecord) -> Result<Record, (&'static str, String)> {
+    let platform = match Platform::parse(&r.platform) {
+        Ok(p) if p.to_string() == r.platform => p,
         Ok(p) => {
             return Err((
                 "platform",
@@ -164,16 +190,28 @@ fn check_fields(r: &Record) -> Result<(), (&'static str, String)> {
             ));
         }
         Err(e) => return Err(("platform", e.to_string())),
-    }
-    for (field, value) in [
-        ("digest", &r.digest),
-        ("leg_digest", &r.leg_digest),
-        ("fingerprint", &r.fingerprint),
-    ] {
-        crate::digest::Algorithm::of(value).map_err(|e| (field, e))?;
-    }
-    crate::registry::Repository::parse(&r.repository).map_err(|e| ("repository", e.to_string()))?;
-    Ok(())
+    };
+    let digest = |field, value: &str| Digest::parse(value).map_err(|e| (field, e));
+    let (digest, leg_digest, fingerprint) = (
+        digest("digest", &r.digest)?,
+        digest("leg_digest", &r.leg_digest)?,
+        digest("fingerprint", &r.fingerprint)?,
+    );
+    let repository = Repository::parse(&r.repository).map_err(|e| ("repository", e.to_string()))?;
+    Ok(Record {
+        schema_version: r.schema_version,
+        image: r.image,
+        repository,
+        platform,
+        digest,
+        media_type: r.media_type,
+        leg_digest,
+        fingerprint,
+        source_commit: r.source_commit,
+        builder: r.builder,
+        time: r.time,
+        timing: r.timing,
+    })
 }
 
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -240,15 +278,16 @@ mod tests {
     use super::*;
 
     fn record(platform: &str) -> Record {
+        let digest = |c: &str| Digest::parse(&format!("sha256:{}", c.repeat(64))).unwrap();
         Record {
             schema_version: 1,
             image: "api".into(),
-            repository: "r.example/api".into(),
-            platform: platform.into(),
-            digest: format!("sha256:{}", "a".repeat(64)),
+            repository: Repository::parse("r.example/api").unwrap(),
+            platform: Platform::parse(platform).unwrap(),
+            digest: digest("a"),
             media_type: crate::registry::manifest::OCI_MANIFEST.into(),
-            leg_digest: format!("sha256:{}", "b".repeat(64)),
-            fingerprint: format!("sha256:{}", "c".repeat(64)),
+            leg_digest: digest("b"),
+            fingerprint: digest("c"),
             source_commit: Some("abc".into()),
             builder: "default (docker)".into(),
             time: "2026-11-28T01:25:39Z".into(),

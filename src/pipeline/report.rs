@@ -10,7 +10,10 @@ use super::mirror::Done;
 use super::promote::Moved;
 use super::smoke::SmokeResult;
 use super::upload::Uploaded;
+use crate::digest::Digest;
 use crate::plan::ImagePlan;
+use crate::platform::Platform;
+use crate::registry::Repository;
 use crate::verify::{Verdict, report};
 
 /// The stages of a push, in order.
@@ -106,8 +109,8 @@ pub struct Times {
 /// One platform of a pushed image and its manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlatformManifest {
-    pub platform: String,
-    pub digest: String,
+    pub platform: Platform,
+    pub digest: Digest,
     /// The manifest's media type, as the root's descriptor says (for a leg's records).
     #[serde(skip)]
     pub media_type: String,
@@ -117,9 +120,10 @@ pub struct PlatformManifest {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageReport {
     pub name: String,
-    pub repository: String,
-    /// The pushed index (or manifest) digest; empty when the build did not get there.
-    pub digest: String,
+    /// Serialised as written in the project file.
+    pub repository: Repository,
+    /// The pushed index (or manifest) digest.
+    pub digest: Digest,
     pub platforms: Vec<PlatformManifest>,
     /// Tags moved, and where they now point.
     pub tags: Vec<Moved>,
@@ -136,7 +140,7 @@ pub struct ImageReport {
     pub timing: Vec<crate::emulation::PlatformTiming>,
     /// The planned single-manifest tags: (tag, platform, service), for the text report.
     #[serde(skip)]
-    pub singles: Vec<(String, String, String)>,
+    pub singles: Vec<(String, Platform, String)>,
     /// The planned index tags.
     #[serde(skip)]
     pub index_tags: Vec<String>,
@@ -285,7 +289,9 @@ impl PushReport {
             for image in &self.images {
                 out.push_str(&format!(
                     "leg {} → {}@{}: no tag moved\n",
-                    image.name, image.repository, image.digest
+                    image.name,
+                    image.repository.as_written(),
+                    image.digest
                 ));
                 for p in &image.platforms {
                     out.push_str(&format!("  {}  {}\n", p.platform, p.digest));
@@ -305,17 +311,19 @@ impl PushReport {
         for image in &self.images {
             out.push_str(&format!(
                 "{verb} {} → {}@{}\n",
-                image.name, image.repository, image.digest
+                image.name,
+                image.repository.as_written(),
+                image.digest
             ));
             if let Some(since) = &image.unchanged_since {
                 out.push_str(&format!(
                     "  unchanged  since {since}: its inputs did not change; tags moved without a build\n"
                 ));
             }
-            let platforms: Vec<&str> = image
+            let platforms: Vec<String> = image
                 .platforms
                 .iter()
-                .map(|p| p.platform.as_str())
+                .map(|p| p.platform.to_string())
                 .collect();
             out.push_str(&format!("  platforms  {}\n", platforms.join(", ")));
             let moved: Vec<String> = image
@@ -417,7 +425,7 @@ pub fn planned_tags<'a>(images: impl IntoIterator<Item = &'a ImagePlan>) -> Vec<
             i.tags
                 .iter()
                 .chain(i.single_tags.iter().map(|s| &s.tag))
-                .map(move |t| format!("{}:{t}", i.repository))
+                .map(move |t| format!("{}:{t}", i.repository.as_written()))
         })
         .collect()
 }

@@ -11,9 +11,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::candidate::{self, Candidate, Origin};
+use crate::digest::Digest;
 use crate::inputs::{self, ANNOTATION, Inputs};
 use crate::plan::{ImagePlan, Plan};
-use crate::registry::{Client, Reference, RegistryError};
+use crate::registry::{Client, RegistryError};
 use crate::workdir::WorkDir;
 
 /// What skipping unchanged images needs from the command.
@@ -33,8 +34,8 @@ pub struct Unchanged {
     pub image: String,
     /// The tag that already held it.
     pub since: String,
-    pub digest: String,
-    pub fingerprint: String,
+    pub digest: Digest,
+    pub fingerprint: Digest,
 }
 
 impl Unchanged {
@@ -58,7 +59,7 @@ pub struct Built {
     pub image: String,
     /// The inputs fingerprint it is annotated with, if its inputs could be fingerprinted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
+    pub fingerprint: Option<Digest>,
     pub reason: String,
 }
 
@@ -140,7 +141,7 @@ pub fn split(
                 fingerprint: Some(fp),
                 reason: format!(
                     "{}:{tag} holds its inputs ({}) but does not pass verification now",
-                    image.repository,
+                    image.repository.as_written(),
                     crate::verify::report::short(&digest)
                 ),
             }),
@@ -160,7 +161,7 @@ pub fn split(
     let mut plan = full.only(&names);
     for b in &built {
         if let Some(fp) = &b.fingerprint {
-            plan.annotate(&b.image, ANNOTATION, fp);
+            plan.annotate(&b.image, ANNOTATION, fp.as_str());
         }
     }
     Split {
@@ -178,22 +179,16 @@ struct Annotated {
 }
 
 /// The first of `image`'s index tags whose root carries fingerprint `fp`: (tag, digest).
-fn holder(client: &Client, image: &ImagePlan, fp: &str) -> Option<(String, String)> {
-    let repo = crate::registry::Repository::parse(&image.repository).ok()?;
+fn holder(client: &Client, image: &ImagePlan, fp: &Digest) -> Option<(String, Digest)> {
     for tag in &image.tags {
-        let r = Reference {
-            repository: repo.clone(),
-            tag: Some(tag.clone()),
-            digest: None,
-        };
-        let root = match client.get_manifest(&r) {
+        let root = match client.get_manifest(&image.repository.at_tag(tag)) {
             Ok(f) => f,
             Err(RegistryError::NotFound { .. }) => continue,
             Err(_) => return None,
         };
         let a: Annotated = serde_json::from_slice(&root.bytes).ok()?;
-        if a.annotations.get(ANNOTATION).is_some_and(|v| v == fp) {
-            return Some((tag.clone(), root.digest));
+        if a.annotations.get(ANNOTATION).is_some_and(|v| fp == v) {
+            return Some((tag.clone(), Digest::parse(&root.digest).ok()?));
         }
     }
     None

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::buildx::{BuildError, Ui};
+use crate::digest::Digest;
 use crate::oci_layout::{Descriptor, Layout};
 use crate::plan::Plan;
 use crate::registry::{Client, Placed, RegistryError, Repository};
@@ -20,10 +21,10 @@ use crate::registry::{Client, Placed, RegistryError, Repository};
 pub const PARALLEL: usize = 4;
 
 /// What an upload did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Uploaded {
     /// The digest of the root (index or manifest), now in the repository.
-    pub digest: String,
+    pub digest: Digest,
     #[serde(skip)]
     pub media_type: String,
     pub blobs_skipped: usize,
@@ -46,9 +47,9 @@ fn is_zero(n: &usize) -> bool {
 /// The digests verification and promotion go on with: each image's uploaded root when
 /// the upload rewrote it (Docker media types), else what buildx reported.
 pub fn published_digests(
-    digests: &[String],
+    digests: &[Digest],
     uploads: &[Option<(Uploaded, Duration)>],
-) -> Vec<String> {
+) -> Vec<Digest> {
     digests
         .iter()
         .zip(uploads)
@@ -209,24 +210,25 @@ pub fn upload(
     if crate::cancel::requested() {
         return Err(crate::exit::Interrupted.into());
     }
-    let mut digest = String::new();
-    let mut media_type = String::new();
+    let mut root_put = None;
     for (d, mt, bytes) in &to_put {
         let put = client.put_manifest(repo, d, mt, bytes)?;
-        if &put != d {
+        if put != *d {
             return Err(RegistryError::DigestMismatch {
                 registry: repo.registry.clone(),
                 reference: format!("{repo}@{d}"),
                 expected: d.clone(),
-                actual: put,
+                actual: put.into(),
             }
             .into());
         }
         // The root comes last.
-        digest = put;
-        media_type = mt.clone();
+        root_put = Some((put, mt.clone()));
     }
     let root = &graph.root;
+    // The layout's root is the last manifest put (a layout always has one).
+    let (digest, media_type) =
+        root_put.ok_or_else(|| anyhow::anyhow!("the OCI layout has no root manifest"))?;
     Ok(Uploaded {
         converted_from: (digest != root.descriptor.digest).then(|| root.descriptor.digest.clone()),
         attestations_dropped,
@@ -247,15 +249,11 @@ pub fn upload_layouts(
     client: &Client,
     plan: &Plan,
     project_dir: &Path,
-    digests: &[String],
+    digests: &[Digest],
     known: &HashMap<String, Repository>,
     ui: &Ui,
 ) -> anyhow::Result<Vec<Option<(Uploaded, Duration)>>> {
-    let others: Vec<Repository> = plan
-        .images
-        .iter()
-        .filter_map(|i| Repository::parse(&i.repository).ok())
-        .collect();
+    let others: Vec<Repository> = plan.images.iter().map(|i| i.repository.clone()).collect();
     let mut out = Vec::new();
     for (image, digest) in plan.images.iter().zip(digests) {
         let Some(dir) = &image.oci_dir else {
@@ -263,7 +261,7 @@ pub fn upload_layouts(
             continue;
         };
         let t = Instant::now();
-        let repo = Repository::parse(&image.repository)?;
+        let repo = image.repository.clone();
         let layout = Layout::open(&project_dir.join(dir))?;
         let up = upload(
             client,
@@ -273,7 +271,7 @@ pub fn upload_layouts(
             known,
             image.docker_media_types,
         )?;
-        if up.converted_from.as_ref().unwrap_or(&up.digest) != digest {
+        if up.converted_from.as_deref().unwrap_or(&up.digest) != digest.as_str() {
             return Err(BuildError::Metadata {
                 path: image.metadata_file.display().to_string(),
                 message: format!(
@@ -321,9 +319,7 @@ pub fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<S
     let mut out = HashMap::new();
     let mut seen: Vec<String> = Vec::new();
     for image in plan.images.iter().filter(|i| i.oci_dir.is_some()) {
-        let Ok(repo) = Repository::parse(&image.repository) else {
-            continue;
-        };
+        let repo = image.repository.clone();
         let Ok(text) = crate::fsread::read_text(
             &project_dir.join(&image.dockerfile),
             crate::fsread::MAX_TEXT_BYTES,
@@ -352,7 +348,7 @@ pub fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<S
                     .take(16)
                     .map(|d| d.digest.clone())
                     .collect(),
-                Manifest::Image { .. } => vec![root.digest.clone()],
+                Manifest::Image { .. } => vec![root.digest.to_string()],
             };
             for d in children {
                 let m = if d == root.digest {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::promote::{self, Move};
 use crate::plan::ImagePlan;
-use crate::registry::{Client, Fetched, Reference, Repository};
+use crate::registry::{Client, Fetched, Repository};
 use crate::verify::{self, Requirements, Verdict, requirements};
 
 /// What verification found for one image.
@@ -38,10 +38,10 @@ pub fn verify_pushed(
 ) -> anyhow::Result<VerifiedImage> {
     let t = Instant::now();
     let deep_fn = crate::inspect::deep_fn();
-    let repo = Repository::parse(&image.repository)?;
+    let repo = image.repository.clone();
     let mut req = requirements::for_index(image);
     req.deep |= deep;
-    let reference = Reference::parse(&format!("{}@{digest}", image.repository))?;
+    let reference = repo.at_digest(digest);
     let (v, root) = verify::verify_root(client, &reference, &req, Some(&deep_fn))?;
     let ok = v.ok();
     let mut verdicts = vec![v];
@@ -76,9 +76,9 @@ pub fn verify_pushed(
             ..Requirements::default()
         };
         r.need(platform, service);
-        let child = Reference::parse(&format!("{}@{}", image.repository, m.digest))?;
+        let child = repo.at_digest(&m.digest);
         let mut v = verify::verify_reference(client, &child, &r, Some(&deep_fn))?;
-        v.reference = format!("{}:{} (to be)", image.repository, m.tag);
+        v.reference = format!("{}:{} (to be)", repo.as_written(), m.tag);
         verdicts.push(v);
     }
     let ok = verdicts.iter().all(Verdict::ok);

@@ -16,8 +16,8 @@ pub struct Matrix {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MatrixEntry {
-    /// Canonical, for `mpbuild push --platform`.
-    pub platform: String,
+    /// Written canonically, for `mpbuild push --platform`.
+    pub platform: Platform,
     /// `linux-arm64`: for artifact and job names.
     pub slug: String,
     /// A GitHub-hosted runner that builds this platform natively, or null (build it
@@ -47,7 +47,7 @@ impl Plan {
                     None => include.push((
                         p.clone(),
                         MatrixEntry {
-                            platform: p.to_string(),
+                            platform: p.clone(),
                             slug: p.to_string().replace('/', "-"),
                             runner: runner_label(p),
                             images: vec![image.name.clone()],

@@ -262,7 +262,7 @@ impl ImageConfig {
 pub struct Fetched {
     pub bytes: Vec<u8>,
     pub media_type: String,
-    pub digest: String,
+    pub digest: crate::digest::Digest,
     pub manifest: Manifest,
 }
 

@@ -11,6 +11,7 @@ use super::http::{Body, Method, header, redact_url};
 use super::manifest::{ACCEPT, Fetched, MAX_INDEX_ENTRIES, Manifest};
 use super::reference::{Reference, Repository};
 use super::transport::describe;
+use crate::digest::Digest;
 
 impl Client {
     /// Fetches a manifest by tag or digest and checks its digest: against the digest
@@ -37,7 +38,7 @@ impl Client {
         &self,
         repo: &Repository,
         tag: &str,
-    ) -> Result<Option<String>, RegistryError> {
+    ) -> Result<Option<Digest>, RegistryError> {
         let url = format!("{}/manifests/{tag}", self.transport.base(repo));
         let mut resp = self.request(
             repo,
@@ -55,16 +56,12 @@ impl Client {
             return Err(http_error(repo, "HEAD", &url, &mut resp));
         }
         if let Some(d) = header(&resp, "docker-content-digest")
-            && crate::digest::Algorithm::of(&d).is_ok()
+            .as_deref()
+            .and_then(|d| Digest::parse(d).ok())
         {
             return Ok(Some(d));
         }
-        let by_tag = Reference {
-            repository: repo.clone(),
-            tag: Some(tag.to_string()),
-            digest: None,
-        };
-        match self.get_manifest(&by_tag) {
+        match self.get_manifest(&repo.at_tag(tag)) {
             Ok(f) => Ok(Some(f.digest)),
             Err(RegistryError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -124,15 +121,15 @@ impl Client {
                 None => (crate::digest::Algorithm::Sha256, None),
             },
         };
-        let actual = algorithm.digest(&bytes);
+        let actual = Digest::of(algorithm, &bytes);
         if let Some(expected) = &expected
-            && expected != &actual
+            && *expected != actual
         {
             return Err(RegistryError::DigestMismatch {
                 registry: repo.registry.clone(),
                 reference: r.to_string(),
                 expected: expected.clone(),
-                actual,
+                actual: actual.into(),
             });
         }
         let manifest = Manifest::parse(content_type.as_deref(), &bytes).map_err(|message| {

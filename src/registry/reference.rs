@@ -12,6 +12,16 @@ pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// The longest repository path registries accept.
 pub const MAX_PATH_LEN: usize = 255;
 
+/// OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {}
+        _ => return false,
+    }
+    tag.len() <= 128 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
 /// The message for a reference written as a URL (`http://host/app`).
 pub fn scheme_message(scheme: &str) -> String {
     format!(
@@ -43,16 +53,76 @@ pub fn check_port(registry: &str) -> Result<(), String> {
     }
 }
 
-/// A repository on a registry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A repository on a registry. Two are equal when they name the same registry and path,
+/// however they were written. It is shown (`Display`) by its full name, as the registry
+/// is asked for it (`docker.io/library/busybox`), and serialised as it was written
+/// (`busybox`): what mpbuild echoes back, and what a plan's fingerprint hashes.
+#[derive(Debug, Clone)]
 pub struct Repository {
     /// The registry as written (`docker.io` for Docker Hub), with port.
     pub registry: String,
     /// The path, e.g. `library/busybox`.
     pub path: String,
+    /// The text it was parsed from (`REGISTRY/PATH` when it was made from its parts).
+    written: String,
+}
+
+impl PartialEq for Repository {
+    fn eq(&self, other: &Repository) -> bool {
+        self.registry == other.registry && self.path == other.path
+    }
+}
+
+impl Eq for Repository {}
+
+impl std::hash::Hash for Repository {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.registry.hash(h);
+        self.path.hash(h);
+    }
 }
 
 impl Repository {
+    /// The repository `path` on `registry`.
+    pub fn new(registry: &str, path: &str) -> Repository {
+        Repository {
+            registry: registry.to_string(),
+            path: path.to_string(),
+            written: format!("{registry}/{path}"),
+        }
+    }
+
+    /// As the user wrote it: `me/app`, where the registry is asked for
+    /// `docker.io/me/app`.
+    pub fn as_written(&self) -> &str {
+        &self.written
+    }
+
+    /// The same repository, shown as `text` (a preview's placeholders: the repository
+    /// was parsed from `text` with them looked through).
+    pub fn written_as(mut self, text: &str) -> Repository {
+        self.written = text.to_string();
+        self
+    }
+
+    /// This repository at `tag`.
+    pub fn at_tag(&self, tag: &str) -> Reference {
+        Reference {
+            repository: self.clone(),
+            tag: Some(tag.to_string()),
+            digest: None,
+        }
+    }
+
+    /// This repository at `digest`.
+    pub fn at_digest(&self, digest: &str) -> Reference {
+        Reference {
+            repository: self.clone(),
+            tag: None,
+            digest: Some(digest.to_string()),
+        }
+    }
+
     /// The host:port the HTTP API answers on.
     pub fn api_host(&self) -> &str {
         if self.registry == DOCKER_HUB {
@@ -78,6 +148,19 @@ impl Repository {
 impl fmt::Display for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry, self.path)
+    }
+}
+
+impl serde::Serialize for Repository {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.written)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Repository {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Repository, D::Error> {
+        let text = String::deserialize(d)?;
+        Repository::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -121,7 +204,7 @@ impl Reference {
             None => (rest, None),
         };
         if let Some(t) = &tag
-            && !crate::config::is_valid_tag(t)
+            && !is_valid_tag(t)
         {
             return Err(bad(
                 "the tag is not valid ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})",
@@ -172,7 +255,11 @@ impl Reference {
             }
         }
         Ok(Reference {
-            repository: Repository { registry, path },
+            repository: Repository {
+                registry,
+                path,
+                written: name.to_string(),
+            },
             tag,
             digest,
         })

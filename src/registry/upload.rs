@@ -8,6 +8,7 @@ use super::client::{Client, http_error};
 use super::error::RegistryError;
 use super::http::{Body, Method, OpenBlob, body_excerpt, header};
 use super::reference::Repository;
+use crate::digest::Digest;
 
 /// An open upload session: where the blob's bytes go.
 #[derive(Debug, Clone)]
@@ -178,7 +179,7 @@ impl Client {
         target: &str,
         media_type: &str,
         bytes: &[u8],
-    ) -> Result<String, RegistryError> {
+    ) -> Result<Digest, RegistryError> {
         let url = format!("{}/manifests/{target}", self.transport.base(repo));
         let mut resp = self.request(
             repo,
@@ -191,14 +192,14 @@ impl Client {
         if !resp.status().is_success() {
             return Err(http_error(repo, "PUT", &url, &mut resp));
         }
-        let digest = crate::digest::sha256(bytes);
+        let digest = Digest::sha256(bytes);
         if let Some(d) = header(&resp, "docker-content-digest")
             && d != digest
         {
             return Err(RegistryError::DigestMismatch {
                 registry: repo.registry.clone(),
                 reference: format!("{repo}:{target}"),
-                expected: digest,
+                expected: digest.into(),
                 actual: d,
             });
         }

@@ -64,7 +64,7 @@ pub fn observe_top(
     };
     Ok(Observed {
         reference: reference.to_string(),
-        digest: top.digest,
+        digest: top.digest.into(),
         media_type: top.media_type,
         kind,
     })

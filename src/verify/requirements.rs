@@ -40,7 +40,7 @@ pub fn for_image_tags(image: &ImagePlan) -> Vec<Job> {
         .tags
         .iter()
         .map(|tag| Job {
-            reference: format!("{}:{tag}", image.repository),
+            reference: format!("{}:{tag}", image.repository.as_written()),
             requirements: for_index(image),
         })
         .collect();
@@ -55,7 +55,7 @@ pub fn for_image_tags(image: &ImagePlan) -> Vec<Job> {
         };
         req.need(s.platform.clone(), s.service.clone());
         jobs.push(Job {
-            reference: format!("{}:{}", image.repository, s.tag),
+            reference: format!("{}:{}", image.repository.as_written(), s.tag),
             requirements: req,
         });
     }

@@ -149,7 +149,14 @@ impl Checker<'_> {
         let mut ignored = Vec::new();
         for t in &raw.targets.value {
             if t.value.from.is_some() {
-                let from = self.targets_from_file(catalog, dir, &name, &repository, t, cluster)?;
+                let from = self.targets_from_file(
+                    catalog,
+                    dir,
+                    &name,
+                    repository.as_written(),
+                    t,
+                    cluster,
+                )?;
                 targets.extend(from.targets);
                 ignored.extend(from.ignored);
             } else {

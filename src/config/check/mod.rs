@@ -16,7 +16,6 @@ mod target;
 use serde_saphyr::Spanned;
 
 pub use smoke::{is_env_name, parse_timeout, smoke_regex};
-pub use tags::is_valid_tag;
 
 use crate::config::{Checker, ConfigError, Pos, Unset, expand};
 use crate::platform::Platform;

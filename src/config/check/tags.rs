@@ -8,15 +8,22 @@ use serde_saphyr::Spanned;
 
 use crate::config::interpolate::without_placeholders;
 use crate::config::{Checker, ConfigError, Image, Pos, Target};
+use crate::registry::Repository;
+use crate::registry::reference::is_valid_tag;
 
 impl Checker<'_> {
-    pub(super) fn repository(&self, raw: &Spanned<String>) -> Result<String, ConfigError> {
+    /// The image's repository, parsed once here: checked by the project file's grammar,
+    /// shown back as written (with a preview's placeholders).
+    pub(super) fn repository(&self, raw: &Spanned<String>) -> Result<Repository, ConfigError> {
         let repo = self.expand(raw)?.trim().to_string();
-        check_repository(&self.for_grammar(&repo)).map_err(|m| {
+        let grammar = self.for_grammar(&repo);
+        check_repository(&grammar).map_err(|m| {
             let help = self.placeholder_help(&repo).unwrap_or(m.help);
             self.err(self.pos(raw), m.message, Some(help))
         })?;
-        Ok(repo)
+        Repository::parse(&grammar)
+            .map(|r| r.written_as(&repo))
+            .map_err(|e| self.err(self.pos(raw), e.to_string(), None))
     }
 
     pub(super) fn check_tag(&self, tag: &str, pos: Pos) -> Result<(), ConfigError> {
@@ -119,9 +126,10 @@ impl Checker<'_> {
                 .iter()
                 .chain(image.targets.iter().filter_map(|t| t.tag.as_ref()));
             for tag in all {
-                if let Some(other) =
-                    seen.insert((image.repository.clone(), tag.clone()), &image.name)
-                    && other != image.name
+                if let Some(other) = seen.insert(
+                    (image.repository.as_written().to_string(), tag.clone()),
+                    &image.name,
+                ) && other != image.name
                 {
                     return Err(self.err(
                         Pos {
@@ -131,7 +139,8 @@ impl Checker<'_> {
                         },
                         format!(
                             "images `{other}` and `{}` both publish {}:{tag}",
-                            image.name, image.repository
+                            image.name,
+                            image.repository.as_written()
                         ),
                         Some("give each image its own repository or distinct tags".into()),
                     ));
@@ -154,16 +163,6 @@ pub(super) fn is_image_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub fn is_valid_tag(tag: &str) -> bool {
-    let mut chars = tag.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {}
-        _ => return false,
-    }
-    tag.len() <= 128 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
 }
 
 struct RepoProblem {
