@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let env = Env {
         host: Platform::new("linux", "amd64", ""),
         var: &|_| None,
+        preview: false,
     };
     let path = dir().join("mpbuild.yaml");
     match config::parse(&path, text, &env) {
