@@ -263,6 +263,7 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
                         architecture: p.architecture.clone(),
                         variant: (!p.variant.is_empty()).then(|| p.variant.clone()),
                     }),
+                    artifact_type: None,
                     annotations: Default::default(),
                 });
             }

@@ -3,8 +3,8 @@
 //! (`auth`: credentials, challenges, tokens). This file holds the client itself, the one
 //! request path every endpoint takes (send; on a 401, answer the challenge and send
 //! once more), and the mapping of non-success answers to `RegistryError`s. The
-//! endpoints are `impl Client` blocks beside it: `manifests`, `blobs` and `upload`; none
-//! of them is imported here.
+//! endpoints are `impl Client` blocks beside it: `manifests`, `blobs`, `upload` and
+//! `referrers`; none of them is imported here.
 
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +26,9 @@ pub struct Client {
     /// never changes, so a stage that needs one another stage already read and checked
     /// (promotion after verification, a leg's records) does not fetch it again.
     pub(super) by_digest: Mutex<DigestCache>,
+    /// Per registry, whether it has the referrers API (`referrers`): learnt from the
+    /// first listing or referrer written, so each registry is asked once a run.
+    pub(super) referrers_api: Mutex<std::collections::HashMap<String, bool>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -47,6 +50,7 @@ impl Client {
             transport: Transport::new(options),
             auth: Authorizer::new(creds),
             by_digest: Mutex::default(),
+            referrers_api: Mutex::default(),
         })
     }
 

@@ -62,6 +62,9 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<RawPlatform>,
+    /// An artifact's type (OCI 1.1), as a referrers list gives it for each referrer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
@@ -313,6 +316,7 @@ mod tests {
                 architecture: arch.into(),
                 variant: None,
             }),
+            artifact_type: None,
             annotations,
         }
     }

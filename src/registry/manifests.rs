@@ -164,7 +164,7 @@ pub const MANIFEST_LIMIT: u64 = 8 << 20;
 
 /// Reads a manifest body, at most `limit` bytes: ureq stops at `limit + 1` bytes on the
 /// stream, and a declared length over the limit fails before reading anything.
-fn read_limited(
+pub(super) fn read_limited(
     resp: &mut Response<ureq::Body>,
     limit: u64,
     r: &Reference,

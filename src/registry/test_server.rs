@@ -20,7 +20,12 @@ pub struct Seen {
     pub headers: Vec<(String, String)>,
     /// How many body bytes arrived (fewer than Content-Length when the client gave up).
     pub body_len: u64,
+    /// The body's first [`BODY_KEPT`] bytes.
+    pub body: Vec<u8>,
 }
+
+/// How much of a request's body is kept for the handler.
+pub const BODY_KEPT: usize = 1 << 20;
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -114,6 +119,7 @@ fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) -> std::
         path: path.to_string(),
         headers,
         body_len: 0,
+        body: Vec::new(),
     };
     let mut out = stream;
     if seen
@@ -131,7 +137,11 @@ fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) -> std::
     loop {
         match body.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => seen.body_len += n as u64,
+            Ok(n) => {
+                seen.body_len += n as u64;
+                let room = BODY_KEPT.saturating_sub(seen.body.len());
+                seen.body.extend_from_slice(&buf[..n.min(room)]);
+            }
         }
     }
     log.lock().unwrap().push(seen.clone());

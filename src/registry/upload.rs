@@ -180,6 +180,19 @@ impl Client {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<Digest, RegistryError> {
+        self.put_manifest_answer(repo, target, media_type, bytes)
+            .map(|(digest, _)| digest)
+    }
+
+    /// [`put_manifest`](Self::put_manifest), and the `OCI-Subject` the registry answered
+    /// with: a registry with the referrers API names there the `subject` it took note of.
+    pub(super) fn put_manifest_answer(
+        &self,
+        repo: &Repository,
+        target: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(Digest, Option<String>), RegistryError> {
         let url = format!("{}/manifests/{target}", self.transport.base(repo));
         let mut resp = self.request(
             repo,
@@ -203,11 +216,24 @@ impl Client {
                 actual: d,
             });
         }
+        Ok((digest, header(&resp, "oci-subject")))
+    }
+
+    /// Puts a small blob held in memory (an artifact's config or statement), unless the
+    /// repository has it; returns its digest.
+    pub fn put_blob_bytes(&self, repo: &Repository, bytes: &[u8]) -> Result<Digest, RegistryError> {
+        let digest = Digest::sha256(bytes);
+        if self.blob_exists(repo, &digest, true)? {
+            return Ok(digest);
+        }
+        let open =
+            move || -> std::io::Result<Box<dyn std::io::Read + Send + '_>> { Ok(Box::new(bytes)) };
+        self.upload_blob(repo, &digest, bytes.len() as u64, &open)?;
         Ok(digest)
     }
 
-    /// Makes a `Location` header absolute.
-    fn absolute(&self, repo: &Repository, location: &str) -> String {
+    /// Makes a `Location` (or `Link`) header absolute.
+    pub(super) fn absolute(&self, repo: &Repository, location: &str) -> String {
         if location.starts_with("http://") || location.starts_with("https://") {
             location.to_string()
         } else {

@@ -364,6 +364,7 @@ fn a_failed_stream_stops_the_copy_without_opening_every_upload() {
                 digest: d,
                 size: b.len() as u64,
                 platform: None,
+                artifact_type: None,
                 annotations: Default::default(),
             }
         })
