@@ -13,6 +13,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
+
+use crate::printer::Printer;
 use std::time::{Duration, Instant};
 
 /// How long the first signal leaves the run to stop by itself before the process exits.
@@ -159,12 +161,14 @@ pub fn requested() -> bool {
 }
 
 static INSTALL: Once = Once::new();
-static QUIET: AtomicBool = AtomicBool::new(false);
+/// Where the handler says what a signal does: the printer of the run in progress (the
+/// handler is the process's, so the run hands it its printer).
+static PRINTER: Mutex<Option<Printer>> = Mutex::new(None);
 
-/// Installs the signal handler once per process; `quiet` (`-q`) leaves out the line
-/// that acknowledges the first signal.
-pub fn install(quiet: bool) {
-    QUIET.store(quiet, Ordering::SeqCst);
+/// Installs the signal handler once per process, and gives it this run's printer (with
+/// `-q` it leaves out the line that acknowledges the first signal).
+pub fn install(printer: &Printer) {
+    *PRINTER.lock().unwrap_or_else(|e| e.into_inner()) = Some(printer.clone());
     INSTALL.call_once(|| {
         let count = AtomicU32::new(0);
         // An error means another handler is installed (an embedding program's): it
@@ -177,8 +181,10 @@ fn on_signal(n: u32) {
     if n > 1 {
         exit_now("interrupted again");
     }
-    if !QUIET.load(Ordering::SeqCst) {
+    let printer = run_printer();
+    if !printer.quiet() {
         crate::errln!(
+            printer,
             "interrupted: stopping; no tag moves from now on (interrupt again to exit at once)"
         );
     }
@@ -192,10 +198,22 @@ fn on_signal(n: u32) {
     });
 }
 
+/// The printer of the run in progress.
+fn run_printer() -> Printer {
+    PRINTER
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
 /// Kills the children (best effort) and exits 130 without waiting for anything else.
 fn exit_now(why: &str) -> ! {
     GLOBAL.force();
-    crate::errln!("{why}: exiting now; no tag moved after the first signal");
+    crate::errln!(
+        run_printer(),
+        "{why}: exiting now; no tag moved after the first signal"
+    );
     std::process::exit(crate::exit::Code::Interrupted.as_i32())
 }
 

@@ -3,7 +3,7 @@
 //! characters escaped, so that none can move the cursor, erase or rewrite a line, set
 //! the window title or ring the bell (`\x1b]0;title\x07`, `\x1b[2K\r…`).
 //!
-//! Applied at the printing edge to everything mpbuild writes as text ([`text`]:
+//! Applied by the printer ([`crate::printer`]) to everything mpbuild writes as text ([`text`]:
 //! newlines and tabs kept, for mpbuild's own multi-line reports), and inside one-line
 //! fields where a newline would forge a line of its own ([`Line`], [`line`]). JSON
 //! output escapes C0 controls by itself; [`json`] escapes DEL, C1 and the bidi
@@ -82,38 +82,6 @@ impl fmt::Display for Line<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&line(self.0))
     }
-}
-
-/// `print!` for text output: the formatted text, control characters escaped.
-#[macro_export]
-macro_rules! out {
-    ($($t:tt)*) => {
-        print!("{}", $crate::escape::text(&format!($($t)*)))
-    };
-}
-
-/// `println!` for text output, control characters escaped.
-#[macro_export]
-macro_rules! outln {
-    ($($t:tt)*) => {
-        println!("{}", $crate::escape::text(&format!($($t)*)))
-    };
-}
-
-/// `eprint!` for messages, control characters escaped.
-#[macro_export]
-macro_rules! err {
-    ($($t:tt)*) => {
-        eprint!("{}", $crate::escape::text(&format!($($t)*)))
-    };
-}
-
-/// `eprintln!` for messages, control characters escaped.
-#[macro_export]
-macro_rules! errln {
-    ($($t:tt)*) => {
-        eprintln!("{}", $crate::escape::text(&format!($($t)*)))
-    };
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub mod oci_layout;
 pub mod pipeline;
 pub mod plan;
 pub mod platform;
+pub mod printer;
 pub mod registry;
 pub mod settings;
 pub mod shell;

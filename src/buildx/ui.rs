@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::progress::{Change, State, step_target};
+use crate::printer::Printer;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,22 +33,24 @@ impl Mode {
     }
 }
 
-/// The display for one mpbuild run.
+/// The display for one mpbuild run, drawn through the run's printer.
 pub struct Ui {
     mode: Mode,
+    printer: Printer,
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
     started: Instant,
 }
 
 impl Ui {
-    pub fn new(mode: Mode) -> Ui {
+    pub fn new(printer: &Printer, mode: Mode) -> Ui {
         let multi = MultiProgress::new();
         if mode != Mode::Bars {
             multi.set_draw_target(ProgressDrawTarget::hidden());
         }
         Ui {
             mode,
+            printer: printer.clone(),
             multi,
             bars: Mutex::new(HashMap::new()),
             started: Instant::now(),
@@ -58,14 +61,16 @@ impl Ui {
         self.mode
     }
 
+    /// The printer it draws through.
+    pub fn printer(&self) -> &Printer {
+        &self.printer
+    }
+
     /// Prints a line without garbling the bars, control characters escaped.
     pub fn line(&self, text: &str) {
-        let text = crate::escape::text(text);
         match self.mode {
-            Mode::Bars => {
-                let _ = self.multi.println(text.as_ref());
-            }
-            Mode::Plain => eprintln!("{text}"),
+            Mode::Bars => self.printer.above_bars(&self.multi, text),
+            Mode::Plain => self.printer.errln(text),
             Mode::Quiet => {}
         }
     }
@@ -115,7 +120,7 @@ impl Ui {
                     bar.set_length(total as u64);
                     bar.set_position(done as u64);
                     let step = state.current(target).unwrap_or("");
-                    bar.set_message(crate::escape::line(step).into_owned());
+                    bar.set_message(self.printer.bar_message(step));
                 }
             }
             Mode::Plain => {
@@ -179,7 +184,7 @@ impl Ui {
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
-                bar.set_message(crate::escape::line(label).into_owned());
+                bar.set_message(self.printer.bar_message(label));
                 return ByteBar {
                     bar: self.multi.add(bar),
                 };

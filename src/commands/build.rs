@@ -1,19 +1,20 @@
 //! `mpbuild build`: a local developer build, loaded into Docker.
 
-use crate::buildx::{self, Job, Ui};
+use crate::buildx::{self, Job};
+use crate::settings::Settings;
 use serde_json::json;
 
-use crate::cli::{BuildArgs, Format, Global};
+use crate::cli::{BuildArgs, Format};
 use crate::exit::Code;
 use crate::plan::{Options, Output, Plan};
 use crate::platform::{self, Platform};
 use crate::verify::requirements;
 
-pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
-    let project = crate::settings::load_project(global)?;
+pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
+    let project = s.project()?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let host = Platform::host();
-    let builder = crate::settings::builder_name(args.builder.as_deref(), &project);
+    let builder = s.builder(args.builder.as_deref(), Some(&project));
     let plan = Plan::for_images(
         &project,
         &images,
@@ -39,7 +40,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     for image in &plan.images {
         crate::inputs::check_files(&project.dir, image)?;
     }
-    let ui = Ui::new(crate::settings::progress_mode(args.progress));
+    let ui = s.ui(args.progress);
     let mut commands = Vec::new();
     for image in &plan.images {
         if asked.platforms.is_empty() && !image.platforms.iter().any(|p| p.matches(&host)) {
@@ -72,13 +73,13 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     };
     if args.dry_run {
         match args.format {
-            Format::Json => super::output::print_value(&document(
+            Format::Json => s.printer().value(&document(
                 true,
                 commands.iter().map(|(i, a)| entry(i, a)).collect(),
             )),
             Format::Text => {
                 for (_, argv) in &commands {
-                    crate::outln!("{}", crate::shell::join(argv));
+                    crate::outln!(s.printer(), "{}", crate::shell::join(argv));
                 }
             }
         }
@@ -88,7 +89,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
     let version = buildx::docker::buildx_version(&launch)?;
     let mut built = Vec::new();
     for (image, argv) in &commands {
-        if global.verbose {
+        if s.verbose {
             ui.line(&format!("$ {}", crate::shell::join(argv)));
         }
         let job = Job {
@@ -103,8 +104,9 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
             .iter()
             .map(|t| format!("{}:{t}", image.repository.as_written()))
             .collect();
-        if args.format == Format::Text && !crate::settings::quiet() {
+        if args.format == Format::Text && !s.printer().quiet() {
             crate::outln!(
+                s.printer(),
                 "built {} for {} → loaded as {}",
                 image.name,
                 platform::join(&platforms),
@@ -114,7 +116,7 @@ pub fn run(global: &Global, args: &BuildArgs) -> anyhow::Result<Code> {
         built.push(entry(image, argv));
     }
     if args.format == Format::Json {
-        super::output::print_value(&document(false, built));
+        s.printer().value(&document(false, built));
     }
     Ok(Code::Ok)
 }

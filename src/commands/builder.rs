@@ -1,21 +1,24 @@
 //! `mpbuild builder up|status|rm`: the builder declared in mpbuild.yaml.
 
 use crate::builder::{self, Action, Declared};
+use crate::printer::Printer;
+use crate::settings::Settings;
 
-/// `println!` unless `-q`.
-macro_rules! out {
-    ($($t:tt)*) => {
-        if !crate::settings::quiet() {
-            crate::outln!($($t)*);
+/// A line on stdout through the printer, unless `-q`.
+macro_rules! say {
+    ($p:expr, $($t:tt)*) => {
+        if !$p.quiet() {
+            crate::outln!($p, $($t)*);
         }
     };
 }
 use crate::buildx::{self, BuildError};
-use crate::cli::{BuilderCommand, Format, Global};
+use crate::cli::{BuilderCommand, Format};
 use crate::exit::{Code, UsageError};
 
-pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
-    let project = crate::settings::load_project(global)?;
+pub fn run(s: &Settings, cmd: &BuilderCommand) -> anyhow::Result<Code> {
+    let p = s.printer();
+    let project = s.project()?;
     let Some(declared) = project.declared_builder.clone() else {
         return Err(UsageError(format!(
             "{} declares no builder; add `builder: {{name: …, nodes: [{{platforms: [linux/arm64], endpoint: tcp://…}}]}}`",
@@ -27,14 +30,14 @@ pub fn run(global: &Global, cmd: &BuilderCommand) -> anyhow::Result<Code> {
     // Builders are managed through the docker CLI, as a user would.
     buildx::docker::buildx_version(&buildx::docker::Launch::cli(docker.clone()))?;
     match cmd {
-        BuilderCommand::Up { dry_run } => up(&docker, &declared, *dry_run, global.verbose),
-        BuilderCommand::Status { format } => status(&docker, &declared, *format),
+        BuilderCommand::Up { dry_run } => up(s, &docker, &declared, *dry_run),
+        BuilderCommand::Status { format } => status(s.printer(), &docker, &declared, *format),
         BuilderCommand::Rm => {
             run_argv(
                 &docker,
                 &["buildx".into(), "rm".into(), declared.name.clone()],
             )?;
-            out!("removed builder {}", declared.name);
+            say!(p, "removed builder {}", declared.name);
             Ok(Code::Ok)
         }
     }
@@ -69,15 +72,17 @@ fn run_argv(docker: &std::path::Path, args: &[String]) -> anyhow::Result<()> {
 }
 
 fn up(
+    s: &Settings,
     docker: &std::path::Path,
     declared: &Declared,
     dry_run: bool,
-    verbose: bool,
 ) -> anyhow::Result<Code> {
+    let (p, verbose) = (s.printer(), s.verbose);
     let actual = current(docker, &declared.name)?;
     let actions = builder::diff(declared, actual.as_ref());
     if actions.is_empty() {
-        out!(
+        say!(
+            p,
             "builder {} matches mpbuild.yaml: nothing to change",
             declared.name
         );
@@ -93,9 +98,9 @@ fn up(
             ],
             Action::Create { argv, .. } | Action::Leave { argv, .. } => argv.clone(),
         };
-        out!("{}", a.why());
+        say!(p, "{}", a.why());
         if dry_run || verbose {
-            out!("  $ {}", crate::shell::join(&argv));
+            say!(p, "  $ {}", crate::shell::join(&argv));
         }
         if !dry_run {
             run_argv(docker, &argv[1..])?;
@@ -114,10 +119,15 @@ struct NodeStatus {
     state: String,
 }
 
-fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyhow::Result<Code> {
+fn status(
+    p: &Printer,
+    docker: &std::path::Path,
+    declared: &Declared,
+    format: Format,
+) -> anyhow::Result<Code> {
     let Some(actual) = current(docker, &declared.name)? else {
         match format {
-            Format::Json => super::output::print_value(&serde_json::json!({
+            Format::Json => p.value(&serde_json::json!({
                 "schema_version": super::output::SCHEMA_VERSION,
                 "command": "builder status",
                 "builder": declared.name,
@@ -126,7 +136,8 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
                 "exit_code": Code::Build.as_i32(),
                 "nodes": [],
             })),
-            Format::Text => out!(
+            Format::Text => say!(
+                p,
                 "builder {} does not exist: run `mpbuild builder up`",
                 declared.name
             ),
@@ -154,7 +165,7 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
         .flatten();
     let code = if all_up { Code::Ok } else { Code::Build };
     match format {
-        Format::Json => super::output::print_value(&serde_json::json!({
+        Format::Json => p.value(&serde_json::json!({
             "schema_version": super::output::SCHEMA_VERSION,
             "command": "builder status",
             "builder": declared.name,
@@ -166,9 +177,10 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
             "buildx_error": buildx_error,
         })),
         Format::Text => {
-            out!("builder {} (driver {})", declared.name, actual.driver);
+            say!(p, "builder {} (driver {})", declared.name, actual.driver);
             for n in &nodes {
-                out!(
+                say!(
+                    p,
                     "  {:16} {:10} {:40} {}",
                     n.name,
                     n.platforms.join(","),
@@ -177,7 +189,7 @@ fn status(docker: &std::path::Path, declared: &Declared, format: Format) -> anyh
                 );
             }
             if let Some(line) = &buildx_error {
-                out!("  buildx: {line}");
+                say!(p, "  buildx: {line}");
             }
         }
     }

@@ -2,16 +2,17 @@
 //! A project file is optional; with one, its `cluster_archs:`, `services:` and
 //! insecure registries apply.
 
+use crate::settings::Settings;
 use std::io::Read as _;
 
 use crate::check::{self, Input, Report, report};
-use crate::cli::{CheckArgs, DeepArg, Format, Global};
+use crate::cli::{CheckArgs, DeepArg, Format};
 use crate::config::{self, ConfigError, Env, Project};
 use crate::exit::{Code, UsageError};
 use crate::platform::Platform;
 
-pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
-    let project = optional_project(global)?;
+pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
+    let project = optional_project(s)?;
     let catalog = project
         .as_ref()
         .map(|p| p.catalog.clone())
@@ -36,7 +37,7 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
     let gathered = check::gather(&inputs, &options)?;
     let sources = gathered.sources;
     let insecure = project.map(|p| p.insecure_registries).unwrap_or_default();
-    let client = crate::settings::client(global, &args.registry, insecure)?;
+    let client = s.client(&args.registry, insecure)?;
     let deep = crate::inspect::deep_fn();
     let (uses, reads) = check::resolve(&client, gathered.uses, Some(&deep));
     if crate::cancel::requested() {
@@ -56,23 +57,25 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
         None
     };
     match args.format {
-        Format::Json => super::output::print_json(&report::render_json(&report, pinned.as_ref())),
-        Format::Text if crate::settings::quiet() => {
+        Format::Json => s
+            .printer()
+            .json(&report::render_json(&report, pinned.as_ref())),
+        Format::Text if s.printer().quiet() => {
             if report.code() != Code::Ok {
-                crate::err!("{}", report::render_text(&report, true));
+                crate::err!(s.printer(), "{}", report::render_text(&report, true));
             }
         }
         Format::Text => {
-            crate::out!("{}", report::render_text(&report, false));
+            crate::out!(s.printer(), "{}", report::render_text(&report, false));
             if let Some(p) = &pinned {
-                crate::out!("{}", report::render_pin(p));
+                crate::out!(s.printer(), "{}", report::render_pin(p));
             }
         }
     }
     if args.pin && pinned.is_none() {
-        eprintln!(
-            "{} --pin wrote nothing: every reference must pass first",
-            crate::settings::label("note")
+        s.printer().labelled(
+            "note",
+            "--pin wrote nothing: every reference must pass first",
         );
     }
     Ok(report.code())
@@ -81,9 +84,9 @@ pub fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<Code> {
 /// The project file, when there is one: found as every command finds it, or named with
 /// `-f`. None when there is none; a file that is there but wrong is an error. Unset
 /// `${VAR}`s are fine here (the tags are not check's business).
-fn optional_project(global: &Global) -> anyhow::Result<Option<Project>> {
+fn optional_project(s: &Settings) -> anyhow::Result<Option<Project>> {
     let cwd = std::env::current_dir()?;
-    match config::discover(global.file.as_deref(), &cwd) {
+    match config::discover(s.file.as_deref(), &cwd) {
         Ok(path) => Ok(Some(config::load(&path, &Env::preview())?)),
         Err(ConfigError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e.into()),

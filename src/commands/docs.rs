@@ -1,20 +1,20 @@
 //! `mpbuild completions SHELL` and `mpbuild man [--dir DIR]`: generated from the same
 //! clap definitions that parse the arguments, so they cannot drift from them.
 
-use std::io::Write;
 use std::path::Path;
 
 use clap::CommandFactory;
 
 use crate::cli::Cli;
 use crate::exit::{Code, UsageError};
+use crate::settings::Settings;
 
 /// Prints the completion script for `shell` on stdout.
-pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<Code> {
+pub fn completions(s: &Settings, shell: clap_complete::Shell) -> anyhow::Result<Code> {
     let mut cmd = Cli::command();
-    let mut out = std::io::stdout().lock();
-    clap_complete::generate(shell, &mut cmd, "mpbuild", &mut out);
-    out.flush()?;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "mpbuild", &mut script);
+    s.printer().document(&script)?;
     Ok(Code::Ok)
 }
 
@@ -48,14 +48,10 @@ fn collect(
 }
 
 /// Prints mpbuild's man page, or writes every page into `dir`.
-pub fn man(dir: Option<&Path>) -> anyhow::Result<Code> {
+pub fn man(s: &Settings, dir: Option<&Path>) -> anyhow::Result<Code> {
     let pages = pages()?;
     match dir {
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&pages[0].1)?;
-            out.flush()?;
-        }
+        None => s.printer().document(&pages[0].1)?,
         Some(dir) => {
             let write = |name: &str, roff: &[u8]| {
                 std::fs::create_dir_all(dir)
@@ -67,7 +63,12 @@ pub fn man(dir: Option<&Path>) -> anyhow::Result<Code> {
             for (name, roff) in &pages {
                 write(name, roff)?;
             }
-            crate::errln!("wrote {} man pages to {}", pages.len(), dir.display());
+            crate::errln!(
+                s.printer(),
+                "wrote {} man pages to {}",
+                pages.len(),
+                dir.display()
+            );
         }
     }
     Ok(Code::Ok)

@@ -1,13 +1,14 @@
 //! `mpbuild doctor`: why a multi-platform push would fail, before trying it. Each
 //! finding has a status (ok / warn / fail) and, when not ok, a fix.
 
+use crate::settings::Settings;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::buildx::docker;
-use crate::cli::{DoctorArgs, Format, Global};
+use crate::cli::{DoctorArgs, Format};
 use crate::config::Project;
 use crate::exit::Code;
 use crate::platform::Platform;
@@ -41,10 +42,10 @@ fn finding(status: Status, check: &str, detail: impl Into<String>, fix: Option<S
     }
 }
 
-pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
-    let project = match crate::settings::load_project(global) {
+pub fn run(s: &Settings, args: &DoctorArgs) -> anyhow::Result<Code> {
+    let project = match s.project() {
         Ok(p) => Some(p),
-        Err(e) if global.file.is_some() => return Err(e),
+        Err(e) if s.file.is_some() => return Err(e),
         Err(_) => None,
     };
     let findings = checks(project.as_ref(), args.builder.as_deref());
@@ -53,12 +54,12 @@ pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
         return Err(crate::exit::Interrupted.into());
     }
     match args.format {
-        Format::Json => super::output::print_value(&serde_json::json!({
+        Format::Json => s.printer().value(&serde_json::json!({
             "schema_version": super::output::SCHEMA_VERSION,
             "ok": findings.iter().all(|f| f.status != Status::Fail),
             "findings": findings,
         })),
-        Format::Text if crate::settings::quiet() => {
+        Format::Text if s.printer().quiet() => {
             // Errors only: the failing checks and their fixes.
             let failing: Vec<Finding> = findings
                 .iter()
@@ -66,12 +67,16 @@ pub fn run(global: &Global, args: &DoctorArgs) -> anyhow::Result<Code> {
                 .cloned()
                 .collect();
             let text = render(&failing);
-            crate::err!("{}", text.rsplit_once("\n\n").map_or("", |(body, _)| body));
+            crate::err!(
+                s.printer(),
+                "{}",
+                text.rsplit_once("\n\n").map_or("", |(body, _)| body)
+            );
             if !failing.is_empty() {
-                crate::errln!("");
+                crate::errln!(s.printer(), "");
             }
         }
-        Format::Text => crate::out!("{}", render(&findings)),
+        Format::Text => crate::out!(s.printer(), "{}", render(&findings)),
     }
     Ok(if findings.iter().any(|f| f.status == Status::Fail) {
         Code::VerifyFailed

@@ -1,19 +1,20 @@
 //! `mpbuild init`: writes a commented mpbuild.yaml from `templates/`, never over an
 //! existing file.
 
+use crate::settings::Settings;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::catalog::{Catalog, ManifestKind};
-use crate::cli::{Global, InitArgs};
+use crate::cli::InitArgs;
 use crate::config::FILE_NAME;
 use crate::exit::{Code, UsageError};
 use crate::platform::Platform;
 
 const TEMPLATE: &str = include_str!("../../templates/mpbuild.yaml");
 
-pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
-    let path = global
+pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
+    let path = s
         .file
         .clone()
         .unwrap_or_else(|| Path::new(FILE_NAME).to_path_buf());
@@ -52,10 +53,10 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
         &args.services,
         &Platform::host(),
     )?;
-    let quiet = crate::settings::quiet();
+    let quiet = s.printer().quiet();
     for note in status_notes(&catalog, &args.services) {
         if !quiet {
-            crate::errln!("note: {note}");
+            crate::errln!(s.printer(), "note: {note}");
         }
     }
     // Created, never opened: O_EXCL fails on anything found there (a link planted since
@@ -72,14 +73,18 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<Code> {
     if quiet {
         return Ok(Code::Ok);
     }
-    crate::errln!("wrote {}", path.display());
+    crate::errln!(s.printer(), "wrote {}", path.display());
     if !dir.join("Dockerfile").exists() {
         crate::errln!(
+            s.printer(),
             "note: no Dockerfile in {} yet; set `dockerfile:` if it lives elsewhere",
             dir.display()
         );
     }
-    crate::errln!("next: edit `repository:`, then run `mpbuild plan`");
+    crate::errln!(
+        s.printer(),
+        "next: edit `repository:`, then run `mpbuild plan`"
+    );
     Ok(Code::Ok)
 }
 

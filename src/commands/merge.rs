@@ -2,17 +2,17 @@
 //! index by digest, verify, smoke, promote) → the report.
 
 use super::output;
-use crate::buildx::Ui;
-use crate::cli::{Global, MergeArgs};
+use crate::cli::MergeArgs;
 use crate::exit::Code;
 use crate::pipeline::merge::{self, Merge};
 use crate::pipeline::record;
 use crate::pipeline::smoke::{Runner, ToolsSource};
 use crate::plan::{Options, Output, Plan};
 use crate::settings;
+use crate::settings::Settings;
 
-pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
-    let project = settings::load_project(global)?;
+pub fn run(s: &Settings, args: &MergeArgs) -> anyhow::Result<Code> {
+    let project = s.project()?;
     let images = settings::select_images(&project, &args.images)?;
     let mut plan = Plan::for_images(
         &project,
@@ -27,13 +27,13 @@ pub fn run(global: &Global, args: &MergeArgs) -> anyhow::Result<Code> {
         plan.deep_all();
     }
     let records = record::read_all(&args.digests_dir)?;
-    let ui = Ui::new(settings::progress_mode(args.progress));
-    let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
+    let ui = s.ui(args.progress);
+    let client = s.client(&args.registry, project.insecure_registries.clone())?;
     let names: Vec<String> = project.images.iter().map(|i| i.name.clone()).collect();
     let smoke = Runner {
         tools: ToolsSource::Probe(project.builder.clone()),
         ui: &ui,
-        verbose: global.verbose,
+        verbose: s.verbose,
     };
     let report = merge::merge(&Merge {
         plan: &plan,

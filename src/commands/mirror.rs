@@ -2,16 +2,15 @@
 //! then tag it (the `pipeline::mirror` stage, which `push` also runs for the project's
 //! `mirrors:`).
 
-use crate::buildx::Ui;
 use crate::catalog::Catalog;
-use crate::cli::{Format, Global, MirrorArgs};
+use crate::cli::{Format, MirrorArgs};
 use crate::exit::{Code, UsageError};
 use crate::pipeline::mirror::{self, Job};
 use crate::pipeline::report;
-use crate::settings;
+use crate::settings::Settings;
 
-pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
-    let (project, load_error) = match settings::load_project(global) {
+pub fn run(s: &Settings, args: &MirrorArgs) -> anyhow::Result<Code> {
+    let (project, load_error) = match s.project() {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),
     };
@@ -67,8 +66,8 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
         .as_ref()
         .map(|p| p.insecure_registries.clone())
         .unwrap_or_default();
-    let client = settings::client(global, &args.registry, insecure)?;
-    let ui = Ui::new(settings::progress_mode(args.progress));
+    let client = s.client(&args.registry, insecure)?;
+    let ui = s.ui(args.progress);
     let done = mirror::run_jobs(&client, &jobs, &ui)?;
     let refused = report::mirror_refused(&done);
     let code = if refused.is_some() {
@@ -77,9 +76,9 @@ pub fn run(global: &Global, args: &MirrorArgs) -> anyhow::Result<Code> {
         Code::Ok
     };
     match args.format {
-        Format::Json => super::output::print_value(&to_json(&done, code)),
-        Format::Text if settings::quiet() => {}
-        Format::Text => crate::out!("{}", report::render_mirrors(&done)),
+        Format::Json => s.printer().value(&to_json(&done, code)),
+        Format::Text if s.printer().quiet() => {}
+        Format::Text => crate::out!(s.printer(), "{}", report::render_mirrors(&done)),
     }
     if let Some(line) = refused {
         super::output::important(&ui, &line);

@@ -23,6 +23,7 @@ use std::ffi::OsString;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Code;
+use crate::settings::Settings;
 
 /// Parses `args`, runs the command and returns the exit code.
 pub fn run<I, T>(args: I) -> i32
@@ -46,22 +47,22 @@ where
             };
         }
     };
-    output::reset_json();
-    crate::settings::set_output(&cli.global);
+    let settings = Settings::new(&cli.global);
+    let printer = settings.printer().clone();
     // Every command: Ctrl-C and SIGTERM stop the waits, then the command says what
     // stayed where it was and exits 130 (see `cancel`).
-    crate::cancel::install(cli.global.quiet);
+    crate::cancel::install(&printer);
     let json = json_command(&cli.command);
-    match dispatch(cli) {
+    match dispatch(&settings, cli.command) {
         // A command that reports failures as its result (check's registry errors):
         // after a signal they are the interrupt's.
         Ok(code) if code != Code::Ok && crate::cancel::requested() => {
-            eprintln!("{} interrupted", crate::settings::label("error"));
+            printer.labelled("error", "interrupted");
             Code::Interrupted.as_i32()
         }
         Ok(code) => code.as_i32(),
         Err(err) => {
-            report(&err);
+            printer.error(&err);
             // Whatever failed after a signal failed because of it.
             let code = if crate::cancel::requested() {
                 Code::Interrupted
@@ -69,7 +70,7 @@ where
                 classify(&err)
             };
             if let Some(command) = json {
-                output::error_json(command, &err, code);
+                output::error_json(&printer, command, &err, code);
             }
             code.as_i32()
         }
@@ -97,38 +98,39 @@ fn json_command(command: &Command) -> Option<&'static str> {
     }
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<Code> {
-    match cli.command {
-        Command::Plan(args) => plan::run(&cli.global, &args),
-        Command::Targets(args) => targets::run(&cli.global, &args),
-        Command::Init(args) => init::run(&cli.global, &args),
-        Command::Verify(args) => verify::run(&cli.global, &args),
-        Command::Check(args) => check::run(&cli.global, &args),
-        Command::Push(args) => push::run(&cli.global, &args),
-        Command::Merge(args) => merge::run(&cli.global, &args),
-        Command::Build(args) => build::run(&cli.global, &args),
-        Command::Mirror(args) => mirror::run(&cli.global, &args),
-        Command::Doctor(args) => doctor::run(&cli.global, &args),
-        Command::Smoke(args) => smoke::run(&cli.global, &args),
-        Command::Builder(cmd) => builder::run(&cli.global, &cmd),
-        Command::Clean(args) => clean::run(&cli.global, &args),
-        Command::Completions { shell } => docs::completions(shell),
-        Command::Man { dir } => docs::man(dir.as_deref()),
-        Command::Version { format } => version(format),
+fn dispatch(s: &Settings, command: Command) -> anyhow::Result<Code> {
+    match command {
+        Command::Plan(args) => plan::run(s, &args),
+        Command::Targets(args) => targets::run(s, &args),
+        Command::Init(args) => init::run(s, &args),
+        Command::Verify(args) => verify::run(s, &args),
+        Command::Check(args) => check::run(s, &args),
+        Command::Push(args) => push::run(s, &args),
+        Command::Merge(args) => merge::run(s, &args),
+        Command::Build(args) => build::run(s, &args),
+        Command::Mirror(args) => mirror::run(s, &args),
+        Command::Doctor(args) => doctor::run(s, &args),
+        Command::Smoke(args) => smoke::run(s, &args),
+        Command::Builder(cmd) => builder::run(s, &cmd),
+        Command::Clean(args) => clean::run(s, &args),
+        Command::Completions { shell } => docs::completions(s, shell),
+        Command::Man { dir } => docs::man(s, dir.as_deref()),
+        Command::Version { format } => version(s, format),
         Command::Schema => {
-            print!("{}", crate::config::schema::render());
+            crate::out!(s.printer(), "{}", crate::config::schema::render());
             Ok(Code::Ok)
         }
     }
 }
 
 /// `mpbuild version`: the version, the commit, and how old the catalog's facts are.
-fn version(format: crate::cli::Format) -> anyhow::Result<Code> {
+fn version(s: &Settings, format: crate::cli::Format) -> anyhow::Result<Code> {
+    let p = s.printer();
     use crate::version::{COMMIT, VERSION, review_dates};
     let catalog = crate::catalog::Catalog::builtin();
     let (oldest, newest) = review_dates(&catalog).unwrap_or_default();
     match format {
-        crate::cli::Format::Json => output::print_value(&serde_json::json!({
+        crate::cli::Format::Json => p.value(&serde_json::json!({
             "schema_version": output::SCHEMA_VERSION,
             "version": VERSION,
             "commit": COMMIT,
@@ -144,9 +146,10 @@ fn version(format: crate::cli::Format) -> anyhow::Result<Code> {
             } else {
                 format!("{oldest} to {newest} (oldest to newest)")
             };
-            println!("mpbuild {VERSION}");
-            println!("commit   {COMMIT}");
-            println!(
+            crate::outln!(p, "mpbuild {VERSION}");
+            crate::outln!(p, "commit   {COMMIT}");
+            crate::outln!(
+                p,
                 "catalog  {} services, reviewed {reviewed}",
                 catalog.services().len()
             );
@@ -176,22 +179,6 @@ fn clap_color(args: &[OsString]) -> clap::ColorChoice {
         Some("never") => clap::ColorChoice::Never,
         _ => clap::ColorChoice::Auto,
     }
-}
-
-/// Prints an error: the message, then any cause the message does not already say.
-fn report(err: &anyhow::Error) {
-    let mut text = err.to_string();
-    for cause in err.chain().skip(1) {
-        let c = cause.to_string();
-        if !text.contains(&c) {
-            text.push_str(&format!("\n  caused by: {c}"));
-        }
-    }
-    eprintln!(
-        "{} {}",
-        crate::settings::label("error"),
-        crate::escape::text(&text)
-    );
 }
 
 macro_rules! classify_types {

@@ -3,12 +3,12 @@
 //! exit code.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::buildx::Ui;
 use crate::cli::Format;
 use crate::exit::Code;
 use crate::pipeline::{PushReport, report};
+use crate::printer::Printer;
 
 /// Prints `rep` and returns the exit code, or the error that stopped the run.
 pub fn finish(
@@ -35,10 +35,11 @@ pub fn finish(
             ))
         })?;
     }
+    let printer = ui.printer();
     match format {
-        Format::Json => print_json(&json),
-        Format::Text if crate::settings::quiet() => {}
-        Format::Text => crate::out!("{}", rep.render_text()),
+        Format::Json => printer.json(&json),
+        Format::Text if printer.quiet() => {}
+        Format::Text => crate::out!(printer, "{}", rep.render_text()),
     }
     let Some(f) = rep.failure else {
         return Ok(Code::Ok);
@@ -59,34 +60,13 @@ pub fn finish(
 /// only ever added within a version; a removed or retyped field bumps it.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Whether this run has printed its JSON document (so a failure does not print a
-/// second one).
-static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
-
-/// Prints a command's JSON document on stdout.
-pub fn print_json(doc: &str) {
-    JSON_PRINTED.store(true, Ordering::SeqCst);
-    println!("{}", crate::escape::json(doc));
-}
-
-/// Pretty-prints a JSON value on stdout.
-pub fn print_value(doc: &serde_json::Value) {
-    print_json(&serde_json::to_string_pretty(doc).unwrap_or_default());
-}
-
-/// Forgets a document printed by an earlier run in this process (tests run mpbuild
-/// in-process more than once).
-pub(super) fn reset_json() {
-    JSON_PRINTED.store(false, Ordering::SeqCst);
-}
-
 /// With `--format json`, a run that failed before printing its document prints one
 /// saying what failed, so a pipeline always has JSON to read.
-pub(super) fn error_json(command: &str, err: &anyhow::Error, code: Code) {
-    if JSON_PRINTED.load(Ordering::SeqCst) {
+pub(super) fn error_json(printer: &Printer, command: &str, err: &anyhow::Error, code: Code) {
+    if printer.json_printed() {
         return;
     }
-    print_value(&serde_json::json!({
+    printer.value(&serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "command": command,
         "result": "error",
@@ -99,7 +79,7 @@ pub(super) fn error_json(command: &str, err: &anyhow::Error, code: Code) {
 /// what the error left as it was).
 pub fn important(ui: &Ui, line: &str) {
     if ui.mode() == crate::buildx::Mode::Quiet {
-        crate::errln!("{line}");
+        crate::errln!(ui.printer(), "{line}");
     } else {
         ui.line(line);
     }

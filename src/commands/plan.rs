@@ -1,15 +1,16 @@
 //! `mpbuild plan`: what each image needs and why, and the exact command, without Docker.
 
+use crate::settings::Settings;
 use std::fmt::Write as _;
 
-use crate::cli::{DriverArg, Global, PlanArgs, PlanFormat};
+use crate::cli::{DriverArg, PlanArgs, PlanFormat};
 use crate::exit::Code;
 use crate::plan::{Options, Output, Plan};
 use crate::platform::Platform;
 use crate::shell;
 
-pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
-    let project = crate::settings::load_project_preview(global)?;
+pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
+    let project = s.project_preview()?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let options = Options {
         output: match args.driver {
@@ -21,7 +22,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
             },
         },
         work_dir: crate::settings::work_dir(&project),
-        builder: crate::settings::builder_name(args.builder.as_deref(), &project),
+        builder: s.builder(args.builder.as_deref(), Some(&project)),
     };
     let plan = Plan::for_images(&project, &images, &options);
     // Which RUN steps will run under emulation, on the builder buildx's files describe.
@@ -45,7 +46,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
                 /// the remedies.
                 emulation: &'a [crate::emulation::forecast::Forecast],
             }
-            super::output::print_json(&serde_json::to_string_pretty(&Doc {
+            s.printer().json(&serde_json::to_string_pretty(&Doc {
                 schema_version: super::output::SCHEMA_VERSION,
                 cwd: &cwd,
                 plan: &plan,
@@ -54,10 +55,9 @@ pub fn run(global: &Global, args: &PlanArgs) -> anyhow::Result<Code> {
         }
         // GitHub's matrix format, read by `fromJSON` as the matrix itself: an extra key
         // would become a matrix dimension, so this one carries no schema_version.
-        PlanFormat::GithubMatrix => {
-            super::output::print_json(&serde_json::to_string(&plan.matrix())?)
-        }
+        PlanFormat::GithubMatrix => s.printer().json(&serde_json::to_string(&plan.matrix())?),
         PlanFormat::Text => crate::out!(
+            s.printer(),
             "{}",
             render_text(&plan, &forecasts, &Platform::host(), &cwd)
         ),

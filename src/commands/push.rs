@@ -3,20 +3,20 @@
 //! verification moves no tag, and says which tags stayed where they were.
 
 use super::output;
-use crate::buildx::Ui;
-use crate::cli::{Global, PushArgs};
+use crate::cli::PushArgs;
 use crate::exit::Code;
 use crate::pipeline::report::Kind;
 use crate::pipeline::{self, Push, Tools, mirror};
 use crate::plan::{Options, Output, Plan};
 use crate::settings;
+use crate::settings::Settings;
 use crate::workdir::{self, WorkDir};
 
-pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
-    let project = settings::load_project(global)?;
+pub fn run(s: &Settings, args: &PushArgs) -> anyhow::Result<Code> {
+    let project = s.project()?;
     let images = settings::select_images(&project, &args.images)?;
     let leg = pipeline::leg::leg_platforms(&args.platforms, args.digests_dir.as_deref(), &images)?;
-    let builder_name = settings::builder_name(args.builder.as_deref(), &project);
+    let builder_name = s.builder(args.builder.as_deref(), Some(&project));
 
     // The builder's driver decides how the result reaches the registry.
     let tools = match (Tools::probe(builder_name.as_deref()), args.dry_run) {
@@ -52,7 +52,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     for image in &plan.images {
         crate::inputs::check_files(&project.dir, image)?;
     }
-    let client = settings::client(global, &args.registry, project.insecure_registries.clone())?;
+    let client = s.client(&args.registry, project.insecure_registries.clone())?;
     let order: Vec<String> = project.images.iter().map(|i| i.name.clone()).collect();
     let skip = leg.is_none().then_some(pipeline::Skip {
         rebuild: args.rebuild,
@@ -62,18 +62,23 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
     let tools = match tools {
         Some(t) if !args.dry_run => t,
         _ => {
-            if let Some(s) = &skip {
-                let split = pipeline::unchanged::split(&client, &plan, &project.dir, &work, s);
-                crate::out!("{}", pipeline::dry_run::render_unchanged(&split));
+            if let Some(skip) = &skip {
+                let split = pipeline::unchanged::split(&client, &plan, &project.dir, &work, skip);
+                crate::out!(
+                    s.printer(),
+                    "{}",
+                    pipeline::dry_run::render_unchanged(&split)
+                );
             }
             crate::out!(
+                s.printer(),
                 "{}",
                 pipeline::dry_run::render(&plan, tools.as_ref().map(|t| &t.builder))
             );
             return Ok(Code::Ok);
         }
     };
-    let ui = Ui::new(settings::progress_mode(args.progress));
+    let ui = s.ui(args.progress);
     ui.line(&format!(
         "builder `{}` (driver {}): {}",
         tools.builder.name,
@@ -83,7 +88,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
             Output::OciLayout => "exports an OCI layout that mpbuild uploads",
         }
     ));
-    if global.verbose
+    if s.verbose
         && let Some(plugin) = &tools.launch.plugin
     {
         ui.line(&format!(
@@ -91,8 +96,8 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
             plugin.display()
         ));
     }
-    for s in &skipped {
-        ui.line(&format!("[{}] skipped: {}", s.image, s.reason));
+    for k in &skipped {
+        ui.line(&format!("[{}] skipped: {}", k.image, k.reason));
     }
     let mirrors = project
         .mirrors
@@ -116,7 +121,7 @@ pub fn run(global: &Global, args: &PushArgs) -> anyhow::Result<Code> {
         client: &client,
         mirrors: &mirrors,
         deep: args.deep.is_some(),
-        verbose: global.verbose,
+        verbose: s.verbose,
         skip,
         kind: if leg.is_some() { Kind::Leg } else { Kind::Push },
         skipped: &skipped,

@@ -2,10 +2,10 @@
 //! project needed. REF is resolved to its digest, the platforms default to every
 //! platform it holds, and `pipeline::smoke` runs the command on each.
 
+use crate::settings::Settings;
 use serde::Serialize;
 
-use crate::buildx::Ui;
-use crate::cli::{Format, Global, SmokeArgs};
+use crate::cli::{Format, SmokeArgs};
 use crate::exit::{ChecksFailed, Code, UsageError};
 use crate::pipeline::smoke::{self, Runner, SmokeResult, ToolsSource};
 use crate::plan::SmokePlan;
@@ -13,7 +13,7 @@ use crate::platform::Platform;
 use crate::registry::Reference;
 use crate::registry::manifest::Manifest;
 
-pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
+pub fn run(s: &Settings, args: &SmokeArgs) -> anyhow::Result<Code> {
     let timeout = crate::config::parse_timeout(&args.timeout)
         .map_err(|m| UsageError(format!("--timeout: {m}")))?;
     if let Some(e) = &args.expect {
@@ -46,7 +46,7 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
         asked.push(Platform::parse(p).map_err(|e| UsageError(format!("--platform {p}: {e}")))?);
     }
     let reference = Reference::parse(&args.reference)?;
-    let client = crate::settings::client(global, &args.registry, Vec::new())?;
+    let client = s.client(&args.registry, Vec::new())?;
     let root = client.get_manifest(&reference)?;
     let held: Vec<Platform> = match &root.manifest {
         Manifest::Index { manifests, .. } => manifests
@@ -84,11 +84,11 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
         platforms,
     };
     let pinned = format!("{}@{}", reference.repository, root.digest);
-    let ui = Ui::new(crate::settings::progress_mode(args.progress));
+    let ui = s.ui(args.progress);
     let runner = Runner {
         tools: ToolsSource::Probe(args.builder.clone()),
         ui: &ui,
-        verbose: global.verbose,
+        verbose: s.verbose,
     };
     let smoked = smoke::run_reference(&runner, &args.reference, &pinned, &spec);
     let ok = smoked.ok();
@@ -98,7 +98,7 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
         None => Code::VerifyFailed,
     };
     match args.format {
-        Format::Json => super::output::print_json(&serde_json::to_string_pretty(&Json {
+        Format::Json => s.printer().json(&serde_json::to_string_pretty(&Json {
             schema_version: 1,
             command: "smoke",
             result: if ok { "ok" } else { "failed" },
@@ -108,12 +108,17 @@ pub fn run(global: &Global, args: &SmokeArgs) -> anyhow::Result<Code> {
             error: smoked.error.as_ref().map(|e| format!("{e:#}")),
             smoke: &smoked.results,
         })?),
-        Format::Text if crate::settings::quiet() => {}
+        Format::Text if s.printer().quiet() => {}
         Format::Text => {
-            crate::out!("{}", crate::pipeline::report::render_smoke(&smoked.results));
+            crate::out!(
+                s.printer(),
+                "{}",
+                crate::pipeline::report::render_smoke(&smoked.results)
+            );
             if smoked.error.is_none() {
                 let failed = smoked.results.iter().filter(|r| !r.ok).count();
                 crate::outln!(
+                    s.printer(),
                     "\n{}",
                     if failed == 0 {
                         format!("smoke: ok on {}", crate::platform::list(&spec.platforms))

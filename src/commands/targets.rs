@@ -1,22 +1,23 @@
 //! `mpbuild targets`: the catalog, with where each fact comes from.
 
+use crate::settings::Settings;
 use std::fmt::Write as _;
 
 use serde_json::json;
 
 use crate::catalog::{Catalog, Fact, Origin, Service};
-use crate::cli::{Format, Global, TargetsArgs};
+use crate::cli::{Format, TargetsArgs};
 use crate::exit::{Code, UsageError};
 use crate::platform::Platform;
 
-pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
+pub fn run(s: &Settings, args: &TargetsArgs) -> anyhow::Result<Code> {
     // A project's own `services:` show up too, when there is a project here. No
     // project file is fine (the built-in catalog); a broken one is an error, not
     // silently a catalog without the project's services.
-    let catalog = match crate::settings::load_project(global) {
+    let catalog = match s.project() {
         Ok(p) => p.catalog,
         Err(e)
-            if global.file.is_none()
+            if s.file.is_none()
                 && matches!(
                     e.downcast_ref::<crate::config::ConfigError>(),
                     Some(crate::config::ConfigError::NotFound { .. })
@@ -47,12 +48,12 @@ pub fn run(global: &Global, args: &TargetsArgs) -> anyhow::Result<Code> {
     match args.format {
         Format::Json => {
             let list: Vec<_> = services.iter().map(|s| to_json(s, &host)).collect();
-            super::output::print_value(&json!({
+            s.printer().value(&json!({
                 "schema_version": super::output::SCHEMA_VERSION,
                 "services": list,
             }));
         }
-        Format::Text => crate::out!("{}", render_text(&services, &host)),
+        Format::Text => crate::out!(s.printer(), "{}", render_text(&services, &host)),
     }
     Ok(Code::Ok)
 }

@@ -1,17 +1,18 @@
 //! `mpbuild verify`: the project's tags against its targets, or any references against
 //! the targets given on the command line.
 
-use crate::cli::{Format, Global, VerifyArgs};
+use crate::cli::{Format, VerifyArgs};
 use crate::exit::{Code, UsageError};
 use crate::plan::{Options, Output, Plan};
 use crate::platform::Platform;
 use crate::registry::Reference;
+use crate::settings::Settings;
 use crate::verify::{self, Requirements, report, requirements};
 
 /// References to check, each with what it must hold.
 type Jobs = Vec<(Reference, Requirements)>;
 
-pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
+pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
     let (jobs, insecure) = if args.refs.is_empty() {
         if args.inventory {
             return Err(UsageError(
@@ -25,7 +26,7 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
             )
             .into());
         }
-        project_jobs(global, args)?
+        project_jobs(s, args)?
     } else {
         if !args.images.is_empty() {
             return Err(UsageError(
@@ -40,7 +41,7 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
             .into());
         }
         // Inside a project, its catalog (`services:`) and `insecure_registries` apply.
-        let (catalog, insecure) = match crate::settings::load_project(global) {
+        let (catalog, insecure) = match s.project() {
             Ok(p) => (p.catalog, p.insecure_registries),
             Err(_) => (crate::catalog::Catalog::builtin(), Vec::new()),
         };
@@ -59,17 +60,17 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
         }
         (jobs, insecure)
     };
-    let client = crate::settings::client(global, &args.registry, insecure)?;
+    let client = s.client(&args.registry, insecure)?;
     let deep = crate::inspect::deep_fn();
     let verdicts = verify::verify_all(&client, &jobs, Some(&deep))?;
     match args.format {
-        Format::Json => super::output::print_json(&report::render_json(&verdicts)),
-        Format::Text if crate::settings::quiet() => {
+        Format::Json => s.printer().json(&report::render_json(&verdicts)),
+        Format::Text if s.printer().quiet() => {
             // Errors only: what failed, not what passed.
             let failed: Vec<_> = verdicts.iter().filter(|v| !v.ok()).cloned().collect();
-            crate::err!("{}", report::render_text(&failed));
+            crate::err!(s.printer(), "{}", report::render_text(&failed));
         }
-        Format::Text => crate::out!("{}", report::render_text(&verdicts)),
+        Format::Text => crate::out!(s.printer(), "{}", report::render_text(&verdicts)),
     }
     Ok(if verdicts.iter().all(verify::Verdict::ok) {
         Code::Ok
@@ -78,8 +79,8 @@ pub fn run(global: &Global, args: &VerifyArgs) -> anyhow::Result<Code> {
     })
 }
 
-fn project_jobs(global: &Global, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec<String>)> {
-    let project = crate::settings::load_project(global)?;
+fn project_jobs(s: &Settings, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec<String>)> {
+    let project = s.project()?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let plan = Plan::for_images(
         &project,

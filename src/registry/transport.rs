@@ -43,8 +43,9 @@ pub struct Options {
     pub insecure: Vec<String>,
     /// An extra CA bundle (PEM) to trust, besides the system's.
     pub ca_file: Option<PathBuf>,
-    /// Log each request (method, URL, status, time) to stderr; never credentials.
-    pub verbose: bool,
+    /// Where each request is logged (method, URL, status, time; never credentials):
+    /// `-v`'s printer, or nowhere.
+    pub log: Option<crate::printer::Printer>,
     pub retry: Retry,
     /// Timeout for connecting and for each read.
     pub timeout: Option<Duration>,
@@ -263,9 +264,10 @@ impl Transport {
     }
 
     pub(super) fn log(&self, method: Method, url: &str, status: Option<u16>, started: Instant) {
-        if self.options.verbose {
+        if let Some(printer) = &self.options.log {
             let status = status.map_or("error".to_string(), |s| s.to_string());
             crate::errln!(
+                printer,
                 "registry: {} {} → {status} ({} ms)",
                 method.as_str(),
                 redact_url(url),

@@ -193,7 +193,12 @@ fn a_source_that_fails_verification_writes_nothing() {
         dest: Reference::parse(&format!("{}/copy:v1", dest_server.addr)).unwrap(),
         selection: selection(&["linux/arm64"]),
     };
-    let done = run_jobs(&c, &[job], &Ui::new(Mode::Quiet)).unwrap();
+    let done = run_jobs(
+        &c,
+        &[job],
+        &Ui::new(&crate::printer::Printer::default(), Mode::Quiet),
+    )
+    .unwrap();
     assert_eq!(done.len(), 1);
     assert!(!done[0].tagged);
     assert!(!done[0].verdict.ok());
