@@ -130,6 +130,10 @@ pub struct ImagePlan {
     /// The build args, as given to buildx (for the Dockerfile's `FROM` expansion).
     #[serde(skip)]
     pub build_args: Vec<(String, String)>,
+    /// `cache: local`: the image's directory in the project's work directory (one
+    /// directory per platform in it).
+    #[serde(skip)]
+    pub local_cache: PathBuf,
     /// The smoke run, when the image declares one (not part of the fingerprint: it checks
     /// the image, it does not make it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -341,6 +345,10 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         build_fingerprint: Digest::sha256(b""),
         rebuild_always: image.rebuild_always,
         build_args: image.build_args.clone(),
+        local_cache: crate::workdir::location(&project.dir)
+            .path
+            .join("buildcache")
+            .join(&image.name),
         smoke: None,
     };
     plan.smoke = image.smoke.as_ref().map(|s| SmokePlan {
@@ -373,7 +381,9 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> Digest {
     let mut it = plan.command.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--builder" | "--metadata-file" | "--output" | "--platform" => {
+            // Where the cache lives changes nothing the build makes.
+            "--builder" | "--metadata-file" | "--output" | "--platform" | "--cache-from"
+            | "--cache-to" => {
                 it.next();
             }
             // The end of options before the context (added later): not an input.
@@ -559,10 +569,6 @@ fn output_spec(plan: &ImagePlan) -> String {
     }
 }
 
-fn cache_ref(repository: &str) -> String {
-    format!("{repository}:buildcache")
-}
-
 fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String> {
     let mut argv: Vec<String> = vec!["docker".into(), "buildx".into(), "build".into()];
     if let Some(b) = &options.builder {
@@ -580,14 +586,13 @@ fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String>
         argv.extend(["--secret".into(), s.clone()]);
     }
     argv.extend(attest_flags(plan, image.sbom));
-    if image.cache {
-        let r = cache_ref(image.repository.as_written());
-        argv.extend(["--cache-from".into(), format!("type=registry,ref={r}")]);
-        argv.extend([
-            "--cache-to".into(),
-            format!("type=registry,ref={r},mode=max"),
-        ]);
-    }
+    argv.extend(cache::flags(
+        &image.cache,
+        image.repository.as_written(),
+        &image.name,
+        &plan.platforms,
+        &plan.local_cache,
+    ));
     argv.extend([
         "--metadata-file".into(),
         plan.metadata_file.display().to_string(),
@@ -602,6 +607,7 @@ fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String>
 }
 
 mod bake;
+pub mod cache;
 mod leg;
 
 use bake::bake;

@@ -194,7 +194,12 @@ fn closing(code: &str, open: usize) -> usize {
 }
 
 /// The harness calls that print the skip line themselves before a test returns.
-const HARNESS_SKIPS: [&str; 3] = ["common::stack()", ".buildkit()", ".two_nodes("];
+const HARNESS_SKIPS: [&str; 4] = [
+    "common::stack()",
+    ".buildkit()",
+    ".two_nodes(",
+    ".buildkitd_bin(",
+];
 
 /// What is wrong with one test file's skips: a print macro whose arguments speak of
 /// skipping (libtest hides a passing test's prints, so that is a silent pass), or a

@@ -298,12 +298,17 @@ impl State {
     }
 
     /// The step that failed first — preferring a real error over the cancellations
-    /// that follow it on other platforms.
+    /// that follow it on other platforms, and over a cache source not found or a cache
+    /// not written (which never fail a build by themselves).
     pub fn failed(&self) -> Option<&Step> {
         let mut failed: Vec<&Step> = self.steps.values().filter(|s| s.error.is_some()).collect();
         failed.sort_by_key(|s| {
             let e = s.error.as_deref().unwrap_or_default();
-            (e.contains("context canceled"), s.order)
+            (
+                super::cache::is_cache_step(&s.name),
+                e.contains("context canceled"),
+                s.order,
+            )
         });
         failed.first().copied()
     }

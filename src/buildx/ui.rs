@@ -132,6 +132,15 @@ impl Ui {
                     Change::Done { name, cached: true } if !name.starts_with("[internal]") => {
                         self.line(&format!("[{tag}] cached {name}"));
                     }
+                    // A cache not found or not written fails nothing (`ignore-error=true`).
+                    Change::Failed { name, error } if super::cache::is_cache_step(name) => {
+                        let word = if name.contains("exporting") {
+                            "warning"
+                        } else {
+                            "cache"
+                        };
+                        self.line(&format!("[{tag}] {word}: {name}: {error}"));
+                    }
                     Change::Failed { name, error } if !error.contains("context canceled") => {
                         self.line(&format!("[{tag}] FAILED {name}: {error}"));
                     }

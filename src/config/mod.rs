@@ -137,7 +137,7 @@ pub struct Image {
     pub tags: Vec<String>,
     pub build_args: Vec<(String, String)>,
     pub secrets: Vec<String>,
-    pub cache: bool,
+    pub cache: Cache,
     /// The project's explicit choice, if any.
     pub attestations: Option<bool>,
     pub sbom: bool,
@@ -158,6 +158,25 @@ pub struct Image {
     pub rebuild_always: bool,
     /// Where the image is declared.
     pub line: u32,
+}
+
+/// Where an image's build cache lives (`cache:`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cache {
+    #[default]
+    None,
+    /// `REPOSITORY:buildcache-OS-ARCH[-VARIANT]` per platform (and `REPOSITORY:buildcache`
+    /// for a build of several platforms at once).
+    Registry,
+    /// GitHub Actions' cache, a scope per image and platform.
+    Gha,
+    /// A directory per image and platform in the project's work directory.
+    Local,
+    /// buildx `--cache-from`/`--cache-to` values, as written.
+    Explicit {
+        from: Vec<String>,
+        to: Option<String>,
+    },
 }
 
 /// A checked `smoke:`.

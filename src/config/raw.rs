@@ -156,9 +156,9 @@ pub struct RawImage {
     /// buildx secrets: `id=NAME,src=FILE` or `id=NAME,env=VAR`.
     #[serde(default)]
     pub secrets: Vec<Spanned<String>>,
-    /// `registry` to cache layers in the image's repository (`:buildcache`).
+    /// The build cache: `registry`, `gha`, `local`, `none`, or `{from: […], to: …}`.
     #[serde(default)]
-    pub cache: Option<Spanned<String>>,
+    pub cache: Option<Spanned<RawCacheSpec>>,
     /// Provenance attestations: default on where every target tolerates them.
     #[serde(default)]
     pub attestations: Option<Spanned<bool>>,
@@ -184,6 +184,45 @@ pub struct RawImage {
     /// (default): skip it when its inputs' fingerprint is already in the registry.
     #[serde(default)]
     pub rebuild: Option<Spanned<String>>,
+}
+
+/// `cache:` as a kind (`registry`, `gha`, `local`, `none`) or `{from: […], to: …}`.
+#[derive(Debug)]
+pub enum RawCacheSpec {
+    Kind(String),
+    Explicit(RawCache),
+}
+
+/// `cache: {from: [SPEC…], to: SPEC}`: buildx `--cache-from`/`--cache-to` values.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    #[serde(default)]
+    pub from: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub to: Option<Spanned<String>>,
+}
+
+impl<'de> Deserialize<'de> for RawCacheSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCacheSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "`registry`, `gha`, `local`, `none`, or a mapping with `from:` and `to:`",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCacheSpec, E> {
+                Ok(RawCacheSpec::Kind(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawCacheSpec, A::Error> {
+                RawCache::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawCacheSpec::Explicit)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `smoke:` as an argv (`[app, --version]`) or a mapping with `run:` and options.

@@ -104,7 +104,13 @@ fn defs() -> Value {
                         "additionalProperties": {"type": ["string", "number", "boolean"]}
                     },
                     "secrets": strings("buildx --secret: id=NAME,src=FILE or id=NAME,env=VAR."),
-                    "cache": {"enum": ["registry", "none"], "description": "registry: cache layers in REPOSITORY:buildcache."},
+                    "cache": {
+                        "description": "The build cache. registry: REPOSITORY:buildcache-PLATFORM per platform (a build of several at once writes REPOSITORY:buildcache); gha: GitHub Actions cache scopes IMAGE-PLATFORM; local: directories in the work dir; or {from, to}: buildx --cache-from/--cache-to values as written. A cache that cannot be written is a warning.",
+                        "oneOf": [
+                            {"enum": ["registry", "gha", "local", "none"]},
+                            {"$ref": "#/$defs/cache"}
+                        ]
+                    },
                     "attestations": boolean("Provenance attestations (default: on only where every target takes them)."),
                     "sbom": boolean("SBOM attestations (need the scanner image)."),
                     "deep": {"$ref": "#/$defs/deep"},
@@ -174,6 +180,15 @@ fn defs() -> Value {
             }
     });
     let more = json!({
+        "cache": {
+            "type": "object",
+            "additionalProperties": false,
+            "minProperties": 1,
+            "properties": {
+                "from": strings("buildx --cache-from values, e.g. type=registry,ref=REPO:cache."),
+                "to": string("A buildx --cache-to value, e.g. type=registry,ref=REPO:cache,mode=max (ignore-error=true is added unless set).")
+            }
+        },
             "builder": {
                 "type": "object",
                 "additionalProperties": false,
@@ -332,6 +347,7 @@ mod tests {
             ("RawImage", fields::<RawImage>(), "/$defs/image"),
             ("RawTarget", fields::<RawTarget>(), "/$defs/target"),
             ("RawSmoke", fields::<RawSmoke>(), "/$defs/smoke"),
+            ("RawCache", fields::<RawCache>(), "/$defs/cache"),
             ("RawService", fields::<RawService>(), "/$defs/service"),
             ("TaggedSource", fields::<TaggedSource>(), "/$defs/source"),
         ];

@@ -508,3 +508,41 @@ fn a_key_written_twice_is_said_in_the_files_terms() {
     assert!(e.contains("mpbuild.yaml:5:5"), "{e}");
     assert!(!e.contains("Options"), "{e}");
 }
+
+#[test]
+fn cache_kinds_and_the_explicit_form() {
+    let f = Fixture::new();
+    for (kind, cache) in [
+        ("registry", Cache::Registry),
+        ("gha", Cache::Gha),
+        ("local", Cache::Local),
+        ("none", Cache::None),
+    ] {
+        let p = f.parse(&format!("{SMOKE}    cache: {kind}\n")).unwrap();
+        assert_eq!(p.images[0].cache, cache, "{kind}");
+    }
+    assert_eq!(f.parse(SMOKE).unwrap().images[0].cache, Cache::None);
+    let p = f
+        .parse(&format!(
+            "{SMOKE}    cache:\n      from: [\"type=registry,ref=r/x:main\", r/x:pr-1]\n      to: type=registry,ref=r/x:pr-1,mode=max\n"
+        ))
+        .unwrap();
+    assert_eq!(
+        p.images[0].cache,
+        Cache::Explicit {
+            from: vec!["type=registry,ref=r/x:main".into(), "r/x:pr-1".into()],
+            to: Some("type=registry,ref=r/x:pr-1,mode=max".into()),
+        }
+    );
+    let e = f.err(&format!("{SMOKE}    cache: s3\n"));
+    assert!(e.contains("unknown cache `s3`") && e.contains("gha"), "{e}");
+    assert!(e.contains("mpbuild.yaml:"), "{e}");
+    let e = f.err(&format!("{SMOKE}    cache: {{}}\n"));
+    assert!(e.contains("neither `from:` nor `to:`"), "{e}");
+    let e = f.err(&format!(
+        "{SMOKE}    cache: {{to: \"type=local,dest=a b\"}}\n"
+    ));
+    assert!(e.contains("buildx reads it as one argument"), "{e}");
+    let e = f.err(&format!("{SMOKE}    cache: {{from: [x], too: y}}\n"));
+    assert!(e.contains("too"), "{e}");
+}

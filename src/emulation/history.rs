@@ -127,6 +127,7 @@ mod tests {
                 seconds,
                 emulated: true,
             }],
+            cache: Default::default(),
         }
     }
 

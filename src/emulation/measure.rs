@@ -23,6 +23,8 @@ use crate::platform::Platform;
 
 /// How many of a platform's slowest steps are kept.
 pub const SLOWEST: usize = 3;
+/// The shortest step kept among the slowest: 50 ms.
+const MIN_SHOWN: i128 = 50_000_000;
 /// The longest step text kept.
 const STEP_TEXT: usize = 120;
 
@@ -70,12 +72,14 @@ pub struct Measured {
     pub emulated: bool,
 }
 
-/// Everything measured about one image.
+/// Everything the progress stream said about one image's build: where the time went,
+/// and what became of its cache.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageTiming {
     pub image: String,
     pub platforms: Vec<PlatformTiming>,
     pub measured: Vec<Measured>,
+    pub cache: crate::buildx::cache::CacheOutcome,
 }
 
 /// One image of the build, as the measurement needs it.
@@ -135,6 +139,7 @@ pub fn measure(state: &State, images: &[ImageSource], builder: &Builder) -> Vec<
                     })
                 })
                 .collect(),
+            cache: crate::buildx::cache::outcome(state, &targets, img.name),
         })
         .collect()
 }
@@ -215,7 +220,8 @@ fn summarize(
     let mut ran: Vec<&&Placed> = dockerfile_steps
         .iter()
         .copied()
-        .filter(|s| !s.step.cached && s.span.is_some())
+        // A step that took no time (a FROM already there) is not worth a line.
+        .filter(|s| !s.step.cached && s.span.is_some_and(|(a, b)| b - a >= MIN_SHOWN))
         .collect();
     ran.sort_by_key(|s| std::cmp::Reverse(s.span.map(|(a, b)| b - a)));
     let p = &img.platforms[platform];

@@ -66,6 +66,9 @@ pub fn build(
     verbose: bool,
 ) -> anyhow::Result<Vec<ImageTiming>> {
     let mut timings = Vec::new();
+    for image in &plan.images {
+        local_cache_dir(image)?;
+    }
     if let Some(b) = &plan.bake {
         std::fs::write(&b.file_path, serde_json::to_vec_pretty(&b.file)?)?;
         let names: Vec<String> = plan.images.iter().map(|i| i.name.clone()).collect();
@@ -102,6 +105,26 @@ pub fn build(
         }
     }
     Ok(timings)
+}
+
+/// Makes (or checks) the directory a `cache: local` export writes, in the work
+/// directory: this user's, 0700, reached through no link, like every path mpbuild hands
+/// to buildx. An explicit `type=local` destination is the user's own and left to buildx.
+fn local_cache_dir(image: &ImagePlan) -> Result<(), crate::workdir::WorkDirError> {
+    let dest = image
+        .command
+        .windows(2)
+        .filter(|w| w[0] == "--cache-to")
+        .filter_map(|w| w[1].strip_prefix("type=local,"))
+        .flat_map(|opts| opts.split(','))
+        .find_map(|kv| kv.strip_prefix("dest="))
+        .map(std::path::Path::new);
+    match (dest, image.local_cache.parent()) {
+        (Some(d), Some(root)) if d.starts_with(&image.local_cache) => {
+            crate::workdir::secure::ensure(d, root)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The digest buildx reported for each image of the plan, in plan order.

@@ -42,6 +42,8 @@ pub struct Built {
     pub upload: Option<(Uploaded, Duration)>,
     /// Where the build's time went, per platform.
     pub timing: Vec<PlatformTiming>,
+    /// What became of the build cache, for an image with `cache:`.
+    pub cache: Option<crate::buildx::cache::CacheOutcome>,
 }
 
 /// Why a candidate was not built.

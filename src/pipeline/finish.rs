@@ -162,10 +162,10 @@ fn image_report(
             })
         })
         .collect();
-    let (built, unchanged_since, build, upload, timing) = match candidate.origin {
-        Origin::Built(b) => (true, None, Some(b.seconds), b.upload, b.timing),
-        Origin::Reused(r) => (false, Some(r.since), None, None, Vec::new()),
-        Origin::Assembled => (true, None, None, None, Vec::new()),
+    let (built, unchanged_since, build, upload, timing, cache) = match candidate.origin {
+        Origin::Built(b) => (true, None, Some(b.seconds), b.upload, b.timing, b.cache),
+        Origin::Reused(r) => (false, Some(r.since), None, None, Vec::new(), None),
+        Origin::Assembled => (true, None, None, None, Vec::new(), None),
     };
     ImageReport {
         name: image.name.clone(),
@@ -177,6 +177,7 @@ fn image_report(
         built,
         unchanged_since,
         timing,
+        cache,
         times: Times {
             build,
             upload: upload.as_ref().map(|(_, t)| report::secs(*t)),

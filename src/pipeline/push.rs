@@ -184,6 +184,12 @@ fn build_and_upload(
                     .find(|t| t.image == image.name)
                     .map(|t| t.platforms.clone())
                     .unwrap_or_default(),
+                // What became of the cache, for an image that has one.
+                cache: timings
+                    .iter()
+                    .find(|t| t.image == image.name)
+                    .filter(|_| image.command.iter().any(|a| a.starts_with("--cache-")))
+                    .map(|t| t.cache.clone()),
             }),
         })
         .collect();

@@ -138,6 +138,9 @@ pub struct ImageReport {
     /// Where the build's time went, per platform (empty when nothing was built here).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timing: Vec<crate::emulation::PlatformTiming>,
+    /// What became of the build cache, for an image with `cache:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::buildx::cache::CacheOutcome>,
     /// The planned single-manifest tags: (tag, platform, service), for the text report.
     #[serde(skip)]
     pub singles: Vec<(String, Platform, String)>,
@@ -297,6 +300,7 @@ impl PushReport {
                     out.push_str(&format!("  {}  {}\n", p.platform, p.digest));
                 }
                 out.push_str(&render_timing(&image.timing));
+                out.push_str(&render_cache(image.cache.as_ref()));
             }
             for r in &self.records {
                 out.push_str(&format!("record {r}\n"));
@@ -347,6 +351,7 @@ impl PushReport {
                 ));
             }
             out.push_str(&render_timing(&image.timing));
+            out.push_str(&render_cache(image.cache.as_ref()));
             let t = &image.times;
             let parts: Vec<String> = [
                 t.build.map(|b| format!("build {b:.1}s")),
@@ -362,6 +367,27 @@ impl PushReport {
         }
         out
     }
+}
+
+/// The `cache` line: what was not read (a platform's first build finds nothing), and
+/// whether the cache was written — a failure is a warning, the push went on.
+fn render_cache(cache: Option<&crate::buildx::cache::CacheOutcome>) -> String {
+    let Some(c) = cache else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    match (&c.write_error, c.written) {
+        (Some(e), _) => parts.push(format!("warning: not written ({e}); the push went on")),
+        (None, true) => parts.push("written".to_string()),
+        (None, false) => {}
+    }
+    if !c.not_read.is_empty() {
+        parts.push(format!("not read: {}", c.not_read.join(", ")));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("  cache      {}\n", parts.join(" · "))
 }
 
 /// One `build` line per platform: where its build time went.

@@ -92,10 +92,57 @@ fn exact_argv_for_push_by_digest_with_cache_and_builder() {
         crate::shell::join(&img.command),
         "docker buildx build --builder acme --platform linux/amd64,linux/arm64 --file web/Dockerfile \
              --target runtime --secret id=npm,env=NPM_TOKEN --provenance=false --sbom=false \
+             --cache-from type=registry,ref=ghcr.io/acme/web:buildcache-linux-amd64 \
+             --cache-from type=registry,ref=ghcr.io/acme/web:buildcache-linux-arm64 \
              --cache-from type=registry,ref=ghcr.io/acme/web:buildcache \
-             --cache-to type=registry,ref=ghcr.io/acme/web:buildcache,mode=max \
+             --cache-to type=registry,ref=ghcr.io/acme/web:buildcache,mode=max,ignore-error=true \
              --metadata-file /work/web.metadata.json --progress=rawjson \
              --output type=image,name=ghcr.io/acme/web,push-by-digest=true,name-canonical=true,push=true -- web"
+    );
+}
+
+/// Each leg writes its own platform's cache (legs on separate runners no longer
+/// overwrite one ref) and reads every ref; where the cache lives is not part of what
+/// the build makes, so it changes no fingerprint.
+#[test]
+fn legs_write_their_own_platform_cache() {
+    let yaml = "version: 1\nimages:\n  web:\n    repository: ghcr.io/acme/web\n    cache: registry\n    tags: [latest]\n    targets:\n      - service: gke\n        arch: [amd64, arm64]\n";
+    let (_d, p) = project(yaml, &["Dockerfile"]);
+    let o = options(Output::PushByDigest);
+    let images: Vec<&crate::config::Image> = p.images.iter().collect();
+    let writes = |platform: &str| {
+        let leg = Plan::leg(&p, &images, &o, &[Platform::parse(platform).unwrap()]);
+        let argv = &leg.plan.images[0].command;
+        let at = argv.iter().position(|a| a == "--cache-to").unwrap();
+        let reads = argv.iter().filter(|a| *a == "--cache-from").count();
+        (
+            argv[at + 1].clone(),
+            reads,
+            leg.plan.images[0].fingerprint.clone(),
+        )
+    };
+    let (amd, amd_reads, amd_fp) = writes("linux/amd64");
+    let (arm, arm_reads, arm_fp) = writes("linux/arm64");
+    assert_eq!(
+        amd,
+        "type=registry,ref=ghcr.io/acme/web:buildcache-linux-amd64,mode=max,ignore-error=true"
+    );
+    assert_eq!(
+        arm,
+        "type=registry,ref=ghcr.io/acme/web:buildcache-linux-arm64,mode=max,ignore-error=true"
+    );
+    assert_eq!((amd_reads, arm_reads), (2, 2));
+    let full = Plan::new(&p, &o);
+    assert_eq!(amd_fp, full.images[0].fingerprint);
+    assert_eq!(arm_fp, full.images[0].fingerprint);
+    let none = project(
+        &yaml.replace("cache: registry", "cache: none"),
+        &["Dockerfile"],
+    )
+    .1;
+    assert_eq!(
+        Plan::new(&none, &o).images[0].build_fingerprint,
+        full.images[0].build_fingerprint
     );
 }
 

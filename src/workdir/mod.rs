@@ -12,6 +12,7 @@
 //!   the project and read and written only under `lock`;
 //! - `build-times.json`: the last measured time of each build step (`emulation::history`),
 //!   written under `lock`;
+//! - `buildcache/IMAGE/PLATFORM/`: the build cache of `cache: local` (`plan::cache`);
 //! - `runs/ID/`: one directory per run (`push`, a leg) for buildx's metadata files, the
 //!   bake file and the OCI layouts, removed when the run ends — success, failure or
 //!   Ctrl-C. Two runs of one project never share one. A run holds `runs/ID/.lock`; a

@@ -452,6 +452,16 @@ pub struct TwoNodes {
 }
 
 impl Stack {
+    /// The BuildKit daemon binary tests start daemons of their own with
+    /// (`MPBUILD_BUILDKITD`), or `None` (skipped through the harness).
+    pub fn buildkitd_bin(&self) -> Option<String> {
+        let bin = std::env::var("MPBUILD_BUILDKITD").ok();
+        if bin.is_none() {
+            skip("no BuildKit daemon binary (MPBUILD_BUILDKITD)");
+        }
+        bin
+    }
+
     /// Two native nodes named `name`, or `None` (skipped through the harness) when
     /// there is no BuildKit daemon binary.
     pub fn two_nodes(&self, name: &str) -> Option<TwoNodes> {

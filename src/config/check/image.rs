@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 use super::tags::is_image_name;
 use crate::catalog::Catalog;
 use crate::config::raw::{RawImage, Scalar};
-use crate::config::{Checker, ConfigError, Image, expand};
+use crate::config::{Cache, Checker, ConfigError, Image, expand};
 use crate::platform::Platform;
 
 impl Checker<'_> {
@@ -125,16 +125,9 @@ impl Checker<'_> {
             })?;
             secrets.push(s.value.clone());
         }
-        let cache = match raw.cache.as_ref().map(|c| c.value.as_str()) {
-            None | Some("none") => false,
-            Some("registry") => true,
-            Some(other) => {
-                return Err(self.err(
-                    self.pos(raw.cache.as_ref().unwrap()),
-                    format!("unknown cache `{other}`"),
-                    Some("valid: `registry` (cache in REPO:buildcache) or `none`".into()),
-                ));
-            }
+        let cache = match raw.cache {
+            Some(c) => self.cache(c)?,
+            None => Cache::None,
         };
         if raw.targets.value.is_empty() {
             return Err(self.err(

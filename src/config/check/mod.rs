@@ -5,6 +5,7 @@
 //! expansion with located errors, platform lists without duplicates — is here.
 
 mod builder;
+mod cache;
 mod from_file;
 mod image;
 mod mirror;

@@ -72,6 +72,7 @@ fn history() -> History {
                 seconds: 11.6,
                 emulated: true,
             }],
+            cache: Default::default(),
         }],
     );
     crate::emulation::history::load(work.root())
