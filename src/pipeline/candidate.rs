@@ -43,7 +43,7 @@ pub struct Built {
     /// Where the build's time went, per platform.
     pub timing: Vec<PlatformTiming>,
     /// What became of the build cache, for an image with `cache:`.
-    pub cache: Option<crate::buildx::cache::CacheOutcome>,
+    pub cache: Option<Box<crate::buildx::cache::CacheOutcome>>,
 }
 
 /// Why a candidate was not built.

@@ -163,7 +163,14 @@ fn image_report(
         })
         .collect();
     let (built, unchanged_since, build, upload, timing, cache) = match candidate.origin {
-        Origin::Built(b) => (true, None, Some(b.seconds), b.upload, b.timing, b.cache),
+        Origin::Built(b) => (
+            true,
+            None,
+            Some(b.seconds),
+            b.upload,
+            b.timing,
+            b.cache.map(|c| *c),
+        ),
         Origin::Reused(r) => (false, Some(r.since), None, None, Vec::new(), None),
         Origin::Assembled => (true, None, None, None, Vec::new(), None),
     };

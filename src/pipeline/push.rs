@@ -189,7 +189,7 @@ fn build_and_upload(
                     .iter()
                     .find(|t| t.image == image.name)
                     .filter(|_| image.command.iter().any(|a| a.starts_with("--cache-")))
-                    .map(|t| t.cache.clone()),
+                    .map(|t| Box::new(t.cache.clone())),
             }),
         })
         .collect();
