@@ -142,6 +142,18 @@ pub struct Global {
     /// set), always, or never (which also turns the progress bars into plain lines).
     #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
     pub color: ColorArg,
+    /// Override a value of mpbuild.yaml for the images IMAGE matches (`*` for every one),
+    /// as `docker buildx bake --set` does: build_args.NAME, labels.NAME, contexts.NAME,
+    /// no_cache, pull, stage, tags, dockerfile, network, shm_size, … (repeatable).
+    #[arg(long = "set", global = true, value_name = "IMAGE.KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Build without BuildKit's cache (`--set '*.no_cache=true'`): no image is skipped
+    /// as unchanged.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Read every base image from its registry again (`--set '*.pull=true'`).
+    #[arg(long, global = true)]
+    pub pull: bool,
 }
 
 /// When mpbuild uses colour.

@@ -138,6 +138,12 @@ pub struct ImagePlan {
     /// the image, it does not make it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smoke: Option<SmokePlan>,
+    /// The build options (`ssh`, `contexts`, `labels`, …), as the argv carries them.
+    #[serde(skip)]
+    pub options: crate::config::BuildOptions,
+    /// Other images of the project built as named contexts of this one (`target:`).
+    #[serde(skip)]
+    pub linked: Vec<Linked>,
 }
 
 /// A command run in the pushed image on each of `platforms` before a tag moves.
@@ -196,7 +202,8 @@ impl Plan {
             .iter()
             .map(|image| image_plan(project, image, options))
             .collect();
-        let bake = (images.len() > 1).then(|| bake(&images, options));
+        let bake =
+            (images.len() > 1 || options::needs_bake(&images)).then(|| bake(&images, options));
         let builder = project.declared_builder.as_ref().map(|d| {
             let mut assignments: Vec<Assignment> = Vec::new();
             for p in images.iter().flat_map(|i| i.platforms.iter()) {
@@ -233,7 +240,8 @@ impl Plan {
             .filter_map(|n| self.images.iter().find(|i| i.name == *n))
             .cloned()
             .collect();
-        let bake = (images.len() > 1).then(|| bake(&images, &self.options));
+        let bake = (images.len() > 1 || options::needs_bake(&images))
+            .then(|| bake(&images, &self.options));
         let builder = self.builder.as_ref().map(|b| {
             let mut assignments: Vec<Assignment> = Vec::new();
             for p in images.iter().flat_map(|i| i.platforms.iter()) {
@@ -335,7 +343,12 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         deep_all: image.deep_all,
         deep_ignore: image.deep_ignore.clone(),
         context: image.context.clone(),
-        dockerfile: image.dockerfile.clone(),
+        dockerfile: match &image.options.dockerfile_inline {
+            Some(_) => options::inline_path(options, &image.name)
+                .display()
+                .to_string(),
+            None => image.dockerfile.clone(),
+        },
         command: Vec::new(),
         metadata_file,
         oci_dir,
@@ -350,6 +363,8 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
             .join("buildcache")
             .join(&image.name),
         smoke: None,
+        options: image.options.clone(),
+        linked: Vec::new(),
     };
     plan.smoke = image.smoke.as_ref().map(|s| SmokePlan {
         run: s.run.clone(),
@@ -367,6 +382,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
                 .collect()
         },
     });
+    options::link(project, image, &mut plan, options);
     plan.command = build_argv(image, &plan, options);
     plan.fingerprint = fingerprint(&plan, true);
     plan.build_fingerprint = fingerprint(&plan, false);
@@ -380,7 +396,17 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> Digest {
     let mut argv: Vec<&str> = Vec::new();
     let mut it = plan.command.iter();
     while let Some(a) = it.next() {
+        if let Some(values) = options::not_an_input(a) {
+            for _ in 0..values {
+                it.next();
+            }
+            continue;
+        }
         match a.as_str() {
+            // An inline Dockerfile's path is the run's; its text is the input (below).
+            "--file" if plan.options.dockerfile_inline.is_some() => {
+                it.next();
+            }
             // Where the cache lives changes nothing the build makes.
             "--builder" | "--metadata-file" | "--output" | "--platform" | "--cache-from"
             | "--cache-to" => {
@@ -422,6 +448,9 @@ fn fingerprint(plan: &ImagePlan, with_tags: bool) -> Digest {
     // Only when asked for, so every other plan keeps the fingerprint it had.
     if plan.docker_media_types {
         doc["media_types"] = json!("docker");
+    }
+    if let Some(text) = &plan.options.dockerfile_inline {
+        doc["dockerfile_inline"] = json!(Digest::sha256(text.as_bytes()));
     }
     Digest::sha256(doc.to_string().as_bytes())
 }
@@ -468,7 +497,8 @@ impl ImagePlan {
                     it.next();
                     out.extend(["--platform".into(), platform::join(platforms)]);
                 }
-                "--metadata-file" | "--output" | "--cache-to" => {
+                // A local load keeps no annotations (Docker's image store has no index).
+                "--metadata-file" | "--output" | "--cache-to" | "--annotation" => {
                     it.next();
                 }
                 "--provenance=false" | "--provenance=mode=min" | "--sbom=false" | "--sbom=true" => {
@@ -575,7 +605,7 @@ fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String>
         argv.extend(["--builder".into(), b.clone()]);
     }
     argv.extend(["--platform".into(), platform::join(&plan.platforms)]);
-    argv.extend(["--file".into(), image.dockerfile.clone()]);
+    argv.extend(["--file".into(), plan.dockerfile.clone()]);
     if let Some(stage) = &image.stage {
         argv.extend(["--target".into(), stage.clone()]);
     }
@@ -585,6 +615,7 @@ fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String>
     for s in &image.secrets {
         argv.extend(["--secret".into(), s.clone()]);
     }
+    argv.extend(options::flags(image, plan));
     argv.extend(attest_flags(plan, image.sbom));
     argv.extend(cache::flags(
         &image.cache,
@@ -609,9 +640,14 @@ fn build_argv(image: &Image, plan: &ImagePlan, options: &Options) -> Vec<String>
 mod bake;
 pub mod cache;
 mod leg;
+mod options;
 
 use bake::bake;
+pub use bake::needs_version;
 pub use leg::{Leg, Matrix, MatrixEntry, runner_label};
+pub use options::{Linked, write_inline};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_options;

@@ -22,6 +22,9 @@ pub struct Settings {
     /// `-v`: each external command and registry request shown.
     pub verbose: bool,
     printer: Printer,
+    /// `--set`, then `--no-cache` and `--pull`, as given (parsed when the project is
+    /// loaded: a bad one is a usage error there).
+    overrides: Vec<String>,
 }
 
 impl Settings {
@@ -30,6 +33,13 @@ impl Settings {
             file: global.file.clone(),
             verbose: global.verbose,
             printer: Printer::new(global.quiet, global.color),
+            overrides: global
+                .set
+                .iter()
+                .cloned()
+                .chain(global.no_cache.then(|| "*.no_cache".to_string()))
+                .chain(global.pull.then(|| "*.pull".to_string()))
+                .collect(),
         }
     }
 
@@ -46,13 +56,31 @@ impl Settings {
 
     /// The project, loaded and checked.
     pub fn project(&self) -> anyhow::Result<Project> {
-        Ok(config::load(&self.project_file()?, &Env::process())?)
+        let overrides = self.overrides()?;
+        let env = Env {
+            overrides: &overrides,
+            ..Env::process()
+        };
+        Ok(config::load(&self.project_file()?, &env)?)
+    }
+
+    /// `--set IMAGE.KEY=VALUE`, `--no-cache` and `--pull`, parsed.
+    fn overrides(&self) -> Result<Vec<config::Override>, config::OverrideError> {
+        self.overrides
+            .iter()
+            .map(|s| config::Override::parse(s))
+            .collect()
     }
 
     /// The project for a preview (`plan`): an unset `${VAR}` is shown as a placeholder,
     /// and a warning line names the variables.
     pub fn project_preview(&self) -> anyhow::Result<Project> {
-        let project = config::load(&self.project_file()?, &Env::preview())?;
+        let overrides = self.overrides()?;
+        let env = Env {
+            overrides: &overrides,
+            ..Env::preview()
+        };
+        let project = config::load(&self.project_file()?, &env)?;
         let unset = project.placeholders();
         if !unset.is_empty() {
             let names: Vec<String> = unset.iter().map(|n| format!("${{{n}}}")).collect();

@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
         host: Platform::new("linux", "amd64", ""),
         var: &|_| None,
         preview: false,
+        overrides: &[],
     };
     let path = dir().join("mpbuild.yaml");
     match config::parse(&path, text, &env) {

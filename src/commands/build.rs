@@ -15,15 +15,24 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
     let images = crate::settings::select_images(&project, &args.images)?;
     let host = Platform::host();
     let builder = s.builder(args.builder.as_deref(), Some(&project));
+    // A run directory of its own for what the build reads from mpbuild (an inline
+    // Dockerfile), removed when the run ends.
+    let work = crate::workdir::WorkDir::open(&crate::workdir::location(&project.dir))?;
+    let run = if args.dry_run {
+        None
+    } else {
+        Some(work.begin_run()?)
+    };
     let plan = Plan::for_images(
         &project,
         &images,
         &Options {
             output: Output::OciLayout,
-            work_dir: crate::settings::work_dir(&project),
+            work_dir: run.as_ref().map_or(work.root(), |r| r.path()).to_path_buf(),
             builder,
         },
     );
+    refuse_linked(&plan)?;
     // What to build: the flags, else this machine's platform.
     let asked = requirements::from_flags(
         &project.catalog,
@@ -85,6 +94,7 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
         }
         return Ok(Code::Ok);
     }
+    crate::plan::write_inline(&plan.images)?;
     let launch = buildx::docker::Launch::locate()?;
     let version = buildx::docker::buildx_version(&launch)?;
     let mut built = Vec::new();
@@ -115,6 +125,7 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
         }
         built.push(entry(image, argv));
     }
+    drop(run);
     if args.format == Format::Json {
         s.printer().value(&document(false, built));
     }
@@ -132,4 +143,17 @@ fn document(dry_run: bool, images: Vec<serde_json::Value>) -> serde_json::Value 
         "dry_run": dry_run,
         "images": images,
     })
+}
+
+/// A local build is one `docker buildx build` per image, which cannot build another image
+/// of the project as a named context (`target:`): such an image is refused, saying how
+/// `push` builds it.
+fn refuse_linked(plan: &Plan) -> Result<(), crate::exit::UsageError> {
+    match plan.images.iter().find(|i| !i.linked.is_empty()) {
+        Some(image) => Err(crate::exit::UsageError(format!(
+            "image `{}` takes image `{}` as build context `{}`: a local build runs `docker buildx build`, which cannot build another image as a context\n  = help: `mpbuild push` builds it in one bake (`mpbuild plan --image {}` shows the bake file)",
+            image.name, image.linked[0].plan.name, image.linked[0].context, image.name
+        ))),
+        None => Ok(()),
+    }
 }

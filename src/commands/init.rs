@@ -286,6 +286,7 @@ mod tests {
             host: Platform::linux("arm64", ""),
             var: &|_| None,
             preview: false,
+            overrides: &[],
         };
         let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
         assert_eq!(p.images[0].targets.len(), 3);
@@ -311,6 +312,7 @@ mod tests {
             host,
             var: &|_| None,
             preview: false,
+            overrides: &[],
         };
         let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
         let tags: Vec<_> = p.images[0]

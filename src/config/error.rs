@@ -48,6 +48,9 @@ pub enum ConfigError {
     /// A problem at a place in the file.
     #[error("{}", render(.0))]
     At(Box<Located>),
+    /// A `--set` that cannot be applied.
+    #[error(transparent)]
+    Override(#[from] super::OverrideError),
 }
 
 impl Coded for ConfigError {

@@ -8,6 +8,8 @@
 mod check;
 mod error;
 mod interpolate;
+mod options;
+mod overrides;
 mod raw;
 mod scalars;
 pub mod schema;
@@ -20,6 +22,8 @@ pub use crate::registry::reference::is_valid_tag;
 pub use check::{is_env_name, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
+pub use options::{Annotation, BuildOptions, Level, NamedContext};
+pub use overrides::{Override, OverrideError};
 
 use crate::catalog::{Attestations, Catalog, ManifestKind, MediaTypes};
 use crate::platform::Platform;
@@ -39,6 +43,8 @@ pub struct Env<'a> {
     /// as placeholders that the grammar checks look through. Otherwise a placeholder's
     /// text is what it is (`<GIT_SHA unset>` is no tag).
     pub preview: bool,
+    /// `--set IMAGE.KEY=VALUE` (and `--no-cache`, `--pull`), applied before the checks.
+    pub overrides: &'a [Override],
 }
 
 impl Env<'static> {
@@ -48,6 +54,7 @@ impl Env<'static> {
             host: Platform::host(),
             var: &|name| std::env::var(name).ok(),
             preview: false,
+            overrides: &[],
         }
     }
 
@@ -65,6 +72,7 @@ impl Env<'static> {
                 )
             },
             preview: true,
+            overrides: &[],
         }
     }
 }
@@ -156,6 +164,9 @@ pub struct Image {
     pub smoke: Option<Smoke>,
     /// `rebuild: always`: never skip the build as unchanged.
     pub rebuild_always: bool,
+    /// What else the build is given: an inline Dockerfile, SSH, named contexts, labels,
+    /// annotations, `no_cache`, `pull`, the `RUN` steps' resources and network.
+    pub options: BuildOptions,
     /// Where the image is declared.
     pub line: u32,
 }
@@ -266,7 +277,9 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError>
         };
         return Err(ConfigError::at(path, text, pos, r.message, Some(r.help)));
     }
-    let raw: RawProject = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
+    let mut raw: RawProject =
+        serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
+    overrides::apply(&mut raw, env.overrides)?;
     Checker { path, text, env }.project(raw)
 }
 
@@ -403,6 +416,7 @@ impl Checker<'_> {
             )?);
         }
         self.check_tag_collisions(&images)?;
+        self.check_project_contexts(&images)?;
         let mut mirrors = Vec::new();
         for m in raw.mirrors {
             mirrors.push(self.mirror(&catalog, m)?);

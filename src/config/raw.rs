@@ -184,6 +184,43 @@ pub struct RawImage {
     /// (default): skip it when its inputs' fingerprint is already in the registry.
     #[serde(default)]
     pub rebuild: Option<Spanned<String>>,
+    // Build options as bake and build-push-action take them (checked in
+    // `check/build_options.rs`).
+    /// The Dockerfile's text, instead of `dockerfile:`.
+    #[serde(default)]
+    pub dockerfile_inline: Option<Spanned<String>>,
+    /// buildx `--ssh`: `default`, or `ID=PATH[,PATH…]`.
+    #[serde(default)]
+    pub ssh: Vec<Spanned<String>>,
+    /// Named build contexts: a directory, `docker-image://REF`, `target:IMAGE` (another
+    /// image of this project) or a URL.
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub contexts: Vec<(Spanned<String>, Spanned<String>)>,
+    /// Build without BuildKit's cache.
+    #[serde(default)]
+    pub no_cache: Option<Spanned<bool>>,
+    /// Always read base images from their registry.
+    #[serde(default)]
+    pub pull: Option<Spanned<bool>>,
+    /// `/dev/shm` of `RUN` steps, e.g. `2g`.
+    #[serde(default)]
+    pub shm_size: Option<Spanned<Scalar>>,
+    /// `RUN` steps' ulimits: `nofile=1024:2048`.
+    #[serde(default)]
+    pub ulimits: Vec<Spanned<String>>,
+    /// `RUN` steps' network: `default`, `none` or `host`.
+    #[serde(default)]
+    pub network: Option<Spanned<String>>,
+    /// Extra `/etc/hosts` entries of `RUN` steps: host → IP.
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub add_hosts: Vec<(Spanned<String>, Spanned<String>)>,
+    /// Labels in every platform's image config.
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub labels: Vec<(Spanned<String>, Spanned<Scalar>)>,
+    /// Annotations: `KEY` (each platform's manifest) or `LEVEL[,LEVEL]:KEY` (`index`,
+    /// `manifest`, `index-descriptor`, `manifest-descriptor`).
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub annotations: Vec<(Spanned<String>, Spanned<Scalar>)>,
 }
 
 /// `cache:` as a kind (`registry`, `gha`, `local`, `none`) or `{from: […], to: …}`.

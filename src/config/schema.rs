@@ -117,6 +117,33 @@ fn defs() -> Value {
                     "deep_ignore": strings("With `deep: all`: paths or globs of files that are foreign on purpose."),
                     "media_types": {"enum": ["oci", "docker"], "description": "docker: Docker V2 schema 2 media types for every tag of this image (default oci)."},
                     "rebuild": {"enum": ["auto", "always"], "description": "auto (default): skip the build when its inputs' fingerprint is already in the registry; always: never skip it."},
+                    "dockerfile_inline": string("The Dockerfile's text, instead of `dockerfile:` (bake's dockerfile-inline)."),
+                    "ssh": strings("buildx --ssh: `default` (the agent in $SSH_AUTH_SOCK) or ID=PATH[,PATH]."),
+                    "contexts": {
+                        "type": "object",
+                        "description": "Named build contexts (buildx --build-context): a directory relative to mpbuild.yaml, docker-image://REF, target:IMAGE (another image of this file, built in the same bake), oci-layout://PATH or a URL.",
+                        "additionalProperties": {"type": "string"}
+                    },
+                    "no_cache": boolean("Build without BuildKit's cache (buildx --no-cache)."),
+                    "pull": boolean("Always read base images from their registry (buildx --pull)."),
+                    "shm_size": {"type": ["string", "integer"], "description": "Size of /dev/shm for RUN steps, e.g. 2g (buildx --shm-size)."},
+                    "ulimits": strings("RUN steps' ulimits, NAME=SOFT[:HARD] (buildx --ulimit), e.g. nofile=1024:2048."),
+                    "network": {"enum": ["default", "none", "host"], "description": "RUN steps' network (buildx --network); in a bake it needs buildx 0.17."},
+                    "add_hosts": {
+                        "type": "object",
+                        "description": "Extra /etc/hosts entries of RUN steps: host → IP or host-gateway (buildx --add-host); in a bake it needs buildx 0.25.",
+                        "additionalProperties": {"type": "string"}
+                    },
+                    "labels": {
+                        "type": "object",
+                        "description": "Labels in every platform's image config (buildx --label); ${VAR} expands.",
+                        "additionalProperties": {"$ref": "#/$defs/scalar"}
+                    },
+                    "annotations": {
+                        "type": "object",
+                        "description": "Annotations (buildx --annotation): KEY goes on each platform's manifest; LEVEL[,LEVEL]:KEY on index, manifest, index-descriptor or manifest-descriptor. ${VAR} expands.",
+                        "additionalProperties": {"$ref": "#/$defs/scalar"}
+                    },
                     "targets": {
                         "type": "array",
                         "minItems": 1,

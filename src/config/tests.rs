@@ -16,6 +16,7 @@ impl Fixture {
             host: Platform::linux("arm64", ""),
             var: &|name| (name == "GIT_SHA").then(|| "abc123".to_string()),
             preview: false,
+            overrides: &[],
         };
         parse(&self.dir.path().join("mpbuild.yaml"), yaml, &env)
     }

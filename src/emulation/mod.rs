@@ -28,11 +28,7 @@ pub fn measure_build(
     let dockerfiles: Vec<Option<crate::inputs::stages::Dockerfile>> = images
         .iter()
         .map(|i| {
-            let text = crate::fsread::read_text(
-                &project_dir.join(&i.dockerfile),
-                crate::fsread::MAX_TEXT_BYTES,
-            )
-            .ok()?;
+            let text = i.dockerfile_text(project_dir).ok()?;
             let args: BTreeMap<String, String> = i.build_args.iter().cloned().collect();
             Some(crate::inputs::stages::parse(&text, &args))
         })
@@ -95,15 +91,13 @@ pub fn forecast_plan(
     plan.images
         .iter()
         .map(|i| {
-            let parsed = crate::fsread::read_text(
-                &project_dir.join(&i.dockerfile),
-                crate::fsread::MAX_TEXT_BYTES,
-            )
-            .map(|text| {
-                let args: BTreeMap<String, String> = i.build_args.iter().cloned().collect();
-                crate::inputs::stages::parse(&text, &args)
-            })
-            .map_err(|e| format!("{}: {e}", i.dockerfile));
+            let parsed = i
+                .dockerfile_text(project_dir)
+                .map(|text| {
+                    let args: BTreeMap<String, String> = i.build_args.iter().cloned().collect();
+                    crate::inputs::stages::parse(&text, &args)
+                })
+                .map_err(|e| format!("{}: {e}", i.dockerfile));
             // The stage buildx builds: `--target` in the image's argv.
             let stage = i
                 .command

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod dockerfile;
 pub mod ignore;
+mod named;
 pub mod stages;
 
 use std::collections::BTreeMap;
@@ -55,14 +56,25 @@ pub fn fingerprint(
     if image.rebuild_always {
         return Inputs::Unknown("`rebuild: always`".into());
     }
+    if image.options.no_cache {
+        return Inputs::Unknown("`no_cache`: every step is built again".into());
+    }
     let dockerfile = project_dir.join(&image.dockerfile);
-    let text = match crate::fsread::read_text(&dockerfile, crate::fsread::MAX_TEXT_BYTES) {
+    let text = match image.dockerfile_text(project_dir) {
         Ok(t) => t,
         Err(e) => return Inputs::Unknown(format!("the Dockerfile cannot be read: {e}")),
+    };
+    let named = match named::fingerprint(client, project_dir, work_dir, image, cache) {
+        Ok(n) => n,
+        Err(why) => return Inputs::Unknown(why),
     };
     let args: BTreeMap<String, String> = image.build_args.iter().cloned().collect();
     let mut bases = Vec::new();
     for b in dockerfile::base_refs(&text, &args) {
+        // A name a named context answers is no registry image.
+        if named.names.contains(&b.reference) {
+            continue;
+        }
         if let Some(why) = b.unresolved {
             return Inputs::Unknown(format!("{}:{}: base image {why}", image.dockerfile, b.line));
         }
@@ -96,6 +108,10 @@ pub fn fingerprint(
     h.update(format!("context {}\n", ctx.digest));
     for (r, d) in &bases {
         h.update(format!("from {r} {d}\n"));
+    }
+    // Only images with named contexts hash them: every other fingerprint stays as it was.
+    for line in &named.lines {
+        h.update(format!("{line}\n"));
     }
     Inputs::Known(Fingerprint {
         digest: crate::digest::Digest::from_sha256_hash(&h.finalize()),
@@ -134,12 +150,14 @@ impl crate::exit::Coded for InputFileError {
 /// [`crate::fsread::MAX_TEXT_BYTES`].
 pub fn check_files(project_dir: &Path, image: &ImagePlan) -> Result<(), InputFileError> {
     let context = Path::new(&image.context);
+    let inline = image.options.dockerfile_inline.is_some();
     let files = [
-        PathBuf::from(&image.dockerfile),
+        // An inline Dockerfile is written by mpbuild into the run's directory.
+        PathBuf::from(if inline { "" } else { &image.dockerfile }),
         PathBuf::from(format!("{}.dockerignore", image.dockerfile)),
         context.join(".dockerignore"),
     ];
-    for shown in files {
+    for shown in files.into_iter().filter(|f| !f.as_os_str().is_empty()) {
         match crate::fsread::read_bytes(&project_dir.join(&shown), crate::fsread::MAX_TEXT_BYTES) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -69,7 +69,18 @@ pub fn build(
     for image in &plan.images {
         local_cache_dir(image)?;
     }
+    crate::plan::write_inline(&plan.images)?;
     if let Some(b) = &plan.bake {
+        if let Some((needed, why)) = crate::plan::needs_version(&b.file)
+            && tools.version < needed
+        {
+            return Err(BuildError::BuildxTooOld {
+                found: tools.version.to_string(),
+                needed: needed.to_string(),
+                why: why.into(),
+            }
+            .into());
+        }
         std::fs::write(&b.file_path, serde_json::to_vec_pretty(&b.file)?)?;
         let names: Vec<String> = plan.images.iter().map(|i| i.name.clone()).collect();
         if verbose {

@@ -274,11 +274,24 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
     } else {
         OCI_INDEX
     };
-    let bytes = serde_json::to_vec(&json!({
+    let mut doc = json!({
         "schemaVersion": 2,
         "mediaType": media_type,
         "manifests": children,
-    }))?;
+    });
+    // The image's index annotations (`annotations: {"index:KEY": …}`): a leg pushes no
+    // index of the whole image, so they are put on this one.
+    let annotations: std::collections::BTreeMap<&str, &str> = image
+        .options
+        .annotations
+        .iter()
+        .filter(|a| a.levels.contains(&crate::config::Level::Index))
+        .map(|a| (a.key.as_str(), a.value.as_str()))
+        .collect();
+    if !annotations.is_empty() {
+        doc["annotations"] = json!(annotations);
+    }
+    let bytes = serde_json::to_vec(&doc)?;
     let digest = Digest::sha256(&bytes);
     let put = client.put_manifest(repo, &digest, media_type, &bytes)?;
     if put != digest {

@@ -320,10 +320,7 @@ pub fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<S
     let mut seen: Vec<String> = Vec::new();
     for image in plan.images.iter().filter(|i| i.oci_dir.is_some()) {
         let repo = image.repository.clone();
-        let Ok(text) = crate::fsread::read_text(
-            &project_dir.join(&image.dockerfile),
-            crate::fsread::MAX_TEXT_BYTES,
-        ) else {
+        let Ok(text) = image.dockerfile_text(project_dir) else {
             continue;
         };
         let args = image.build_args.iter().cloned().collect();

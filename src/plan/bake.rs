@@ -13,6 +13,7 @@ pub(super) fn bake(images: &[ImagePlan], options: &Options) -> Bake {
     let mut targets = serde_json::Map::new();
     for plan in images {
         targets.insert(plan.name.clone(), bake_target(plan));
+        linked_targets(plan, &mut targets);
     }
     let file = json!({
         "group": {"default": {"targets": images.iter().map(|i| i.name.clone()).collect::<Vec<_>>()}},
@@ -37,15 +38,32 @@ pub(super) fn bake(images: &[ImagePlan], options: &Options) -> Bake {
     }
 }
 
+/// The targets of the images `plan` takes as `target:` contexts (and theirs), by the
+/// names its contexts give them. They are in no group: bake builds them only as
+/// contexts, and exports nothing of them.
+fn linked_targets(plan: &ImagePlan, targets: &mut serde_json::Map<String, Value>) {
+    for l in &plan.linked {
+        let mut t = bake_target(&l.plan);
+        if let Some(m) = t.as_object_mut() {
+            m.remove("output");
+        }
+        targets.insert(l.target.clone(), t);
+        linked_targets(&l.plan, targets);
+    }
+}
+
 /// A bake target equivalent to the image's `docker buildx build` argv. The argv is
 /// re-read here (rather than the config) so that the two can never disagree.
 fn bake_target(plan: &ImagePlan) -> Value {
     let mut t = serde_json::Map::new();
     t.insert("context".into(), json!(plan.context));
-    t.insert(
-        "dockerfile".into(),
-        json!(relative_to(&plan.dockerfile, &plan.context)),
-    );
+    match &plan.options.dockerfile_inline {
+        Some(text) => t.insert("dockerfile-inline".into(), json!(text)),
+        None => t.insert(
+            "dockerfile".into(),
+            json!(relative_to(&plan.dockerfile, &plan.context)),
+        ),
+    };
     t.insert(
         "platforms".into(),
         json!(
@@ -60,6 +78,7 @@ fn bake_target(plan: &ImagePlan) -> Value {
     let mut cache_from = Vec::new();
     let mut cache_to = Vec::new();
     let mut attest = Vec::new();
+    let mut options = OptionAttrs::default();
     let mut it = plan.command.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -78,9 +97,10 @@ fn bake_target(plan: &ImagePlan) -> Value {
             "--sbom=false" => attest.push("type=sbom,disabled=true".to_string()),
             "--sbom=true" => attest.push("type=sbom".to_string()),
             "--provenance=mode=min" => attest.push("type=provenance,mode=min".to_string()),
-            _ => {}
+            _ => options.read(a, &mut it, plan),
         }
     }
+    options.insert(&mut t);
     if !args.is_empty() {
         t.insert("args".into(), Value::Object(args));
     }
@@ -127,4 +147,115 @@ pub(super) fn relative_to(file: &str, dir: &str) -> String {
     let mut parts: Vec<String> = vec!["..".into(); d.len() - common];
     parts.extend(f[common..].iter().cloned());
     parts.join("/")
+}
+
+/// The bake attributes of the build options' flags, re-read from the argv.
+#[derive(Default)]
+struct OptionAttrs {
+    ssh: Vec<String>,
+    contexts: serde_json::Map<String, Value>,
+    labels: serde_json::Map<String, Value>,
+    annotations: Vec<String>,
+    shm_size: Option<String>,
+    ulimits: Vec<String>,
+    network: Option<String>,
+    entitlements: Vec<String>,
+    extra_hosts: serde_json::Map<String, Value>,
+    no_cache: bool,
+    pull: bool,
+}
+
+impl OptionAttrs {
+    /// Takes `flag` (and its value from `it`) when it is a build option's.
+    fn read<'a>(
+        &mut self,
+        flag: &str,
+        it: &mut impl Iterator<Item = &'a String>,
+        plan: &ImagePlan,
+    ) {
+        let mut value = || it.next().cloned().unwrap_or_default();
+        match flag {
+            "--ssh" => self.ssh.push(value()),
+            "--build-context" => {
+                let v = value();
+                if let Some((name, spec)) = v.split_once('=') {
+                    let spec = super::options::bake_context(plan, name, spec);
+                    self.contexts.insert(name.into(), json!(spec));
+                }
+            }
+            "--label" => {
+                let v = value();
+                if let Some((k, val)) = v.split_once('=') {
+                    self.labels.insert(k.into(), json!(val));
+                }
+            }
+            "--annotation" => self.annotations.push(value()),
+            "--shm-size" => self.shm_size = Some(value()),
+            "--ulimit" => self.ulimits.push(value()),
+            "--network" => self.network = Some(value()),
+            "--allow" => self.entitlements.push(value()),
+            "--add-host" => {
+                let v = value();
+                if let Some((host, ip)) = v.split_once('=') {
+                    self.extra_hosts.insert(host.into(), json!(ip));
+                }
+            }
+            "--no-cache" => self.no_cache = true,
+            "--pull" => self.pull = true,
+            _ => {}
+        }
+    }
+
+    fn insert(self, t: &mut serde_json::Map<String, Value>) {
+        let mut put = |k: &str, v: Value, present: bool| {
+            if present {
+                t.insert(k.into(), v);
+            }
+        };
+        put("ssh", json!(self.ssh), !self.ssh.is_empty());
+        put("contexts", json!(self.contexts), !self.contexts.is_empty());
+        put("labels", json!(self.labels), !self.labels.is_empty());
+        put(
+            "annotations",
+            json!(self.annotations),
+            !self.annotations.is_empty(),
+        );
+        put("shm-size", json!(self.shm_size), self.shm_size.is_some());
+        put("ulimits", json!(self.ulimits), !self.ulimits.is_empty());
+        put("network", json!(self.network), self.network.is_some());
+        put(
+            "entitlements",
+            json!(self.entitlements),
+            !self.entitlements.is_empty(),
+        );
+        put(
+            "extra-hosts",
+            json!(self.extra_hosts),
+            !self.extra_hosts.is_empty(),
+        );
+        put("no-cache", json!(true), self.no_cache);
+        put("pull", json!(true), self.pull);
+    }
+}
+
+/// The buildx version a bake file needs for the attributes it uses, and which: bake
+/// took `network` (and `entitlements`) from 0.17 and `extra-hosts` from 0.25; a
+/// plain `buildx build` takes the flags from far older versions.
+pub fn needs_version(file: &Value) -> Option<(crate::buildx::Version, &'static str)> {
+    use crate::buildx::Version;
+    let targets = file["target"].as_object()?;
+    let uses = |k: &str| targets.values().any(|t| t.get(k).is_some());
+    if uses("extra-hosts") {
+        Some((
+            Version(0, 25, 0),
+            "`add_hosts:` in a bake file (several images, or a `target:` build context)",
+        ))
+    } else if uses("network") || uses("entitlements") {
+        Some((
+            Version(0, 17, 0),
+            "`network:` in a bake file (several images, or a `target:` build context)",
+        ))
+    } else {
+        None
+    }
 }

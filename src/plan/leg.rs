@@ -118,10 +118,12 @@ impl Plan {
                     })
                 })
                 .collect();
+            super::options::link(project, image, &mut leg, options);
             leg.command = build_argv(image, &leg, options);
             kept.push(leg);
         }
-        let bake = (kept.len() > 1).then(|| bake(&kept, options));
+        let bake =
+            (kept.len() > 1 || super::options::needs_bake(&kept)).then(|| bake(&kept, options));
         Leg {
             plan: Plan {
                 images: kept,

@@ -13,6 +13,7 @@ fn project(yaml: &str, files: &[&str]) -> (tempfile::TempDir, Project) {
         host: Platform::linux("arm64", ""),
         var: &|n| (n == "GIT_SHA").then(|| "abc123".into()),
         preview: false,
+        overrides: &[],
     };
     let p = parse(&dir.path().join("mpbuild.yaml"), yaml, &env).unwrap();
     (dir, p)

@@ -74,7 +74,7 @@ impl Checker<'_> {
             Some(d) => d.value.clone(),
             None => join_rel(&context, "Dockerfile"),
         };
-        if !dir.join(&dockerfile).is_file() {
+        if raw.dockerfile_inline.is_none() && !dir.join(&dockerfile).is_file() {
             let pos = raw
                 .dockerfile
                 .as_ref()
@@ -86,6 +86,7 @@ impl Checker<'_> {
                 Some("set `dockerfile:` (relative to the directory holding mpbuild.yaml)".into()),
             ));
         }
+        let options = self.build_options(dir, &name, &raw)?;
         let mut tags = Vec::new();
         for t in &raw.tags {
             let tag = self.expand(t)?;
@@ -270,6 +271,7 @@ impl Checker<'_> {
             ignored,
             smoke,
             rebuild_always,
+            options,
             line: image_pos.line,
         })
     }

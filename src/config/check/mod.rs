@@ -4,6 +4,7 @@
 //! targets, tag collisions, mirrors, builder). What several parts share — `${VAR}`
 //! expansion with located errors, platform lists without duplicates — is here.
 
+mod build_options;
 mod builder;
 mod cache;
 mod from_file;
