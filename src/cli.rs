@@ -521,6 +521,10 @@ pub struct VerifyArgs {
     /// is consistent (each config agrees with its index entry); exit 0 when it is.
     #[arg(long, conflicts_with_all = ["targets", "platforms", "deep"])]
     pub inventory: bool,
+    /// Require mpbuild's verification record of each digest: a referrer that exists
+    /// and agrees with what the registry holds now (exit 1 otherwise).
+    #[arg(long)]
+    pub require_record: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod platform;
 pub mod printer;
+pub mod provenance;
 pub mod registry;
 pub mod settings;
 pub mod shell;

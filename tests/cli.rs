@@ -909,7 +909,7 @@ fn verify_ref_needs_a_requirement_or_inventory() {
     assert!(out.starts_with("exit: 2\n"), "{out}");
     assert!(
         out.contains(
-            "error: nothing to verify: say what REF must hold with --target or --platform, or ask for --inventory"
+            "error: nothing to verify: say what REF must hold with --target or --platform, ask for --inventory, or --require-record"
         ),
         "{out}"
     );

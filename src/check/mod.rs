@@ -83,7 +83,7 @@ pub struct Skipped {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Read from its registry and checked (passed or failed: `Verdict::ok`).
-    Checked { verdict: Verdict },
+    Checked { verdict: Box<Verdict> },
     /// A value another tool fills in.
     Unresolved { why: String },
     /// Not an image reference.

@@ -153,13 +153,13 @@ fn decide(
             error: e.to_string(),
         },
         (Ok(None), _) => Outcome::Checked {
-            verdict: verify::absent(&r.to_string(), req),
+            verdict: Box::new(verify::absent(&r.to_string(), req)),
         },
         (Ok(Some(_)), Some(Ok(o))) => {
             let mut o = o.clone();
             o.reference = r.to_string();
             Outcome::Checked {
-                verdict: verify::check(&o, req),
+                verdict: Box::new(verify::check(&o, req)),
             }
         }
         (Ok(Some(_)), None) => unreachable!("every resolved reference has its image read"),

@@ -34,9 +34,13 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
             )
             .into());
         }
-        if args.targets.is_empty() && args.platforms.is_empty() && !args.inventory {
+        if args.targets.is_empty()
+            && args.platforms.is_empty()
+            && !args.inventory
+            && !args.require_record
+        {
             return Err(UsageError(
-                "nothing to verify: say what REF must hold with --target or --platform, or ask for --inventory".into(),
+                "nothing to verify: say what REF must hold with --target or --platform, ask for --inventory, or --require-record".into(),
             )
             .into());
         }
@@ -62,7 +66,7 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
     };
     let client = s.client(&args.registry, insecure)?;
     let deep = crate::inspect::deep_fn();
-    let verdicts = verify::verify_all(&client, &jobs, Some(&deep))?;
+    let verdicts = verify::referrers::verify_all(&client, &jobs, Some(&deep), args.require_record)?;
     match args.format {
         Format::Json => s.printer().json(&report::render_json(&verdicts)),
         Format::Text if s.printer().quiet() => {

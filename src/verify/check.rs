@@ -146,6 +146,13 @@ pub struct Verdict {
     /// Problems not tied to a required platform (an index where a plain manifest is
     /// needed, an extra platform whose config disagrees…).
     pub problems: Vec<String>,
+    /// The referrers of its digests (the root, then each platform manifest), those
+    /// that have any; `verify` lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<super::referrers::Listed>,
+    /// `--require-record`: the verification record that agrees, or why none does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<crate::provenance::check::RecordCheck>,
 }
 
 impl Verdict {
@@ -296,6 +303,8 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
         extra,
         attestations,
         problems,
+        referrers: Vec::new(),
+        record: None,
     }
 }
 

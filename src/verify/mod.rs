@@ -1,8 +1,10 @@
 //! Verification: prove that what a registry holds contains every platform the targets
-//! need. `check` decides (pure); `collect` reads the registry; `report` renders.
+//! need. `check` decides (pure); `collect` reads the registry; `report` renders;
+//! `referrers` adds what `verify` says of referrers (and `--require-record`).
 
 pub mod check;
 pub mod pool;
+pub mod referrers;
 pub mod report;
 pub mod requirements;
 
@@ -102,6 +104,8 @@ pub fn absent(reference: &str, requirements: &Requirements) -> Verdict {
         extra: Vec::new(),
         attestations: Vec::new(),
         problems: vec!["it does not exist in the registry (no such tag or digest)".to_string()],
+        referrers: Vec::new(),
+        record: None,
     }
 }
 

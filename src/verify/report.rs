@@ -80,12 +80,20 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
                 v.attestations.len()
             );
         }
+        render_referrers(&mut out, v);
         for p in &v.problems {
             let _ = writeln!(out, "  problem: {p}");
         }
     }
     let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.ok()).collect();
-    if failed.is_empty() && verdicts.iter().all(|v| v.rows.is_empty()) {
+    let records = !verdicts.is_empty() && super::referrers::records_ok(verdicts);
+    if failed.is_empty() && records && verdicts.iter().all(|v| v.rows.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nverified: {} reference(s), each with a verification record that agrees with what the registry holds now",
+            verdicts.len()
+        );
+    } else if failed.is_empty() && verdicts.iter().all(|v| v.rows.is_empty()) {
         let _ = writeln!(
             out,
             "\nconsistent: {} reference(s) listed; nothing was required of them (--target or --platform says what must be there)",
@@ -94,8 +102,13 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
     } else if failed.is_empty() {
         let _ = writeln!(
             out,
-            "\nverified: {} reference(s), every required platform present",
-            verdicts.len()
+            "\nverified: {} reference(s), every required platform present{}",
+            verdicts.len(),
+            if records {
+                ", each with a verification record that agrees"
+            } else {
+                ""
+            }
         );
     } else {
         let _ = writeln!(
@@ -128,6 +141,47 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
         }
     }
     out
+}
+
+/// The referrers of each digest that has any, and the record found.
+fn render_referrers(out: &mut String, v: &Verdict) {
+    if let Some(first) = v.referrers.first() {
+        let _ = writeln!(out, "  referrers, listed through {}:", first.via.describe());
+        let width = v.referrers.iter().map(|l| l.of.len()).max().unwrap_or(0);
+        for l in &v.referrers {
+            for r in &l.referrers {
+                let what = match r.predicate_type.as_deref() {
+                    Some(crate::provenance::record::PREDICATE_TYPE) => {
+                        "  mpbuild verification record".to_string()
+                    }
+                    Some(p) => format!("  {p}"),
+                    None => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "    {:width$}  {}  {}  {} B{what}",
+                    l.of,
+                    short(&r.digest),
+                    r.artifact_type.as_deref().unwrap_or("(no artifact type)"),
+                    r.size,
+                );
+            }
+        }
+    }
+    if let Some(rc) = &v.record
+        && let Some(d) = &rc.record
+    {
+        let _ = writeln!(
+            out,
+            "  record: {} agrees with what the registry holds (verified {}{})",
+            short(d),
+            rc.verified_at.as_deref().unwrap_or("at an unknown time"),
+            rc.source_commit
+                .as_deref()
+                .map(|c| format!(", source commit {c}"))
+                .unwrap_or_default()
+        );
+    }
 }
 
 #[derive(Serialize)]
