@@ -45,19 +45,78 @@ Exit codes (the same for every command):
        signal exits at once";
 
 /// Implemented by every typed error that reaches the user, so the edge can pick the
-/// exit code without string matching.
+/// exit code without string matching, and say what to do apart from what went wrong.
 pub trait Coded {
     fn code(&self) -> Code;
+
+    /// What to do about it, when there is something to say (shown after the message as
+    /// `= help: …`).
+    fn help(&self) -> Option<String> {
+        None
+    }
 }
 
-/// A usage error found after clap parsing (conflicting flags, bad values).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+/// How an error with help reads: the message, then `\n  = help: HELP`.
+pub fn write_with_help(
+    f: &mut fmt::Formatter<'_>,
+    message: &str,
+    help: Option<&str>,
+) -> fmt::Result {
+    f.write_str(message)?;
+    match help {
+        Some(h) => write!(f, "\n  = help: {h}"),
+        None => Ok(()),
+    }
+}
+
+/// A message and its help, shown as [`write_with_help`] writes them: for errors whose
+/// message thiserror formats (`#[error("{}", WithHelp(&message, HELP))]`).
+pub struct WithHelp<'a>(pub &'a str, pub &'a str);
+
+impl fmt::Display for WithHelp<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_with_help(f, self.0, Some(self.1))
+    }
+}
+
+/// A usage error found after clap parsing (conflicting flags, bad values), or a bad
+/// file the user named: what is wrong, and what to do when there is more to say.
+#[derive(Debug)]
+pub struct UsageError {
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// The same error, saying what to do.
+    pub fn with_help(mut self, help: impl Into<String>) -> UsageError {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_with_help(f, &self.message, self.help.as_deref())
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 impl Coded for UsageError {
     fn code(&self) -> Code {
         Code::Usage
+    }
+
+    fn help(&self) -> Option<String> {
+        self.help.clone()
     }
 }
 

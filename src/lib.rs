@@ -22,6 +22,7 @@ pub mod config;
 pub mod deploy;
 pub mod digest;
 pub mod emulation;
+pub mod error;
 pub mod escape;
 pub mod exit;
 pub mod fsread;

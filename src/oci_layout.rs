@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::exit::{Code, Coded};
+use crate::exit::{Code, Coded, WithHelp};
 
 /// The most read of `index.json` or a manifest or config blob: what the registry
 /// client reads of a manifest from a registry.
@@ -26,9 +26,9 @@ pub struct Descriptor {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
-    #[error("{}: not an OCI image layout ({what})\n  = help: the build's output is missing or incomplete; run the build again", .dir.display())]
+    #[error("{}", WithHelp(&format!("{}: not an OCI image layout ({what})", .dir.display()), NOT_A_LAYOUT))]
     NotALayout { dir: PathBuf, what: String },
-    #[error("{}: blob {digest} is missing\n  = help: the build's output is incomplete; run the build again", .dir.display())]
+    #[error("{}", WithHelp(&format!("{}: blob {digest} is missing", .dir.display()), MISSING_BLOB))]
     MissingBlob { dir: PathBuf, digest: String },
     #[error("{}: blob {digest} does not match its digest (got {actual})", .dir.display())]
     Corrupt {
@@ -50,9 +50,22 @@ pub enum LayoutError {
     },
 }
 
+/// What to do about a directory that is not a layout.
+const NOT_A_LAYOUT: &str = "the build's output is missing or incomplete; run the build again";
+/// What to do about a layout that lacks a blob.
+const MISSING_BLOB: &str = "the build's output is incomplete; run the build again";
+
 impl Coded for LayoutError {
     fn code(&self) -> Code {
         Code::Build
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            LayoutError::NotALayout { .. } => Some(NOT_A_LAYOUT.into()),
+            LayoutError::MissingBlob { .. } => Some(MISSING_BLOB.into()),
+            _ => None,
+        }
     }
 }
 

@@ -160,7 +160,7 @@ pub fn select_images<'p>(project: &'p Project, names: &[String]) -> anyhow::Resu
             Some(i) => out.push(i),
             None => {
                 let known: Vec<&str> = project.images.iter().map(|i| i.name.as_str()).collect();
-                return Err(UsageError(format!(
+                return Err(UsageError::new(format!(
                     "no image `{name}` in {}; images: {}",
                     project.path.display(),
                     known.join(", ")

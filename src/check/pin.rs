@@ -40,21 +40,39 @@ pub struct Outcome {
     pub files: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum PinError {
-    #[error(
-        "cannot pin {file}: {message}\n  = help: nothing was written to it; fix that and run `mpbuild check --pin` again"
-    )]
     Write { file: String, message: String },
-    #[error(
-        "{file} changed while mpbuild checked it; nothing was written to it\n  = help: run `mpbuild check --pin` again"
-    )]
     Changed { file: String },
 }
+
+impl std::fmt::Display for PinError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::exit::Coded;
+        let message = match self {
+            PinError::Write { file, message } => format!("cannot pin {file}: {message}"),
+            PinError::Changed { file } => {
+                format!("{file} changed while mpbuild checked it; nothing was written to it")
+            }
+        };
+        crate::exit::write_with_help(f, &message, self.help().as_deref())
+    }
+}
+
+impl std::error::Error for PinError {}
 
 impl crate::exit::Coded for PinError {
     fn code(&self) -> crate::exit::Code {
         crate::exit::Code::Usage
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            PinError::Write { .. } => {
+                "nothing was written to it; fix that and run `mpbuild check --pin` again".into()
+            }
+            PinError::Changed { .. } => "run `mpbuild check --pin` again".into(),
+        })
     }
 }
 

@@ -150,9 +150,13 @@ fn document(dry_run: bool, images: Vec<serde_json::Value>) -> serde_json::Value 
 /// `push` builds it.
 fn refuse_linked(plan: &Plan) -> Result<(), crate::exit::UsageError> {
     match plan.images.iter().find(|i| !i.linked.is_empty()) {
-        Some(image) => Err(crate::exit::UsageError(format!(
-            "image `{}` takes image `{}` as build context `{}`: a local build runs `docker buildx build`, which cannot build another image as a context\n  = help: `mpbuild push` builds it in one bake (`mpbuild plan --image {}` shows the bake file)",
-            image.name, image.linked[0].plan.name, image.linked[0].context, image.name
+        Some(image) => Err(crate::exit::UsageError::new(format!(
+            "image `{}` takes image `{}` as build context `{}`: a local build runs `docker buildx build`, which cannot build another image as a context",
+            image.name, image.linked[0].plan.name, image.linked[0].context
+        ))
+        .with_help(format!(
+            "`mpbuild push` builds it in one bake (`mpbuild plan --image {}` shows the bake file)",
+            image.name
         ))),
         None => Ok(()),
     }

@@ -20,7 +20,7 @@ pub fn run(s: &Settings, cmd: &BuilderCommand) -> anyhow::Result<Code> {
     let p = s.printer();
     let project = s.project()?;
     let Some(declared) = project.declared_builder.clone() else {
-        return Err(UsageError(format!(
+        return Err(UsageError::new(format!(
             "{} declares no builder; add `builder: {{name: …, nodes: [{{platforms: [linux/arm64], endpoint: tcp://…}}]}}`",
             project.path.display()
         ))

@@ -19,8 +19,8 @@ pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
         .unwrap_or_else(crate::catalog::Catalog::builtin);
     let cluster = cluster_archs(args, project.as_ref())?;
     if args.pin && args.paths.iter().any(|p| p.as_os_str() == "-") {
-        return Err(UsageError(
-            "--pin rewrites files; standard input has none to write (check the files themselves, or drop --pin)".into(),
+        return Err(UsageError::new(
+            "--pin rewrites files; standard input has none to write (check the files themselves, or drop --pin)",
         )
         .into());
     }
@@ -103,7 +103,8 @@ fn cluster_archs(
     }
     let mut out: Vec<Platform> = Vec::new();
     for a in &args.cluster_archs {
-        let p = Platform::parse(a).map_err(|e| UsageError(format!("--cluster-archs {a}: {e}")))?;
+        let p =
+            Platform::parse(a).map_err(|e| UsageError::new(format!("--cluster-archs {a}: {e}")))?;
         if !out.iter().any(|q| q.matches(&p)) {
             out.push(p);
         }
@@ -118,7 +119,7 @@ fn inputs(args: &CheckArgs) -> anyhow::Result<Vec<Input>> {
     for p in &args.paths {
         if p.as_os_str() == "-" {
             if stdin_read {
-                return Err(UsageError("`-` (standard input) is named twice".into()).into());
+                return Err(UsageError::new("`-` (standard input) is named twice").into());
             }
             stdin_read = true;
             out.push(Input::Stdin(read_stdin()?));
@@ -136,16 +137,16 @@ fn read_stdin() -> anyhow::Result<String> {
         .lock()
         .take(cap + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| UsageError(format!("cannot read standard input: {e}")))?;
+        .map_err(|e| UsageError::new(format!("cannot read standard input: {e}")))?;
     if bytes.len() as u64 > cap {
-        return Err(UsageError(format!(
+        return Err(UsageError::new(format!(
             "standard input is more than {} MiB, more than mpbuild reads of a deployment file",
             cap >> 20
         ))
         .into());
     }
     String::from_utf8(bytes).map_err(|e| {
-        UsageError(format!(
+        UsageError::new(format!(
             "standard input is not UTF-8 text (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         ))

@@ -57,7 +57,7 @@ pub fn man(s: &Settings, dir: Option<&Path>) -> anyhow::Result<Code> {
                 std::fs::create_dir_all(dir)
                     .and_then(|()| std::fs::write(dir.join(name), roff))
                     .map_err(|e| {
-                        UsageError(format!("cannot write {}: {e}", dir.join(name).display()))
+                        UsageError::new(format!("cannot write {}: {e}", dir.join(name).display()))
                     })
             };
             for (name, roff) in &pages {

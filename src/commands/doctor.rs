@@ -300,9 +300,12 @@ fn checks(project: Option<&Project>, builder_flag: Option<&str>) -> Vec<Finding>
         )),
         Ok(v) => out.push(buildx_launch(v)),
         Err(e) => {
-            let text = e.to_string();
-            let (msg, fix) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
-            out.push(finding(Status::Fail, "buildx", msg, Some(fix.to_string())));
+            out.push(finding(
+                Status::Fail,
+                "buildx",
+                e.message(),
+                Some(e.help().unwrap_or_default()),
+            ));
             return out;
         }
     }

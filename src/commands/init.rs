@@ -22,11 +22,12 @@ pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
     // never written through.
     match std::fs::symlink_metadata(&path) {
         Ok(m) if m.file_type().is_symlink() => {
-            return Err(UsageError(format!(
-                "{} is a symlink (to {}); mpbuild init never writes through a link, which could put the file outside the project\n  = help: remove the link, or pass -f OTHER.yaml",
+            return Err(UsageError::new(format!(
+                "{} is a symlink (to {}); mpbuild init never writes through a link, which could put the file outside the project",
                 path.display(),
                 std::fs::read_link(&path).unwrap_or_default().display()
             ))
+            .with_help("remove the link, or pass -f OTHER.yaml")
             .into());
         }
         Ok(_) => return Err(exists(&path).into()),
@@ -68,7 +69,7 @@ pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     written.map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => exists(&path),
-        _ => UsageError(format!("cannot write {}: {e}", path.display())),
+        _ => UsageError::new(format!("cannot write {}: {e}", path.display())),
     })?;
     if quiet {
         return Ok(Code::Ok);
@@ -89,10 +90,11 @@ pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
 }
 
 fn exists(path: &Path) -> UsageError {
-    UsageError(format!(
-        "{} already exists; mpbuild init never overwrites a file\n  = help: edit it, or pass -f OTHER.yaml",
+    UsageError::new(format!(
+        "{} already exists; mpbuild init never overwrites a file",
         path.display()
     ))
+    .with_help("edit it, or pass -f OTHER.yaml")
 }
 
 fn sanitize(name: &str) -> String {
@@ -184,26 +186,24 @@ pub fn render(
                 .suggest(svc)
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            return Err(UsageError(format!(
-                "--service {spec}: unknown service `{svc}`{hint}\n  = help: `mpbuild targets` lists the services mpbuild knows"
+            return Err(UsageError::new(format!(
+                "--service {spec}: unknown service `{svc}`{hint}"
             ))
+            .with_help("`mpbuild targets` lists the services mpbuild knows")
             .into());
         };
         let _ = writeln!(targets, "      - service: {}", service.name);
         let mut platform = service.default_platforms(host).first().cloned();
         if let Some(arch) = arch {
             let p = service.parse_arch(arch).map_err(|e| {
-                UsageError(format!(
-                    "--service {spec}: {e}\n  = help: {}",
-                    service.rule(host)
-                ))
+                UsageError::new(format!("--service {spec}: {e}")).with_help(service.rule(host))
             })?;
             if !service.can_run(&p, host) {
-                return Err(UsageError(format!(
-                    "--service {spec}: {} cannot run {p}\n  = help: {}",
-                    service.name,
-                    service.rule(host)
+                return Err(UsageError::new(format!(
+                    "--service {spec}: {} cannot run {p}",
+                    service.name
                 ))
+                .with_help(service.rule(host))
                 .into());
             }
             let _ = writeln!(targets, "        arch: {arch}");

@@ -21,8 +21,8 @@ pub fn run(s: &Settings, args: &MirrorArgs) -> anyhow::Result<Code> {
     let jobs = match (&args.src, &args.dest) {
         (Some(src), Some(dest)) => {
             if args.targets.is_empty() && args.platforms.is_empty() && !args.all {
-                return Err(UsageError(
-                    "say which platforms to copy: --target SERVICE[:ARCH], --platform OS/ARCH, or --all".into(),
+                return Err(UsageError::new(
+                    "say which platforms to copy: --target SERVICE[:ARCH], --platform OS/ARCH, or --all",
                 )
                 .into());
             }
@@ -41,7 +41,7 @@ pub fn run(s: &Settings, args: &MirrorArgs) -> anyhow::Result<Code> {
                 return Err(load_error.expect("no project means a load error"));
             };
             if p.mirrors.is_empty() {
-                return Err(UsageError(format!(
+                return Err(UsageError::new(format!(
                     "no SRC DEST given and {} has no `mirrors:`",
                     p.path.display()
                 ))

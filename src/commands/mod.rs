@@ -55,8 +55,8 @@ where
     let json = json_command(&cli.command);
     match dispatch(&settings, cli.command) {
         // A command that reports failures as its result (check's registry errors):
-        // after a signal they are the interrupt's.
-        Ok(code) if code != Code::Ok && crate::cancel::requested() => {
+        // after a signal they are the interrupt's (unless it said so itself).
+        Ok(code) if code != Code::Ok && code != Code::Interrupted && crate::cancel::requested() => {
             printer.labelled("error", "interrupted");
             Code::Interrupted.as_i32()
         }
@@ -181,45 +181,7 @@ fn clap_color(args: &[OsString]) -> clap::ColorChoice {
     }
 }
 
-macro_rules! classify_types {
-    ($err:expr, $($ty:ty),* $(,)?) => {{
-        let mut found = None;
-        'chain: for cause in $err.chain() {
-            $(
-                if let Some(e) = cause.downcast_ref::<$ty>() {
-                    found = Some(e.code());
-                    break 'chain;
-                }
-            )*
-        }
-        found
-    }};
-}
-
-/// The exit code for an error that reached the top: the first typed error in its chain
-/// decides; anything untyped is treated as a usage/config problem only if nothing else
-/// matches (it should not happen: every error path returns a typed error).
+/// The exit code for an error that reached the top (see [`crate::error::Error`]).
 pub fn classify(err: &anyhow::Error) -> Code {
-    use crate::exit::{ChecksFailed, Coded, Interrupted, UsageError};
-    classify_types!(
-        err,
-        UsageError,
-        Interrupted,
-        ChecksFailed,
-        crate::platform::PlatformError,
-        crate::config::ConfigError,
-        crate::deploy::DeployError,
-        crate::check::pin::PinError,
-        crate::oci_layout::LayoutError,
-        crate::registry::RegistryError,
-        crate::inspect::InspectError,
-        crate::registry::convert::ConvertError,
-        crate::buildx::BuildError,
-        crate::pipeline::mirror::MirrorError,
-        crate::pipeline::merge::MergeError,
-        crate::workdir::WorkDirError,
-        crate::pipeline::promote::NotLanded,
-        crate::inputs::InputFileError,
-    )
-    .unwrap_or(Code::Usage)
+    crate::error::Error::of(err).code()
 }

@@ -10,7 +10,8 @@ use crate::exit::Code;
 use crate::pipeline::{PushReport, report};
 use crate::printer::Printer;
 
-/// Prints `rep` and returns the exit code, or the error that stopped the run.
+/// Prints `rep` — and, when an error stopped the run, that error — and returns the exit
+/// code (worked out once, here: the JSON document says it too).
 pub fn finish(
     rep: PushReport,
     command: &str,
@@ -29,7 +30,7 @@ pub fn finish(
     let json = rep.render_json(command, code.as_i32());
     if let Some(path) = metadata_file {
         std::fs::write(path, format!("{json}\n")).map_err(|e| {
-            crate::exit::UsageError(format!(
+            crate::exit::UsageError::new(format!(
                 "cannot write the metadata file {}: {e}",
                 path.display()
             ))
@@ -50,10 +51,10 @@ pub fn finish(
     if !f.untouched.is_empty() {
         important(ui, &f.untouched_line());
     }
-    match f.error {
-        None => Ok(Code::VerifyFailed),
-        Some(e) => Err(e),
+    if let Some(e) = f.error {
+        printer.error(&e);
     }
+    Ok(code)
 }
 
 /// The version of every JSON document mpbuild prints (`"schema_version"`). Fields are

@@ -15,10 +15,10 @@ use crate::registry::manifest::Manifest;
 
 pub fn run(s: &Settings, args: &SmokeArgs) -> anyhow::Result<Code> {
     let timeout = crate::config::parse_timeout(&args.timeout)
-        .map_err(|m| UsageError(format!("--timeout: {m}")))?;
+        .map_err(|m| UsageError::new(format!("--timeout: {m}")))?;
     if let Some(e) = &args.expect {
         crate::config::smoke_regex(e)
-            .map_err(|m| UsageError(m.replace("`expect:`", "--expect")))?;
+            .map_err(|m| UsageError::new(m.replace("`expect:`", "--expect")))?;
     }
     let mut env = Vec::new();
     for kv in &args.env {
@@ -27,7 +27,7 @@ pub fn run(s: &Settings, args: &SmokeArgs) -> anyhow::Result<Code> {
                 env.push((k.to_string(), v.to_string()));
             }
             Some((k, _)) if !k.is_empty() => {
-                return Err(UsageError(format!(
+                return Err(UsageError::new(format!(
                     "--env `{}`: `{}` is not a variable name (letters, digits and `_`, not starting with a digit; `MPBUILD_SMOKE_*` are mpbuild's)",
                     kv.escape_debug(),
                     k.escape_debug()
@@ -35,15 +35,18 @@ pub fn run(s: &Settings, args: &SmokeArgs) -> anyhow::Result<Code> {
                 .into());
             }
             _ => {
-                return Err(
-                    UsageError(format!("--env `{}`: write KEY=VALUE", kv.escape_debug())).into(),
-                );
+                return Err(UsageError::new(format!(
+                    "--env `{}`: write KEY=VALUE",
+                    kv.escape_debug()
+                ))
+                .into());
             }
         }
     }
     let mut asked: Vec<Platform> = Vec::new();
     for p in &args.platforms {
-        asked.push(Platform::parse(p).map_err(|e| UsageError(format!("--platform {p}: {e}")))?);
+        asked
+            .push(Platform::parse(p).map_err(|e| UsageError::new(format!("--platform {p}: {e}")))?);
     }
     let reference = Reference::parse(&args.reference)?;
     let client = s.client(&args.registry, Vec::new())?;
@@ -58,7 +61,7 @@ pub fn run(s: &Settings, args: &SmokeArgs) -> anyhow::Result<Code> {
     };
     let platforms = if asked.is_empty() {
         if held.is_empty() {
-            return Err(UsageError(format!(
+            return Err(UsageError::new(format!(
                 "{reference} is a single-platform manifest: say which platform it is with --platform"
             ))
             .into());

@@ -37,11 +37,9 @@ pub fn run(s: &Settings, args: &TargetsArgs) -> anyhow::Result<Code> {
                     .suggest(name)
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
-                return Err(UsageError(format!(
-                    "unknown service `{name}`{hint}\n  = help: known services: {}",
-                    catalog.names().join(", ")
-                ))
-                .into());
+                return Err(UsageError::new(format!("unknown service `{name}`{hint}"))
+                    .with_help(format!("known services: {}", catalog.names().join(", ")))
+                    .into());
             }
         },
     };

@@ -15,22 +15,22 @@ type Jobs = Vec<(Reference, Requirements)>;
 pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
     let (jobs, insecure) = if args.refs.is_empty() {
         if args.inventory {
-            return Err(UsageError(
-                "--inventory lists what a REF holds; name one (e.g. `mpbuild verify --inventory REPO:TAG`)".into(),
+            return Err(UsageError::new(
+                "--inventory lists what a REF holds; name one (e.g. `mpbuild verify --inventory REPO:TAG`)",
             )
             .into());
         }
         if !args.targets.is_empty() || !args.platforms.is_empty() {
-            return Err(UsageError(
-                "--target and --platform go with REF arguments; without REF mpbuild verifies the project's images against their own targets".into(),
+            return Err(UsageError::new(
+                "--target and --platform go with REF arguments; without REF mpbuild verifies the project's images against their own targets",
             )
             .into());
         }
         project_jobs(s, args)?
     } else {
         if !args.images.is_empty() {
-            return Err(UsageError(
-                "--image selects project images; it does not go with REF arguments".into(),
+            return Err(UsageError::new(
+                "--image selects project images; it does not go with REF arguments",
             )
             .into());
         }
@@ -39,8 +39,8 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
             && !args.inventory
             && !args.require_record
         {
-            return Err(UsageError(
-                "nothing to verify: say what REF must hold with --target or --platform, ask for --inventory, or --require-record".into(),
+            return Err(UsageError::new(
+                "nothing to verify: say what REF must hold with --target or --platform, ask for --inventory, or --require-record",
             )
             .into());
         }

@@ -30,32 +30,71 @@ impl Pos {
 }
 
 /// Something wrong with the project file or how mpbuild was asked to find it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum ConfigError {
     /// No project file where mpbuild looked.
-    #[error(
-        "no mpbuild.yaml in {} or any parent directory\n  = help: run `mpbuild init --service ecs-fargate` (or any service `mpbuild targets` lists) to write one, or pass `-f FILE`",
-        .dir.display()
-    )]
     NotFound { dir: PathBuf },
     /// The file could not be read.
-    #[error("cannot read {}: {source}\n  = help: check the path given with -f", .path.display())]
     Read {
         path: PathBuf,
-        #[source]
         source: std::io::Error,
     },
-    /// A problem at a place in the file.
-    #[error("{}", render(.0))]
+    /// A problem at a place in the file (its help shown with the snippet).
     At(Box<Located>),
     /// A `--set` that cannot be applied.
-    #[error(transparent)]
-    Override(#[from] super::OverrideError),
+    Override(super::OverrideError),
+}
+
+impl From<super::OverrideError> for ConfigError {
+    fn from(e: super::OverrideError) -> ConfigError {
+        ConfigError::Override(e)
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NotFound { dir } => crate::exit::write_with_help(
+                f,
+                &format!(
+                    "no mpbuild.yaml in {} or any parent directory",
+                    dir.display()
+                ),
+                self.help().as_deref(),
+            ),
+            ConfigError::Read { path, source } => crate::exit::write_with_help(
+                f,
+                &format!("cannot read {}: {source}", path.display()),
+                self.help().as_deref(),
+            ),
+            ConfigError::At(l) => f.write_str(&render(l)),
+            ConfigError::Override(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Read { source, .. } => Some(source),
+            ConfigError::Override(e) => std::error::Error::source(e),
+            _ => None,
+        }
+    }
 }
 
 impl Coded for ConfigError {
     fn code(&self) -> Code {
         Code::Usage
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            ConfigError::NotFound { .. } => Some("run `mpbuild init --service ecs-fargate` (or any service `mpbuild targets` lists) to write one, or pass `-f FILE`".into()),
+            ConfigError::Read { .. } => Some("check the path given with -f".into()),
+            ConfigError::At(l) => l.help.clone(),
+            ConfigError::Override(e) => e.help(),
+        }
     }
 }
 

@@ -45,7 +45,7 @@ const KEYS: &str = "no_cache, pull, dockerfile, dockerfile_inline, context, stag
 
 /// A `--set` that cannot be taken.
 #[derive(Debug, thiserror::Error)]
-#[error("--set {arg}: {message}\n  = help: {help}")]
+#[error("{}", crate::exit::WithHelp(&format!("--set {arg}: {message}"), help))]
 pub struct OverrideError {
     pub arg: String,
     pub message: String,
@@ -55,6 +55,10 @@ pub struct OverrideError {
 impl crate::exit::Coded for OverrideError {
     fn code(&self) -> crate::exit::Code {
         crate::exit::Code::Usage
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(self.help.clone())
     }
 }
 

@@ -91,22 +91,24 @@ pub fn leg_platforms(
 ) -> anyhow::Result<Option<Vec<Platform>>> {
     if specs.is_empty() {
         if digests_dir.is_some() {
-            return Err(UsageError(
-                "--digests-dir goes with --platform: a leg builds the platforms given and writes their records there".into(),
+            return Err(UsageError::new(
+                "--digests-dir goes with --platform: a leg builds the platforms given and writes their records there",
             )
             .into());
         }
         return Ok(None);
     }
     if digests_dir.is_none() {
-        return Err(UsageError(
-            "--platform builds only part of an image: it needs --digests-dir DIR, where the leg writes its records, and a `mpbuild merge --digests-dir DIR` that joins the legs and moves the tags\n  = help: to build every platform the targets need, drop --platform".into(),
+        return Err(UsageError::new(
+            "--platform builds only part of an image: it needs --digests-dir DIR, where the leg writes its records, and a `mpbuild merge --digests-dir DIR` that joins the legs and moves the tags",
         )
+        .with_help("to build every platform the targets need, drop --platform")
         .into());
     }
     let mut platforms: Vec<Platform> = Vec::new();
     for spec in specs {
-        let p = Platform::parse(spec).map_err(|e| UsageError(format!("--platform {spec}: {e}")))?;
+        let p = Platform::parse(spec)
+            .map_err(|e| UsageError::new(format!("--platform {spec}: {e}")))?;
         let needed = images.iter().any(|i| {
             i.targets
                 .iter()
@@ -122,10 +124,11 @@ pub fn leg_platforms(
                     }
                     v
                 });
-            return Err(UsageError(format!(
-                "no selected image needs {p}; their platforms are {}\n  = help: a leg builds platforms the targets need (see `mpbuild plan --format github-matrix`)",
+            return Err(UsageError::new(format!(
+                "no selected image needs {p}; their platforms are {}",
                 crate::platform::list(&all)
             ))
+            .with_help("a leg builds platforms the targets need (see `mpbuild plan --format github-matrix`)")
             .into());
         }
         if !platforms.iter().any(|q| q.matches(&p)) {

@@ -24,20 +24,14 @@ use crate::registry::{Client, RegistryError};
 use crate::verify::report::short;
 
 /// Why the records cannot be merged. Nothing was written.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum MergeError {
-    #[error(
-        "no record of {platform} for image `{image}` in {dir}: the {platform} leg did not run, failed, or its record was not collected; every tag stays where it was\n  = help: run the leg (`mpbuild push --platform {platform} --digests-dir DIR`{runner}) and copy its records into {dir}"
-    )]
     Missing {
         image: String,
         platform: String,
         dir: String,
         runner: String,
     },
-    #[error(
-        "{platform} of image `{image}` was recorded twice with different digests: {first} ({first_file}) and {second} ({second_file})\n  = help: keep the records of one run only (a retried leg leaves a new record; remove the stale one)"
-    )]
     Conflict {
         image: String,
         platform: String,
@@ -46,9 +40,6 @@ pub enum MergeError {
         second: String,
         second_file: String,
     },
-    #[error(
-        "{file} was made from a different plan of image `{image}` (its fingerprint {theirs}, this project's {ours}{commit}): the repository, platforms, tags, targets or build inputs differ\n  = help: merge only legs built from this commit and this mpbuild.yaml; rerun the leg"
-    )]
     OtherPlan {
         image: String,
         file: String,
@@ -56,9 +47,6 @@ pub enum MergeError {
         ours: String,
         commit: String,
     },
-    #[error(
-        "{file} records image `{image}`, which {project} does not have\n  = help: the records come from another project; collect only this project's legs"
-    )]
     UnknownImage {
         image: String,
         file: String,
@@ -66,12 +54,80 @@ pub enum MergeError {
     },
 }
 
+impl MergeError {
+    /// What is wrong with the records.
+    pub fn message(&self) -> String {
+        match self {
+            MergeError::Missing {
+                image,
+                platform,
+                dir,
+                ..
+            } => format!(
+                "no record of {platform} for image `{image}` in {dir}: the {platform} leg did not run, failed, or its record was not collected; every tag stays where it was"
+            ),
+            MergeError::Conflict {
+                image,
+                platform,
+                first,
+                first_file,
+                second,
+                second_file,
+            } => format!(
+                "{platform} of image `{image}` was recorded twice with different digests: {first} ({first_file}) and {second} ({second_file})"
+            ),
+            MergeError::OtherPlan {
+                image,
+                file,
+                theirs,
+                ours,
+                commit,
+            } => format!(
+                "{file} was made from a different plan of image `{image}` (its fingerprint {theirs}, this project's {ours}{commit}): the repository, platforms, tags, targets or build inputs differ"
+            ),
+            MergeError::UnknownImage {
+                image,
+                file,
+                project,
+            } => format!("{file} records image `{image}`, which {project} does not have"),
+        }
+    }
+}
+
+impl std::fmt::Display for MergeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::exit::write_with_help(f, &self.message(), Coded::help(self).as_deref())
+    }
+}
+
+impl std::error::Error for MergeError {}
+
 impl Coded for MergeError {
     fn code(&self) -> Code {
         match self {
             MergeError::Missing { .. } => Code::VerifyFailed,
             _ => Code::Usage,
         }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            MergeError::Missing {
+                platform,
+                dir,
+                runner,
+                ..
+            } => format!(
+                "run the leg (`mpbuild push --platform {platform} --digests-dir DIR`{runner}) and copy its records into {dir}"
+            ),
+            MergeError::Conflict { .. } => "keep the records of one run only (a retried leg leaves a new record; remove the stale one)".into(),
+            MergeError::OtherPlan { .. } => {
+                "merge only legs built from this commit and this mpbuild.yaml; rerun the leg".into()
+            }
+            MergeError::UnknownImage { .. } => {
+                "the records come from another project; collect only this project's legs".into()
+            }
+        })
     }
 }
 

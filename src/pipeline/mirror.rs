@@ -39,19 +39,13 @@ pub struct Mirrored {
 }
 
 /// Why a mirror could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum MirrorError {
-    #[error(
-        "{source_ref} has no {platform} image (it has: {present}); nothing was written\n  = help: pick a source that holds every platform the targets need, or drop the target"
-    )]
     MissingPlatform {
         source_ref: String,
         platform: String,
         present: String,
     },
-    #[error(
-        "{source_ref} is a single {found} image; the targets need {needed}; nothing was written"
-    )]
     WrongPlatform {
         source_ref: String,
         found: String,
@@ -59,9 +53,44 @@ pub enum MirrorError {
     },
 }
 
+impl std::fmt::Display for MirrorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::exit::Coded;
+        let message = match self {
+            MirrorError::MissingPlatform {
+                source_ref,
+                platform,
+                present,
+            } => format!(
+                "{source_ref} has no {platform} image (it has: {present}); nothing was written"
+            ),
+            MirrorError::WrongPlatform {
+                source_ref,
+                found,
+                needed,
+            } => format!(
+                "{source_ref} is a single {found} image; the targets need {needed}; nothing was written"
+            ),
+        };
+        crate::exit::write_with_help(f, &message, self.help().as_deref())
+    }
+}
+
+impl std::error::Error for MirrorError {}
+
 impl crate::exit::Coded for MirrorError {
     fn code(&self) -> crate::exit::Code {
         crate::exit::Code::VerifyFailed
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            MirrorError::MissingPlatform { .. } => Some(
+                "pick a source that holds every platform the targets need, or drop the target"
+                    .into(),
+            ),
+            MirrorError::WrongPlatform { .. } => None,
+        }
     }
 }
 
@@ -109,7 +138,7 @@ impl Job {
         let src = Reference::parse(src)?;
         let mut dest = Reference::parse(dest)?;
         if dest.digest.is_some() {
-            return Err(UsageError(format!(
+            return Err(UsageError::new(format!(
                 "DEST `{dest}` names a digest; give a repository or REPO:TAG (a filtered copy gets a new digest)"
             ))
             .into());

@@ -282,17 +282,30 @@ pub struct Landing {
 /// success, a proxy or cache that answered without storing): a failed promotion.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "the registry acknowledged {} tag(s) that, read back, do not point at what was written:{}\n  = help: the registry, or a proxy or cache in front of it, did not keep what it answered with success; these tags did not move. Check the registry (`mpbuild verify REPO:TAG --inventory` shows what a tag holds), then run again",
-    .0.len(),
-    .0.iter().map(|l| format!("\n  {}: expected {}, {}", l.tag, l.expected, match &l.found {
-        Some(d) => format!("resolves to {d}"),
-        None => "does not exist".to_string(),
-    })).collect::<String>()
+    "{}",
+    crate::exit::WithHelp(
+        &format!(
+            "the registry acknowledged {} tag(s) that, read back, do not point at what was written:{}",
+            .0.len(),
+            .0.iter().map(|l| format!("\n  {}: expected {}, {}", l.tag, l.expected, match &l.found {
+                Some(d) => format!("resolves to {d}"),
+                None => "does not exist".to_string(),
+            })).collect::<String>()
+        ),
+        NOT_LANDED
+    )
 )]
 pub struct NotLanded(pub Vec<Landing>);
+
+/// What to do about tags that did not land.
+const NOT_LANDED: &str = "the registry, or a proxy or cache in front of it, did not keep what it answered with success; these tags did not move. Check the registry (`mpbuild verify REPO:TAG --inventory` shows what a tag holds), then run again";
 
 impl crate::exit::Coded for NotLanded {
     fn code(&self) -> crate::exit::Code {
         crate::exit::Code::Registry
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(NOT_LANDED.into())
     }
 }

@@ -107,12 +107,11 @@ pub fn write_all(dir: &Path, records: &[Record]) -> std::io::Result<Vec<PathBuf>
 /// Reads every record in `dir`. A file that is not a valid record is a usage error
 /// naming it (the directory is the user's input).
 pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
-    let bad = |path: &Path, why: String| UsageError(format!("{}: {why}", path.display()));
+    let bad = |path: &Path, why: String| UsageError::new(format!("{}: {why}", path.display()));
     let meta = std::fs::metadata(dir).map_err(|e| {
-        UsageError(format!(
-            "digests directory {}: {e}\n  = help: each leg (`mpbuild push --platform P --digests-dir DIR`) writes its records there; collect them into one directory before `mpbuild merge`",
-            dir.display()
-        ))
+        UsageError::new(format!("digests directory {}: {e}", dir.display())).with_help(
+            "each leg (`mpbuild push --platform P --digests-dir DIR`) writes its records there; collect them into one directory before `mpbuild merge`",
+        )
     })?;
     if !meta.is_dir() {
         return Err(bad(dir, "not a directory".into()));
@@ -162,11 +161,8 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, UsageError> {
             ));
         }
         let record = check_fields(record).map_err(|(field, why)| {
-            bad(
-                &path,
-                format!(
-                    "field `{field}`: {why}\n  = help: records are written by `mpbuild push --platform P --digests-dir DIR`; rerun that leg rather than editing its record"
-                ),
+            bad(&path, format!("field `{field}`: {why}")).with_help(
+                "records are written by `mpbuild push --platform P --digests-dir DIR`; rerun that leg rather than editing its record",
             )
         })?;
         out.push(Found { path, record });
@@ -352,7 +348,7 @@ mod tests {
         assert!(
             read_all(dir.path())
                 .unwrap_err()
-                .0
+                .message
                 .contains("not an mpbuild leg record")
         );
         v.as_object_mut().unwrap().remove("extra");
@@ -361,17 +357,22 @@ mod tests {
         assert!(
             read_all(dir.path())
                 .unwrap_err()
-                .0
+                .message
                 .contains("schema_version 2")
         );
         std::fs::write(&bad, vec![b' '; MAX_RECORD_BYTES as usize + 1]).unwrap();
-        assert!(read_all(dir.path()).unwrap_err().0.contains("at most"));
+        assert!(
+            read_all(dir.path())
+                .unwrap_err()
+                .message
+                .contains("at most")
+        );
         std::fs::remove_file(&bad).unwrap();
         std::os::unix::fs::symlink("/dev/zero", &bad).unwrap();
         assert!(
             read_all(dir.path())
                 .unwrap_err()
-                .0
+                .message
                 .contains("not a regular file")
         );
     }
@@ -404,7 +405,7 @@ mod tests {
             v[field] = serde_json::json!(value);
             let path = dir.path().join("api@linux-amd64.json");
             std::fs::write(&path, v.to_string()).unwrap();
-            let e = read_all(dir.path()).unwrap_err().0;
+            let e = read_all(dir.path()).unwrap_err().message;
             assert!(
                 e.starts_with(&format!("{}: {want}", path.display())),
                 "{field}={value}: {e}"

@@ -473,8 +473,8 @@ pub fn run_one(
             result.exit_code = Some(0);
             match &spec.expect {
                 Some(pattern) => {
-                    let re =
-                        crate::config::smoke_regex(pattern).map_err(crate::exit::UsageError)?;
+                    let re = crate::config::smoke_regex(pattern)
+                        .map_err(crate::exit::UsageError::new)?;
                     if re.is_match(&output) {
                         result.ok = true;
                     } else {

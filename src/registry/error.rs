@@ -3,14 +3,12 @@
 
 use crate::exit::{Code, Coded};
 
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone)]
 pub enum RegistryError {
-    #[error(
-        "`{reference}` is not an image reference: {reason}\n  = help: write [HOST[:PORT]/]PATH[:TAG][@sha256:DIGEST], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:latest"
-    )]
-    BadReference { reference: String, reason: String },
-
-    #[error("{registry}: not authorized to {action} {repository} ({request})\n  = help: {hint}")]
+    BadReference {
+        reference: String,
+        reason: String,
+    },
     Unauthorized {
         registry: String,
         repository: String,
@@ -18,26 +16,18 @@ pub enum RegistryError {
         request: String,
         hint: String,
     },
-
-    #[error("{registry}: {what} not found: {reference}\n  = help: {hint}")]
     NotFound {
         registry: String,
         what: &'static str,
         reference: String,
         hint: String,
     },
-
-    #[error(
-        "{registry}: {reference}: content does not match its digest (expected {expected}, got {actual}); refusing it\n  = help: the registry or something between you and it altered the content; try again, and report it if it persists"
-    )]
     DigestMismatch {
         registry: String,
         reference: String,
         expected: String,
         actual: String,
     },
-
-    #[error("{registry}: {request} answered {status}{detail}\n  = help: {hint}")]
     Http {
         registry: String,
         request: String,
@@ -45,10 +35,6 @@ pub enum RegistryError {
         detail: String,
         hint: String,
     },
-
-    #[error(
-        "{registry}: {request} failed after {attempts} attempt(s): {message}\n  = help: {hint}"
-    )]
     Network {
         registry: String,
         request: String,
@@ -56,58 +42,37 @@ pub enum RegistryError {
         message: String,
         hint: String,
     },
-
-    #[error(
-        "{registry}: credential helper `docker-credential-{helper}` failed: {message}\n  = help: run `docker-credential-{helper} list` to check it, or log in again with `docker login {registry}`"
-    )]
     CredentialHelper {
         registry: String,
         helper: String,
         message: String,
     },
-
-    #[error(
-        "{registry}: {reference} has media type `{media_type}`, which is not an image manifest or index mpbuild reads\n  = help: mpbuild reads OCI image indexes and manifests and Docker manifest lists and v2 manifests"
-    )]
     UnsupportedMediaType {
         registry: String,
         reference: String,
         media_type: String,
     },
-
-    #[error("{registry}: {reference}: {message}")]
     BadManifest {
         registry: String,
         reference: String,
         message: String,
     },
-
-    #[error("reading {path}: {message}\n  = help: fix or remove the file")]
-    Config { path: String, message: String },
-
-    #[error(
-        "{registry}: {reference}: the {what} is larger than {limit} bytes; refused without reading the rest\n  = help: {what}s of images are small JSON; check what the registry serves under this name"
-    )]
+    Config {
+        path: String,
+        message: String,
+    },
     TooLarge {
         registry: String,
         reference: String,
         what: &'static str,
         limit: u64,
     },
-
-    #[error(
-        "{registry}: {reference}: the image index has {count} entries; mpbuild reads at most {limit}\n  = help: an image index holds one entry per platform (and attestation); check what the registry serves under this name"
-    )]
     TooManyEntries {
         registry: String,
         reference: String,
         count: usize,
         limit: usize,
     },
-
-    #[error(
-        "{registry}: {request} answered {status} (a redirect to {location}): {reason}\n  = help: mpbuild follows no redirect on a write (PUT, POST, PATCH, DELETE) but a 307 or 308 to the same host; nothing was written. Check the registry's address, or the proxy or load balancer in front of it, then try again"
-    )]
     Redirected {
         registry: String,
         request: String,
@@ -115,12 +80,18 @@ pub enum RegistryError {
         location: String,
         reason: String,
     },
-
+    /// A write that others kept changing under us, each time.
+    Contended {
+        registry: String,
+        reference: String,
+        message: String,
+        hint: String,
+    },
     /// The run was interrupted (Ctrl-C, SIGTERM) while this request waited.
-    #[error("interrupted while waiting for {registry} ({request})")]
-    Interrupted { registry: String, request: String },
-
-    #[error("{registry}: refusing to send credentials to {target}: {reason}\n  = help: {hint}")]
+    Interrupted {
+        registry: String,
+        request: String,
+    },
     InsecureAuth {
         registry: String,
         target: String,
@@ -129,6 +100,149 @@ pub enum RegistryError {
     },
 }
 
+impl RegistryError {
+    /// What went wrong, and where.
+    pub fn message(&self) -> String {
+        use RegistryError as E;
+        match self {
+            E::BadReference { reference, reason } => {
+                format!("`{reference}` is not an image reference: {reason}")
+            }
+            E::Unauthorized {
+                registry,
+                repository,
+                action,
+                request,
+                ..
+            } => format!("{registry}: not authorized to {action} {repository} ({request})"),
+            E::NotFound {
+                registry,
+                what,
+                reference,
+                ..
+            } => format!("{registry}: {what} not found: {reference}"),
+            E::DigestMismatch {
+                registry,
+                reference,
+                expected,
+                actual,
+            } => format!(
+                "{registry}: {reference}: content does not match its digest (expected {expected}, got {actual}); refusing it"
+            ),
+            E::Http {
+                registry,
+                request,
+                status,
+                detail,
+                ..
+            } => format!("{registry}: {request} answered {status}{detail}"),
+            E::Network {
+                registry,
+                request,
+                attempts,
+                message,
+                ..
+            } => format!("{registry}: {request} failed after {attempts} attempt(s): {message}"),
+            E::CredentialHelper {
+                registry,
+                helper,
+                message,
+            } => format!(
+                "{registry}: credential helper `docker-credential-{helper}` failed: {message}"
+            ),
+            E::UnsupportedMediaType {
+                registry,
+                reference,
+                media_type,
+            } => format!(
+                "{registry}: {reference} has media type `{media_type}`, which is not an image manifest or index mpbuild reads"
+            ),
+            E::BadManifest {
+                registry,
+                reference,
+                message,
+            } => format!("{registry}: {reference}: {message}"),
+            E::Config { path, message } => format!("reading {path}: {message}"),
+            E::TooLarge {
+                registry,
+                reference,
+                what,
+                limit,
+            } => format!(
+                "{registry}: {reference}: the {what} is larger than {limit} bytes; refused without reading the rest"
+            ),
+            E::TooManyEntries {
+                registry,
+                reference,
+                count,
+                limit,
+            } => format!(
+                "{registry}: {reference}: the image index has {count} entries; mpbuild reads at most {limit}"
+            ),
+            E::Redirected {
+                registry,
+                request,
+                status,
+                location,
+                reason,
+            } => format!(
+                "{registry}: {request} answered {status} (a redirect to {location}): {reason}"
+            ),
+            E::Contended {
+                registry,
+                reference,
+                message,
+                ..
+            } => format!("{registry}: {reference}: {message}"),
+            E::Interrupted { registry, request } => {
+                format!("interrupted while waiting for {registry} ({request})")
+            }
+            E::InsecureAuth {
+                registry,
+                target,
+                reason,
+                ..
+            } => format!("{registry}: refusing to send credentials to {target}: {reason}"),
+        }
+    }
+
+    /// What to do about it.
+    pub fn help(&self) -> Option<String> {
+        use RegistryError as E;
+        Some(match self {
+            E::BadReference { .. } => "write [HOST[:PORT]/]PATH[:TAG][@sha256:DIGEST], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:latest".into(),
+            E::Unauthorized { hint, .. }
+            | E::NotFound { hint, .. }
+            | E::Http { hint, .. }
+            | E::Network { hint, .. }
+            | E::InsecureAuth { hint, .. }
+            | E::Contended { hint, .. } => hint.clone(),
+            E::DigestMismatch { .. } => "the registry or something between you and it altered the content; try again, and report it if it persists".into(),
+            E::CredentialHelper {
+                registry, helper, ..
+            } => format!(
+                "run `docker-credential-{helper} list` to check it, or log in again with `docker login {registry}`"
+            ),
+            E::UnsupportedMediaType { .. } => "mpbuild reads OCI image indexes and manifests and Docker manifest lists and v2 manifests".into(),
+            E::Config { .. } => "fix or remove the file".into(),
+            E::TooLarge { what, .. } => format!(
+                "{what}s of images are small JSON; check what the registry serves under this name"
+            ),
+            E::TooManyEntries { .. } => "an image index holds one entry per platform (and attestation); check what the registry serves under this name".into(),
+            E::Redirected { .. } => "mpbuild follows no redirect on a write (PUT, POST, PATCH, DELETE) but a 307 or 308 to the same host; nothing was written. Check the registry's address, or the proxy or load balancer in front of it, then try again".into(),
+            E::BadManifest { .. } | E::Interrupted { .. } => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::exit::write_with_help(f, &self.message(), self.help().as_deref())
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
 impl Coded for RegistryError {
     fn code(&self) -> Code {
         match self {
@@ -136,6 +250,10 @@ impl Coded for RegistryError {
             RegistryError::Interrupted { .. } => Code::Interrupted,
             _ => Code::Registry,
         }
+    }
+
+    fn help(&self) -> Option<String> {
+        RegistryError::help(self)
     }
 }
 

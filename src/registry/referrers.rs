@@ -385,13 +385,14 @@ impl Client {
                 return Ok(());
             }
         }
-        Err(RegistryError::BadManifest {
+        Err(RegistryError::Contended {
             registry: repo.registry.clone(),
             reference: format!("{repo}:{tag}"),
             message: format!(
-                "the referrers tag changed under each of {TAG_ATTEMPTS} writes of {} (another client writes it at the same time), so the referrer is not listed\n  = help: run again; a registry with the referrers API keeps the list itself",
+                "the referrers tag changed under each of {TAG_ATTEMPTS} writes of {} (another client writes it at the same time), so the referrer is not listed",
                 entry.digest
             ),
+            hint: "run again; a registry with the referrers API keeps the list itself".into(),
         })
     }
 }

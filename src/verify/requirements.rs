@@ -93,9 +93,8 @@ pub fn from_flags(
                 .suggest(name)
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            UsageError(format!(
-                "--target {spec}: unknown service `{name}`{hint}\n  = help: `mpbuild targets` lists the services"
-            ))
+            UsageError::new(format!("--target {spec}: unknown service `{name}`{hint}"))
+                .with_help("`mpbuild targets` lists the services")
         })?;
         let list = match arch {
             None => service.default_platforms(host),
@@ -103,17 +102,15 @@ pub fn from_flags(
                 let mut out = Vec::new();
                 for item in a.split(',') {
                     let p = service.parse_arch(item).map_err(|e| {
-                        UsageError(format!(
-                            "--target {spec}: {e}\n  = help: {}",
-                            service.rule(host)
-                        ))
+                        UsageError::new(format!("--target {spec}: {e}"))
+                            .with_help(service.rule(host))
                     })?;
                     if !service.can_run(&p, host) {
-                        return Err(UsageError(format!(
-                            "--target {spec}: {} cannot run {p}\n  = help: {}",
-                            service.name,
-                            service.rule(host)
-                        )));
+                        return Err(UsageError::new(format!(
+                            "--target {spec}: {} cannot run {p}",
+                            service.name
+                        ))
+                        .with_help(service.rule(host)));
                     }
                     out.push(p);
                 }
@@ -122,7 +119,7 @@ pub fn from_flags(
         };
         if service.manifest == ManifestKind::Single {
             if list.len() != 1 {
-                return Err(UsageError(format!(
+                return Err(UsageError::new(format!(
                     "--target {spec}: {} takes one architecture per image",
                     service.name
                 )));
@@ -137,7 +134,8 @@ pub fn from_flags(
         }
     }
     for spec in platforms {
-        let p = Platform::parse(spec).map_err(|e| UsageError(format!("--platform {spec}: {e}")))?;
+        let p = Platform::parse(spec)
+            .map_err(|e| UsageError::new(format!("--platform {spec}: {e}")))?;
         req.need(p, "--platform");
     }
     Ok(req)
@@ -187,7 +185,7 @@ mod tests {
         assert!(
             from_flags(&c, &["lamda".into()], &[], false, &host)
                 .unwrap_err()
-                .0
+                .message
                 .contains("did you mean `lambda`")
         );
         assert!(from_flags(&c, &[], &["linux/armv7".into()], false, &host).is_err());

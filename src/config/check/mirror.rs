@@ -18,15 +18,8 @@ impl Checker<'_> {
         let m = raw.value;
         let reference = |s: &Spanned<String>| -> Result<String, ConfigError> {
             let v = self.expand(s)?;
-            crate::registry::Reference::parse(&self.for_grammar(&v)).map_err(|e| {
-                let text = e.to_string();
-                let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
-                self.err(
-                    self.pos(s),
-                    msg.to_string(),
-                    (!help.is_empty()).then(|| help.to_string()),
-                )
-            })?;
+            crate::registry::Reference::parse(&self.for_grammar(&v))
+                .map_err(|e| self.err(self.pos(s), e.message(), e.help()))?;
             Ok(v)
         };
         let source = reference(&m.source)?;
@@ -46,15 +39,11 @@ impl Checker<'_> {
                 .or(m.platforms.first())
                 .map(|s| self.pos(s))
                 .unwrap_or(pos);
-            let text =
-                e.0.replace("--target ", "target ")
-                    .replace("--platform ", "platform ");
-            let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
-            return Err(self.err(
-                at,
-                msg.to_string(),
-                (!help.is_empty()).then(|| help.to_string()),
-            ));
+            let as_file = |t: &str| {
+                t.replace("--target ", "target ")
+                    .replace("--platform ", "platform ")
+            };
+            return Err(self.err(at, as_file(&e.message), e.help.as_deref().map(as_file)));
         }
         if targets.is_empty() && platforms.is_empty() && !m.all {
             return Err(self.err(

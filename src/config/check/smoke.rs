@@ -11,6 +11,7 @@ use serde_saphyr::Spanned;
 use super::push_unique;
 use crate::config::raw::{RawSmoke, RawSmokeSpec, Scalar};
 use crate::config::{Checker, ConfigError, SMOKE_TIMEOUT, Smoke, Target};
+use crate::exit::Coded;
 use crate::platform::Platform;
 
 /// The longest timeout accepted (a smoke run is a quick check, not a test suite).
@@ -180,15 +181,8 @@ impl Checker<'_> {
         }
         let mut platforms: Vec<Platform> = Vec::new();
         for s in &smoke.platforms {
-            let p = Platform::parse(&s.value).map_err(|e| {
-                let text = e.to_string();
-                let (msg, help) = text.split_once("\n  = help: ").unwrap_or((&text, ""));
-                self.err(
-                    self.pos(s),
-                    msg.to_string(),
-                    (!help.is_empty()).then(|| help.to_string()),
-                )
-            })?;
+            let p = Platform::parse(&s.value)
+                .map_err(|e| self.err(self.pos(s), e.to_string(), e.help()))?;
             if !image_platforms.iter().any(|q| q.matches(&p)) {
                 return Err(self.err(
                     self.pos(s),
