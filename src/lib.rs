@@ -21,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod digest;
+pub mod doctor;
 pub mod emulation;
 pub mod error;
 pub mod escape;
