@@ -159,6 +159,8 @@ pub struct State {
     /// Plain text lines buildx printed (the error summary).
     pub text: Vec<String>,
     pub warnings: Vec<String>,
+    /// How long buildx ran, from its start to the end of its output (set by the runner).
+    pub wall: Option<std::time::Duration>,
     next_order: usize,
 }
 

@@ -44,6 +44,7 @@ pub fn adapt(argv: &[String], buildx: Version) -> Vec<String> {
 /// Runs the job to its end.
 pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State, anyhow::Error> {
     let (program, args) = launch.command(&adapt(job.argv, buildx));
+    let started = std::time::Instant::now();
     let handle = duct::cmd(program, &args)
         .dir(job.cwd)
         .stderr_to_stdout()
@@ -81,6 +82,7 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
         state.apply(ev);
     }
     drop(stop);
+    state.wall = Some(started.elapsed());
     let status = handle.try_wait().ok().flatten().map(|o| o.status);
     if crate::cancel::requested() {
         ui.finish_images(&job.images, false, &state);

@@ -112,7 +112,7 @@ pub fn forecast(input: &Input, builder: &Builder, history: &History) -> Forecast
                 emulated.push(EmulatedStep {
                     at: format!("{}:{}", input.dockerfile_path, ins.line),
                     line: ins.line,
-                    stage: s.shown(),
+                    stage: df.shown(s),
                     stage_index: s.index,
                     instruction: ins.text.clone(),
                     work: remedy::classify(&ins.text),

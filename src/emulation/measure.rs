@@ -6,8 +6,9 @@
 //!
 //! A platform's total runs from its first step's start to its last step's end. When an
 //! image is built for one platform, every step of its build counts (loading the build
-//! definition, exporting, pushing); when it is built for several at once, only the
-//! steps named for that platform do, since the shared ones serve all. A step BuildKit
+//! definition, exporting, pushing), and when it is built alone (a leg), the whole buildx
+//! run does, from its start to its exit; when it is built for several at once, only the
+//! steps named for that platform count, since the shared ones serve all. A step BuildKit
 //! runs once for several platforms (the same work in a `$BUILDPLATFORM` stage) is
 //! counted under the platform buildx names it for. Time spans come from the node that
 //! ran the step, so a platform's figures never mix two machines' clocks.
@@ -36,7 +37,8 @@ pub struct PlatformTiming {
     /// node when buildx's files name none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
-    /// Seconds from its first step's start to its last step's end.
+    /// Seconds from its first step's start to its last step's end; for a leg (one image,
+    /// one platform), at least the whole buildx run as mpbuild timed it.
     pub total_s: f64,
     /// Seconds when some step ran and none under emulation.
     pub native_s: f64,
@@ -122,7 +124,10 @@ pub fn measure(state: &State, images: &[ImageSource], builder: &Builder) -> Vec<
         .map(|(i, img)| ImageTiming {
             image: img.name.to_string(),
             platforms: (0..img.platforms.len())
-                .map(|p| summarize(&placed, i, p, img, builder))
+                .map(|p| {
+                    let alone = images.len() == 1 && img.platforms.len() == 1;
+                    summarize(&placed, (i, p), img, builder, (state.wall, alone))
+                })
                 .collect(),
             measured: placed
                 .iter()
@@ -199,10 +204,10 @@ fn place<'a>(
 
 fn summarize(
     placed: &[Placed],
-    image: usize,
-    platform: usize,
+    (image, platform): (usize, usize),
     img: &ImageSource,
     builder: &Builder,
+    (wall, alone): (Option<std::time::Duration>, bool),
 ) -> PlatformTiming {
     let mine: Vec<&Placed> = placed
         .iter()
@@ -225,10 +230,16 @@ fn summarize(
         .collect();
     ran.sort_by_key(|s| std::cmp::Reverse(s.span.map(|(a, b)| b - a)));
     let p = &img.platforms[platform];
+    let mut total = timing::wall(&spans);
+    // Built alone for one platform (a leg), the image's build is the whole buildx run:
+    // its start (the client, the session) and its end (the export to the client) count.
+    if let (Some(w), true) = (wall, alone) {
+        total = total.max(w.as_nanos() as i128);
+    }
     PlatformTiming {
         platform: p.to_string(),
         node: nodes::node_for(builder, p).0.map(|n| n.name.clone()),
-        total_s: round(timing::secs(timing::wall(&spans))),
+        total_s: round(timing::secs(total)),
         native_s: round(timing::secs(busy - emulated_ns)),
         emulated_s: round(timing::secs(emulated_ns)),
         steps: dockerfile_steps.len(),

@@ -274,7 +274,7 @@ pub fn remedies(df: &Dockerfile, platforms: &[PlatformForecast]) -> Vec<Remedy> 
             .map_or("", |(f, _)| f)
             .to_string();
         out.push(Remedy::BuildPlatformStage {
-            stage: stage.shown(),
+            stage: df.shown(stage),
             from: format!("{dockerfile}:{}", stage.line()),
             from_instruction: from.map(|f| f.text.clone()).unwrap_or_default(),
             moves,

@@ -154,7 +154,7 @@ fn remedy(r: &Remedy) -> String {
             );
             let _ = writeln!(
                 out,
-                "      add `FROM --platform=$BUILDPLATFORM … AS NAME` before {from}, move these lines there, and `COPY --from=NAME` their output where they were:"
+                "      add `FROM --platform=$BUILDPLATFORM … AS NAME` before {from}, move these lines there (with the COPY/ADD lines of the files they use), and `COPY --from=NAME` their output where they were:"
             );
             let width = moves
                 .iter()

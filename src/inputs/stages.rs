@@ -85,6 +85,15 @@ pub struct Dockerfile {
 }
 
 impl Dockerfile {
+    /// A stage for messages: `stage \`build\``, `stage 1`, or `the only stage`.
+    pub fn shown(&self, stage: &Stage) -> String {
+        if self.stages.len() == 1 {
+            "the only stage".to_string()
+        } else {
+            stage.shown()
+        }
+    }
+
     /// The stage a step's label names: by name, as `stage-I`, or the only stage.
     pub fn stage_named(&self, label: Option<&str>) -> Option<&Stage> {
         match label {

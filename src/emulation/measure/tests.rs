@@ -179,3 +179,40 @@ fn no_dockerfile_no_lines() {
     assert_eq!(t.platforms[1].slowest[0].at, None);
     assert!(t.measured.is_empty());
 }
+
+/// A leg (one image, one platform) counts the whole buildx run when the runner timed
+/// it: the client's start and the export to it are part of the platform's time. A
+/// build of several platforms never takes the run's time for one of them.
+#[test]
+fn a_leg_counts_the_whole_buildx_run() {
+    let df = dockerfile();
+    let arm = [Platform::linux("arm64", "")];
+    let alone = [ImageSource {
+        name: "app",
+        platforms: &arm,
+        dockerfile_path: "Dockerfile",
+        dockerfile: Some(&df),
+    }];
+    let mut s = state("arm64-alone.rawjson");
+    let steps_only = measure(&s, &alone, &docker_builder()).remove(0).platforms[0].total_s;
+    s.wall = Some(std::time::Duration::from_secs_f64(steps_only + 2.5));
+    let p = &measure(&s, &alone, &docker_builder()).remove(0).platforms[0];
+    assert_eq!(p.total_s, round(steps_only + 2.5), "{p:?}");
+    // A wall shorter than the steps' span (clocks of two machines) never shortens it.
+    s.wall = Some(std::time::Duration::from_millis(1));
+    let p = &measure(&s, &alone, &docker_builder()).remove(0).platforms[0];
+    assert_eq!(p.total_s, steps_only, "{p:?}");
+
+    let both = amd_arm();
+    let images = [ImageSource {
+        name: "app",
+        platforms: &both,
+        dockerfile_path: "Dockerfile",
+        dockerfile: Some(&df),
+    }];
+    let mut s = state("two-platforms.rawjson");
+    let before = measure(&s, &images, &docker_builder()).remove(0);
+    s.wall = Some(std::time::Duration::from_secs(3600));
+    let after = measure(&s, &images, &docker_builder()).remove(0);
+    assert_eq!(before.platforms, after.platforms);
+}
