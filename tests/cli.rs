@@ -76,6 +76,7 @@ fn example_plans() {
         "raspberry-pi",
         "monorepo",
         "native-builders",
+        "emulation",
     ] {
         let dir = repo().join("examples").join(example);
         insta::assert_snapshot!(format!("plan_{example}"), run(&dir, &["plan"]));
