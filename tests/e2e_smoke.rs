@@ -98,6 +98,66 @@ fn a_command_failing_on_arm64_only_moves_no_tag_and_the_fix_does() {
     assert_eq!(doc["images"][0]["digest"], now.as_str());
 }
 
+/// Issue 24, bug 3: a `smoke:` changed so that it fails, on an image whose inputs did
+/// not change, is run on the reused digest: exit 1, the new tag does not move; fixed,
+/// the next push moves it, still without a build.
+#[test]
+fn a_changed_smoke_runs_on_an_unchanged_image() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("smoke-reused");
+    let yaml = |smoke: &str| {
+        format!(
+            "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest, \"${{GIT_SHA}}\"]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}]\n    smoke: {smoke}\n",
+            stack.base_image
+        )
+    };
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml("[cat, /msg]").as_bytes()),
+        ("Dockerfile", FIXED.as_bytes()),
+        // The project file is no input of the build (else changing it rebuilds).
+        (".dockerignore", b".mpbuild-work\nmpbuild.yaml\n"),
+    ]);
+    let push = |sha: &str| {
+        stack.run_in(dir.path()).git_sha(sha).json(&[
+            "push",
+            "--progress",
+            "plain",
+            "--format",
+            "json",
+        ])
+    };
+    let (out, doc) = push("s1");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(doc["images"][0]["built"], true, "{doc}");
+
+    // Only `smoke:` changed: no build, but the new command runs on the reused digest.
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        yaml("[cat, /nothing-here]"),
+    )
+    .unwrap();
+    let (out, doc) = push("s2");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert_eq!(doc["failure"]["stage"], "smoke", "{doc}");
+    assert_eq!(doc["unchanged"][0]["image"], "app", "not rebuilt: {doc}");
+    let amd = smoke_of(&doc, "linux/amd64");
+    assert_eq!(amd["ok"], false, "{amd}");
+    assert_eq!(
+        stack.tag_digest(&repo, "s2"),
+        None,
+        "the new tag did not move: {t}"
+    );
+
+    // Fixed again: still no build, the smoke passes, the tag moves.
+    std::fs::write(dir.path().join("mpbuild.yaml"), yaml("[cat, /msg]")).unwrap();
+    let (out, doc) = push("s3");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(doc["images"][0]["built"], false, "{doc}");
+    assert_eq!(smoke_of(&doc, "linux/amd64")["output_tail"], "hi", "{doc}");
+    assert_eq!(stack.tag_digest(&repo, "s3"), stack.tag_digest(&repo, "s1"));
+}
+
 #[test]
 fn a_hanging_command_is_stopped_at_its_timeout() {
     let Some(stack) = common::stack() else { return };

@@ -66,13 +66,12 @@ impl Candidate {
         }
     }
 
-    /// The smoke run still to do: none for a reused root (its smoke ran when a tag
-    /// first moved to it) or an image without `smoke:`.
+    /// The smoke run to do before a tag moves to this candidate: the image's `smoke:`
+    /// as the project file says it now, whether the root was built now, assembled or
+    /// reused (a reused root ran the smoke of its time, which may have changed since;
+    /// the checks that decide whether a tag may move always run).
     pub fn smoke(&self) -> Option<&SmokePlan> {
-        match self.origin {
-            Origin::Reused(_) => None,
-            _ => self.image.smoke.as_ref(),
-        }
+        self.image.smoke.as_ref()
     }
 
     /// `REPO@DIGEST`, the repository as written.

@@ -138,8 +138,8 @@ impl Smoked {
     }
 }
 
-/// Runs each candidate's smoke on each of its smoke platforms, in `REPO@DIGEST` (none
-/// for a reused root, see [`Candidate::smoke`]). Stops at the first run that cannot be
+/// Runs each candidate's smoke on each of its smoke platforms, in `REPO@DIGEST` (a
+/// reused root too, see [`Candidate::smoke`]). Stops at the first run that cannot be
 /// carried out; a failing command does not stop the others (the report shows every
 /// platform).
 pub fn run_candidates(runner: &Runner, candidates: &[&Candidate]) -> Smoked {
@@ -514,6 +514,8 @@ fn failure(
         cwd: dir,
         images: vec![image.to_string()],
         what: format!("the smoke run of `{image}` on {platform}"),
+        platforms: Vec::new(),
+        log: None,
     };
     buildx::run::failure(&job, state, status.and_then(|s| s.code())).into()
 }
