@@ -484,10 +484,27 @@ impl Plan {
     }
 }
 
+/// The repository local builds are loaded into (`mpbuild build`).
+pub const LOCAL_REPOSITORY: &str = "localhost";
+
 impl ImagePlan {
+    /// The name a local build is loaded under: `localhost/NAME:PLATFORMS`
+    /// (`localhost/api:linux-arm64`). Never the deploy repository's: a habitual `docker
+    /// push` of it cannot put one platform over a deploy tag (`localhost` is no
+    /// registry a deploy reads), and the tag says which platform it holds.
+    pub fn local_name(&self, platforms: &[Platform]) -> String {
+        let tag: Vec<String> = platforms
+            .iter()
+            .map(|p| p.to_string().replace('/', "-"))
+            .collect();
+        let name = self.name.to_lowercase();
+        let name = name.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+        format!("{LOCAL_REPOSITORY}/{name}:{}", tag.join("_"))
+    }
+
     /// The argv of a local developer build: the same build for `platforms`, loaded into
-    /// the local Docker (`--load`) under the image's tags, with no registry output,
-    /// no attestations and no cache export.
+    /// the local Docker (`--load`) under its [local name](ImagePlan::local_name), with
+    /// no registry output, no attestations and no cache export.
     pub fn local_argv(&self, platforms: &[Platform]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let mut it = self.command.iter().peekable();
@@ -506,12 +523,7 @@ impl ImagePlan {
                 "--" => {
                     // The end of the options; the context follows.
                     out.extend(["--provenance=false".into(), "--load".into()]);
-                    for t in &self.tags {
-                        out.extend([
-                            "--tag".into(),
-                            format!("{}:{t}", self.repository.as_written()),
-                        ]);
-                    }
+                    out.extend(["--tag".into(), self.local_name(platforms)]);
                     out.push(a.clone());
                 }
                 _ => out.push(a.clone()),

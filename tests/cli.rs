@@ -344,9 +344,25 @@ fn build_dry_run_as_json() {
             .iter()
             .any(|a| a == "--load")
     );
+    // Issue 24, bug 4: a local name, never the deploy repository's tags.
     assert_eq!(
-        img["loaded_as"][0],
-        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:latest"
+        img["loaded_as"],
+        serde_json::json!(["localhost/api:linux-arm64"])
+    );
+    let argv: Vec<&str> = img["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        argv.windows(2)
+            .any(|w| w == ["--tag", "localhost/api:linux-arm64"]),
+        "{argv:?}"
+    );
+    assert!(
+        !argv.iter().any(|a| a.contains("amazonaws.com")),
+        "no deploy tag: {argv:?}"
     );
 }
 

@@ -123,7 +123,57 @@ fn a_build_failing_for_arm64_leaves_latest_where_it_was() {
     assert!(t.contains("failed at step `[linux/arm64"), "{t}");
     assert!(t.contains("| checking the CPU"), "log tail shown: {t}");
     assert!(t.contains("no tag moved"), "{t}");
+    // Issue 24, bug 5: nothing on stdout for a failed run (was: verify's "consistent:
+    // 0 reference(s) listed" summary).
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{t}");
     assert_eq!(stack.tag_digest(&repo, "latest"), Some(before));
+}
+
+/// Issue 24, bug 6: the error shows the failing step's last lines and names the file
+/// that holds the whole log (the hint said `--progress=plain` would show it, and it did
+/// not); a build of one platform names that platform, which buildx leaves out of the
+/// step's name.
+#[test]
+fn a_failed_build_keeps_its_whole_log_and_names_its_platform() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("whole-log");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}]\n",
+        stack.base_image
+    );
+    let dir = stack.project(
+        &yaml,
+        "ARG BASE\nFROM ${BASE}\nRUN for i in $(seq 1 60); do echo line-$i; done; false\n",
+    );
+    let out = stack
+        .run_in(dir.path())
+        .git_sha(SHA)
+        .output(&["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("build of image `app` for linux/amd64 failed at step `[2/2] RUN"),
+        "{t}"
+    );
+    assert!(
+        t.contains("| line-60\n") && !t.contains("| line-1\n"),
+        "the tail: {t}"
+    );
+    let path = t
+        .split("the whole log is in ")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .unwrap_or_else(|| panic!("no log file named: {t}"));
+    assert!(
+        path.starts_with(&dir.path().join(".mpbuild-work/logs/").display().to_string()),
+        "{path}"
+    );
+    let log = std::fs::read_to_string(path).unwrap();
+    for i in [1, 30, 60] {
+        assert!(log.contains(&format!(" line-{i}\n")), "line-{i} in {log}");
+    }
+    assert!(log.contains("ERROR: "), "{log}");
+    assert!(!t.contains("--progress=plain to see"), "{t}");
 }
 
 #[test]
@@ -154,6 +204,12 @@ fn tags_never_move_before_verification() {
         "{t}"
     );
     assert!(t.contains("verification failed: no tag moved"), "{t}");
+    // The verdicts are the error's: on stderr, stdout empty.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{t}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("FAIL "),
+        "{t}"
+    );
     assert_eq!(
         stack.tag_digest(&repo, "latest"),
         None,
@@ -241,11 +297,37 @@ fn build_loads_the_asked_platform_locally() {
         serde_json::json!(["linux/arm64"])
     );
     let loaded = v["images"][0]["loaded_as"][0].as_str().unwrap().to_string();
-    assert_eq!(loaded, format!("{repo}:dev"));
+    // Issue 24, bug 4: loaded under a local name that says its platform, not under the
+    // deploy tag a habitual `docker push` would overwrite with one platform.
+    assert_eq!(loaded, "localhost/app:linux-arm64");
     let run = stack.ok(stack.docker().args(["run", "--rm", &loaded]));
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "aarch64");
+    let deploy_tag = stack
+        .docker()
+        .args(["image", "inspect", &format!("{repo}:dev")])
+        .output()
+        .unwrap();
+    assert!(
+        !deploy_tag.status.success(),
+        "Docker has no image under the deploy tag"
+    );
     // Nothing was pushed.
     assert_eq!(stack.tag_digest(&repo, "dev"), None);
+    // The text says the name and why.
+    let out = stack.run_in(dir.path()).git_sha(SHA).output(&[
+        "build",
+        "--target",
+        "apple-silicon",
+        "--progress",
+        "plain",
+    ]);
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        t.starts_with(
+            "built app for linux/arm64 → loaded as localhost/app:linux-arm64 (a local name"
+        ),
+        "{t}"
+    );
 }
 
 #[test]

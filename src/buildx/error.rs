@@ -21,11 +21,13 @@ pub enum BuildError {
         message: String,
     },
     Failed {
-        /// "build of image `api`" / "bake of api, worker".
+        /// "build of image `api`" / "bake of api, worker", and the platform when the
+        /// failing step's name does not say it: "build of image `api` for linux/arm64".
         what: String,
         step: Option<String>,
         error: Option<String>,
         log: Vec<String>,
+        /// What to do, and where the whole log is.
         hint: String,
     },
     Spawn {

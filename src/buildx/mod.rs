@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod docker;
 pub mod error;
+pub mod log;
 pub mod metadata;
 pub mod nodes;
 pub mod progress;

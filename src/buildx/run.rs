@@ -4,12 +4,13 @@
 //! later if it still runs) and comes back as interrupted.
 
 use std::io::BufReader;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::docker::{Launch, RAWJSON, Version};
 use super::error::BuildError;
-use super::progress::{MAX_LINE, Parser, State};
+use super::log::LogFile;
+use super::progress::{MAX_LINE, Parser, State, step_target};
 use super::ui::Ui;
 use crate::child::{Ending, stop_on_cancel};
 use crate::exit::Interrupted;
@@ -24,6 +25,11 @@ pub struct Job<'a> {
     pub images: Vec<String>,
     /// For messages: "build of image `api`".
     pub what: String,
+    /// Each image's platforms (a failure of a one-platform build names its platform,
+    /// which buildx leaves out of the step names then).
+    pub platforms: Vec<(String, Vec<String>)>,
+    /// Where to write the build's whole log (kept when the build fails), if anywhere.
+    pub log: Option<PathBuf>,
 }
 
 /// Adapts a planned argv to the buildx found: `docker` → its path, and rawjson → plain
@@ -59,6 +65,8 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
     let stop = stop_on_cancel(&handle, Ending::Gentle);
     let mut parser = Parser::default();
     let mut state = State::default();
+    // The whole log goes to a file (a build without one still runs).
+    let mut log = job.log.as_deref().and_then(|p| LogFile::create(p).ok());
     ui.start_images(&job.images);
     let mut reader = BufReader::new(&*handle);
     let mut bytes = Vec::new();
@@ -70,6 +78,9 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
             Ok(_) => {
                 let line = String::from_utf8_lossy(&bytes);
                 if let Some(ev) = parser.line(line.trim_end_matches(['\n', '\r'])) {
+                    if let Some(l) = log.as_mut() {
+                        l.event(&ev);
+                    }
                     for change in state.apply(ev) {
                         ui.step(&job.images, &change, &state);
                     }
@@ -79,21 +90,58 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
         }
     }
     if let Some(ev) = parser.finish() {
+        if let Some(l) = log.as_mut() {
+            l.event(&ev);
+        }
         state.apply(ev);
     }
     drop(stop);
     state.wall = Some(started.elapsed());
     let status = handle.try_wait().ok().flatten().map(|o| o.status);
+    let ok = status.is_some_and(|s| s.success()) && !crate::cancel::requested();
+    // The log is kept for a failed build only.
+    let log = log.map(LogFile::finish);
+    let kept = match log {
+        Some(path) if ok || crate::cancel::requested() => {
+            let _ = std::fs::remove_file(path);
+            None
+        }
+        other => other,
+    };
     if crate::cancel::requested() {
         ui.finish_images(&job.images, false, &state);
         return Err(Interrupted.into());
     }
-    let ok = status.is_some_and(|s| s.success());
     ui.finish_images(&job.images, ok, &state);
     if ok {
         return Ok(state);
     }
-    Err(failure(job, &state, status.and_then(|s| s.code())).into())
+    let mut e = failure(job, &state, status.and_then(|s| s.code()));
+    if let (Some(path), BuildError::Failed { hint, .. }) = (kept, &mut e) {
+        hint.push_str(&format!("; the whole log is in {}", path.display()));
+    }
+    Err(e.into())
+}
+
+/// The platform a failed step ran for, when its name does not say it: the only
+/// platform of the image it belongs to.
+fn platform_of(job: &Job, step: &str) -> Option<String> {
+    let inner = step.strip_prefix('[')?.split(']').next()?;
+    if inner
+        .split_whitespace()
+        .any(|w| w.contains('/') && !w.chars().all(|c| c.is_ascii_digit() || c == '/'))
+    {
+        return None; // `[linux/arm64 2/3]`: said already
+    }
+    let image = match step_target(step) {
+        Some(t) => t,
+        None if job.images.len() == 1 => job.images[0].as_str(),
+        None => return None,
+    };
+    match job.platforms.iter().find(|(i, _)| i == image) {
+        Some((_, p)) if p.len() == 1 => Some(p[0].clone()),
+        _ => None,
+    }
 }
 
 /// The error for a failed run: the failing step, its error, its log tail.
@@ -120,13 +168,16 @@ pub fn failure(job: &Job, state: &State, code: Option<i32>) -> BuildError {
     } else if text.contains("exec format error") {
         "a RUN step ran a binary for another CPU: register QEMU emulation (`docker run --privileged --rm tonistiigi/binfmt --install all`) or build that platform on a native builder".to_string()
     } else if failed.is_some() {
-        "fix the failing step; run the same command with --progress=plain to see the whole log"
-            .to_string()
+        "fix the failing step".to_string()
     } else {
-        "run the command shown with --verbose to see buildx's whole output".to_string()
+        "see buildx's message above".to_string()
+    };
+    let what = match failed.and_then(|s| platform_of(job, &s.name)) {
+        Some(p) => format!("{} for {p}", job.what),
+        None => job.what.clone(),
     };
     BuildError::Failed {
-        what: job.what.clone(),
+        what,
         step: failed.map(|s| s.name.clone()),
         error,
         log,
@@ -155,6 +206,41 @@ mod tests {
     }
 
     #[test]
+    fn a_step_of_a_one_platform_build_gets_its_platform_named() {
+        let job = Job {
+            argv: &[],
+            cwd: Path::new("."),
+            images: vec!["api".into(), "web".into()],
+            what: "bake of api, web".into(),
+            platforms: vec![
+                ("api".into(), vec!["linux/arm64".into()]),
+                (
+                    "web".into(),
+                    vec!["linux/amd64".into(), "linux/arm64".into()],
+                ),
+            ],
+            log: None,
+        };
+        assert_eq!(
+            platform_of(&job, "[api 2/3] RUN make").as_deref(),
+            Some("linux/arm64")
+        );
+        // Said in the name already, or several platforms: nothing to add.
+        assert_eq!(platform_of(&job, "[api linux/arm64 2/3] RUN make"), None);
+        assert_eq!(platform_of(&job, "[web 2/3] RUN make"), None);
+        let one = Job {
+            images: vec!["api".into()],
+            platforms: vec![("api".into(), vec!["linux/amd64".into()])],
+            ..job
+        };
+        assert_eq!(
+            platform_of(&one, "[2/2] RUN false").as_deref(),
+            Some("linux/amd64")
+        );
+        assert_eq!(platform_of(&one, "[linux/amd64 2/2] RUN false"), None);
+    }
+
+    #[test]
     fn failure_names_the_step_and_log_from_a_real_stream() {
         let text = std::fs::read_to_string(format!(
             "{}/tests/fixtures/buildx/failing-run.rawjson",
@@ -173,6 +259,8 @@ mod tests {
             cwd: Path::new("."),
             images: vec!["api".into()],
             what: "build of image `api`".into(),
+            platforms: vec![("api".into(), vec!["linux/arm64".into()])],
+            log: None,
         };
         let e = failure(&job, &s, Some(1)).to_string();
         assert!(

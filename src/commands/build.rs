@@ -75,7 +75,7 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
         json!({
             "name": image.name,
             "platforms": platforms.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "loaded_as": image.tags.iter().map(|t| format!("{}:{t}", image.repository.as_written())).collect::<Vec<_>>(),
+            "loaded_as": [image.local_name(&platforms)],
             "argv": argv,
             "cwd": cwd,
         })
@@ -107,20 +107,21 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
             cwd: &project.dir,
             images: vec![image.name.clone()],
             what: format!("build of image `{}`", image.name),
+            platforms: vec![(
+                image.name.clone(),
+                platforms.iter().map(ToString::to_string).collect(),
+            )],
+            log: work.build_log(&image.name),
         };
         buildx::run::run(&launch, version, &job, &ui)?;
-        let tags: Vec<String> = image
-            .tags
-            .iter()
-            .map(|t| format!("{}:{t}", image.repository.as_written()))
-            .collect();
         if args.format == Format::Text && !s.printer().quiet() {
             crate::outln!(
                 s.printer(),
-                "built {} for {} → loaded as {}",
+                "built {} for {} → loaded as {} (a local name: `docker push` cannot put it over a tag of {}; `mpbuild push` publishes every platform)",
                 image.name,
                 platform::join(&platforms),
-                tags.join(", ")
+                image.local_name(&platforms),
+                image.repository.as_written()
             );
         }
         built.push(entry(image, argv));
@@ -132,8 +133,8 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
-/// The build's JSON document: per image, the platforms built, the tags it was loaded
-/// as, and the argv run (from `cwd`).
+/// The build's JSON document: per image, the platforms built, the local name it was
+/// loaded as, and the argv run (from `cwd`).
 fn document(dry_run: bool, images: Vec<serde_json::Value>) -> serde_json::Value {
     json!({
         "schema_version": super::output::SCHEMA_VERSION,

@@ -9,6 +9,7 @@ use crate::buildx::docker::Launch;
 use crate::buildx::{self, BuildError, Builder, Job, Ui, Version};
 use crate::emulation::{self, ImageTiming};
 use crate::plan::{ImagePlan, Output, Plan};
+use crate::workdir::WorkDir;
 
 /// docker, its buildx and the builder a push will use.
 #[derive(Debug, Clone)]
@@ -64,7 +65,17 @@ pub fn build(
     plan: &Plan,
     ui: &Ui,
     verbose: bool,
+    work: &WorkDir,
 ) -> anyhow::Result<Vec<ImageTiming>> {
+    let platforms = |images: &[&ImagePlan]| {
+        images
+            .iter()
+            .map(|i| {
+                let p = i.platforms.iter().map(ToString::to_string).collect();
+                (i.name.clone(), p)
+            })
+            .collect()
+    };
     let mut timings = Vec::new();
     for image in &plan.images {
         local_cache_dir(image)?;
@@ -86,14 +97,16 @@ pub fn build(
         if verbose {
             ui.line(&format!("$ {}", crate::shell::join(&b.command)));
         }
+        let images: Vec<&ImagePlan> = plan.images.iter().collect();
         let job = Job {
             argv: &b.command,
             cwd,
             what: format!("bake of {}", names.join(", ")),
+            log: work.build_log(&names.join("+")),
             images: names,
+            platforms: platforms(&images),
         };
         let state = buildx::run::run(&tools.launch, tools.version, &job, ui)?;
-        let images: Vec<&ImagePlan> = plan.images.iter().collect();
         timings = emulation::measure_build(&state, &images, cwd, &tools.builder);
     } else {
         for image in &plan.images {
@@ -105,6 +118,8 @@ pub fn build(
                 cwd,
                 images: vec![image.name.clone()],
                 what: format!("build of image `{}`", image.name),
+                platforms: platforms(&[image]),
+                log: work.build_log(&image.name),
             };
             let state = buildx::run::run(&tools.launch, tools.version, &job, ui)?;
             timings.extend(emulation::measure_build(

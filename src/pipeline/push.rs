@@ -154,7 +154,7 @@ fn build_and_upload(
             .iter()
             .any(|i| i.oci_dir.is_some())
             .then(|| s.spawn(|| upload::base_blobs(p.client, plan, p.project_dir)));
-        let built = build::build(p.tools, p.project_dir, plan, ui, p.verbose);
+        let built = build::build(p.tools, p.project_dir, plan, ui, p.verbose, p.work);
         let known = known
             .map(|k| k.join().expect("base blob lookup panicked"))
             .unwrap_or_default();

@@ -269,16 +269,19 @@ fn several_images_make_one_bake_file() {
 }
 
 #[test]
-fn local_builds_load_the_host_platform_under_the_tags() {
+fn local_builds_load_the_host_platform_under_a_local_name() {
     let (_d, p) = project(ISSUE, &["Dockerfile"]);
     let plan = Plan::new(&p, &options(Output::OciLayout));
     let argv = plan.images[0].local_argv(&[Platform::linux("arm64", "")]);
     assert_eq!(
         crate::shell::join(&argv),
         "docker buildx build --platform linux/arm64 --file Dockerfile --build-arg RUST_VERSION=1.83 \
-             --progress=rawjson --provenance=false --load \
-             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:latest \
-             --tag 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api:abc123 -- ."
+             --progress=rawjson --provenance=false --load --tag localhost/api:linux-arm64 -- ."
+    );
+    let two = [Platform::linux("amd64", ""), Platform::linux("arm", "v7")];
+    assert_eq!(
+        plan.images[0].local_name(&two),
+        "localhost/api:linux-amd64_linux-arm-v7"
     );
 }
 

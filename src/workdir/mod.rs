@@ -13,6 +13,8 @@
 //! - `build-times.json`: the last measured time of each build step (`emulation::history`),
 //!   written under `lock`;
 //! - `buildcache/IMAGE/PLATFORM/`: the build cache of `cache: local` (`plan::cache`);
+//! - `logs/`: the whole log of each failed build (`build-NAME-TIME.log`), the newest
+//!   [`KEPT_LOGS`] kept;
 //! - `runs/ID/`: one directory per run (`push`, a leg) for buildx's metadata files, the
 //!   bake file and the OCI layouts, removed when the run ends — success, failure or
 //!   Ctrl-C. Two runs of one project never share one. A run holds `runs/ID/.lock`; a
@@ -37,6 +39,9 @@ const HASH_CACHE: &str = "inputs-hash-cache.tsv";
 const LOCK: &str = "lock";
 const RUNS: &str = "runs";
 const RUN_LOCK: &str = ".lock";
+const LOGS: &str = "logs";
+/// How many build logs `logs/` keeps (the oldest go when a new one is made).
+pub const KEPT_LOGS: usize = 20;
 
 /// Where a project's work directory is, and the first component of it mpbuild owns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +206,34 @@ impl WorkDir {
         Ok(f)
     }
 
+    /// Where to write the whole log of a build of `name` (an image, or images joined
+    /// by `+`): a new file name in `logs/`, made 0700 like the rest; the oldest logs
+    /// beyond [`KEPT_LOGS`] are removed. `None` when the directory cannot be made.
+    pub fn build_log(&self, name: &str) -> Option<PathBuf> {
+        let logs = self.root.join(LOGS);
+        secure::ensure(&logs, &self.root).ok()?;
+        prune_logs(&logs, KEPT_LOGS.saturating_sub(1));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let name: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(60)
+            .collect();
+        Some(logs.join(format!(
+            "build-{name}-{}-{}.log",
+            now.as_secs(),
+            std::process::id()
+        )))
+    }
+
     /// A directory of this run's own, removed when the returned value is dropped. What
     /// runs that were killed left behind is removed first.
     pub fn begin_run(&self) -> Result<RunDir, WorkDirError> {
@@ -309,6 +342,30 @@ fn sweep_runs(runs: &Path) -> Vec<PathBuf> {
         }
     }
     active
+}
+
+/// Removes the oldest `build-*.log` files of `logs` until `keep` are left.
+fn prune_logs(logs: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(logs) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.file_name().to_string_lossy().starts_with("build-"))
+        .map(|e| {
+            let t = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            (t, e.path())
+        })
+        .collect();
+    files.sort();
+    let excess = files.len().saturating_sub(keep);
+    for (_, path) in files.into_iter().take(excess) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// Whether a live process holds the run directory's lock.
