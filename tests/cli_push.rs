@@ -93,7 +93,7 @@ fn a_failing_build_shows_the_step_and_log_and_moves_nothing() {
     );
     assert!(text.contains("| /bin/sh: can't open"), "{text}");
     assert!(
-        text.contains("no tag moved; 127.0.0.1:1/app:latest stay where they were"),
+        text.contains("no tag moved; 127.0.0.1:1/app:latest stays where it was"),
         "{text}"
     );
     let argv = std::fs::read_to_string(bin.path().join("argv")).unwrap();

@@ -235,7 +235,7 @@ fn push_stops_buildx_at_sigterm_and_says_interrupted() {
     assert!(end.text.contains("[app] interrupted: "), "{}", end.text);
     assert!(
         end.text.contains(&format!(
-            "interrupted: no tag moved; {repo}:latest stay where they were"
+            "interrupted: no tag moved; {repo}:latest stays where it was"
         )),
         "{}",
         end.text
@@ -288,7 +288,7 @@ fn merge_stalled_pushing_its_index_stops_at_sigint_and_sigterm_and_moves_no_tag(
         assert_stopped(&end, signal, "merge");
         assert!(
             end.text.contains(&format!(
-                "interrupted: no tag moved; {repo}:latest stay where they were"
+                "interrupted: no tag moved; {repo}:latest stays where it was"
             )),
             "{}",
             end.text

@@ -36,10 +36,13 @@ pub fn finish(
             ))
         })?;
     }
+    // stdout carries the result: the report of a run that moved its tags, or the JSON
+    // document. What a failed run checked (verdicts, smoke runs) is part of its error.
     let printer = ui.printer();
     match format {
         Format::Json => printer.json(&json),
         Format::Text if printer.quiet() => {}
+        Format::Text if rep.failure.is_some() => crate::err!(printer, "{}", rep.render_text()),
         Format::Text => crate::out!(printer, "{}", rep.render_text()),
     }
     let Some(f) = rep.failure else {

@@ -27,10 +27,9 @@ use crate::verify::report::short;
 #[derive(Debug)]
 pub enum MergeError {
     Missing {
-        image: String,
-        platform: String,
+        /// Every platform without a record, image by image in the plan's order.
+        missing: Vec<MissingLeg>,
         dir: String,
-        runner: String,
     },
     Conflict {
         image: String,
@@ -58,13 +57,19 @@ impl MergeError {
     /// What is wrong with the records.
     pub fn message(&self) -> String {
         match self {
-            MergeError::Missing {
-                image,
-                platform,
-                dir,
-                ..
-            } => format!(
-                "no record of {platform} for image `{image}` in {dir}: the {platform} leg did not run, failed, or its record was not collected; every tag stays where it was"
+            MergeError::Missing { missing, dir } => format!(
+                "no record of {} in {dir}: {} did not run, failed, or {} not collected; every tag stays where it was",
+                missing_list(missing),
+                if missing.len() == 1 {
+                    "its leg"
+                } else {
+                    "their legs"
+                },
+                if missing.len() == 1 {
+                    "its record was"
+                } else {
+                    "their records were"
+                },
             ),
             MergeError::Conflict {
                 image,
@@ -102,6 +107,59 @@ impl std::fmt::Display for MergeError {
 
 impl std::error::Error for MergeError {}
 
+/// A platform of an image no record was found for, and the runner that builds it.
+#[derive(Debug, Clone)]
+pub struct MissingLeg {
+    pub image: String,
+    pub platform: String,
+    /// The CI runner label for the platform (`ubuntu-24.04-arm`), when known.
+    pub runner: Option<String>,
+}
+
+/// "linux/amd64 and linux/arm64 for image `app`; linux/arm64 for image `worker`".
+fn missing_list(missing: &[MissingLeg]) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for m in missing {
+        match groups.iter_mut().find(|(image, _)| *image == m.image) {
+            Some((_, platforms)) => platforms.push(&m.platform),
+            None => groups.push((&m.image, vec![&m.platform])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(image, platforms)| {
+            let list = match platforms.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => platforms.join(""),
+            };
+            format!("{list} for image `{image}`")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One command per missing platform (each platform's leg builds every image needing it).
+fn missing_help(missing: &[MissingLeg], dir: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut runs = Vec::new();
+    for m in missing {
+        if seen.contains(&m.platform.as_str()) {
+            continue;
+        }
+        seen.push(&m.platform);
+        let on = m
+            .runner
+            .as_deref()
+            .map(|r| format!(" on a `{r}` runner"))
+            .unwrap_or_default();
+        runs.push(format!(
+            "`mpbuild push --platform {} --digests-dir {dir}`{on}",
+            m.platform
+        ));
+    }
+    format!("run the missing leg(s): {}", runs.join("; "))
+}
+
 impl Coded for MergeError {
     fn code(&self) -> Code {
         match self {
@@ -112,14 +170,9 @@ impl Coded for MergeError {
 
     fn help(&self) -> Option<String> {
         Some(match self {
-            MergeError::Missing {
-                platform,
-                dir,
-                runner,
-                ..
-            } => format!(
-                "run the leg (`mpbuild push --platform {platform} --digests-dir DIR`{runner}) and copy its records into {dir}"
-            ),
+            MergeError::Missing { missing, dir } => {
+                format!("{}, then copy the records into {dir}", missing_help(missing, dir))
+            }
             MergeError::Conflict { .. } => "keep the records of one run only (a retried leg leaves a new record; remove the stale one)".into(),
             MergeError::OtherPlan { .. } => {
                 "merge only legs built from this commit and this mpbuild.yaml; rerun the leg".into()
@@ -199,6 +252,7 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
         }
     }
     let mut out = Vec::new();
+    let mut missing = Vec::new();
     for image in &m.plan.images {
         let mine: Vec<&Found> = m
             .records
@@ -230,14 +284,12 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
                 .filter(|f| f.record.platform.matches(p))
                 .collect();
             let Some(first) = of_p.first() else {
-                return Err(Box::new(MergeError::Missing {
+                missing.push(MissingLeg {
                     image: image.name.clone(),
                     platform: p.to_string(),
-                    dir,
-                    runner: runner_label(p)
-                        .map(|r| format!(", on a `{r}` runner"))
-                        .unwrap_or_default(),
-                }));
+                    runner: runner_label(p).map(str::to_string),
+                });
+                continue;
             };
             if let Some(other) = of_p.iter().find(|f| f.record.digest != first.record.digest) {
                 return Err(Box::new(MergeError::Conflict {
@@ -252,6 +304,9 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
             records.push(first.record.clone());
         }
         out.push(records);
+    }
+    if !missing.is_empty() {
+        return Err(Box::new(MergeError::Missing { missing, dir }));
     }
     Ok(out)
 }

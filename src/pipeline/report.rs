@@ -70,8 +70,13 @@ impl Failure {
                 self.untouched.join(", ")
             );
         }
+        let verb = if self.untouched.len() == 1 {
+            "stays where it was"
+        } else {
+            "stay where they were"
+        };
         format!(
-            "{}: no tag moved; {} stay where they were",
+            "{}: no tag moved; {} {verb}",
             self.why(),
             self.untouched.join(", ")
         )
@@ -268,11 +273,13 @@ impl PushReport {
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     }
 
-    /// The report a person reads on stdout: the mirrors, the verdicts, then (when the
-    /// tags moved) one block per image.
+    /// The report a person reads: the mirrors, the verdicts, then (when the tags moved)
+    /// one block per image. Empty when the run stopped before anything was checked.
     pub fn render_text(&self) -> String {
         let mut out = render_mirrors(&self.mirrors);
-        out.push_str(&report::render_text(&self.verdicts));
+        if !self.verdicts.is_empty() {
+            out.push_str(&report::render_text(&self.verdicts));
+        }
         if !self.smoke.is_empty() {
             out.push('\n');
             out.push_str(&render_smoke(&self.smoke));

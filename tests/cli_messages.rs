@@ -1,0 +1,62 @@
+//! What a new user reads when something is off (issue 24), run without the stack and
+//! snapshot-tested: each message says what went wrong, where, and what to do, and
+//! stdout carries only a result (nothing, or the JSON document, when a run fails).
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn mpbuild(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DOCKER_CONFIG", dir.join(".docker"))
+        .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
+        .env("MPBUILD_WORK_DIR", dir.join(".work"))
+        .env("MPBUILD_REQUEST_TIMEOUT", "5")
+        .env("GIT_SHA", "abc1234");
+    cmd
+}
+
+/// Exit code, stdout and stderr, the temp dir's path replaced by `[DIR]`.
+fn shown(dir: &Path, out: &Output) -> String {
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let canonical = std::fs::canonicalize(dir).unwrap();
+    text.replace(&canonical.display().to_string(), "[DIR]")
+        .replace(&dir.display().to_string(), "[DIR]")
+}
+
+fn run(dir: &Path, args: &[&str]) -> (Output, String) {
+    let out = mpbuild(dir).args(args).output().unwrap();
+    let t = shown(dir, &out);
+    (out, t)
+}
+
+fn project(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(dir.path().join("mpbuild.yaml"), yaml).unwrap();
+    dir
+}
+
+const TWO_PLATFORMS: &str = "version: 1\nimages:\n  app:\n    repository: registry.invalid/app\n    tags: [latest]\n    targets: [{service: apprunner}, {service: apple-silicon}]\n";
+
+/// A merge from a directory holding no record names every platform missing, each with
+/// the leg that builds it (was: only the last, linux/arm64), and prints nothing on
+/// stdout.
+#[test]
+fn merge_from_an_empty_directory_names_every_platform() {
+    let dir = project(TWO_PLATFORMS);
+    std::fs::create_dir(dir.path().join("digests")).unwrap();
+    let (out, t) = run(dir.path(), &["merge", "--digests-dir", "digests"]);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(out.stdout.is_empty(), "{t}");
+    insta::assert_snapshot!(t);
+}
