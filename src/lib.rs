@@ -27,6 +27,7 @@ pub mod error;
 pub mod escape;
 pub mod exit;
 pub mod fsread;
+pub mod gitmeta;
 pub mod inputs;
 pub mod inspect;
 pub mod oci_layout;

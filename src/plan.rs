@@ -86,6 +86,10 @@ pub struct ImagePlan {
     pub platforms: Vec<Platform>,
     /// Tags that will point at the verified index.
     pub tags: Vec<String>,
+    /// Tags and labels this build does not make (a git part it has no value for, a
+    /// `when:` it is not): (as written, why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<(String, String)>,
     pub targets: Vec<TargetPlan>,
     /// Workloads of its `from:` files that run other images: `FILE:LINE resource: why`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -333,6 +337,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
         repository: image.repository.clone(),
         platforms,
         tags: image.tags.clone(),
+        left_out: image.left_out.clone(),
         targets,
         ignored: image.ignored.clone(),
         single_tags,

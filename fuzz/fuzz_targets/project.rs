@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         var: &|_| None,
         preview: false,
         overrides: &[],
+        git: &|_| mpbuild::gitmeta::GitMeta::default(),
     };
     let path = dir().join("mpbuild.yaml");
     match config::parse(&path, text, &env) {

@@ -287,6 +287,7 @@ mod tests {
             var: &|_| None,
             preview: false,
             overrides: &[],
+            git: &|_| crate::gitmeta::GitMeta::default(),
         };
         let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
         assert_eq!(p.images[0].targets.len(), 3);
@@ -313,6 +314,7 @@ mod tests {
             var: &|_| None,
             preview: false,
             overrides: &[],
+            git: &|_| crate::gitmeta::GitMeta::default(),
         };
         let p = crate::config::parse(&dir.path().join("mpbuild.yaml"), &text, &env).unwrap();
         let tags: Vec<_> = p.images[0]

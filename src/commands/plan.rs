@@ -128,6 +128,9 @@ pub fn render_text(
         if !img.tags.is_empty() {
             let _ = writeln!(out, "  index tags    {}", img.tags.join(", "));
         }
+        for (entry, why) in &img.left_out {
+            let _ = writeln!(out, "  left out      {entry}: {why}");
+        }
         for s in &img.single_tags {
             let _ = writeln!(
                 out,

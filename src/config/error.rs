@@ -143,6 +143,11 @@ impl ConfigError {
     }
 }
 
+/// Line `line` (1-based) of a YAML text, as the parser numbers lines.
+pub(crate) fn line_of(text: &str, line: u32) -> Option<&str> {
+    yaml_lines(text).nth((line as usize).checked_sub(1)?)
+}
+
 /// The lines of a YAML text as the parser numbers them: `\r\n`, a lone `\r` and `\n`
 /// each end one (was: `\n` only, so a file with bare carriage returns got a position
 /// past its last `\n`-line and no source line under the error).

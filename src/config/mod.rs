@@ -45,6 +45,9 @@ pub struct Env<'a> {
     pub preview: bool,
     /// `--set IMAGE.KEY=VALUE` (and `--no-cache`, `--pull`), applied before the checks.
     pub overrides: &'a [Override],
+    /// The build's git state for `{{…}}` parts and `git_metadata:`, given the project
+    /// directory (called at most once, and only when the file uses them).
+    pub git: &'a dyn Fn(&Path) -> crate::gitmeta::GitMeta,
 }
 
 impl Env<'static> {
@@ -55,6 +58,7 @@ impl Env<'static> {
             var: &|name| std::env::var(name).ok(),
             preview: false,
             overrides: &[],
+            git: &|dir| crate::gitmeta::GitMeta::read(dir, &|name| std::env::var(name).ok()),
         }
     }
 
@@ -73,6 +77,7 @@ impl Env<'static> {
             },
             preview: true,
             overrides: &[],
+            git: &|dir| crate::gitmeta::GitMeta::read(dir, &|name| std::env::var(name).ok()),
         }
     }
 }
@@ -162,6 +167,9 @@ pub struct Image {
     /// The smoke run: a command run in the pushed image on each platform before a tag
     /// moves.
     pub smoke: Option<Smoke>,
+    /// Tags and labels this build does not make, as written, and why (`{{semver}}` on
+    /// a branch, `when: default_branch` elsewhere).
+    pub left_out: Vec<(String, String)>,
     /// `rebuild: always`: never skip the build as unchanged.
     pub rebuild_always: bool,
     /// What else the build is given: an inline Dockerfile, SSH, named contexts, labels,
@@ -280,7 +288,13 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError>
     let mut raw: RawProject =
         serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
     overrides::apply(&mut raw, env.overrides)?;
-    Checker { path, text, env }.project(raw)
+    Checker {
+        path,
+        text,
+        env,
+        git: std::cell::OnceCell::new(),
+    }
+    .project(raw)
 }
 
 fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
@@ -361,6 +375,9 @@ struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
     env: &'a Env<'a>,
+    /// The build's git state, read the first time a tag, label or `git_metadata:`
+    /// needs it (a file without `{{…}}` runs no git).
+    git: std::cell::OnceCell<crate::gitmeta::GitMeta>,
 }
 
 impl Checker<'_> {
@@ -442,3 +459,5 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_git;

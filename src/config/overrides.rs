@@ -6,7 +6,7 @@
 
 use serde_saphyr::{Location, Spanned};
 
-use super::raw::{RawImage, RawProject, Scalar};
+use super::raw::{RawImage, RawProject, RawTag, Scalar};
 
 /// One override, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,7 +246,12 @@ fn set(image: &mut RawImage, o: &Override) {
         }
         Key::Context => image.context = Some(here(v)),
         Key::Stage => image.stage = Some(here(v)),
-        Key::Tags => image.tags = v.split(',').map(|t| here(t.trim().to_string())).collect(),
+        Key::Tags => {
+            image.tags = v
+                .split(',')
+                .map(|t| here(RawTag::Plain(t.trim().to_string())))
+                .collect()
+        }
         Key::Network => image.network = Some(here(v)),
         Key::ShmSize => image.shm_size = Some(here(Scalar::Text(v))),
         Key::Ssh => image.ssh = vec![here(v)],

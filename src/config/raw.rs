@@ -149,8 +149,9 @@ pub struct RawImage {
     /// The Dockerfile stage to build (`--target`).
     #[serde(default)]
     pub stage: Option<Spanned<String>>,
+    /// Tags: text (`${VAR}` and `{{…}}` git parts expand), or `{tag: …, when: …}`.
     #[serde(default)]
-    pub tags: Vec<Spanned<String>>,
+    pub tags: Vec<Spanned<RawTag>>,
     #[serde(default, deserialize_with = "ordered_map")]
     pub build_args: Vec<(Spanned<String>, Spanned<Scalar>)>,
     /// buildx secrets: `id=NAME,src=FILE` or `id=NAME,env=VAR`.
@@ -221,6 +222,60 @@ pub struct RawImage {
     /// `manifest`, `index-descriptor`, `manifest-descriptor`).
     #[serde(default, deserialize_with = "ordered_map")]
     pub annotations: Vec<(Spanned<String>, Spanned<Scalar>)>,
+    /// OCI labels and annotations from git (source, revision, created, version):
+    /// `true`, `labels` or `annotations`.
+    #[serde(default)]
+    pub git_metadata: Option<Spanned<RawDeep>>,
+}
+
+/// A `tags:` entry: the tag, or the tag with the condition it is made on.
+#[derive(Debug, Clone)]
+pub enum RawTag {
+    Plain(String),
+    When(RawWhen),
+}
+
+/// `{tag: latest, when: default_branch}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWhen {
+    pub tag: Spanned<String>,
+    pub when: Spanned<String>,
+}
+
+impl RawTag {
+    /// The tag's text.
+    pub fn text(&self) -> &str {
+        match self {
+            RawTag::Plain(t) => t,
+            RawTag::When(w) => &w.tag.value,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawTag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawTag;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a tag, or a mapping with `tag:` and `when:`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTag, E> {
+                Ok(RawTag::Plain(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawTag, E> {
+                Ok(RawTag::Plain(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawTag, E> {
+                Ok(RawTag::Plain(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTag, A::Error> {
+                RawWhen::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawTag::When)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `cache:` as a kind (`registry`, `gha`, `local`, `none`) or `{from: […], to: …}`.

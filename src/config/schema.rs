@@ -88,77 +88,7 @@ pub fn schema() -> Value {
 /// limit).
 fn defs() -> Value {
     let mut defs = json!({
-            "image": {
-                "type": "object",
-                "additionalProperties": false,
-                "required": ["repository", "targets"],
-                "properties": {
-                    "repository": string("HOST/PATH without tag or digest; ${VAR} expands."),
-                    "context": string("The build context, relative to mpbuild.yaml (default \".\")."),
-                    "dockerfile": string("The Dockerfile, relative to mpbuild.yaml (default: Dockerfile in the context)."),
-                    "stage": string("The Dockerfile stage to build (buildx --target)."),
-                    "tags": strings("Tags that will point at the verified index; ${VAR} and ${VAR:-default} expand."),
-                    "build_args": {
-                        "type": "object",
-                        "description": "buildx --build-arg; quote numbers such as \"1.80\" (YAML would round them).",
-                        "additionalProperties": {"type": ["string", "number", "boolean"]}
-                    },
-                    "secrets": strings("buildx --secret: id=NAME,src=FILE or id=NAME,env=VAR."),
-                    "cache": {
-                        "description": "The build cache. registry: REPOSITORY:buildcache-PLATFORM per platform (a build of several at once writes REPOSITORY:buildcache); gha: GitHub Actions cache scopes IMAGE-PLATFORM; local: directories in the work dir; or {from, to}: buildx --cache-from/--cache-to values as written. A cache that cannot be written is a warning.",
-                        "oneOf": [
-                            {"enum": ["registry", "gha", "local", "none"]},
-                            {"$ref": "#/$defs/cache"}
-                        ]
-                    },
-                    "attestations": boolean("Provenance attestations (default: on only where every target takes them)."),
-                    "sbom": boolean("SBOM attestations (need the scanner image)."),
-                    "deep": {"$ref": "#/$defs/deep"},
-                    "deep_ignore": strings("With `deep: all`: paths or globs of files that are foreign on purpose."),
-                    "media_types": {"enum": ["oci", "docker"], "description": "docker: Docker V2 schema 2 media types for every tag of this image (default oci)."},
-                    "rebuild": {"enum": ["auto", "always"], "description": "auto (default): skip the build when its inputs' fingerprint is already in the registry; always: never skip it."},
-                    "dockerfile_inline": string("The Dockerfile's text, instead of `dockerfile:` (bake's dockerfile-inline)."),
-                    "ssh": strings("buildx --ssh: `default` (the agent in $SSH_AUTH_SOCK) or ID=PATH[,PATH]."),
-                    "contexts": {
-                        "type": "object",
-                        "description": "Named build contexts (buildx --build-context): a directory relative to mpbuild.yaml, docker-image://REF, target:IMAGE (another image of this file, built in the same bake), oci-layout://PATH or a URL.",
-                        "additionalProperties": {"type": "string"}
-                    },
-                    "no_cache": boolean("Build without BuildKit's cache (buildx --no-cache)."),
-                    "pull": boolean("Always read base images from their registry (buildx --pull)."),
-                    "shm_size": {"type": ["string", "integer"], "description": "Size of /dev/shm for RUN steps, e.g. 2g (buildx --shm-size)."},
-                    "ulimits": strings("RUN steps' ulimits, NAME=SOFT[:HARD] (buildx --ulimit), e.g. nofile=1024:2048."),
-                    "network": {"enum": ["default", "none", "host"], "description": "RUN steps' network (buildx --network); in a bake it needs buildx 0.17."},
-                    "add_hosts": {
-                        "type": "object",
-                        "description": "Extra /etc/hosts entries of RUN steps: host → IP or host-gateway (buildx --add-host); in a bake it needs buildx 0.25.",
-                        "additionalProperties": {"type": "string"}
-                    },
-                    "labels": {
-                        "type": "object",
-                        "description": "Labels in every platform's image config (buildx --label); ${VAR} expands.",
-                        "additionalProperties": {"$ref": "#/$defs/scalar"}
-                    },
-                    "annotations": {
-                        "type": "object",
-                        "description": "Annotations (buildx --annotation): KEY goes on each platform's manifest; LEVEL[,LEVEL]:KEY on index, manifest, index-descriptor or manifest-descriptor. ${VAR} expands.",
-                        "additionalProperties": {"$ref": "#/$defs/scalar"}
-                    },
-                    "targets": {
-                        "type": "array",
-                        "minItems": 1,
-                        "description": "Where the image runs.",
-                        "items": {"$ref": "#/$defs/target"}
-                    },
-                    "smoke": {
-                        "description": "A command run in the pushed image on each platform before a tag moves: an argv (`[app, --version]`, no shell) or a mapping with `run:`.",
-                        "oneOf": [
-                            {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/scalar"}},
-                            {"$ref": "#/$defs/smoke"}
-                        ]
-                    }
-                }
-            },
+            "image": image_def(),
             "scalar": {"type": ["string", "number", "boolean"]},
             "deep": {
                 "description": "The deep (ELF) check: true or `entrypoint` (the program the image runs), `all` (every executable ELF file), false.",
@@ -207,6 +137,15 @@ fn defs() -> Value {
             }
     });
     let more = json!({
+            "tag_when": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["tag", "when"],
+                "properties": {
+                    "tag": string("The tag (parts expand as in any tag)."),
+                    "when": {"enum": ["default_branch", "branch", "tag", "semver", "pr"], "description": "Made only on this kind of build: default_branch (e.g. `latest` there only), branch, tag (a git tag), semver (a release tag, not a pre-release), pr."}
+                }
+            },
         "cache": {
             "type": "object",
             "additionalProperties": false,
@@ -294,6 +233,96 @@ fn defs() -> Value {
     defs
 }
 
+/// The schema of one image: its properties in two parts (one `json!` would exceed the
+/// macro's recursion limit).
+fn image_def() -> Value {
+    let mut properties = json!({
+        "repository": string("HOST/PATH without tag or digest; ${VAR} expands."),
+        "context": string("The build context, relative to mpbuild.yaml (default \".\")."),
+        "dockerfile": string("The Dockerfile, relative to mpbuild.yaml (default: Dockerfile in the context)."),
+        "stage": string("The Dockerfile stage to build (buildx --target)."),
+        "tags": {
+            "type": "array",
+            "description": "Tags that will point at the verified index; ${VAR}, ${VAR:-default} and git parts ({{sha}}, {{short_sha}}, {{branch}}, {{tag}}, {{semver}}, {{major}}, {{minor}}, {{patch}}, {{pr}}) expand; a tag whose part this build has no value for is left out.",
+            "items": {"oneOf": [{"type": "string"}, {"$ref": "#/$defs/tag_when"}]}
+        },
+        "build_args": {
+            "type": "object",
+            "description": "buildx --build-arg; quote numbers such as \"1.80\" (YAML would round them).",
+            "additionalProperties": {"type": ["string", "number", "boolean"]}
+        },
+        "secrets": strings("buildx --secret: id=NAME,src=FILE or id=NAME,env=VAR."),
+        "cache": {
+            "description": "The build cache. registry: REPOSITORY:buildcache-PLATFORM per platform (a build of several at once writes REPOSITORY:buildcache); gha: GitHub Actions cache scopes IMAGE-PLATFORM; local: directories in the work dir; or {from, to}: buildx --cache-from/--cache-to values as written. A cache that cannot be written is a warning.",
+            "oneOf": [
+                {"enum": ["registry", "gha", "local", "none"]},
+                {"$ref": "#/$defs/cache"}
+            ]
+        },
+        "attestations": boolean("Provenance attestations (default: on only where every target takes them)."),
+        "sbom": boolean("SBOM attestations (need the scanner image)."),
+        "deep": {"$ref": "#/$defs/deep"},
+        "deep_ignore": strings("With `deep: all`: paths or globs of files that are foreign on purpose."),
+        "media_types": {"enum": ["oci", "docker"], "description": "docker: Docker V2 schema 2 media types for every tag of this image (default oci)."},
+        "rebuild": {"enum": ["auto", "always"], "description": "auto (default): skip the build when its inputs' fingerprint is already in the registry; always: never skip it."}
+    });
+    let options = json!({
+        "dockerfile_inline": string("The Dockerfile's text, instead of `dockerfile:` (bake's dockerfile-inline)."),
+        "ssh": strings("buildx --ssh: `default` (the agent in $SSH_AUTH_SOCK) or ID=PATH[,PATH]."),
+        "contexts": {
+            "type": "object",
+            "description": "Named build contexts (buildx --build-context): a directory relative to mpbuild.yaml, docker-image://REF, target:IMAGE (another image of this file, built in the same bake), oci-layout://PATH or a URL.",
+            "additionalProperties": {"type": "string"}
+        },
+        "no_cache": boolean("Build without BuildKit's cache (buildx --no-cache)."),
+        "pull": boolean("Always read base images from their registry (buildx --pull)."),
+        "shm_size": {"type": ["string", "integer"], "description": "Size of /dev/shm for RUN steps, e.g. 2g (buildx --shm-size)."},
+        "ulimits": strings("RUN steps' ulimits, NAME=SOFT[:HARD] (buildx --ulimit), e.g. nofile=1024:2048."),
+        "network": {"enum": ["default", "none", "host"], "description": "RUN steps' network (buildx --network); in a bake it needs buildx 0.17."},
+        "add_hosts": {
+            "type": "object",
+            "description": "Extra /etc/hosts entries of RUN steps: host → IP or host-gateway (buildx --add-host); in a bake it needs buildx 0.25.",
+            "additionalProperties": {"type": "string"}
+        },
+        "labels": {
+            "type": "object",
+            "description": "Labels in every platform's image config (buildx --label); ${VAR} expands.",
+            "additionalProperties": {"$ref": "#/$defs/scalar"}
+        },
+        "git_metadata": {
+            "description": "OCI labels and annotations from git: org.opencontainers.image.source, revision, created and version. true (both), labels, annotations or false.",
+            "oneOf": [{"type": "boolean"}, {"enum": ["labels", "annotations"]}]
+        },
+        "annotations": {
+            "type": "object",
+            "description": "Annotations (buildx --annotation): KEY goes on each platform's manifest; LEVEL[,LEVEL]:KEY on index, manifest, index-descriptor or manifest-descriptor. ${VAR} expands.",
+            "additionalProperties": {"$ref": "#/$defs/scalar"}
+        },
+        "targets": {
+            "type": "array",
+            "minItems": 1,
+            "description": "Where the image runs.",
+            "items": {"$ref": "#/$defs/target"}
+        },
+        "smoke": {
+            "description": "A command run in the pushed image on each platform before a tag moves: an argv (`[app, --version]`, no shell) or a mapping with `run:`.",
+            "oneOf": [
+                {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/scalar"}},
+                {"$ref": "#/$defs/smoke"}
+            ]
+        }
+    });
+    if let (Some(a), Value::Object(b)) = (properties.as_object_mut(), options) {
+        a.extend(b);
+    }
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["repository", "targets"],
+        "properties": properties
+    })
+}
+
 /// The schema as `mpbuild schema` prints it and `schema/mpbuild.schema.json` holds it.
 pub fn render() -> String {
     let mut s = serde_json::to_string_pretty(&schema()).unwrap_or_default();
@@ -374,6 +403,7 @@ mod tests {
             ("RawImage", fields::<RawImage>(), "/$defs/image"),
             ("RawTarget", fields::<RawTarget>(), "/$defs/target"),
             ("RawSmoke", fields::<RawSmoke>(), "/$defs/smoke"),
+            ("RawWhen", fields::<RawWhen>(), "/$defs/tag_when"),
             ("RawCache", fields::<RawCache>(), "/$defs/cache"),
             ("RawService", fields::<RawService>(), "/$defs/service"),
             ("TaggedSource", fields::<TaggedSource>(), "/$defs/source"),

@@ -17,6 +17,7 @@ impl Fixture {
             var: &|name| (name == "GIT_SHA").then(|| "abc123".to_string()),
             preview: false,
             overrides: &[],
+            git: &|_| crate::gitmeta::GitMeta::default(),
         };
         parse(&self.dir.path().join("mpbuild.yaml"), yaml, &env)
     }

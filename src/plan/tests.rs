@@ -14,6 +14,7 @@ fn project(yaml: &str, files: &[&str]) -> (tempfile::TempDir, Project) {
         var: &|n| (n == "GIT_SHA").then(|| "abc123".into()),
         preview: false,
         overrides: &[],
+        git: &|_| crate::gitmeta::GitMeta::default(),
     };
     let p = parse(&dir.path().join("mpbuild.yaml"), yaml, &env).unwrap();
     (dir, p)

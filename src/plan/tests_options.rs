@@ -24,6 +24,7 @@ fn load(yaml: &str, overrides: &[&str]) -> Result<(tempfile::TempDir, Project), 
         var: &|n| (n == "TEAM").then(|| "payments".into()),
         preview: false,
         overrides: &overrides,
+        git: &|_| crate::gitmeta::GitMeta::default(),
     };
     let path = dir.path().join("mpbuild.yaml");
     let p = parse(&path, yaml, &env).map_err(|e| {

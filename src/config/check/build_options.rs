@@ -8,8 +8,10 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
+use super::git::Entry;
 use crate::config::raw::{RawImage, Scalar};
 use crate::config::{Annotation, BuildOptions, Checker, ConfigError, Level, NamedContext};
+use crate::gitmeta::template::Use;
 
 /// A value that breaks a rule: what is wrong, and what would be valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,11 +32,34 @@ impl Checker<'_> {
         r.map_err(|p| self.err(self.pos(s), p.message, Some(p.help)))
     }
 
-    /// A label or annotation value: text (numbers and booleans as written), `${VAR}`
-    /// expanded.
+    /// A label or annotation value: text (numbers and booleans as written), `{{…}}`
+    /// git parts then `${VAR}` expanded; None when this build has no value for a part
+    /// (the reason goes to `left_out`).
+    fn label_value(
+        &self,
+        key: &str,
+        v: &Spanned<Scalar>,
+        left_out: &mut Vec<(String, String)>,
+    ) -> Result<Option<String>, ConfigError> {
+        let text = self.text_value(key, v)?;
+        match self.git_parts(&text, self.pos(v), Use::Label)? {
+            Entry::Text(t) => Ok(Some(self.expand(&Spanned::new(
+                t,
+                v.referenced,
+                v.defined,
+            ))?)),
+            Entry::LeftOut(why) => {
+                left_out.push((format!("{key}: {text}"), why));
+                Ok(None)
+            }
+        }
+    }
+
+    /// A scalar value as text (numbers and booleans as written; a float, which YAML may
+    /// have rounded, is an error).
     fn text_value(&self, key: &str, v: &Spanned<Scalar>) -> Result<String, ConfigError> {
         match &v.value {
-            Scalar::Text(s) => self.expand(&Spanned::new(s.clone(), v.referenced, v.defined)),
+            Scalar::Text(s) => Ok(s.clone()),
             Scalar::Float(f) => Err(self.err(
                 self.pos(v),
                 format!("`{key}` is the number {f}, which YAML may have rounded"),
@@ -48,6 +73,7 @@ impl Checker<'_> {
         dir: &Path,
         image: &str,
         raw: &RawImage,
+        left_out: &mut Vec<(String, String)>,
     ) -> Result<BuildOptions, ConfigError> {
         let mut o = BuildOptions::default();
         if let Some(inline) = &raw.dockerfile_inline {
@@ -95,6 +121,7 @@ impl Checker<'_> {
         o.pull = raw.pull.as_ref().is_some_and(|b| b.value);
         if let Some(s) = &raw.shm_size {
             let text = self.text_value("shm_size", s)?;
+            let text = self.expand(&Spanned::new(text, s.referenced, s.defined))?;
             self.located(s, check_shm_size(&text))?;
             o.shm_size = Some(text);
         }
@@ -113,14 +140,19 @@ impl Checker<'_> {
         }
         for (k, v) in &raw.labels {
             self.located(k, check_label_key(&k.value))?;
-            let value = self.text_value(&k.value, v)?;
-            o.labels.push((k.value.clone(), value));
+            if let Some(value) = self.label_value(&k.value, v, left_out)? {
+                o.labels.push((k.value.clone(), value));
+            }
         }
         for (k, v) in &raw.annotations {
             let (levels, key) = annotation_key(&k.value)
                 .map_err(|p| self.err(self.pos(k), p.message, Some(p.help)))?;
-            let value = self.text_value(&k.value, v)?;
-            o.annotations.push(Annotation { levels, key, value });
+            if let Some(value) = self.label_value(&k.value, v, left_out)? {
+                o.annotations.push(Annotation { levels, key, value });
+            }
+        }
+        if let Some(g) = &raw.git_metadata {
+            self.git_metadata(g, &mut o)?;
         }
         Ok(o)
     }

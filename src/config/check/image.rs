@@ -86,16 +86,9 @@ impl Checker<'_> {
                 Some("set `dockerfile:` (relative to the directory holding mpbuild.yaml)".into()),
             ));
         }
-        let options = self.build_options(dir, &name, &raw)?;
-        let mut tags = Vec::new();
-        for t in &raw.tags {
-            let tag = self.expand(t)?;
-            self.check_tag(&tag, self.pos(t))?;
-            if tags.contains(&tag) {
-                return Err(self.err(self.pos(t), format!("tag `{tag}` is listed twice"), None));
-            }
-            tags.push(tag);
-        }
+        let mut left_out = Vec::new();
+        let options = self.build_options(dir, &name, &raw, &mut left_out)?;
+        let tags = self.image_tags(&raw.tags, &mut left_out)?;
         let mut build_args = Vec::new();
         for (k, v) in raw.build_args {
             let value = match &v.value {
@@ -176,10 +169,17 @@ impl Checker<'_> {
             }
         }
         if tags.is_empty() && targets.iter().all(|t| t.tag.is_none()) {
+            let why: Vec<String> = left_out
+                .iter()
+                .map(|(t, why)| format!("`{t}` left out: {why}"))
+                .collect();
             return Err(self.err(
                 image_pos,
-                format!("image `{name}` has no tags: nothing would be published"),
-                Some("add `tags: [latest, \"${GIT_SHA}\"]`".into()),
+                format!(
+                    "image `{name}` has no tags{}: nothing would be published",
+                    if why.is_empty() { String::new() } else { format!(" for this build ({})", why.join("; ")) }
+                ),
+                Some("add `tags: [latest, \"${GIT_SHA}\"]`, or one every build makes, such as \"sha-{{short_sha}}\"".into()),
             ));
         }
         let smoke = match raw.smoke {
@@ -272,6 +272,7 @@ impl Checker<'_> {
             smoke,
             rebuild_always,
             options,
+            left_out,
             line: image_pos.line,
         })
     }

@@ -8,6 +8,7 @@ mod build_options;
 mod builder;
 mod cache;
 mod from_file;
+mod git;
 mod image;
 mod mirror;
 mod services;
