@@ -348,3 +348,127 @@ fn push_through_the_action_gives_its_digests_as_step_outputs() {
         serde_json::from_str(&std::fs::read_to_string(&o["metadata"]).unwrap()).unwrap();
     assert_eq!(doc["images"][0]["digest"], index.as_str());
 }
+
+/// The reusable workflow (.github/workflows/mpbuild.yml): plan → leg (the matrix) →
+/// merge → check, each job's mpbuild step this repository's action with inputs it has.
+#[test]
+fn the_reusable_workflow_chains_plan_legs_merge_check_through_the_action() {
+    let yaml = std::fs::read_to_string(repo_root().join(".github/workflows/mpbuild.yml")).unwrap();
+    let wf: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    assert!(wf["on"]["workflow_call"].is_object(), "not reusable");
+    let inputs = action()["inputs"].clone();
+    let jobs = wf["jobs"].as_object().unwrap();
+    let needs = |j: &str| jobs[j]["needs"].as_str().map(str::to_string);
+    assert_eq!(needs("leg").as_deref(), Some("plan"));
+    assert_eq!(needs("merge").as_deref(), Some("leg"));
+    assert_eq!(needs("check").as_deref(), Some("merge"));
+    assert_eq!(
+        jobs["leg"]["strategy"]["matrix"],
+        "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    );
+    for (job, command) in [
+        ("plan", "plan"),
+        ("leg", "leg"),
+        ("merge", "merge"),
+        ("check", "check"),
+    ] {
+        let steps = jobs[job]["steps"].as_array().unwrap();
+        let ours: Vec<&serde_json::Value> = steps
+            .iter()
+            .filter(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("acme/mpbuild@"))
+            })
+            .collect();
+        assert_eq!(ours.len(), 1, "{job}: one mpbuild step");
+        assert_eq!(ours[0]["with"]["command"], command, "{job}");
+        for key in ours[0]["with"].as_object().unwrap().keys() {
+            assert!(
+                inputs.get(key).is_some(),
+                "{job}: `{key}` is not an input of action.yml"
+            );
+        }
+    }
+}
+
+/// Runs run.sh as one step of the reusable workflow in `dir` (the stack's environment,
+/// the built mpbuild first on PATH); its outputs.
+fn step_on_stack(
+    stack: &common::Stack,
+    dir: &Path,
+    work: &str,
+    inputs: &[(&str, &str)],
+) -> BTreeMap<String, String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mpbuild")).parent().unwrap();
+    let output = tmp.path().join("output");
+    let mut c = Command::new("bash");
+    c.arg(repo_root().join("action/run.sh"));
+    stack.apply_env(&mut c);
+    c.env("PATH", format!("{}:{}", bin_dir.display(), stack.path))
+        .env("MPBUILD_WORK_DIR", dir.join(work))
+        .env("GIT_SHA", "w1")
+        .env("RUNNER_TEMP", tmp.path())
+        .env("GITHUB_OUTPUT", &output)
+        .env("INPUT_WORKING_DIRECTORY", dir);
+    for (k, v) in inputs {
+        c.env(format!("INPUT_{}", k.to_uppercase().replace('-', "_")), v);
+    }
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{inputs:?}: {}", text(&out));
+    let mut o = outputs(&output);
+    // The metadata file lives in the step's RUNNER_TEMP: read it before it goes.
+    if let Some(m) = o.get("metadata").cloned() {
+        o.insert("document".into(), std::fs::read_to_string(m).unwrap());
+    }
+    o
+}
+
+#[test]
+fn the_workflows_steps_in_order_on_the_real_stack() {
+    let Some(stack) = common::stack() else { return };
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("workflow");
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    build_args: {{BASE: \"{base}\"}}\n    tags: [\"${{GIT_SHA}}\"]\n    targets: [{{service: ecs-fargate, arch: [X86_64, ARM64]}}]\n",
+        base = stack.base_image
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("Dockerfile", b"ARG BASE\nFROM ${BASE}\nCOPY x /x\n"),
+        ("x", b"workflow\n"),
+        (".dockerignore", b".mpbuild-work*\ndigests\n"),
+    ]);
+    let d = dir.path();
+    let plan = step_on_stack(&stack, d, ".mpbuild-work", &[("command", "plan")]);
+    let matrix: serde_json::Value = serde_json::from_str(&plan["matrix"]).unwrap();
+    let legs = matrix["include"].as_array().unwrap();
+    let platforms: Vec<&str> = legs
+        .iter()
+        .map(|l| l["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    // Each leg on its own runner (work dir), its records into the one digests/ the
+    // artifacts are downloaded into.
+    for leg in legs {
+        let slug = leg["slug"].as_str().unwrap();
+        let o = step_on_stack(
+            &stack,
+            d,
+            &format!(".mpbuild-work-{slug}"),
+            &[
+                ("command", "leg"),
+                ("platform", leg["platform"].as_str().unwrap()),
+            ],
+        );
+        assert_eq!(o["exit-code"], "0");
+        assert_eq!(stack.tag_digest(&repo, "w1"), None, "a leg moved a tag");
+    }
+    let merged = step_on_stack(&stack, d, ".mpbuild-work-merge", &[("command", "merge")]);
+    let index = stack.tag_digest(&repo, "w1").expect("merge moved w1");
+    assert_eq!(merged["digest"], index);
+    assert_eq!(merged["tags"], format!("[\"{repo}:w1\"]"));
+    let platforms: Vec<serde_json::Value> = serde_json::from_str(&merged["platforms"]).unwrap();
+    assert_eq!(platforms.len(), 2, "{platforms:?}");
+}
