@@ -410,6 +410,11 @@ pub struct PushArgs {
     /// Also write the JSON report to FILE (written on failure too).
     #[arg(long, value_name = "FILE")]
     pub metadata_file: Option<PathBuf>,
+    /// Append the run's markdown summary (image, platform, digest, native or emulated,
+    /// time, smoke run, tags moved or why not) to FILE; default $GITHUB_STEP_SUMMARY
+    /// when GitHub Actions sets it.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -473,6 +478,11 @@ pub struct MergeArgs {
     /// Also write the JSON report to FILE (written on failure too).
     #[arg(long, value_name = "FILE")]
     pub metadata_file: Option<PathBuf>,
+    /// Append the run's markdown summary (image, platform, digest, native or emulated,
+    /// time, smoke run, tags moved or why not) to FILE; default $GITHUB_STEP_SUMMARY
+    /// when GitHub Actions sets it.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -7,7 +7,8 @@
 //! - the install step checks the archive's SHA-256 and refuses a wrong one, installs
 //!   nothing then, and reuses a checked binary from the tool cache;
 //! - on the real stack, `command: push` gives the index digest, the platform digests
-//!   and the tags moved as step outputs, equal to what the registry holds.
+//!   and the tags moved as step outputs, equal to what the registry holds, and appends
+//!   the job summary to GITHUB_STEP_SUMMARY.
 
 mod common;
 
@@ -318,11 +319,30 @@ fn push_through_the_action_gives_its_digests_as_step_outputs() {
         .env("RUNNER_TEMP", tmp.path())
         .env("GITHUB_OUTPUT", &output)
         .env("INPUT_COMMAND", "push")
-        .env("INPUT_WORKING_DIRECTORY", d);
+        .env("INPUT_WORKING_DIRECTORY", d)
+        .env("GITHUB_STEP_SUMMARY", tmp.path().join("summary.md"));
+    std::fs::write(tmp.path().join("summary.md"), "an earlier step's summary\n").unwrap();
     let out = c.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let o = outputs(&output);
     let index = stack.tag_digest(&repo, "v1").expect("v1 moved");
+    // The job summary: appended after the earlier step's, one row per platform, the
+    // tags on the first.
+    let summary = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    assert!(
+        summary.starts_with("an earlier step's summary\n### mpbuild push: ok\n"),
+        "{summary}"
+    );
+    let rows: Vec<&str> = summary
+        .lines()
+        .filter(|l| l.starts_with("| app |"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{summary}");
+    assert!(
+        rows[0].starts_with("| app | linux/amd64 | `sha256:"),
+        "{summary}"
+    );
+    assert!(rows[0].ends_with("| `v1`<br>`a1b2c3` |"), "{summary}");
     assert_eq!(o["exit-code"], "0");
     assert_eq!(o["result"], "ok");
     assert_eq!(o["digest"], index);

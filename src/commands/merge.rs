@@ -50,6 +50,7 @@ pub fn run(s: &Settings, args: &MergeArgs) -> anyhow::Result<Code> {
         "merge",
         args.format,
         args.metadata_file.as_deref(),
+        args.summary.as_deref(),
         &ui,
     )
 }

@@ -1,5 +1,6 @@
 //! Rendering a push, leg or merge report at the edge: text or JSON on stdout, the JSON
-//! also to `--metadata-file` (on failure too), the untouched tags on stderr, and the
+//! also to `--metadata-file` (on failure too), the markdown summary to `--summary` or
+//! $GITHUB_STEP_SUMMARY, the untouched tags on stderr, and the
 //! exit code.
 
 use std::path::Path;
@@ -17,6 +18,7 @@ pub fn finish(
     command: &str,
     format: Format,
     metadata_file: Option<&Path>,
+    summary: Option<&Path>,
     ui: &Ui,
 ) -> anyhow::Result<Code> {
     let code = match &rep.failure {
@@ -35,6 +37,16 @@ pub fn finish(
                 path.display()
             ))
         })?;
+    }
+    if let Some(path) = crate::summary::target(summary, &|k| std::env::var(k).ok()) {
+        let doc = serde_json::from_str(&json).unwrap_or_default();
+        if let Err(e) = crate::summary::append(&path, &crate::summary::markdown(&doc)) {
+            // The summary is a courtesy: the run's result and exit code stand.
+            ui.printer().labelled(
+                "warning",
+                &format!("cannot append the summary to {}: {e}", path.display()),
+            );
+        }
     }
     // stdout carries the result: the report of a run that moved its tags, or the JSON
     // document. What a failed run checked (verdicts, smoke runs) is part of its error.

@@ -141,6 +141,7 @@ pub fn run(s: &Settings, args: &PushArgs) -> anyhow::Result<Code> {
         "push",
         args.format,
         args.metadata_file.as_deref(),
+        args.summary.as_deref(),
         &ui,
     )
 }

@@ -191,7 +191,10 @@ impl Stack {
             .env("DOCKER_HOST", &self.docker_host)
             .env("DOCKER_CONFIG", &self.docker_config)
             .env("MPBUILD_REGISTRY", &self.registry)
-            .env("MPBUILD_TEST_BASE", &self.base_image);
+            .env("MPBUILD_TEST_BASE", &self.base_image)
+            // The suite runs in GitHub Actions too: its pushes must not fill the CI job's
+            // own summary (empty: no summary; tests that want one set a file).
+            .env("GITHUB_STEP_SUMMARY", "");
     }
 
     /// A repository name no other test uses: `REGISTRY/e2e/NAME-PID-N`.

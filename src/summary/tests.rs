@@ -1,0 +1,98 @@
+//! The summary of real push results (tests/fixtures/summary: `mpbuild push --format
+//! json` on the stack, two platforms, one emulated, with a smoke run that passed and one
+//! that failed).
+
+use super::*;
+
+fn doc(name: &str) -> Value {
+    let text = match name {
+        "ok" => include_str!("../../tests/fixtures/summary/push-ok.json"),
+        _ => include_str!("../../tests/fixtures/summary/push-smoke-failed.json"),
+    };
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn a_published_image_row_by_row() {
+    let md = markdown(&doc("ok"));
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(lines[0], "### mpbuild push: ok");
+    assert_eq!(
+        lines[2],
+        "| image | platform | digest | build | time | smoke | tags |"
+    );
+    assert_eq!(
+        lines[4],
+        "| app | linux/amd64 | `sha256:4f2b0241d31c` | native | 16.4 s (1/3 cached) | ok (2.3 s, native) | `v1` |"
+    );
+    // The index tag is said once, on the image's first row.
+    assert_eq!(
+        lines[5],
+        "| app | linux/arm64 | `sha256:663e47143046` | native | 0.3 s (0/2 cached) | ok (2.3 s, emulated) |  |"
+    );
+    assert_eq!(md.trim_end().lines().count(), 6, "{md}");
+}
+
+#[test]
+fn a_failed_smoke_run_says_which_tags_stayed() {
+    let md = markdown(&doc("failed"));
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(lines[0], "### mpbuild push: failed (the smoke run failed)");
+    // Nothing was published: the rows are what was verified.
+    assert!(
+        lines[4].starts_with("| app | linux/amd64 | `sha256:"),
+        "{md}"
+    );
+    assert!(
+        lines[4].ends_with("| **failed**: exit code 1 (native) | not moved |"),
+        "{md}"
+    );
+    assert!(
+        lines[5].contains("| **failed**: exit code 1 (emulated) | not moved |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "**No tag moved**: `127.0.0.1:5000/e2e/summary-fixture-26821:v2` stays where it was."
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn an_error_document_and_hostile_text() {
+    let d = serde_json::json!({
+        "command": "merge", "result": "error",
+        "error": "no records in d/\n  = help: run the legs first",
+        "exit_code": 1
+    });
+    let md = markdown(&d);
+    assert!(md.starts_with("### mpbuild merge: failed\n"), "{md}");
+    assert!(md.contains("| — | — | — | — | — | — | nothing was built or checked |"));
+    assert!(md.contains("\nno records in d/\n"), "{md}");
+    assert!(
+        !md.contains("help: run"),
+        "only the error's first line: {md}"
+    );
+    assert_eq!(cell("a|b<script>\nc"), "a\\|b&lt;script&gt; c");
+}
+
+#[test]
+fn the_flag_else_github_step_summary() {
+    let none = |_: &str| None;
+    let gh = |k: &str| (k == "GITHUB_STEP_SUMMARY").then(|| "/gh/summary".to_string());
+    let empty = |_: &str| Some(String::new());
+    assert_eq!(target(None, &none), None);
+    assert_eq!(target(None, &empty), None);
+    assert_eq!(target(None, &gh), Some(PathBuf::from("/gh/summary")));
+    assert_eq!(
+        target(Some(Path::new("s.md")), &gh),
+        Some(PathBuf::from("s.md"))
+    );
+    // Appended, never replaced: GitHub joins every step's summary.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.md");
+    append(&f, "one\n").unwrap();
+    append(&f, "two\n").unwrap();
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "one\ntwo\n");
+}
