@@ -165,6 +165,23 @@ fn two_builders_two_legs_one_merge() {
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["command"], "merge");
     let digest = doc["images"][0]["digest"].as_str().unwrap().to_string();
+    // Where each leg's build time went, as its record says, in the platform order: one
+    // document for a CI job to chart.
+    let leg_timing = |f: &str| {
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(Path::new(&all).join(f)).unwrap())
+                .unwrap();
+        r["timing"].clone()
+    };
+    assert_eq!(
+        doc["images"][0]["timing"],
+        serde_json::json!([
+            leg_timing("app@linux-amd64.json"),
+            leg_timing("app@linux-arm64.json")
+        ]),
+        "{doc:#}"
+    );
+    assert!(doc["images"][0]["timing"][1]["total_s"].as_f64() > Some(0.0));
     assert_eq!(
         stack.tag_digest(&repo, "latest").as_deref(),
         Some(digest.as_str())

@@ -29,8 +29,9 @@ pub enum Origin {
     /// root passed the full verification now (that verification is kept: it is not
     /// run again).
     Reused(Box<Reused>),
-    /// Assembled by `merge` from the manifests legs built elsewhere.
-    Assembled,
+    /// Assembled by `merge` from the manifests legs built elsewhere, with where each
+    /// leg's build time went (as its record carries it, in the image's platform order).
+    Assembled(Vec<PlatformTiming>),
 }
 
 /// What the build of a candidate did.

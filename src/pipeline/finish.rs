@@ -172,7 +172,7 @@ fn image_report(
             b.cache.map(|c| *c),
         ),
         Origin::Reused(r) => (false, Some(r.since), None, None, Vec::new(), None),
-        Origin::Assembled => (true, None, None, None, Vec::new(), None),
+        Origin::Assembled(timing) => (true, None, None, None, timing, None),
     };
     ImageReport {
         name: image.name.clone(),

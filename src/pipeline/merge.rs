@@ -226,7 +226,9 @@ pub fn merge(m: &Merge) -> PushReport {
             Ok(digest) => candidates.push(Candidate {
                 image: image.clone(),
                 digest,
-                origin: Origin::Assembled,
+                origin: Origin::Assembled(
+                    records.iter().filter_map(|r| r.timing.clone()).collect(),
+                ),
             }),
             Err(e) => return fail(Stage::Merge, e),
         }
