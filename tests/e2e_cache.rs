@@ -3,8 +3,9 @@
 //! from a local cache), one after the other; then both again after a one-line change
 //! late in the Dockerfile. Each leg's second run takes the early steps from its own
 //! platform's cache ref — shown by its cache hits and its time — where one shared
-//! `REPOSITORY:buildcache` held only the last leg's platform. A cache that cannot be
-//! written is a warning, and the push goes on.
+//! `REPOSITORY:buildcache` held only the last leg's platform. `cache: local` does the
+//! same with a directory of the work directory. A cache that cannot be written is a
+//! warning, and the push goes on.
 
 mod common;
 
@@ -199,4 +200,65 @@ fn a_cache_write_failure_is_a_warning() {
     assert!(t.contains("warning: exporting cache to registry: "), "{t}");
     assert!(!t.contains("FAILED"), "{t}");
     assert!(stack.tag_digest(&repo, "latest").is_some());
+}
+
+/// `cache: local` (laptops, Makefiles): a leg writes its platform's directory in the
+/// work directory, this user's only; the next leg, in a new empty builder, takes the
+/// early steps from it.
+#[test]
+fn a_local_cache_serves_the_next_build() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(stack) = common::stack() else { return };
+    let Some(_bin) = stack.buildkitd_bin() else {
+        return;
+    };
+    let repo = stack.unique_repo("cache-local");
+    let id = format!(
+        "{repo}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    cache: local\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}]\n",
+        base = stack.base_image
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("Dockerfile", dockerfile(&id, "one").as_bytes()),
+    ]);
+    let first = fresh_leg(&stack, dir.path(), "linux/amd64", 1);
+    let cache = dir.path().join(".mpbuild-work/buildcache/app/linux-amd64");
+    assert!(
+        cache.join("index.json").is_file(),
+        "no cache in {}",
+        cache.display()
+    );
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{}", cache.display());
+
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile(&id, "two")).unwrap();
+    let second = fresh_leg(&stack, dir.path(), "linux/amd64", 2);
+    let (t1, t2) = (timing(&first), timing(&second));
+    eprintln!(
+        "cache: local, linux/amd64: first run {}s, {}/{} cached; after the change {}s, {}/{} cached",
+        t1["total_s"], t1["cached"], t1["steps"], t2["total_s"], t2["cached"], t2["steps"]
+    );
+    assert!(
+        t2["cached"].as_u64() > t1["cached"].as_u64(),
+        "{t1:#}\n{t2:#}"
+    );
+    let ran = |t: &Value, at: &str| {
+        t["slowest"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["at"] == at)
+    };
+    assert!(
+        ran(t1, "Dockerfile:3") && !ran(t2, "Dockerfile:3"),
+        "{t1:#}\n{t2:#}"
+    );
+    assert_eq!(second["images"][0]["cache"]["written"], true, "{second:#}");
 }
