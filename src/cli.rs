@@ -19,6 +19,7 @@ Environment:
   MPBUILD_REQUEST_TIMEOUT  the deadline of one registry request, in seconds (default 60)
   MPBUILD_HOST_PLATFORM    the platform of this machine for the `local` service (default:
                            Linux on this CPU), e.g. linux/arm64 to plan as an Apple Silicon Mac
+  MPBUILD_COSIGN           the cosign program `sign:` and --signed-by run (default: cosign on PATH)
   SSL_CERT_FILE            a CA bundle to trust for registries, besides the system's
   NO_COLOR                 no colour and no progress bars (like --color never)
   GIT_SHA, …               any ${VAR} in mpbuild.yaml (repository, tags, tag, build_args)";
@@ -535,6 +536,47 @@ pub struct VerifyArgs {
     /// and agrees with what the registry holds now (exit 1 otherwise).
     #[arg(long)]
     pub require_record: bool,
+    #[command(flatten)]
+    pub signed: SignedByArgs,
+}
+
+/// The signature gate: who must have signed the index and every platform manifest the
+/// targets need (cosign signatures).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SignedByArgs {
+    /// Require a valid cosign signature by this public key file or KMS URI on the index
+    /// and on every platform manifest the targets need (repeatable: each must have
+    /// signed). Signatures made without a transparency log are accepted.
+    #[arg(long = "signed-by", value_name = "KEY")]
+    pub signed_by: Vec<String>,
+    /// Keyless: require a signature whose certificate names this identity (with
+    /// --certificate-oidc-issuer), e.g. the CI workflow's URL.
+    #[arg(long, value_name = "IDENTITY", requires = "certificate_oidc_issuer")]
+    pub certificate_identity: Option<String>,
+    /// Keyless: the OIDC issuer of that identity, e.g.
+    /// https://token.actions.githubusercontent.com.
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+}
+
+impl SignedByArgs {
+    /// The signers asked for, in order: each key, then the keyless identity.
+    pub fn gates(&self) -> Vec<crate::signing::Gate> {
+        let mut out: Vec<crate::signing::Gate> = self
+            .signed_by
+            .iter()
+            .map(|k| crate::signing::Gate::Key { key: k.clone() })
+            .collect();
+        if let (Some(identity), Some(issuer)) =
+            (&self.certificate_identity, &self.certificate_oidc_issuer)
+        {
+            out.push(crate::signing::Gate::Keyless {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            });
+        }
+        out
+    }
 }
 
 #[derive(Debug, Args)]
@@ -562,6 +604,8 @@ pub struct CheckArgs {
     pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub signed: SignedByArgs,
 }
 
 /// What `--deep` looks at.

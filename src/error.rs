@@ -59,6 +59,7 @@ fn typed<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Cod
         crate::workdir::WorkDirError,
         crate::pipeline::promote::NotLanded,
         crate::inputs::InputFileError,
+        crate::signing::SignError,
     );
     None
 }

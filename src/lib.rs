@@ -39,6 +39,7 @@ pub mod provenance;
 pub mod registry;
 pub mod settings;
 pub mod shell;
+pub mod signing;
 pub mod summary;
 pub mod verify;
 pub mod version;

@@ -142,6 +142,10 @@ pub struct ImagePlan {
     /// the image, it does not make it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smoke: Option<SmokePlan>,
+    /// How its digests are signed before a tag moves (not part of the fingerprint: a
+    /// signature is about the image, not in it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign: Option<crate::signing::Signer>,
     /// The build options (`ssh`, `contexts`, `labels`, …), as the argv carries them.
     #[serde(skip)]
     pub options: crate::config::BuildOptions,
@@ -368,6 +372,7 @@ fn image_plan(project: &Project, image: &Image, options: &Options) -> ImagePlan 
             .join("buildcache")
             .join(&image.name),
         smoke: None,
+        sign: image.sign.clone(),
         options: image.options.clone(),
         linked: Vec::new(),
     };

@@ -803,6 +803,7 @@ fn environment_variables_are_documented_in_the_help_and_the_readme() {
         "MPBUILD_WORK_DIR",
         "MPBUILD_REQUEST_TIMEOUT",
         "MPBUILD_HOST_PLATFORM",
+        "MPBUILD_COSIGN",
         "NO_COLOR",
         "SSL_CERT_FILE",
         "GIT_SHA",

@@ -24,6 +24,8 @@ pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
         )
         .into());
     }
+    let gates = args.signed.gates();
+    let cosign = crate::verify::signatures::prepare(&gates)?;
     let inputs = inputs(args)?;
     let env = |name: &str| std::env::var(name).ok();
     let options = check::Options {
@@ -37,9 +39,17 @@ pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
     let gathered = check::gather(&inputs, &options)?;
     let sources = gathered.sources;
     let insecure = project.map(|p| p.insecure_registries).unwrap_or_default();
-    let client = s.client(&args.registry, insecure)?;
+    let client = s.client(&args.registry, insecure.clone())?;
     let deep = crate::inspect::deep_fn();
-    let (uses, reads) = check::resolve(&client, gathered.uses, Some(&deep));
+    let (mut uses, reads) = check::resolve(&client, gathered.uses, Some(&deep));
+    if let Some(tool) = &cosign {
+        // `--signed-by`: the index and every platform manifest each workload needs.
+        let verdicts = uses.iter_mut().filter_map(|c| match &mut c.outcome {
+            check::Outcome::Checked { verdict } => Some(verdict.as_mut()),
+            _ => None,
+        });
+        crate::verify::signatures::check_all(tool, &gates, verdicts, &insecure)?;
+    }
     if crate::cancel::requested() {
         // References the interrupt cut short would read as registry errors.
         return Err(crate::exit::Interrupted.into());

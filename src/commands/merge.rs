@@ -27,6 +27,18 @@ pub fn run(s: &Settings, args: &MergeArgs) -> anyhow::Result<Code> {
         plan.deep_all();
     }
     let records = record::read_all(&args.digests_dir)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let signers: Vec<_> = plan
+        .images
+        .iter()
+        .map(|i| (i.name.as_str(), i.sign.as_ref()))
+        .collect();
+    let cosign = crate::signing::sign::preflight(&signers, &env)?;
+    let signing = cosign.as_ref().map(|tool| crate::signing::sign::Signing {
+        tool,
+        env: &env,
+        insecure: &project.insecure_registries,
+    });
     let ui = s.ui(args.progress);
     let client = s.client(&args.registry, project.insecure_registries.clone())?;
     let names: Vec<String> = project.images.iter().map(|i| i.name.clone()).collect();
@@ -44,6 +56,7 @@ pub fn run(s: &Settings, args: &MergeArgs) -> anyhow::Result<Code> {
         client: &client,
         deep: args.deep.is_some(),
         smoke: &smoke,
+        sign: signing.as_ref(),
     });
     output::finish(
         report,

@@ -78,6 +78,20 @@ pub fn run(s: &Settings, args: &PushArgs) -> anyhow::Result<Code> {
             return Ok(Code::Ok);
         }
     };
+    // Signing is ready before anything is built (cosign, the key and its password, or
+    // an OIDC token); a leg signs nothing.
+    let env = |name: &str| std::env::var(name).ok();
+    let signers: Vec<_> = plan
+        .images
+        .iter()
+        .map(|i| (i.name.as_str(), i.sign.as_ref().filter(|_| leg.is_none())))
+        .collect();
+    let cosign = crate::signing::sign::preflight(&signers, &env)?;
+    let signing = cosign.as_ref().map(|tool| crate::signing::sign::Signing {
+        tool,
+        env: &env,
+        insecure: &project.insecure_registries,
+    });
     let ui = s.ui(args.progress);
     ui.line(&format!(
         "builder `{}` (driver {}): {}",
@@ -125,6 +139,7 @@ pub fn run(s: &Settings, args: &PushArgs) -> anyhow::Result<Code> {
         skip,
         kind: if leg.is_some() { Kind::Leg } else { Kind::Push },
         skipped: &skipped,
+        sign: signing.as_ref(),
     };
     let report = match &args.digests_dir {
         Some(dir) => {

@@ -44,6 +44,13 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
             )
             .into());
         }
+        if args.targets.is_empty() && args.platforms.is_empty() && !args.signed.gates().is_empty() {
+            return Err(UsageError::new(
+                "--signed-by needs --target or --platform: the platform manifests those need are the ones that must be signed, besides the index",
+            )
+            .with_help("e.g. `mpbuild verify REF --platform linux/amd64 --platform linux/arm64 --signed-by cosign.pub`")
+            .into());
+        }
         // Inside a project, its catalog (`services:`) and `insecure_registries` apply.
         let (catalog, insecure) = match s.project() {
             Ok(p) => (p.catalog, p.insecure_registries),
@@ -64,9 +71,15 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
         }
         (jobs, insecure)
     };
-    let client = s.client(&args.registry, insecure)?;
+    let gates = args.signed.gates();
+    let cosign = verify::signatures::prepare(&gates)?;
+    let client = s.client(&args.registry, insecure.clone())?;
     let deep = crate::inspect::deep_fn();
-    let verdicts = verify::referrers::verify_all(&client, &jobs, Some(&deep), args.require_record)?;
+    let mut verdicts =
+        verify::referrers::verify_all(&client, &jobs, Some(&deep), args.require_record)?;
+    if let Some(tool) = &cosign {
+        verify::signatures::check_all(tool, &gates, verdicts.iter_mut(), &insecure)?;
+    }
     match args.format {
         Format::Json => s.printer().json(&report::render_json(&verdicts)),
         Format::Text if s.printer().quiet() => {

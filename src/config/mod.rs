@@ -175,6 +175,9 @@ pub struct Image {
     /// What else the build is given: an inline Dockerfile, SSH, named contexts, labels,
     /// annotations, `no_cache`, `pull`, the `RUN` steps' resources and network.
     pub options: BuildOptions,
+    /// How its digests are signed before a tag moves (`sign:`, its own or the
+    /// project's); `None`: unsigned.
+    pub sign: Option<crate::signing::Signer>,
     /// Where the image is declared.
     pub line: u32,
 }
@@ -421,16 +424,26 @@ impl Checker<'_> {
             Some(d) => self.deep(d)?,
             None => (false, false),
         };
+        let sign_default = match raw.sign {
+            Some(s) => self.sign(&dir, s)?,
+            None => None,
+        };
         let mut images = Vec::new();
-        for (name, image) in raw.images {
-            images.push(self.image(
+        for (name, mut image) in raw.images {
+            let own_sign = image.sign.take();
+            let mut checked = self.image(
                 &catalog,
                 &dir,
                 name,
                 image,
                 deep_default,
                 cluster.as_deref(),
-            )?);
+            )?;
+            checked.sign = match own_sign {
+                Some(s) => self.sign(&dir, s)?,
+                None => sign_default.clone(),
+            };
+            images.push(checked);
         }
         self.check_tag_collisions(&images)?;
         self.check_project_contexts(&images)?;

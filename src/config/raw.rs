@@ -36,6 +36,9 @@ pub struct RawProject {
     /// Images copied between registries with the platforms the targets need.
     #[serde(default)]
     pub mirrors: Vec<Spanned<RawMirror>>,
+    /// How every image is signed (cosign), unless an image says otherwise.
+    #[serde(default)]
+    pub sign: Option<Spanned<RawSignSpec>>,
 }
 
 /// One `services:` entry: the map key (map form) and the entry.
@@ -226,6 +229,9 @@ pub struct RawImage {
     /// `true`, `labels` or `annotations`.
     #[serde(default)]
     pub git_metadata: Option<Spanned<RawDeep>>,
+    /// How this image is signed: the project's `sign:` replaced, or `false` (unsigned).
+    #[serde(default)]
+    pub sign: Option<Spanned<RawSignSpec>>,
 }
 
 /// A `tags:` entry: the tag, or the tag with the condition it is made on.
@@ -272,6 +278,50 @@ impl<'de> Deserialize<'de> for RawTag {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTag, A::Error> {
                 RawWhen::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawTag::When)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `sign:` as `false` (do not sign) or a mapping.
+#[derive(Debug)]
+pub enum RawSignSpec {
+    Bool(bool),
+    Full(Box<RawSign>),
+}
+
+/// `sign: {key: FILE|KMS-URI, password_env: VAR}` or `sign: {keyless: true}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSign {
+    /// A cosign private key file (relative to the project file) or a KMS URI.
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
+    /// The environment variable holding the key file's password (COSIGN_PASSWORD).
+    #[serde(default)]
+    pub password_env: Option<Spanned<String>>,
+    /// Sign with the CI's OIDC identity (Fulcio certificate, Rekor entry).
+    #[serde(default)]
+    pub keyless: Option<Spanned<bool>>,
+}
+
+impl<'de> Deserialize<'de> for RawSignSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSignSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "`false` or a mapping with `key:` (and `password_env:`) or `keyless: true`",
+                )
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawSignSpec, E> {
+                Ok(RawSignSpec::Bool(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSignSpec, A::Error> {
+                RawSign::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|s| RawSignSpec::Full(Box::new(s)))
             }
         }
         d.deserialize_any(V)

@@ -60,6 +60,7 @@ pub fn schema() -> Value {
                 "oneOf": [{"type": "string"}, {"$ref": "#/$defs/builder"}]
             },
             "deep": {"$ref": "#/$defs/deep"},
+            "sign": {"$ref": "#/$defs/sign"},
             "cluster_archs": one_or_many("The node architectures of the project's Kubernetes cluster(s), for workloads without a kubernetes.io/arch constraint."),
             "services": {
                 "description": "Services the project adds to the catalog or overrides in it, shaped like src/catalog/services.yaml's entries. An entry naming a built-in service overrides only the fields it gives.",
@@ -81,6 +82,31 @@ pub fn schema() -> Value {
             }
         },
         "$defs": defs(),
+    })
+}
+
+/// A reference to `$defs/sign` (its own function: the image's `json!` is at the macro's
+/// recursion limit).
+fn sign_ref() -> Value {
+    json!({"$ref": "#/$defs/sign"})
+}
+
+/// `$defs/sign`: `false`, or how cosign signs.
+fn sign_def() -> Value {
+    json!({
+        "description": "How cosign signs the image's digests (the index, every platform manifest, each single-manifest tag's) before a tag moves: a key file and the variable holding its password, a KMS URI, or keyless; `false`: unsigned. An image's `sign:` replaces the project's.",
+        "oneOf": [
+            {"const": false},
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "key": string("A cosign private key file (relative to mpbuild.yaml; ${VAR} expanded) or a KMS URI: awskms://, gcpkms://, azurekms://, hashivault://."),
+                    "password_env": string("The environment variable holding the key file's password (default COSIGN_PASSWORD); never the password itself."),
+                    "keyless": boolean("Sign with the CI's OIDC identity (Fulcio certificate, Rekor entry); GitHub Actions needs `permissions: id-token: write`.")
+                }
+            }
+        ]
     })
 }
 
@@ -229,6 +255,13 @@ fn defs() -> Value {
     });
     if let (Some(a), Value::Object(b)) = (defs.as_object_mut(), more) {
         a.extend(b);
+        a.insert("sign".into(), sign_def());
+    }
+    if let Some(props) = defs
+        .pointer_mut("/image/properties")
+        .and_then(Value::as_object_mut)
+    {
+        props.insert("sign".into(), sign_ref());
     }
     defs
 }
@@ -404,6 +437,7 @@ mod tests {
             ("RawTarget", fields::<RawTarget>(), "/$defs/target"),
             ("RawSmoke", fields::<RawSmoke>(), "/$defs/smoke"),
             ("RawWhen", fields::<RawWhen>(), "/$defs/tag_when"),
+            ("RawSign", fields::<RawSign>(), "/$defs/sign/oneOf/1"),
             ("RawCache", fields::<RawCache>(), "/$defs/cache"),
             ("RawService", fields::<RawService>(), "/$defs/service"),
             ("TaggedSource", fields::<TaggedSource>(), "/$defs/source"),

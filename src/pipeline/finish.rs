@@ -19,6 +19,8 @@ pub struct Finish<'a> {
     pub deep: bool,
     /// Runs the images' `smoke:` commands.
     pub smoke: &'a Runner<'a>,
+    /// Signs the images that have `sign:` (none for a leg: its merge signs).
+    pub sign: Option<&'a crate::signing::sign::Signing<'a>>,
 }
 
 /// A candidate and what its verification found.
@@ -84,6 +86,20 @@ pub fn finish(f: &Finish, candidates: Vec<Candidate>, mut rep: PushReport) -> Pu
             Some(crate::exit::Interrupted.into()),
         );
         return rep;
+    }
+
+    if let Some(s) = f.sign {
+        let pairs: Vec<_> = checked
+            .iter()
+            .map(|c| (&c.candidate, &c.verified))
+            .collect();
+        match super::sign::sign_all(s, &pairs) {
+            Ok(signed) => rep.signed = signed,
+            Err(e) => {
+                fail(&mut rep, Stage::Sign, Some(e.into()));
+                return rep;
+            }
+        }
     }
 
     let moves: Vec<_> = checked

@@ -198,6 +198,8 @@ pub struct Merge<'a> {
     pub deep: bool,
     /// Runs the images' `smoke:` commands (docker probed only when one has).
     pub smoke: &'a super::smoke::Runner<'a>,
+    /// Signs the images that have `sign:` (the merged index and each leg's manifest).
+    pub sign: Option<&'a crate::signing::sign::Signing<'a>>,
 }
 
 /// Checks the records, assembles and pushes each image's index, then verifies and
@@ -237,6 +239,7 @@ pub fn merge(m: &Merge) -> PushReport {
         client: m.client,
         deep: m.deep,
         smoke: m.smoke,
+        sign: m.sign,
     };
     finish(&f, candidates, rep)
 }

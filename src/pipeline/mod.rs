@@ -21,6 +21,7 @@ pub mod promote;
 mod push;
 pub mod record;
 pub mod report;
+pub mod sign;
 pub mod smoke;
 pub mod unchanged;
 pub mod upload;

@@ -37,6 +37,9 @@ pub struct Push<'a> {
     pub kind: Kind,
     /// A leg: the selected images that need none of its platforms.
     pub skipped: &'a [Skipped],
+    /// Signs the images that have `sign:` before their tags move (a leg signs nothing:
+    /// its merge does).
+    pub sign: Option<&'a crate::signing::sign::Signing<'a>>,
 }
 
 /// Runs the whole push. Never moves a tag unless every image's build, upload and
@@ -118,6 +121,7 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         client: p.client,
         deep: p.deep,
         smoke: &smoke,
+        sign: p.sign.filter(|_| p.kind != Kind::Leg),
     };
     finish(&f, candidates, rep)
 }

@@ -28,6 +28,8 @@ pub enum Stage {
     Verify,
     /// The image's own command run on each platform (`smoke:`).
     Smoke,
+    /// Signing every digest a tag will name (`sign:`).
+    Sign,
     /// A leg writing its records.
     Record,
     Promote,
@@ -55,6 +57,7 @@ impl Failure {
             (Stage::Verify, _) => "verification failed",
             (Stage::Smoke, None) => "the smoke run failed",
             (Stage::Smoke, Some(_)) => "the smoke run could not be carried out",
+            (Stage::Sign, _) => "signing failed",
             (Stage::Record, _) => "the leg's records could not be written",
             (Stage::Promote, _) => "promotion stopped",
         }
@@ -189,6 +192,8 @@ pub struct PushReport {
     pub unchanged: Vec<super::unchanged::Unchanged>,
     /// Images built, and why.
     pub built: Vec<super::unchanged::Built>,
+    /// What was signed before the tags moved (`sign:`).
+    pub signed: Vec<super::sign::Signed>,
 }
 
 /// The JSON document of a push, leg or merge (`schema_version` 1).
@@ -213,6 +218,8 @@ struct Json<'a> {
     unchanged: &'a [super::unchanged::Unchanged],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     built: &'a [super::unchanged::Built],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    signed: &'a [super::sign::Signed],
 }
 
 #[derive(Serialize)]
@@ -269,6 +276,7 @@ impl PushReport {
             records: &self.records,
             unchanged: &self.unchanged,
             built: &self.built,
+            signed: &self.signed,
         };
         serde_json::to_string_pretty(&doc).unwrap_or_default()
     }
@@ -357,6 +365,7 @@ impl PushReport {
                     "  single     {tag} → the {platform} manifest ({service})\n"
                 ));
             }
+            out.push_str(&super::sign::render_line(&self.signed, &image.name));
             out.push_str(&render_timing(&image.timing));
             out.push_str(&render_cache(image.cache.as_ref()));
             let t = &image.times;

@@ -153,6 +153,9 @@ pub struct Verdict {
     /// `--require-record`: the verification record that agrees, or why none does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<crate::provenance::check::RecordCheck>,
+    /// `--signed-by`: each required digest's signature status per signer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<super::signatures::SignatureCheck>,
 }
 
 impl Verdict {
@@ -305,6 +308,7 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
         problems,
         referrers: Vec::new(),
         record: None,
+        signatures: Vec::new(),
     }
 }
 

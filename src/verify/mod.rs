@@ -7,6 +7,7 @@ pub mod pool;
 pub mod referrers;
 pub mod report;
 pub mod requirements;
+pub mod signatures;
 
 pub use check::{Deep, Entry, Kind, Observed, Requirements, Row, Status, Verdict, check};
 pub mod collect;
@@ -106,6 +107,7 @@ pub fn absent(reference: &str, requirements: &Requirements) -> Verdict {
         problems: vec!["it does not exist in the registry (no such tag or digest)".to_string()],
         referrers: Vec::new(),
         record: None,
+        signatures: Vec::new(),
     }
 }
 

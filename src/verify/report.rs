@@ -81,6 +81,7 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
             );
         }
         render_referrers(&mut out, v);
+        render_signatures(&mut out, v);
         for p in &v.problems {
             let _ = writeln!(out, "  problem: {p}");
         }
@@ -141,6 +142,32 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
         }
     }
     out
+}
+
+/// `--signed-by`: each signer's status on each required digest.
+fn render_signatures(out: &mut String, v: &Verdict) {
+    let mut gates: Vec<&crate::signing::Gate> = Vec::new();
+    for s in &v.signatures {
+        if !gates.contains(&&s.signed_by) {
+            gates.push(&s.signed_by);
+        }
+    }
+    for g in gates {
+        let each: Vec<String> = v
+            .signatures
+            .iter()
+            .filter(|s| &s.signed_by == g)
+            .map(|s| {
+                let status = match s.status {
+                    crate::signing::Status::Valid => "signed",
+                    crate::signing::Status::Missing => "NOT SIGNED",
+                    crate::signing::Status::Invalid => "NOT VALIDLY SIGNED",
+                };
+                format!("{} {status}", s.of)
+            })
+            .collect();
+        let _ = writeln!(out, "  signatures by {g}: {}", each.join(", "));
+    }
 }
 
 /// The referrers of each digest that has any, and the record found.

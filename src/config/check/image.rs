@@ -273,6 +273,7 @@ impl Checker<'_> {
             rebuild_always,
             options,
             left_out,
+            sign: None,
             line: image_pos.line,
         })
     }

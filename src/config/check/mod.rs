@@ -12,6 +12,7 @@ mod git;
 mod image;
 mod mirror;
 mod services;
+mod sign;
 mod smoke;
 mod tags;
 mod target;

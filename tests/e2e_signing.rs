@@ -1,0 +1,300 @@
+//! Signed promotion on the real stack, with the real cosign and a generated key pair
+//! (offline: no transparency log): push signs the index and every platform manifest
+//! before a tag moves, cosign itself verifies each digest, `verify --signed-by` is the
+//! gate, and a signing failure moves no tag.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::text;
+
+const SHA: &str = "sig1";
+/// The key's password; never to appear in any output.
+const PASSWORD: &str = "pw-9f3c1e-correct-horse";
+const WRONG: &str = "pw-77d2aa-wrong-battery";
+
+/// `cosign ARGS` with the stack's environment, in `dir`.
+fn cosign(stack: &common::Stack, dir: &Path, args: &[&str], password: &str) -> Output {
+    let mut c = Command::new("cosign");
+    stack.apply_env(&mut c);
+    c.current_dir(dir)
+        .env("COSIGN_PASSWORD", password)
+        .args(args)
+        .output()
+        .expect("spawn cosign")
+}
+
+fn key_pair(stack: &common::Stack, dir: &Path, prefix: &str) {
+    let out = cosign(
+        stack,
+        dir,
+        &["generate-key-pair", "--output-key-prefix", prefix],
+        PASSWORD,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// The real cosign's verdict on `reference` with the public key `key`.
+fn cosign_verifies(stack: &common::Stack, dir: &Path, key: &str, reference: &str) -> bool {
+    let out = cosign(
+        stack,
+        dir,
+        &[
+            "verify",
+            "--key",
+            key,
+            "--insecure-ignore-tlog=true",
+            reference,
+        ],
+        "",
+    );
+    out.status.success()
+}
+
+fn digest_of(index: &serde_json::Value, arch: &str) -> String {
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == arch)
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn push_signs_every_digest_before_a_tag_moves_and_verify_is_the_gate() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("signed");
+    let yaml = format!(
+        "version: 1\nsign:\n  key: cosign.key\n  password_env: RELEASE_KEY_PW\nimages:\n  web:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n      - service: lambda\n        arch: arm64\n        tag: \"${{GIT_SHA}}-lambda\"\n      - service: heroku\n        tag: \"${{GIT_SHA}}-heroku\"\n"
+    );
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let p = dir.path();
+    key_pair(&stack, p, "cosign");
+    key_pair(&stack, p, "other");
+    let metadata = p.join("meta.json");
+
+    let (out, doc) = stack
+        .run_in(p)
+        .git_sha(SHA)
+        .env("RELEASE_KEY_PW", PASSWORD)
+        .json(&[
+            "push",
+            "--progress",
+            "plain",
+            "--format",
+            "json",
+            "--metadata-file",
+            metadata.to_str().unwrap(),
+        ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains(PASSWORD), "the password was printed: {t}");
+    let meta = std::fs::read_to_string(&metadata).unwrap();
+    assert!(!meta.contains(PASSWORD), "{meta}");
+
+    // What the report says was signed: the index, both platforms, the Lambda tag's
+    // manifest (the arm64 one) and the Heroku tag's Docker manifest (a digest of its
+    // own).
+    let index_digest = stack.tag_digest(&repo, "latest").unwrap();
+    let index = stack.manifest(&repo, "latest");
+    let amd = digest_of(&index, "amd64");
+    let arm = digest_of(&index, "arm64");
+    let heroku = stack.tag_digest(&repo, "sig1-heroku").unwrap();
+    assert_eq!(stack.tag_digest(&repo, "sig1-lambda").unwrap(), arm);
+    let signed: Vec<(String, String)> = doc["signed"][0]["digests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|d| {
+            (
+                d["what"].as_str().unwrap().to_string(),
+                d["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let digests: Vec<&str> = signed.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(
+        digests,
+        [
+            index_digest.as_str(),
+            amd.as_str(),
+            arm.as_str(),
+            heroku.as_str()
+        ],
+        "{signed:?}"
+    );
+    assert_eq!(doc["signed"][0]["signer"]["kind"], "key", "{doc}");
+
+    // The real cosign, independently: each digest verifies with the public key, none
+    // with another key.
+    for d in &digests {
+        let r = format!("{repo}@{d}");
+        assert!(cosign_verifies(&stack, p, "cosign.pub", &r), "{r}");
+        assert!(!cosign_verifies(&stack, p, "other.pub", &r), "{r}");
+    }
+
+    // The gate passes: the index and both platforms the targets need, signed.
+    let latest = format!("{repo}:latest");
+    let gate = |key: &str| {
+        stack.run_in(p).json(&[
+            "verify",
+            &latest,
+            "--target",
+            "apprunner",
+            "--target",
+            "apple-silicon",
+            "--signed-by",
+            key,
+            "--format",
+            "json",
+        ])
+    };
+    let (out, doc) = gate("cosign.pub");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let statuses: Vec<(String, String)> = doc["references"][0]["signatures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|s| {
+            (
+                s["of"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("index".to_string(), "valid".to_string()),
+            ("linux/amd64".to_string(), "valid".to_string()),
+            ("linux/arm64".to_string(), "valid".to_string())
+        ],
+        "{doc}"
+    );
+    // `check` takes the same flags: a Deployment on arm64 nodes needs the index and the
+    // arm64 manifest signed.
+    let deployment = p.join("deploy.yaml");
+    std::fs::write(
+        &deployment,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      nodeSelector: {{kubernetes.io/arch: arm64}}\n      containers:\n        - name: web\n          image: {latest}\n"
+        ),
+    )
+    .unwrap();
+    let check = || {
+        stack.run_in(p).json(&[
+            "check",
+            deployment.to_str().unwrap(),
+            "--signed-by",
+            "cosign.pub",
+            "--format",
+            "json",
+        ])
+    };
+    let (out, _) = check();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A wrong key fails it.
+    let (out, doc) = gate("other.pub");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(doc["references"][0]["signatures"][0]["status"], "invalid");
+
+    // A signing failure (a wrong password) after a change: nothing moves.
+    std::fs::write(p.join("Dockerfile"), "FROM scratch\nCOPY mpbuild.yaml /y\n").unwrap();
+    let out = stack
+        .run_in(p)
+        .git_sha(SHA)
+        .env("RELEASE_KEY_PW", WRONG)
+        .output(&["push", "--progress", "plain"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("signing failed: no tag moved"), "{t}");
+    assert!(t.contains("decryption failed"), "{t}");
+    assert!(!t.contains(WRONG), "the password was printed: {t}");
+    assert_eq!(
+        stack.tag_digest(&repo, "latest"),
+        Some(index_digest.clone())
+    );
+    assert_eq!(stack.tag_digest(&repo, "sig1-lambda"), Some(arm.clone()));
+    assert_eq!(stack.tag_digest(&repo, "sig1-heroku"), Some(heroku.clone()));
+
+    // The arm64 manifest re-pushed unsigned under the same tag (same blobs, one
+    // annotation more, so another digest): the gate fails, naming the platform.
+    let mut arm_manifest = stack.manifest(&repo, &arm);
+    arm_manifest["annotations"] = serde_json::json!({"tampered": "yes"});
+    let file = p.join("arm.json");
+    std::fs::write(&file, serde_json::to_vec(&arm_manifest).unwrap()).unwrap();
+    let pushed = oras_manifest_push(&stack, &format!("{repo}:unsigned-arm"), &file);
+    let new_arm = stack.tag_digest(&repo, "unsigned-arm").unwrap();
+    let mut new_index = index.clone();
+    for m in new_index["manifests"].as_array_mut().unwrap() {
+        if m["digest"] == arm.as_str() {
+            m["digest"] = serde_json::json!(new_arm);
+            m["size"] = serde_json::json!(std::fs::metadata(&file).unwrap().len());
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&new_index).unwrap()).unwrap();
+    oras_manifest_push(&stack, &latest, &file);
+    assert_ne!(
+        stack.tag_digest(&repo, "latest"),
+        Some(index_digest),
+        "{pushed}"
+    );
+    let (out, doc) = gate("cosign.pub");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    let arm_status = doc["references"][0]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["of"] == "linux/arm64")
+        .cloned()
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(arm_status["status"], "missing", "{doc}");
+    assert_eq!(arm_status["digest"], new_arm.as_str(), "{doc}");
+    let problems = doc["references"][0]["problems"].to_string();
+    assert!(
+        problems.contains("linux/arm64") && problems.contains("not signed by cosign.pub"),
+        "{problems}"
+    );
+    let (out, doc) = check();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        doc.to_string().contains("linux/arm64 (sha256:"),
+        "check names the platform: {doc}"
+    );
+    // The index itself is new and unsigned too; amd64 is still signed.
+    let out = stack.run_in(p).output(&[
+        "verify",
+        &latest,
+        "--platform",
+        "linux/amd64",
+        "--signed-by",
+        "cosign.pub",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(!t.contains("linux/amd64 ("), "{t}");
+}
+
+/// `oras manifest push` of `file` to `reference` (the stack's plain-HTTP registry).
+fn oras_manifest_push(stack: &common::Stack, reference: &str, file: &Path) -> String {
+    let mut c = Command::new("oras");
+    stack.apply_env(&mut c);
+    let out = c
+        .args([
+            "manifest",
+            "push",
+            "--plain-http",
+            reference,
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .expect("spawn oras");
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
