@@ -11,7 +11,10 @@ pub fn run(s: &Settings, args: &DoctorArgs) -> anyhow::Result<Code> {
         Err(e) if s.file.is_some() => return Err(e),
         Err(_) => None,
     };
-    let findings = doctor::checks(project.as_ref(), args.builder.as_deref());
+    let mut findings = doctor::checks(project.as_ref(), args.builder.as_deref());
+    findings.extend(doctor::signing::findings(project.as_ref(), &|name| {
+        std::env::var(name).ok()
+    }));
     if crate::cancel::requested() {
         // Checks cut short would read as failures: none is reported.
         return Err(crate::exit::Interrupted.into());

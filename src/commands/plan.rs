@@ -162,6 +162,9 @@ pub fn render_text(
                     .unwrap_or_default()
             );
         }
+        if let Some(what) = crate::pipeline::sign::planned(img) {
+            let _ = writeln!(out, "  sign          {what}");
+        }
         if let Some(f) = forecasts.iter().find(|f| f.image == img.name) {
             out.push_str(&crate::emulation::render::forecast(f));
         }

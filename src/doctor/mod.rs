@@ -6,6 +6,7 @@
 //! failed. Nothing here prints: the command renders the findings.
 
 mod probes;
+pub mod signing;
 mod system;
 
 use serde::Serialize;

@@ -52,6 +52,12 @@ pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
                 s.timeout_s
             ));
         }
+        if let Some(what) = super::sign::planned(image) {
+            out.push_str(&format!(
+                "# sign {}: {what}\n",
+                image.repository.as_written()
+            ));
+        }
         for t in &image.tags {
             out.push_str(&format!(
                 "# tag {}:{t} → the verified index\n",

@@ -97,3 +97,21 @@ pub fn render_line(signed: &[Signed], name: &str) -> String {
     let what: Vec<&str> = s.digests.iter().map(|d| d.what.as_str()).collect();
     format!("  signed     {} with {}\n", what.join(", "), s.signer)
 }
+
+/// What `push --dry-run` and `plan` say an image's signing will cover, and with what;
+/// `None` for an unsigned image.
+pub fn planned(image: &crate::plan::ImagePlan) -> Option<String> {
+    let signer = image.sign.as_ref()?;
+    let mut what = vec!["the index".to_string()];
+    what.extend(image.platforms.iter().map(ToString::to_string));
+    what.extend(
+        image
+            .single_tags
+            .iter()
+            .map(|s| format!("tag {}'s manifest", s.tag)),
+    );
+    Some(format!(
+        "{} before a tag moves, with {signer}",
+        what.join(", ")
+    ))
+}

@@ -3,29 +3,32 @@
 
 use crate::exit::{Code, Coded};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum SignError {
-    #[error("cosign is not on PATH")]
     Missing,
-    #[error("MPBUILD_COSIGN names `{path}`, which cannot be run: {message}")]
-    NotRunnable { path: String, message: String },
-    #[error("cosign {found} is too old: mpbuild needs cosign 2.0 or newer")]
-    TooOld { found: String },
-    #[error("`{program} version --json` did not answer as cosign does: {message}")]
-    Version { program: String, message: String },
-    #[error(
-        "image `{image}`: the password of the signing key {key} is read from ${var}, which is not set"
-    )]
+    NotRunnable {
+        path: String,
+        message: String,
+    },
+    TooOld {
+        found: String,
+    },
+    Version {
+        program: String,
+        message: String,
+    },
     NoPassword {
         image: String,
         key: String,
         var: String,
     },
-    #[error("image `{image}`: the signing key {path} is not a file")]
-    NoKeyFile { image: String, path: String },
-    #[error("image `{image}`: keyless signing needs an OIDC token, and none is available here")]
-    NoOidc { image: String },
-    #[error("{what} failed (cosign exited with {status}): {message}")]
+    NoKeyFile {
+        image: String,
+        path: String,
+    },
+    NoOidc {
+        image: String,
+    },
     Failed {
         /// "signing image `api` (3 digests)", "verifying the signature of …".
         what: String,
@@ -35,11 +38,64 @@ pub enum SignError {
         /// The registry or the KMS failed, not the signing itself.
         remote: bool,
     },
-    #[error("{what}: cosign did not finish within {seconds} s; stopped")]
-    TimedOut { what: String, seconds: u64 },
-    #[error("{what}: cosign could not be run: {message}")]
-    Spawn { what: String, message: String },
+    TimedOut {
+        what: String,
+        seconds: u64,
+    },
+    Spawn {
+        what: String,
+        message: String,
+    },
 }
+
+impl SignError {
+    /// What went wrong (the help follows it in `Display`).
+    pub fn message(&self) -> String {
+        match self {
+            SignError::Missing => "cosign is not on PATH".into(),
+            SignError::NotRunnable { message, path, .. } => {
+                format!("MPBUILD_COSIGN names `{path}`, which cannot be run: {message}")
+            }
+            SignError::TooOld { found, .. } => {
+                format!("cosign {found} is too old: mpbuild needs cosign 2.0 or newer")
+            }
+            SignError::Version {
+                message, program, ..
+            } => format!("`{program} version --json` did not answer as cosign does: {message}"),
+            SignError::NoPassword {
+                image, key, var, ..
+            } => format!(
+                "image `{image}`: the password of the signing key {key} is read from ${var}, which is not set"
+            ),
+            SignError::NoKeyFile { image, path, .. } => {
+                format!("image `{image}`: the signing key {path} is not a file")
+            }
+            SignError::NoOidc { image, .. } => format!(
+                "image `{image}`: keyless signing needs an OIDC token, and none is available here"
+            ),
+            SignError::Failed {
+                message,
+                status,
+                what,
+                ..
+            } => format!("{what} failed (cosign exited with {status}): {message}"),
+            SignError::TimedOut { seconds, what, .. } => {
+                format!("{what}: cosign did not finish within {seconds} s; stopped")
+            }
+            SignError::Spawn { message, what, .. } => {
+                format!("{what}: cosign could not be run: {message}")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for SignError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::exit::write_with_help(f, &self.message(), self.help().as_deref())
+    }
+}
+
+impl std::error::Error for SignError {}
 
 impl Coded for SignError {
     fn code(&self) -> Code {

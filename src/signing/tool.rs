@@ -186,9 +186,10 @@ mod tests {
             &["hunter2-xyz"],
         );
         assert_eq!(
-            e.to_string(),
+            e.message(),
             "signing image `api` failed (cosign exited with status 1): bad password ***"
         );
+        assert!(!e.to_string().contains("hunter2-xyz"));
         assert_eq!(crate::exit::Coded::code(&e), crate::exit::Code::Build);
         let e = failure(
             "signing",
