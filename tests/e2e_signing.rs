@@ -408,3 +408,76 @@ impl NoOidc for common::run::Run {
             .env("BUILDKITE_AGENT_ACCESS_TOKEN", "")
     }
 }
+
+#[test]
+fn a_mirrored_signed_image_verifies_at_the_destination_with_the_same_key() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("signed-src");
+    let yaml = format!(
+        "version: 1\nsign: {{key: cosign.key}}\nimages:\n  web:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n"
+    );
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let p = dir.path();
+    key_pair(&stack, p, "cosign");
+    let out =
+        stack
+            .run_in(p)
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .output(&["push", "--progress", "plain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let index = stack.tag_digest(&repo, "latest").unwrap();
+    let m = stack.manifest(&repo, "latest");
+    let (amd, arm) = (digest_of(&m, "amd64"), digest_of(&m, "arm64"));
+
+    // Every platform, the source digest kept: the index and both platforms verify at the
+    // destination.
+    let all = stack.unique_repo("signed-all");
+    let out = stack.run_in(p).output(&[
+        "mirror",
+        &format!("{repo}:latest"),
+        &format!("{all}:latest"),
+        "--all",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    for d in [&index, &amd, &arm] {
+        let r = format!("{all}@{d}");
+        assert!(cosign_verifies(&stack, p, "cosign.pub", &r), "{r}");
+    }
+    assert!(
+        t.contains("3 cosign signature/attestation tag(s) copied"),
+        "{t}"
+    );
+    // One platform (a new index, unsigned): that platform's manifest keeps its digest
+    // and its signature.
+    let one = stack.unique_repo("signed-arm64");
+    let out = stack.run_in(p).output(&[
+        "mirror",
+        &format!("{repo}:latest"),
+        &format!("{one}:latest"),
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(cosign_verifies(
+        &stack,
+        p,
+        "cosign.pub",
+        &format!("{one}@{arm}")
+    ));
+    let out = stack.run_in(p).output(&[
+        "verify",
+        &format!("{one}:latest"),
+        "--platform",
+        "linux/arm64",
+        "--signed-by",
+        "cosign.pub",
+    ]);
+    let t = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the new index is not signed: {t}"
+    );
+    assert!(t.contains("linux/arm64 signed"), "{t}");
+}

@@ -36,6 +36,8 @@ pub struct Mirrored {
     pub blobs_mounted: usize,
     pub blobs_skipped: usize,
     pub bytes_copied: u64,
+    /// cosign signature and attestation tags copied with it (`sha256-HEX.sig`/`.att`).
+    pub signatures_copied: usize,
 }
 
 /// Why a mirror could not start.
@@ -208,12 +210,23 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
         });
     }
     let bar = ui.byte_bar(&format!("{} → {}", j.src, j.dest));
-    let done = copy(client, &j.src, &j.dest, &prepared, &bar)?;
+    let mut done = copy(client, &j.src, &j.dest, &prepared, &bar)?;
     bar.finish();
     let digest_ref = j.dest.with_target(&done.digest);
     let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
     let ok = verdict.ok();
     if ok {
+        // The signatures of what kept its digest go before the tag moves, so the tag
+        // never names an image that does not verify with the source's key.
+        let mut kept: Vec<String> = prepared
+            .manifests
+            .iter()
+            .map(|(d, _)| d.digest.clone())
+            .collect();
+        if !done.filtered {
+            kept.insert(0, done.digest.clone());
+        }
+        done.signatures_copied = signatures::copy(client, &j.src, &j.dest, &kept)?;
         if crate::cancel::requested() {
             return Err(crate::exit::Interrupted.into());
         }
@@ -510,6 +523,7 @@ pub fn copy(
         blobs_mounted: counts.mounted,
         blobs_skipped: counts.skipped,
         bytes_copied: counts.bytes,
+        signatures_copied: 0,
     })
 }
 
@@ -539,6 +553,7 @@ pub fn tag(client: &Client, dest: &Reference, digest: &str) -> anyhow::Result<()
 }
 
 mod blobs;
+pub mod signatures;
 
 #[cfg(test)]
 mod tests;

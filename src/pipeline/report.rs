@@ -439,14 +439,18 @@ pub fn render_mirrors(done: &[Done]) -> String {
             format!("the source digest kept ({})", m.platforms.join(", "))
         };
         out.push_str(&format!(
-            "mirrored {} → {}@{}: {how}; {} blob(s) copied ({} bytes), {} mounted, {} already there\n",
+            "mirrored {} → {}@{}: {how}; {} blob(s) copied ({} bytes), {} mounted, {} already there{}\n",
             d.src,
             d.dest,
             report::short(&m.digest),
             m.blobs_copied,
             m.bytes_copied,
             m.blobs_mounted,
-            m.blobs_skipped
+            m.blobs_skipped,
+            match m.signatures_copied {
+                0 => String::new(),
+                n => format!("; {n} cosign signature/attestation tag(s) copied"),
+            }
         ));
     }
     out
