@@ -56,7 +56,10 @@ fn project() -> tempfile::TempDir {
     std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
     std::fs::write(
         dir.path().join("mpbuild.yaml"),
-        "version: 1\nimages:\n  app:\n    repository: 127.0.0.1:1/app\n    tags: [latest]\n    targets: [{service: apprunner}]\n",
+        format!(
+            "version: 1\nimages:\n  app:\n    repository: {}/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
+            common::writable_registry::addr()
+        ),
     )
     .unwrap();
     dir

@@ -6,12 +6,22 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+mod common;
+
+/// A project whose repository is on a registry that takes every write (push checks
+/// the destination before it builds): its address is `registry()`'s.
 fn project() -> tempfile::TempDir {
+    project_at(&registry())
+}
+
+use common::writable_registry::addr as registry;
+
+fn project_at(registry: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
     std::fs::write(
         dir.path().join("mpbuild.yaml"),
-        "version: 1\nimages:\n  app:\n    repository: 127.0.0.1:1/app\n    tags: [latest]\n    targets: [{service: apprunner}]\n",
+        format!("version: 1\nimages:\n  app:\n    repository: {registry}/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n"),
     )
     .unwrap();
     dir
@@ -93,7 +103,10 @@ fn a_failing_build_shows_the_step_and_log_and_moves_nothing() {
     );
     assert!(text.contains("| /bin/sh: can't open"), "{text}");
     assert!(
-        text.contains("no tag moved; 127.0.0.1:1/app:latest stays where it was"),
+        text.contains(&format!(
+            "no tag moved; {}/app:latest stays where it was",
+            registry()
+        )),
         "{text}"
     );
     let argv = std::fs::read_to_string(bin.path().join("argv")).unwrap();
@@ -225,4 +238,38 @@ fn color_in_help_follows_the_flag() {
     assert!(!never.contains('\u{1b}'), "{never}");
     let (_, auto, _) = run_with(p.path(), empty.path(), &["--help"]);
     assert!(!auto.contains('\u{1b}'), "not a terminal: {auto}");
+}
+
+/// Issue 24, bug 2: a destination where nothing listens stops the push before buildx
+/// is started, in about a second, with exit 4 and the request that failed.
+#[test]
+fn an_unreachable_registry_stops_the_push_before_the_build() {
+    let p = project_at("127.0.0.1:1");
+    let bin = tempfile::tempdir().unwrap();
+    fake_docker(
+        bin.path(),
+        &format!(
+            "echo \"$@\" >> \"{log}\"\ncase \"$2\" in\n  version) echo 'github.com/docker/buildx v0.13.1 abc';;\n  inspect) printf 'Name: default\\nDriver: docker\\n';;\n  build) exit 1;;\nesac",
+            log = bin.path().join("calls").display()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run_with(p.path(), bin.path(), &["push", "--format", "json"]);
+    let took = started.elapsed();
+    assert_eq!(code, 4, "{stderr}");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    let calls = std::fs::read_to_string(bin.path().join("calls")).unwrap_or_default();
+    assert!(!calls.contains("buildx build"), "buildx built: {calls}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["failure"]["stage"], "preflight", "{doc}");
+    assert_eq!(doc["exit_code"], 4, "{doc}");
+    assert!(
+        stderr.contains("POST http://127.0.0.1:1/v2/app/blobs/uploads/")
+            && stderr.contains("is 127.0.0.1:1 reachable from here?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no tag moved; 127.0.0.1:1/app:latest stays where it was"),
+        "{stderr}"
+    );
 }

@@ -4,6 +4,8 @@
 //! value in mpbuild.yaml, merge records with a bad platform or digest. Each is exit 2
 //! naming where; nothing runs.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -77,6 +79,14 @@ fn the_context_is_passed_after_the_end_of_options() {
     // Written as `./…`, the directory is a context like any other, and buildx gets it
     // after `--` (so no spelling of it can be an option).
     let dir = project("    context: ./--output=type=local,dest=out\n");
+    // A destination that takes writes: push checks it before it builds.
+    let yaml = dir.path().join("mpbuild.yaml");
+    let written = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(
+        &yaml,
+        written.replace("127.0.0.1:9", &common::writable_registry::addr()),
+    )
+    .unwrap();
     let ctx = dir.path().join("--output=type=local,dest=out");
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(ctx.join("Dockerfile"), "FROM scratch\n").unwrap();

@@ -2,6 +2,8 @@
 //! directories refused, each run's directory removed at its end (failure and Ctrl-C
 //! included), `mpbuild clean`. Two real pushes at once are in e2e_workdir.rs.
 
+mod common;
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -29,7 +31,10 @@ fn fixture(build: &str) -> Fixture {
     std::fs::write(project.join("Dockerfile"), "FROM scratch\n").unwrap();
     std::fs::write(
         project.join("mpbuild.yaml"),
-        "version: 1\nimages:\n  app:\n    repository: 127.0.0.1:1/app\n    tags: [latest]\n    targets: [{service: apprunner}]\n",
+        format!(
+            "version: 1\nimages:\n  app:\n    repository: {}/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
+            common::writable_registry::addr()
+        ),
     )
     .unwrap();
     // `build` gets buildx's argv; $dest is the OCI layout's directory.

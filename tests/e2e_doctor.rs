@@ -89,3 +89,33 @@ fn an_unreachable_daemon_is_reported() {
         "{f}"
     );
 }
+
+/// Issue 24, bug 2: a destination registry where nothing listens is a failing check
+/// (it was "ok credentials … anonymous" and "0 failing"); the stack's registry answers.
+#[test]
+fn an_unreachable_registry_is_a_failing_check() {
+    let Some(stack) = common::stack() else { return };
+    let port = common::free_port();
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: 127.0.0.1:{port}/doctor/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n  ok:\n    repository: {}/doctor/ok\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
+        stack.registry
+    );
+    let dir = stack.context(&[
+        ("mpbuild.yaml", yaml.as_bytes()),
+        ("Dockerfile", b"FROM scratch\n"),
+    ]);
+    let out = doctor(&stack, dir.path(), None);
+    assert_eq!(out.status.code(), Some(1));
+    let f = finding(&out, &format!("registry 127.0.0.1:{port}"));
+    assert_eq!(f["status"], "fail", "{f}");
+    assert!(
+        f["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("GET http://127.0.0.1:{port}/v2/")),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("reachable"), "{f}");
+    let ok = finding(&out, &format!("registry {}", stack.registry));
+    assert_eq!(ok["status"], "ok", "{ok}");
+}

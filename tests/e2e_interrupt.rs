@@ -178,8 +178,11 @@ fn push_stalled_in_its_upload_stops_at_sigint_and_sigterm_and_moves_no_tag() {
         &yaml,
         &format!("FROM {}\nCOPY marker /marker\n", stack.base_image),
     );
-    // The docker driver exports a layout that mpbuild uploads: the upload stalls.
-    proxy.always(Some("PUT"), "/blobs/uploads/", Fault::Stall(STALL));
+    // The docker driver exports a layout that mpbuild uploads: the upload stalls (not
+    // the registry check before the build).
+    proxy
+        .always(None, common::fault::PREFLIGHT, Fault::Pass)
+        .always(Some("PUT"), "/blobs/uploads/", Fault::Stall(STALL));
     for signal in ["INT", "TERM"] {
         let before = proxy.faults_applied();
         let cmd = &mut mpbuild_in(&stack, dir.path(), ".w", &["push", "--progress", "plain"]);

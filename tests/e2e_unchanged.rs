@@ -43,6 +43,7 @@ fn uploads(stack: &Stack, mark: &common::LogMark, repo: &str) -> Vec<common::Acc
         .into_iter()
         .filter(|a| {
             a.path.starts_with(&app)
+                && !a.path.contains(common::fault::PREFLIGHT)
                 && ((a.method == "POST" && a.path.contains("/blobs/uploads/"))
                     || (a.method == "PUT" && a.path.contains("/manifests/sha256:")))
         })

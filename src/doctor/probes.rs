@@ -9,7 +9,7 @@ use crate::config::Project;
 use crate::platform::Platform;
 use crate::registry::credentials::Store;
 use crate::registry::error::{ecr_region, login_hint};
-use crate::registry::{Reference, is_loopback};
+use crate::registry::{Client, Reference, Repository, is_loopback};
 
 /// The machine mpbuild runs on.
 pub(super) fn host() -> Finding {
@@ -347,10 +347,13 @@ pub(super) fn image_store(exe: &Path, project: &Project, builder: &Builder) -> O
     })
 }
 
-/// Credentials for each registry the project's images and mirrors go to.
+/// Credentials for each registry the project's images and mirrors go to, then whether
+/// it answers: `GET /v2/` with those credentials (a pull token where it asks for one).
+/// Doctor writes nothing; `push` checks the write itself before it builds.
 pub(super) fn credentials(project: &Project) -> Vec<Finding> {
     let store = Store::from_env();
-    let mut registries: Vec<String> = Vec::new();
+    // One repository per registry: the first that goes there.
+    let mut repos: Vec<Repository> = Vec::new();
     let mirrors = project
         .mirrors
         .iter()
@@ -358,17 +361,39 @@ pub(super) fn credentials(project: &Project) -> Vec<Finding> {
     for r in project
         .images
         .iter()
-        .map(|i| i.repository.registry.clone())
-        .chain(mirrors.map(|r| r.repository.registry))
+        .map(|i| i.repository.clone())
+        .chain(mirrors.map(|r| r.repository))
     {
-        if !registries.contains(&r) {
-            registries.push(r);
+        if !repos.iter().any(|k| k.registry == r.registry) {
+            repos.push(r);
         }
     }
-    registries
+    let client = Client::new(crate::registry::Options {
+        insecure: project.insecure_registries.clone(),
+        ..Default::default()
+    });
+    repos
         .iter()
-        .map(|reg| credential(store.as_ref(), reg))
+        .flat_map(|repo| {
+            [
+                credential(store.as_ref(), &repo.registry),
+                reachable(client.as_deref(), repo),
+            ]
+        })
         .collect()
+}
+
+/// Whether `repo`'s registry answers the distribution API.
+fn reachable(
+    client: Result<&Client, &crate::registry::RegistryError>,
+    repo: &Repository,
+) -> Finding {
+    let check = format!("registry {}", repo.registry);
+    match client.map(|c| c.ping(repo)) {
+        Ok(Ok(())) => finding(Status::Ok, &check, "answers (distribution API v2)", None),
+        Ok(Err(e)) => finding(Status::Fail, &check, e.message(), e.help()),
+        Err(e) => finding(Status::Fail, &check, e.message(), e.help()),
+    }
 }
 
 /// The credential Docker's config holds for `reg`, if it is needed and there.

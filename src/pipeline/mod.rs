@@ -2,7 +2,7 @@
 //! inputs and outputs; none prints (live progress goes to the [`Ui`](crate::buildx::Ui)
 //! the edge hands in), so the edge renders the same outcome as text or JSON.
 //!
-//! `mirror` (the project's base-image copies) → `build` (buildx: push by digest, or an
+//! `preflight` (each destination answers and takes a write) → `mirror` (the project's base-image copies) → `build` (buildx: push by digest, or an
 //! OCI layout) → `upload` (the `docker` driver's layout) → `verify` (the pushed digest,
 //! and the plain manifests single-manifest tags will get) → `smoke` (the image's own
 //! command run in the pushed digest on each platform, when it has `smoke:`) → `promote`
@@ -17,6 +17,7 @@ pub mod finish;
 pub mod leg;
 pub mod merge;
 pub mod mirror;
+pub mod preflight;
 pub mod promote;
 mod push;
 pub mod record;

@@ -1,4 +1,4 @@
-//! `push` as stages: mirror → which images changed → build → upload → the candidates,
+//! `push` as stages: preflight → mirror → which images changed → build → upload → the candidates,
 //! built and reused, to [`finish`] (verify → smoke → promote → report). Every stop
 //! before promotion is one [`Failure`] naming the stage and the tags that stayed.
 
@@ -10,7 +10,7 @@ use super::finish::{Finish, finish};
 use super::report::{self, Failure, Kind, PushReport, Skipped, Stage};
 use super::smoke::{Runner, ToolsSource};
 use super::unchanged::{self, Skip, Unchanged};
-use super::{build, mirror, upload};
+use super::{build, mirror, preflight, upload};
 use crate::buildx::Ui;
 use crate::plan::Plan;
 use crate::registry::Client;
@@ -60,12 +60,18 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
     };
     let interrupted = || Some(crate::exit::Interrupted.into());
 
-    // 0. The project's mirrors (base images copied with the platforms they need).
+    // 0. Every destination answers and takes a write: a refusal now, not after the build.
+    let destinations = preflight::destinations(p.plan, p.mirrors);
+    if let Err(e) = preflight::check(p.client, &destinations) {
+        return fail(rep, Stage::Preflight, Some(e));
+    }
+
+    // 1. The project's mirrors (base images copied with the platforms they need).
     if let Err((stage, error)) = mirrors(p, ui, &mut rep) {
         return fail(rep, stage, error);
     }
 
-    // 1. Which images changed: the others are reused, not built.
+    // 2. Which images changed: the others are reused, not built.
     let split = p
         .skip
         .as_ref()
@@ -90,7 +96,7 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         }
     }
 
-    // 2. Build (and push by digest, or export), no tag moved; upload the layouts of the
+    // 3. Build (and push by digest, or export), no tag moved; upload the layouts of the
     //    docker driver.
     let fresh = if to_build.images.is_empty() {
         Vec::new()
@@ -104,7 +110,7 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         return fail(rep, Stage::Upload, interrupted());
     }
 
-    // 3. The built and the reused images go on together, in the plan's order.
+    // 4. The built and the reused images go on together, in the plan's order.
     if p.skip.is_some() {
         rep.unchanged = reused.iter().filter_map(Unchanged::of).collect();
         rep.built = built;

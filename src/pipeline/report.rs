@@ -20,6 +20,8 @@ use crate::verify::{Verdict, report};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
+    /// Each destination answers and takes a write, before anything is built.
+    Preflight,
     Mirror,
     Build,
     Upload,
@@ -50,6 +52,7 @@ impl Failure {
     pub fn why(&self) -> &'static str {
         match (self.stage, &self.error) {
             (_, Some(e)) if interrupted(e) => "interrupted",
+            (Stage::Preflight, _) => "a destination registry refused before the build",
             (Stage::Mirror, _) => "a mirror failed verification",
             (Stage::Build, _) => "the build failed",
             (Stage::Upload, _) => "the upload failed",

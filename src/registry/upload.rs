@@ -16,6 +16,13 @@ pub struct Upload {
     url: String,
 }
 
+impl Upload {
+    /// The session at `url` (absolute).
+    pub(super) fn at(url: String) -> Upload {
+        Upload { url }
+    }
+}
+
 /// What a mount request did.
 #[derive(Debug, Clone)]
 enum Mount {

@@ -41,7 +41,15 @@ pub enum Fault {
     RedirectTo(u16, String),
     /// Answer 401 with this `WWW-Authenticate` value.
     Challenge(String),
+    /// Forward unchanged, and count as no fault: a rule placed before a broader one
+    /// exempts what it matches (push's registry check, [`PREFLIGHT`]).
+    Pass,
 }
+
+/// What every request of push's registry check (`POST`/`PUT …/blobs/uploads/…?digest=`
+/// of the OCI empty JSON `{}`) has in its URL, and an image's uploads never do.
+pub const PREFLIGHT: &str =
+    "digest=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
 impl Fault {
     pub fn status(code: u16) -> Fault {
@@ -277,7 +285,10 @@ fn handle(
         method: req.method.clone(),
         path: req.target.clone(),
         authorization: req.header("authorization").is_some(),
-        fault: fault.as_ref().map(|f| format!("{f:?}")),
+        fault: fault
+            .as_ref()
+            .filter(|f| !matches!(f, Fault::Pass))
+            .map(|f| format!("{f:?}")),
         at: Instant::now(),
         complete: req.complete,
     });

@@ -9,6 +9,7 @@ pub mod run;
 pub mod running;
 pub mod static_registry;
 pub mod tls;
+pub mod writable_registry;
 
 #[allow(unused_imports)] // each test file uses some of them
 pub use run::{
