@@ -113,9 +113,11 @@ impl Printer {
         println!("{}", escape::json(doc));
     }
 
-    /// A JSON value, pretty-printed, as the command's document.
+    /// A JSON value, pretty-printed, as the command's document: its `schema_version`,
+    /// `command`, `result` and `exit_code` first, in that order (every document's
+    /// head), then the rest.
     pub fn value(&self, doc: &serde_json::Value) {
-        self.json(&serde_json::to_string_pretty(doc).unwrap_or_default());
+        self.json(&head_first(doc));
     }
 
     /// Whether this run printed its JSON document.
@@ -201,4 +203,25 @@ macro_rules! errln {
     ($p:expr, $($t:tt)*) => {
         $p.errln(&format!($($t)*))
     };
+}
+
+/// The keys every JSON document starts with, in this order.
+pub const HEAD: [&str; 4] = ["schema_version", "command", "result", "exit_code"];
+
+/// `doc` pretty-printed with [`HEAD`]'s keys first (serde_json's maps are sorted).
+pub fn head_first(doc: &serde_json::Value) -> String {
+    struct Ordered<'a>(Vec<(&'a String, &'a serde_json::Value)>);
+    impl serde::Serialize for Ordered<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().copied())
+        }
+    }
+    let Some(map) = doc.as_object() else {
+        return serde_json::to_string_pretty(doc).unwrap_or_default();
+    };
+    let rank = |k: &str| HEAD.iter().position(|h| *h == k).unwrap_or(HEAD.len());
+    let mut entries: Vec<_> = map.iter().collect();
+    // Stable: the other keys keep their (sorted) order.
+    entries.sort_by_key(|(k, _)| rank(k));
+    serde_json::to_string_pretty(&Ordered(entries)).unwrap_or_default()
 }

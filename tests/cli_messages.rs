@@ -60,3 +60,32 @@ fn merge_from_an_empty_directory_names_every_platform() {
     assert!(out.stdout.is_empty(), "{t}");
     insta::assert_snapshot!(t);
 }
+
+/// README: smoke shows "the output's last 20 lines" — for a passing platform too (it
+/// showed only the last line).
+#[test]
+fn smoke_shows_the_output_tail_of_passing_platforms_too() {
+    use mpbuild::pipeline::smoke::SmokeResult;
+    let result = |platform: &str, ok: bool, tail: &str| SmokeResult {
+        image: "app".into(),
+        reference: "r.example/app@sha256:5fd8".into(),
+        platform: platform.into(),
+        ok,
+        exit_code: Some(if ok { 0 } else { 1 }),
+        duration_s: 1.0,
+        native: ok,
+        node: "default".into(),
+        output_tail: tail.into(),
+        reason: (!ok).then(|| "exit code 1".into()),
+        command: vec!["sh".into(), "-c".into(), "./selftest".into()],
+    };
+    let text = mpbuild::pipeline::report::render_smoke(&[
+        result(
+            "linux/amd64",
+            true,
+            "checking config\nchecking db\nall good\n",
+        ),
+        result("linux/arm64", false, "checking config\nsegfault\n"),
+    ]);
+    insta::assert_snapshot!(text);
+}

@@ -130,6 +130,7 @@ fn status(
             Format::Json => p.value(&serde_json::json!({
                 "schema_version": super::output::SCHEMA_VERSION,
                 "command": "builder status",
+                "result": "failed",
                 "builder": declared.name,
                 "exists": false,
                 "ok": false,
@@ -168,6 +169,7 @@ fn status(
         Format::Json => p.value(&serde_json::json!({
             "schema_version": super::output::SCHEMA_VERSION,
             "command": "builder status",
+            "result": if all_up { "ok" } else { "failed" },
             "builder": declared.name,
             "driver": actual.driver,
             "exists": true,

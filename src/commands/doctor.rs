@@ -20,10 +20,18 @@ pub fn run(s: &Settings, args: &DoctorArgs) -> anyhow::Result<Code> {
         return Err(crate::exit::Interrupted.into());
     }
     let p = s.printer();
+    let code = if findings.iter().any(|f| f.status == Status::Fail) {
+        Code::VerifyFailed
+    } else {
+        Code::Ok
+    };
     match args.format {
         Format::Json => p.value(&serde_json::json!({
             "schema_version": super::output::SCHEMA_VERSION,
-            "ok": findings.iter().all(|f| f.status != Status::Fail),
+            "command": "doctor",
+            "result": if code == Code::Ok { "ok" } else { "failed" },
+            "exit_code": code.as_i32(),
+            "ok": code == Code::Ok,
             "findings": findings,
         })),
         Format::Text if p.quiet() => {
@@ -45,9 +53,5 @@ pub fn run(s: &Settings, args: &DoctorArgs) -> anyhow::Result<Code> {
         }
         Format::Text => crate::out!(p, "{}", doctor::render(&findings)),
     }
-    Ok(if findings.iter().any(|f| f.status == Status::Fail) {
-        Code::VerifyFailed
-    } else {
-        Code::Ok
-    })
+    Ok(code)
 }

@@ -53,6 +53,7 @@ where
     // stayed where it was and exits 130 (see `cancel`).
     crate::cancel::install(&printer);
     let json = json_command(&cli.command);
+    let metadata = metadata_file(&cli.command);
     match dispatch(&settings, cli.command) {
         // A command that reports failures as its result (check's registry errors):
         // after a signal they are the interrupt's (unless it said so itself).
@@ -71,6 +72,9 @@ where
             };
             if let Some(command) = json {
                 output::error_json(&printer, command, &err, code);
+            }
+            if let Some((command, path)) = &metadata {
+                output::error_metadata(&printer, path, command, &err, code);
             }
             code.as_i32()
         }
@@ -94,6 +98,15 @@ fn json_command(command: &Command) -> Option<&'static str> {
         Command::Doctor(a) => json(a.format, "doctor"),
         Command::Smoke(a) => json(a.format, "smoke"),
         Command::Builder(BuilderCommand::Status { format }) => json(*format, "builder status"),
+        _ => None,
+    }
+}
+
+/// `push`'s or `merge`'s `--metadata-file`, which holds a document whatever happened.
+fn metadata_file(command: &Command) -> Option<(&'static str, std::path::PathBuf)> {
+    match command {
+        Command::Push(a) => a.metadata_file.clone().map(|p| ("push", p)),
+        Command::Merge(a) => a.metadata_file.clone().map(|p| ("merge", p)),
         _ => None,
     }
 }
@@ -132,6 +145,9 @@ fn version(s: &Settings, format: crate::cli::Format) -> anyhow::Result<Code> {
     match format {
         crate::cli::Format::Json => p.value(&serde_json::json!({
             "schema_version": output::SCHEMA_VERSION,
+            "command": "version",
+            "result": "ok",
+            "exit_code": 0,
             "version": VERSION,
             "commit": COMMIT,
             "catalog": {

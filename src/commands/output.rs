@@ -82,13 +82,38 @@ pub(super) fn error_json(printer: &Printer, command: &str, err: &anyhow::Error, 
     if printer.json_printed() {
         return;
     }
-    printer.value(&serde_json::json!({
+    printer.value(&error_doc(command, err, code));
+}
+
+/// The document of a run that failed before it had a report.
+fn error_doc(command: &str, err: &anyhow::Error, code: Code) -> serde_json::Value {
+    serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "command": command,
         "result": "error",
         "error": format!("{err:#}"),
         "exit_code": code.as_i32(),
-    }));
+    })
+}
+
+/// `--metadata-file` of a push or merge that failed before it had a report (a bad
+/// project file, an unset `${VAR}`: exit 2): the error's document, so a pipeline that
+/// reads the file finds one whatever happened. A file that cannot be written is said
+/// on stderr; the run's own error and exit code stand.
+pub(super) fn error_metadata(
+    printer: &Printer,
+    path: &Path,
+    command: &str,
+    err: &anyhow::Error,
+    code: Code,
+) {
+    let doc = crate::printer::head_first(&error_doc(command, err, code));
+    if let Err(e) = std::fs::write(path, format!("{doc}\n")) {
+        printer.labelled(
+            "warning",
+            &format!("cannot write the metadata file {}: {e}", path.display()),
+        );
+    }
 }
 
 /// A line about a failure: through the bars, and on stderr even with `-q` (it says

@@ -38,6 +38,9 @@ pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
             #[derive(serde::Serialize)]
             struct Doc<'a> {
                 schema_version: u32,
+                command: &'static str,
+                result: &'static str,
+                exit_code: i32,
                 /// The directory the commands run in.
                 cwd: &'a std::path::Path,
                 #[serde(flatten)]
@@ -48,6 +51,9 @@ pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
             }
             s.printer().json(&serde_json::to_string_pretty(&Doc {
                 schema_version: super::output::SCHEMA_VERSION,
+                command: "plan",
+                result: "ok",
+                exit_code: 0,
                 cwd: &cwd,
                 plan: &plan,
                 emulation: &forecasts,

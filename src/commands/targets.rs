@@ -48,6 +48,9 @@ pub fn run(s: &Settings, args: &TargetsArgs) -> anyhow::Result<Code> {
             let list: Vec<_> = services.iter().map(|s| to_json(s, &host)).collect();
             s.printer().value(&json!({
                 "schema_version": super::output::SCHEMA_VERSION,
+                "command": "targets",
+                "result": "ok",
+                "exit_code": 0,
                 "services": list,
             }));
         }

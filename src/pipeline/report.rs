@@ -514,12 +514,8 @@ pub fn render_smoke(results: &[SmokeResult]) -> String {
                 .map(|why| format!(": {why}"))
                 .unwrap_or_default()
         ));
-        let shown: Vec<&str> = if r.ok {
-            r.output_tail.lines().last().into_iter().collect()
-        } else {
-            r.output_tail.lines().collect()
-        };
-        for l in shown {
+        // The output's last lines (the run keeps 20), passing or not.
+        for l in r.output_tail.lines() {
             out.push_str(&format!("        | {l}\n"));
         }
     }

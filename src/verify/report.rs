@@ -214,15 +214,22 @@ fn render_referrers(out: &mut String, v: &Verdict) {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     schema_version: u32,
+    command: &'static str,
+    result: &'static str,
+    exit_code: i32,
     ok: bool,
     references: &'a [Verdict],
 }
 
 /// The JSON report: the same facts.
 pub fn render_json(verdicts: &[Verdict]) -> String {
+    let ok = verdicts.iter().all(Verdict::ok);
     let report = JsonReport {
         schema_version: 1,
-        ok: verdicts.iter().all(Verdict::ok),
+        command: "verify",
+        result: if ok { "ok" } else { "failed" },
+        exit_code: if ok { 0 } else { 1 },
+        ok,
         references: verdicts,
     };
     serde_json::to_string_pretty(&report).unwrap_or_default()
