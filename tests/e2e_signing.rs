@@ -481,3 +481,56 @@ fn a_mirrored_signed_image_verifies_at_the_destination_with_the_same_key() {
     );
     assert!(t.contains("linux/arm64 signed"), "{t}");
 }
+
+#[test]
+fn legs_sign_nothing_and_merge_signs_the_merged_index_and_each_legs_manifest() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("signed-merge");
+    let yaml = format!(
+        "version: 1\nsign: {{key: cosign.key, password_env: RELEASE_KEY_PW}}\nimages:\n  web:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n"
+    );
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let p = dir.path();
+    key_pair(&stack, p, "cosign");
+    let legs = p.join("legs");
+    // A leg needs neither the password nor cosign: it moves no tag and signs nothing.
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let out = stack
+            .run_in(p)
+            .env("MPBUILD_COSIGN", "/nonexistent")
+            .output(&[
+                "push",
+                "--platform",
+                platform,
+                "--digests-dir",
+                legs.to_str().unwrap(),
+                "--progress",
+                "plain",
+            ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let (out, doc) = stack.run_in(p).env("RELEASE_KEY_PW", PASSWORD).json(&[
+        "merge",
+        "--digests-dir",
+        legs.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains(PASSWORD), "{t}");
+    let index = stack.tag_digest(&repo, "latest").unwrap();
+    let m = stack.manifest(&repo, "latest");
+    let (amd, arm) = (digest_of(&m, "amd64"), digest_of(&m, "arm64"));
+    for d in [&index, &amd, &arm] {
+        let r = format!("{repo}@{d}");
+        assert!(cosign_verifies(&stack, p, "cosign.pub", &r), "{r}");
+    }
+    let whats: Vec<&str> = doc["signed"][0]["digests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|d| d["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(whats, ["index", "linux/amd64", "linux/arm64"], "{doc}");
+}
