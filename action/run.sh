@@ -23,6 +23,7 @@ truthy "${INPUT_VERBOSE:-}" && global+=(--verbose)
 
 metadata="${RUNNER_TEMP:-/tmp}/mpbuild-${GITHUB_RUN_ID:-local}-${GITHUB_JOB:-job}-${command}.json"
 args=()
+paths=()
 image() { [[ -n ${INPUT_IMAGE:-} ]] && args+=(--image "$INPUT_IMAGE"); return 0; }
 deep() { [[ -n ${INPUT_DEEP:-} ]] && args+=("--deep=$INPUT_DEEP"); return 0; }
 progress() { args+=(--progress "${INPUT_PROGRESS:-plain}"); }
@@ -40,7 +41,13 @@ case $command in
   merge)
     sub=merge; image; deep; progress
     args+=(--digests-dir "${INPUT_DIGESTS_DIR:-digests}" --metadata-file "$metadata") ;;
-  check) sub=check; deep ;;
+  check)
+    sub=check; deep
+    while IFS= read -r line; do
+      line=${line#"${line%%[![:space:]]*}"}
+      [[ -n $line ]] && paths+=("$line")
+    done <<< "${INPUT_PATHS:-}"
+    [[ ${#paths[@]} -gt 0 ]] || fail "command: check needs the paths input: the deployment files or directories to check, one a line" ;;
   verify)
     sub=verify; image; deep
     [[ -n ${INPUT_PLATFORM:-} ]] && args+=(--platform "$INPUT_PLATFORM") ;;
@@ -58,7 +65,7 @@ if [[ $sub == plan ]]; then
   code=$?
   [[ $code -eq 0 ]] && echo "matrix=$matrix" >> "$out"
 else
-  mpbuild ${global[@]+"${global[@]}"} "$sub" ${args[@]+"${args[@]}"} ${extra[@]+"${extra[@]}"}
+  mpbuild ${global[@]+"${global[@]}"} "$sub" ${args[@]+"${args[@]}"} ${extra[@]+"${extra[@]}"} ${paths[@]+-- "${paths[@]}"}
   code=$?
 fi
 set -e

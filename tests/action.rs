@@ -87,6 +87,13 @@ fn every_input_reaches_a_step_and_the_version_is_the_crates() {
 
 /// Runs run.sh with `inputs` and a recording `mpbuild` first on PATH; the argv it got.
 fn recorded_argv(inputs: &[(&str, &str)]) -> Vec<String> {
+    let (out, argv) = run_recorded(inputs);
+    assert_eq!(out.status.code(), Some(0), "{inputs:?}: {}", text(&out));
+    argv
+}
+
+/// run.sh's result, and the argv the recording `mpbuild` got (none when not run).
+fn run_recorded(inputs: &[(&str, &str)]) -> (Output, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
@@ -109,12 +116,12 @@ fn recorded_argv(inputs: &[(&str, &str)]) -> Vec<String> {
         c.env(format!("INPUT_{}", k.to_uppercase().replace('-', "_")), v);
     }
     let out = c.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{inputs:?}: {}", text(&out));
-    std::fs::read_to_string(argv)
-        .unwrap()
+    let argv = std::fs::read_to_string(argv)
+        .unwrap_or_default()
         .lines()
         .map(str::to_string)
-        .collect()
+        .collect();
+    (out, argv)
 }
 
 #[test]
@@ -131,6 +138,7 @@ fn every_flag_the_run_step_passes_is_one_mpbuild_accepts() {
         ("progress", "plain"),
         ("digests-dir", "d"),
         ("platform", "linux/arm64"),
+        ("paths", "deploy/\n  k8s.yaml\n"),
     ];
     let mut used = std::collections::BTreeSet::new();
     for command in ["push", "leg", "merge", "check", "verify", "plan"] {
@@ -139,9 +147,12 @@ fn every_flag_the_run_step_passes_is_one_mpbuild_accepts() {
         let argv = recorded_argv(&inputs);
         // mpbuild's own parser on the same argv: clap reads left to right and stops
         // at the first unknown flag or bad value, else prints the help for `--help`.
+        // `--help` before a `--` (after it, it would be a path).
+        let mut with_help = argv.clone();
+        let at = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+        with_help.insert(at, "--help".into());
         let out = Command::new(env!("CARGO_BIN_EXE_mpbuild"))
-            .args(&argv)
-            .arg("--help")
+            .args(&with_help)
             .output()
             .unwrap();
         assert_eq!(
@@ -162,6 +173,7 @@ fn every_flag_the_run_step_passes_is_one_mpbuild_accepts() {
     for (input, _) in all {
         let flag = match input {
             "set" => "--set".to_string(),
+            "paths" => "--".to_string(),
             i => format!("--{i}"),
         };
         assert!(
@@ -170,8 +182,34 @@ fn every_flag_the_run_step_passes_is_one_mpbuild_accepts() {
         );
     }
     // Set lines become one --set each, trimmed.
-    let argv = recorded_argv(&[("command", "check"), ("set", "a.b=1\n\n  c.d=2\n")]);
-    assert_eq!(argv, ["--set", "a.b=1", "--set", "c.d=2", "check"]);
+    let argv = recorded_argv(&[
+        ("command", "check"),
+        ("set", "a.b=1\n\n  c.d=2\n"),
+        ("paths", "deploy/\n -odd name.yaml\n"),
+    ]);
+    assert_eq!(
+        argv,
+        [
+            "--set",
+            "a.b=1",
+            "--set",
+            "c.d=2",
+            "check",
+            "--",
+            "deploy/",
+            "-odd name.yaml"
+        ]
+    );
+    // check without paths, and a leg without a platform, are refused before mpbuild runs.
+    for (inputs, said) in [
+        (vec![("command", "check")], "check needs the paths input"),
+        (vec![("command", "leg")], "leg needs the platform input"),
+    ] {
+        let (out, argv) = run_recorded(&inputs);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(said), "{}", text(&out));
+        assert!(argv.is_empty(), "mpbuild ran: {argv:?}");
+    }
 }
 
 /// A release directory as release.yml publishes it: `mpbuild-vV-PLATFORM.tar.gz` (a
@@ -403,6 +441,10 @@ fn the_reusable_workflow_chains_plan_legs_merge_check_through_the_action() {
             .collect();
         assert_eq!(ours.len(), 1, "{job}: one mpbuild step");
         assert_eq!(ours[0]["with"]["command"], command, "{job}");
+        if command == "check" {
+            assert_eq!(ours[0]["with"]["paths"], "${{ inputs.check-paths }}");
+            assert_eq!(jobs[job]["if"], "${{ inputs.check-paths != '' }}");
+        }
         for key in ours[0]["with"].as_object().unwrap().keys() {
             assert!(
                 inputs.get(key).is_some(),
