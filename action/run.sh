@@ -75,9 +75,9 @@ if [[ -s $metadata && ($sub == push || $sub == merge) ]]; then
     echo "metadata=$metadata"
     echo "result=$(jq -r '.result' "$metadata")"
     echo "digest=$(jq -r '.images[0].digest // ""' "$metadata")"
-    echo "digests=$(jq -c '[.images[] | {(.name): "\(.repository)@\(.digest)"}] | add // {}' "$metadata")"
-    echo "platforms=$(jq -c '[.images[] | .name as $n | .platforms[] | {image: $n, platform, digest}]' "$metadata")"
-    echo "tags=$(jq -c '[.images[] | .repository as $r | .tags[] | "\($r):\(.tag)"]' "$metadata")"
+    echo "digests=$(jq -c '[(.images // [])[] | {(.name): "\(.repository)@\(.digest)"}] | add // {}' "$metadata")"
+    echo "platforms=$(jq -c '[(.images // [])[] | .name as $n | .platforms[] | {image: $n, platform, digest}]' "$metadata")"
+    echo "tags=$(jq -c '[(.images // [])[] | .repository as $r | .tags[] | "\($r):\(.tag)"]' "$metadata")"
   } >> "$out"
 fi
 exit "$code"

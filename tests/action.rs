@@ -212,6 +212,40 @@ fn every_flag_the_run_step_passes_is_one_mpbuild_accepts() {
     }
 }
 
+#[test]
+fn a_failed_run_still_gives_its_outputs_and_its_exit_code() {
+    // An mpbuild that fails as a bad project file does: exit 2, the error's document in
+    // --metadata-file (no images).
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("mpbuild");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --metadata-file ] && printf '{\"result\": \"error\", \"error\": \"bad\", \"exit_code\": 2}' > \"$2\"; shift; done\nexit 2\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new("bash")
+        .arg(repo_root().join("action/run.sh"))
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("RUNNER_TEMP", dir.path())
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("INPUT_COMMAND", "merge")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(!text(&out).contains("jq:"), "{}", text(&out));
+    let o = outputs(&dir.path().join("output"));
+    assert_eq!(o["exit-code"], "2");
+    assert_eq!(o["result"], "error");
+    assert_eq!(o["digest"], "");
+    assert_eq!(o["digests"], "{}");
+    assert_eq!(o["tags"], "[]");
+    assert_eq!(o["platforms"], "[]");
+}
+
 /// A release directory as release.yml publishes it: `mpbuild-vV-PLATFORM.tar.gz` (a
 /// directory of that name holding `mpbuild`) and its `.sha256`.
 fn release(dir: &Path, version: &str, platform: &str) -> String {
