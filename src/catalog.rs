@@ -428,10 +428,57 @@ impl Catalog {
             .map(|(_, c)| self.get(c).map(|s| s.name.as_str()).unwrap_or(c.as_str()))
     }
 
+    /// What to add to "unknown service `NAME`": a cloud's own name or registry
+    /// (`gcp`, `gcr`, `aws`, `azure`…) names that cloud's services; a misspelling its
+    /// closest name; else nothing.
+    pub fn did_you_mean(&self, name: &str) -> String {
+        let word = name.trim().to_ascii_lowercase();
+        let vendor = VENDORS
+            .iter()
+            .find(|(_, words, _)| words.contains(&word.as_str()));
+        if let Some((cloud, _, in_title)) = vendor {
+            let names: Vec<String> = self
+                .services
+                .iter()
+                .filter(|s| in_title.iter().any(|t| s.title.contains(t)))
+                .map(|s| format!("`{}`", s.name))
+                .collect();
+            if !names.is_empty() {
+                return format!(
+                    "; did you mean one of {cloud}'s services: {}?",
+                    names.join(", ")
+                );
+            }
+        }
+        self.suggest(name)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default()
+    }
+
     pub fn names(&self) -> Vec<&str> {
         self.services.iter().map(|s| s.name.as_str()).collect()
     }
 }
+
+/// A cloud, the words people type for it (its name, its registry), and what its
+/// services' titles say.
+const VENDORS: [(&str, &[&str], &[&str]); 3] = [
+    (
+        "Google",
+        &[
+            "gcp",
+            "gcr",
+            "google",
+            "gcloud",
+            "google-cloud",
+            "artifact-registry",
+            "gar",
+        ],
+        &["Google"],
+    ),
+    ("AWS", &["aws", "amazon", "ecr"], &["AWS", "Amazon"]),
+    ("Azure", &["azure", "acr", "microsoft"], &["Azure"]),
+];
 
 /// Levenshtein distance, for suggestions.
 pub fn edit_distance(a: &str, b: &str) -> usize {

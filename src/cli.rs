@@ -666,6 +666,9 @@ pub struct PlanArgs {
 pub struct TargetsArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// One line per service: its name, the platforms it runs, what it is.
+    #[arg(long)]
+    pub short: bool,
     /// Only this service.
     #[arg(value_name = "SERVICE")]
     pub service: Option<String>,

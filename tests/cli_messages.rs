@@ -89,3 +89,43 @@ fn smoke_shows_the_output_tail_of_passing_platforms_too() {
     ]);
     insta::assert_snapshot!(text);
 }
+
+/// An unknown service says "`mpbuild targets` lists the services": `targets` then works
+/// in that same broken project (it exited 2), warning about the file, and `--short`
+/// lists one line per service (name, platforms, title) instead of 338 lines.
+#[test]
+fn targets_lists_the_catalog_in_a_broken_project_and_short_is_one_line_each() {
+    let dir = project(&TWO_PLATFORMS.replace("apple-silicon", "gcr"));
+    let (out, t) = run(dir.path(), &["plan"]);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("`mpbuild targets` lists the services"), "{t}");
+    let (out, t) = run(dir.path(), &["targets", "--short"]);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let names = mpbuild::catalog::Catalog::builtin();
+    let names = names.names();
+    assert_eq!(stdout.lines().count(), names.len(), "{stdout}");
+    for (line, name) in stdout.lines().zip(&names) {
+        assert!(line.starts_with(&format!("{name} ")), "{line}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["apprunner", "linux/amd64", "AWS", "App", "Runner"]),
+        "{stdout}"
+    );
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stderr));
+}
+
+/// A cloud's own name or registry (`gcr`, `gcp`) names that cloud's services, not the
+/// closest spelling (`ecs-fargate`); in the project file, `targets` and `init`.
+#[test]
+fn a_clouds_name_suggests_its_services() {
+    let dir = project(&TWO_PLATFORMS.replace("apple-silicon", "gcp"));
+    let (_, plan) = run(dir.path(), &["plan"]);
+    let (_, targets) = run(dir.path(), &["targets", "gcr"]);
+    let empty = tempfile::tempdir().unwrap();
+    let (_, init) = run(empty.path(), &["init", "--service", "azure"]);
+    insta::assert_snapshot!(format!("{plan}\n{targets}\n{init}"));
+}

@@ -248,3 +248,17 @@ fn the_embedded_json_says_what_the_yaml_says() {
         assert_eq!(format!("{y:?}"), format!("{j:?}"));
     }
 }
+
+#[test]
+fn a_clouds_name_suggests_its_services_not_the_closest_spelling() {
+    let c = Catalog::builtin();
+    let google = c.did_you_mean("gcr");
+    assert!(
+        google.contains("`cloud-run`") && google.contains("`gke`"),
+        "{google}"
+    );
+    assert!(!google.contains("ecs-fargate"), "{google}");
+    assert_eq!(c.did_you_mean("GCP"), google);
+    assert_eq!(c.did_you_mean("lamda"), "; did you mean `lambda`?");
+    assert_eq!(c.did_you_mean("zzzzzzzzzzzzzz"), "");
+}

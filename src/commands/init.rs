@@ -182,10 +182,7 @@ pub fn render(
             None => (spec.as_str(), None),
         };
         let Some(service) = catalog.get(svc) else {
-            let hint = catalog
-                .suggest(svc)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
+            let hint = catalog.did_you_mean(svc);
             return Err(UsageError::new(format!(
                 "--service {spec}: unknown service `{svc}`{hint}"
             ))

@@ -12,8 +12,9 @@ use crate::platform::Platform;
 
 pub fn run(s: &Settings, args: &TargetsArgs) -> anyhow::Result<Code> {
     // A project's own `services:` show up too, when there is a project here. No
-    // project file is fine (the built-in catalog); a broken one is an error, not
-    // silently a catalog without the project's services.
+    // project file is fine (the built-in catalog). A broken one still lists the
+    // built-in catalog — an error elsewhere sends the user here to read it — after a
+    // warning that says what is wrong with the file and that its services are missing.
     let catalog = match s.project() {
         Ok(p) => p.catalog,
         Err(e)
@@ -25,7 +26,23 @@ pub fn run(s: &Settings, args: &TargetsArgs) -> anyhow::Result<Code> {
         {
             Catalog::builtin()
         }
-        Err(e) => return Err(e),
+        Err(e) => {
+            let text = format!("{e:#}");
+            let first = text.lines().next().unwrap_or_default();
+            // Where: the error's ` --> FILE:LINE:COL`, when it has one.
+            let at = text
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix("--> "))
+                .map(|at| format!("{at}: "))
+                .unwrap_or_default();
+            s.printer().labelled(
+                "warning",
+                &format!(
+                    "{at}{first}; the built-in catalog follows, without the project's own `services:` (`mpbuild plan` shows the whole error)"
+                ),
+            );
+            Catalog::builtin()
+        }
     };
     let host = Platform::host();
     let services: Vec<&Service> = match &args.service {
@@ -33,10 +50,7 @@ pub fn run(s: &Settings, args: &TargetsArgs) -> anyhow::Result<Code> {
         Some(name) => match catalog.get(name) {
             Some(s) => vec![s],
             None => {
-                let hint = catalog
-                    .suggest(name)
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
+                let hint = catalog.did_you_mean(name);
                 return Err(UsageError::new(format!("unknown service `{name}`{hint}"))
                     .with_help(format!("known services: {}", catalog.names().join(", ")))
                     .into());
@@ -53,6 +67,9 @@ pub fn run(s: &Settings, args: &TargetsArgs) -> anyhow::Result<Code> {
                 "exit_code": 0,
                 "services": list,
             }));
+        }
+        Format::Text if args.short => {
+            crate::out!(s.printer(), "{}", render_short(&services, &host))
         }
         Format::Text => crate::out!(s.printer(), "{}", render_text(&services, &host)),
     }
@@ -73,6 +90,28 @@ fn default_display(s: &Service, host: &Platform) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `targets --short`: one line per service — its name, the platforms it runs, its
+/// title — in aligned columns.
+pub fn render_short(services: &[&Service], host: &Platform) -> String {
+    let rows: Vec<(String, String, &str)> = services
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                format!("{}{}", s.runs_display(host), confirmed(s, Fact::Platforms)),
+                s.title.as_str(),
+            )
+        })
+        .collect();
+    let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let runs_w = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, runs, title) in rows {
+        let _ = writeln!(out, "{name:name_w$}  {runs:runs_w$}  {title}");
+    }
+    out
 }
 
 pub fn render_text(services: &[&Service], host: &Platform) -> String {

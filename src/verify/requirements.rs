@@ -89,10 +89,7 @@ pub fn from_flags(
             None => (spec.as_str(), None),
         };
         let service = catalog.get(name).ok_or_else(|| {
-            let hint = catalog
-                .suggest(name)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
+            let hint = catalog.did_you_mean(name);
             UsageError::new(format!("--target {spec}: unknown service `{name}`{hint}"))
                 .with_help("`mpbuild targets` lists the services")
         })?;

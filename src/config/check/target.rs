@@ -102,10 +102,11 @@ impl Checker<'_> {
             }
             (Some(s), None) => {
                 let Some(service) = catalog.get(&s.value) else {
-                    let mut message = format!("unknown service `{}`", s.value);
-                    if let Some(near) = catalog.suggest(&s.value) {
-                        message.push_str(&format!("; did you mean `{near}`?"));
-                    }
+                    let message = format!(
+                        "unknown service `{}`{}",
+                        s.value,
+                        catalog.did_you_mean(&s.value)
+                    );
                     return Err(self.err(
                         self.pos(s),
                         message,
