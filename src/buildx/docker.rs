@@ -152,6 +152,11 @@ pub struct Node {
 }
 
 impl Builder {
+    /// `NAME (DRIVER)`, as a leg's records name the builder.
+    pub fn describe(&self) -> String {
+        format!("{} ({})", self.name, self.driver)
+    }
+
     /// Every driver except `docker` can push by digest.
     pub fn can_push_by_digest(&self) -> bool {
         self.driver != "docker"

@@ -1,12 +1,16 @@
 //! `mpbuild build`: a local developer build, loaded into Docker.
 
-use crate::buildx::{self, Job};
+use std::path::{Path, PathBuf};
+
+use crate::buildx::docker::Launch;
+use crate::buildx::{self, Job, Ui, Version};
 use crate::settings::Settings;
 use serde_json::json;
 
 use crate::cli::{BuildArgs, Format};
+use crate::config::Project;
 use crate::exit::Code;
-use crate::plan::{Options, Output, Plan};
+use crate::plan::{ImagePlan, Options, Output, Plan};
 use crate::platform::{self, Platform};
 use crate::verify::requirements;
 
@@ -14,7 +18,6 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
     let project = s.project()?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let host = Platform::host();
-    let builder = s.builder(args.builder.as_deref(), Some(&project));
     // A run directory of its own for what the build reads from mpbuild (an inline
     // Dockerfile), removed when the run ends.
     let work = crate::workdir::WorkDir::open(&crate::workdir::location(&project.dir))?;
@@ -23,106 +26,41 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
     } else {
         Some(work.begin_run()?)
     };
-    let plan = Plan::for_images(
-        &project,
-        &images,
-        &Options {
-            output: Output::OciLayout,
-            work_dir: run.as_ref().map_or(work.root(), |r| r.path()).to_path_buf(),
-            builder,
-        },
-    );
-    refuse_linked(&plan)?;
-    // What to build: the flags, else this machine's platform.
-    let asked = requirements::from_flags(
-        &project.catalog,
-        &args.targets,
-        &args.platforms,
-        false,
-        &host,
-    )?;
-    let platforms: Vec<Platform> = if asked.platforms.is_empty() {
-        vec![host.clone()]
-    } else {
-        asked.platforms.iter().map(|(p, _)| p.clone()).collect()
+    let options = Options {
+        output: Output::OciLayout,
+        work_dir: run.as_ref().map_or(work.root(), |r| r.path()).to_path_buf(),
+        builder: s.builder(args.builder.as_deref(), Some(&project)),
     };
+    let plan = Plan::for_images(&project, &images, &options);
+    refuse_linked(&plan)?;
+    let (platforms, by_flags) = platforms(&project, args, &host)?;
     for image in &plan.images {
         crate::inputs::check_files(&project.dir, image)?;
     }
     let ui = s.ui(args.progress);
     let mut commands = Vec::new();
     for image in &plan.images {
-        if asked.platforms.is_empty() && !image.platforms.iter().any(|p| p.matches(&host)) {
-            let first = image.targets.first();
-            let hint = first
-                .map(|t| format!(" — test with `--target {}` to run it emulated", t.service))
-                .unwrap_or_default();
-            let who: Vec<String> = image
-                .targets
-                .iter()
-                .map(|t| format!("{} runs {}", t.service, platform::join(&t.platforms)))
-                .collect();
-            ui.line(&format!(
-                "note: you are on {host}; image `{}` is not for it ({}){hint}",
-                image.name,
-                who.join("; ")
-            ));
+        if !by_flags && !image.platforms.iter().any(|p| p.matches(&host)) {
+            ui.line(&not_for_host(image, &host));
         }
         commands.push((image, image.local_argv(&platforms)));
     }
     let cwd = std::fs::canonicalize(&project.dir).unwrap_or_else(|_| project.dir.clone());
-    let entry = |image: &crate::plan::ImagePlan, argv: &[String]| {
-        json!({
-            "name": image.name,
-            "platforms": platforms.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "loaded_as": [image.local_name(&platforms)],
-            "argv": argv,
-            "cwd": cwd,
-        })
-    };
+    let entry = |image: &ImagePlan, argv: &[String]| entry(image, argv, &platforms, &cwd);
     if args.dry_run {
-        match args.format {
-            Format::Json => s.printer().value(&document(
-                true,
-                commands.iter().map(|(i, a)| entry(i, a)).collect(),
-            )),
-            Format::Text => {
-                for (_, argv) in &commands {
-                    crate::outln!(s.printer(), "{}", crate::shell::join(argv));
-                }
-            }
-        }
+        dry_run(s, args.format, &commands, &entry);
         return Ok(Code::Ok);
     }
     crate::plan::write_inline(&plan.images)?;
     let launch = buildx::docker::Launch::locate()?;
     let version = buildx::docker::buildx_version(&launch)?;
+    let tools = (&launch, version);
     let mut built = Vec::new();
     for (image, argv) in &commands {
-        if s.verbose {
-            ui.line(&format!("$ {}", crate::shell::join(argv)));
-        }
-        let job = Job {
-            argv,
-            cwd: &project.dir,
-            images: vec![image.name.clone()],
-            what: format!("build of image `{}`", image.name),
-            platforms: vec![(
-                image.name.clone(),
-                platforms.iter().map(ToString::to_string).collect(),
-            )],
-            log: work.build_log(&image.name),
-        };
-        buildx::run::run(&launch, version, &job, &ui)?;
+        let log = work.build_log(&image.name);
+        build(s, &ui, tools, &project.dir, (image, argv), &platforms, log)?;
         if args.format == Format::Text && !s.printer().quiet() {
-            crate::outln!(
-                s.printer(),
-                "built {} for {} → loaded as {} (a local name: `docker push` cannot put it over a tag of {}; `mpbuild push` publishes every platform)",
-                image.name,
-                platform::join(&platforms),
-                image.local_name(&platforms),
-                image.repository.as_written()
-            );
+            s.printer().outln(&built_line(image, &platforms));
         }
         built.push(entry(image, argv));
     }
@@ -131,6 +69,120 @@ pub fn run(s: &Settings, args: &BuildArgs) -> anyhow::Result<Code> {
         s.printer().value(&document(false, built));
     }
     Ok(Code::Ok)
+}
+
+/// `--dry-run`: each image's argv (text), or the JSON document.
+fn dry_run(
+    s: &Settings,
+    format: Format,
+    commands: &[(&ImagePlan, Vec<String>)],
+    entry: &dyn Fn(&ImagePlan, &[String]) -> serde_json::Value,
+) {
+    let p = s.printer();
+    match format {
+        Format::Json => p.value(&document(
+            true,
+            commands.iter().map(|(i, a)| entry(i, a)).collect(),
+        )),
+        Format::Text => commands
+            .iter()
+            .for_each(|(_, a)| crate::outln!(p, "{}", crate::shell::join(a))),
+    }
+}
+
+/// The line saying an image was built, and the local name it was loaded as.
+fn built_line(image: &ImagePlan, platforms: &[Platform]) -> String {
+    format!(
+        "built {} for {} → loaded as {} (a local name: `docker push` cannot put it over a tag of {}; `mpbuild push` publishes every platform)",
+        image.name,
+        platform::join(platforms),
+        image.local_name(platforms),
+        image.repository.as_written()
+    )
+}
+
+/// What to build: the platforms the flags ask for (and `true`), else this machine's.
+fn platforms(
+    project: &Project,
+    args: &BuildArgs,
+    host: &Platform,
+) -> anyhow::Result<(Vec<Platform>, bool)> {
+    let asked = requirements::from_flags(
+        &project.catalog,
+        &args.targets,
+        &args.platforms,
+        false,
+        host,
+    )?;
+    Ok(if asked.platforms.is_empty() {
+        (vec![host.clone()], false)
+    } else {
+        (asked.platforms.into_iter().map(|(p, _)| p).collect(), true)
+    })
+}
+
+/// The note for an image none of whose targets runs on this machine.
+fn not_for_host(image: &ImagePlan, host: &Platform) -> String {
+    let hint = image
+        .targets
+        .first()
+        .map(|t| format!(" — test with `--target {}` to run it emulated", t.service))
+        .unwrap_or_default();
+    let who: Vec<String> = image
+        .targets
+        .iter()
+        .map(|t| format!("{} runs {}", t.service, platform::join(&t.platforms)))
+        .collect();
+    format!(
+        "note: you are on {host}; image `{}` is not for it ({}){hint}",
+        image.name,
+        who.join("; ")
+    )
+}
+
+/// Runs one image's local build (`argv`, in the project directory) for `platforms`,
+/// its whole log kept in `log`.
+fn build(
+    s: &Settings,
+    ui: &Ui,
+    (launch, version): (&Launch, Version),
+    dir: &Path,
+    (image, argv): (&ImagePlan, &[String]),
+    platforms: &[Platform],
+    log: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if s.verbose {
+        ui.line(&format!("$ {}", crate::shell::join(argv)));
+    }
+    let job = Job {
+        argv,
+        cwd: dir,
+        images: vec![image.name.clone()],
+        what: format!("build of image `{}`", image.name),
+        platforms: vec![(
+            image.name.clone(),
+            platforms.iter().map(ToString::to_string).collect(),
+        )],
+        log,
+    };
+    buildx::run::run(launch, version, &job, ui)?;
+    Ok(())
+}
+
+/// One image of the JSON document.
+fn entry(
+    image: &ImagePlan,
+    argv: &[String],
+    platforms: &[Platform],
+    cwd: &Path,
+) -> serde_json::Value {
+    json!({
+        "name": image.name,
+        "platforms": platforms.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "loaded_as": [image.local_name(platforms)],
+        "argv": argv,
+        "cwd": cwd,
+    })
 }
 
 /// The build's JSON document: per image, the platforms built, the local name it was

@@ -145,25 +145,7 @@ fn status(
         }
         return Ok(Code::Build);
     };
-    // --bootstrap asks every node to answer.
-    let out = crate::child::output(
-        &duct::cmd(
-            docker,
-            ["buildx", "inspect", "--bootstrap", declared.name.as_str()],
-        ),
-        buildx::docker::OUTPUT_CAP,
-    )?;
-    let live = buildx::docker::parse_inspect(&String::from_utf8_lossy(&out.stdout));
-    let nodes = node_statuses(declared, &live);
-    let all_up = out.status.success() && nodes.iter().all(|n| n.answers);
-    let buildx_error = (!out.status.success())
-        .then(|| {
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| l.trim().to_string())
-        })
-        .flatten();
+    let (nodes, all_up, buildx_error) = inspect(docker, declared)?;
     let code = if all_up { Code::Ok } else { Code::Build };
     match format {
         Format::Json => p.value(&serde_json::json!({
@@ -196,6 +178,33 @@ fn status(
         }
     }
     Ok(code)
+}
+
+/// Each declared node as the builder has it (`--bootstrap` asks every node to answer),
+/// whether all answer, and buildx's first error line when it failed.
+fn inspect(
+    docker: &std::path::Path,
+    declared: &Declared,
+) -> anyhow::Result<(Vec<NodeStatus>, bool, Option<String>)> {
+    let out = crate::child::output(
+        &duct::cmd(
+            docker,
+            ["buildx", "inspect", "--bootstrap", declared.name.as_str()],
+        ),
+        buildx::docker::OUTPUT_CAP,
+    )?;
+    let live = buildx::docker::parse_inspect(&String::from_utf8_lossy(&out.stdout));
+    let nodes = node_statuses(declared, &live);
+    let all_up = out.status.success() && nodes.iter().all(|n| n.answers);
+    let buildx_error = (!out.status.success())
+        .then(|| {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_string())
+        })
+        .flatten();
+    Ok((nodes, all_up, buildx_error))
 }
 
 /// Each declared node against what `buildx inspect --bootstrap` says of it.

@@ -66,29 +66,33 @@ pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
     } else {
         None
     };
+    print(s, args, &report, pinned.as_ref());
+    Ok(report.code())
+}
+
+/// The report (and what --pin wrote) as JSON or text; with `-q`, only a failing one.
+fn print(s: &Settings, args: &CheckArgs, report: &Report, pinned: Option<&check::pin::Outcome>) {
+    let p = s.printer();
     match args.format {
-        Format::Json => s
-            .printer()
-            .json(&report::render_json(&report, pinned.as_ref())),
-        Format::Text if s.printer().quiet() => {
+        Format::Json => p.json(&report::render_json(report, pinned)),
+        Format::Text if p.quiet() => {
             if report.code() != Code::Ok {
-                crate::err!(s.printer(), "{}", report::render_text(&report, true));
+                crate::err!(p, "{}", report::render_text(report, true));
             }
         }
         Format::Text => {
-            crate::out!(s.printer(), "{}", report::render_text(&report, false));
-            if let Some(p) = &pinned {
-                crate::out!(s.printer(), "{}", report::render_pin(p));
+            crate::out!(p, "{}", report::render_text(report, false));
+            if let Some(pin) = pinned {
+                crate::out!(p, "{}", report::render_pin(pin));
             }
         }
     }
     if args.pin && pinned.is_none() {
-        s.printer().labelled(
+        p.labelled(
             "note",
             "--pin wrote nothing: every reference must pass first",
         );
     }
-    Ok(report.code())
 }
 
 /// The project file, when there is one: found as every command finds it, or named with

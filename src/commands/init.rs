@@ -18,21 +18,7 @@ pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
         .file
         .clone()
         .unwrap_or_else(|| Path::new(FILE_NAME).to_path_buf());
-    // The name itself, not what it points at: a link there (even one to nowhere) is
-    // never written through.
-    match std::fs::symlink_metadata(&path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(UsageError::new(format!(
-                "{} is a symlink (to {}); mpbuild init never writes through a link, which could put the file outside the project",
-                path.display(),
-                std::fs::read_link(&path).unwrap_or_default().display()
-            ))
-            .with_help("remove the link, or pass -f OTHER.yaml")
-            .into());
-        }
-        Ok(_) => return Err(exists(&path).into()),
-        Err(_) => {}
-    }
+    nothing_there(&path)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -60,17 +46,7 @@ pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
             crate::errln!(s.printer(), "note: {note}");
         }
     }
-    // Created, never opened: O_EXCL fails on anything found there (a link planted since
-    // the check included) instead of following or truncating it.
-    let written = std::fs::File::options()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
-    written.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => exists(&path),
-        _ => UsageError::new(format!("cannot write {}: {e}", path.display())),
-    })?;
+    write_new(&path, &text)?;
     if quiet {
         return Ok(Code::Ok);
     }
@@ -87,6 +63,36 @@ pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
         "next: edit `repository:`, then run `mpbuild plan`"
     );
     Ok(Code::Ok)
+}
+
+/// Refuses a path where something is (the name itself, not what it points at: a link
+/// there, even one to nowhere, is never written through).
+fn nothing_there(path: &Path) -> Result<(), UsageError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(UsageError::new(format!(
+            "{} is a symlink (to {}); mpbuild init never writes through a link, which could put the file outside the project",
+            path.display(),
+            std::fs::read_link(path).unwrap_or_default().display()
+        ))
+        .with_help("remove the link, or pass -f OTHER.yaml")),
+        Ok(_) => Err(exists(path)),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Writes `text` to a file created here, never opened: O_EXCL fails on anything found
+/// there (a link planted since the check included) instead of following or truncating
+/// it.
+fn write_new(path: &Path, text: &str) -> Result<(), UsageError> {
+    let written = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    written.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(path),
+        _ => UsageError::new(format!("cannot write {}: {e}", path.display())),
+    })
 }
 
 fn exists(path: &Path) -> UsageError {
@@ -162,73 +168,84 @@ pub fn render(
     } else {
         specs.to_vec()
     };
-    // How many single-manifest targets each service gets: a service named more than
-    // once needs a tag per architecture (one tag points at one manifest).
-    let single_count = |name: &str| {
-        specs
-            .iter()
-            .filter(|spec| {
-                let svc = spec.split_once(':').map_or(spec.as_str(), |(s, _)| s);
-                catalog
-                    .get(svc)
-                    .is_some_and(|s| s.name == name && s.manifest == ManifestKind::Single)
-            })
-            .count()
-    };
     let mut targets = String::new();
     for spec in &specs {
-        let (svc, arch) = match spec.split_once(':') {
-            Some((s, a)) => (s, Some(a)),
-            None => (spec.as_str(), None),
-        };
-        let Some(service) = catalog.get(svc) else {
-            let hint = catalog.did_you_mean(svc);
-            return Err(UsageError::new(format!(
-                "--service {spec}: unknown service `{svc}`{hint}"
-            ))
-            .with_help("`mpbuild targets` lists the services mpbuild knows")
-            .into());
-        };
-        let _ = writeln!(targets, "      - service: {}", service.name);
-        let mut platform = service.default_platforms(host).first().cloned();
-        if let Some(arch) = arch {
-            let p = service.parse_arch(arch).map_err(|e| {
-                UsageError::new(format!("--service {spec}: {e}")).with_help(service.rule(host))
-            })?;
-            if !service.can_run(&p, host) {
-                return Err(UsageError::new(format!(
-                    "--service {spec}: {} cannot run {p}",
-                    service.name
-                ))
-                .with_help(service.rule(host))
-                .into());
-            }
-            let _ = writeln!(targets, "        arch: {arch}");
-            platform = Some(p);
-        }
-        if service.manifest == ManifestKind::Single {
-            let mut tag = format!("latest-{}", service.name);
-            if single_count(&service.name) > 1
-                && let Some(p) = &platform
-            {
-                let arch = std::iter::once(p.architecture.as_str())
-                    .chain((!p.variant.is_empty()).then_some(p.variant.as_str()))
-                    .collect::<Vec<_>>()
-                    .join("-");
-                tag = format!("{tag}-{arch}");
-            }
-            let _ = writeln!(
-                targets,
-                "        tag: \"{tag}\"   # {} needs a single-platform manifest with its own tag",
-                service.title
-            );
-        }
+        target(&mut targets, catalog, spec, &specs, host)?;
     }
     Ok(TEMPLATE
         .replace("{{schema}}", crate::config::schema::SCHEMA_URL)
         .replace("{{name}}", name)
         .replace("{{repository}}", repository)
         .replace("{{targets}}\n", &targets))
+}
+
+/// The `targets:` entry of one `--service SERVICE[:ARCH]` (of all of `specs`).
+fn target(
+    targets: &mut String,
+    catalog: &Catalog,
+    spec: &str,
+    specs: &[String],
+    host: &Platform,
+) -> Result<(), UsageError> {
+    let (svc, arch) = match spec.split_once(':') {
+        Some((s, a)) => (s, Some(a)),
+        None => (spec, None),
+    };
+    let Some(service) = catalog.get(svc) else {
+        let hint = catalog.did_you_mean(svc);
+        return Err(
+            UsageError::new(format!("--service {spec}: unknown service `{svc}`{hint}"))
+                .with_help("`mpbuild targets` lists the services mpbuild knows"),
+        );
+    };
+    let _ = writeln!(targets, "      - service: {}", service.name);
+    let mut platform = service.default_platforms(host).first().cloned();
+    if let Some(arch) = arch {
+        let p = service.parse_arch(arch).map_err(|e| {
+            UsageError::new(format!("--service {spec}: {e}")).with_help(service.rule(host))
+        })?;
+        if !service.can_run(&p, host) {
+            return Err(UsageError::new(format!(
+                "--service {spec}: {} cannot run {p}",
+                service.name
+            ))
+            .with_help(service.rule(host)));
+        }
+        let _ = writeln!(targets, "        arch: {arch}");
+        platform = Some(p);
+    }
+    if service.manifest == ManifestKind::Single {
+        let mut tag = format!("latest-{}", service.name);
+        if single_count(catalog, specs, &service.name) > 1
+            && let Some(p) = &platform
+        {
+            let arch = std::iter::once(p.architecture.as_str())
+                .chain((!p.variant.is_empty()).then_some(p.variant.as_str()))
+                .collect::<Vec<_>>()
+                .join("-");
+            tag = format!("{tag}-{arch}");
+        }
+        let _ = writeln!(
+            targets,
+            "        tag: \"{tag}\"   # {} needs a single-platform manifest with its own tag",
+            service.title
+        );
+    }
+    Ok(())
+}
+
+/// How many single-manifest targets service `name` gets: a service named more than
+/// once needs a tag per architecture (one tag points at one manifest).
+fn single_count(catalog: &Catalog, specs: &[String], name: &str) -> usize {
+    specs
+        .iter()
+        .filter(|spec| {
+            let svc = spec.split_once(':').map_or(spec.as_str(), |(s, _)| s);
+            catalog
+                .get(svc)
+                .is_some_and(|s| s.name == name && s.manifest == ManifestKind::Single)
+        })
+        .count()
 }
 
 #[cfg(test)]

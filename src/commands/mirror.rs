@@ -4,6 +4,7 @@
 
 use crate::catalog::Catalog;
 use crate::cli::{Format, MirrorArgs};
+use crate::config::Project;
 use crate::exit::{Code, UsageError};
 use crate::pipeline::mirror::{self, Job};
 use crate::pipeline::report;
@@ -14,53 +15,11 @@ pub fn run(s: &Settings, args: &MirrorArgs) -> anyhow::Result<Code> {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),
     };
-    let catalog = project
-        .as_ref()
-        .map(|p| p.catalog.clone())
-        .unwrap_or_else(Catalog::builtin);
-    let jobs = match (&args.src, &args.dest) {
-        (Some(src), Some(dest)) => {
-            if args.targets.is_empty() && args.platforms.is_empty() && !args.all {
-                return Err(UsageError::new(
-                    "say which platforms to copy: --target SERVICE[:ARCH], --platform OS/ARCH, or --all",
-                )
-                .into());
-            }
-            vec![Job::new(
-                &catalog,
-                src,
-                dest,
-                &args.targets,
-                &args.platforms,
-                args.all,
-            )?]
-        }
-        _ => {
-            // The project's mirrors: a missing or bad file is the error to show.
-            let Some(p) = &project else {
-                return Err(load_error.expect("no project means a load error"));
-            };
-            if p.mirrors.is_empty() {
-                return Err(UsageError::new(format!(
-                    "no SRC DEST given and {} has no `mirrors:`",
-                    p.path.display()
-                ))
-                .into());
-            }
-            p.mirrors
-                .iter()
-                .map(|m| {
-                    Job::new(
-                        &catalog,
-                        &m.source,
-                        &m.destination,
-                        &m.targets,
-                        &m.platforms,
-                        m.all,
-                    )
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?
-        }
+    let jobs = match (&args.src, &args.dest, &project) {
+        (Some(src), Some(dest), _) => vec![job(args, src, dest, project.as_ref())?],
+        (_, _, Some(p)) => project_jobs(p)?,
+        // The project's mirrors: a missing or bad file is the error to show.
+        _ => return Err(load_error.expect("no project means a load error")),
     };
     let insecure = project
         .as_ref()
@@ -84,6 +43,38 @@ pub fn run(s: &Settings, args: &MirrorArgs) -> anyhow::Result<Code> {
         super::output::important(&ui, &line);
     }
     Ok(code)
+}
+
+/// SRC DEST from the command line, with the platforms its --target, --platform or --all
+/// ask for (the project's `services:` apply inside one).
+fn job(args: &MirrorArgs, src: &str, dest: &str, project: Option<&Project>) -> anyhow::Result<Job> {
+    if args.targets.is_empty() && args.platforms.is_empty() && !args.all {
+        return Err(UsageError::new(
+            "say which platforms to copy: --target SERVICE[:ARCH], --platform OS/ARCH, or --all",
+        )
+        .into());
+    }
+    let catalog = project.map_or_else(Catalog::builtin, |p| p.catalog.clone());
+    Job::new(
+        &catalog,
+        src,
+        dest,
+        &args.targets,
+        &args.platforms,
+        args.all,
+    )
+}
+
+/// The project's `mirrors:`, at least one.
+fn project_jobs(p: &Project) -> anyhow::Result<Vec<Job>> {
+    if p.mirrors.is_empty() {
+        return Err(UsageError::new(format!(
+            "no SRC DEST given and {} has no `mirrors:`",
+            p.path.display()
+        ))
+        .into());
+    }
+    Job::for_project(p)
 }
 
 /// The mirror's JSON document: per copy, what was copied, its verdict, and whether the

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::cli::{DriverArg, PlanArgs, PlanFormat};
 use crate::exit::Code;
-use crate::plan::{Options, Output, Plan};
+use crate::plan::{ImagePlan, Options, Output, Plan};
 use crate::platform::Platform;
 use crate::shell;
 
@@ -97,80 +97,7 @@ pub fn render_text(
         if i > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "image {} → {}", img.name, img.repository.as_written());
-        let width = img
-            .targets
-            .iter()
-            .map(|t| t.service.len())
-            .max()
-            .unwrap_or(0)
-            .max(8);
-        let _ = writeln!(out, "  targets");
-        for t in &img.targets {
-            let platforms = crate::platform::join(&t.platforms);
-            let mut line = format!(
-                "    {:width$}  {:28}  {:6}",
-                t.service,
-                platforms,
-                t.manifest.as_str()
-            );
-            if let Some(tag) = &t.tag {
-                let _ = write!(line, "  tag {tag}");
-            }
-            if t.service == "local" {
-                let _ = write!(line, "  (this machine: {host})");
-            }
-            let _ = write!(line, "  [{}]", t.source);
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
-        for i in &img.ignored {
-            let _ = writeln!(out, "    ignored: {i}");
-        }
-        let _ = writeln!(
-            out,
-            "  platforms     {}",
-            crate::platform::list(&img.platforms)
-        );
-        if !img.tags.is_empty() {
-            let _ = writeln!(out, "  index tags    {}", img.tags.join(", "));
-        }
-        for (entry, why) in &img.left_out {
-            let _ = writeln!(out, "  left out      {entry}: {why}");
-        }
-        for s in &img.single_tags {
-            let _ = writeln!(
-                out,
-                "  single tag    {} → the {} image manifest ({})",
-                s.tag, s.platform, s.service
-            );
-        }
-        let _ = writeln!(out, "  attestations  {}", img.attestations_reason);
-        if img.deep_all {
-            let mut line =
-                "  verify        deep: all (every executable ELF file checked)".to_string();
-            if !img.deep_ignore.is_empty() {
-                line.push_str(&format!("; ignored: {}", img.deep_ignore.join(", ")));
-            }
-            let _ = writeln!(out, "{line}");
-        } else if img.deep {
-            let _ = writeln!(out, "  verify        deep (entrypoint ELF machine checked)");
-        }
-        if let Some(s) = &img.smoke {
-            let _ = writeln!(
-                out,
-                "  smoke         `{}` on {} before a tag moves (timeout {}s{})",
-                crate::shell::join(&s.run),
-                crate::platform::list(&s.platforms),
-                s.timeout_s,
-                s.expect
-                    .as_deref()
-                    .map(|e| format!(", output must match /{e}/"))
-                    .unwrap_or_default()
-            );
-        }
-        if let Some(what) = crate::pipeline::sign::planned(img) {
-            let _ = writeln!(out, "  sign          {what}");
-        }
+        render_image(&mut out, img, host);
         if let Some(f) = forecasts.iter().find(|f| f.image == img.name) {
             out.push_str(&crate::emulation::render::forecast(f));
         }
@@ -181,48 +108,140 @@ pub fn render_text(
         }
     }
     if let Some(b) = &plan.builder {
-        let _ = writeln!(out, "\nbuilder {} (driver {})", b.name, b.driver);
-        for a in &b.assignments {
-            match &a.node {
-                Some(n) => {
-                    let at = a
-                        .endpoint
-                        .as_deref()
-                        .map(|e| format!(" at {e}"))
-                        .unwrap_or_default();
-                    let _ = writeln!(
-                        out,
-                        "  {:14} native on node {n}{at}",
-                        a.platform.to_string()
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "  {:14} emulated (no node for it; allow_emulation is on)",
-                        a.platform.to_string()
-                    );
-                }
+        render_builder(&mut out, b);
+    }
+    if let Some(bake) = &plan.bake {
+        render_bake(&mut out, bake, plan.images.len(), cwd);
+    }
+    out
+}
+
+/// One image's block: its targets, platforms, tags and checks.
+fn render_image(out: &mut String, img: &ImagePlan, host: &Platform) {
+    let _ = writeln!(out, "image {} → {}", img.name, img.repository.as_written());
+    render_targets(out, img, host);
+    let _ = writeln!(
+        out,
+        "  platforms     {}",
+        crate::platform::list(&img.platforms)
+    );
+    if !img.tags.is_empty() {
+        let _ = writeln!(out, "  index tags    {}", img.tags.join(", "));
+    }
+    for (entry, why) in &img.left_out {
+        let _ = writeln!(out, "  left out      {entry}: {why}");
+    }
+    for s in &img.single_tags {
+        let _ = writeln!(
+            out,
+            "  single tag    {} → the {} image manifest ({})",
+            s.tag, s.platform, s.service
+        );
+    }
+    let _ = writeln!(out, "  attestations  {}", img.attestations_reason);
+    if img.deep_all {
+        let mut line = "  verify        deep: all (every executable ELF file checked)".to_string();
+        if !img.deep_ignore.is_empty() {
+            line.push_str(&format!("; ignored: {}", img.deep_ignore.join(", ")));
+        }
+        let _ = writeln!(out, "{line}");
+    } else if img.deep {
+        let _ = writeln!(out, "  verify        deep (entrypoint ELF machine checked)");
+    }
+    if let Some(s) = &img.smoke {
+        let _ = writeln!(
+            out,
+            "  smoke         `{}` on {} before a tag moves (timeout {}s{})",
+            crate::shell::join(&s.run),
+            crate::platform::list(&s.platforms),
+            s.timeout_s,
+            s.expect
+                .as_deref()
+                .map(|e| format!(", output must match /{e}/"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(what) = crate::pipeline::sign::planned(img) {
+        let _ = writeln!(out, "  sign          {what}");
+    }
+}
+
+/// The `targets` lines of an image: service, platforms, manifest kind, tag, where.
+fn render_targets(out: &mut String, img: &ImagePlan, host: &Platform) {
+    let width = img
+        .targets
+        .iter()
+        .map(|t| t.service.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    let _ = writeln!(out, "  targets");
+    for t in &img.targets {
+        let platforms = crate::platform::join(&t.platforms);
+        let mut line = format!(
+            "    {:width$}  {:28}  {:6}",
+            t.service,
+            platforms,
+            t.manifest.as_str()
+        );
+        if let Some(tag) = &t.tag {
+            let _ = write!(line, "  tag {tag}");
+        }
+        if t.service == "local" {
+            let _ = write!(line, "  (this machine: {host})");
+        }
+        let _ = write!(line, "  [{}]", t.source);
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    for i in &img.ignored {
+        let _ = writeln!(out, "    ignored: {i}");
+    }
+}
+
+/// The declared builder: which node builds each platform.
+fn render_builder(out: &mut String, b: &crate::plan::BuilderPlan) {
+    let _ = writeln!(out, "\nbuilder {} (driver {})", b.name, b.driver);
+    for a in &b.assignments {
+        match &a.node {
+            Some(n) => {
+                let at = a
+                    .endpoint
+                    .as_deref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {:14} native on node {n}{at}",
+                    a.platform.to_string()
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  {:14} emulated (no node for it; allow_emulation is on)",
+                    a.platform.to_string()
+                );
             }
         }
     }
-    if let Some(bake) = &plan.bake {
-        let _ = writeln!(out, "\nbake ({} images in parallel)", plan.images.len());
-        let _ = writeln!(out, "  command");
-        let _ = writeln!(out, "    {}", own_flags(&bake.command));
-        let _ = writeln!(
-            out,
-            "    # mpbuild writes the bake file below to {} first",
-            bake.file_path.display()
-        );
-        let _ = writeln!(out, "{}", wrap_command(cwd, &bake.command, "    "));
-        let _ = writeln!(out, "  file {}", bake.file_path.display());
-        let json = serde_json::to_string_pretty(&bake.file).unwrap_or_default();
-        for line in json.lines() {
-            let _ = writeln!(out, "    {line}");
-        }
+}
+
+/// The bake run: its command and the file it reads.
+fn render_bake(out: &mut String, bake: &crate::plan::Bake, images: usize, cwd: &std::path::Path) {
+    let _ = writeln!(out, "\nbake ({images} images in parallel)");
+    let _ = writeln!(out, "  command");
+    let _ = writeln!(out, "    {}", own_flags(&bake.command));
+    let _ = writeln!(
+        out,
+        "    # mpbuild writes the bake file below to {} first",
+        bake.file_path.display()
+    );
+    let _ = writeln!(out, "{}", wrap_command(cwd, &bake.command, "    "));
+    let _ = writeln!(out, "  file {}", bake.file_path.display());
+    let json = serde_json::to_string_pretty(&bake.file).unwrap_or_default();
+    for line in json.lines() {
+        let _ = writeln!(out, "    {line}");
     }
-    out
 }
 
 /// `cd CWD &&`, then one argument (or flag with its value) per line, joined with ` \`.

@@ -120,83 +120,92 @@ pub fn render_text(services: &[&Service], host: &Platform) -> String {
         if i > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "{} — {}", s.name, s.title);
-        if let Some(status) = &s.status {
-            let _ = writeln!(out, "  status        {status}");
-        }
-        if !s.aliases.is_empty() {
-            let _ = writeln!(out, "  aliases       {}", s.aliases.join(", "));
-        }
-        let _ = writeln!(
-            out,
-            "  runs          {}{}",
-            s.runs_display(host),
-            confirmed(s, Fact::Platforms)
-        );
-        let _ = writeln!(out, "  default       {}", default_display(s, host));
-        let _ = writeln!(out, "  arch set by   {}", s.arch_field);
-        let manifest = match s.manifest {
-            crate::catalog::ManifestKind::Index => "multi-platform index accepted",
-            crate::catalog::ManifestKind::Single => {
-                "single-platform manifest only (the target gets its own tag)"
-            }
-        };
-        let _ = writeln!(
-            out,
-            "  manifest      {manifest}{}",
-            confirmed(s, Fact::Manifest)
-        );
-        if let Some(media) = s.media_types {
-            let action = if media == crate::catalog::MediaTypes::Docker {
-                "; its tag gets a Docker V2 schema 2 manifest made from the build"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "  media types   {}{}{action}",
-                media.describe(),
-                confirmed(s, Fact::MediaTypes)
-            );
-        }
-        // Attestations go on only where a source confirms they are tolerated.
-        let att = match (s.attestations, s.is_confirmed(Fact::Attestations)) {
-            (crate::catalog::Attestations::Ok, true) => "tolerated",
-            (crate::catalog::Attestations::Ok, false) => {
-                "tolerated (unconfirmed: built without until a source confirms it)"
-            }
-            (crate::catalog::Attestations::Break, c) => {
-                if c {
-                    "break it (built without)"
-                } else {
-                    "break it (unconfirmed; built without)"
-                }
-            }
-            (crate::catalog::Attestations::Unknown, _) => "unknown (built without)",
-        };
-        let _ = writeln!(out, "  attestations  {att}");
-        if let Some(note) = &s.note {
-            let _ = writeln!(out, "  note          {note}");
-        }
-        for (n, src) in s.sources.iter().enumerate() {
-            let label = if n == 0 { "sources" } else { "" };
-            if src.supports.is_empty() {
-                let _ = writeln!(out, "  {label:12}  {}", src.url);
-            } else {
-                let supports: Vec<String> = src.supports.iter().map(ToString::to_string).collect();
-                let _ = writeln!(out, "  {label:12}  {} ({})", src.url, supports.join(", "));
-            }
-        }
-        let _ = writeln!(
-            out,
-            "  reviewed      {}",
-            s.reviewed.as_deref().unwrap_or("not stated")
-        );
-        if let Origin::Project { line } = s.origin {
-            let _ = writeln!(out, "  from          the project file, line {line}");
-        }
+        render_service(&mut out, s, host);
     }
     out
+}
+
+/// One service's block.
+fn render_service(out: &mut String, s: &Service, host: &Platform) {
+    let _ = writeln!(out, "{} — {}", s.name, s.title);
+    if let Some(status) = &s.status {
+        let _ = writeln!(out, "  status        {status}");
+    }
+    if !s.aliases.is_empty() {
+        let _ = writeln!(out, "  aliases       {}", s.aliases.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "  runs          {}{}",
+        s.runs_display(host),
+        confirmed(s, Fact::Platforms)
+    );
+    let _ = writeln!(out, "  default       {}", default_display(s, host));
+    let _ = writeln!(out, "  arch set by   {}", s.arch_field);
+    let manifest = match s.manifest {
+        crate::catalog::ManifestKind::Index => "multi-platform index accepted",
+        crate::catalog::ManifestKind::Single => {
+            "single-platform manifest only (the target gets its own tag)"
+        }
+    };
+    let _ = writeln!(
+        out,
+        "  manifest      {manifest}{}",
+        confirmed(s, Fact::Manifest)
+    );
+    if let Some(media) = s.media_types {
+        let action = if media == crate::catalog::MediaTypes::Docker {
+            "; its tag gets a Docker V2 schema 2 manifest made from the build"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  media types   {}{}{action}",
+            media.describe(),
+            confirmed(s, Fact::MediaTypes)
+        );
+    }
+    let _ = writeln!(out, "  attestations  {}", attestations(s));
+    if let Some(note) = &s.note {
+        let _ = writeln!(out, "  note          {note}");
+    }
+    for (n, src) in s.sources.iter().enumerate() {
+        let label = if n == 0 { "sources" } else { "" };
+        if src.supports.is_empty() {
+            let _ = writeln!(out, "  {label:12}  {}", src.url);
+        } else {
+            let supports: Vec<String> = src.supports.iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "  {label:12}  {} ({})", src.url, supports.join(", "));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  reviewed      {}",
+        s.reviewed.as_deref().unwrap_or("not stated")
+    );
+    if let Origin::Project { line } = s.origin {
+        let _ = writeln!(out, "  from          the project file, line {line}");
+    }
+}
+
+/// What attestation manifests do to the service. They go on only where a source
+/// confirms they are tolerated.
+fn attestations(s: &Service) -> &'static str {
+    match (s.attestations, s.is_confirmed(Fact::Attestations)) {
+        (crate::catalog::Attestations::Ok, true) => "tolerated",
+        (crate::catalog::Attestations::Ok, false) => {
+            "tolerated (unconfirmed: built without until a source confirms it)"
+        }
+        (crate::catalog::Attestations::Break, c) => {
+            if c {
+                "break it (built without)"
+            } else {
+                "break it (unconfirmed; built without)"
+            }
+        }
+        (crate::catalog::Attestations::Unknown, _) => "unknown (built without)",
+    }
 }
 
 fn to_json(s: &Service, host: &Platform) -> serde_json::Value {

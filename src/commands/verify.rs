@@ -28,48 +28,7 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
         }
         project_jobs(s, args)?
     } else {
-        if !args.images.is_empty() {
-            return Err(UsageError::new(
-                "--image selects project images; it does not go with REF arguments",
-            )
-            .into());
-        }
-        if args.targets.is_empty()
-            && args.platforms.is_empty()
-            && !args.inventory
-            && !args.require_record
-        {
-            return Err(UsageError::new(
-                "nothing to verify: say what REF must hold with --target or --platform, ask for --inventory, or --require-record",
-            )
-            .into());
-        }
-        if args.targets.is_empty() && args.platforms.is_empty() && !args.signed.gates().is_empty() {
-            return Err(UsageError::new(
-                "--signed-by needs --target or --platform: the platform manifests those need are the ones that must be signed, besides the index",
-            )
-            .with_help("e.g. `mpbuild verify REF --platform linux/amd64 --platform linux/arm64 --signed-by cosign.pub`")
-            .into());
-        }
-        // Inside a project, its catalog (`services:`) and `insecure_registries` apply.
-        let (catalog, insecure) = match s.project() {
-            Ok(p) => (p.catalog, p.insecure_registries),
-            Err(_) => (crate::catalog::Catalog::builtin(), Vec::new()),
-        };
-        let req = requirements::from_flags(
-            &catalog,
-            &args.targets,
-            &args.platforms,
-            args.deep.is_some(),
-            &Platform::host(),
-        )?;
-        let mut req = req;
-        req.deep_all = args.deep == Some(crate::cli::DeepArg::All);
-        let mut jobs = Vec::new();
-        for r in &args.refs {
-            jobs.push((Reference::parse(r)?, req.clone()));
-        }
-        (jobs, insecure)
+        ref_jobs(s, args)?
     };
     let gates = args.signed.gates();
     let cosign = verify::signatures::prepare(&gates)?;
@@ -94,6 +53,52 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
     } else {
         Code::VerifyFailed
     })
+}
+
+/// The REFs given, each against what --target and --platform ask for (inside a
+/// project, its catalog (`services:`) and `insecure_registries` apply).
+fn ref_jobs(s: &Settings, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec<String>)> {
+    if !args.images.is_empty() {
+        return Err(UsageError::new(
+            "--image selects project images; it does not go with REF arguments",
+        )
+        .into());
+    }
+    if args.targets.is_empty()
+        && args.platforms.is_empty()
+        && !args.inventory
+        && !args.require_record
+    {
+        return Err(UsageError::new(
+            "nothing to verify: say what REF must hold with --target or --platform, ask for --inventory, or --require-record",
+        )
+        .into());
+    }
+    if args.targets.is_empty() && args.platforms.is_empty() && !args.signed.gates().is_empty() {
+        return Err(UsageError::new(
+            "--signed-by needs --target or --platform: the platform manifests those need are the ones that must be signed, besides the index",
+        )
+        .with_help("e.g. `mpbuild verify REF --platform linux/amd64 --platform linux/arm64 --signed-by cosign.pub`")
+        .into());
+    }
+    // Inside a project, its catalog (`services:`) and `insecure_registries` apply.
+    let (catalog, insecure) = match s.project() {
+        Ok(p) => (p.catalog, p.insecure_registries),
+        Err(_) => (crate::catalog::Catalog::builtin(), Vec::new()),
+    };
+    let mut req = requirements::from_flags(
+        &catalog,
+        &args.targets,
+        &args.platforms,
+        args.deep.is_some(),
+        &Platform::host(),
+    )?;
+    req.deep_all = args.deep == Some(crate::cli::DeepArg::All);
+    let mut jobs = Vec::new();
+    for r in &args.refs {
+        jobs.push((Reference::parse(r)?, req.clone()));
+    }
+    Ok((jobs, insecure))
 }
 
 fn project_jobs(s: &Settings, args: &VerifyArgs) -> anyhow::Result<(Jobs, Vec<String>)> {

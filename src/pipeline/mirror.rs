@@ -159,6 +159,24 @@ impl Job {
             selection: Selection { requirements, all },
         })
     }
+
+    /// A job for each of the project's `mirrors:`.
+    pub fn for_project(project: &crate::config::Project) -> anyhow::Result<Vec<Job>> {
+        project
+            .mirrors
+            .iter()
+            .map(|m| {
+                Job::new(
+                    &project.catalog,
+                    &m.source,
+                    &m.destination,
+                    &m.targets,
+                    &m.platforms,
+                    m.all,
+                )
+            })
+            .collect()
+    }
 }
 
 /// What one job did: the copy, its verification, and whether the tag moved.
