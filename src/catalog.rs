@@ -496,6 +496,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 mod raw;
+pub mod specs;
 use raw::BuiltinFile;
 pub use raw::{RawRuns, RawService, RawSource, TaggedSource};
 

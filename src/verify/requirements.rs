@@ -1,7 +1,7 @@
 //! What to check, derived from a plan (the project's images and tags) or from
 //! command-line targets (`mpbuild verify REF --target lambda:arm64`).
 
-use crate::catalog::{Catalog, ManifestKind, MediaTypes};
+use crate::catalog::Catalog;
 use crate::exit::UsageError;
 use crate::plan::ImagePlan;
 use crate::platform::Platform;
@@ -79,61 +79,15 @@ pub fn from_flags(
     deep: bool,
     host: &Platform,
 ) -> Result<Requirements, UsageError> {
+    let asked = crate::catalog::specs::resolve(catalog, targets, platforms, host)?;
     let mut req = Requirements {
         deep,
+        single: asked.single,
+        docker: asked.docker,
         ..Requirements::default()
     };
-    for spec in targets {
-        let (name, arch) = match spec.split_once(':') {
-            Some((s, a)) => (s, Some(a)),
-            None => (spec.as_str(), None),
-        };
-        let service = catalog.get(name).ok_or_else(|| {
-            let hint = catalog.did_you_mean(name);
-            UsageError::new(format!("--target {spec}: unknown service `{name}`{hint}"))
-                .with_help("`mpbuild targets` lists the services")
-        })?;
-        let list = match arch {
-            None => service.default_platforms(host),
-            Some(a) => {
-                let mut out = Vec::new();
-                for item in a.split(',') {
-                    let p = service.parse_arch(item).map_err(|e| {
-                        UsageError::new(format!("--target {spec}: {e}"))
-                            .with_help(service.rule(host))
-                    })?;
-                    if !service.can_run(&p, host) {
-                        return Err(UsageError::new(format!(
-                            "--target {spec}: {} cannot run {p}",
-                            service.name
-                        ))
-                        .with_help(service.rule(host)));
-                    }
-                    out.push(p);
-                }
-                out
-            }
-        };
-        if service.manifest == ManifestKind::Single {
-            if list.len() != 1 {
-                return Err(UsageError::new(format!(
-                    "--target {spec}: {} takes one architecture per image",
-                    service.name
-                )));
-            }
-            req.single = true;
-        }
-        if service.media_types == Some(MediaTypes::Docker) {
-            req.docker = Some(service.name.clone());
-        }
-        for p in list {
-            req.need(p, service.name.clone());
-        }
-    }
-    for spec in platforms {
-        let p = Platform::parse(spec)
-            .map_err(|e| UsageError::new(format!("--platform {spec}: {e}")))?;
-        req.need(p, "--platform");
+    for (p, why) in asked.platforms {
+        req.need(p, why);
     }
     Ok(req)
 }

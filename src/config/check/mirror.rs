@@ -26,13 +26,9 @@ impl Checker<'_> {
         let destination = reference(&m.destination)?;
         let targets: Vec<String> = m.targets.iter().map(|t| t.value.clone()).collect();
         let platforms: Vec<String> = m.platforms.iter().map(|t| t.value.clone()).collect();
-        if let Err(e) = crate::verify::requirements::from_flags(
-            catalog,
-            &targets,
-            &platforms,
-            false,
-            &self.env.host,
-        ) {
+        if let Err(e) =
+            crate::catalog::specs::resolve(catalog, &targets, &platforms, &self.env.host)
+        {
             let at = m
                 .targets
                 .first()
