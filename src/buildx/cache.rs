@@ -23,15 +23,6 @@ pub struct CacheOutcome {
     pub write_error: Option<String>,
 }
 
-/// Whether a step (by name, a bake target's prefix allowed) is one of the cache's.
-pub fn is_cache_step(name: &str) -> bool {
-    let command = steps::parse(name, &[]).command;
-    let command = if command.is_empty() { name } else { &command };
-    command.starts_with("importing cache manifest from ")
-        || command.starts_with("exporting cache to ")
-        || command.starts_with("preparing build cache for export")
-}
-
 /// The cache outcome of `image`'s build (`targets`: the bake's targets, or empty for a
 /// single build).
 pub fn outcome(state: &State, targets: &[String], image: &str) -> CacheOutcome {
@@ -133,8 +124,8 @@ mod tests {
                 "/tmp/emu-exp/nolocal: not found".to_string()
             ]
         );
-        assert!(is_cache_step("[api] exporting cache to registry"));
-        assert!(!is_cache_step(
+        assert!(steps::is_cache_step("[api] exporting cache to registry"));
+        assert!(!steps::is_cache_step(
             "[api linux/arm64 2/3] RUN exporting cache to x"
         ));
     }

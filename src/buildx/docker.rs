@@ -42,7 +42,7 @@ impl Launch {
     pub fn locate() -> Result<Launch, BuildError> {
         let docker = locate()?;
         let plugin = is_native_executable(&docker)
-            .then(super::state::plugin_path)
+            .then(super::plugin::plugin_path)
             .flatten()
             .filter(|p| is_native_executable(p));
         Ok(Launch { docker, plugin })

@@ -7,6 +7,7 @@ pub mod error;
 pub mod log;
 pub mod metadata;
 pub mod nodes;
+pub mod plugin;
 pub mod progress;
 pub mod run;
 pub mod state;

@@ -307,7 +307,7 @@ impl State {
         failed.sort_by_key(|s| {
             let e = s.error.as_deref().unwrap_or_default();
             (
-                super::cache::is_cache_step(&s.name),
+                super::steps::is_cache_step(&s.name),
                 e.contains("context canceled"),
                 s.order,
             )

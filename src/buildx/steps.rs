@@ -117,6 +117,15 @@ fn arrow_platform(runs: Option<&Platform>, spec: &str) -> Option<Platform> {
     Platform::parse(&format!("{os}/{spec}")).ok()
 }
 
+/// Whether a step (by name, a bake target's prefix allowed) is one of the cache's.
+pub fn is_cache_step(name: &str) -> bool {
+    let command = parse(name, &[]).command;
+    let command = if command.is_empty() { name } else { &command };
+    command.starts_with("importing cache manifest from ")
+        || command.starts_with("exporting cache to ")
+        || command.starts_with("preparing build cache for export")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

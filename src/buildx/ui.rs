@@ -133,7 +133,7 @@ impl Ui {
                         self.line(&format!("[{tag}] cached {name}"));
                     }
                     // A cache not found or not written fails nothing (`ignore-error=true`).
-                    Change::Failed { name, error } if super::cache::is_cache_step(name) => {
+                    Change::Failed { name, error } if super::steps::is_cache_step(name) => {
                         let word = if name.contains("exporting") {
                             "warning"
                         } else {
