@@ -9,10 +9,6 @@
 
 use serde::Serialize;
 
-use super::forecast::PlatformForecast;
-use crate::inputs::stages::Dockerfile;
-use crate::platform::Platform;
-
 /// What a `RUN` step does, as far as its command says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -211,77 +207,6 @@ pub struct Move {
     pub instruction: String,
     pub work: Work,
     pub how: &'static str,
-}
-
-/// The remedies for what `platforms` forecast.
-pub fn remedies(df: &Dockerfile, platforms: &[PlatformForecast]) -> Vec<Remedy> {
-    let slow: Vec<&PlatformForecast> = platforms
-        .iter()
-        .filter(|p| !p.emulated.is_empty())
-        .collect();
-    if slow.is_empty() {
-        return Vec::new();
-    }
-    let mut out = vec![Remedy::NativeNode {
-        platforms: slow.iter().map(|p| p.platform.clone()).collect(),
-        runners: slow
-            .iter()
-            .filter_map(|p| {
-                let label = crate::plan::runner_label(&Platform::parse(&p.platform).ok()?)?;
-                Some((p.platform.clone(), label.to_string()))
-            })
-            .collect(),
-    }];
-    // Per stage with emulated steps, each step once (several platforms emulate it).
-    let mut stages: Vec<usize> = Vec::new();
-    for s in slow.iter().flat_map(|p| &p.emulated) {
-        if !stages.contains(&s.stage_index) {
-            stages.push(s.stage_index);
-        }
-    }
-    stages.sort_unstable();
-    for index in stages {
-        let stage = &df.stages[index];
-        let mut moves: Vec<Move> = Vec::new();
-        let mut stays: Vec<Move> = Vec::new();
-        for s in slow
-            .iter()
-            .flat_map(|p| &p.emulated)
-            .filter(|s| s.stage_index == index)
-        {
-            if moves.iter().chain(&stays).any(|m| m.at == s.at) {
-                continue;
-            }
-            let m = Move {
-                at: s.at.clone(),
-                instruction: s.instruction.clone(),
-                work: s.work,
-                how: s.work.how(),
-            };
-            if s.work.movable() {
-                moves.push(m);
-            } else {
-                stays.push(m);
-            }
-        }
-        if moves.is_empty() {
-            continue;
-        }
-        let from = stage.instructions.first();
-        let dockerfile = moves[0]
-            .at
-            .rsplit_once(':')
-            .map_or("", |(f, _)| f)
-            .to_string();
-        out.push(Remedy::BuildPlatformStage {
-            stage: df.shown(stage),
-            from: format!("{dockerfile}:{}", stage.line()),
-            from_instruction: from.map(|f| f.text.clone()).unwrap_or_default(),
-            moves,
-            stays,
-        });
-    }
-    out
 }
 
 #[cfg(test)]
