@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod check;
 pub mod child;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod deploy;

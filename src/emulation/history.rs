@@ -96,7 +96,7 @@ pub fn record(work: &WorkDir, timings: &[ImageTiming]) {
         return;
     }
     let path = work.root().join(FILE);
-    let time = crate::pipeline::record::now_rfc3339();
+    let time = crate::clock::now_rfc3339();
     let _ = work.locked(|| {
         let mut h = read(&path);
         h.merge(timings, &time);

@@ -40,7 +40,7 @@ pub fn leg(p: &Push, ui: &Ui, dir: &Path, builder: &str) -> PushReport {
 /// A record for each image and platform of the leg, from its report (the platforms'
 /// manifests as verification read them).
 fn records(plan: &Plan, rep: &PushReport, builder: &str, commit: Option<String>) -> Vec<Record> {
-    let time = record::now_rfc3339();
+    let time = crate::clock::now_rfc3339();
     let mut out = Vec::new();
     for (image, done) in plan.images.iter().zip(&rep.images) {
         for pm in &done.platforms {
