@@ -95,7 +95,7 @@ fn classify(s: &str, vars: Vars, env: &dyn Fn(&str) -> Option<String>) -> Image 
         };
     }
     match vars {
-        Vars::Compose => match super::compose::interpolate(s, env) {
+        Vars::Compose => match super::interpolate::interpolate(s, env) {
             Ok(text) => Image::Literal {
                 interpolated: text != s,
                 text,

@@ -10,6 +10,7 @@ mod compose;
 mod copilot;
 mod ecs;
 mod image;
+mod interpolate;
 mod kubernetes;
 pub mod node;
 mod select;
