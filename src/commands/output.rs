@@ -25,7 +25,7 @@ pub fn finish(
         None => Code::Ok,
         Some(f) => match &f.error {
             None => Code::VerifyFailed,
-            Some(e) if report::interrupted(e) => Code::Interrupted,
+            Some(e) if crate::pipeline::interrupt::interrupted(e) => Code::Interrupted,
             Some(e) => super::classify(e),
         },
     };

@@ -7,7 +7,6 @@
 //! across registries are checked against their digest before their last byte is sent.
 
 use crate::buildx::Ui;
-use crate::buildx::ui::ByteBar;
 use crate::catalog::Catalog;
 use crate::exit::UsageError;
 use crate::platform::Platform;
@@ -93,28 +92,6 @@ impl crate::exit::Coded for MirrorError {
             ),
             MirrorError::WrongPlatform { .. } => None,
         }
-    }
-}
-
-/// Progress callbacks (bytes copied), so the CLI can draw a bar.
-pub trait Progress: Sync {
-    fn total(&self, bytes: u64);
-    fn advance(&self, bytes: u64);
-}
-
-/// No progress display.
-pub struct Silent;
-impl Progress for Silent {
-    fn total(&self, _: u64) {}
-    fn advance(&self, _: u64) {}
-}
-
-impl Progress for ByteBar {
-    fn total(&self, bytes: u64) {
-        self.set_total(bytes);
-    }
-    fn advance(&self, bytes: u64) {
-        ByteBar::advance(self, bytes);
     }
 }
 
@@ -262,7 +239,7 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
 /// The error that stopped the first of `left`: when it is the interrupt, it says
 /// which destination tags stayed where they were.
 fn stopped(e: anyhow::Error, left: &[Job]) -> anyhow::Error {
-    if !super::report::interrupted(&e) {
+    if !super::interrupt::interrupted(&e) {
         return e;
     }
     let tags: Vec<String> = left.iter().map(|j| j.dest.to_string()).collect();
@@ -572,6 +549,7 @@ pub fn tag(client: &Client, dest: &Reference, digest: &str) -> anyhow::Result<()
 
 mod blobs;
 pub mod signatures;
+pub use blobs::{Progress, Silent};
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@ pub mod build;
 pub mod candidate;
 pub mod dry_run;
 pub mod finish;
+pub mod interrupt;
 pub mod leg;
 pub mod merge;
 pub mod mirror;

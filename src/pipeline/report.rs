@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::interrupt::interrupted;
 use super::mirror::Done;
 use super::promote::Moved;
 use super::smoke::SmokeResult;
@@ -87,19 +88,6 @@ impl Failure {
             self.untouched.join(", ")
         )
     }
-}
-
-/// Whether `e` stopped the run because the user interrupted it: the interrupt itself,
-/// a request it cut short, or anything that failed after it.
-pub fn interrupted(e: &anyhow::Error) -> bool {
-    crate::cancel::requested()
-        || e.chain().any(|c| {
-            c.is::<crate::exit::Interrupted>()
-                || matches!(
-                    c.downcast_ref::<crate::registry::RegistryError>(),
-                    Some(crate::registry::RegistryError::Interrupted { .. })
-                )
-        })
 }
 
 /// Seconds per stage for one image (the build is shared by a bake).

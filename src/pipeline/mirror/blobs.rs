@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use super::Progress;
+use crate::buildx::ui::ByteBar;
 use crate::registry::manifest::Descriptor;
 use crate::registry::{Client, Placed, RegistryError, Repository, Upload};
 
@@ -28,6 +28,28 @@ const STREAMS: usize = crate::pipeline::upload::PARALLEL;
 /// How many workers open uploads ahead of the streams, and copy small blobs.
 const OPENERS: usize = STREAMS;
 const SMALL_WORKERS: usize = 2;
+
+/// Progress callbacks (bytes copied), so the CLI can draw a bar.
+pub trait Progress: Sync {
+    fn total(&self, bytes: u64);
+    fn advance(&self, bytes: u64);
+}
+
+/// No progress display.
+pub struct Silent;
+impl Progress for Silent {
+    fn total(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+impl Progress for ByteBar {
+    fn total(&self, bytes: u64) {
+        self.set_total(bytes);
+    }
+    fn advance(&self, bytes: u64) {
+        ByteBar::advance(self, bytes);
+    }
+}
 
 /// What the copy did.
 #[derive(Debug, Default)]
