@@ -26,7 +26,7 @@ pub fn finish(
         Some(f) => match &f.error {
             None => Code::VerifyFailed,
             Some(e) if crate::pipeline::interrupt::interrupted(e) => Code::Interrupted,
-            Some(e) => super::classify(e),
+            Some(e) => crate::error::Error::of(e).code(),
         },
     };
     let json = rep.render_json(command, code.as_i32());

@@ -39,7 +39,7 @@ pub fn run(s: &Settings, args: &SmokeArgs) -> anyhow::Result<Code> {
     };
     let smoked = smoke::run_reference(&runner, &args.reference, &pinned, &spec);
     let code = match &smoked.error {
-        Some(e) => super::classify(e),
+        Some(e) => crate::error::Error::of(e).code(),
         None if smoked.ok() => Code::Ok,
         None => Code::VerifyFailed,
     };
