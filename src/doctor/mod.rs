@@ -5,44 +5,14 @@
 //! not ok, a fix. [`checks`] runs them in order, stopping where the next needs what
 //! failed. Nothing here prints: the command renders the findings.
 
+mod finding;
 mod probes;
 pub mod signing;
 mod system;
 
-use serde::Serialize;
+pub use finding::{Finding, Status};
 
 use crate::config::Project;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub status: Status,
-    pub check: String,
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-pub(crate) fn finding(
-    status: Status,
-    check: &str,
-    detail: impl Into<String>,
-    fix: Option<String>,
-) -> Finding {
-    Finding {
-        status,
-        check: check.to_string(),
-        detail: detail.into(),
-        fix,
-    }
-}
 
 /// Every probe, in order: the host, docker, the daemon, buildx, the builder, then (in a
 /// project) each platform it needs, the steps that run emulated, the image store, the
@@ -121,6 +91,7 @@ pub fn render(findings: &[Finding]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::finding::finding;
     use super::system::binfmt_names;
     use super::*;
 

@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::finding::{Finding, Status, finding};
 use super::system::{binfmt_registered, docker_cmd};
-use super::{Finding, Status, finding};
 use crate::buildx::{Builder, docker};
 use crate::config::Project;
 use crate::platform::Platform;

@@ -2,7 +2,7 @@
 //! signing can work here (an OIDC token source cosign reads). A failure only when the
 //! project's `sign:` needs what is missing.
 
-use super::{Finding, Status, finding};
+use super::finding::{Finding, Status, finding};
 use crate::config::Project;
 use crate::signing::{Cosign, Signer, oidc_source};
 
