@@ -1,7 +1,12 @@
 //! A catalog entry as written: in `services.yaml` and in a project's `services:`. Every
 //! field is optional, so a project entry can override only what it gives.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::service::*;
+use crate::platform::Platform;
 
 /// The raw shape of an entry, shared by the built-in file and a project's `services:`.
 /// Every field is optional here so that a project entry naming a built-in service

@@ -1,4 +1,5 @@
 use super::*;
+use crate::platform::Platform;
 
 fn host() -> Platform {
     Platform::linux("arm64", "")
