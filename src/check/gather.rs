@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::{Skipped, Source, Target, Use};
+use super::uses::{Skipped, Source, Target, Use};
 use crate::catalog::{Catalog, ManifestKind, MediaTypes};
 use crate::deploy::{self, Context, DeployError, Found, Image, ImageUse, Unstated};
 use crate::platform::Platform;

@@ -9,19 +9,12 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Mutex;
 
-use super::{Checked, Outcome, Target, Use};
+use super::uses::{Checked, Outcome, Reads, Target, Use};
 use crate::registry::{Client, Fetched, Reference, RegistryError};
 use crate::verify::{self, DeepCheckFn, Observed, Requirements, pool};
 
 /// How many images are read at once; each reads its entries with a pool of its own.
 const IMAGES_AT_ONCE: usize = 4;
-
-/// How many distinct references were resolved, and distinct images read.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Reads {
-    pub references: usize,
-    pub images: usize,
-}
 
 /// Checks every use; returns the verdicts in the order of `uses`, and what was read.
 pub fn resolve(
