@@ -149,7 +149,7 @@ pub struct Verdict {
     /// The referrers of its digests (the root, then each platform manifest), those
     /// that have any; `verify` lists them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub referrers: Vec<super::referrers::Listed>,
+    pub referrers: Vec<super::listed::Listed>,
     /// `--require-record`: the verification record that agrees, or why none does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<crate::provenance::check::RecordCheck>,

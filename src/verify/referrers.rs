@@ -3,46 +3,13 @@
 //! the registry lists them — and, with `--require-record`, whether mpbuild's
 //! verification record of the root exists and agrees with what the registry holds now.
 
-use serde::Serialize;
-
-use super::{DeepCheckFn, Requirements, Verdict, pool, verify_root};
-use crate::provenance::PREDICATE_ANNOTATION;
+use super::check::{Requirements, Verdict};
+use super::listed::{Listed, Referrer};
+use super::pool;
+use super::reference::{DeepCheckFn, verify_root};
 use crate::provenance::check::{self, RecordCheck};
-use crate::registry::manifest::{Descriptor, Manifest};
-use crate::registry::{Client, Fetched, Reference, Referrers, RegistryError, Via};
-
-/// The referrers of one digest.
-#[derive(Debug, Clone, Serialize)]
-pub struct Listed {
-    /// `index` or `manifest` for the root; the platform of a manifest in an index.
-    pub of: String,
-    pub digest: String,
-    pub via: Via,
-    pub referrers: Vec<Referrer>,
-}
-
-/// One referrer as the list gives it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Referrer {
-    /// Its artifactType (none: the list gives none).
-    pub artifact_type: Option<String>,
-    pub digest: String,
-    pub size: u64,
-    /// The predicate type of an in-toto statement, when the list names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub predicate_type: Option<String>,
-}
-
-impl Referrer {
-    fn of(d: &Descriptor) -> Referrer {
-        Referrer {
-            artifact_type: d.artifact_type.clone(),
-            digest: d.digest.clone(),
-            size: d.size,
-            predicate_type: d.annotations.get(PREDICATE_ANNOTATION).cloned(),
-        }
-    }
-}
+use crate::registry::manifest::Manifest;
+use crate::registry::{Client, Fetched, Reference, Referrers, RegistryError};
 
 /// Verifies each reference (a few at a time, in order) and adds what it says about
 /// referrers: the lists, and with `require_record` the record check (a reference
