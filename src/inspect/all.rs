@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use super::InspectError;
 use super::elf;
+use super::error::InspectError;
 use super::layers::{Node, Union};
 use crate::platform::Platform;
 

@@ -8,8 +8,8 @@ use std::collections::{HashSet, VecDeque};
 
 use serde::Serialize;
 
-use super::InspectError;
 use super::elf::{self, ElfInfo};
+use super::error::InspectError;
 use super::layers::{Node, Union};
 use crate::platform::Platform;
 use crate::registry::manifest::RunConfig;

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
-use super::InspectError;
+use super::error::InspectError;
 
 /// How many leading bytes of each regular file are read: enough for an ELF header or a
 /// `#!` line. Only ELF files and scripts keep them all; other files keep

@@ -5,38 +5,19 @@
 pub mod all;
 pub mod elf;
 pub mod entrypoint;
+mod error;
 pub mod layers;
 
 use std::io::Read;
 
-use crate::exit::{Code, Coded};
 use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, ImageConfig, Manifest};
 use crate::registry::{Client, RegistryError, Repository};
 use crate::verify::Deep;
 
 pub use entrypoint::{DeepCheck, Verdict};
+pub use error::InspectError;
 pub use layers::{LayerSource, Union};
-
-#[derive(Debug, thiserror::Error)]
-pub enum InspectError {
-    #[error("layer {layer} ({name}): {message}")]
-    Layer {
-        layer: usize,
-        name: String,
-        message: String,
-    },
-    #[error("{path}: too many levels of symbolic links")]
-    SymlinkLoop { path: String },
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-}
-
-impl Coded for InspectError {
-    fn code(&self) -> Code {
-        Code::Registry
-    }
-}
 
 /// An image's layers, streamed from the registry.
 pub struct RegistryLayers<'a> {
