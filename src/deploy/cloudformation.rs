@@ -12,8 +12,9 @@
 //!   instances decide: the catalog's default).
 
 use super::ecs::{service as ecs_service, task_platform};
+use super::found::{Context, DeployError, Found, Unstated, literal_arch};
 use super::image::{Image, ImageUse, Vars, image_use};
-use super::{Context, DeployError, Found, Node, Unstated, literal_arch};
+use super::node::Node;
 use crate::platform::Platform;
 
 pub fn is(v: &Node) -> bool {

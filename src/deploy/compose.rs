@@ -4,9 +4,10 @@
 //! not for `check` to verify. Which services decide an image's platforms in `from:` is
 //! `select`'s business.
 
+use super::found::{Context, DeployError, Found, Unstated, arch_at};
 use super::image::{ImageUse, Vars, image_use};
 use super::interpolate::interpolate;
-use super::{Context, DeployError, Found, Node, Unstated, arch_at};
+use super::node::Node;
 
 pub fn is(v: &Node) -> bool {
     v.get("services").is_some_and(|s| {

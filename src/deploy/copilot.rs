@@ -3,8 +3,9 @@
 //! runs on App Runner; the other types on ECS Fargate. The image is `image.location`
 //! (with `image.build`, Copilot builds it), sidecars' images run beside it.
 
+use super::found::{Context, DeployError, Found, arch};
 use super::image::{Vars, image_use};
-use super::{Context, DeployError, Found, Node, arch};
+use super::node::Node;
 use crate::platform::Platform;
 
 const TYPES: [&str; 6] = [
@@ -55,7 +56,11 @@ pub fn read(doc: &Node, ctx: &Context) -> Result<Vec<Found>, DeployError> {
             let line = doc.key_line("platform");
             (arch(ctx, line, &format!("{os}/{a}"))?, line, false)
         }
-        Some(p) => (super::literal_arch(ctx, p, "platform")?, p.line, false),
+        Some(p) => (
+            super::found::literal_arch(ctx, p, "platform")?,
+            p.line,
+            false,
+        ),
         None => (Platform::linux("amd64", ""), doc.key_line("name"), true),
     };
     let mut images = Vec::new();

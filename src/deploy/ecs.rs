@@ -4,8 +4,9 @@
 //! `requiresCompatibilities` (FARGATE → ecs-fargate, else ecs-ec2), and each container
 //! definition's `image`.
 
+use super::found::{Context, DeployError, Found, literal_arch};
 use super::image::{Vars, image_use};
-use super::{Context, DeployError, Found, Node, literal_arch};
+use super::node::Node;
 use crate::platform::Platform;
 
 pub fn is(v: &Node) -> bool {

@@ -2,7 +2,7 @@
 //! later tool fills in (`!Sub`, `{"Fn::Join": …}`, `${VAR}`, `{{ .Values.image }}`),
 //! which cannot be checked until it is rendered and is never passed in silence.
 
-use super::Node;
+use super::node::Node;
 use super::node::Value;
 
 /// One container's image, and where it is written.

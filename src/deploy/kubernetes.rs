@@ -7,8 +7,9 @@
 //! required node affinity (`In`, `NotIn`, `Exists`), combined as the scheduler does. No
 //! constraint → the cluster's architectures (`cluster_archs:` / `--cluster-archs`).
 
+use super::found::{Context, DeployError, Found, arch, arch_at};
 use super::image::{Vars, image_use};
-use super::{Context, DeployError, Found, Node, arch, arch_at};
+use super::node::Node;
 use crate::platform::Platform;
 
 const ARCH_LABELS: [&str; 2] = ["kubernetes.io/arch", "beta.kubernetes.io/arch"];

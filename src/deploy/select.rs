@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
+use super::found::{DeployError, Found, Unstated};
 use super::image::{Image, repository_of};
-use super::{DeployError, Found, Unstated};
 use crate::platform::Platform;
 
 /// The workloads that decide, and those left out.
@@ -36,7 +36,7 @@ pub fn read_for_image(
     cluster_archs: Option<&[Platform]>,
     repository: &str,
 ) -> Result<Selection, DeployError> {
-    let found = super::read_path(path, display, cluster_archs)?;
+    let found = super::read::read_path(path, display, cluster_archs)?;
     if found.is_empty() {
         return Err(DeployError::Nothing {
             path: display.to_string(),
@@ -158,4 +158,30 @@ pub fn select_for_image(
         });
     }
     Ok(selection)
+}
+/// Reads `path` (a file, or a directory: every *.yaml, *.yml and *.json under it).
+/// `resource` picks one workload by name; `cluster_archs` serves Kubernetes workloads
+/// without an architecture constraint.
+///
+/// Files are read through [`crate::fsread`]: regular files only, each at most
+/// [`crate::fsread::MAX_TEXT_BYTES`]. Under a directory, symlinked directories are not
+/// followed (a link loop cannot list a file twice); a symlinked file is read like a file
+/// (and refused unless it resolves to a regular file); the walk is bounded in depth and
+/// entries.
+pub fn read(
+    path: &Path,
+    display: &str,
+    resource: Option<&str>,
+    cluster_archs: Option<&[Platform]>,
+) -> Result<Vec<Found>, DeployError> {
+    let found = super::read::read_path(path, display, cluster_archs)?;
+    if found.is_empty() {
+        return Err(DeployError::Nothing {
+            path: display.to_string(),
+        });
+    }
+    match resource {
+        Some(r) => pick(found, display, r),
+        None => Ok(found),
+    }
 }

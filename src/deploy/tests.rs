@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::platform::Platform;
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
