@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::registry::{Client, Reference};
+
 /// One image the build reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseRef {
@@ -195,6 +197,15 @@ pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec
         }
     }
     out
+}
+
+/// A base image's digest: the one written in the reference, else the registry's.
+pub fn resolve(client: &Client, reference: &str) -> anyhow::Result<String> {
+    let r = Reference::parse(reference)?;
+    if let Some(d) = &r.digest {
+        return Ok(d.clone());
+    }
+    Ok(client.get_manifest(&r)?.digest.into())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::plan::ImagePlan;
-use crate::registry::{Client, Reference};
+use crate::registry::Client;
 
 /// The annotation that carries the fingerprint on what `push` pushes.
 pub const ANNOTATION: &str = "dev.mpbuild.inputs";
@@ -64,7 +64,15 @@ pub fn fingerprint(
         Ok(t) => t,
         Err(e) => return Inputs::Unknown(format!("the Dockerfile cannot be read: {e}")),
     };
-    let named = match named::fingerprint(client, project_dir, work_dir, image, cache) {
+    // A linked image (`target:`) counts by its own inputs.
+    let linked = |plan: &ImagePlan, cache: &mut context::HashCache| {
+        let inputs = fingerprint(client, project_dir, work_dir, plan, cache);
+        match inputs {
+            Inputs::Known(f) => Ok(f.digest),
+            Inputs::Unknown(why) => Err(why),
+        }
+    };
+    let named = match named::fingerprint(client, project_dir, work_dir, image, cache, &linked) {
         Ok(n) => n,
         Err(why) => return Inputs::Unknown(why),
     };
@@ -78,7 +86,7 @@ pub fn fingerprint(
         if let Some(why) = b.unresolved {
             return Inputs::Unknown(format!("{}:{}: base image {why}", image.dockerfile, b.line));
         }
-        let digest = match resolve(client, &b.reference) {
+        let digest = match dockerfile::resolve(client, &b.reference) {
             Ok(d) => d,
             Err(e) => {
                 return Inputs::Unknown(format!(
@@ -171,13 +179,4 @@ pub fn check_files(project_dir: &Path, image: &ImagePlan) -> Result<(), InputFil
         }
     }
     Ok(())
-}
-
-/// A base image's digest: the one written in the reference, else the registry's.
-fn resolve(client: &Client, reference: &str) -> anyhow::Result<String> {
-    let r = Reference::parse(reference)?;
-    if let Some(d) = &r.digest {
-        return Ok(d.clone());
-    }
-    Ok(client.get_manifest(&r)?.digest.into())
 }

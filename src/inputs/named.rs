@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use super::context::HashCache;
-use super::{Inputs, context};
+use super::{context, dockerfile};
 use crate::config::NamedContext;
+use crate::digest::Digest;
 use crate::plan::ImagePlan;
 use crate::registry::Client;
 
@@ -20,20 +21,23 @@ pub(super) struct Named {
     pub lines: Vec<String>,
 }
 
-/// The named contexts of `image`, or why its inputs cannot be known.
+/// The named contexts of `image`, or why its inputs cannot be known. A linked image
+/// counts by its own fingerprint, which `fingerprint_linked` works out (the caller's
+/// [`super::fingerprint`], so this file does not import it back).
 pub(super) fn fingerprint(
     client: &Client,
     project_dir: &Path,
     work_dir: &Path,
     image: &ImagePlan,
     cache: &mut HashCache,
+    fingerprint_linked: &dyn Fn(&ImagePlan, &mut HashCache) -> Result<Digest, String>,
 ) -> Result<Named, String> {
     let mut out = Named::default();
     for (name, c) in &image.options.contexts {
         out.names.push(name.clone());
         let line = match c {
             NamedContext::Image(r) => {
-                let digest = super::resolve(client, r).map_err(|e| {
+                let digest = dockerfile::resolve(client, r).map_err(|e| {
                     format!(
                         "build context `{name}` (docker-image://{r}) could not be resolved: {e:#}"
                     )
@@ -65,11 +69,9 @@ pub(super) fn fingerprint(
                     .ok_or_else(|| {
                         format!("build context `{name}`: image `{other}` is not planned")
                     })?;
-                match super::fingerprint(client, project_dir, work_dir, &linked.plan, cache) {
-                    Inputs::Known(f) => {
-                        format!("context {name} project-image {other} {}", f.digest)
-                    }
-                    Inputs::Unknown(why) => {
+                match fingerprint_linked(&linked.plan, cache) {
+                    Ok(digest) => format!("context {name} project-image {other} {digest}"),
+                    Err(why) => {
                         return Err(format!("build context `{name}` (image `{other}`): {why}"));
                     }
                 }
