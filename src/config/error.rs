@@ -42,11 +42,11 @@ pub enum ConfigError {
     /// A problem at a place in the file (its help shown with the snippet).
     At(Box<Located>),
     /// A `--set` that cannot be applied.
-    Override(super::OverrideError),
+    Override(super::overrides::OverrideError),
 }
 
-impl From<super::OverrideError> for ConfigError {
-    fn from(e: super::OverrideError) -> ConfigError {
+impl From<super::overrides::OverrideError> for ConfigError {
+    fn from(e: super::overrides::OverrideError) -> ConfigError {
         ConfigError::Override(e)
     }
 }
