@@ -112,6 +112,8 @@ fn sign_def() -> Value {
 
 /// The schema's `$defs`, in two parts (one `json!` would exceed the macro's recursion
 /// limit).
+// long: the schema's definitions: one JSON literal (data, not logic), one property
+// per line.
 fn defs() -> Value {
     let mut defs = json!({
             "image": image_def(),

@@ -198,6 +198,9 @@ impl<'a> Union<'a> {
         Ok(true)
     }
 
+    // long: one streaming pass over a layer: the decoder, the guard's limits and the
+    // closures that say which limit tripped share state with the tar loop; split, they would
+    // travel together as one struct anyway.
     fn index_layer(&mut self, index: usize) -> Result<LayerIndex, InspectError> {
         let name = self.source.name(index);
         let corrupt = |message: String| InspectError::Layer {

@@ -301,6 +301,8 @@ impl Prepared {
 }
 
 /// Works out what to copy and what it will hold (reads only).
+// long: reads only, in steps that each use what the one before read: the platforms
+// chosen, the attestations that come along, the new index, every entry read and checked.
 pub fn prepare(
     client: &Client,
     src: &Reference,

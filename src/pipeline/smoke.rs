@@ -326,6 +326,9 @@ const STOPPED: u8 = 2;
 /// Runs the command in `reference` on `platform`. `Ok` with `ok: false` for a command
 /// that failed, timed out or printed the wrong thing; `Err` when the run could not be
 /// carried out (the image could not be resolved, the builder failed) or was interrupted.
+// long: one run from start to verdict: the temporary directory, the child and the
+// watcher (timeout, Ctrl-C) are alive together, and each way the run can end (passed,
+// wrong output, timed out, interrupted, the builder failed) reads what they left.
 pub fn run_one(
     tools: &Tools,
     runner: &Runner,

@@ -228,6 +228,9 @@ impl Authorizer {
         unauthorized(repo, scopes, method, url, detail)
     }
 
+    // long: one token exchange in the order it happens: where credentials may go (a
+    // realm downgrade, plain HTTP), the refresh-token grant, then the GET, each failure
+    // with its own message.
     fn fetch_token(
         &self,
         transport: &Transport,

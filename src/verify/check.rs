@@ -165,6 +165,8 @@ impl Verdict {
 }
 
 /// Checks what a reference holds against what its targets need.
+// long: the verification rules, one after the other over the same rows and problems;
+// kept in one function so the rules read as one list, in the order the report gives them.
 pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
     let mut problems = Vec::new();
     let (entries, kind): (Vec<&Entry>, &'static str) = match &observed.kind {

@@ -81,6 +81,8 @@ pub struct IndexRead {
 /// not an attestation by [`manifest::is_attestation`] (`unknown/unknown` and in-toto
 /// layers; an annotation alone counts for nothing). Every image entry is read: check 3
 /// compares each one's config with its entry.
+// long: the reads of an index's entries run in one pool (each entry's manifest, then
+// its config, then the deep check), with the once-per-digest maps the workers share.
 pub fn read_index(
     client: &Client,
     reference: &Reference,

@@ -15,6 +15,8 @@ pub fn short(digest: &str) -> String {
 }
 
 /// The text report for several references.
+// long: the text report top to bottom, a section per part of a verdict; the
+// snapshots hold its layout.
 pub fn render_text(verdicts: &[Verdict]) -> String {
     let mut out = String::new();
     for (i, v) in verdicts.iter().enumerate() {

@@ -37,6 +37,8 @@ impl Checker<'_> {
         })
     }
 
+    // long: a declared builder's fields (driver, nodes, platforms, options) checked in
+    // the file's order, each error at its own field.
     fn declared_builder(
         &self,
         dir: &Path,

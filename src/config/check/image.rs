@@ -13,6 +13,9 @@ use crate::config::{Cache, Checker, ConfigError, Image, expand};
 use crate::platform::Platform;
 
 impl Checker<'_> {
+    // long: every field of an image, checked in the file's order, each error at its own
+    // field's position; the checks are short and read the values checked before them (the
+    // name, the context, the targets), so the function reads top to bottom like the file.
     pub(in crate::config) fn image(
         &self,
         catalog: &Catalog,

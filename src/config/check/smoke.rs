@@ -72,6 +72,8 @@ pub fn is_env_name(name: &str) -> bool {
 }
 
 impl Checker<'_> {
+    // long: `smoke:`'s fields checked in the file's order, each error at its own
+    // field; later checks read the earlier ones' values.
     pub(in crate::config) fn smoke(
         &self,
         image: &str,

@@ -36,6 +36,8 @@ impl Checker<'_> {
         })
     }
 
+    // long: a target's fields (service, arch, platforms, `from:`) checked in the file's
+    // order, each error at its own field; later checks read the earlier ones' values.
     pub(super) fn target(
         &self,
         catalog: &Catalog,
