@@ -5,7 +5,8 @@ use std::path::{Component, Path};
 
 use serde_json::{Value, json};
 
-use super::{Bake, ImagePlan, Options, output_spec};
+use super::image::output_spec;
+use super::types::{Bake, ImagePlan, Options};
 
 pub(super) fn bake(images: &[ImagePlan], options: &Options) -> Bake {
     let file_path = options.work_dir.join("bake.json");

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Options, Plan, TargetPlan, bake, build_argv, image_plan};
+use super::bake::bake;
+use super::image::{build_argv, image_plan, link};
+use super::types::{Options, Plan, TargetPlan};
 use crate::config::{Image, Project};
 use crate::platform::Platform;
 
@@ -118,7 +120,7 @@ impl Plan {
                     })
                 })
                 .collect();
-            super::options::link(project, image, &mut leg, options);
+            link(project, image, &mut leg, options);
             leg.command = build_argv(image, &leg, options);
             kept.push(leg);
         }

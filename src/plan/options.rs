@@ -5,20 +5,8 @@
 
 use std::path::PathBuf;
 
-use super::{ImagePlan, Options, build_argv, fingerprint, image_plan};
-use crate::config::{Image, Project};
-
-/// Another image of the project, built as a named context of this one.
-#[derive(Debug, Clone)]
-pub struct Linked {
-    /// The context's name (what the Dockerfile's `FROM` or `COPY --from` names).
-    pub context: String,
-    /// The bake target that builds it: not in the bake's group, so bake builds it
-    /// only as this context and exports nothing of it.
-    pub target: String,
-    /// Its plan, for this image's platforms and without tags.
-    pub plan: Box<ImagePlan>,
-}
+use super::types::{ImagePlan, Options};
+use crate::config::Image;
 
 /// Whether the plan's root will be an index (several platforms, or attestations):
 /// index annotations need one.
@@ -96,38 +84,8 @@ pub fn write_inline<'a>(images: impl IntoIterator<Item = &'a ImagePlan>) -> std:
     Ok(())
 }
 
-/// Plans the images `plan` takes as `target:` contexts, for `plan`'s platforms. The
-/// project's checker has refused loops and unknown images.
-pub(super) fn link(project: &Project, image: &Image, plan: &mut ImagePlan, options: &Options) {
-    plan.linked = image
-        .options
-        .project_contexts()
-        .filter_map(|(context, other)| {
-            let dep = project.images.iter().find(|i| i.name == other)?;
-            let mut p = image_plan(project, dep, options);
-            p.platforms = plan.platforms.clone();
-            p.tags = Vec::new();
-            p.single_tags = Vec::new();
-            p.smoke = None;
-            link(project, dep, &mut p, options);
-            p.command = build_argv(dep, &p, options);
-            p.fingerprint = fingerprint(&p, true);
-            p.build_fingerprint = fingerprint(&p, false);
-            let target = format!("{}--{}", plan.name, bake_name(context));
-            for l in &mut p.linked {
-                l.target = format!("{target}--{}", bake_name(&l.context));
-            }
-            Some(Linked {
-                context: context.to_string(),
-                target,
-                plan: Box::new(p),
-            })
-        })
-        .collect();
-}
-
 /// A context name as a bake target name (letters, digits, `-`, `_`).
-fn bake_name(context: &str) -> String {
+pub(super) fn bake_name(context: &str) -> String {
     context
         .chars()
         .map(|c| {

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::bake::relative_to;
 use super::*;
 use crate::config::{Env, parse};

@@ -1,7 +1,7 @@
 //! Build options from mpbuild.yaml (and `--set`) to the buildx argv, the bake file and
 //! the fingerprint.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
