@@ -5,7 +5,7 @@
 //! `CI_MERGE_REQUEST_IID`, `CI_DEFAULT_BRANCH`, `CI_PROJECT_URL`,
 //! `CI_COMMIT_TIMESTAMP`).
 
-use super::GitMeta;
+use super::meta::GitMeta;
 
 /// The most of an event payload read: GitHub's are JSON documents of at most a few
 /// megabytes.

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{GitMeta, Semver};
+use super::meta::{GitMeta, Semver};
 
 /// How long one git command may take.
 const LIMIT: Duration = Duration::from_secs(10);

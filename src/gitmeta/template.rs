@@ -7,7 +7,7 @@
 //! In a tag, values are made tag-safe (`feature/login` → `feature-login`); in a label
 //! or annotation they are kept as they are.
 
-use super::{GitMeta, Semver, short};
+use super::meta::{GitMeta, Semver, short};
 
 /// Every part, as the errors list them.
 pub const PARTS: [&str; 10] = [
