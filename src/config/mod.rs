@@ -13,17 +13,18 @@ mod overrides;
 mod raw;
 mod scalars;
 pub mod schema;
+mod smoke_values;
 
 use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
 pub use crate::registry::reference::is_valid_tag;
-pub use check::{is_env_name, parse_timeout, smoke_regex};
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 pub use options::{Annotation, BuildOptions, Level, NamedContext};
 pub use overrides::{Override, OverrideError};
+pub use smoke_values::{is_env_name, parse_timeout, smoke_regex};
 
 use crate::catalog::{Attestations, Catalog, ManifestKind, MediaTypes};
 use crate::platform::Platform;

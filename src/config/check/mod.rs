@@ -19,8 +19,6 @@ mod target;
 
 use serde_saphyr::Spanned;
 
-pub use smoke::{is_env_name, parse_timeout, smoke_regex};
-
 use crate::config::{Checker, ConfigError, Pos, Unset, expand};
 use crate::platform::Platform;
 

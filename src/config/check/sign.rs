@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-use super::is_env_name;
 use crate::config::raw::RawSignSpec;
+use crate::config::smoke_values::is_env_name;
 use crate::config::{Checker, ConfigError};
 use crate::signing::{DEFAULT_PASSWORD_ENV, KMS_SCHEMES, Signer};
 

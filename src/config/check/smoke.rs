@@ -4,72 +4,14 @@
 //! duration, `env:` names must be variable names, and `platforms:` must be platforms
 //! the image's targets need.
 
-use std::time::Duration;
-
 use serde_saphyr::Spanned;
 
 use super::push_unique;
 use crate::config::raw::{RawSmoke, RawSmokeSpec, Scalar};
+use crate::config::smoke_values::{is_env_name, parse_timeout, smoke_regex};
 use crate::config::{Checker, ConfigError, SMOKE_TIMEOUT, Smoke, Target};
 use crate::exit::Coded;
 use crate::platform::Platform;
-
-/// The longest timeout accepted (a smoke run is a quick check, not a test suite).
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// `30`, `"30s"`, `"2m"` → a duration (1 s to 1 h).
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, unit) = match t.strip_suffix('s') {
-        Some(n) => (n, 1),
-        None => match t.strip_suffix('m') {
-            Some(n) => (n, 60),
-            None => (t, 1),
-        },
-    };
-    let n: u64 = num.trim().parse().map_err(|_| {
-        format!("timeout `{text}` is not a duration: write seconds (`30`, `\"30s\"`) or minutes (`\"2m\"`)")
-    })?;
-    let d = Duration::from_secs(n.saturating_mul(unit));
-    if d.is_zero() || d > MAX_TIMEOUT {
-        return Err(format!(
-            "timeout `{text}` is out of range: between 1 second and 1 hour"
-        ));
-    }
-    Ok(d)
-}
-
-/// `expect:` compiled: multi-line, so `^` and `$` also match at line ends (`\A`, `\z`
-/// anchor the whole output).
-pub fn smoke_regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(pattern)
-        .multi_line(true)
-        .build()
-        .map_err(|e| {
-            let text = e.to_string();
-            // regex's own message spans lines (the pattern with a caret); keep its last
-            // line, the reason.
-            let reason = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_string();
-            format!("`expect:` is not a valid regular expression: {reason}")
-        })
-}
-
-/// A variable name the command's environment can take (it is written into the
-/// generated Dockerfile's `ENV`, so nothing else may pass).
-pub fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 impl Checker<'_> {
     // long: `smoke:`'s fields checked in the file's order, each error at its own
@@ -212,6 +154,8 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
