@@ -187,3 +187,48 @@ fn mirror_as_json_says_what_the_registry_now_holds() {
     assert_eq!(code, 200);
     assert_eq!(archs(&idx), vec!["arm64"]);
 }
+
+/// Issue 24: mirroring an index for a target that takes one plain manifest (Lambda)
+/// says how to do it — the platform's manifest by digest — and that command works.
+#[test]
+fn an_index_refused_by_lambda_says_how_and_the_hint_works() {
+    let Some(stack) = common::stack() else { return };
+    let dest = stack.unique_repo("lambda-mirror");
+    let target = format!("{dest}:v1");
+    let out = stack.runner().output(&[
+        "mirror",
+        &stack.base_image,
+        &target,
+        "--target",
+        "lambda:arm64",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    let line = t
+        .lines()
+        .find(|l| l.contains("problem: to copy it for this target"))
+        .unwrap_or_else(|| panic!("no hint: {t}"));
+    let command = line
+        .split('`')
+        .nth(1)
+        .and_then(|c| c.strip_prefix("mpbuild "))
+        .unwrap_or_else(|| panic!("no command in {line}"));
+    let args: Vec<&str> = command.split(' ').collect();
+    assert_eq!(args.len(), 3, "{command}");
+    assert!(args[1].contains("@sha256:"), "{command}");
+    assert_eq!(args[2], target, "{command}");
+    let mut args = args;
+    args.extend(["--target", "lambda:arm64"]);
+    let out = stack.runner().output(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (code, m) = registry_get_json(
+        &stack.registry,
+        &format!("/v2/{}/manifests/v1", common::path_of(&dest)),
+    );
+    assert_eq!(code, 200, "{m}");
+    assert!(
+        m.get("manifests").is_none(),
+        "a plain manifest, not an index: {m}"
+    );
+    assert!(m.get("layers").is_some(), "{m}");
+}

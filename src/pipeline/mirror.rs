@@ -185,6 +185,28 @@ pub fn run_jobs(client: &Client, jobs: &[Job], ui: &Ui) -> anyhow::Result<Vec<Do
     Ok(out)
 }
 
+/// An index refused by a target that takes one plain manifest (Lambda): how to copy
+/// it anyway — mirror the needed platform's own manifest, by digest, as `push` gives
+/// such a target's tag that platform's manifest.
+fn single_manifest_hint(
+    observed: &verify::Observed,
+    req: &verify::Requirements,
+    j: &Job,
+) -> Option<String> {
+    let verify::Kind::Index { entries } = &observed.kind else {
+        return None;
+    };
+    let (platform, _) = req.platforms.first().filter(|_| req.single)?;
+    let entry = entries
+        .iter()
+        .find(|e| !e.attestation && e.declared.as_ref() == Some(platform))?;
+    Some(format!(
+        "to copy it for this target, mirror the {platform} manifest by its digest, with the same --target: `mpbuild mirror {} {}` (what `push` tags for a single-manifest target)",
+        j.src.with_target(&entry.digest),
+        j.dest
+    ))
+}
+
 /// One job: check in the source, copy, verify the copy, tag it.
 fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
     let prepared = prepare(client, &j.src, &j.selection)?;
@@ -196,6 +218,9 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
             "checked in the source before copying: nothing was written to {}",
             j.dest
         ));
+        if let Some(hint) = single_manifest_hint(&prepared.observed, &req, j) {
+            verdict.problems.push(hint);
+        }
         return Ok(Done {
             src: j.src.clone(),
             dest: j.dest.clone(),
