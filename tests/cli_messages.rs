@@ -129,3 +129,33 @@ fn a_clouds_name_suggests_its_services() {
     let (_, init) = run(empty.path(), &["init", "--service", "azure"]);
     insta::assert_snapshot!(format!("{plan}\n{targets}\n{init}"));
 }
+
+/// Small ones of issue 24: `init --repository` does not ask to edit `repository:`;
+/// `builder status` without a declared builder is no error (exit 0, says what push
+/// uses); `smoke REF cat /msg` says the command goes after `--`.
+#[test]
+fn init_builder_status_and_smoke_say_what_is_next() {
+    let empty = tempfile::tempdir().unwrap();
+    let (out, init) = run(
+        empty.path(),
+        &[
+            "init",
+            "--service",
+            "lambda",
+            "--repository",
+            "r.example/app",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{init}");
+    let dir = project(TWO_PLATFORMS);
+    let (out, status) = run(dir.path(), &["builder", "status"]);
+    assert_eq!(out.status.code(), Some(0), "{status}");
+    let (out, json) = run(dir.path(), &["builder", "status", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let (out, smoke) = run(
+        dir.path(),
+        &["smoke", "r.example/app:latest", "cat", "/msg"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{smoke}");
+    insta::assert_snapshot!(format!("{init}\n{status}\n{json}\n{smoke}"));
+}

@@ -20,6 +20,9 @@ pub fn run(s: &Settings, cmd: &BuilderCommand) -> anyhow::Result<Code> {
     let p = s.printer();
     let project = s.project()?;
     let Some(declared) = project.declared_builder.clone() else {
+        if let BuilderCommand::Status { format } = cmd {
+            return undeclared_status(p, &project.path, *format);
+        }
         return Err(UsageError::new(format!(
             "{} declares no builder; add `builder: {{name: …, nodes: [{{platforms: [linux/arm64], endpoint: tcp://…}}]}}`",
             project.path.display()
@@ -41,6 +44,26 @@ pub fn run(s: &Settings, cmd: &BuilderCommand) -> anyhow::Result<Code> {
             Ok(Code::Ok)
         }
     }
+}
+
+/// `builder status` in a project that declares no builder: nothing is wrong (exit 0);
+/// it says which builder `push` uses instead.
+fn undeclared_status(p: &Printer, file: &std::path::Path, format: Format) -> anyhow::Result<Code> {
+    match format {
+        Format::Json => p.value(&serde_json::json!({
+            "schema_version": super::output::SCHEMA_VERSION,
+            "command": "builder status",
+            "result": "ok",
+            "exit_code": 0,
+            "declared": false,
+        })),
+        Format::Text => say!(
+            p,
+            "{} declares no builder: `push` uses the current buildx builder (`docker buildx ls` marks it; `--builder NAME` picks another); declare one with `builder: {{name: …, nodes: […]}}` to manage it here",
+            file.display()
+        ),
+    }
+    Ok(Code::Ok)
 }
 
 /// The builder as buildx has it, or None when there is no such builder.

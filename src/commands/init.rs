@@ -58,9 +58,15 @@ pub fn run(s: &Settings, args: &InitArgs) -> anyhow::Result<Code> {
             dir.display()
         );
     }
+    // With --repository the file is ready: only `plan` is left to do.
     crate::errln!(
         s.printer(),
-        "next: edit `repository:`, then run `mpbuild plan`"
+        "{}",
+        if args.repository.is_some() {
+            "next: run `mpbuild plan`"
+        } else {
+            "next: edit `repository:`, then run `mpbuild plan`"
+        }
     );
     Ok(Code::Ok)
 }

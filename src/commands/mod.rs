@@ -40,6 +40,15 @@ where
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            // `mpbuild smoke REF cat /msg`: the command belongs after `--`.
+            if e.kind() == clap::error::ErrorKind::UnknownArgument
+                && args.iter().skip(1).any(|a| a == "smoke")
+                && !args.iter().any(|a| a == "--")
+            {
+                eprintln!(
+                    "tip: the command to run goes after `--`: mpbuild smoke REF -- CMD [ARG…] (e.g. `mpbuild smoke REF -- cat /msg`)"
+                );
+            }
             return if e.use_stderr() {
                 Code::Usage.as_i32()
             } else {
