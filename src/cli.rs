@@ -559,26 +559,6 @@ pub struct SignedByArgs {
     pub certificate_oidc_issuer: Option<String>,
 }
 
-impl SignedByArgs {
-    /// The signers asked for, in order: each key, then the keyless identity.
-    pub fn gates(&self) -> Vec<crate::signing::Gate> {
-        let mut out: Vec<crate::signing::Gate> = self
-            .signed_by
-            .iter()
-            .map(|k| crate::signing::Gate::Key { key: k.clone() })
-            .collect();
-        if let (Some(identity), Some(issuer)) =
-            (&self.certificate_identity, &self.certificate_oidc_issuer)
-        {
-            out.push(crate::signing::Gate::Keyless {
-                identity: identity.clone(),
-                issuer: issuer.clone(),
-            });
-        }
-        out
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Deployment files, directories (every *.yaml, *.yml, *.json under them), or `-`

@@ -243,6 +243,14 @@ impl Hasher {
     }
 }
 
+/// Shortens `sha256:0123…` to 12 hex digits for the human report.
+pub fn short(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
+        _ => digest.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,28 @@ pub enum Gate {
     Keyless { identity: String, issuer: String },
 }
 
+/// `--signed-by` and `--certificate-identity`: the flags are clap's (`cli.rs`); what they
+/// ask for is said here, so `cli.rs` imports nothing of signing.
+impl crate::cli::SignedByArgs {
+    /// The signers asked for, in order: each key, then the keyless identity.
+    pub fn gates(&self) -> Vec<Gate> {
+        let mut out: Vec<Gate> = self
+            .signed_by
+            .iter()
+            .map(|k| Gate::Key { key: k.clone() })
+            .collect();
+        if let (Some(identity), Some(issuer)) =
+            (&self.certificate_identity, &self.certificate_oidc_issuer)
+        {
+            out.push(Gate::Keyless {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            });
+        }
+        out
+    }
+}
+
 impl std::fmt::Display for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -155,7 +155,7 @@ pub struct Verdict {
     pub record: Option<crate::provenance::check::RecordCheck>,
     /// `--signed-by`: each required digest's signature status per signer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub signatures: Vec<super::signatures::SignatureCheck>,
+    pub signatures: Vec<super::listed::SignatureCheck>,
 }
 
 impl Verdict {

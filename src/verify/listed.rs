@@ -1,10 +1,12 @@
-//! The referrers of one digest as `verify` lists them (a part of its verdict).
+//! What a verdict lists beside its rows: the referrers of one digest as `verify` lists
+//! them, and one digest's signature status for one signer (`--signed-by`).
 
 use serde::Serialize;
 
 use crate::provenance::PREDICATE_ANNOTATION;
 use crate::registry::Via;
 use crate::registry::manifest::Descriptor;
+use crate::signing::{Gate, Status};
 
 /// The referrers of one digest.
 #[derive(Debug, Clone, Serialize)]
@@ -37,4 +39,17 @@ impl Referrer {
             predicate_type: d.annotations.get(PREDICATE_ANNOTATION).cloned(),
         }
     }
+}
+
+/// One digest's signature status for one signer.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureCheck {
+    /// `index` or `manifest` for the root; the platform of a manifest.
+    pub of: String,
+    pub digest: String,
+    pub signed_by: Gate,
+    pub status: Status,
+    /// cosign's reason, when not valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }

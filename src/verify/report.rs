@@ -5,14 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::check::{Status, Verdict};
-
-/// Shortens `sha256:0123…` to 12 hex digits for the human report.
-pub fn short(digest: &str) -> String {
-    match digest.split_once(':') {
-        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}", &hex[..12]),
-        _ => digest.to_string(),
-    }
-}
+pub use crate::digest::short;
 
 /// The text report for several references.
 // long: the text report top to bottom, a section per part of a verdict; the

@@ -6,25 +6,11 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
-use super::Verdict;
 use super::check::Status as RowStatus;
+use super::check::Verdict;
+pub use super::listed::SignatureCheck;
 use crate::registry::Reference;
 use crate::signing::{Cosign, Gate, SignError, Status, gate};
-
-/// One digest's signature status for one signer.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignatureCheck {
-    /// `index` or `manifest` for the root; the platform of a manifest.
-    pub of: String,
-    pub digest: String,
-    pub signed_by: Gate,
-    pub status: Status,
-    /// cosign's reason, when not valid.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
 
 /// The digests of `v` a signature is required on: the root, then each required
 /// platform's manifest (found; a missing platform already fails the verdict).
@@ -73,7 +59,7 @@ pub fn check_all<'v>(
                 if status != Status::Valid {
                     v.problems.push(format!(
                         "{of} ({}) is {} signed by {g}{}",
-                        super::report::short(&digest),
+                        crate::digest::short(&digest),
                         match status {
                             Status::Missing => "not",
                             _ => "not validly",

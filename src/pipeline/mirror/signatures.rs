@@ -41,7 +41,7 @@ pub(super) fn copy(
                     &src.repository,
                     &dest.repository,
                     &all,
-                    &super::Silent,
+                    &super::blobs::Silent,
                 )?;
             }
             client.put_manifest(&dest.repository, &tag, &fetched.media_type, &fetched.bytes)?;
