@@ -49,15 +49,8 @@ pub fn run(s: &Settings, args: &PushArgs) -> anyhow::Result<Code> {
             return Ok(Code::Ok);
         }
     };
-    // Signing is ready before anything is built (cosign, the key and its password, or
-    // an OIDC token); a leg signs nothing.
     let env = |name: &str| std::env::var(name).ok();
-    let signers: Vec<_> = plan
-        .images
-        .iter()
-        .map(|i| (i.name.as_str(), i.sign.as_ref().filter(|_| leg.is_none())))
-        .collect();
-    let cosign = crate::signing::sign::preflight(&signers, &env)?;
+    let cosign = sign_preflight(&plan, leg.is_none(), &env)?;
     let signing = cosign.as_ref().map(|tool| crate::signing::sign::Signing {
         tool,
         env: &env,
@@ -89,6 +82,22 @@ pub fn run(s: &Settings, args: &PushArgs) -> anyhow::Result<Code> {
     drop(run);
     let (metadata, summary) = (args.metadata_file.as_deref(), args.summary.as_deref());
     output::finish(report, "push", args.format, metadata, summary, &ui)
+}
+
+/// Signing made ready before anything is built (cosign, the key and its password, or
+/// an OIDC token), when an image of `plan` is signed; a leg (`signs` false) signs
+/// nothing.
+fn sign_preflight(
+    plan: &Plan,
+    signs: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<crate::signing::Cosign>> {
+    let signers: Vec<_> = plan
+        .images
+        .iter()
+        .map(|i| (i.name.as_str(), i.sign.as_ref().filter(|_| signs)))
+        .collect();
+    Ok(crate::signing::sign::preflight(&signers, env)?)
 }
 
 /// The project's work directory (checked: this user's, no link followed) and, for a
