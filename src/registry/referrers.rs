@@ -195,12 +195,43 @@ impl Client {
         repo: &Repository,
         artifact: &Artifact,
     ) -> Result<(Digest, Via), RegistryError> {
+        let mut done = self.put_artifacts(repo, std::slice::from_ref(artifact))?;
+        Ok(done.remove(0))
+    }
+
+    /// Puts artifacts of one subject (their layers already in `repo`), and makes them
+    /// its referrers: where the registry does not keep the list, one merge of the tag
+    /// schema's index adds them all. Returns each one's digest and how, in order.
+    pub fn put_artifacts(
+        &self,
+        repo: &Repository,
+        artifacts: &[Artifact],
+    ) -> Result<Vec<(Digest, Via)>, RegistryError> {
+        let Some(first) = artifacts.first() else {
+            return Ok(Vec::new());
+        };
+        let subject = &first.subject.digest;
+        debug_assert!(artifacts.iter().all(|a| &a.subject.digest == subject));
         self.put_blob_bytes(repo, EMPTY_JSON)?;
-        let bytes = artifact.bytes();
-        let entry = artifact.descriptor(&bytes);
-        let via =
-            self.put_referrer(repo, OCI_MANIFEST, &bytes, &entry, &artifact.subject.digest)?;
-        Ok((Digest::sha256(&bytes), via))
+        let mut out = Vec::new();
+        let mut unlisted = Vec::new();
+        for a in artifacts {
+            let bytes = a.bytes();
+            let entry = a.descriptor(&bytes);
+            let listed = self.put_listed(repo, OCI_MANIFEST, &bytes, &entry, subject)?;
+            out.push((Digest::sha256(&bytes), Via::Api));
+            if !listed {
+                unlisted.push((out.len() - 1, entry));
+            }
+        }
+        if !unlisted.is_empty() {
+            let entries: Vec<Descriptor> = unlisted.iter().map(|(_, e)| e.clone()).collect();
+            self.add_to_tag_schema(repo, subject, &entries)?;
+            for (i, _) in unlisted {
+                out[i].1 = Via::TagSchema;
+            }
+        }
+        Ok(out)
     }
 
     /// Puts a manifest whose `subject` is `subject` by its digest (`entry.digest`;
@@ -216,6 +247,23 @@ impl Client {
         entry: &Descriptor,
         subject: &str,
     ) -> Result<Via, RegistryError> {
+        if self.put_listed(repo, media_type, bytes, entry, subject)? {
+            return Ok(Via::Api);
+        }
+        self.add_to_tag_schema(repo, subject, std::slice::from_ref(entry))?;
+        Ok(Via::TagSchema)
+    }
+
+    /// Puts a referrer by its digest; whether the registry listed it itself (it
+    /// answered with `OCI-Subject: SUBJECT`).
+    fn put_listed(
+        &self,
+        repo: &Repository,
+        media_type: &str,
+        bytes: &[u8],
+        entry: &Descriptor,
+        subject: &str,
+    ) -> Result<bool, RegistryError> {
         let (digest, answered) =
             self.put_manifest_answer(repo, &entry.digest, media_type, bytes)?;
         if digest != entry.digest {
@@ -226,12 +274,11 @@ impl Client {
                 actual: digest.into(),
             });
         }
-        if answered.as_deref() == Some(subject) {
+        let listed = answered.as_deref() == Some(subject);
+        if listed {
             self.learn_api(repo, true);
-            return Ok(Via::Api);
         }
-        self.add_to_tag_schema(repo, subject, entry)?;
-        Ok(Via::TagSchema)
+        Ok(listed)
     }
 
     /// Whether `repo`'s registry is known to have the referrers API (None: not asked yet).
@@ -349,15 +396,15 @@ impl Client {
         Ok(Some((fetched.manifest, fetched.bytes)))
     }
 
-    /// Adds `entry` to the referrers tag schema's index of `subject`: the index read,
-    /// the entry appended unless it is there (every other entry kept as it was
+    /// Adds `entries` to the referrers tag schema's index of `subject`: the index read,
+    /// each entry appended unless it is there (every other entry kept as it was
     /// written), put under the tag, and the tag read back; when another client wrote
     /// the tag in between, merged again.
     fn add_to_tag_schema(
         &self,
         repo: &Repository,
         subject: &str,
-        entry: &Descriptor,
+        entries: &[Descriptor],
     ) -> Result<(), RegistryError> {
         let tag = tag_for(subject);
         for _ in 0..TAG_ATTEMPTS {
@@ -371,13 +418,16 @@ impl Client {
                 doc["manifests"] = json!([]);
             }
             let list = doc["manifests"].as_array_mut().expect("made an array");
-            if list
+            let missing: Vec<&Descriptor> = entries
                 .iter()
-                .any(|e| e["digest"].as_str() == Some(&entry.digest))
-            {
+                .filter(|n| !list.iter().any(|e| e["digest"].as_str() == Some(&n.digest)))
+                .collect();
+            if missing.is_empty() {
                 return Ok(());
             }
-            list.push(serde_json::to_value(entry).expect("a descriptor serialises"));
+            for n in missing {
+                list.push(serde_json::to_value(n).expect("a descriptor serialises"));
+            }
             let media_type = doc["mediaType"].as_str().unwrap_or(OCI_INDEX).to_string();
             let bytes = serde_json::to_vec(&doc).expect("an index serialises");
             let put = self.put_manifest(repo, &tag, &media_type, &bytes)?;
@@ -389,8 +439,8 @@ impl Client {
             registry: repo.registry.clone(),
             reference: format!("{repo}:{tag}"),
             message: format!(
-                "the referrers tag changed under each of {TAG_ATTEMPTS} writes of {} (another client writes it at the same time), so the referrer is not listed",
-                entry.digest
+                "the referrers tag changed under each of {TAG_ATTEMPTS} writes of {} referrer(s) (another client writes it at the same time), so they are not listed",
+                entries.len()
             ),
             hint: "run again; a registry with the referrers API keeps the list itself".into(),
         })
