@@ -189,22 +189,22 @@ fn render_service(out: &mut String, s: &Service, host: &Platform) {
     }
 }
 
-/// What attestation manifests do to the service. They go on only where a source
-/// confirms they are tolerated.
+/// What attestation manifests do to the service. They go into the index only where a
+/// source confirms they are tolerated; elsewhere they are referrers.
 fn attestations(s: &Service) -> &'static str {
     match (s.attestations, s.is_confirmed(Fact::Attestations)) {
-        (crate::catalog::Attestations::Ok, true) => "tolerated",
+        (crate::catalog::Attestations::Ok, true) => "tolerated (in the index)",
         (crate::catalog::Attestations::Ok, false) => {
-            "tolerated (unconfirmed: built without until a source confirms it)"
+            "tolerated (unconfirmed: as referrers until a source confirms it)"
         }
         (crate::catalog::Attestations::Break, c) => {
             if c {
-                "break it (built without)"
+                "break it (as referrers, out of the index)"
             } else {
-                "break it (unconfirmed; built without)"
+                "break it (unconfirmed; as referrers, out of the index)"
             }
         }
-        (crate::catalog::Attestations::Unknown, _) => "unknown (built without)",
+        (crate::catalog::Attestations::Unknown, _) => "unknown (as referrers, out of the index)",
     }
 }
 
@@ -264,10 +264,15 @@ mod tests {
         let fargate = c.get("ecs-fargate").unwrap();
         let text = render_text(&[fargate, c.get("cloud-run").unwrap()], &host);
         assert!(
-            text.contains("  attestations  tolerated (unconfirmed: built without until a source confirms it)\n"),
+            text.contains(
+                "  attestations  tolerated (unconfirmed: as referrers until a source confirms it)\n"
+            ),
             "{text}"
         );
-        assert!(text.contains("  attestations  tolerated\n"), "{text}");
+        assert!(
+            text.contains("  attestations  tolerated (in the index)\n"),
+            "{text}"
+        );
         assert_eq!(
             text.matches("  reviewed      2026-11-28\n").count(),
             2,

@@ -152,8 +152,8 @@ pub struct Image {
     pub build_args: Vec<(String, String)>,
     pub secrets: Vec<String>,
     pub cache: Cache,
-    /// The project's explicit choice, if any.
-    pub attestations: Option<bool>,
+    /// The project file's explicit choice (the image's, else the project's), if any.
+    pub attestations: Option<AttestationMode>,
     pub sbom: bool,
     pub deep: bool,
     /// `media_types: docker`: Docker V2 schema 2 media types on every tag.
@@ -181,6 +181,36 @@ pub struct Image {
     pub sign: Option<crate::signing::Signer>,
     /// Where the image is declared.
     pub line: u32,
+}
+
+/// Where an image's provenance attestations go (`attestations:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttestationMode {
+    /// Inside the index, as buildx writes them (targets that accept them there).
+    Index,
+    /// Out of the index: each one an OCI 1.1 referrer of its platform manifest.
+    Referrers,
+    /// None built, and no verification record.
+    Off,
+}
+
+impl AttestationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttestationMode::Index => "index",
+            AttestationMode::Referrers => "referrers",
+            AttestationMode::Off => "off",
+        }
+    }
+}
+
+/// What the project sets for every image, each image may override.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Defaults {
+    /// `deep:` → (check, every executable).
+    pub deep: (bool, bool),
+    pub attestations: Option<AttestationMode>,
 }
 
 /// Where an image's build cache lives (`cache:`).
@@ -421,9 +451,15 @@ impl Checker<'_> {
             ));
         }
         let cluster = self.cluster_archs(raw.cluster_archs.as_ref())?;
-        let deep_default = match &raw.deep {
-            Some(d) => self.deep(d)?,
-            None => (false, false),
+        let defaults = Defaults {
+            deep: match &raw.deep {
+                Some(d) => self.deep(d)?,
+                None => (false, false),
+            },
+            attestations: match &raw.attestations {
+                Some(a) => Some(self.attestations(a)?),
+                None => None,
+            },
         };
         let sign_default = match raw.sign {
             Some(s) => self.sign(&dir, s)?,
@@ -432,14 +468,8 @@ impl Checker<'_> {
         let mut images = Vec::new();
         for (name, mut image) in raw.images {
             let own_sign = image.sign.take();
-            let mut checked = self.image(
-                &catalog,
-                &dir,
-                name,
-                image,
-                deep_default,
-                cluster.as_deref(),
-            )?;
+            let mut checked =
+                self.image(&catalog, &dir, name, image, defaults, cluster.as_deref())?;
             checked.sign = match own_sign {
                 Some(s) => self.sign(&dir, s)?,
                 None => sign_default.clone(),

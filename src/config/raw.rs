@@ -22,6 +22,9 @@ pub struct RawProject {
     /// `all` (every executable ELF file).
     #[serde(default)]
     pub deep: Option<Spanned<RawDeep>>,
+    /// Where every image's provenance goes by default: `index`, `referrers` or `off`.
+    #[serde(default)]
+    pub attestations: Option<Spanned<RawAttestations>>,
     /// The node architectures of the project's Kubernetes cluster(s), for workloads
     /// without a kubernetes.io/arch constraint.
     #[serde(default)]
@@ -163,9 +166,11 @@ pub struct RawImage {
     /// The build cache: `registry`, `gha`, `local`, `none`, or `{from: […], to: …}`.
     #[serde(default)]
     pub cache: Option<Spanned<RawCacheSpec>>,
-    /// Provenance attestations: default on where every target tolerates them.
+    /// Where provenance attestations go: `index`, `referrers` or `off` (`true` is
+    /// `index`, `false` is `off`); default: `index` where every target is confirmed to
+    /// accept them there, else `referrers`.
     #[serde(default)]
-    pub attestations: Option<Spanned<bool>>,
+    pub attestations: Option<Spanned<RawAttestations>>,
     /// SBOM attestations (needs the SBOM scanner image; off by default).
     #[serde(default)]
     pub sbom: Option<bool>,
@@ -441,6 +446,14 @@ pub struct RawTarget {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum RawDeep {
+    Bool(bool),
+    Word(String),
+}
+
+/// `attestations:` as a word (`index`, `referrers`, `off`) or a boolean.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawAttestations {
     Bool(bool),
     Word(String),
 }

@@ -61,6 +61,7 @@ pub fn schema() -> Value {
             },
             "deep": {"$ref": "#/$defs/deep"},
             "sign": {"$ref": "#/$defs/sign"},
+            "attestations": {"$ref": "#/$defs/attestations"},
             "cluster_archs": one_or_many("The node architectures of the project's Kubernetes cluster(s), for workloads without a kubernetes.io/arch constraint."),
             "services": {
                 "description": "Services the project adds to the catalog or overrides in it, shaped like src/catalog/services.yaml's entries. An entry naming a built-in service overrides only the fields it gives.",
@@ -118,6 +119,10 @@ fn defs() -> Value {
     let mut defs = json!({
             "image": image_def(),
             "scalar": {"type": ["string", "number", "boolean"]},
+            "attestations": {
+                "description": "Where provenance attestations go: index (inside the image index, as buildx writes them: for targets confirmed to accept them there), referrers (each one an OCI 1.1 referrer of its platform manifest; the index holds only runnable images), off (none, and no verification record). true is index, false is off. Default: index where every target is confirmed to accept them in an index, else referrers.",
+                "oneOf": [{"type": "boolean"}, {"enum": ["index", "referrers", "off"]}]
+            },
             "deep": {
                 "description": "The deep (ELF) check: true or `entrypoint` (the program the image runs), `all` (every executable ELF file), false.",
                 "oneOf": [{"type": "boolean"}, {"enum": ["entrypoint", "all"]}]
@@ -294,7 +299,7 @@ fn image_def() -> Value {
                 {"$ref": "#/$defs/cache"}
             ]
         },
-        "attestations": boolean("Provenance attestations (default: on only where every target takes them)."),
+        "attestations": {"$ref": "#/$defs/attestations"},
         "sbom": boolean("SBOM attestations (need the scanner image)."),
         "deep": {"$ref": "#/$defs/deep"},
         "deep_ignore": strings("With `deep: all`: paths or globs of files that are foreign on purpose."),

@@ -494,7 +494,31 @@ fn media_types_docker_for_a_whole_image() {
     );
     let e = f.err(&yaml.replace("MEDIA", "media_types: docker\n    attestations: true"));
     assert!(
-        e.contains("attestations cannot go with `media_types: docker`"),
+        e.contains("`attestations: index` cannot go with `media_types: docker`"),
+        "{e}"
+    );
+    let e = f.err(&yaml.replace("MEDIA", "media_types: docker\n    attestations: referrers"));
+    assert!(
+        e.contains("`attestations: referrers` cannot go with `media_types: docker`")
+            && e.contains("only with OCI media types"),
+        "{e}"
+    );
+    // The project-wide default goes where it can: not to an image of Docker media types.
+    let p = f
+        .parse(&format!(
+            "attestations: referrers\n{}",
+            yaml.replace("MEDIA", "media_types: docker")
+        ))
+        .unwrap();
+    assert_eq!(p.images[0].attestations, None);
+    // …and `off` is fine with it.
+    let p = f
+        .parse(&yaml.replace("MEDIA", "media_types: docker\n    attestations: off"))
+        .unwrap();
+    assert_eq!(p.images[0].attestations, Some(AttestationMode::Off));
+    let e = f.err(&yaml.replace("MEDIA", "attestations: sometimes"));
+    assert!(
+        e.contains("attestations: `sometimes` is not valid") && e.contains("`referrers`"),
         "{e}"
     );
 }

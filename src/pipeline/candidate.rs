@@ -10,6 +10,7 @@ use super::verify::VerifiedImage;
 use crate::digest::Digest;
 use crate::emulation::PlatformTiming;
 use crate::plan::{ImagePlan, SmokePlan};
+use crate::provenance::attestations::Detached;
 
 /// One image and the root its tags would move to.
 #[derive(Debug)]
@@ -18,6 +19,10 @@ pub struct Candidate {
     /// The root's digest, in the image's repository.
     pub digest: Digest,
     pub origin: Origin,
+    /// buildx's attestation manifests taken out of the root (`attestations:
+    /// referrers`): published as referrers of their platform manifests before the tags
+    /// move.
+    pub attestations: Vec<Detached>,
 }
 
 /// Where a candidate's root came from.
@@ -29,9 +34,17 @@ pub enum Origin {
     /// root passed the full verification now (that verification is kept: it is not
     /// run again).
     Reused(Box<Reused>),
-    /// Assembled by `merge` from the manifests legs built elsewhere, with where each
-    /// leg's build time went (as its record carries it, in the image's platform order).
-    Assembled(Vec<PlatformTiming>),
+    /// Assembled by `merge` from the manifests legs built elsewhere.
+    Assembled(Legs),
+}
+
+/// What the legs of an assembled candidate recorded of their builds.
+#[derive(Debug, Default)]
+pub struct Legs {
+    /// Where each platform's build time went, from its leg's record.
+    pub timing: Vec<PlatformTiming>,
+    /// The builders the legs ran on (`NAME (DRIVER)`), each once.
+    pub builders: Vec<String>,
 }
 
 /// What the build of a candidate did.

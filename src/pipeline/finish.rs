@@ -1,11 +1,13 @@
 //! The end every run shares: candidates (built now, reused, or assembled from legs)
-//! → verify what has not been verified → smoke → promote → report. No tag moves unless
-//! every candidate verified and every smoke run passed; the report is made once, from
-//! what each step returned.
+//! → verify what has not been verified → smoke → attest (provenance pushed as
+//! referrers) → sign (images with `sign:`) → promote → report. No tag moves unless
+//! every candidate verified, every smoke run passed and its provenance is in the
+//! registry; the report is made once, from what each step returned.
 
+use super::attest::{self, Attest, Published};
 use super::candidate::{Candidate, Origin};
 use super::promote::{self, Promoted};
-use super::report::{self, Failure, ImageReport, PlatformManifest, PushReport, Stage, Times};
+use super::report::{self, Failure, ImageReport, Kind, PlatformManifest, PushReport, Stage, Times};
 use super::smoke::{self, Runner, Smoked};
 use super::verify::{self, VerifiedImage};
 use crate::digest::Digest;
@@ -21,6 +23,9 @@ pub struct Finish<'a> {
     pub smoke: &'a Runner<'a>,
     /// Signs the images that have `sign:` (none for a leg: its merge signs).
     pub sign: Option<&'a crate::signing::sign::Signing<'a>>,
+    /// The builder (`NAME (DRIVER)`) and source commit the verification records name.
+    pub builder: Option<String>,
+    pub source_commit: Option<String>,
 }
 
 /// A candidate and what its verification found.
@@ -88,6 +93,29 @@ pub fn finish(f: &Finish, candidates: Vec<Candidate>, mut rep: PushReport) -> Pu
         return rep;
     }
 
+    // A leg moves no tag and records nothing: `merge` does, for the index it makes.
+    let attested = if rep.kind == Kind::Leg {
+        Vec::new()
+    } else {
+        let a = Attest {
+            client: f.client,
+            builder: f.builder.clone(),
+            source_commit: f.source_commit.clone(),
+            deep: f.deep,
+        };
+        let pairs: Vec<_> = checked
+            .iter()
+            .map(|c| (&c.candidate, &c.verified))
+            .collect();
+        match attest::attest_all(&a, &pairs, &rep.smoke) {
+            Ok(done) => done,
+            Err(e) => {
+                fail(&mut rep, Stage::Attest, Some(e));
+                return rep;
+            }
+        }
+    };
+
     if let Some(s) = f.sign {
         let pairs: Vec<_> = checked
             .iter()
@@ -107,7 +135,7 @@ pub fn finish(f: &Finish, candidates: Vec<Candidate>, mut rep: PushReport) -> Pu
         .map(|c| (&c.verified.repository, c.verified.moves.as_slice()))
         .collect();
     let promoted = promote::promote_all(f.client, &moves);
-    report_all(&mut rep, checked, &smoke_times, promoted);
+    report_all(&mut rep, checked, &smoke_times, attested, promoted);
     rep
 }
 
@@ -134,14 +162,21 @@ fn report_all(
     rep: &mut PushReport,
     checked: Vec<Checked>,
     smoke_times: &[Option<std::time::Duration>],
+    attested: Vec<(Vec<Published>, std::time::Duration)>,
     promoted: Promoted,
 ) {
     let Promoted { images, stopped } = promoted;
     let mut images = images.into_iter();
+    let mut attested = attested.into_iter();
     for (i, c) in checked.into_iter().enumerate() {
         let (tags, promote_time) = images.next().unwrap_or_default();
         let smoke = smoke_times.get(i).copied().flatten();
-        rep.images.push(image_report(c, tags, smoke, promote_time));
+        let mut image = image_report(c, tags, smoke, promote_time);
+        if let Some((referrers, t)) = attested.next() {
+            image.times.attest = Some(report::secs(t)).filter(|_| !referrers.is_empty());
+            image.referrers = referrers;
+        }
+        rep.images.push(image);
     }
     if let Some((e, not_moved)) = stopped {
         rep.failure = Some(Failure {
@@ -188,7 +223,7 @@ fn image_report(
             b.cache.map(|c| *c),
         ),
         Origin::Reused(r) => (false, Some(r.since), None, None, Vec::new(), None),
-        Origin::Assembled(timing) => (true, None, None, None, timing, None),
+        Origin::Assembled(legs) => (true, None, None, None, legs.timing, None),
     };
     ImageReport {
         name: image.name.clone(),
@@ -206,8 +241,10 @@ fn image_report(
             upload: upload.as_ref().map(|(_, t)| report::secs(*t)),
             verify: report::secs(verified.time),
             smoke: smoke.map(report::secs),
+            attest: None,
             promote: report::secs(promote_time),
         },
+        referrers: Vec::new(),
         singles: image
             .single_tags
             .iter()

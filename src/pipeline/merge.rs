@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::candidate::{Candidate, Origin};
+use super::candidate::{Candidate, Legs, Origin};
 use super::finish::{Finish, finish};
 use super::record::{Found, Record};
 use super::report::{self, Failure, Kind, PushReport, Stage};
@@ -17,6 +17,7 @@ use crate::digest::Digest;
 use crate::escape::Line;
 use crate::exit::{Code, Coded};
 use crate::plan::{ImagePlan, Plan, runner_label};
+use crate::provenance::attestations::Detached;
 use crate::registry::manifest::{
     DOCKER_LIST, DOCKER_MANIFEST, Descriptor, Manifest, OCI_INDEX, RawPlatform, is_attestation,
 };
@@ -225,12 +226,11 @@ pub fn merge(m: &Merge) -> PushReport {
     let mut candidates = Vec::new();
     for (image, records) in m.plan.images.iter().zip(&chosen) {
         match assemble(m.client, image, records) {
-            Ok(digest) => candidates.push(Candidate {
+            Ok((digest, attestations)) => candidates.push(Candidate {
                 image: image.clone(),
                 digest,
-                origin: Origin::Assembled(
-                    records.iter().filter_map(|r| r.timing.clone()).collect(),
-                ),
+                origin: Origin::Assembled(legs(records)),
+                attestations,
             }),
             Err(e) => return fail(Stage::Merge, e),
         }
@@ -240,8 +240,29 @@ pub fn merge(m: &Merge) -> PushReport {
         deep: m.deep,
         smoke: m.smoke,
         sign: m.sign,
+        builder: None,
+        // The commit the legs were built from, as they recorded it.
+        source_commit: chosen
+            .iter()
+            .flatten()
+            .find_map(|r| r.source_commit.clone()),
     };
     finish(&f, candidates, rep)
+}
+
+/// What the legs of one image recorded of their builds: each platform's timing, and
+/// the builders they ran on.
+fn legs(records: &[Record]) -> Legs {
+    let mut out = Legs::default();
+    for r in records {
+        if let Some(t) = &r.timing {
+            out.timing.push(t.clone());
+        }
+        if !out.builders.contains(&r.builder) {
+            out.builders.push(r.builder.clone());
+        }
+    }
+    out
 }
 
 /// Per image of the plan, in its platform order, the record of each platform.
@@ -317,11 +338,19 @@ fn check(m: &Merge) -> Result<Vec<Vec<Record>>, Box<MergeError>> {
 }
 
 /// Builds the image's index from its legs and pushes it by digest. Children come in the
-/// plan's platform order, each followed by its attestation manifests; the bytes are
-/// canonical JSON, so the same legs always give the same digest.
-fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::Result<Digest> {
+/// plan's platform order, each followed by its attestation manifests — or, with
+/// `attestations: referrers`, without them: they are returned, to be published as
+/// referrers of their platform manifests. The bytes are canonical JSON, so the same
+/// legs always give the same digest.
+fn assemble(
+    client: &Client,
+    image: &ImagePlan,
+    records: &[Record],
+) -> anyhow::Result<(Digest, Vec<Detached>)> {
     let repo = &image.repository;
+    let referrers = image.attestations_mode == crate::config::AttestationMode::Referrers;
     let mut children: Vec<Descriptor> = Vec::new();
+    let mut detached: Vec<Detached> = Vec::new();
     for r in records {
         let leg_ref = repo.at_digest(&r.leg_digest);
         let leg = client.get_manifest(&leg_ref)?;
@@ -358,7 +387,14 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
                         ))
                         .into());
                     }
-                    children.push(d.clone());
+                    if referrers {
+                        detached.push(Detached {
+                            entry: d.clone(),
+                            subject: own.clone(),
+                        });
+                    } else {
+                        children.push(d.clone());
+                    }
                 }
             }
             Manifest::Image { .. } => {
@@ -419,5 +455,5 @@ fn assemble(client: &Client, image: &ImagePlan, records: &[Record]) -> anyhow::R
         }
         .into());
     }
-    Ok(digest)
+    Ok((digest, detached))
 }

@@ -10,6 +10,7 @@
 //! splits them: each leg runs `push` for its platforms with no tags and writes a
 //! `record`; `merge` assembles the legs' index and runs verify → smoke → promote → report.
 
+pub mod attest;
 pub mod build;
 pub mod candidate;
 pub mod dry_run;

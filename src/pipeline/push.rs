@@ -12,6 +12,8 @@ use super::smoke::{Runner, ToolsSource};
 use super::unchanged::{self, Skip, Unchanged};
 use super::{build, mirror, preflight, upload};
 use crate::buildx::Ui;
+use crate::config::AttestationMode;
+use crate::digest::Digest;
 use crate::plan::Plan;
 use crate::registry::Client;
 use crate::workdir::WorkDir;
@@ -123,11 +125,24 @@ pub fn push(p: &Push, ui: &Ui) -> PushReport {
         ui,
         verbose: p.verbose,
     };
+    // What the verification records name (a leg writes none).
+    let records = p.kind != Kind::Leg
+        && p.plan
+            .images
+            .iter()
+            .any(|i| i.attestations_mode != AttestationMode::Off);
     let f = Finish {
         client: p.client,
         deep: p.deep,
         smoke: &smoke,
         sign: p.sign.filter(|_| p.kind != Kind::Leg),
+        builder: Some(format!(
+            "{} ({})",
+            p.tools.builder.name, p.tools.builder.driver
+        )),
+        source_commit: records
+            .then(|| super::record::source_commit(p.project_dir))
+            .flatten(),
     };
     finish(&f, candidates, rep)
 }
@@ -178,14 +193,16 @@ fn build_and_upload(
         .map_err(|e| (Stage::Upload, e))?;
     // An upload that gave the image Docker media types published other digests.
     let digests = upload::published_digests(&digests, &uploads);
+    let detached = detach(p, plan, digests).map_err(|e| (Stage::Upload, e))?;
     let candidates = plan
         .images
         .iter()
-        .zip(digests)
+        .zip(detached)
         .zip(uploads)
-        .map(|((image, digest), upload)| Candidate {
+        .map(|((image, split), upload)| Candidate {
             image: image.clone(),
-            digest,
+            digest: split.digest,
+            attestations: split.detached,
             origin: Origin::Built(candidate::Built {
                 seconds,
                 upload,
@@ -204,4 +221,28 @@ fn build_and_upload(
         })
         .collect();
     Ok(candidates)
+}
+
+/// Takes buildx's attestations out of the roots of images whose attestations go to
+/// referrers (`attestations: referrers`): the root each image's tags will point at.
+/// A leg keeps them in its root; `merge` takes them out of the index it assembles.
+fn detach(
+    p: &Push,
+    plan: &Plan,
+    digests: Vec<Digest>,
+) -> anyhow::Result<Vec<crate::provenance::attestations::Split>> {
+    use crate::provenance::attestations::{Split, detach};
+    plan.images
+        .iter()
+        .zip(digests)
+        .map(|(image, digest)| {
+            if p.kind == Kind::Leg || image.attestations_mode != AttestationMode::Referrers {
+                return Ok(Split {
+                    digest,
+                    detached: Vec::new(),
+                });
+            }
+            detach(p.client, &image.repository, &digest)
+        })
+        .collect()
 }

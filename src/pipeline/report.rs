@@ -35,6 +35,8 @@ pub enum Stage {
     Sign,
     /// A leg writing its records.
     Record,
+    /// Provenance pushed as referrers: attestations, the verification record.
+    Attest,
     Promote,
 }
 
@@ -63,6 +65,7 @@ impl Failure {
             (Stage::Smoke, Some(_)) => "the smoke run could not be carried out",
             (Stage::Sign, _) => "signing failed",
             (Stage::Record, _) => "the leg's records could not be written",
+            (Stage::Attest, _) => "the provenance could not be pushed",
             (Stage::Promote, _) => "promotion stopped",
         }
     }
@@ -102,6 +105,9 @@ pub struct Times {
     /// The smoke runs, when the image has `smoke:`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smoke: Option<f64>,
+    /// Pushing its provenance as referrers (attestations, the verification record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attest: Option<f64>,
     pub promote: f64,
 }
 
@@ -140,6 +146,10 @@ pub struct ImageReport {
     /// What became of the build cache, for an image with `cache:`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::buildx::cache::CacheOutcome>,
+    /// Its provenance, pushed as referrers before the tags moved: buildx's
+    /// attestations and the verification record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<super::attest::Published>,
     /// The planned single-manifest tags: (tag, platform, service), for the text report.
     #[serde(skip)]
     pub singles: Vec<(String, Platform, String)>,
@@ -359,12 +369,14 @@ impl PushReport {
             out.push_str(&super::sign::render_line(&self.signed, &image.name));
             out.push_str(&render_timing(&image.timing));
             out.push_str(&render_cache(image.cache.as_ref()));
+            out.push_str(&render_referrers(&image.referrers));
             let t = &image.times;
             let parts: Vec<String> = [
                 t.build.map(|b| format!("build {b:.1}s")),
                 t.upload.map(|u| format!("upload {u:.1}s")),
                 Some(format!("verify {:.1}s", t.verify)),
                 t.smoke.map(|s| format!("smoke {s:.1}s")),
+                t.attest.map(|a| format!("attest {a:.1}s")),
                 Some(format!("promote {:.1}s", t.promote)),
             ]
             .into_iter()
@@ -395,6 +407,47 @@ fn render_cache(cache: Option<&crate::buildx::cache::CacheOutcome>) -> String {
         return String::new();
     }
     format!("  cache      {}\n", parts.join(" · "))
+}
+
+/// The `referrers` lines: what was pushed as referrers of what, and how the registry
+/// lists them.
+fn render_referrers(published: &[super::attest::Published]) -> String {
+    let Some(first) = published.first() else {
+        return String::new();
+    };
+    let of = |kind: &str| -> Vec<String> {
+        published
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.of.clone())
+            .collect()
+    };
+    let mut out = String::new();
+    let provenance = of("provenance");
+    if !provenance.is_empty() {
+        out.push_str(&format!(
+            "  referrers  provenance of {}\n",
+            provenance.join(", ")
+        ));
+    }
+    let head = if out.is_empty() {
+        "  referrers  "
+    } else {
+        "             "
+    };
+    if let Some(kept) = published.iter().find(|p| p.kind == "record" && p.kept) {
+        out.push_str(&format!(
+            "{head}verification record {} (already there)\n",
+            report::short(&kept.digest)
+        ));
+    } else if published.iter().any(|p| p.kind == "record") {
+        out.push_str(&format!(
+            "{head}verification record of {}\n",
+            of("record").join(", ")
+        ));
+    }
+    out.push_str(&format!("             through {}\n", first.via.describe()));
+    out
 }
 
 /// One `build` line per platform: where its build time went.

@@ -130,6 +130,7 @@ pub fn split(
             Some((tag, digest, Ok(verified))) if verified.ok() => reused.push(Candidate {
                 image: image.clone(),
                 digest,
+                attestations: Vec::new(),
                 origin: Origin::Reused(Box::new(candidate::Reused {
                     since: tag,
                     fingerprint: fp,

@@ -8,7 +8,7 @@ use super::cache;
 use super::options::{self, bake_name};
 use super::types::*;
 use crate::catalog::{Attestations, Catalog, Fact, ManifestKind, MediaTypes};
-use crate::config::{Image, Project, Target};
+use crate::config::{AttestationMode, Image, Project, Target};
 use crate::digest::Digest;
 use crate::platform::{self, Platform};
 
@@ -53,7 +53,8 @@ pub(super) fn image_plan(project: &Project, image: &Image, options: &Options) ->
             })
         })
         .collect();
-    let (attestations, attestations_reason) = attestations(&project.catalog, image);
+    let (attestations_mode, attestations_reason) = attestations(&project.catalog, image);
+    let attestations = attestations_mode != AttestationMode::Off;
     let metadata_file = options
         .work_dir
         .join(format!("{}.metadata.json", image.name));
@@ -68,6 +69,7 @@ pub(super) fn image_plan(project: &Project, image: &Image, options: &Options) ->
         ignored: image.ignored.clone(),
         single_tags,
         attestations,
+        attestations_mode,
         attestations_reason,
         docker_media_types: image.docker_media_types,
         deep: image.deep,
@@ -178,6 +180,9 @@ pub(super) fn fingerprint(plan: &ImagePlan, with_tags: bool) -> Digest {
         })
     };
     // Only when asked for, so every other plan keeps the fingerprint it had.
+    if plan.attestations_mode == AttestationMode::Referrers {
+        doc["attestations_mode"] = json!("referrers");
+    }
     if plan.docker_media_types {
         doc["media_types"] = json!("docker");
     }
@@ -187,18 +192,23 @@ pub(super) fn fingerprint(plan: &ImagePlan, with_tags: bool) -> Digest {
     Digest::sha256(doc.to_string().as_bytes())
 }
 
-/// Attestations are on by default only where every target is *confirmed* to accept
-/// attestation manifests in an index: a catalog entry that says `attestations: ok`
-/// without a source confirming it counts as unconfirmed, and keeps them off.
-fn attestations(catalog: &Catalog, image: &Image) -> (bool, String) {
+/// Where an image's attestations go. Explicit in the project file, else: inside the
+/// index only where every target is *confirmed* to accept attestation manifests there
+/// (a catalog entry that says `attestations: ok` without a source confirming it counts
+/// as unconfirmed); otherwise out of it, as referrers of each platform manifest — so no
+/// image goes without provenance. `media_types: docker` builds none (buildx makes them
+/// only with OCI media types).
+fn attestations(catalog: &Catalog, image: &Image) -> (AttestationMode, String) {
     if let Some(explicit) = image.attestations {
-        let word = if explicit { "on" } else { "off" };
-        return (explicit, format!("{word}: set in the project file"));
+        return (
+            explicit,
+            format!("{}: set in the project file", explicit.as_str()),
+        );
     }
     if image.docker_media_types {
         return (
-            false,
-            "off: media_types: docker (a Docker manifest list cannot hold attestation manifests)"
+            AttestationMode::Off,
+            "off: media_types: docker (buildx makes attestations only with OCI media types, and a Docker manifest list cannot hold them)"
                 .into(),
         );
     }
@@ -226,19 +236,24 @@ fn attestations(catalog: &Catalog, image: &Image) -> (bool, String) {
         })
         .collect();
     if blockers.is_empty() {
-        (
-            true,
-            "on: every target is confirmed to accept attestation manifests".into(),
-        )
-    } else {
-        let mut uniq: Vec<String> = Vec::new();
-        for b in blockers {
-            if !uniq.contains(&b) {
-                uniq.push(b);
-            }
-        }
-        (false, format!("off: {}", uniq.join("; ")))
+        return (
+            AttestationMode::Index,
+            "index: every target is confirmed to accept attestation manifests in an index".into(),
+        );
     }
+    let mut uniq: Vec<String> = Vec::new();
+    for b in blockers {
+        if !uniq.contains(&b) {
+            uniq.push(b);
+        }
+    }
+    (
+        AttestationMode::Referrers,
+        format!(
+            "referrers of each platform manifest, out of the index ({})",
+            uniq.join("; ")
+        ),
+    )
 }
 
 fn attest_flags(plan: &ImagePlan, sbom: bool) -> Vec<String> {

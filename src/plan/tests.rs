@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::bake::relative_to;
 use super::*;
-use crate::config::{Env, parse};
+use crate::config::{AttestationMode, Env, parse};
 
 fn project(yaml: &str, files: &[&str]) -> (tempfile::TempDir, Project) {
     let dir = tempfile::tempdir().unwrap();
@@ -60,7 +60,9 @@ fn union_tags_and_single_manifest_targets() {
     assert_eq!(img.single_tags.len(), 1);
     assert_eq!(img.single_tags[0].tag, "abc123-lambda");
     assert_eq!(img.single_tags[0].platform.to_string(), "linux/arm64");
-    assert!(!img.attestations, "{}", img.attestations_reason);
+    // Lambda breaks on attestations in an index, apprunner is unconfirmed: referrers.
+    assert_eq!(img.attestations_mode, AttestationMode::Referrers);
+    assert!(img.attestations, "{}", img.attestations_reason);
     assert!(img.attestations_reason.contains("apprunner"));
     assert!(plan.bake.is_none());
 }
@@ -72,7 +74,7 @@ fn exact_argv_for_the_docker_driver() {
     assert_eq!(
         crate::shell::join(&plan.images[0].command),
         "docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 --file Dockerfile \
-             --build-arg RUST_VERSION=1.83 --provenance=false --sbom=false \
+             --build-arg RUST_VERSION=1.83 --provenance=mode=min --sbom=false \
              --metadata-file /work/api.metadata.json --progress=rawjson \
              --output type=oci,tar=false,dest=/work/api -- ."
     );
@@ -86,16 +88,16 @@ fn exact_argv_for_push_by_digest_with_cache_and_builder() {
     o.builder = Some("acme".into());
     let plan = Plan::new(&p, &o);
     let img = &plan.images[0];
-    // gke says `attestations: ok`, but no source confirms it: off.
-    assert!(!img.attestations);
+    // gke says `attestations: ok`, but no source confirms it: referrers.
+    assert_eq!(img.attestations_mode, AttestationMode::Referrers);
     assert_eq!(
         img.attestations_reason,
-        "off: gke: not confirmed to accept attestation manifests"
+        "referrers of each platform manifest, out of the index (gke: not confirmed to accept attestation manifests)"
     );
     assert_eq!(
         crate::shell::join(&img.command),
         "docker buildx build --builder acme --platform linux/amd64,linux/arm64 --file web/Dockerfile \
-             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=false --sbom=false \
+             --target runtime --secret id=npm,env=NPM_TOKEN --provenance=mode=min --sbom=false \
              --cache-from type=registry,ref=ghcr.io/acme/web:buildcache-linux-amd64 \
              --cache-from type=registry,ref=ghcr.io/acme/web:buildcache-linux-arm64 \
              --cache-from type=registry,ref=ghcr.io/acme/web:buildcache \
@@ -151,45 +153,88 @@ fn legs_write_their_own_platform_cache() {
 }
 
 #[test]
-fn attestations_only_where_every_target_is_confirmed() {
-    let on = |targets: &str| {
+fn attestations_in_the_index_only_where_every_target_is_confirmed_else_referrers() {
+    let mode = |project_default: &str, image: &str, targets: &str| {
         let yaml = format!(
-            "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: {targets}\n"
+            "version: 1\n{project_default}images:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n{image}    targets: {targets}\n"
         );
         let (_d, p) = project(&yaml, &["Dockerfile"]);
         let plan = Plan::new(&p, &options(Output::PushByDigest));
         let img = &plan.images[0];
-        (img.attestations, img.attestations_reason.clone())
+        assert_eq!(
+            img.attestations,
+            img.attestations_mode != AttestationMode::Off
+        );
+        (img.attestations_mode, img.attestations_reason.clone())
     };
-    // ok and confirmed with a source: on.
+    let on = |targets: &str| mode("", "", targets);
+    // ok and confirmed with a source: in the index.
     assert_eq!(
         on("[{service: cloud-run}, {service: apple-silicon}, {service: local}]"),
         (
-            true,
-            "on: every target is confirmed to accept attestation manifests".into()
+            AttestationMode::Index,
+            "index: every target is confirmed to accept attestation manifests in an index".into()
         )
     );
-    // ok but unconfirmed counts as unconfirmed.
+    // ok but unconfirmed counts as unconfirmed: referrers, not nothing.
     assert_eq!(
         on("[{service: cloud-run}, {service: ecs-fargate}]"),
         (
-            false,
-            "off: ecs-fargate: not confirmed to accept attestation manifests".into()
+            AttestationMode::Referrers,
+            "referrers of each platform manifest, out of the index (ecs-fargate: not confirmed to accept attestation manifests)".into()
         )
     );
     // unknown, break and unconfirmed are all named, once each.
-    let (att, why) = on(
+    let (m, why) = on(
         "[{service: eks}, {service: apprunner}, {service: lambda, tag: l}, {service: eks, arch: arm64}]",
     );
-    assert!(!att);
+    assert_eq!(m, AttestationMode::Referrers);
     assert_eq!(
         why,
-        "off: eks: not confirmed to accept attestation manifests; apprunner: not confirmed to accept attestation manifests; lambda breaks on attestation manifests"
+        "referrers of each platform manifest, out of the index (eks: not confirmed to accept attestation manifests; apprunner: not confirmed to accept attestation manifests; lambda breaks on attestation manifests)"
     );
-    // A project override that confirms the fact turns them on.
+    // A project override that confirms the fact puts them in the index.
     let yaml = "version: 1\nservices:\n  ecs-fargate:\n    platforms: [linux/amd64, linux/arm64]\n    attestations: ok\n    confirmed: [attestations]\n    sources: [{url: 'https://example.com/ours', for: [attestations, platforms]}]\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    targets: [{service: ecs-fargate}]\n";
     let (_d, p) = project(yaml, &["Dockerfile"]);
-    assert!(Plan::new(&p, &options(Output::PushByDigest)).images[0].attestations);
+    assert_eq!(
+        Plan::new(&p, &options(Output::PushByDigest)).images[0].attestations_mode,
+        AttestationMode::Index
+    );
+    // Written: the image's choice over the project's, booleans as before.
+    let lambda = "[{service: lambda, tag: l}]";
+    assert_eq!(
+        mode("attestations: off\n", "", lambda),
+        (AttestationMode::Off, "off: set in the project file".into())
+    );
+    assert_eq!(
+        mode(
+            "attestations: off\n",
+            "    attestations: referrers\n",
+            lambda
+        )
+        .0,
+        AttestationMode::Referrers
+    );
+    assert_eq!(
+        mode("", "    attestations: true\n", lambda).0,
+        AttestationMode::Index
+    );
+    assert_eq!(
+        mode("", "    attestations: false\n", lambda).0,
+        AttestationMode::Off
+    );
+    // The mode is part of what the plan promises (legs and merge agree on it).
+    let fp = |m: &str| {
+        let yaml = format!(
+            "version: 1\nimages:\n  web:\n    repository: r.example.com/web\n    tags: [v1]\n    attestations: {m}\n    targets: [{{service: cloud-run}}]\n"
+        );
+        let (_d, p) = project(&yaml, &["Dockerfile"]);
+        Plan::new(&p, &options(Output::PushByDigest)).images[0]
+            .fingerprint
+            .clone()
+    };
+    assert_ne!(fp("index"), fp("referrers"));
+    assert_ne!(fp("index"), fp("off"));
 }
 
 #[test]
@@ -217,6 +262,7 @@ fn docker_media_types_for_heroku_and_for_a_whole_image() {
     assert!(img.docker_media_types);
     assert!(img.single_tags.iter().all(|s| s.docker));
     assert!(!img.attestations);
+    assert_eq!(img.attestations_mode, AttestationMode::Off);
     assert!(img.attestations_reason.contains("media_types: docker"));
     assert!(
             crate::shell::join(&img.command).contains(
@@ -251,9 +297,11 @@ fn several_images_make_one_bake_file() {
         json!("../docker/api.Dockerfile")
     );
     assert_eq!(f["target"]["api"]["args"], json!({"A": "b"}));
+    // apprunner is not confirmed to accept attestations in an index: they are made,
+    // and go to referrers.
     assert_eq!(
         f["target"]["api"]["attest"],
-        json!(["type=provenance,disabled=true", "type=sbom,disabled=true"])
+        json!(["type=provenance,mode=min", "type=sbom,disabled=true"])
     );
     assert_eq!(f["target"]["worker"]["dockerfile"], json!("Dockerfile"));
     assert_eq!(

@@ -94,8 +94,12 @@ pub struct ImagePlan {
     pub ignored: Vec<String>,
     /// Tags that will point at one platform's plain image manifest.
     pub single_tags: Vec<SingleTag>,
+    /// Whether buildx makes provenance attestations (`attestations_mode` is not off).
     pub attestations: bool,
-    /// Why attestations are on or off.
+    /// Where they go: inside the index, or out of it as referrers of each platform
+    /// manifest (then the index the tags point at holds only runnable images).
+    pub attestations_mode: crate::config::AttestationMode,
+    /// Why attestations go where they go.
     pub attestations_reason: String,
     /// `media_types: docker`: every tag gets Docker V2 schema 2 media types (buildx's
     /// `oci-mediatypes=false` when pushing by digest; converted at upload otherwise).

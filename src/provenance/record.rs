@@ -155,7 +155,8 @@ pub struct BuildRecord {
     /// The builder node that built it.
     #[serde(default)]
     pub node: Option<String>,
-    /// `native`, or `emulated` when some step ran under QEMU.
+    /// `native`, `emulated` when some step ran under QEMU, or `cached` when no step
+    /// ran (all from the build cache).
     pub built: String,
     pub total_s: f64,
     pub native_s: f64,

@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 use super::tags::is_image_name;
 use crate::catalog::Catalog;
 use crate::config::raw::{RawImage, Scalar};
-use crate::config::{Cache, Checker, ConfigError, Image, expand};
+use crate::config::{AttestationMode, Cache, Checker, ConfigError, Image, expand};
 use crate::platform::Platform;
 
 impl Checker<'_> {
@@ -22,7 +22,7 @@ impl Checker<'_> {
         dir: &Path,
         name: Spanned<String>,
         raw: RawImage,
-        deep_default: (bool, bool),
+        defaults: crate::config::Defaults,
         cluster: Option<&[Platform]>,
     ) -> Result<Image, ConfigError> {
         let image_pos = self.pos(&name);
@@ -214,22 +214,32 @@ impl Checker<'_> {
                 ));
             }
         };
+        // The project's default goes where it can: an image of Docker media types
+        // builds none unless it says otherwise (and it cannot say index or referrers).
+        let attestations = match &raw.attestations {
+            Some(a) => Some(self.attestations(a)?),
+            None if docker_media_types => None,
+            None => defaults.attestations,
+        };
         if docker_media_types
             && let Some(a) = &raw.attestations
-            && a.value
+            && let Some(mode @ (AttestationMode::Index | AttestationMode::Referrers)) = attestations
         {
             return Err(self.err(
                 self.pos(a),
-                format!("image `{name}`: attestations cannot go with `media_types: docker`"),
-                Some(
-                    "a Docker manifest list cannot hold attestation manifests; drop one of the two"
-                        .into(),
+                format!(
+                    "image `{name}`: `attestations: {}` cannot go with `media_types: docker`",
+                    mode.as_str()
                 ),
+                Some(match mode {
+                    AttestationMode::Index => "a Docker manifest list cannot hold attestation manifests; drop one of the two, or write `attestations: off` for this image".into(),
+                    _ => "buildx makes attestations only with OCI media types; drop one of the two, or write `attestations: off` for this image".into(),
+                }),
             ));
         }
         let (deep, deep_all) = match &raw.deep {
             Some(d) => self.deep(d)?,
-            None => deep_default,
+            None => defaults.deep,
         };
         let mut deep_ignore = Vec::new();
         for pattern in &raw.deep_ignore {
@@ -264,7 +274,7 @@ impl Checker<'_> {
             build_args,
             secrets,
             cache,
-            attestations: raw.attestations.map(|a| a.value),
+            attestations,
             sbom: raw.sbom.unwrap_or(false),
             docker_media_types,
             deep,
@@ -283,6 +293,28 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// `attestations:` → where they go: `index`/`true`, `referrers`, `off`/`false`.
+    pub(in crate::config) fn attestations(
+        &self,
+        raw: &Spanned<crate::config::raw::RawAttestations>,
+    ) -> Result<AttestationMode, ConfigError> {
+        use crate::config::raw::RawAttestations;
+        match &raw.value {
+            RawAttestations::Bool(true) => Ok(AttestationMode::Index),
+            RawAttestations::Bool(false) => Ok(AttestationMode::Off),
+            RawAttestations::Word(w) => match w.as_str() {
+                "index" => Ok(AttestationMode::Index),
+                "referrers" => Ok(AttestationMode::Referrers),
+                "off" => Ok(AttestationMode::Off),
+                _ => Err(self.err(
+                    self.pos(raw),
+                    format!("attestations: `{w}` is not valid"),
+                    Some("write `index` (inside the image index, for targets that accept them there), `referrers` (each one an OCI 1.1 referrer of its platform manifest) or `off`".into()),
+                )),
+            },
+        }
+    }
+
     /// `deep:` → (check, every executable): `true`/`entrypoint`, `all`, or `false`.
     pub(in crate::config) fn deep(
         &self,
