@@ -325,6 +325,10 @@ pub struct MirrorArgs {
     /// Copy every platform, keeping the source digest.
     #[arg(long, conflicts_with_all = ["targets", "platforms"])]
     pub all: bool,
+    /// Leave the referrers (attestations, signatures, verification records) of what is
+    /// copied behind; by default they come along, before the tag moves.
+    #[arg(long)]
+    pub no_referrers: bool,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
     /// The report on stdout as text or JSON (progress stays on stderr).

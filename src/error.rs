@@ -55,6 +55,7 @@ fn typed<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Cod
         crate::registry::convert::ConvertError,
         crate::buildx::BuildError,
         crate::pipeline::mirror::MirrorError,
+        crate::pipeline::mirror::ReferrerError,
         crate::pipeline::merge::MergeError,
         crate::workdir::WorkDirError,
         crate::pipeline::promote::NotLanded,

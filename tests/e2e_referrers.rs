@@ -345,3 +345,108 @@ fn require_record_fails_without_mpbuild_and_after_the_tag_moved() {
     );
 }
 
+/// `oras discover` against a registry of the test's own.
+fn discover_at(stack: &Stack, registry: &str, path: &str, digest: &str) -> Vec<Value> {
+    discover(stack, &format!("{registry}/{path}"), digest)
+}
+
+#[test]
+fn mirror_brings_the_referrers_and_refuses_a_tampered_one() {
+    let Some(stack) = common::stack() else { return };
+    oras(&stack);
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("mirrored");
+    let dir = lambda_and_ecs(&stack, &repo);
+    let out = stack
+        .run_in(dir.path())
+        .output(&["push", "--progress", "plain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let index_digest = stack.tag_digest(&repo, "latest").unwrap();
+    let index = stack.manifest(&repo, "latest");
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap().to_string())
+        .collect();
+
+    // To a second registry: the referrers come along, and oras finds them there.
+    let b = stack.start_registry("", None);
+    let dest = format!("{}/mirrored/app:latest", b.addr);
+    let (out, doc) = stack.run_in(dir.path()).json(&[
+        "mirror",
+        &format!("{repo}:latest"),
+        &dest,
+        "--all",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let copied = doc["mirrors"][0]["referrers"].as_array().unwrap();
+    assert_eq!(copied.len(), 1 + 2 * platforms.len(), "{doc}");
+    assert!(copied.iter().all(|r| r["via"] == "tag-schema"), "{doc}");
+    assert_eq!(
+        types(&discover_at(&stack, &b.addr, "mirrored/app", &index_digest)),
+        [IN_TOTO]
+    );
+    for d in &platforms {
+        assert_eq!(
+            types(&discover_at(&stack, &b.addr, "mirrored/app", d)),
+            [PROVENANCE, IN_TOTO],
+            "{d}"
+        );
+    }
+    // The record came along whole: it agrees with what the destination holds.
+    let out = stack.run(&["verify", &dest, "--require-record"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // --no-referrers leaves them behind.
+    let bare = format!("{}/bare/app:latest", b.addr);
+    let out = stack.run(&[
+        "mirror",
+        &format!("{repo}:latest"),
+        &bare,
+        "--all",
+        "--no-referrers",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(discover_at(&stack, &b.addr, "bare/app", &index_digest).is_empty());
+
+    // A referrer's blob changed in the second registry's storage (same length): the
+    // mirror from there to a third fails on its digest, and tags nothing.
+    let found = discover_at(&stack, &b.addr, "mirrored/app", &index_digest);
+    assert_eq!(
+        found[0]["annotations"]["in-toto.io/predicate-type"],
+        PREDICATE
+    );
+    let (_, manifest) = registry_get_json(
+        &b.addr,
+        &format!(
+            "/v2/mirrored/app/manifests/{}",
+            found[0]["digest"].as_str().unwrap()
+        ),
+    );
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let hex = layer.strip_prefix("sha256:").unwrap();
+    let path = b
+        .storage()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.iter().position(|&c| c == b'{').unwrap();
+    bytes[at] = b'[';
+    std::fs::write(&path, bytes).unwrap();
+    let c = stack.start_registry("", None);
+    let out = stack.run(&[
+        "mirror",
+        &dest,
+        &format!("{}/again/app:latest", c.addr),
+        "--all",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains(layer), "{t}");
+    let (code, _) = registry_get_json(&c.addr, "/v2/again/app/manifests/latest");
+    assert_eq!(code, 404, "the tag moved: {t}");
+}

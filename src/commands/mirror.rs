@@ -15,12 +15,15 @@ pub fn run(s: &Settings, args: &MirrorArgs) -> anyhow::Result<Code> {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),
     };
-    let jobs = match (&args.src, &args.dest, &project) {
+    let mut jobs = match (&args.src, &args.dest, &project) {
         (Some(src), Some(dest), _) => vec![job(args, src, dest, project.as_ref())?],
         (_, _, Some(p)) => project_jobs(p)?,
         // The project's mirrors: a missing or bad file is the error to show.
         _ => return Err(load_error.expect("no project means a load error")),
     };
+    for j in &mut jobs {
+        j.selection.referrers = !args.no_referrers;
+    }
     let insecure = project
         .as_ref()
         .map(|p| p.insecure_registries.clone())

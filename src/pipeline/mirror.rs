@@ -21,6 +21,8 @@ pub struct Selection {
     pub requirements: Requirements,
     /// Copy every platform (and keep the source digest).
     pub all: bool,
+    /// Copy the referrers of what is copied (attestations, signatures, records).
+    pub referrers: bool,
 }
 
 /// The result of a mirror.
@@ -37,6 +39,10 @@ pub struct Mirrored {
     pub bytes_copied: u64,
     /// cosign signature and attestation tags copied with it (`sha256-HEX.sig`/`.att`).
     pub signatures_copied: usize,
+    /// The referrers copied with it (each listed at the destination before the tag
+    /// moved), and any left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<CopiedReferrer>,
 }
 
 /// Why a mirror could not start.
@@ -133,7 +139,11 @@ impl Job {
         Ok(Job {
             src,
             dest,
-            selection: Selection { requirements, all },
+            selection: Selection {
+                requirements,
+                all,
+                referrers: true,
+            },
         })
     }
 
@@ -169,7 +179,7 @@ pub struct Done {
 /// The mirror stage, per job in order: works out the copy from the source and checks it
 /// there (every platform the selection needs, each config agreeing with its entry), so
 /// a copy that would fail verification writes nothing; then copies, verifies the copy
-/// in the destination and tags it. Stops at the first job that fails verification
+/// in the destination, copies its referrers (unless told not to) and tags it. Stops at the first job that fails verification
 /// (returned untagged, last). A Ctrl-C before a tag moves stops with
 /// [`Interrupted`](crate::exit::Interrupted), saying which destination tags stayed.
 pub fn run_jobs(client: &Client, jobs: &[Job], ui: &Ui) -> anyhow::Result<Vec<Done>> {
@@ -231,10 +241,13 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
     }
     let bar = ui.byte_bar(&format!("{} → {}", j.src, j.dest));
     let mut done = copy(client, &j.src, &j.dest, &prepared, &bar)?;
-    bar.finish();
     let digest_ref = j.dest.with_target(&done.digest);
     let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
     let ok = verdict.ok();
+    if ok && j.selection.referrers {
+        done.referrers = referrers::copy(client, &j.src, &j.dest, &prepared, &bar)?;
+    }
+    bar.finish();
     if ok {
         // The signatures of what kept its digest go before the tag moves, so the tag
         // never names an image that does not verify with the source's key.
@@ -546,6 +559,7 @@ pub fn copy(
         blobs_skipped: counts.skipped,
         bytes_copied: counts.bytes,
         signatures_copied: 0,
+        referrers: Vec::new(),
     })
 }
 
@@ -575,8 +589,11 @@ pub fn tag(client: &Client, dest: &Reference, digest: &str) -> anyhow::Result<()
 }
 
 mod blobs;
+mod referrers;
 pub mod signatures;
 pub use blobs::{Progress, Silent};
+
+pub use referrers::{CopiedReferrer, ReferrerError};
 
 #[cfg(test)]
 mod tests;

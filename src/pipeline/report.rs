@@ -496,6 +496,33 @@ pub fn render_mirrors(done: &[Done]) -> String {
                 n => format!("; {n} cosign signature/attestation tag(s) copied"),
             }
         ));
+        out.push_str(&render_mirrored_referrers(&m.referrers));
+    }
+    out
+}
+
+/// What a mirror did with the referrers: how many it copied, of how many subjects,
+/// how the destination lists them, and each one left out.
+fn render_mirrored_referrers(referrers: &[super::mirror::CopiedReferrer]) -> String {
+    let copied: Vec<_> = referrers.iter().filter(|r| r.via.is_some()).collect();
+    let mut out = String::new();
+    if let Some(first) = copied.first() {
+        let mut subjects: Vec<&str> = copied.iter().map(|r| r.subject.as_str()).collect();
+        subjects.dedup();
+        out.push_str(&format!(
+            "  referrers  {} copied, of {} manifest(s), listed through {}\n",
+            copied.len(),
+            subjects.len(),
+            first.via.map_or("", |v| v.describe())
+        ));
+    }
+    for r in referrers.iter().filter(|r| r.via.is_none()) {
+        out.push_str(&format!(
+            "  referrer   {} of {} not copied: {}\n",
+            report::short(&r.digest),
+            report::short(&r.subject),
+            r.left_out.as_deref().unwrap_or("")
+        ));
     }
     out
 }

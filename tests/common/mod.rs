@@ -297,6 +297,13 @@ pub struct Registry {
     _dir: tempfile::TempDir,
 }
 
+impl Registry {
+    /// Where it keeps its content (distribution's filesystem layout).
+    pub fn storage(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -100,6 +100,7 @@ fn selection(platforms: &[&str]) -> Selection {
     Selection {
         requirements,
         all: false,
+        referrers: true,
     }
 }
 
@@ -266,6 +267,7 @@ fn duplicate_entries_are_copied_once_and_dropped_from_a_new_index() {
     let all = Selection {
         requirements: Requirements::default(),
         all: true,
+        referrers: true,
     };
     let p = prepare(&c, &src, &all).unwrap();
     assert_eq!(p.manifests.len(), 2);
