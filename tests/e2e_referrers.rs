@@ -450,3 +450,82 @@ fn mirror_brings_the_referrers_and_refuses_a_tampered_one() {
     let (code, _) = registry_get_json(&c.addr, "/v2/again/app/manifests/latest");
     assert_eq!(code, 404, "the tag moved: {t}");
 }
+
+#[test]
+fn merge_leaves_the_legs_attestations_out_of_its_index_and_publishes_them_as_referrers() {
+    let Some(stack) = common::stack() else { return };
+    oras(&stack);
+    let _emu = stack.emulation_shared();
+    let repo = stack.unique_repo("merged");
+    let dir = lambda_and_ecs(&stack, &repo);
+    let runners = tempfile::tempdir().unwrap();
+    let all = runners.path().join("all");
+    std::fs::create_dir_all(&all).unwrap();
+    for arch in ["amd64", "arm64"] {
+        let digests = runners.path().join(format!("d-{arch}"));
+        let out = stack
+            .runner()
+            .dir(dir.path())
+            .work_dir(&runners.path().join(format!("work-{arch}")))
+            .output(&[
+                "push",
+                "--platform",
+                &format!("linux/{arch}"),
+                "--digests-dir",
+                &digests.display().to_string(),
+                "--progress",
+                "plain",
+            ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        for e in std::fs::read_dir(&digests).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), all.join(e.file_name())).unwrap();
+        }
+    }
+    let (out, doc) = stack
+        .runner()
+        .dir(dir.path())
+        .work_dir(&runners.path().join("work-merge"))
+        .json(&[
+            "merge",
+            "--digests-dir",
+            &all.display().to_string(),
+            "--format",
+            "json",
+        ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The index holds the two platforms and nothing else (each leg's was an index with
+    // its attestation); each platform has its provenance and the record as referrers.
+    let index_digest = stack.tag_digest(&repo, "latest").unwrap();
+    let index = stack.manifest(&repo, "latest");
+    let entries = index["manifests"].as_array().unwrap();
+    let platforms: Vec<&str> = entries
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["amd64", "arm64"], "{index}");
+    for e in entries {
+        let d = e["digest"].as_str().unwrap();
+        assert_eq!(
+            types(&discover(&stack, &repo, d)),
+            [PROVENANCE, IN_TOTO],
+            "{d}"
+        );
+    }
+    assert_eq!(types(&discover(&stack, &repo, &index_digest)), [IN_TOTO]);
+    let listed = doc["images"][0]["referrers"].as_array().unwrap();
+    assert_eq!(
+        listed.iter().filter(|r| r["kind"] == "provenance").count(),
+        2,
+        "{doc}"
+    );
+    // The record says how each leg built its platform.
+    let statement = record_of(&stack, &repo, &index_digest);
+    validate(&statement);
+    for row in statement["predicate"]["platforms"].as_array().unwrap() {
+        assert!(row["build"].is_object(), "{row}");
+    }
+    let out = stack.run(&["verify", &format!("{repo}:latest"), "--require-record"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

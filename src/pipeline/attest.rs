@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::candidate::{Candidate, Origin};
+use super::candidate::Candidate;
 use super::smoke::SmokeResult;
 use super::verify::VerifiedImage;
 use crate::config::AttestationMode;
@@ -44,7 +44,8 @@ pub struct Published {
     pub digest: String,
     pub artifact_type: String,
     pub via: Via,
-    /// A reused image's record, already there and agreeing: nothing was written.
+    /// A record already there and agreeing (the same digest pushed before): nothing
+    /// was written.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub kept: bool,
 }
@@ -113,10 +114,9 @@ fn attest(
         }
     }
     let mut out = Vec::new();
-    let kept = match &c.origin {
-        Origin::Reused(_) => kept_record(a.client, repo, root)?,
-        _ => None,
-    };
+    // A digest that already has a record agreeing with it keeps it: a second push or
+    // merge of the same digest adds nothing to its referrers.
+    let kept = kept_record(a.client, repo, root)?;
     match kept {
         Some(k) => out.push(k),
         None => {
@@ -245,7 +245,7 @@ fn subjects(root: &Fetched, v: &VerifiedImage) -> Vec<Subject> {
     out
 }
 
-/// A reused image's record, when one is already there and agrees with its root.
+/// The record already there for `root`, when one agrees with it.
 fn kept_record(
     client: &Client,
     repo: &Repository,
@@ -256,7 +256,11 @@ fn kept_record(
     let found = crate::provenance::check::check(client, &reference, root, &listed)?;
     Ok(found.record.map(|digest| Published {
         kind: "record",
-        of: "index".into(),
+        of: match root.manifest {
+            Manifest::Index { .. } => "index",
+            Manifest::Image { .. } => "manifest",
+        }
+        .into(),
         subject: root.digest.to_string(),
         digest,
         artifact_type: crate::provenance::IN_TOTO.into(),
