@@ -120,7 +120,12 @@ fn attest(
     match kept {
         Some(k) => out.push(k),
         None => {
-            let statement = Statement::new(predicate::of(a, c, v, root, smoke));
+            let facts = predicate::Facts {
+                builder: a.builder.as_deref(),
+                source_commit: a.source_commit.as_deref(),
+                deep: a.deep,
+            };
+            let statement = Statement::new(predicate::of(&facts, c, v, root, smoke));
             let bytes = statement.bytes();
             let layer = a.client.put_blob_bytes(repo, &bytes)?;
             for s in &subjects {

@@ -245,7 +245,8 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
     let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
     let ok = verdict.ok();
     if ok && j.selection.referrers {
-        done.referrers = referrers::copy(client, &j.src, &j.dest, &prepared, &bar)?;
+        let subjects = referrer_subjects(&prepared);
+        done.referrers = referrers::copy(client, &j.src, &j.dest, &subjects, &bar)?;
     }
     bar.finish();
     if ok {
@@ -272,6 +273,24 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
         verdict,
         tagged: ok,
     })
+}
+
+/// The digests whose referrers come along: the root when the copy keeps the source's
+/// digest, and every manifest of the index it copies.
+fn referrer_subjects(plan: &Prepared) -> Vec<Descriptor> {
+    let mut out = Vec::new();
+    if !plan.filtered {
+        out.push(Descriptor {
+            media_type: plan.top.media_type.clone(),
+            digest: plan.top.digest.to_string(),
+            size: plan.top.bytes.len() as u64,
+            platform: None,
+            artifact_type: None,
+            annotations: Default::default(),
+        });
+    }
+    out.extend(plan.manifests.iter().map(|(d, _)| d.clone()));
+    out
 }
 
 /// The error that stopped the first of `left`: when it is the interrupt, it says

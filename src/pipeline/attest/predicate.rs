@@ -2,7 +2,6 @@
 //! candidate (its plan, how it was built), its verification (each platform's digest,
 //! who required it, `--deep`), its smoke runs and its tag moves.
 
-use super::Attest;
 use crate::emulation::PlatformTiming;
 use crate::pipeline::candidate::{Candidate, Origin};
 use crate::pipeline::smoke::SmokeResult;
@@ -14,9 +13,17 @@ use crate::registry::Fetched;
 use crate::registry::manifest::Manifest;
 use crate::registry::referrers::Referring;
 
+/// What the run knows beside the candidate: the builder (`NAME (DRIVER)`), the source
+/// commit, and `--deep`.
+pub(super) struct Facts<'a> {
+    pub builder: Option<&'a str>,
+    pub source_commit: Option<&'a str>,
+    pub deep: bool,
+}
+
 /// The record of candidate `c`, verified as `v`, whose root is `root`.
 pub(super) fn of(
-    a: &Attest,
+    a: &Facts,
     c: &Candidate,
     v: &VerifiedImage,
     root: &Fetched,
@@ -24,7 +31,7 @@ pub(super) fn of(
 ) -> Predicate {
     let image = &c.image;
     let (timing, builder): (&[PlatformTiming], Option<String>) = match &c.origin {
-        Origin::Built(b) => (&b.timing, a.builder.clone()),
+        Origin::Built(b) => (&b.timing, a.builder.map(str::to_string)),
         Origin::Assembled(legs) => (&legs.timing, Some(legs.builders.join(", "))),
         Origin::Reused(_) => (&[], None),
     };
@@ -100,7 +107,7 @@ pub(super) fn of(
         digest: root.digest.to_string(),
         media_type: root.media_type.clone(),
         verified_at: crate::clock::now_rfc3339(),
-        source_commit: a.source_commit.clone(),
+        source_commit: a.source_commit.map(str::to_string),
         inputs_fingerprint: Referring::of(&root.bytes)
             .and_then(|r| r.annotations.get(crate::inputs::ANNOTATION).cloned()),
         plan_fingerprint: image.fingerprint.to_string(),

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::{Prepared, Progress};
+use super::blobs::Progress;
 use crate::exit::{Code, Coded};
 use crate::registry::manifest::{Descriptor, Manifest};
 use crate::registry::referrers::Referring;
@@ -35,24 +35,6 @@ pub struct CopiedReferrer {
     pub left_out: Option<String>,
 }
 
-/// The digests whose referrers come along: the root when the copy keeps the source's
-/// digest, and every manifest of the index it copies.
-fn subjects(plan: &Prepared) -> Vec<Descriptor> {
-    let mut out = Vec::new();
-    if !plan.filtered {
-        out.push(Descriptor {
-            media_type: plan.top.media_type.clone(),
-            digest: plan.top.digest.to_string(),
-            size: plan.top.bytes.len() as u64,
-            platform: None,
-            artifact_type: None,
-            annotations: Default::default(),
-        });
-    }
-    out.extend(plan.manifests.iter().map(|(d, _)| d.clone()));
-    out
-}
-
 /// One referrer read from the source.
 struct Found {
     subject: String,
@@ -60,17 +42,17 @@ struct Found {
     fetched: Fetched,
 }
 
-/// Copies the referrers of what `plan` copied from `src` to `dest`; returns them in
+/// Copies the referrers of `subjects` (what the copy kept under its own digest) from
+/// `src` to `dest`; returns them in
 /// the order of their subjects.
 pub(super) fn copy(
     client: &Client,
     src: &Reference,
     dest: &Reference,
-    plan: &Prepared,
+    subjects: &[Descriptor],
     progress: &dyn Progress,
 ) -> anyhow::Result<Vec<CopiedReferrer>> {
-    let subjects = subjects(plan);
-    let listed = pool::try_map(&subjects, pool::WORKERS, |s| {
+    let listed = pool::try_map(subjects, pool::WORKERS, |s| {
         client.referrers(&src.repository, &s.digest)
     })?;
     let mut found: Vec<Found> = Vec::new();
