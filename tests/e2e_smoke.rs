@@ -270,6 +270,27 @@ fn smoke_command_exit_codes() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("exit code 1"), "{t}");
+    // Issue 24: a command the image lacks never ran: no exit code, and said so (it
+    // was reported as "exit 1").
+    let out = smoke(&[
+        "--platform",
+        "linux/amd64",
+        "--format",
+        "json",
+        "--",
+        "no-such-cmd",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = smoke_of(&doc, "linux/amd64");
+    assert_eq!(r["exit_code"], serde_json::Value::Null, "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("`no-such-cmd` is not in the image"),
+        "{r}"
+    );
     let out = smoke(&["--platform", "linux/s390x", "--", "true"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let out = smoke(&["--expect", "(", "--", "true"]);

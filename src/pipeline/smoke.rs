@@ -464,11 +464,16 @@ pub fn run_one(
                 "the builder served the RUN step from its cache: the command did not run".into(),
             );
         } else if let Some(e) = &step.error {
-            result.exit_code = exit_code(e);
-            result.reason = Some(match result.exit_code {
-                Some(c) => format!("exit code {c}"),
-                None => e.clone(),
-            });
+            if let Some(missing) = not_found(&output) {
+                // The runtime could not start it: it never ran, so it has no exit code.
+                result.reason = Some(missing);
+            } else {
+                result.exit_code = exit_code(e);
+                result.reason = Some(match result.exit_code {
+                    Some(c) => format!("exit code {c}"),
+                    None => e.clone(),
+                });
+            }
         } else if !succeeded {
             // The command ran, buildx failed afterwards: not the image's fault.
             return Err(failure(&full, &dir.0, image, platform, &state, status));
@@ -540,6 +545,23 @@ fn exit_code(error: &str) -> Option<i32> {
         .take_while(|c| c.is_ascii_digit())
         .collect();
     digits.parse().ok()
+}
+
+/// Why the command never started, when the runtime says it is not in the image
+/// (`exec: "NAME": executable file not found in $PATH`, or no such file for a path).
+fn not_found(output: &str) -> Option<String> {
+    let line = output.lines().find(|l| {
+        l.contains("unable to start container process")
+            && (l.contains("executable file not found") || l.contains("no such file or directory"))
+    })?;
+    let name = line
+        .split("exec: \"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or("the command");
+    Some(format!(
+        "`{name}` is not in the image (not on its PATH, or no such file): the command never started"
+    ))
 }
 
 /// The last `n` lines of `text`.

@@ -81,3 +81,18 @@ fn which_node_runs_a_platform() {
     let (_, native) = node_for(&local, &amd);
     assert!(native);
 }
+
+#[test]
+fn a_command_not_in_the_image_is_said_so_not_exit_1() {
+    let out = "runc run failed: unable to start container process: exec: \"nonexistent-cmd\": executable file not found in $PATH\n";
+    assert_eq!(
+        not_found(out).as_deref(),
+        Some(
+            "`nonexistent-cmd` is not in the image (not on its PATH, or no such file): the command never started"
+        )
+    );
+    assert_eq!(
+        not_found("cat: can't open '/msg': No such file or directory\n"),
+        None
+    );
+}
