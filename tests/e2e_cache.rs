@@ -66,10 +66,6 @@ fn timing(doc: &Value) -> &Value {
     &doc["images"][0]["timing"][0]
 }
 
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
 #[test]
 fn each_leg_keeps_its_own_platform_cache() {
     let Some(stack) = common::stack() else { return };
@@ -130,10 +126,10 @@ fn each_leg_keeps_its_own_platform_cache() {
                 .any(|s| s["at"] == "Dockerfile:3")
         };
         assert!(ran_heavy(t1) && !ran_heavy(t2), "{p}: {t1:#}\n{t2:#}");
-        assert!(
-            f(&t2["total_s"]) < 0.6 * f(&t1["total_s"]),
-            "{p}: {t1:#}\n{t2:#}"
-        );
+        // No assertion on the totals: since a leg's total is its whole buildx run
+        // (client start, session, export to the registry), a loaded machine can make
+        // the second run as long as the first although its heavy step came from the
+        // cache; the step lists above are what the cache decides.
         // The late step, changed, ran.
         assert!(
             t2["slowest"]
