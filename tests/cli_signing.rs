@@ -47,7 +47,7 @@ fn plan_and_dry_run_show_what_would_be_signed_with_which_key() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
-        t.contains("  sign          the index, linux/amd64, linux/arm64, tag v1-lambda's manifest before a tag moves, with key ./cosign.key (password from $RELEASE_KEY_PW; no transparency log)\n"),
+        t.contains("  sign          the index, linux/amd64, linux/arm64, tag v1-lambda's manifest before a tag moves, with key ./cosign.key (password from $RELEASE_KEY_PW; no transparency log) (and the verification record attested on each)\n"),
         "{t}"
     );
     let out = mpbuild(dir.path(), &["plan", "--format", "json"]);

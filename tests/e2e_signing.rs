@@ -368,7 +368,11 @@ fn keyless_runs_cosign_with_the_ci_token_in_its_environment_and_a_kms_outage_is_
     assert_eq!(
         calls,
         format!(
-            "--- call\nsign\n--yes\n--\n{repo}@{index}\n{repo}@{amd}\n{repo}@{arm}\nenv ACTIONS_ID_TOKEN_REQUEST_TOKEN={TOKEN}\nenv COSIGN_PASSWORD=<unset>\n"
+            "--- call\nsign\n--yes\n--\n{repo}@{index}\n{repo}@{amd}\n{repo}@{arm}\nenv ACTIONS_ID_TOKEN_REQUEST_TOKEN={TOKEN}\nenv COSIGN_PASSWORD=<unset>\n\
+             {}",
+            [&index, &amd, &arm]
+                .map(|d| format!("--- call\nattest\n--yes\n--type={RECORD_TYPE}\n--predicate=-\n--\n{repo}@{d}\nenv ACTIONS_ID_TOKEN_REQUEST_TOKEN={TOKEN}\nenv COSIGN_PASSWORD=<unset>\n"))
+                .concat()
         )
     );
     assert_eq!(doc["signed"][0]["signer"]["kind"], "keyless", "{doc}");
@@ -444,10 +448,12 @@ fn a_mirrored_signed_image_verifies_at_the_destination_with_the_same_key() {
         let r = format!("{all}@{d}");
         assert!(cosign_verifies(&stack, p, "cosign.pub", &r), "{r}");
     }
+    // The `.sig` and `.att` (the record's attestation) of the index and of each platform.
     assert!(
-        t.contains("3 cosign signature/attestation tag(s) copied"),
+        t.contains("6 cosign signature/attestation tag(s) copied"),
         "{t}"
     );
+    assert!(cosign_attested(&stack, p, "cosign.pub", &format!("{all}@{index}")).is_ok());
     // One platform (a new index, unsigned): that platform's manifest keeps its digest
     // and its signature.
     let one = stack.unique_repo("signed-arm64");
@@ -533,4 +539,230 @@ fn legs_sign_nothing_and_merge_signs_the_merged_index_and_each_legs_manifest() {
         .map(|d| d["what"].as_str().unwrap())
         .collect();
     assert_eq!(whats, ["index", "linux/amd64", "linux/arm64"], "{doc}");
+}
+
+/// The real `cosign verify-attestation` of the record's predicate type on `reference`
+/// with `key`: the attested predicates, or cosign's error.
+fn cosign_attested(
+    stack: &common::Stack,
+    dir: &Path,
+    key: &str,
+    reference: &str,
+) -> Result<Vec<serde_json::Value>, String> {
+    use base64::Engine;
+    let out = cosign(
+        stack,
+        dir,
+        &[
+            "verify-attestation",
+            "--key",
+            key,
+            "--type",
+            RECORD_TYPE,
+            "--insecure-ignore-tlog=true",
+            reference,
+        ],
+        "",
+    );
+    if !out.status.success() {
+        return Err(text(&out));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            let envelope: serde_json::Value = serde_json::from_str(l).unwrap();
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(envelope["payload"].as_str().unwrap())
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&payload).unwrap()
+        })
+        .collect())
+}
+
+/// The verification record's predicate type (its JSON Schema's URL).
+const RECORD_TYPE: &str =
+    "https://github.com/acme/mpbuild/blob/main/schema/verification-record.v1.schema.json";
+
+#[test]
+fn the_record_is_attested_with_the_signing_key_and_the_gate_requires_that_attestation() {
+    let Some(stack) = common::stack() else { return };
+    let ours = stack.unique_repo("attested");
+    let theirs = stack.unique_repo("attested-other");
+    let targets = "    tags: [latest]\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n";
+    let yaml = format!(
+        "version: 1\nsign: {{key: cosign.key, password_env: RELEASE_KEY_PW}}\nimages:\n  web:\n    repository: {ours}\n{targets}  other:\n    repository: {theirs}\n    sign: {{key: other.key, password_env: RELEASE_KEY_PW}}\n{targets}"
+    );
+    let dir = stack.project(&yaml, "FROM scratch\nCOPY Dockerfile /x\n");
+    let p = dir.path();
+    key_pair(&stack, p, "cosign");
+    key_pair(&stack, p, "other");
+    let (out, doc) = stack.run_in(p).env("RELEASE_KEY_PW", PASSWORD).json(&[
+        "push",
+        "--progress",
+        "plain",
+        "--format",
+        "json",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains(PASSWORD), "the password was printed: {t}");
+
+    // The report names the record it attested: the record pushed as the index's
+    // referrer.
+    let index = stack.tag_digest(&ours, "latest").unwrap();
+    let image = doc["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "web")
+        .unwrap_or_else(|| panic!("{doc}"));
+    let record = image["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "record" && r["subject"] == index.as_str())
+        .unwrap_or_else(|| panic!("no record of the index: {doc}"))["digest"]
+        .clone();
+    let signed = doc["signed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["image"] == "web")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(signed["record_attested"], record, "{doc}");
+
+    // The real cosign, independently: the index carries an attestation of the record's
+    // type that verifies with the signing key, about the index, whose predicate is the
+    // record's (the index and both platform manifests); none with the other key.
+    let m = stack.manifest(&ours, "latest");
+    let (amd, arm) = (digest_of(&m, "amd64"), digest_of(&m, "arm64"));
+    let at = format!("{ours}@{index}");
+    let statements = cosign_attested(&stack, p, "cosign.pub", &at).unwrap();
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    let s = &statements[0];
+    assert_eq!(s["predicateType"], RECORD_TYPE, "{s}");
+    assert_eq!(
+        format!(
+            "sha256:{}",
+            s["subject"][0]["digest"]["sha256"].as_str().unwrap()
+        ),
+        index,
+        "{s}"
+    );
+    assert_eq!(s["predicate"]["digest"], index.as_str(), "{s}");
+    let mut platforms: Vec<(String, String)> = s["predicate"]["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["platform"].as_str().unwrap().to_string(),
+                r["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(
+        platforms,
+        [
+            ("linux/amd64".to_string(), amd.clone()),
+            ("linux/arm64".to_string(), arm.clone())
+        ],
+        "{s}"
+    );
+    assert!(cosign_attested(&stack, p, "other.pub", &at).is_err());
+    // Each platform manifest carries the same predicate, attested about itself.
+    for d in [&amd, &arm] {
+        let s = &cosign_attested(&stack, p, "cosign.pub", &format!("{ours}@{d}")).unwrap()[0];
+        assert_eq!(s["predicate"]["digest"], index.as_str(), "{s}");
+        let subject = s["subject"][0]["digest"]["sha256"].as_str().unwrap();
+        assert_eq!(&format!("sha256:{subject}"), d, "{s}");
+    }
+
+    // The gate: signed and attested by cosign.pub → 0, the record's attestation listed.
+    let gate = |repo: &str| {
+        stack.run_in(p).json(&[
+            "verify",
+            &format!("{repo}:latest"),
+            "--target",
+            "apprunner",
+            "--target",
+            "apple-silicon",
+            "--signed-by",
+            "cosign.pub",
+            "--require-record",
+            "--format",
+            "json",
+        ])
+    };
+    let (out, doc) = gate(&ours);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let record_status = |doc: &serde_json::Value| -> Vec<(String, String)> {
+        doc["references"][0]["signatures"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{doc}"))
+            .iter()
+            .filter(|s| s["of"] == "record")
+            .map(|s| {
+                (
+                    s["digest"].as_str().unwrap().to_string(),
+                    s["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        record_status(&doc),
+        [(index.clone(), "valid".to_string())],
+        "{doc}"
+    );
+
+    // The other image: its record attested by other.key only. Every digest also signed
+    // by cosign.key (by hand), so only the record's attestation is missing a signer.
+    let other_index = stack.tag_digest(&theirs, "latest").unwrap();
+    let om = stack.manifest(&theirs, "latest");
+    let refs: Vec<String> = [
+        other_index.clone(),
+        digest_of(&om, "amd64"),
+        digest_of(&om, "arm64"),
+    ]
+    .iter()
+    .map(|d| format!("{theirs}@{d}"))
+    .collect();
+    let mut args = vec![
+        "sign",
+        "--yes",
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+    ];
+    args.extend(refs.iter().map(String::as_str));
+    let out = cosign(&stack, p, &args, PASSWORD);
+    assert!(out.status.success(), "{}", text(&out));
+    let at = format!("{theirs}@{other_index}");
+    assert!(cosign_attested(&stack, p, "other.pub", &at).is_ok());
+    let (out, doc) = gate(&theirs);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    let statuses = record_status(&doc);
+    assert_eq!(statuses.len(), 1, "{doc}");
+    assert_eq!(statuses[0].0, other_index, "{doc}");
+    // Attestations there, none verifying with cosign.pub: invalid, not missing.
+    assert_eq!(statuses[0].1, "invalid", "{doc}");
+    let problems = doc["references"][0]["problems"].to_string();
+    assert!(
+        problems.contains(&format!("verification record of {other_index}"))
+            && problems.contains("attested by cosign.pub"),
+        "{problems}"
+    );
+    assert!(
+        doc["references"][0]["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["of"] != "record")
+            .all(|s| s["status"] == "valid"),
+        "{doc}"
+    );
 }

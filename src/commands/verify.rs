@@ -38,6 +38,9 @@ pub fn run(s: &Settings, args: &VerifyArgs) -> anyhow::Result<Code> {
         verify::referrers::verify_all(&client, &jobs, Some(&deep), args.require_record)?;
     if let Some(tool) = &cosign {
         verify::signatures::check_all(tool, &gates, verdicts.iter_mut(), &insecure)?;
+        if args.require_record {
+            verify::attested::check_all(tool, &gates, verdicts.iter_mut(), &insecure)?;
+        }
     }
     match args.format {
         Format::Json => s.printer().json(&report::render_json(&verdicts)),

@@ -1,8 +1,9 @@
 //! The end every run shares: candidates (built now, reused, or assembled from legs)
 //! → verify what has not been verified → smoke → attest (provenance pushed as
-//! referrers) → sign (images with `sign:`) → promote → report. No tag moves unless
-//! every candidate verified, every smoke run passed and its provenance is in the
-//! registry; the report is made once, from what each step returned.
+//! referrers) → sign (images with `sign:`; their records attested) → promote →
+//! report. No tag moves unless every candidate verified, every smoke run passed and
+//! its provenance is in the registry; the report is made once, from what each step
+//! returned.
 
 use super::attest::{self, Attest, Published};
 use super::candidate::{Candidate, Origin};
@@ -121,10 +122,10 @@ pub fn finish(f: &Finish, candidates: Vec<Candidate>, mut rep: PushReport) -> Pu
             .iter()
             .map(|c| (&c.candidate, &c.verified))
             .collect();
-        match super::sign::sign_all(s, &pairs) {
+        match super::sign::sign_all(s, f.client, &pairs, &attested) {
             Ok(signed) => rep.signed = signed,
             Err(e) => {
-                fail(&mut rep, Stage::Sign, Some(e.into()));
+                fail(&mut rep, Stage::Sign, Some(e));
                 return rep;
             }
         }

@@ -31,6 +31,10 @@ pub struct RecordCheck {
     /// Why no record agrees (none when one does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// The record's statement, when one agrees (the gate compares an attested
+    /// predicate with it).
+    #[serde(skip)]
+    pub statement: Option<Box<Statement>>,
 }
 
 impl RecordCheck {
@@ -44,6 +48,7 @@ impl RecordCheck {
             verified_at: None,
             source_commit: None,
             problem: Some(problem),
+            statement: None,
         }
     }
 }
@@ -72,13 +77,14 @@ pub fn check(
     candidates.sort_by(|a, b| created(b).cmp(created(a)));
     let mut problems = Vec::new();
     for d in candidates.into_iter().take(MAX_CANDIDATES) {
-        match read(client, reference, root, d)? {
+        match read(client, reference, root, &d.digest)? {
             Ok(s) => {
                 return Ok(RecordCheck {
                     record: Some(d.digest.clone()),
-                    verified_at: Some(s.predicate.verified_at),
-                    source_commit: s.predicate.source_commit,
+                    verified_at: Some(s.predicate.verified_at.clone()),
+                    source_commit: s.predicate.source_commit.clone(),
                     problem: None,
+                    statement: Some(Box::new(s)),
                 });
             }
             Err(why) => problems.push(format!("the record {}: {why}", d.digest)),
@@ -97,16 +103,16 @@ fn created(d: &Descriptor) -> &str {
         .map_or("", String::as_str)
 }
 
-/// Reads one listed record: its manifest and statement by digest, checked; the
-/// statement, or why it is not a record of `root`.
-fn read(
+/// Reads one record (the referrer manifest `digest`): its manifest and statement by
+/// digest, checked; the statement, or why it is not a record of `root`.
+pub fn read(
     client: &Client,
     reference: &Reference,
     root: &Fetched,
-    entry: &Descriptor,
+    digest: &str,
 ) -> Result<Result<Statement, String>, RegistryError> {
     let repo = &reference.repository;
-    let manifest = match client.get_manifest(&reference.with_target(&entry.digest)) {
+    let manifest = match client.get_manifest(&reference.with_target(digest)) {
         Ok(m) => m,
         Err(RegistryError::NotFound { .. }) => {
             return Ok(Err("listed, but not in the registry".into()));

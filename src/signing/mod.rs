@@ -2,7 +2,8 @@
 //! policy-controller, Ratify) read: how an image is signed (`sign:` in mpbuild.yaml,
 //! checked into a [`Signer`]), the `cosign` program (found on PATH or through
 //! `MPBUILD_COSIGN`, its version checked: [`tool`]), the sign stage's invocations
-//! ([`sign`]) and the gate's ([`gate`]).
+//! ([`sign`]; the verification record's attestation: [`attest`]) and the gate's
+//! ([`gate`]).
 //!
 //! Secrets never reach an argv, an output or a file of mpbuild's: a key's password is
 //! read from the environment variable `sign:` names and handed to cosign as
@@ -12,6 +13,7 @@
 //! transparency log (`--tlog-upload=false`): it works offline, and verifying it takes
 //! `--insecure-ignore-tlog=true`. Keyless signing needs Fulcio and Rekor.
 
+pub mod attest;
 mod error;
 pub mod gate;
 pub mod sign;

@@ -52,7 +52,22 @@ impl Cosign {
         args: &[String],
         env: &[(&str, String)],
     ) -> Result<std::process::Output, SignError> {
-        let mut expr = duct::cmd(&self.program, args).stdin_null();
+        self.run_with_input(what, args, env, None)
+    }
+
+    /// [`Cosign::run`], with `input` as its stdin (closed when `None`).
+    pub fn run_with_input(
+        &self,
+        what: &str,
+        args: &[String],
+        env: &[(&str, String)],
+        input: Option<&[u8]>,
+    ) -> Result<std::process::Output, SignError> {
+        let mut expr = duct::cmd(&self.program, args);
+        expr = match input {
+            Some(bytes) => expr.stdin_bytes(bytes.to_vec()),
+            None => expr.stdin_null(),
+        };
         for (k, v) in env {
             expr = expr.env(k, v);
         }

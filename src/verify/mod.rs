@@ -1,7 +1,9 @@
 //! Verification: prove that what a registry holds contains every platform the targets
 //! need. `check` decides (pure); `collect` reads the registry; `report` renders;
-//! `referrers` adds what `verify` says of referrers (and `--require-record`).
+//! `referrers` adds what `verify` says of referrers (and `--require-record`);
+//! `signatures` and `attested` are the `--signed-by` gate.
 
+pub mod attested;
 pub mod check;
 pub mod listed;
 pub mod pool;

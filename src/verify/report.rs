@@ -153,10 +153,14 @@ fn render_signatures(out: &mut String, v: &Verdict) {
             .iter()
             .filter(|s| &s.signed_by == g)
             .map(|s| {
-                let status = match s.status {
-                    crate::signing::Status::Valid => "signed",
-                    crate::signing::Status::Missing => "NOT SIGNED",
-                    crate::signing::Status::Invalid => "NOT VALIDLY SIGNED",
+                // `record`: the verification record's attestation (--require-record).
+                let status = match (s.status.clone(), s.of == "record") {
+                    (crate::signing::Status::Valid, false) => "signed",
+                    (crate::signing::Status::Missing, false) => "NOT SIGNED",
+                    (crate::signing::Status::Invalid, false) => "NOT VALIDLY SIGNED",
+                    (crate::signing::Status::Valid, true) => "attested",
+                    (crate::signing::Status::Missing, true) => "NOT ATTESTED",
+                    (crate::signing::Status::Invalid, true) => "NOT VALIDLY ATTESTED",
                 };
                 format!("{} {status}", s.of)
             })

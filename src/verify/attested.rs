@@ -1,0 +1,124 @@
+//! `verify --signed-by KEY --require-record`: the verification record that agrees with
+//! the registry must also be attested on the root, signed by every signer named
+//! (`cosign verify-attestation --type <the record's predicate type>`), and one attested
+//! predicate must agree with that record: the same root digest, and the same platform
+//! manifests. Each status goes into the verdict's `signatures[]` as `of: "record"`; a
+//! root without one fails the verdict, naming its digest.
+
+use super::check::Verdict;
+use super::listed::SignatureCheck;
+use crate::provenance::record::{PREDICATE_TYPE, Predicate};
+use crate::registry::Reference;
+use crate::signing::attest::{self, Attested};
+use crate::signing::{Cosign, Gate, SignError, Status};
+
+/// Checks, for each verdict whose record agrees, that every gate attested it.
+pub fn check_all<'v>(
+    tool: &Cosign,
+    gates: &[Gate],
+    verdicts: impl IntoIterator<Item = &'v mut Verdict>,
+    insecure: &[String],
+) -> Result<(), SignError> {
+    for v in verdicts {
+        let Some(record) = v.record.as_ref().and_then(|r| r.statement.clone()) else {
+            continue;
+        };
+        let Ok(reference) = Reference::parse(&v.reference) else {
+            continue;
+        };
+        let repo = &reference.repository;
+        let at = repo.at_digest(&v.digest).to_string();
+        let http = crate::signing::sign::is_insecure(insecure, repo);
+        for g in gates {
+            let (mut status, mut detail, found) =
+                attest::check(tool, g, PREDICATE_TYPE, &at, http)?;
+            if status == Status::Valid
+                && let Err(why) = agreeing(&found, &v.digest, &record.predicate)
+            {
+                status = Status::Invalid;
+                detail = Some(why);
+            }
+            if status != Status::Valid {
+                v.problems.push(format!(
+                    "the verification record of {} is {} attested by {g}{}",
+                    v.digest,
+                    match status {
+                        Status::Missing => "not",
+                        _ => "not validly",
+                    },
+                    detail
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ));
+            }
+            v.signatures.push(SignatureCheck {
+                of: "record".into(),
+                digest: v.digest.clone(),
+                signed_by: g.clone(),
+                status,
+                detail,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether one of the verified statements is about `digest` and its predicate agrees
+/// with `record`'s; why none does.
+pub fn agreeing(
+    found: &[Result<Attested, String>],
+    digest: &str,
+    record: &Predicate,
+) -> Result<(), String> {
+    let mut why = Vec::new();
+    for f in found {
+        match f {
+            Ok(a) if a.predicate_type != PREDICATE_TYPE => {
+                why.push(format!("an attestation of type {}", a.predicate_type));
+            }
+            Ok(a) if !a.names(digest) => {
+                why.push(format!("an attestation whose subject is not {digest}"));
+            }
+            Ok(a) => match agrees(&a.predicate, record) {
+                Ok(()) => return Ok(()),
+                Err(w) => why.push(w),
+            },
+            Err(w) => why.push(w.clone()),
+        }
+    }
+    if why.is_empty() {
+        why.push("cosign verified no attestation".into());
+    }
+    Err(format!(
+        "no attested predicate agrees with the record in the registry ({})",
+        why.join("; ")
+    ))
+}
+
+/// The attested predicate names the record's root and exactly its platform manifests.
+fn agrees(attested: &Predicate, record: &Predicate) -> Result<(), String> {
+    if attested.digest != record.digest {
+        return Err(format!(
+            "the attested predicate records {}, the record {}",
+            attested.digest, record.digest
+        ));
+    }
+    let set = |p: &Predicate| {
+        let mut v: Vec<(String, String)> = p
+            .platforms
+            .iter()
+            .map(|r| (r.platform.clone(), r.digest.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    if set(attested) != set(record) {
+        return Err(format!(
+            "the attested predicate lists the platforms {:?}, the record {:?}",
+            set(attested),
+            set(record)
+        ));
+    }
+    Ok(())
+}
