@@ -122,3 +122,56 @@ fn agrees(attested: &Predicate, record: &Predicate) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provenance::record::tests::{digest, predicate};
+    use crate::signing::attest::AttestedSubject;
+
+    fn attested(about: &str, p: Predicate) -> Result<Attested, String> {
+        let (a, h) = about.split_once(':').unwrap();
+        Ok(Attested {
+            subject: vec![AttestedSubject {
+                name: "r/app".into(),
+                digest: [(a.to_string(), h.to_string())].into(),
+            }],
+            predicate_type: PREDICATE_TYPE.into(),
+            predicate: p,
+        })
+    }
+
+    #[test]
+    fn only_an_attested_predicate_of_the_same_index_and_platforms_agrees() {
+        let record = predicate();
+        let index = record.digest.clone();
+        assert!(agreeing(&[attested(&index, record.clone())], &index, &record).is_ok());
+
+        // Another index's record, attested on this one.
+        let mut other = record.clone();
+        other.digest = digest('9');
+        let e = agreeing(&[attested(&index, other)], &index, &record).unwrap_err();
+        assert!(e.contains(&digest('9')), "{e}");
+
+        // The same index, a platform manifest that is not the record's.
+        let mut moved = record.clone();
+        moved.platforms[0].digest = digest('8');
+        let e = agreeing(&[attested(&index, moved)], &index, &record).unwrap_err();
+        assert!(e.contains("platforms"), "{e}");
+
+        // About another digest, or of another type.
+        let e = agreeing(&[attested(&digest('7'), record.clone())], &index, &record).unwrap_err();
+        assert!(e.contains("subject is not"), "{e}");
+        let mut typed = attested(&index, record.clone()).unwrap();
+        typed.predicate_type = "https://slsa.dev/provenance/v1".into();
+        let e = agreeing(&[Ok(typed)], &index, &record).unwrap_err();
+        assert!(e.contains("slsa"), "{e}");
+
+        // One agreeing among others is enough; none at all is not.
+        let mut other = record.clone();
+        other.digest = digest('9');
+        let found = [attested(&index, other), attested(&index, record.clone())];
+        assert!(agreeing(&found, &index, &record).is_ok());
+        assert!(agreeing(&[], &index, &record).is_err());
+    }
+}
