@@ -513,6 +513,21 @@ fn the_schema_rejects_unknown_keys_and_wrong_types() {
 }
 
 #[test]
+fn the_schema_takes_repository_or_repositories_not_both_nor_neither() {
+    let v = schema_validator();
+    let one = "    repository: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api\n";
+    let many = "    repositories: [123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api, ghcr.io/acme/api]\n";
+    assert!(v.is_valid(&yaml_to_json(&APP.replace(one, many))));
+    for bad in [
+        APP.replace(one, &format!("{one}{many}")),
+        APP.replace(one, ""),
+        APP.replace(one, "    repositories: []\n"),
+    ] {
+        assert!(!v.is_valid(&yaml_to_json(&bad)), "accepted:\n{bad}");
+    }
+}
+
+#[test]
 fn targets_reports_a_broken_project_file() {
     let dir = project(&APP.replace("    tags:", "    tagz:"));
     // Issue 24: the catalog is listed anyway (an unknown-service error sends the user

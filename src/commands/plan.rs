@@ -119,6 +119,13 @@ pub fn render_text(
 /// One image's block: its targets, platforms, tags and checks.
 fn render_image(out: &mut String, img: &ImagePlan, host: &Platform) {
     let _ = writeln!(out, "image {} → {}", img.name, img.repository.as_written());
+    for r in &img.also {
+        let _ = writeln!(
+            out,
+            "  copied to     {} (verified there before any tag moves)",
+            r.as_written()
+        );
+    }
     render_targets(out, img, host);
     let _ = writeln!(
         out,

@@ -89,6 +89,7 @@ impl Project {
         let mut texts: Vec<&str> = Vec::new();
         for i in &self.images {
             texts.push(i.repository.as_written());
+            texts.extend(i.also.iter().map(Repository::as_written));
             texts.extend(i.tags.iter().map(String::as_str));
             texts.extend(i.build_args.iter().map(|(_, v)| v.as_str()));
             texts.extend(i.targets.iter().filter_map(|t| t.tag.as_deref()));
@@ -143,6 +144,9 @@ pub struct Mirror {
 pub struct Image {
     pub name: String,
     pub repository: Repository,
+    /// `repositories:` after the first: each gets a copy of what was pushed to
+    /// `repository`, verified like it, before any tag moves anywhere.
+    pub also: Vec<Repository>,
     /// The build context, relative to the project directory (as written, default ".").
     pub context: String,
     /// The Dockerfile, relative to the project directory.
@@ -505,3 +509,5 @@ impl Checker<'_> {
 mod tests;
 #[cfg(test)]
 mod tests_git;
+#[cfg(test)]
+mod tests_repositories;

@@ -147,7 +147,12 @@ pub struct RawMirror {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawImage {
-    pub repository: Spanned<String>,
+    /// The repository, or `repositories:` (one of the two).
+    #[serde(default)]
+    pub repository: Option<Spanned<String>>,
+    /// More than one repository: built and pushed to the first, copied to the others.
+    #[serde(default)]
+    pub repositories: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub context: Option<Spanned<String>>,
     #[serde(default)]

@@ -278,6 +278,13 @@ fn defs() -> Value {
 fn image_def() -> Value {
     let mut properties = json!({
         "repository": string("HOST/PATH without tag or digest; ${VAR} expands."),
+        "repositories": {
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": true,
+            "description": "Instead of `repository:`: more than one HOST/PATH. The image is built and pushed to the first, its blobs and manifests copied to the others (mounted within a registry, streamed across registries); every repository is verified before any tag moves in any of them.",
+            "items": {"type": "string"}
+        },
         "context": string("The build context, relative to mpbuild.yaml (default \".\")."),
         "dockerfile": string("The Dockerfile, relative to mpbuild.yaml (default: Dockerfile in the context)."),
         "stage": string("The Dockerfile stage to build (buildx --target)."),
@@ -358,7 +365,8 @@ fn image_def() -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["repository", "targets"],
+        "required": ["targets"],
+        "oneOf": [{"required": ["repository"]}, {"required": ["repositories"]}],
         "properties": properties
     })
 }

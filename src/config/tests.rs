@@ -303,7 +303,7 @@ fn unknown_keys_and_values_suggest_the_closest_valid_one() {
         "{e}"
     );
     assert!(
-        e.contains("valid here: repository, context, dockerfile"),
+        e.contains("valid here: repository, repositories, context, dockerfile"),
         "{e}"
     );
     let e = f.err(&GOOD.replace("    build_args:", "    buildargs:"));

@@ -7,6 +7,7 @@
 
 use super::attest::{self, Attest, Published};
 use super::candidate::{Candidate, Origin};
+use super::copies::{self, Copied};
 use super::promote::{self, Promoted};
 use super::report::{self, Failure, ImageReport, Kind, PlatformManifest, PushReport, Stage, Times};
 use super::smoke::{self, Runner, Smoked};
@@ -34,6 +35,8 @@ struct Checked {
     candidate: Candidate,
     /// Its verification: the one it came with (reused), or this step's.
     verified: VerifiedImage,
+    /// Its copies in the image's other repositories, each verified there.
+    copies: Vec<Copied>,
 }
 
 /// Verify → smoke → promote → report for `candidates` (in the order of the report);
@@ -48,7 +51,7 @@ pub fn finish(f: &Finish, candidates: Vec<Candidate>, mut rep: PushReport) -> Pu
             untouched: untouched.clone(),
         });
     };
-    let checked = match verify_all(f, candidates) {
+    let mut checked = match verify_all(f, candidates) {
         Ok(c) => c,
         Err(e) => {
             fail(&mut rep, Stage::Verify, Some(e));
@@ -131,9 +134,22 @@ pub fn finish(f: &Finish, candidates: Vec<Candidate>, mut rep: PushReport) -> Pu
         }
     }
 
+    // The other repositories: each gets its copy, verified there, before any tag
+    // moves in any of them.
+    if let Err((stage, error)) = copy_all(f, &mut checked, &mut rep) {
+        fail(&mut rep, stage, error);
+        return rep;
+    }
+
     let moves: Vec<_> = checked
         .iter()
-        .map(|c| (&c.verified.repository, c.verified.moves.as_slice()))
+        .flat_map(|c| {
+            std::iter::once((&c.verified.repository, c.verified.moves.as_slice())).chain(
+                c.copies
+                    .iter()
+                    .map(|k| (&k.repository, k.verified.moves.as_slice())),
+            )
+        })
         .collect();
     let promoted = promote::promote_all(f.client, &moves);
     report_all(&mut rep, checked, &smoke_times, attested, promoted);
@@ -152,9 +168,37 @@ fn verify_all(f: &Finish, candidates: Vec<Candidate>) -> anyhow::Result<Vec<Chec
         out.push(Checked {
             candidate,
             verified,
+            copies: Vec::new(),
         });
     }
     Ok(out)
+}
+
+/// Copies each candidate to its image's other repositories and verifies each copy
+/// there (its verdicts join the report's); the stage and error of the first that fails.
+fn copy_all(
+    f: &Finish,
+    checked: &mut [Checked],
+    rep: &mut PushReport,
+) -> Result<(), (Stage, Option<anyhow::Error>)> {
+    for c in checked.iter_mut() {
+        for repo in &c.candidate.image.also {
+            if crate::cancel::requested() {
+                return Err((Stage::Copy, Some(crate::exit::Interrupted.into())));
+            }
+            let signed = f.sign.is_some();
+            let copied = copies::copy_to(f.client, &c.candidate, repo, f.deep, signed, f.smoke.ui)
+                .map_err(|e| (Stage::Copy, Some(e)))?;
+            rep.verdicts
+                .extend(copied.verified.verdicts.iter().cloned());
+            let ok = copied.verified.ok();
+            c.copies.push(copied);
+            if !ok {
+                return Err((Stage::Verify, None));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The report's images, each made once from its candidate, its verification, its smoke
@@ -172,7 +216,13 @@ fn report_all(
     for (i, c) in checked.into_iter().enumerate() {
         let (tags, promote_time) = images.next().unwrap_or_default();
         let smoke = smoke_times.get(i).copied().flatten();
+        let copies = c
+            .copies
+            .iter()
+            .map(|k| k.report(images.next().unwrap_or_default().0))
+            .collect();
         let mut image = image_report(c, tags, smoke, promote_time);
+        image.copies = copies;
         if let Some((referrers, t)) = attested.next() {
             image.times.attest = Some(report::secs(t)).filter(|_| !referrers.is_empty());
             image.referrers = referrers;
@@ -197,6 +247,7 @@ fn image_report(
     let Checked {
         candidate,
         verified,
+        ..
     } = c;
     let image = candidate.image;
     let index_verdict = &verified.verdicts[0];
@@ -252,6 +303,7 @@ fn image_report(
             .map(|s| (s.tag.clone(), s.platform.clone(), s.service.clone()))
             .collect(),
         index_tags: image.tags,
+        copies: Vec::new(),
     }
 }
 

@@ -252,14 +252,7 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
     if ok {
         // The signatures of what kept its digest go before the tag moves, so the tag
         // never names an image that does not verify with the source's key.
-        let mut kept: Vec<String> = prepared
-            .manifests
-            .iter()
-            .map(|(d, _)| d.digest.clone())
-            .collect();
-        if !done.filtered {
-            kept.insert(0, done.digest.clone());
-        }
+        let kept = prepared.kept_digests(&done.digest);
         done.signatures_copied = signatures::copy(client, &j.src, &j.dest, &kept)?;
         if crate::cancel::requested() {
             return Err(crate::exit::Interrupted.into());
@@ -277,7 +270,7 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
 
 /// The digests whose referrers come along: the root when the copy keeps the source's
 /// digest, and every manifest of the index it copies.
-fn referrer_subjects(plan: &Prepared) -> Vec<Descriptor> {
+pub fn referrer_subjects(plan: &Prepared) -> Vec<Descriptor> {
     let mut out = Vec::new();
     if !plan.filtered {
         out.push(Descriptor {
@@ -343,6 +336,20 @@ impl Prepared {
             }
         }
         req
+    }
+
+    /// The digests a copy keeps (the root, when it is the source's own, then each
+    /// manifest copied): those whose signatures come along.
+    pub fn kept_digests(&self, root: &str) -> Vec<String> {
+        let mut kept: Vec<String> = self
+            .manifests
+            .iter()
+            .map(|(d, _)| d.digest.clone())
+            .collect();
+        if !self.filtered {
+            kept.insert(0, root.to_string());
+        }
+        kept
     }
 
     /// The result of a copy that was not made.
@@ -608,7 +615,7 @@ pub fn tag(client: &Client, dest: &Reference, digest: &str) -> anyhow::Result<()
 }
 
 mod blobs;
-mod referrers;
+pub mod referrers;
 pub mod signatures;
 pub use blobs::{Progress, Silent};
 

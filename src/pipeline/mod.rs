@@ -13,6 +13,7 @@
 pub mod attest;
 pub mod build;
 pub mod candidate;
+pub mod copies;
 pub mod dry_run;
 pub mod finish;
 pub mod interrupt;

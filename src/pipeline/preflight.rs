@@ -15,7 +15,7 @@ pub fn destinations(plan: &Plan, mirrors: &[mirror::Job]) -> Vec<Repository> {
     let all = plan
         .images
         .iter()
-        .map(|i| &i.repository)
+        .flat_map(|i| std::iter::once(&i.repository).chain(&i.also))
         .chain(mirrors.iter().map(|m| &m.dest.repository));
     for r in all {
         if !out.contains(r) {

@@ -33,6 +33,9 @@ pub enum Stage {
     Smoke,
     /// Signing every digest a tag will name (`sign:`).
     Sign,
+    /// Copying an image to its other repositories (`repositories:`), before any tag
+    /// moves.
+    Copy,
     /// A leg writing its records.
     Record,
     /// Provenance pushed as referrers: attestations, the verification record.
@@ -64,6 +67,7 @@ impl Failure {
             (Stage::Smoke, None) => "the smoke run failed",
             (Stage::Smoke, Some(_)) => "the smoke run could not be carried out",
             (Stage::Sign, _) => "signing failed",
+            (Stage::Copy, _) => "the copy to another repository failed",
             (Stage::Record, _) => "the leg's records could not be written",
             (Stage::Attest, _) => "the provenance could not be pushed",
             (Stage::Promote, _) => "promotion stopped",
@@ -156,6 +160,10 @@ pub struct ImageReport {
     /// The planned index tags.
     #[serde(skip)]
     pub index_tags: Vec<String>,
+    /// Its other repositories (`repositories:` after the first): each copy, and the
+    /// tags moved there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<super::copies::CopyReport>,
 }
 
 /// An image a leg did not build, and why.
@@ -361,6 +369,9 @@ impl PushReport {
             if !moved.is_empty() {
                 out.push_str(&format!("  tags       {}\n", moved.join(", ")));
             }
+            for k in &image.copies {
+                out.push_str(&render_copy(k));
+            }
             for (tag, platform, service) in &image.singles {
                 out.push_str(&format!(
                     "  single     {tag} → the {platform} manifest ({service})\n"
@@ -386,6 +397,34 @@ impl PushReport {
         }
         out
     }
+}
+
+/// The line of a copy in another repository: where, the blobs, the tags moved there.
+fn render_copy(k: &super::copies::CopyReport) -> String {
+    let tags: Vec<String> = k
+        .tags
+        .iter()
+        .map(|t| {
+            if t.unchanged {
+                format!("{} (already there)", t.tag)
+            } else {
+                t.tag.clone()
+            }
+        })
+        .collect();
+    format!(
+        "  also       {}@{}: {} blob(s) copied, {} mounted, {} already there; tags {}\n",
+        k.repository.as_written(),
+        k.digest,
+        k.blobs_copied,
+        k.blobs_mounted,
+        k.blobs_skipped,
+        if tags.is_empty() {
+            "none".to_string()
+        } else {
+            tags.join(", ")
+        }
+    )
 }
 
 /// The `cache` line: what was not read (a platform's first build finds nothing), and
@@ -539,10 +578,14 @@ pub fn planned_tags<'a>(images: impl IntoIterator<Item = &'a ImagePlan>) -> Vec<
     images
         .into_iter()
         .flat_map(|i| {
-            i.tags
-                .iter()
-                .chain(i.single_tags.iter().map(|s| &s.tag))
-                .map(move |t| format!("{}:{t}", i.repository.as_written()))
+            std::iter::once(&i.repository)
+                .chain(&i.also)
+                .flat_map(move |r| {
+                    i.tags
+                        .iter()
+                        .chain(i.single_tags.iter().map(|s| &s.tag))
+                        .map(move |t| format!("{}:{t}", r.as_written()))
+                })
         })
         .collect()
 }

@@ -62,6 +62,7 @@ pub(super) fn image_plan(project: &Project, image: &Image, options: &Options) ->
     let mut plan = ImagePlan {
         name: image.name.clone(),
         repository: image.repository.clone(),
+        also: image.also.clone(),
         platforms,
         tags: image.tags.clone(),
         left_out: image.left_out.clone(),
@@ -185,6 +186,9 @@ pub(super) fn fingerprint(plan: &ImagePlan, with_tags: bool) -> Digest {
     }
     if plan.docker_media_types {
         doc["media_types"] = json!("docker");
+    }
+    if with_tags && !plan.also.is_empty() {
+        doc["also"] = json!(plan.also.iter().map(|r| r.as_written()).collect::<Vec<_>>());
     }
     if let Some(text) = &plan.options.dockerfile_inline {
         doc["dockerfile_inline"] = json!(Digest::sha256(text.as_bytes()));
@@ -330,6 +334,7 @@ pub(super) fn link(project: &Project, image: &Image, plan: &mut ImagePlan, optio
             p.platforms = plan.platforms.clone();
             p.tags = Vec::new();
             p.single_tags = Vec::new();
+            p.also = Vec::new();
             p.smoke = None;
             link(project, dep, &mut p, options);
             p.command = build_argv(dep, &p, options);

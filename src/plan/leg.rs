@@ -100,6 +100,8 @@ impl Plan {
             leg.platforms = mine.clone();
             leg.tags = Vec::new();
             leg.single_tags = Vec::new();
+            // The other repositories get their copy from `merge`.
+            leg.also = Vec::new();
             if let Some(s) = &mut leg.smoke {
                 s.platforms.retain(|p| mine.iter().any(|q| q.matches(p)));
             }

@@ -80,6 +80,10 @@ pub struct ImagePlan {
     pub name: String,
     /// Serialised as written in the project file.
     pub repository: Repository,
+    /// The other repositories (`repositories:` after the first): each gets a copy of
+    /// the verified root, verified there too, before any tag moves in any of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Repository>,
     /// The union of every target's platforms, in the order first named.
     pub platforms: Vec<Platform>,
     /// Tags that will point at the verified index.

@@ -34,7 +34,7 @@ impl Checker<'_> {
                 Some("use letters, digits, `-` and `_` (it names a bake target)".into()),
             ));
         }
-        let repository = self.repository(&raw.repository)?;
+        let (repository, also) = self.repositories(&name, image_pos, &raw)?;
         let context = raw
             .context
             .as_ref()
@@ -267,6 +267,7 @@ impl Checker<'_> {
         Ok(Image {
             name,
             repository,
+            also,
             context,
             dockerfile,
             stage: raw.stage.map(|s| s.value),

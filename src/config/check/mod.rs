@@ -11,6 +11,7 @@ mod from_file;
 mod git;
 mod image;
 mod mirror;
+mod repositories;
 mod services;
 mod sign;
 mod smoke;

@@ -125,11 +125,11 @@ impl Checker<'_> {
                 .tags
                 .iter()
                 .chain(image.targets.iter().filter_map(|t| t.tag.as_ref()));
-            for tag in all {
-                if let Some(other) = seen.insert(
-                    (image.repository.as_written().to_string(), tag.clone()),
-                    &image.name,
-                ) && other != image.name
+            let repos = std::iter::once(&image.repository).chain(&image.also);
+            for (repo, tag) in repos.flat_map(|r| all.clone().map(move |t| (r, t))) {
+                if let Some(other) =
+                    seen.insert((repo.as_written().to_string(), tag.clone()), &image.name)
+                    && other != image.name
                 {
                     return Err(self.err(
                         Pos {
@@ -140,7 +140,7 @@ impl Checker<'_> {
                         format!(
                             "images `{other}` and `{}` both publish {}:{tag}",
                             image.name,
-                            image.repository.as_written()
+                            repo.as_written()
                         ),
                         Some("give each image its own repository or distinct tags".into()),
                     ));

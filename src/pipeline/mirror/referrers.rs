@@ -45,7 +45,7 @@ struct Found {
 /// Copies the referrers of `subjects` (what the copy kept under its own digest) from
 /// `src` to `dest`; returns them in
 /// the order of their subjects.
-pub(super) fn copy(
+pub(crate) fn copy(
     client: &Client,
     src: &Reference,
     dest: &Reference,

@@ -19,7 +19,7 @@ pub fn tag_of(digest: &str, kind: &str) -> String {
 
 /// Copies the signature and attestation tags of `digests` from `src` to `dest`'s
 /// repository; how many tags were copied.
-pub(super) fn copy(
+pub(crate) fn copy(
     client: &Client,
     src: &Reference,
     dest: &Reference,
