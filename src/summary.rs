@@ -111,19 +111,28 @@ fn rows(doc: &Value) -> Vec<Row> {
             .unwrap_or(&[]);
         for (i, p) in platforms.iter().enumerate() {
             let platform = p["platform"].as_str().unwrap_or_default();
-            let tags: Vec<String> = img["tags"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
+            // Index tags on the image's first row; a single-manifest tag on its
+            // platform's. Then the same in each other repository (`repositories:`),
+            // named.
+            let on_row = |t: &&Value| match t["platform"].as_str() {
+                Some(tp) => tp == platform,
+                None => i == 0,
+            };
+            let list = |v: &Value| v.as_array().map(Vec::as_slice).unwrap_or(&[]).to_vec();
+            let mut tags: Vec<String> = list(&img["tags"])
                 .iter()
-                // Index tags on the image's first row; a single-manifest tag on its
-                // platform's.
-                .filter(|t| match t["platform"].as_str() {
-                    Some(tp) => tp == platform,
-                    None => i == 0,
-                })
+                .filter(on_row)
                 .map(moved)
                 .collect();
+            for c in list(&img["copies"]) {
+                let repo = c["repository"].as_str().unwrap_or_default();
+                tags.extend(
+                    list(&c["tags"])
+                        .iter()
+                        .filter(on_row)
+                        .map(|t| format!("{} in `{}`", moved(t), cell(repo))),
+                );
+            }
             let tags = if tags.is_empty() && i == 0 && img["unchanged_since"].is_string() {
                 "unchanged: nothing moved".to_string()
             } else {

@@ -96,3 +96,22 @@ fn the_flag_else_github_step_summary() {
     append(&f, "two\n").unwrap();
     assert_eq!(std::fs::read_to_string(&f).unwrap(), "one\ntwo\n");
 }
+
+#[test]
+fn the_tags_moved_in_other_repositories_are_named() {
+    let mut d = doc("ok");
+    d["images"][0]["copies"] = serde_json::json!([{
+        "repository": "ghcr.io/acme/app",
+        "digest": d["images"][0]["digest"],
+        "tags": [{"tag": "v1", "digest": d["images"][0]["digest"], "unchanged": false}]
+    }]);
+    let md = markdown(&d);
+    let lines: Vec<&str> = md.lines().collect();
+    assert!(
+        lines[4].ends_with("| `v1`<br>`v1` in `ghcr.io/acme/app` |"),
+        "{}",
+        lines[4]
+    );
+    // Not on the second platform's row.
+    assert!(!lines[5].contains("ghcr.io"), "{}", lines[5]);
+}
