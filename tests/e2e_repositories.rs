@@ -81,6 +81,13 @@ fn every_repository_gets_the_same_index_and_its_tags() {
             .collect();
         assert_eq!(tags, ["v1", "stable"], "{c}");
     }
+    // The first repository's referrers (provenance, the verification record) came
+    // along to each.
+    let referrers = doc["images"][0]["referrers"].as_array().map_or(0, Vec::len);
+    assert!(referrers > 0, "no referrer pushed: {doc}");
+    for c in copies {
+        assert_eq!(c["referrers_copied"], referrers, "{c}");
+    }
     // Within the registry the blobs were mounted; across registries, streamed.
     assert!(copies[0]["blobs_mounted"].as_u64().unwrap() > 0, "{doc}");
     assert_eq!(copies[0]["blobs_copied"], 0, "{doc}");
