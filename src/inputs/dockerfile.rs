@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::lines::{Logical, logical_lines};
 use crate::registry::{Client, Reference};
 
 /// One image the build reads.
@@ -16,50 +17,6 @@ pub struct BaseRef {
     pub line: usize,
     /// Why it cannot be resolved (a variable with no value), if so.
     pub unresolved: Option<String>,
-}
-
-/// Logical lines: comments dropped, `\` continuations joined (the escape character can
-/// be changed with a `# escape=` directive), each with its first physical line number.
-fn logical_lines(text: &str) -> Vec<(usize, String)> {
-    let mut escape = '\\';
-    let mut out = Vec::new();
-    let mut current: Option<(usize, String)> = None;
-    let mut directives = true;
-    for (i, raw) in text.lines().enumerate() {
-        let trimmed = raw.trim();
-        if directives {
-            if let Some(d) = trimmed.strip_prefix('#') {
-                let d = d.trim().to_ascii_lowercase();
-                if let Some(v) = d.strip_prefix("escape=") {
-                    if v.trim() == "`" {
-                        escape = '`';
-                    }
-                    continue;
-                }
-                if d.starts_with("syntax=") || d.starts_with("check=") {
-                    continue;
-                }
-            }
-            directives = false;
-        }
-        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_some()) {
-            continue;
-        }
-        let (body, continued) = match trimmed.strip_suffix(escape) {
-            Some(b) => (b, true),
-            None => (trimmed, false),
-        };
-        let entry = current.get_or_insert_with(|| (i + 1, String::new()));
-        if !entry.1.is_empty() {
-            entry.1.push(' ');
-        }
-        entry.1.push_str(body.trim());
-        if !continued {
-            out.extend(current.take());
-        }
-    }
-    out.extend(current);
-    out
 }
 
 /// `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}` from `vars`; `Err(name)` for a
@@ -150,7 +107,7 @@ pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec
     let mut stages: Vec<String> = Vec::new();
     let mut out: Vec<BaseRef> = Vec::new();
     let mut seen_from = false;
-    for (line, text) in logical_lines(dockerfile) {
+    for Logical { line, text } in logical_lines(dockerfile) {
         let mut words = text.split_whitespace();
         let Some(instr) = words.next() else { continue };
         let rest: Vec<&str> = words.collect();
@@ -259,6 +216,16 @@ mod tests {
     #[test]
     fn run_mount_from_and_escape_directive() {
         let df = "# escape=`\nFROM alpine `\n  AS a\nRUN --mount=type=bind,from=busybox:1,target=/b true\n";
+        assert_eq!(
+            refs(df, &[]),
+            vec![("alpine".into(), None), ("busybox:1".into(), None)]
+        );
+    }
+
+    #[test]
+    fn a_heredoc_body_is_no_instruction() {
+        // The body's `FROM evil:1` is text written to a file, not a base image.
+        let df = "FROM alpine\nRUN <<EOF\nFROM evil:1\nEOF\nCOPY --from=busybox:1 /x /x\n";
         assert_eq!(
             refs(df, &[]),
             vec![("alpine".into(), None), ("busybox:1".into(), None)]

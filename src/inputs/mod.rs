@@ -8,6 +8,7 @@
 pub mod context;
 pub mod dockerfile;
 pub mod ignore;
+mod lines;
 mod named;
 pub mod stages;
 

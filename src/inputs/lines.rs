@@ -1,0 +1,102 @@
+//! A Dockerfile's logical lines, as BuildKit's parser reads them: parser directives
+//! (`# escape=`, `# syntax=`, `# check=`) and comments dropped, continuation lines joined
+//! with the escape character, heredoc bodies skipped. Read by the base-image reader
+//! (dockerfile.rs) and the stage reader (stages.rs), so both see the same instructions.
+
+/// A logical line: its first physical line and its text (continuations joined).
+pub struct Logical {
+    pub line: usize,
+    pub text: String,
+}
+
+/// Logical lines: parser directives and comments dropped, continuation lines joined
+/// (with the `# escape=` character), heredoc bodies (`RUN <<EOF … EOF`) skipped.
+pub fn logical_lines(text: &str) -> Vec<Logical> {
+    let mut escape = '\\';
+    let mut out = Vec::new();
+    let mut current: Option<Logical> = None;
+    let mut directives = true;
+    let mut heredocs: Vec<(String, bool)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if let Some((end, strip_tabs)) = heredocs.first() {
+            let body = if *strip_tabs {
+                raw.trim_start_matches('\t')
+            } else {
+                raw
+            };
+            if body == end {
+                heredocs.remove(0);
+            }
+            continue;
+        }
+        let trimmed = raw.trim();
+        if directives {
+            if let Some(d) = trimmed.strip_prefix('#') {
+                let d = d.trim().to_ascii_lowercase();
+                if let Some(v) = d.strip_prefix("escape=") {
+                    if v.trim() == "`" {
+                        escape = '`';
+                    }
+                    continue;
+                }
+                if d.starts_with("syntax=") || d.starts_with("check=") {
+                    continue;
+                }
+            }
+            directives = false;
+        }
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_some()) {
+            continue;
+        }
+        if trimmed.is_empty() {
+            continue;
+        }
+        let (body, continued) = match trimmed.strip_suffix(escape) {
+            Some(b) => (b, true),
+            None => (trimmed, false),
+        };
+        let entry = current.get_or_insert_with(|| Logical {
+            line: i + 1,
+            text: String::new(),
+        });
+        if !entry.text.is_empty() {
+            entry.text.push(' ');
+        }
+        entry.text.push_str(body.trim());
+        if !continued {
+            let done = current.take().expect("just set");
+            heredocs = heredoc_ends(&done.text);
+            out.push(done);
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// The terminators of the heredocs an instruction opens (`<<EOF`, `<<-EOF`, `<<"EOF"`),
+/// for `RUN`, `COPY` and `ADD`; each with whether its body's leading tabs are stripped.
+fn heredoc_ends(text: &str) -> Vec<(String, bool)> {
+    let keyword = text.split_whitespace().next().unwrap_or_default();
+    if !["RUN", "COPY", "ADD"].contains(&keyword.to_ascii_uppercase().as_str()) {
+        return Vec::new();
+    }
+    let mut ends = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("<<") {
+        let mut after = &rest[at + 2..];
+        let strip = after.starts_with('-');
+        if strip {
+            after = &after[1..];
+        }
+        let word: String = after
+            .trim_start_matches(['"', '\''])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !word.is_empty() {
+            ends.push((word, strip));
+        }
+        rest = &rest[at + 2..];
+    }
+    ends
+}
