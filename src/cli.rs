@@ -33,7 +33,8 @@ const PLAN_EXAMPLES: &str = "\
 Examples:
   mpbuild plan                               what each image needs, and the buildx command
   mpbuild plan --image api --format json     one image, for a program
-  mpbuild plan --format github-matrix        a CI matrix of native runners, one per platform";
+  mpbuild plan --format github-matrix        a CI matrix of native runners, one per platform
+  mpbuild plan --format gitlab-pipeline      the same as a GitLab child pipeline (legs, merge)";
 const TARGETS_EXAMPLES: &str = "\
 Examples:
   mpbuild targets                 every service, its platforms and sources
@@ -628,6 +629,9 @@ pub enum PlanFormat {
     /// `{"include": [{platform, slug, runner, images}]}` for a CI matrix of native
     /// runners, one entry per platform.
     GithubMatrix,
+    /// A GitLab child pipeline (YAML): a leg job per platform, on a runner of its CPU
+    /// where GitLab hosts one, then merge; every job extends `.mpbuild`.
+    GitlabPipeline,
 }
 
 #[derive(Debug, Args)]

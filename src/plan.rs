@@ -180,6 +180,7 @@ impl ImagePlan {
 
 mod bake;
 pub mod cache;
+pub mod gitlab;
 mod image;
 mod leg;
 mod options;

@@ -43,6 +43,21 @@ impl Settings {
         }
     }
 
+    /// The global flags that choose the project and its overrides (`--file`, each
+    /// `--set`, `--no-cache` and `--pull` as their `--set` form), for a command another
+    /// job runs on the same project.
+    pub fn passed_on(&self) -> Vec<String> {
+        let file = self
+            .file
+            .iter()
+            .flat_map(|f| ["--file".to_string(), f.display().to_string()]);
+        let sets = self
+            .overrides
+            .iter()
+            .flat_map(|o| ["--set".to_string(), o.clone()]);
+        file.chain(sets).collect()
+    }
+
     /// The one writer of stdout and stderr for this run.
     pub fn printer(&self) -> &Printer {
         &self.printer

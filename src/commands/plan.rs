@@ -62,6 +62,12 @@ pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
         // GitHub's matrix format, read by `fromJSON` as the matrix itself: an extra key
         // would become a matrix dimension, so this one carries no schema_version.
         PlanFormat::GithubMatrix => s.printer().json(&serde_json::to_string(&plan.matrix())?),
+        // YAML for `trigger: include: artifact:`; the commands carry -f and --set on.
+        PlanFormat::GitlabPipeline => crate::out!(
+            s.printer(),
+            "{}",
+            plan.gitlab_pipeline(&s.passed_on(), &args.images)
+        ),
         PlanFormat::Text => crate::out!(
             s.printer(),
             "{}",

@@ -1,0 +1,312 @@
+//! `plan --format gitlab-pipeline`: the child pipeline examples/ci/gitlab-ci.yml runs.
+//! The YAML is snapshot-tested, then read as GitLab reads it: the stages in order, one
+//! leg job per platform of the targets (its runner tag where GitLab hosts one of that
+//! CPU, QEMU registered where it does not), merge needing every leg's artifacts, every
+//! job extending the `.mpbuild` template, only GitLab job keywords, and every command
+//! one mpbuild's own parser accepts. Put after examples/ci/gitlab-mpbuild.yml (the
+//! template), the file is one document with no key twice.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn mpbuild(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MPBUILD_WORK_DIR", "/WORK")
+        .env("GIT_SHA", "abc1234");
+    cmd
+}
+
+/// Two images: `api` for Fargate on both CPUs with `smoke:`, `pi` for a 32-bit Arm board
+/// (no hosted GitLab runner of that CPU).
+const PROJECT: &str = r#"version: 1
+images:
+  api:
+    repository: registry.example.com/acme/api
+    tags: ["${GIT_SHA}"]
+    targets: [{service: ecs-fargate, arch: [X86_64, ARM64]}]
+    smoke: {run: [/api, --version]}
+  pi:
+    repository: registry.example.com/acme/pi
+    tags: [latest]
+    targets: [{platform: linux/arm/v7}]
+"#;
+
+fn project(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(dir.path().join("mpbuild.yaml"), yaml).unwrap();
+    dir
+}
+
+/// The pipeline's text and its document, from `mpbuild ARGS` in `dir`.
+fn pipeline(dir: &Path, args: &[&str]) -> (String, Value) {
+    let out = mpbuild(dir).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "", "a warning in a plan that CI reads");
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    let doc: Value = serde_saphyr::from_str(&yaml).expect("the pipeline parses as YAML");
+    (yaml, doc)
+}
+
+/// What GitLab allows in a job (the keywords these jobs may use).
+const JOB_KEYS: &[&str] = &[
+    "extends",
+    "stage",
+    "tags",
+    "variables",
+    "script",
+    "needs",
+    "artifacts",
+];
+
+/// The top-level keys of `yaml` in the order written (serde_json's maps are sorted).
+fn keys_in_order(yaml: &str) -> Vec<String> {
+    let doc: Value = serde_saphyr::from_str(yaml).unwrap();
+    let mut keys: Vec<(usize, String)> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| {
+            let at = yaml
+                .lines()
+                .position(|l| {
+                    l.strip_prefix(&serde_json::to_string(k).unwrap())
+                        .or_else(|| l.strip_prefix(k.as_str()))
+                        .is_some_and(|r| r.starts_with(':'))
+                })
+                .unwrap_or_else(|| panic!("{k} not at the start of a line"));
+            (at, k.clone())
+        })
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, k)| k).collect()
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+/// Runs a script line's mpbuild command with `--help` appended under `sh`, the leg's
+/// variables set: clap reads every flag before it prints the help, so an unknown flag
+/// or a bad value fails here.
+fn parses(dir: &Path, line: &str, vars: &Value) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_mpbuild")).parent().unwrap();
+    let mut c = std::process::Command::new("sh");
+    c.arg("-ec")
+        .arg(format!("{line} --help"))
+        .current_dir(dir)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    for (k, v) in vars.as_object().into_iter().flatten() {
+        c.env(k, v.as_str().unwrap());
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_gitlab_pipeline_is_a_leg_per_platform_then_merge() {
+    let dir = project(PROJECT);
+    let (yaml, doc) = pipeline(dir.path(), &["plan", "--format", "gitlab-pipeline"]);
+    insta::assert_snapshot!(yaml);
+
+    let stages = strings(&doc["stages"]);
+    assert_eq!(stages, ["mpbuild-legs", "mpbuild-merge"]);
+    assert_eq!(
+        keys_in_order(&yaml),
+        [
+            "stages",
+            "leg linux-amd64",
+            "leg linux-arm64",
+            "leg linux-arm-v7",
+            "merge"
+        ]
+    );
+    let binfmt = "docker run --privileged --rm tonistiigi/binfmt:latest --install all";
+    for (job, platform, tag) in [
+        (
+            "leg linux-amd64",
+            "linux/amd64",
+            Some("saas-linux-small-amd64"),
+        ),
+        (
+            "leg linux-arm64",
+            "linux/arm64",
+            Some("saas-linux-small-arm64"),
+        ),
+        ("leg linux-arm-v7", "linux/arm/v7", None),
+    ] {
+        let j = &doc[job];
+        for key in j.as_object().unwrap().keys() {
+            assert!(JOB_KEYS.contains(&key.as_str()), "{job}: `{key}`");
+        }
+        assert_eq!(j["extends"], ".mpbuild", "{job}");
+        assert_eq!(j["stage"], stages[0], "{job}");
+        assert_eq!(j["variables"]["MPBUILD_PLATFORM"], platform, "{job}");
+        let script = strings(&j["script"]);
+        match tag {
+            Some(tag) => {
+                assert_eq!(strings(&j["tags"]), [tag], "{job}");
+                assert_eq!(script.len(), 1, "{job}: {script:?}");
+            }
+            None => {
+                assert!(j.get("tags").is_none(), "{job}: a tag no runner has");
+                assert_eq!(script[0], binfmt, "{job}: emulated without QEMU");
+            }
+        }
+        let push = script.last().unwrap();
+        assert_eq!(
+            *push,
+            "mpbuild push --platform \"$MPBUILD_PLATFORM\" --digests-dir digests --progress plain"
+        );
+        parses(dir.path(), push, &j["variables"]);
+        assert_eq!(strings(&j["artifacts"]["paths"]), ["digests/"]);
+    }
+    let merge = &doc["merge"];
+    for key in merge.as_object().unwrap().keys() {
+        assert!(JOB_KEYS.contains(&key.as_str()), "merge: `{key}`");
+    }
+    assert_eq!(merge["extends"], ".mpbuild");
+    // A later stage, and every leg's records downloaded (needs with artifacts).
+    let at = |s: &Value| stages.iter().position(|x| s == *x).unwrap();
+    assert!(at(&merge["stage"]) > at(&doc["leg linux-amd64"]["stage"]));
+    let needs: Vec<(&str, bool)> = merge["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["job"].as_str().unwrap(), n["artifacts"] == true))
+        .collect();
+    assert_eq!(
+        needs,
+        [
+            ("leg linux-amd64", true),
+            ("leg linux-arm64", true),
+            ("leg linux-arm-v7", true)
+        ]
+    );
+    // `api` has smoke: merge runs it on every platform, QEMU first.
+    let script = strings(&merge["script"]);
+    assert_eq!(script[0], binfmt);
+    assert_eq!(
+        script[1],
+        "mpbuild merge --digests-dir digests --metadata-file merged.json --progress plain"
+    );
+    parses(dir.path(), script[1], &Value::Null);
+    assert_eq!(merge["artifacts"]["when"], "always");
+    assert_eq!(strings(&merge["artifacts"]["paths"]), ["merged.json"]);
+}
+
+#[test]
+fn merge_registers_qemu_only_for_smoke_and_the_project_flags_are_passed_on() {
+    let dir = project(&PROJECT.replace("    smoke: {run: [/api, --version]}\n", ""));
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::rename(dir.path().join("mpbuild.yaml"), sub.join("mpbuild.yaml")).unwrap();
+    std::fs::rename(dir.path().join("Dockerfile"), sub.join("Dockerfile")).unwrap();
+    let args = [
+        "-f",
+        "sub/mpbuild.yaml",
+        "--set",
+        "api.build_args.A=x y",
+        "--no-cache",
+        "plan",
+        "--format",
+        "gitlab-pipeline",
+        "--image",
+        "api",
+    ];
+    let (yaml, doc) = pipeline(dir.path(), &args);
+    // Only `api`'s platforms.
+    assert_eq!(
+        keys_in_order(&yaml),
+        ["stages", "leg linux-amd64", "leg linux-arm64", "merge"]
+    );
+    let script = strings(&doc["merge"]["script"]);
+    assert_eq!(
+        script,
+        [
+            "mpbuild --file sub/mpbuild.yaml --set 'api.build_args.A=x y' --set '*.no_cache' merge --image api --digests-dir digests --metadata-file merged.json --progress plain"
+        ],
+        "no smoke: no QEMU in merge"
+    );
+    parses(dir.path(), script[0], &Value::Null);
+    let leg = strings(&doc["leg linux-arm64"]["script"]);
+    assert!(
+        leg[0].starts_with("mpbuild --file sub/mpbuild.yaml --set 'api.build_args.A=x y' --set '*.no_cache' push --image api --platform "),
+        "{leg:?}"
+    );
+    parses(
+        dir.path(),
+        leg[0],
+        &doc["leg linux-arm64"]["variables"].clone(),
+    );
+}
+
+/// examples/ci/gitlab-ci.yml's `plan` job writes the template, then the pipeline: one
+/// document, the template first, no key twice, every job's template there.
+#[test]
+fn the_template_and_the_pipeline_make_one_child_pipeline() {
+    let template = std::fs::read_to_string(repo().join("examples/ci/gitlab-mpbuild.yml")).unwrap();
+    let t: Value = serde_saphyr::from_str(&template).unwrap();
+    let keys: Vec<&String> = t.as_object().unwrap().keys().collect();
+    assert_eq!(keys, [".mpbuild"], "the template is one hidden job");
+    for key in ["image", "services", "before_script", "variables"] {
+        assert!(t[".mpbuild"].get(key).is_some(), "{key}");
+    }
+    let dir = project(PROJECT);
+    let (yaml, doc) = pipeline(dir.path(), &["plan", "--format", "gitlab-pipeline"]);
+    let whole: Value = serde_saphyr::from_str(&format!("{template}{yaml}")).unwrap();
+    let n = doc.as_object().unwrap().len();
+    assert_eq!(whole.as_object().unwrap().len(), n + 1, "a key twice");
+    assert_eq!(whole[".mpbuild"], t[".mpbuild"]);
+    for (name, job) in whole.as_object().unwrap() {
+        if let Some(e) = job.get("extends") {
+            assert!(whole.get(e.as_str().unwrap()).is_some(), "{name}: {e}");
+        }
+    }
+    // The parent: plan writes exactly that file, build runs it as a child pipeline and
+    // takes its result.
+    let parent: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo().join("examples/ci/gitlab-ci.yml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(parent["include"][0]["local"], ".gitlab/mpbuild.yml");
+    assert_eq!(
+        strings(&parent["plan"]["script"]),
+        [
+            "cp .gitlab/mpbuild.yml mpbuild-pipeline.yml",
+            "mpbuild plan --format gitlab-pipeline >> mpbuild-pipeline.yml"
+        ]
+    );
+    assert_eq!(
+        strings(&parent["plan"]["artifacts"]["paths"]),
+        ["mpbuild-pipeline.yml"]
+    );
+    let trigger = &parent["build"]["trigger"];
+    assert_eq!(trigger["include"][0]["artifact"], "mpbuild-pipeline.yml");
+    assert_eq!(trigger["include"][0]["job"], "plan");
+    assert_eq!(trigger["strategy"], "depend");
+    assert_eq!(strings(&parent["build"]["needs"]), ["plan"]);
+    let stages = strings(&parent["stages"]);
+    assert!(
+        stages.iter().position(|s| parent["plan"]["stage"] == *s)
+            < stages.iter().position(|s| parent["build"]["stage"] == *s)
+    );
+}
