@@ -5,23 +5,31 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::catalog::Catalog;
+use crate::cli::{Cli, project_options};
 use crate::exit::{Code, UsageError};
 use crate::settings::Settings;
 
-/// Prints the completion script for `shell` on stdout.
+/// Prints the completion script for `shell` on stdout: the project options only on the
+/// commands that read a project, the catalog's services where a service is named.
 pub fn completions(s: &Settings, shell: clap_complete::Shell) -> anyhow::Result<Code> {
-    let mut cmd = Cli::command();
+    let mut cmd = for_completions();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "mpbuild", &mut script);
     s.printer().document(&script)?;
     Ok(Code::Ok)
 }
 
+/// The command completion scripts are generated from (never the one that parses).
+pub fn for_completions() -> clap::Command {
+    let values = super::completion_values::offered(&Catalog::builtin());
+    super::completion_values::attach(project_options::only_where_used(Cli::command()), &values)
+}
+
 /// The man pages: (file name, roff) for mpbuild and each subcommand, nested ones
 /// included (`mpbuild-builder-up.1`).
 pub fn pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let mut cmd = Cli::command();
+    let mut cmd = crate::cli::command();
     cmd.build();
     let mut out = Vec::new();
     collect(&cmd, "mpbuild", &mut out)?;

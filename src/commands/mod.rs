@@ -6,6 +6,7 @@ mod build;
 mod builder;
 mod check;
 mod clean;
+mod completion_values;
 mod docs;
 mod doctor;
 mod init;
@@ -18,7 +19,7 @@ mod smoke;
 mod targets;
 mod verify;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use std::ffi::OsString;
 
 use crate::cli::{Cli, Command};
@@ -32,7 +33,7 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let parsed = Cli::command()
+    let parsed = crate::cli::command()
         .color(clap_color(&args))
         .try_get_matches_from(&args)
         .and_then(|m| Cli::from_arg_matches(&m));

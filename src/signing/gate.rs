@@ -18,8 +18,8 @@ pub enum Gate {
     Keyless { identity: String, issuer: String },
 }
 
-/// `--signed-by` and `--certificate-identity`: the flags are clap's (`cli.rs`); what they
-/// ask for is said here, so `cli.rs` imports nothing of signing.
+/// `--signed-by` and `--certificate-identity`: the flags are clap's (`cli/`); what they
+/// ask for is said here, so `cli/` imports nothing of signing.
 impl crate::cli::SignedByArgs {
     /// The signers asked for, in order: each key, then the keyless identity.
     pub fn gates(&self) -> Vec<Gate> {

@@ -6,6 +6,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
 
+pub mod project_options;
+
+/// The command that parses the arguments (and prints help and man pages): `Cli`'s, with
+/// the project options hidden on the commands that read no project.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    project_options::hidden_where_unused(Cli::command())
+}
+
 /// The environment variables mpbuild reads, for the top `--help` and the README.
 pub const ENVIRONMENT_HELP: &str = "\
 Environment:

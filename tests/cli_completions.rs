@@ -1,0 +1,184 @@
+//! What help, man pages and completion scripts offer: the project options (`-f`,
+//! `--set`, `--no-cache`, `--pull`) only on the commands that read a project, and the
+//! catalog's services wherever a service is named — without changing what parses.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn mpbuild(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
+        .env("MPBUILD_WORK_DIR", "/WORK")
+        .env("GIT_SHA", "abc1234");
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn stdout(dir: &Path, args: &[&str]) -> String {
+    let out = mpbuild(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const NO_PROJECT: [&str; 4] = ["schema", "man", "completions", "version"];
+const PROJECT_OPTIONS: [&str; 4] = ["--file", "--set", "--no-cache", "--pull"];
+
+#[test]
+fn commands_that_read_no_project_do_not_show_its_options() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in NO_PROJECT {
+        let help = stdout(dir.path(), &[sub, "--help"]);
+        assert!(!help.contains("-f,"), "{sub} --help shows -f:\n{help}");
+        for option in PROJECT_OPTIONS {
+            assert!(
+                !help.contains(option),
+                "{sub} --help shows {option}:\n{help}"
+            );
+        }
+    }
+    insta::assert_snapshot!("version_help", stdout(dir.path(), &["version", "--help"]));
+    // The others keep them, nested ones too.
+    for args in [&["push", "--help"][..], &["builder", "up", "--help"]] {
+        let help = stdout(dir.path(), args);
+        assert!(help.contains("-f, --file <FILE>"), "{args:?}:\n{help}");
+        assert!(
+            help.contains("--set <IMAGE.KEY=VALUE>"),
+            "{args:?}:\n{help}"
+        );
+    }
+    // Still accepted (and ignored) where hidden, before or after the command.
+    for args in [
+        &["version", "-f", "none.yaml"][..],
+        &["-f", "none.yaml", "version"],
+        &["schema", "--file", "none.yaml", "--no-cache"],
+    ] {
+        stdout(dir.path(), args);
+    }
+}
+
+#[test]
+fn man_pages_of_commands_that_read_no_project_do_not_show_its_options() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(dir.path(), &["man", "--dir", "pages"]);
+    let page = |name: &str| std::fs::read_to_string(dir.path().join("pages").join(name)).unwrap();
+    for sub in NO_PROJECT {
+        let roff = page(&format!("mpbuild-{sub}.1"));
+        assert!(!roff.contains("\\-\\-file"), "mpbuild-{sub}.1:\n{roff}");
+        assert!(!roff.contains("\\-\\-set"), "mpbuild-{sub}.1:\n{roff}");
+    }
+    assert!(page("mpbuild-push.1").contains("\\-\\-file"));
+}
+
+/// Runs bash's completion function of the generated script on `words`, the last one
+/// being completed, and returns what it offers.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let cword = words.len() - 1;
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let prev = if cword > 0 { words[cword - 1] } else { "" };
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={cword}; _mpbuild mpbuild '{}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words[cword],
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completes_service_names_and_only_the_options_a_command_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("mpbuild.bash");
+    std::fs::write(&script, stdout(dir.path(), &["completions", "bash"])).unwrap();
+
+    let offered = bash_completes(&script, &["mpbuild", "verify", "--target", "ecs-f"]);
+    assert!(offered.contains(&"ecs-fargate".to_string()), "{offered:?}");
+    assert!(
+        offered.iter().all(|o| o.starts_with("ecs-f")),
+        "{offered:?}"
+    );
+    let offered = bash_completes(&script, &["mpbuild", "build", "--target", "lambda:"]);
+    assert!(offered.contains(&"lambda:arm64".to_string()), "{offered:?}");
+    let offered = bash_completes(&script, &["mpbuild", "targets", "clou"]);
+    assert_eq!(offered, ["cloud-run"]);
+    let offered = bash_completes(
+        &script,
+        &["mpbuild", "init", "--service", "azure-container-a"],
+    );
+    assert_eq!(offered, ["azure-container-apps"]);
+
+    let offered = bash_completes(&script, &["mpbuild", "schema", "-"]);
+    assert!(
+        !offered.iter().any(|o| o == "-f" || o == "--file"),
+        "{offered:?}"
+    );
+    let offered = bash_completes(&script, &["mpbuild", "push", "-"]);
+    assert!(offered.iter().any(|o| o == "--file"), "{offered:?}");
+}
+
+#[test]
+fn every_script_offers_every_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = mpbuild::catalog::Catalog::builtin();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(dir.path(), &["completions", shell]);
+        for name in catalog.names() {
+            assert!(script.contains(name), "{shell}: no `{name}`");
+        }
+        // SERVICE:ARCH (zsh escapes the colon).
+        let arch = if shell == "zsh" {
+            "lambda\\:arm64"
+        } else {
+            "lambda:arm64"
+        };
+        assert!(script.contains(arch), "{shell}: no {arch}");
+    }
+}
+
+#[test]
+fn what_parses_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        "version: 1\nimages:\n  api:\n    repository: 127.0.0.1:5000/api\n    tags: [latest]\n    targets:\n      - service: ecs-fargate\n",
+    )
+    .unwrap();
+    stdout(
+        dir.path(),
+        &["build", "--dry-run", "--target", "ecs-fargate:arm64"],
+    );
+    stdout(dir.path(), &["-f", "mpbuild.yaml", "plan"]);
+    stdout(dir.path(), &["plan", "--file", "mpbuild.yaml"]);
+    // An unknown service is mpbuild's to explain, not refused by clap's value list.
+    let out = mpbuild(dir.path())
+        .args(["build", "--dry-run", "--target", "gcr"])
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("unknown service `gcr`"), "{all}");
+    assert!(!all.contains("invalid value"), "{all}");
+}
