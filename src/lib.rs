@@ -29,6 +29,7 @@ pub mod escape;
 pub mod exit;
 pub mod fsread;
 pub mod gitmeta;
+pub mod heartbeat;
 pub mod inputs;
 pub mod inspect;
 pub mod oci_layout;

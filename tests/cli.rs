@@ -824,6 +824,7 @@ fn environment_variables_are_documented_in_the_help_and_the_readme() {
         "MPBUILD_REQUEST_TIMEOUT",
         "MPBUILD_HOST_PLATFORM",
         "MPBUILD_COSIGN",
+        "MPBUILD_HEARTBEAT_MS",
         "NO_COLOR",
         "SSL_CERT_FILE",
         "GIT_SHA",

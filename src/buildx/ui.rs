@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::progress::{Change, State, step_target};
+use crate::heartbeat::{Beat, Bytes, Progress, Ticker};
 use crate::printer::Printer;
 
 /// How progress is shown.
@@ -176,15 +177,22 @@ impl Ui {
     }
 }
 
-/// A bar by bytes for a copy (mirror), or one plain line saying what is copied.
+/// The bytes of one long phase (an upload, a copy): a bar by bytes on a terminal, a
+/// heartbeat line every few seconds in plain mode (`crate::heartbeat`), nothing when
+/// quiet. Its counter is shared by the phase's parallel blob copies.
 pub struct ByteBar {
     bar: ProgressBar,
+    bytes: Arc<Bytes>,
+    ticker: Mutex<Option<Ticker>>,
 }
 
 impl Ui {
-    /// Starts a byte bar labelled `label` ("SRC → DEST").
-    pub fn byte_bar(&self, label: &str) -> ByteBar {
+    /// Starts the bytes of a phase, named `what` ("[web] upload", "mirror SRC → DEST"),
+    /// in plain mode also a line saying it starts.
+    pub fn byte_bar(&self, what: &str) -> ByteBar {
+        let bytes = Arc::new(Bytes::default());
         let bar = ProgressBar::new(0);
+        let mut ticker = None;
         match self.mode {
             Mode::Bars => {
                 bar.set_style(
@@ -193,27 +201,77 @@ impl Ui {
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
-                bar.set_message(self.printer.bar_message(label));
+                bar.set_message(self.printer.bar_message(what));
                 return ByteBar {
                     bar: self.multi.add(bar),
+                    bytes,
+                    ticker: Mutex::new(None),
                 };
             }
-            Mode::Plain => self.line(&format!("mirror {label}")),
+            Mode::Plain => {
+                self.line(what);
+                if let Some(every) = crate::heartbeat::interval() {
+                    let (printer, counter) = (self.printer.clone(), Arc::clone(&bytes));
+                    let mut beat = Beat::new(what);
+                    ticker = Some(Ticker::start(every, move || {
+                        let (done, total) = counter.get();
+                        if let Some(line) = beat.tick(done, total) {
+                            printer.errln(&line);
+                        }
+                    }));
+                }
+            }
             Mode::Quiet => {}
         }
         bar.set_draw_target(ProgressDrawTarget::hidden());
-        ByteBar { bar }
+        ByteBar {
+            bar,
+            bytes,
+            ticker: Mutex::new(ticker),
+        }
     }
 }
 
 impl ByteBar {
-    pub fn set_total(&self, bytes: u64) {
-        self.bar.set_length(bytes);
+    fn show(&self) {
+        let (done, total) = self.bytes.get();
+        self.bar.set_length(total);
+        self.bar.set_position(done);
     }
-    pub fn advance(&self, bytes: u64) {
-        self.bar.inc(bytes);
+
+    /// Bytes moved and to move, so far.
+    pub fn bytes(&self) -> (u64, u64) {
+        self.bytes.get()
     }
+
+    /// The phase is over: the bar goes, the heartbeat stops.
     pub fn finish(&self) {
+        drop(self.ticker.lock().unwrap().take());
         self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for ByteBar {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Progress for ByteBar {
+    fn add_total(&self, bytes: u64) {
+        self.bytes.add_total(bytes);
+        self.show();
+    }
+    fn skip(&self, bytes: u64) {
+        self.bytes.skip(bytes);
+        self.show();
+    }
+    fn advance(&self, bytes: u64) {
+        self.bytes.advance(bytes);
+        self.show();
+    }
+    fn rewind(&self, bytes: u64) {
+        self.bytes.rewind(bytes);
+        self.show();
     }
 }

@@ -68,7 +68,7 @@ pub fn copy_to(
         referrers: true,
     };
     let prepared = mirror::prepare(client, &src, &all).map_err(at)?;
-    let bar = ui.byte_bar(&format!("{src} → {}", repo.as_written()));
+    let bar = ui.byte_bar(&format!("[{}] copy to {}", c.image.name, repo.as_written()));
     let mut mirrored = mirror::copy(client, &src, &dest, &prepared, &bar).map_err(at)?;
     // Its referrers (provenance, verification records, signatures) come along.
     let subjects = mirror::referrer_subjects(&prepared);

@@ -239,7 +239,7 @@ fn run_job(client: &Client, j: &Job, ui: &Ui) -> anyhow::Result<Done> {
             tagged: false,
         });
     }
-    let bar = ui.byte_bar(&format!("{} → {}", j.src, j.dest));
+    let bar = ui.byte_bar(&format!("mirror {} → {}", j.src, j.dest));
     let mut done = copy(client, &j.src, &j.dest, &prepared, &bar)?;
     let digest_ref = j.dest.with_target(&done.digest);
     let verdict = verify::verify_reference(client, &digest_ref, &req, None)?;
@@ -546,7 +546,6 @@ pub fn copy(
             }
         }
     }
-    progress.total(blobs.iter().map(|b| b.size).sum());
     let (src_repo, dest_repo) = (&src.repository, &dest.repository);
     let counts = blobs::copy(client, src_repo, dest_repo, &blobs, progress)?;
     // The child manifests at once (each names only blobs now there), then the root;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::buildx::{BuildError, Ui};
 use crate::digest::Digest;
+use crate::heartbeat::{Counted, Progress};
 use crate::oci_layout::{Descriptor, Layout};
 use crate::plan::Plan;
 use crate::registry::{Client, Placed, RegistryError, Repository};
@@ -141,13 +142,15 @@ fn layout_attestations(graph: &crate::oci_layout::Graph) -> std::collections::Ha
 /// uploading: first from the repository `known` names for a blob (the base image it came
 /// from), then from `mount_from` (other repositories of the same registry). With
 /// `docker`, the manifests are given Docker media types on the way (blobs unchanged).
+/// The bytes streamed are counted in `progress` (blobs placed without streaming are
+/// taken off its total).
 pub fn upload(
     client: &Client,
     layout: &Layout,
     repo: &Repository,
-    mount_from: &[Repository],
-    known: &HashMap<String, Repository>,
+    (mount_from, known): (&[Repository], &HashMap<String, Repository>),
     docker: bool,
+    progress: &dyn Progress,
 ) -> Result<Uploaded, anyhow::Error> {
     let top = layout.top()?;
     let graph = layout.graph(&top)?;
@@ -159,6 +162,7 @@ pub fn upload(
     let bytes = AtomicU64::new(0);
     let queue: Mutex<Vec<&Descriptor>> = Mutex::new(graph.blobs.iter().rev().collect());
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    progress.add_total(graph.blobs.iter().map(|b| b.size).sum());
     std::thread::scope(|s| {
         for _ in 0..PARALLEL.min(graph.blobs.len().max(1)) {
             s.spawn(|| {
@@ -174,22 +178,27 @@ pub fn upload(
                         let session = match client.place_blob(repo, &blob.digest, from)? {
                             Placed::Present => {
                                 skipped.fetch_add(1, Ordering::Relaxed);
+                                progress.skip(blob.size);
                                 return Ok(());
                             }
                             Placed::Mounted => {
                                 mounted.fetch_add(1, Ordering::Relaxed);
+                                progress.skip(blob.size);
                                 return Ok(());
                             }
                             Placed::Upload(upload) => upload,
                         };
                         let path = layout.blob_path(&blob.digest)?;
                         // A regular file, streamed no further than the size it had when
-                        // opened (the upload checks it against the digest anyway).
-                        let open = || -> std::io::Result<Box<dyn std::io::Read + Send>> {
-                            Ok(Box::new(std::io::BufReader::with_capacity(
+                        // opened (the upload checks it against the digest anyway),
+                        // counted as it goes (a retry takes its count back).
+                        let sent = AtomicU64::new(0);
+                        let open = || -> std::io::Result<Box<dyn std::io::Read + Send + '_>> {
+                            let file = std::io::BufReader::with_capacity(
                                 1 << 20,
                                 crate::fsread::open_sized(&path)?.0,
-                            )))
+                            );
+                            Ok(Box::new(Counted::new(file, progress, &sent)))
                         };
                         client.finish_upload(repo, &session, &blob.digest, blob.size, &open)?;
                         uploaded.fetch_add(1, Ordering::Relaxed);
@@ -263,14 +272,16 @@ pub fn upload_layouts(
         let t = Instant::now();
         let repo = image.repository.clone();
         let layout = Layout::open(&project_dir.join(dir))?;
+        let bar = ui.byte_bar(&format!("[{}] upload", named(image)));
         let up = upload(
             client,
             &layout,
             &repo,
-            &others,
-            known,
+            (&others, known),
             image.docker_media_types,
+            &bar,
         )?;
+        bar.finish();
         if up.converted_from.as_deref().unwrap_or(&up.digest) != digest.as_str() {
             return Err(BuildError::Metadata {
                 path: image.metadata_file.display().to_string(),
@@ -286,7 +297,7 @@ pub fn upload_layouts(
             image.name,
             crate::verify::report::short(&up.digest),
             up.blobs_uploaded,
-            human_bytes(up.bytes_uploaded),
+            crate::heartbeat::human_bytes(up.bytes_uploaded),
             up.blobs_skipped,
             up.blobs_mounted
         ));
@@ -367,16 +378,11 @@ pub fn base_blobs(client: &Client, plan: &Plan, project_dir: &Path) -> HashMap<S
     out
 }
 
-fn human_bytes(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e9 {
-        format!("{:.1} GB", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1} kB", n / 1e3)
-    } else {
-        format!("{n} B")
+/// An image as its progress lines name it: with its platform when it has only one.
+fn named(image: &crate::plan::ImagePlan) -> String {
+    match image.platforms.as_slice() {
+        [one] => format!("{} {one}", image.name),
+        _ => image.name.clone(),
     }
 }
 

@@ -93,6 +93,8 @@ pub struct Proxy {
     log: Arc<Mutex<Vec<Logged>>>,
     /// Notified at each request logged.
     logged: Arc<Condvar>,
+    /// Request bodies read `chunk` bytes at a time, `pause` apart (a slow uplink).
+    slow_bodies: Arc<Mutex<Option<(usize, Duration)>>>,
 }
 
 impl Proxy {
@@ -105,12 +107,15 @@ impl Proxy {
         let logged: Arc<Condvar> = Arc::default();
         let (r, l, up) = (rules.clone(), log.clone(), upstream.to_string());
         let n = logged.clone();
+        let slow_bodies: Arc<Mutex<Option<(usize, Duration)>>> = Arc::default();
+        let slow = slow_bodies.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let (r, l, up, n) = (r.clone(), l.clone(), up.clone(), n.clone());
+                let slow = *slow.lock().unwrap();
                 std::thread::spawn(move || {
-                    let _ = handle(stream, &up, &r, &l, &n);
+                    let _ = handle(stream, &up, (&r, slow), &l, &n);
                 });
             }
         });
@@ -119,6 +124,7 @@ impl Proxy {
             rules,
             log,
             logged,
+            slow_bodies,
         }
     }
 
@@ -160,6 +166,13 @@ impl Proxy {
         self
     }
 
+    /// Reads every request body from now on `chunk` bytes at a time, `pause` apart:
+    /// an upload as slow as a slow uplink (the client's writes wait on it).
+    pub fn slow_request_bodies(&self, chunk: usize, pause: Duration) -> &Self {
+        *self.slow_bodies.lock().unwrap() = Some((chunk.max(1), pause));
+        self
+    }
+
     pub fn clear(&self) {
         self.rules.lock().unwrap().clear();
     }
@@ -195,6 +208,7 @@ impl Request {
 fn read_request(
     reader: &mut BufReader<TcpStream>,
     out: &mut TcpStream,
+    slow: Option<(usize, Duration)>,
 ) -> std::io::Result<Option<Request>> {
     let mut first = String::new();
     if reader.read_line(&mut first)? == 0 {
@@ -239,7 +253,20 @@ fn read_request(
         .unwrap_or(0);
     // A client that hangs up mid-body (or stalls past the read timeout): logged as
     // incomplete, and nothing reaches the registry.
-    let _ = reader.take(len).read_to_end(&mut req.body);
+    match slow {
+        None => {
+            let _ = reader.take(len).read_to_end(&mut req.body);
+        }
+        Some((chunk, pause)) => {
+            while (req.body.len() as u64) < len {
+                let want = (len - req.body.len() as u64).min(chunk as u64);
+                match reader.by_ref().take(want).read_to_end(&mut req.body) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => std::thread::sleep(pause),
+                }
+            }
+        }
+    }
     req.complete = req.body.len() as u64 == len;
     Ok(Some(req))
 }
@@ -270,14 +297,14 @@ fn answer(out: &mut TcpStream, status: u16, headers: &[(String, String)]) -> std
 fn handle(
     stream: TcpStream,
     upstream: &str,
-    rules: &Mutex<Vec<Rule>>,
+    (rules, slow): (&Mutex<Vec<Rule>>, Option<(usize, Duration)>),
     log: &Mutex<Vec<Logged>>,
     logged: &Condvar,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut out = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
-    let Some(req) = read_request(&mut reader, &mut out)? else {
+    let Some(req) = read_request(&mut reader, &mut out, slow)? else {
         return Ok(());
     };
     let fault = pick(rules, &req);

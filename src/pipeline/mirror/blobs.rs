@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use crate::buildx::ui::ByteBar;
+use crate::heartbeat::Counted;
 use crate::registry::manifest::Descriptor;
 use crate::registry::{Client, Placed, RegistryError, Repository, Upload};
 
@@ -29,27 +29,7 @@ const STREAMS: usize = crate::pipeline::upload::PARALLEL;
 const OPENERS: usize = STREAMS;
 const SMALL_WORKERS: usize = 2;
 
-/// Progress callbacks (bytes copied), so the CLI can draw a bar.
-pub trait Progress: Sync {
-    fn total(&self, bytes: u64);
-    fn advance(&self, bytes: u64);
-}
-
-/// No progress display.
-pub struct Silent;
-impl Progress for Silent {
-    fn total(&self, _: u64) {}
-    fn advance(&self, _: u64) {}
-}
-
-impl Progress for ByteBar {
-    fn total(&self, bytes: u64) {
-        self.set_total(bytes);
-    }
-    fn advance(&self, bytes: u64) {
-        ByteBar::advance(self, bytes);
-    }
-}
+pub use crate::heartbeat::{Progress, Silent};
 
 /// What the copy did.
 #[derive(Debug, Default)]
@@ -71,6 +51,7 @@ pub(super) fn copy(
     if blobs.is_empty() {
         return Ok(Counts::default());
     }
+    progress.add_total(blobs.iter().map(|b| b.size).sum());
     let mut order: Vec<&Descriptor> = blobs.iter().collect();
     order.sort_by_key(|b| b.size);
     let small = order.iter().filter(|b| b.size <= SMALL_BLOB).count();
@@ -211,21 +192,20 @@ impl<'a> Run<'a> {
             Placed::Upload(upload) => return Ok(Some(upload)),
         };
         done.fetch_add(1, Ordering::Relaxed);
-        self.progress.advance(blob.size);
+        self.progress.skip(blob.size);
         Ok(None)
     }
 
     /// Streams one blob from the source into its upload session, checked on the way.
     fn send(&self, blob: &Descriptor, upload: &Upload) -> Result<(), RegistryError> {
-        let open = || -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        // Counted for the progress (an attempt that starts over takes its count back).
+        let sent = AtomicU64::new(0);
+        let open = || -> std::io::Result<Box<dyn std::io::Read + Send + '_>> {
             let checked = self
                 .client
                 .get_blob_sized(self.src, &blob.digest, blob.size)
                 .map_err(std::io::Error::other)?;
-            Ok(Box::new(Counted {
-                inner: checked,
-                progress: self.progress,
-            }))
+            Ok(Box::new(Counted::new(checked, self.progress, &sent)))
         };
         let dest = self.dest;
         match self
@@ -244,29 +224,5 @@ impl<'a> Run<'a> {
         self.copied.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(blob.size, Ordering::Relaxed);
         Ok(())
-    }
-}
-
-/// The source stream as the upload reads it: counted for the progress bar, and each
-/// read filled as far as the bytes already there allow, so the upload sends a
-/// buffer's worth per write rather than each piece the source happened to deliver
-/// (a quarter of the system calls on a large blob).
-struct Counted<'a, R> {
-    inner: R,
-    progress: &'a dyn Progress,
-}
-
-impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            let n = self.inner.read(&mut buf[filled..])?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        self.progress.advance(filled as u64);
-        Ok(filled)
     }
 }

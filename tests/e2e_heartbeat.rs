@@ -1,0 +1,186 @@
+//! The heartbeat of long byte-moving phases in plain mode, on the real stack: an upload
+//! of the `docker` driver's OCI layout and a mirror copy, each of an image with a 40 MB
+//! layer, made slow by the fault proxy so each lasts several intervals
+//! (`MPBUILD_HEARTBEAT_MS` makes the interval short). Each phase prints lines with bytes
+//! moved that grow and never pass the total; with `--format json` stdout holds the
+//! document alone.
+
+mod common;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::fault::{Fault, Proxy};
+use common::text;
+
+/// The Dockerfile of the image: the base, and a 40 MB layer of random bytes (one
+/// platform, so it builds without emulation).
+fn dockerfile(stack: &common::Stack) -> String {
+    format!(
+        "FROM {}\nRUN head -c 40000000 /dev/urandom > /blob\n",
+        stack.base_image
+    )
+}
+
+fn project(stack: &common::Stack, repo: &str) -> tempfile::TempDir {
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n"
+    );
+    stack.project(&yaml, &dockerfile(stack))
+}
+
+/// The image, pushed once for the tests of this file: `REPO:latest`.
+fn pushed(stack: &common::Stack) -> &'static str {
+    static PUSHED: OnceLock<String> = OnceLock::new();
+    PUSHED.get_or_init(|| {
+        let repo = stack.unique_repo("heartbeat-src");
+        let dir = project(stack, &repo);
+        let out = stack.run_in(dir.path()).output(&["push"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        format!("{repo}:latest")
+    })
+}
+
+/// Bytes from `212.0 MB`.
+fn bytes(n: &str, unit: &str) -> f64 {
+    let n: f64 = n.parse().unwrap_or_else(|_| panic!("not a number: {n}"));
+    n * match unit {
+        "B" => 1.0,
+        "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        u => panic!("unit {u}"),
+    }
+}
+
+/// The (done, total) of each heartbeat line `PREFIX: D of T (P%), R/s` on stderr,
+/// checking each line's percent agrees with its figures.
+fn beats(stderr: &str, prefix: &str) -> Vec<(f64, f64)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix)?.strip_prefix(": "))
+        .map(|rest| {
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            // D U of T U (P%), R U/s
+            assert_eq!(w.get(2), Some(&"of"), "a heartbeat with a total: {rest}");
+            let (done, total) = (bytes(w[0], w[1]), bytes(w[3], w[4].trim_end_matches(',')));
+            let percent: f64 = w[5].trim_matches(|c| "(%),".contains(c)).parse().unwrap();
+            assert!(
+                (percent - done * 100.0 / total).abs() <= 1.5,
+                "percent of {rest}"
+            );
+            assert!(w[7].ends_with("/s"), "a rate: {rest}");
+            (done, total)
+        })
+        .collect()
+}
+
+/// At least two beats, the bytes growing, none past the total, the total about `size`.
+fn assert_beats(beats: &[(f64, f64)], size: f64, t: &str) {
+    assert!(beats.len() >= 2, "at least two heartbeat lines: {t}");
+    for w in beats.windows(2) {
+        assert!(w[1].0 >= w[0].0, "bytes done never go back: {beats:?}");
+    }
+    assert!(
+        beats.last().unwrap().0 > beats[0].0,
+        "bytes done grow: {beats:?}"
+    );
+    for (done, total) in beats {
+        assert!(done <= total, "done within the total: {beats:?}");
+        assert!(
+            *total >= size && *total < size * 1.1,
+            "the total is the bytes to move: {beats:?}"
+        );
+    }
+}
+
+#[test]
+fn an_upload_beats_in_plain_mode_and_json_keeps_stdout_clean() {
+    let Some(stack) = common::stack() else { return };
+    pushed(&stack); // the build's layer in the cache
+    let proxy = Proxy::start(&stack.registry);
+    // 256 kB every 20 ms: about 12 MB/s, so the 40 MB layer takes a few seconds.
+    proxy.slow_request_bodies(256 << 10, Duration::from_millis(20));
+    let repo = format!(
+        "{}/{}",
+        proxy.addr,
+        stack.unique_repo("heartbeat-up").split_once('/').unwrap().1
+    );
+    let dir = project(&stack, &repo);
+    let run = || {
+        stack
+            .run_in(dir.path())
+            .env("MPBUILD_HEARTBEAT_MS", "400")
+            .env("MPBUILD_REQUEST_TIMEOUT", "60")
+    };
+    let out = run().output(&["push", "--progress", "plain"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_beats(&beats(&err, "[app linux/amd64] upload"), 40e6, &err);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("upload:"),
+        "no heartbeat on stdout"
+    );
+
+    // The same with --format json, into a fresh repository: stdout is the document
+    // alone, the heartbeat stays on stderr.
+    let repo = format!(
+        "{}/{}",
+        proxy.addr,
+        stack
+            .unique_repo("heartbeat-json")
+            .split_once('/')
+            .unwrap()
+            .1
+    );
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        format!(
+            "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n"
+        ),
+    )
+    .unwrap();
+    let out = run().output(&["push", "--progress", "plain", "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {stdout}"));
+    assert_eq!(doc["result"], "ok", "{doc}");
+    assert!(!stdout.contains("upload:"), "{stdout}");
+    assert_beats(&beats(&err, "[app linux/amd64] upload"), 40e6, &err);
+}
+
+#[test]
+fn a_mirror_beats_in_plain_mode_and_not_when_quiet() {
+    let Some(stack) = common::stack() else { return };
+    let src = pushed(&stack);
+    let proxy = Proxy::start(&stack.registry);
+    // The source's blobs come 256 kB every 20 ms (about 12 MB/s).
+    proxy.always(
+        Some("GET"),
+        "/blobs/",
+        Fault::Slow {
+            chunk: 256 << 10,
+            pause: Duration::from_millis(20),
+        },
+    );
+    let from = format!("{}/{}", proxy.addr, src.split_once('/').unwrap().1);
+    let mirror = |progress: &str| {
+        let dest = format!("{}:copy", stack.unique_repo("heartbeat-mirror"));
+        let out = stack
+            .runner()
+            .env("MPBUILD_HEARTBEAT_MS", "400")
+            .env("MPBUILD_REQUEST_TIMEOUT", "60")
+            .output(&["mirror", &from, &dest, "--all", "--progress", progress]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        (String::from_utf8_lossy(&out.stderr).to_string(), dest)
+    };
+    let (err, dest) = mirror("plain");
+    assert_beats(&beats(&err, &format!("mirror {from} → {dest}")), 40e6, &err);
+    let (err, _) = mirror("quiet");
+    assert!(
+        !err.contains("MB/s"),
+        "nothing with --progress quiet: {err}"
+    );
+}
