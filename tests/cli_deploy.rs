@@ -21,18 +21,19 @@ fn project(yaml: &str) -> tempfile::TempDir {
     dir
 }
 
-fn plan(dir: &Path) -> String {
-    let out = Command::cargo_bin("mpbuild")
-        .unwrap()
-        .current_dir(dir)
+fn mpbuild(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
+    cmd.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
         .env("MPBUILD_WORK_DIR", "/WORK")
-        .env("GIT_SHA", "abc1234")
-        .arg("plan")
-        .output()
-        .unwrap();
+        .env("GIT_SHA", "abc1234");
+    cmd
+}
+
+fn plan(dir: &Path) -> String {
+    let out = mpbuild(dir).arg("plan").output().unwrap();
     // Only the targets and platforms: the command is covered by tests/cli.rs.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let head: String = stdout
@@ -172,4 +173,36 @@ fn the_example() {
     let out = plan(&repo().join("examples/deployfiles"));
     assert!(out.starts_with("exit: 0"), "{out}");
     insta::assert_snapshot!(out);
+}
+
+/// A compose service's `platform:` is a compose target, not a `platform:` target of
+/// mpbuild.yaml: named so in plan (text and JSON), doctor's reasons and build's note, whose
+/// hint is a `--platform` that works (`--target compose` is no service).
+#[test]
+fn a_compose_target_is_named_compose() {
+    let dir = project(&image("      - from: fixtures/compose/compose.yaml\n"));
+    let out = mpbuild(dir.path())
+        .args(["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = &v["images"][0]["targets"][0];
+    assert_eq!(target["service"], "compose", "{v}");
+    assert_eq!(target["source"], "fixtures/compose/compose.yaml:5", "{v}");
+    // The host (linux/arm64) is not what compose asks for (linux/amd64).
+    let out = mpbuild(dir.path())
+        .args(["build", "--dry-run"])
+        .output()
+        .unwrap();
+    let note = String::from_utf8_lossy(&out.stderr);
+    let note = note
+        .lines()
+        .find(|l| l.starts_with("note: "))
+        .unwrap_or_default();
+    insta::assert_snapshot!(note, @"note: you are on linux/arm64; image `app` is not for it (compose runs linux/amd64) — test with `--platform linux/amd64` to run it emulated");
+    let hinted = mpbuild(dir.path())
+        .args(["build", "--dry-run", "--platform", "linux/amd64"])
+        .output()
+        .unwrap();
+    assert!(hinted.status.success(), "{hinted:?}");
 }

@@ -126,7 +126,10 @@ fn not_for_host(image: &ImagePlan, host: &Platform) -> String {
     let hint = image
         .targets
         .first()
-        .map(|t| format!(" — test with `--target {}` to run it emulated", t.service))
+        .map(|t| match t.platforms.first() {
+            Some(p) if !t.in_catalog => format!(" — test with `--platform {p}` to run it emulated"),
+            _ => format!(" — test with `--target {}` to run it emulated", t.service),
+        })
         .unwrap_or_default();
     let who: Vec<String> = image
         .targets

@@ -270,12 +270,20 @@ pub struct Target {
     pub pos: Pos,
     /// `FILE:LINE` of the deployment file that stated the platform (`from:` targets).
     pub origin: Option<String>,
+    /// The kind of deployment file that stated the platform of a target without a
+    /// service: `compose` (a service's `platform:`); `None` otherwise.
+    pub stated_by: Option<&'static str>,
 }
 
 impl Target {
-    /// "lambda" or "platform".
+    /// What the target is, in plan, doctor and messages: the service (`lambda`), the
+    /// deployment file's kind (`compose`), or `platform` for a `platform:` target.
     pub fn label(&self) -> String {
-        self.service.clone().unwrap_or_else(|| "platform".into())
+        match (&self.service, self.stated_by) {
+            (Some(s), _) => s.clone(),
+            (None, Some(kind)) => kind.to_string(),
+            (None, None) => "platform".into(),
+        }
     }
 }
 

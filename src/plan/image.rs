@@ -31,6 +31,7 @@ pub(super) fn image_plan(project: &Project, image: &Image, options: &Options) ->
         .iter()
         .map(|t| TargetPlan {
             service: t.label(),
+            in_catalog: t.service.is_some(),
             platforms: t.platforms.clone(),
             manifest: t.manifest,
             tag: t.tag.clone(),

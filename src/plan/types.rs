@@ -182,8 +182,12 @@ impl SmokePlan {
 /// One target of an image, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetPlan {
-    /// The catalog service, or "platform" for a target spelled as a platform.
+    /// The catalog service; "compose" for a platform a compose file states; "platform"
+    /// for a target spelled as a platform.
     pub service: String,
+    /// `service` is a catalog service (one `--target` takes).
+    #[serde(skip)]
+    pub in_catalog: bool,
     pub platforms: Vec<Platform>,
     pub manifest: ManifestKind,
     #[serde(skip_serializing_if = "Option::is_none")]

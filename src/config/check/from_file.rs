@@ -152,6 +152,8 @@ impl Checker<'_> {
                 tag: None,
                 pos: at,
                 origin: Some(f.source.clone()),
+                // Only compose states a platform without a service (deploy::compose).
+                stated_by: Some("compose"),
             });
         };
         let Some(service) = catalog.get(name) else {
@@ -206,6 +208,7 @@ impl Checker<'_> {
             tag,
             pos: at,
             origin: Some(f.source.clone()),
+            stated_by: None,
         })
     }
 }

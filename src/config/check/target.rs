@@ -100,6 +100,7 @@ impl Checker<'_> {
                     tag: tag.map(|(v, _)| v),
                     pos,
                     origin: None,
+                    stated_by: None,
                 })
             }
             (Some(s), None) => {
@@ -205,6 +206,7 @@ impl Checker<'_> {
                     tag,
                     pos,
                     origin: None,
+                    stated_by: None,
                 })
             }
         }
