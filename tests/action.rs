@@ -488,39 +488,10 @@ fn the_reusable_workflow_chains_plan_legs_merge_check_through_the_action() {
     }
 }
 
-/// Runs run.sh as one step of the reusable workflow in `dir` (the stack's environment,
-/// the built mpbuild first on PATH); its outputs.
-fn step_on_stack(
-    stack: &common::Stack,
-    dir: &Path,
-    work: &str,
-    inputs: &[(&str, &str)],
-) -> BTreeMap<String, String> {
-    let tmp = tempfile::tempdir().unwrap();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mpbuild")).parent().unwrap();
-    let output = tmp.path().join("output");
-    let mut c = Command::new("bash");
-    c.arg(repo_root().join("action/run.sh"));
-    stack.apply_env(&mut c);
-    c.env("PATH", format!("{}:{}", bin_dir.display(), stack.path))
-        .env("MPBUILD_WORK_DIR", dir.join(work))
-        .env("GIT_SHA", "w1")
-        .env("RUNNER_TEMP", tmp.path())
-        .env("GITHUB_OUTPUT", &output)
-        .env("INPUT_WORKING_DIRECTORY", dir);
-    for (k, v) in inputs {
-        c.env(format!("INPUT_{}", k.to_uppercase().replace('-', "_")), v);
-    }
-    let out = c.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{inputs:?}: {}", text(&out));
-    let mut o = outputs(&output);
-    // The metadata file lives in the step's RUNNER_TEMP: read it before it goes.
-    if let Some(m) = o.get("metadata").cloned() {
-        o.insert("document".into(), std::fs::read_to_string(m).unwrap());
-    }
-    o
-}
-
+/// The reusable workflow run job by job on the real stack (tests/common/ci_github.rs,
+/// the runner tests/ci_examples.rs runs the examples with): plan's matrix output, one leg
+/// per entry on its own workspace (no tag moves), merge from the downloaded artifacts,
+/// the check job skipped by its `if:` without check-paths.
 #[test]
 fn the_workflows_steps_in_order_on_the_real_stack() {
     let Some(stack) = common::stack() else { return };
@@ -534,37 +505,34 @@ fn the_workflows_steps_in_order_on_the_real_stack() {
         ("mpbuild.yaml", yaml.as_bytes()),
         ("Dockerfile", b"ARG BASE\nFROM ${BASE}\nCOPY x /x\n"),
         ("x", b"workflow\n"),
-        (".dockerignore", b".mpbuild-work*\ndigests\n"),
+        (".dockerignore", b"digests\n"),
     ]);
-    let d = dir.path();
-    let plan = step_on_stack(&stack, d, ".mpbuild-work", &[("command", "plan")]);
-    let matrix: serde_json::Value = serde_json::from_str(&plan["matrix"]).unwrap();
-    let legs = matrix["include"].as_array().unwrap();
-    let platforms: Vec<&str> = legs
-        .iter()
-        .map(|l| l["platform"].as_str().unwrap())
-        .collect();
-    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
-    // Each leg on its own runner (work dir), its records into the one digests/ the
-    // artifacts are downloaded into.
-    for leg in legs {
-        let slug = leg["slug"].as_str().unwrap();
-        let o = step_on_stack(
-            &stack,
-            d,
-            &format!(".mpbuild-work-{slug}"),
-            &[
-                ("command", "leg"),
-                ("platform", leg["platform"].as_str().unwrap()),
-            ],
-        );
-        assert_eq!(o["exit-code"], "0");
-        assert_eq!(stack.tag_digest(&repo, "w1"), None, "a leg moved a tag");
-    }
-    let merged = step_on_stack(&stack, d, ".mpbuild-work-merge", &[("command", "merge")]);
+    let mut r = common::ci_runner::Runner::new(&stack, dir.path());
+    // The caller's GIT_SHA (the workflow sets none).
+    r.env.insert("GIT_SHA".into(), "w1".into());
+    let text = std::fs::read_to_string(repo_root().join(".github/workflows/mpbuild.yml")).unwrap();
+    let wf: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let mut legs = Vec::new();
+    let outputs = r.github_workflow(&wf, &[], |job, matrix| {
+        if job == "leg" {
+            legs.push(matrix["platform"].clone());
+            assert_eq!(stack.tag_digest(&repo, "w1"), None, "a leg moved a tag");
+        }
+    });
+    assert_eq!(legs, ["linux/amd64", "linux/arm64"]);
     let index = stack.tag_digest(&repo, "w1").expect("merge moved w1");
-    assert_eq!(merged["digest"], index);
-    assert_eq!(merged["tags"], format!("[\"{repo}:w1\"]"));
-    let platforms: Vec<serde_json::Value> = serde_json::from_str(&merged["platforms"]).unwrap();
-    assert_eq!(platforms.len(), 2, "{platforms:?}");
+    let digests: serde_json::Value = serde_json::from_str(&outputs["merge"]["digests"]).unwrap();
+    assert_eq!(digests["app"], format!("{repo}@{index}"));
+    assert_eq!(outputs["merge"]["tags"], format!("[\"{repo}:w1\"]"));
+    assert!(
+        r.skipped
+            .contains(&"check: the job — its `if:` is false".to_string()),
+        "{:?}",
+        r.skipped
+    );
+    // The merge downloaded both legs' records.
+    assert_eq!(
+        r.artifacts_named("mpbuild-digests-"),
+        ["mpbuild-digests-linux-amd64", "mpbuild-digests-linux-arm64"]
+    );
 }

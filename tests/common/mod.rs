@@ -4,6 +4,9 @@
 //! `stack()` returns `None` — after printing one `skipped: …` line — when there is no
 //! stack, unless `MPBUILD_E2E=1` (CI), where a missing stack is a failure.
 #![allow(dead_code)]
+pub mod ci_github;
+pub mod ci_gitlab;
+pub mod ci_runner;
 pub mod fault;
 pub mod run;
 pub mod running;
