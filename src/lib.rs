@@ -43,6 +43,7 @@ pub mod settings;
 pub mod shell;
 pub mod signing;
 pub mod summary;
+pub mod tool_output;
 pub mod verify;
 pub mod version;
 pub mod workdir;

@@ -391,6 +391,14 @@ fn keyless_runs_cosign_with_the_ci_token_in_its_environment_and_a_kms_outage_is_
     assert_eq!(out.status.code(), Some(4), "{t}");
     assert!(t.contains("signing failed: no tag moved"), "{t}");
     assert!(t.contains("no such host"), "{t}");
+    // cosign's own `Error:` line is quoted under mpbuild's `error:` line, not a label.
+    assert!(
+        t.contains(
+            "cosign exited with status 1, printing:\n    | Error: signing: getting signer: awskms"
+        ),
+        "{t}"
+    );
+    assert!(!t.lines().any(|l| l.starts_with("Error")), "{t}");
     assert_eq!(stack.tag_digest(&repo, "latest"), Some(index));
     let calls = std::fs::read_to_string(&log).unwrap();
     assert!(

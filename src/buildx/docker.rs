@@ -115,9 +115,8 @@ pub fn buildx_version(launch: &Launch) -> Result<Version, BuildError> {
     })?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
         return Err(BuildError::BuildxMissing {
-            message: err.lines().next().unwrap_or("no output").to_string(),
+            message: crate::tool_output::exited(out.status, &out.stderr),
         });
     }
     let v = parse_version(&text).ok_or_else(|| BuildError::BuildxMissing {
@@ -233,7 +232,7 @@ pub fn inspect(launch: &Launch, builder: Option<&str>) -> Result<Builder, BuildE
     if !out.status.success() {
         return Err(BuildError::Inspect {
             builder: builder.map(str::to_string),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            message: crate::tool_output::exited(out.status, &out.stderr),
         });
     }
     let b = parse_inspect(&String::from_utf8_lossy(&out.stdout));

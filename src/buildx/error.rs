@@ -46,7 +46,7 @@ impl BuildError {
         match self {
             BuildError::DockerMissing => "`docker` is not on PATH".into(),
             BuildError::BuildxMissing { message } => {
-                format!("the buildx plugin is missing: `docker buildx version` failed ({message})")
+                format!("the buildx plugin is missing: `docker buildx version` failed: {message}")
             }
             BuildError::BuildxTooOld { found, needed, why } => {
                 format!("buildx {found} is too old: mpbuild needs {needed} or newer ({why})")

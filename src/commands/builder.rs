@@ -87,7 +87,7 @@ fn run_argv(docker: &std::path::Path, args: &[String]) -> anyhow::Result<()> {
     if !out.status.success() {
         return Err(BuildError::Spawn {
             command: format!("docker {}", crate::shell::join(args)),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            message: crate::tool_output::exited(out.status, &out.stderr),
         }
         .into());
     }

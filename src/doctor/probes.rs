@@ -153,7 +153,11 @@ pub(super) fn builder(exe: &Path, name: Option<&str>) -> Result<(Builder, Findin
         return Err(finding(
             Status::Fail,
             "builder",
-            format!("`docker {}` failed: {}", args.join(" "), err.lines().next().unwrap_or("").trim()),
+            format!(
+                "`docker {}` failed; it printed {}",
+                args.join(" "),
+                crate::tool_output::inline(err.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
+            ),
             Some("create it (`docker buildx create --name NAME --driver docker-container`) or pick one from `docker buildx ls`".into()),
         ));
     }

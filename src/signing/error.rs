@@ -35,6 +35,8 @@ pub enum SignError {
         status: String,
         /// cosign's error line(s), escaped, any secret it was given blanked.
         message: String,
+        /// The same lines as cosign printed them, quoted (`tool_output::quoted`).
+        output: String,
         /// The registry or the KMS failed, not the signing itself.
         remote: bool,
     },
@@ -74,11 +76,19 @@ impl SignError {
                 "image `{image}`: keyless signing needs an OIDC token, and none is available here"
             ),
             SignError::Failed {
-                message,
+                output,
                 status,
                 what,
                 ..
-            } => format!("{what} failed (cosign exited with {status}): {message}"),
+            } if output.is_empty() => {
+                format!("{what} failed: cosign exited with {status} and printed nothing on stderr")
+            }
+            SignError::Failed {
+                output,
+                status,
+                what,
+                ..
+            } => format!("{what} failed: cosign exited with {status}, printing:{output}"),
             SignError::TimedOut { seconds, what, .. } => {
                 format!("{what}: cosign did not finish within {seconds} s; stopped")
             }

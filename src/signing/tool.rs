@@ -93,14 +93,19 @@ impl Cosign {
     }
 }
 
-/// The failure of a run that exited non-zero: cosign's `Error:` lines (or its last
-/// lines), escaped, with every secret it was given blanked out.
+/// The failure of a run that exited non-zero: cosign's `Error:` line (or its last
+/// lines), escaped, with every secret it was given blanked out — as one line (the
+/// signature gate's detail) and quoted under mpbuild's message, as cosign printed it.
 pub fn failure(what: &str, out: &std::process::Output, secrets: &[&str]) -> SignError {
     let text = String::from_utf8_lossy(&out.stderr);
-    let mut message = error_lines(&text);
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        message = message.replace(s, "***");
-    }
+    let blank = |mut s: String| {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            s = s.replace(secret, "***");
+        }
+        s
+    };
+    let message = blank(error_lines(&text));
+    let output = blank(crate::tool_output::quoted(picked_lines(&text)));
     SignError::Failed {
         what: what.into(),
         status: out
@@ -109,19 +114,24 @@ pub fn failure(what: &str, out: &std::process::Output, secrets: &[&str]) -> Sign
             .map_or_else(|| "a signal".into(), |c| format!("status {c}")),
         remote: is_remote(&message),
         message,
+        output,
     }
 }
 
-/// cosign's `Error: …` line, else its last three lines, each escaped.
-fn error_lines(text: &str) -> String {
+/// cosign's `Error: …` line, else its last three lines, as it printed them.
+fn picked_lines(text: &str) -> Vec<&str> {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let picked: Vec<&str> = match lines.iter().find(|l| l.starts_with("Error: ")) {
-        Some(l) => vec![l.trim_start_matches("Error: ")],
+    match lines.iter().find(|l| l.starts_with("Error: ")) {
+        Some(l) => vec![*l],
         None => lines[lines.len().saturating_sub(3)..].to_vec(),
-    };
-    picked
+    }
+}
+
+/// [`picked_lines`] on one line, cosign's `Error: ` taken off, each escaped.
+fn error_lines(text: &str) -> String {
+    picked_lines(text)
         .iter()
-        .map(|l| crate::escape::Line(l).to_string())
+        .map(|l| crate::escape::Line(l.trim_start_matches("Error: ")).to_string())
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -202,7 +212,7 @@ mod tests {
         );
         assert_eq!(
             e.message(),
-            "signing image `api` failed (cosign exited with status 1): bad password ***"
+            "signing image `api` failed: cosign exited with status 1, printing:\n    | Error: bad password ***"
         );
         assert!(!e.to_string().contains("hunter2-xyz"));
         assert_eq!(crate::exit::Coded::code(&e), crate::exit::Code::Build);
