@@ -6,64 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::cosign::{self, PASSWORD, RECORD_TYPE, WRONG, digest_of, key_pair};
 use common::text;
 
 const SHA: &str = "sig1";
-/// The key's password; never to appear in any output.
-const PASSWORD: &str = "pw-9f3c1e-correct-horse";
-const WRONG: &str = "pw-77d2aa-wrong-battery";
-
-/// `cosign ARGS` with the stack's environment, in `dir`.
-fn cosign(stack: &common::Stack, dir: &Path, args: &[&str], password: &str) -> Output {
-    let mut c = Command::new("cosign");
-    stack.apply_env(&mut c);
-    c.current_dir(dir)
-        .env("COSIGN_PASSWORD", password)
-        .args(args)
-        .output()
-        .expect("spawn cosign")
-}
-
-fn key_pair(stack: &common::Stack, dir: &Path, prefix: &str) {
-    let out = cosign(
-        stack,
-        dir,
-        &["generate-key-pair", "--output-key-prefix", prefix],
-        PASSWORD,
-    );
-    assert!(out.status.success(), "{}", text(&out));
-}
-
-/// The real cosign's verdict on `reference` with the public key `key`.
-fn cosign_verifies(stack: &common::Stack, dir: &Path, key: &str, reference: &str) -> bool {
-    let out = cosign(
-        stack,
-        dir,
-        &[
-            "verify",
-            "--key",
-            key,
-            "--insecure-ignore-tlog=true",
-            reference,
-        ],
-        "",
-    );
-    out.status.success()
-}
-
-fn digest_of(index: &serde_json::Value, arch: &str) -> String {
-    index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["platform"]["architecture"] == arch)
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 #[test]
 fn push_signs_every_digest_before_a_tag_moves_and_verify_is_the_gate() {
@@ -134,8 +82,8 @@ fn push_signs_every_digest_before_a_tag_moves_and_verify_is_the_gate() {
     // with another key.
     for d in &digests {
         let r = format!("{repo}@{d}");
-        assert!(cosign_verifies(&stack, p, "cosign.pub", &r), "{r}");
-        assert!(!cosign_verifies(&stack, p, "other.pub", &r), "{r}");
+        assert!(cosign::verifies(&stack, p, "cosign.pub", &r), "{r}");
+        assert!(!cosign::verifies(&stack, p, "other.pub", &r), "{r}");
     }
 
     // The gate passes: the index and both platforms the targets need, signed.
@@ -454,14 +402,14 @@ fn a_mirrored_signed_image_verifies_at_the_destination_with_the_same_key() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     for d in [&index, &amd, &arm] {
         let r = format!("{all}@{d}");
-        assert!(cosign_verifies(&stack, p, "cosign.pub", &r), "{r}");
+        assert!(cosign::verifies(&stack, p, "cosign.pub", &r), "{r}");
     }
     // The `.sig` and `.att` (the record's attestation) of the index and of each platform.
     assert!(
         t.contains("6 cosign signature/attestation tag(s) copied"),
         "{t}"
     );
-    assert!(cosign_attested(&stack, p, "cosign.pub", &format!("{all}@{index}")).is_ok());
+    assert!(cosign::attested(&stack, p, "cosign.pub", &format!("{all}@{index}")).is_ok());
     // One platform (a new index, unsigned): that platform's manifest keeps its digest
     // and its signature.
     let one = stack.unique_repo("signed-arm64");
@@ -473,7 +421,7 @@ fn a_mirrored_signed_image_verifies_at_the_destination_with_the_same_key() {
         "linux/arm64",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(cosign_verifies(
+    assert!(cosign::verifies(
         &stack,
         p,
         "cosign.pub",
@@ -538,7 +486,7 @@ fn legs_sign_nothing_and_merge_signs_the_merged_index_and_each_legs_manifest() {
     let (amd, arm) = (digest_of(&m, "amd64"), digest_of(&m, "arm64"));
     for d in [&index, &amd, &arm] {
         let r = format!("{repo}@{d}");
-        assert!(cosign_verifies(&stack, p, "cosign.pub", &r), "{r}");
+        assert!(cosign::verifies(&stack, p, "cosign.pub", &r), "{r}");
     }
     let whats: Vec<&str> = doc["signed"][0]["digests"]
         .as_array()
@@ -548,49 +496,6 @@ fn legs_sign_nothing_and_merge_signs_the_merged_index_and_each_legs_manifest() {
         .collect();
     assert_eq!(whats, ["index", "linux/amd64", "linux/arm64"], "{doc}");
 }
-
-/// The real `cosign verify-attestation` of the record's predicate type on `reference`
-/// with `key`: the attested predicates, or cosign's error.
-fn cosign_attested(
-    stack: &common::Stack,
-    dir: &Path,
-    key: &str,
-    reference: &str,
-) -> Result<Vec<serde_json::Value>, String> {
-    use base64::Engine;
-    let out = cosign(
-        stack,
-        dir,
-        &[
-            "verify-attestation",
-            "--key",
-            key,
-            "--type",
-            RECORD_TYPE,
-            "--insecure-ignore-tlog=true",
-            reference,
-        ],
-        "",
-    );
-    if !out.status.success() {
-        return Err(text(&out));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| {
-            let envelope: serde_json::Value = serde_json::from_str(l).unwrap();
-            let payload = base64::engine::general_purpose::STANDARD
-                .decode(envelope["payload"].as_str().unwrap())
-                .unwrap();
-            serde_json::from_slice::<serde_json::Value>(&payload).unwrap()
-        })
-        .collect())
-}
-
-/// The verification record's predicate type (its JSON Schema's URL).
-const RECORD_TYPE: &str =
-    "https://github.com/acme/mpbuild/blob/main/schema/verification-record.v1.schema.json";
 
 #[test]
 fn the_record_is_attested_with_the_signing_key_and_the_gate_requires_that_attestation() {
@@ -646,7 +551,7 @@ fn the_record_is_attested_with_the_signing_key_and_the_gate_requires_that_attest
     let m = stack.manifest(&ours, "latest");
     let (amd, arm) = (digest_of(&m, "amd64"), digest_of(&m, "arm64"));
     let at = format!("{ours}@{index}");
-    let statements = cosign_attested(&stack, p, "cosign.pub", &at).unwrap();
+    let statements = cosign::attested(&stack, p, "cosign.pub", &at).unwrap();
     assert_eq!(statements.len(), 1, "{statements:?}");
     let s = &statements[0];
     assert_eq!(s["predicateType"], RECORD_TYPE, "{s}");
@@ -679,10 +584,10 @@ fn the_record_is_attested_with_the_signing_key_and_the_gate_requires_that_attest
         ],
         "{s}"
     );
-    assert!(cosign_attested(&stack, p, "other.pub", &at).is_err());
+    assert!(cosign::attested(&stack, p, "other.pub", &at).is_err());
     // Each platform manifest carries the same predicate, attested about itself.
     for d in [&amd, &arm] {
-        let s = &cosign_attested(&stack, p, "cosign.pub", &format!("{ours}@{d}")).unwrap()[0];
+        let s = &cosign::attested(&stack, p, "cosign.pub", &format!("{ours}@{d}")).unwrap()[0];
         assert_eq!(s["predicate"]["digest"], index.as_str(), "{s}");
         let subject = s["subject"][0]["digest"]["sha256"].as_str().unwrap();
         assert_eq!(&format!("sha256:{subject}"), d, "{s}");
@@ -738,18 +643,9 @@ fn the_record_is_attested_with_the_signing_key_and_the_gate_requires_that_attest
     .iter()
     .map(|d| format!("{theirs}@{d}"))
     .collect();
-    let mut args = vec![
-        "sign",
-        "--yes",
-        "--key",
-        "cosign.key",
-        "--tlog-upload=false",
-    ];
-    args.extend(refs.iter().map(String::as_str));
-    let out = cosign(&stack, p, &args, PASSWORD);
-    assert!(out.status.success(), "{}", text(&out));
+    cosign::sign(&stack, p, "cosign.key", &refs);
     let at = format!("{theirs}@{other_index}");
-    assert!(cosign_attested(&stack, p, "other.pub", &at).is_ok());
+    assert!(cosign::attested(&stack, p, "other.pub", &at).is_ok());
     let (out, doc) = gate(&theirs);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");

@@ -10,17 +10,24 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 
 use super::uses::{Checked, Outcome, Reads, Target, Use};
+use crate::provenance::check::RecordCheck;
 use crate::registry::{Client, Fetched, Reference, RegistryError};
 use crate::verify::{self, DeepCheckFn, Observed, Requirements, pool};
+
+/// What one image holds, and its verification record when asked for.
+type Image = (Observed, Option<RecordCheck>);
 
 /// How many images are read at once; each reads its entries with a pool of its own.
 const IMAGES_AT_ONCE: usize = 4;
 
 /// Checks every use; returns the verdicts in the order of `uses`, and what was read.
+/// With `require_record` (`--require-record`), each image's verification record is
+/// looked for once and every use of it fails without one that agrees.
 pub fn resolve(
     client: &Client,
     uses: Vec<Use>,
     deep: Option<&DeepCheckFn>,
+    require_record: bool,
 ) -> (Vec<Checked>, Reads) {
     // Distinct references, in order of first use.
     let mut refs: Vec<Reference> = Vec::new();
@@ -61,7 +68,7 @@ pub fn resolve(
         }
     }
     let observed = pool::try_map(&images, IMAGES_AT_ONCE, |(r, top, req)| {
-        Ok::<_, Infallible>(verify::observe_resolved(client, r, top.clone(), req, deep))
+        Ok::<_, Infallible>(read_image(client, r, top, req, deep, require_record))
     })
     .unwrap_or_else(|e| match e {});
 
@@ -89,6 +96,24 @@ pub fn resolve(
         images: images.len(),
     };
     (checked, reads)
+}
+
+/// What one image holds, and with `require_record` its verification record.
+fn read_image(
+    client: &Client,
+    r: &Reference,
+    top: &Fetched,
+    req: &Requirements,
+    deep: Option<&DeepCheckFn>,
+    require_record: bool,
+) -> Result<Image, RegistryError> {
+    let observed = verify::observe_resolved(client, r, top.clone(), req, deep)?;
+    let record = if require_record {
+        Some(verify::referrers::find_record(client, r, top)?)
+    } else {
+        None
+    };
+    Ok((observed, record))
 }
 
 /// Resolves one reference, unless its registry already failed for another.
@@ -139,7 +164,7 @@ fn decide(
     r: &Reference,
     req: &Requirements,
     resolved: &Result<Option<Fetched>, RegistryError>,
-    observed: Option<&Result<Observed, RegistryError>>,
+    observed: Option<&Result<Image, RegistryError>>,
 ) -> Outcome {
     match (resolved, observed) {
         (Err(e), _) | (_, Some(Err(e))) => Outcome::Error {
@@ -148,11 +173,15 @@ fn decide(
         (Ok(None), _) => Outcome::Checked {
             verdict: Box::new(verify::absent(&r.to_string(), req)),
         },
-        (Ok(Some(_)), Some(Ok(o))) => {
+        (Ok(Some(_)), Some(Ok((o, record)))) => {
             let mut o = o.clone();
             o.reference = r.to_string();
+            let mut verdict = verify::check(&o, req);
+            if let Some(found) = record {
+                verify::referrers::add_record(&mut verdict, found.clone());
+            }
             Outcome::Checked {
-                verdict: Box::new(verify::check(&o, req)),
+                verdict: Box::new(verdict),
             }
         }
         (Ok(Some(_)), None) => unreachable!("every resolved reference has its image read"),

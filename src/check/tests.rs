@@ -73,7 +73,7 @@ fn run(client: &Client, yaml: &str) -> Report {
         env: &env,
     };
     let g = gather(&[Input::Stdin(yaml.to_string())], &options).unwrap();
-    let (uses, reads) = resolve(client, g.uses, None);
+    let (uses, reads) = resolve(client, g.uses, None, false);
     Report {
         files: g.sources.len(),
         reads,
@@ -205,7 +205,7 @@ fn pin_edits_only_the_references_bytes_an_anchor_once_and_leaves_interpolated_va
         &options,
     )
     .unwrap();
-    let (uses, reads) = resolve(&client, g.uses, None);
+    let (uses, reads) = resolve(&client, g.uses, None, false);
     let report = Report {
         files: 1,
         reads,

@@ -596,6 +596,11 @@ pub struct CheckArgs {
     /// digest verified (only that text changes; a second --pin changes nothing).
     #[arg(long)]
     pub pin: bool,
+    /// Require mpbuild's verification record of each digest (a referrer that exists and
+    /// agrees with what the registry holds now); with --signed-by, attested by each
+    /// signer (exit 1 otherwise).
+    #[arg(long)]
+    pub require_record: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     #[command(flatten)]

@@ -41,14 +41,15 @@ pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
     let insecure = project.map(|p| p.insecure_registries).unwrap_or_default();
     let client = s.client(&args.registry, insecure.clone())?;
     let deep = crate::inspect::deep_fn();
-    let (mut uses, reads) = check::resolve(&client, gathered.uses, Some(&deep));
+    let (mut uses, reads) =
+        check::resolve(&client, gathered.uses, Some(&deep), args.require_record);
     if let Some(tool) = &cosign {
-        // `--signed-by`: the index and every platform manifest each workload needs.
-        let verdicts = uses.iter_mut().filter_map(|c| match &mut c.outcome {
-            check::Outcome::Checked { verdict } => Some(verdict.as_mut()),
-            _ => None,
-        });
-        crate::verify::signatures::check_all(tool, &gates, verdicts, &insecure)?;
+        // `--signed-by`: the index and every platform manifest each workload needs;
+        // with `--require-record`, the record attested by each signer (verify's gate).
+        crate::verify::signatures::check_all(tool, &gates, verdicts(&mut uses), &insecure)?;
+        if args.require_record {
+            crate::verify::attested::check_all(tool, &gates, verdicts(&mut uses), &insecure)?;
+        }
     }
     if crate::cancel::requested() {
         // References the interrupt cut short would read as registry errors.
@@ -68,6 +69,14 @@ pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
     };
     print(s, args, &report, pinned.as_ref());
     Ok(report.code())
+}
+
+/// The verdicts of the uses that were read from their registry.
+fn verdicts(uses: &mut [check::Checked]) -> impl Iterator<Item = &mut crate::verify::Verdict> {
+    uses.iter_mut().filter_map(|c| match &mut c.outcome {
+        check::Outcome::Checked { verdict } => Some(verdict.as_mut()),
+        _ => None,
+    })
 }
 
 /// The report (and what --pin wrote) as JSON or text; with `-q`, only a failing one.

@@ -5,20 +5,25 @@
 //! manifests. Each status goes into the verdict's `signatures[]` as `of: "record"`; a
 //! root without one fails the verdict, naming its digest.
 
+use std::collections::HashMap;
+
 use super::check::Verdict;
 use super::listed::SignatureCheck;
+use super::referrers::RECORD_HELP;
 use crate::provenance::record::{PREDICATE_TYPE, Predicate};
 use crate::registry::Reference;
 use crate::signing::attest::{self, Attested};
 use crate::signing::{Cosign, Gate, SignError, Status};
 
-/// Checks, for each verdict whose record agrees, that every gate attested it.
+/// Checks, for each verdict whose record agrees, that every gate attested it. A digest
+/// several verdicts share (check's uses of one image) is asked about once per gate.
 pub fn check_all<'v>(
     tool: &Cosign,
     gates: &[Gate],
     verdicts: impl IntoIterator<Item = &'v mut Verdict>,
     insecure: &[String],
 ) -> Result<(), SignError> {
+    let mut known: HashMap<(String, usize), (Status, Option<String>)> = HashMap::new();
     for v in verdicts {
         let Some(record) = v.record.as_ref().and_then(|r| r.statement.clone()) else {
             continue;
@@ -29,18 +34,18 @@ pub fn check_all<'v>(
         let repo = &reference.repository;
         let at = repo.at_digest(&v.digest).to_string();
         let http = crate::signing::sign::is_insecure(insecure, repo);
-        for g in gates {
-            let (mut status, mut detail, found) =
-                attest::check(tool, g, PREDICATE_TYPE, &at, http)?;
-            if status == Status::Valid
-                && let Err(why) = agreeing(&found, &v.digest, &record.predicate)
-            {
-                status = Status::Invalid;
-                detail = Some(why);
-            }
+        for (i, g) in gates.iter().enumerate() {
+            let (status, detail) = match known.get(&(at.clone(), i)) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = attested(tool, g, &at, http, &v.digest, &record.predicate)?;
+                    known.insert((at.clone(), i), found.clone());
+                    found
+                }
+            };
             if status != Status::Valid {
                 v.problems.push(format!(
-                    "the verification record of {} is {} attested by {g}{}",
+                    "the verification record of {} is {} attested by {g}{}\n  to fix: {RECORD_HELP}",
                     v.digest,
                     match status {
                         Status::Missing => "not",
@@ -62,6 +67,25 @@ pub fn check_all<'v>(
         }
     }
     Ok(())
+}
+
+/// cosign's word on the record's attestation at `at` by `g`, and whether one verified
+/// predicate agrees with `record`.
+fn attested(
+    tool: &Cosign,
+    g: &Gate,
+    at: &str,
+    http: bool,
+    digest: &str,
+    record: &Predicate,
+) -> Result<(Status, Option<String>), SignError> {
+    let (status, detail, found) = attest::check(tool, g, PREDICATE_TYPE, at, http)?;
+    if status == Status::Valid
+        && let Err(why) = agreeing(&found, digest, record)
+    {
+        return Ok((Status::Invalid, Some(why)));
+    }
+    Ok((status, detail))
 }
 
 /// Whether one of the verified statements is about `digest` and its predicate agrees

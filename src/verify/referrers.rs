@@ -56,11 +56,7 @@ fn add(
     let lists: Vec<Referrers> =
         pool::try_map(&digests, pool::WORKERS, |(_, d)| client.referrers(repo, d))?;
     if require_record {
-        let found = check::check(client, reference, root, &lists[0])?;
-        if let Some(p) = &found.problem {
-            v.problems.push(format!("verification record: {p}"));
-        }
-        v.record = Some(found);
+        add_record(v, check::check(client, reference, root, &lists[0])?);
     }
     v.referrers = digests
         .into_iter()
@@ -74,6 +70,31 @@ fn add(
         })
         .collect();
     Ok(())
+}
+
+/// `--require-record` (`verify`'s and `check`'s): mpbuild's verification record of
+/// `root` (what `reference` resolved to) among the referrers of that digest, read and
+/// checked against what the registry holds now.
+pub fn find_record(
+    client: &Client,
+    reference: &Reference,
+    root: &Fetched,
+) -> Result<RecordCheck, RegistryError> {
+    let listed = client.referrers(&reference.repository, root.digest.as_ref())?;
+    check::check(client, reference, root, &listed)
+}
+
+/// What to do about a missing or disagreeing record (or its attestation).
+pub const RECORD_HELP: &str = "publish the image with `mpbuild push` (or `mpbuild merge`): it pushes the verification record before any tag moves and, with `sign:` in mpbuild.yaml naming the private key of the --signed-by key, attests it; then deploy that digest";
+
+/// Puts `found` into `v`: a record that is missing or disagrees fails the verdict,
+/// saying why and what to do.
+pub fn add_record(v: &mut Verdict, found: RecordCheck) {
+    if let Some(p) = &found.problem {
+        v.problems
+            .push(format!("verification record: {p}\n  to fix: {RECORD_HELP}"));
+    }
+    v.record = Some(found);
 }
 
 /// `--require-record` found a record for every reference it checked.
