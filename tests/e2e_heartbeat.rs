@@ -1,7 +1,7 @@
-//! The heartbeat of long byte-moving phases in plain mode, on the real stack: an upload
-//! of the `docker` driver's OCI layout and a mirror copy, each of an image with a 40 MB
-//! layer, made slow by the fault proxy so each lasts several intervals
-//! (`MPBUILD_HEARTBEAT_MS` makes the interval short). Each phase prints lines with bytes
+//! The heartbeat of long byte-moving phases in plain mode, on the real stack: the
+//! export and upload of the `docker` driver's OCI layout and a mirror copy, each of an
+//! image with a 40 MB layer, made slow by the fault proxy so each lasts several
+//! intervals (`MPBUILD_HEARTBEAT_MS` makes the interval short). Each phase prints lines with bytes
 //! moved that grow and never pass the total; with `--format json` stdout holds the
 //! document alone.
 
@@ -94,6 +94,27 @@ fn assert_beats(beats: &[(f64, f64)], size: f64, t: &str) {
     }
 }
 
+/// The export (buildx writing the 40 MB layer's OCI layout, about a second) beats
+/// too: `[app linux/amd64] export: WHAT, N s` (and the bytes in the layout once there
+/// are some), the seconds never going back.
+fn assert_export_beats(stderr: &str) {
+    let secs: Vec<u64> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("[app linux/amd64] export: "))
+        .map(|rest| {
+            let head = rest.split(": ").next().unwrap();
+            let (what, secs) = head.rsplit_once(", ").unwrap_or_else(|| panic!("{rest}"));
+            assert!(
+                what.starts_with("exporting"),
+                "what the export does: {rest}"
+            );
+            secs.strip_suffix(" s").unwrap().parse().unwrap()
+        })
+        .collect();
+    assert!(!secs.is_empty(), "an export heartbeat: {stderr}");
+    assert!(secs.windows(2).all(|w| w[1] >= w[0]), "{secs:?}");
+}
+
 #[test]
 fn an_upload_beats_in_plain_mode_and_json_keeps_stdout_clean() {
     let Some(stack) = common::stack() else { return };
@@ -110,13 +131,14 @@ fn an_upload_beats_in_plain_mode_and_json_keeps_stdout_clean() {
     let run = || {
         stack
             .run_in(dir.path())
-            .env("MPBUILD_HEARTBEAT_MS", "400")
+            .env("MPBUILD_HEARTBEAT_MS", "150")
             .env("MPBUILD_REQUEST_TIMEOUT", "60")
     };
     let out = run().output(&["push", "--progress", "plain"]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_beats(&beats(&err, "[app linux/amd64] upload"), 40e6, &err);
+    assert_export_beats(&err);
     assert!(
         !String::from_utf8_lossy(&out.stdout).contains("upload:"),
         "no heartbeat on stdout"

@@ -1,6 +1,7 @@
 //! Running `docker buildx`: finding docker and buildx, inspecting the builder, running
 //! a planned build or bake with its progress shown, reading the digests it produced.
 
+pub mod beat;
 pub mod cache;
 pub mod docker;
 pub mod error;

@@ -23,6 +23,7 @@ const MAX_TEXT_LINE: usize = 4096;
 const MAX_PARTIAL: usize = 64 << 10;
 const MAX_WARNINGS: usize = 100;
 const MAX_STEPS: usize = 100_000;
+const MAX_STATUSES: usize = 1_000;
 
 /// `s` cut to at most `max` bytes, at a character boundary.
 fn clip(mut s: String, max: usize) -> String {
@@ -45,6 +46,24 @@ pub struct SolveStatus {
     pub logs: Vec<Log>,
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    #[serde(default)]
+    pub statuses: Vec<VertexStatus>,
+}
+
+/// A step's progress item: `exporting layers`, `pushing sha256:…` with the bytes done
+/// (`current`) and, where BuildKit knows it, the whole (`total`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VertexStatus {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub vertex: String,
+    #[serde(default)]
+    pub current: u64,
+    #[serde(default)]
+    pub total: u64,
+    #[serde(default)]
+    pub completed: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -148,6 +167,8 @@ pub struct Step {
     pub completed_at: Option<i128>,
     /// A partial line of log output.
     partial: String,
+    /// Its progress items by id: (bytes done, total or 0, completed), the latest last.
+    pub statuses: Vec<(String, u64, u64, bool)>,
     /// Order of first appearance.
     pub order: usize,
 }
@@ -162,6 +183,15 @@ pub struct State {
     /// How long buildx ran, from its start to the end of its output (set by the runner).
     pub wall: Option<std::time::Duration>,
     next_order: usize,
+}
+
+/// What [`State::exporting`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exporting {
+    pub step: String,
+    pub now: Option<String>,
+    pub done: u64,
+    pub total: u64,
 }
 
 /// A step that changed state, for display.
@@ -258,6 +288,9 @@ impl State {
                         }
                     }
                 }
+                for st in s.statuses {
+                    self.status(st);
+                }
                 let room = MAX_WARNINGS.saturating_sub(self.warnings.len());
                 self.warnings.extend(
                     s.warnings
@@ -269,6 +302,55 @@ impl State {
             }
         }
         changes
+    }
+
+    /// Keeps a progress item on its step (only of a step already seen; bounded).
+    fn status(&mut self, st: VertexStatus) {
+        let Some(step) = self.steps.get_mut(&st.vertex) else {
+            return;
+        };
+        let done = st.completed.is_some();
+        match step.statuses.iter().position(|s| s.0 == st.id) {
+            Some(i) => {
+                let mut item = step.statuses.remove(i);
+                (item.1, item.2, item.3) = (st.current, st.total, done);
+                step.statuses.push(item);
+            }
+            None if step.statuses.len() < MAX_STATUSES => {
+                let id = clip(st.id, MAX_TEXT_LINE);
+                step.statuses.push((id, st.current, st.total, done));
+            }
+            None => {}
+        }
+    }
+
+    /// The export (or push) step running now, if one is: its name, what it does now
+    /// (its latest progress item still running), and the bytes its items report
+    /// (done, total of those that have one).
+    pub fn exporting(&self) -> Option<Exporting> {
+        let step = self
+            .steps
+            .values()
+            .filter(|s| s.started && !s.completed)
+            .filter(|s| s.name.starts_with("exporting") || s.name.starts_with("pushing"))
+            .max_by_key(|s| s.order)?;
+        let now = step
+            .statuses
+            .iter()
+            .rev()
+            .find(|s| !s.3)
+            .map(|s| s.0.clone());
+        Some(Exporting {
+            step: step.name.clone(),
+            now,
+            done: step.statuses.iter().map(|s| s.1).sum(),
+            // A total only when every item has one.
+            total: if step.statuses.iter().all(|s| s.2 > 0) {
+                step.statuses.iter().map(|s| s.2).sum()
+            } else {
+                0
+            },
+        })
     }
 
     /// Steps whose name starts with `prefix` (a bake target) or all steps.
@@ -455,6 +537,57 @@ mod tests {
             Some(Event::Text(_))
         ));
         assert!(p.line("").is_none());
+    }
+
+    #[test]
+    fn the_running_export_and_its_progress_items() {
+        let mut p = Parser::default();
+        let mut s = State::default();
+        fn feed(p: &mut Parser, s: &mut State, line: &str) {
+            let ev = p.line(line).expect("one line, one status");
+            s.apply(ev);
+        }
+        feed(
+            &mut p,
+            &mut s,
+            r#"{"vertexes":[{"digest":"e","name":"exporting to image","started":"t"}]}"#,
+        );
+        feed(
+            &mut p,
+            &mut s,
+            r#"{"statuses":[{"id":"exporting layers","vertex":"e","current":0}]}"#,
+        );
+        let now = s.exporting().unwrap();
+        assert_eq!(now.step, "exporting to image");
+        assert_eq!(now.now.as_deref(), Some("exporting layers"));
+        assert_eq!((now.done, now.total), (0, 0));
+        feed(
+            &mut p,
+            &mut s,
+            r#"{"statuses":[{"id":"exporting layers","vertex":"e","completed":"t"},{"id":"pushing sha256:a","vertex":"e","current":30,"total":100},{"id":"pushing sha256:b","vertex":"e","current":5,"total":10}]}"#,
+        );
+        feed(
+            &mut p,
+            &mut s,
+            r#"{"statuses":[{"id":"pushing sha256:a","vertex":"e","current":60,"total":100}]}"#,
+        );
+        let now = s.exporting().unwrap();
+        // The latest item still running; no total while one item has none.
+        assert_eq!(now.now.as_deref(), Some("pushing sha256:a"));
+        assert_eq!((now.done, now.total), (65, 0));
+        // A status of a step never seen is dropped; a finished export is none.
+        feed(
+            &mut p,
+            &mut s,
+            r#"{"statuses":[{"id":"x","vertex":"unknown","current":1}]}"#,
+        );
+        feed(
+            &mut p,
+            &mut s,
+            r#"{"vertexes":[{"digest":"e","name":"exporting to image","started":"t","completed":"t"}]}"#,
+        );
+        assert_eq!(s.exporting(), None);
+        assert!(!s.steps.contains_key("unknown"));
     }
 
     #[test]

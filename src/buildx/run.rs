@@ -30,6 +30,19 @@ pub struct Job<'a> {
     pub platforms: Vec<(String, Vec<String>)>,
     /// Where to write the build's whole log (kept when the build fails), if anywhere.
     pub log: Option<PathBuf>,
+    /// The OCI layouts the build exports to (relative to `cwd`), whose bytes the export's
+    /// heartbeat counts.
+    pub layouts: Vec<PathBuf>,
+}
+
+impl Job<'_> {
+    /// The image (and its platform when it has one) its lines name; a bake's images.
+    fn named(&self) -> String {
+        match self.platforms.as_slice() {
+            [(image, platforms)] if platforms.len() == 1 => format!("{image} {}", platforms[0]),
+            _ => self.images.join(", "),
+        }
+    }
 }
 
 /// Adapts a planned argv to the buildx found: `docker` → its path, and rawjson → plain
@@ -68,6 +81,8 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
     // The whole log goes to a file (a build without one still runs).
     let mut log = job.log.as_deref().and_then(|p| LogFile::create(p).ok());
     ui.start_images(&job.images);
+    let layouts = job.layouts.iter().map(|d| job.cwd.join(d)).collect();
+    let beat = super::beat::ExportBeat::start(ui, &job.named(), layouts);
     let mut reader = BufReader::new(&*handle);
     let mut bytes = Vec::new();
     loop {
@@ -84,6 +99,9 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
                     for change in state.apply(ev) {
                         ui.step(&job.images, &change, &state);
                     }
+                    if let Some(b) = &beat {
+                        b.update(&state);
+                    }
                 }
             }
             Err(_) => break,
@@ -95,7 +113,7 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
         }
         state.apply(ev);
     }
-    drop(stop);
+    drop((stop, beat));
     state.wall = Some(started.elapsed());
     let status = handle.try_wait().ok().flatten().map(|o| o.status);
     let ok = status.is_some_and(|s| s.success()) && !crate::cancel::requested();
@@ -220,6 +238,7 @@ mod tests {
                 ),
             ],
             log: None,
+            layouts: Vec::new(),
         };
         assert_eq!(
             platform_of(&job, "[api 2/3] RUN make").as_deref(),
@@ -261,6 +280,7 @@ mod tests {
             what: "build of image `api`".into(),
             platforms: vec![("api".into(), vec!["linux/arm64".into()])],
             log: None,
+            layouts: Vec::new(),
         };
         let e = failure(&job, &s, Some(1)).to_string();
         assert!(

@@ -167,6 +167,7 @@ fn build(
             platforms.iter().map(ToString::to_string).collect(),
         )],
         log,
+        layouts: Vec::new(),
     };
     buildx::run::run(launch, version, &job, ui)?;
     Ok(())

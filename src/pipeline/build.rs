@@ -105,6 +105,7 @@ pub fn build(
             log: work.build_log(&names.join("+")),
             images: names,
             platforms: platforms(&images),
+            layouts: images.iter().filter_map(|i| i.oci_dir.clone()).collect(),
         };
         let state = buildx::run::run(&tools.launch, tools.version, &job, ui)?;
         timings = emulation::measure_build(&state, &images, cwd, &tools.builder);
@@ -120,6 +121,7 @@ pub fn build(
                 what: format!("build of image `{}`", image.name),
                 platforms: platforms(&[image]),
                 log: work.build_log(&image.name),
+                layouts: image.oci_dir.iter().cloned().collect(),
             };
             let state = buildx::run::run(&tools.launch, tools.version, &job, ui)?;
             timings.extend(emulation::measure_build(

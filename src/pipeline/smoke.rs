@@ -524,6 +524,7 @@ fn failure(
         what: format!("the smoke run of `{image}` on {platform}"),
         platforms: Vec::new(),
         log: None,
+        layouts: Vec::new(),
     };
     buildx::run::failure(&job, state, status.and_then(|s| s.code())).into()
 }
