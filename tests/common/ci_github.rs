@@ -1,11 +1,12 @@
-//! GitHub Actions on the test runner (`ci_runner.rs`): a workflow's jobs in order, a
-//! matrix job once per entry of `fromJSON(needs.JOB.outputs.KEY)`, each `run:` step
-//! under `bash -e` with `${{ … }}` replaced as the runner replaces it and the
-//! environment files (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STEP_SUMMARY, GITHUB_PATH) as
-//! temp files. `uses:` steps: this repository's action runs its own steps (action.yml;
-//! its install step is the built mpbuild put on PATH: tests/action.rs tests install.sh);
-//! upload/download-artifact copy through the artifact store; the others (checkout,
-//! QEMU, buildx, cloud logins, cosign-installer) are skipped, each named with why.
+//! GitHub Actions on the test runner (`ci_runner.rs`): a workflow's jobs in `needs`
+//! order, a matrix job once per entry of `fromJSON(needs.JOB.outputs.KEY)`, each `run:`
+//! step under `bash -e` (`-o pipefail` with `shell: bash`) with `${{ … }}` replaced as
+//! the runner replaces it and the environment files (GITHUB_OUTPUT, GITHUB_ENV — read
+//! back for the next steps —, GITHUB_STEP_SUMMARY, GITHUB_PATH) as temp files. `uses:`
+//! steps: this repository's action runs its own steps (action.yml; its install step is
+//! the built mpbuild put on PATH: tests/action.rs tests install.sh); upload- and
+//! download-artifact copy through the artifact store; the others (checkout, QEMU,
+//! buildx, cloud logins, cosign-installer) are skipped, each named with why.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -258,7 +259,8 @@ impl Runner<'_> {
             .collect();
         let outputs = if let Some(run) = step["run"].as_str() {
             assert!(!run.contains("${{"), "{label}: an expression in a script");
-            self.bash_step(j, &label, run, &env)
+            let pipefail = step["shell"] == "bash";
+            self.bash_step(j, &label, run, &env, pipefail)
         } else {
             let uses = step["uses"].as_str().expect("run or uses");
             let with = strings(&step["with"], cx);
@@ -269,13 +271,16 @@ impl Runner<'_> {
         }
     }
 
-    /// A `run:` step under `bash -e` (GitHub's default shell): its outputs.
+    /// A `run:` step as GitHub runs it: `bash -e` (no `shell:`), or with `-o pipefail`
+    /// (`shell: bash`); variables earlier steps wrote to GITHUB_ENV under its own.
+    /// Its outputs.
     pub fn bash_step(
         &mut self,
         j: &mut Job,
         label: &str,
         script: &str,
         env: &BTreeMap<String, String>,
+        pipefail: bool,
     ) -> BTreeMap<String, String> {
         let slug: String = label
             .chars()
@@ -286,7 +291,8 @@ impl Runner<'_> {
         for f in &files {
             let _ = std::fs::remove_file(f);
         }
-        let mut env = env.clone();
+        let mut env: BTreeMap<String, String> =
+            j.exported.clone().into_iter().chain(env.clone()).collect();
         for (k, f) in [
             "GITHUB_OUTPUT",
             "GITHUB_ENV",
@@ -304,15 +310,14 @@ impl Runner<'_> {
         let id = j.name.split(' ').next().unwrap().to_string();
         env.insert("GITHUB_JOB".into(), id);
         let cwd = j.workspace.clone();
-        let (code, text) = self.shell(
-            j,
-            label,
-            &["bash", "--noprofile", "--norc", "-e"],
-            script,
-            &cwd,
-            &env,
-        );
+        let shell: &[&str] = if pipefail {
+            &["bash", "--noprofile", "--norc", "-e", "-o", "pipefail"]
+        } else {
+            &["bash", "--noprofile", "--norc", "-e"]
+        };
+        let (code, text) = self.shell(j, label, shell, script, &cwd, &env);
         assert_eq!(code, 0, "{}: step {label} failed: {text}", j.name);
+        j.exported.extend(env_file(&files[1]));
         self.summary
             .push_str(&std::fs::read_to_string(&files[2]).unwrap_or_default());
         env_file(&files[0])
@@ -404,12 +409,12 @@ impl Runner<'_> {
                 j.installed = true;
                 continue;
             }
-            assert_eq!(step["shell"], "bash");
+            assert_eq!(step["shell"], "bash", "{label}: a composite step's shell");
             let mut step_env = env.clone();
             step_env.extend(strings(&step["env"], &cx));
             step_env.insert("GITHUB_ACTION_PATH".into(), root.display().to_string());
             let script = step["run"].as_str().unwrap();
-            let out = self.bash_step(j, &format!("{label} ({id})"), script, &step_env);
+            let out = self.bash_step(j, &format!("{label} ({id})"), script, &step_env, true);
             cx.steps.insert(id.to_string(), out);
         }
         action["outputs"]

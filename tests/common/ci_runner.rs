@@ -41,6 +41,8 @@ pub struct Job {
     pub temp: PathBuf,
     /// mpbuild installed by an earlier step of this job.
     pub installed: bool,
+    /// Variables earlier steps exported (GitHub's GITHUB_ENV).
+    pub exported: BTreeMap<String, String>,
 }
 
 impl<'a> Runner<'a> {
@@ -74,6 +76,7 @@ impl<'a> Runner<'a> {
             workspace,
             temp,
             installed: false,
+            exported: BTreeMap::new(),
         }
     }
 
