@@ -310,3 +310,84 @@ fn the_template_and_the_pipeline_make_one_child_pipeline() {
             < stages.iter().position(|s| parent["build"]["stage"] == *s)
     );
 }
+
+/// `--runner PLATFORM=NAME`: a runner of one's own for a platform (its tag here, its
+/// label in the github-matrix), or none (`PLATFORM=`: built under QEMU); refused with
+/// another format or a malformed value.
+#[test]
+fn runner_names_a_platforms_runner_or_none() {
+    let dir = project(PROJECT);
+    let (_, doc) = pipeline(
+        dir.path(),
+        &[
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+            "--runner",
+            "linux/arm/v7=pi-runner",
+            "--runner",
+            "linux/arm64=",
+        ],
+    );
+    let binfmt = "docker run --privileged --rm tonistiigi/binfmt:latest --install all";
+    let pi = &doc["leg linux-arm-v7"];
+    assert_eq!(strings(&pi["tags"]), ["pi-runner"]);
+    assert_ne!(strings(&pi["script"])[0], binfmt, "QEMU on a native runner");
+    let arm64 = &doc["leg linux-arm64"];
+    assert!(arm64.get("tags").is_none(), "{arm64}");
+    assert_eq!(strings(&arm64["script"])[0], binfmt);
+    assert_eq!(
+        strings(&doc["leg linux-amd64"]["tags"]),
+        ["saas-linux-small-amd64"]
+    );
+
+    let out = mpbuild(dir.path())
+        .args([
+            "plan",
+            "--format",
+            "github-matrix",
+            "--runner",
+            "linux/arm64=my-arm",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runners: Vec<(&str, &Value)> = m["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["platform"].as_str().unwrap(), &e["runner"]))
+        .collect();
+    assert_eq!(
+        runners,
+        [
+            ("linux/amd64", &Value::from("ubuntu-24.04")),
+            ("linux/arm64", &Value::from("my-arm")),
+            ("linux/arm/v7", &Value::Null)
+        ]
+    );
+
+    let mut refusals = String::new();
+    for args in [
+        &["plan", "--runner", "linux/arm64=x"][..],
+        &["plan", "--format", "gitlab-pipeline", "--runner", "arm64"],
+        &[
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+            "--runner",
+            "linux/sparc=x",
+        ],
+    ] {
+        let out = mpbuild(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        refusals.push_str(&format!(
+            "$ mpbuild {}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    insta::assert_snapshot!(refusals);
+}

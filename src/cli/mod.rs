@@ -665,6 +665,11 @@ pub struct PlanArgs {
     /// The buildx builder to name in the commands.
     #[arg(long, value_name = "NAME")]
     pub builder: Option<String>,
+    /// The CI runner that builds PLATFORM natively (repeatable): its label in the
+    /// github-matrix, its tag in the gitlab-pipeline; `PLATFORM=` for none (built under
+    /// QEMU). Default: the CI's hosted runners of that CPU.
+    #[arg(long = "runner", value_name = "PLATFORM=NAME")]
+    pub runners: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -97,7 +97,11 @@ fn json_command(command: &Command) -> Option<&'static str> {
     use crate::cli::{BuilderCommand, Format, PlanFormat};
     let json = |f: Format, name| (f == Format::Json).then_some(name);
     match command {
-        Command::Plan(a) => (a.format != PlanFormat::Text).then_some("plan"),
+        // The github-matrix is JSON (a failure's document too); the gitlab-pipeline is
+        // YAML, so its failure is text on stderr and nothing on stdout.
+        Command::Plan(a) => {
+            matches!(a.format, PlanFormat::Json | PlanFormat::GithubMatrix).then_some("plan")
+        }
         Command::Targets(a) => json(a.format, "targets"),
         Command::Verify(a) => json(a.format, "verify"),
         Command::Check(a) => json(a.format, "check"),

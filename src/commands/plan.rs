@@ -4,12 +4,13 @@ use crate::settings::Settings;
 use std::fmt::Write as _;
 
 use crate::cli::{DriverArg, PlanArgs, PlanFormat};
-use crate::exit::Code;
+use crate::exit::{Code, UsageError};
 use crate::plan::{ImagePlan, Options, Output, Plan};
 use crate::platform::Platform;
 use crate::shell;
 
 pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
+    let runners = runners(args)?;
     let project = s.project_preview()?;
     let images = crate::settings::select_images(&project, &args.images)?;
     let options = Options {
@@ -25,6 +26,21 @@ pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
         builder: s.builder(args.builder.as_deref(), Some(&project)),
     };
     let plan = Plan::for_images(&project, &images, &options);
+    for (p, _) in &runners {
+        let platforms: Vec<Platform> = plan
+            .matrix()
+            .include
+            .into_iter()
+            .map(|e| e.platform)
+            .collect();
+        if !platforms.iter().any(|q| q.matches(p)) {
+            return Err(UsageError::new(format!(
+                "--runner {p}=…: no image of the plan builds {p} (its platforms: {})",
+                crate::platform::list(&platforms)
+            ))
+            .into());
+        }
+    }
     // Which RUN steps will run under emulation, on the builder buildx's files describe.
     let builder = crate::emulation::plan_builder(&project, options.builder.as_deref());
     let forecasts =
@@ -61,12 +77,14 @@ pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
         }
         // GitHub's matrix format, read by `fromJSON` as the matrix itself: an extra key
         // would become a matrix dimension, so this one carries no schema_version.
-        PlanFormat::GithubMatrix => s.printer().json(&serde_json::to_string(&plan.matrix())?),
+        PlanFormat::GithubMatrix => s.printer().json(&serde_json::to_string(
+            &plan.matrix_with(&runners, crate::plan::runner_label),
+        )?),
         // YAML for `trigger: include: artifact:`; the commands carry -f and --set on.
         PlanFormat::GitlabPipeline => crate::out!(
             s.printer(),
             "{}",
-            plan.gitlab_pipeline(&s.passed_on(), &args.images)
+            plan.gitlab_pipeline(&s.passed_on(), &args.images, &runners)
         ),
         PlanFormat::Text => crate::out!(
             s.printer(),
@@ -75,6 +93,33 @@ pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
         ),
     }
     Ok(Code::Ok)
+}
+
+/// `--runner PLATFORM=NAME`s: for the CI formats only.
+fn runners(args: &PlanArgs) -> Result<Vec<(Platform, Option<String>)>, UsageError> {
+    if !args.runners.is_empty()
+        && !matches!(
+            args.format,
+            PlanFormat::GithubMatrix | PlanFormat::GitlabPipeline
+        )
+    {
+        return Err(UsageError::new(
+            "--runner names CI runners: it goes with --format github-matrix or gitlab-pipeline",
+        ));
+    }
+    let shape = "write PLATFORM=NAME, e.g. --runner linux/arm64=arm64-runner, or linux/arm/v7= for none (built under QEMU)";
+    args.runners
+        .iter()
+        .map(|r| {
+            let (p, name) = r
+                .split_once('=')
+                .ok_or_else(|| UsageError::new(format!("--runner {r}: no `=`")).with_help(shape))?;
+            let p = Platform::parse(p)
+                .map_err(|e| UsageError::new(format!("--runner {r}: {e}")).with_help(shape))?;
+            let name = name.trim();
+            Ok((p, (!name.is_empty()).then(|| name.to_string())))
+        })
+        .collect()
 }
 
 /// The comment above a printed command: the flags that are there for mpbuild itself,

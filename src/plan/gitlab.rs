@@ -47,7 +47,13 @@ impl Plan {
     /// The child pipeline, as YAML. `global` are the global flags (`--file`, `--set`)
     /// and `images` the `--image` selection the plan was made with, passed on to every
     /// command so legs and merge build and join the same images of the same project.
-    pub fn gitlab_pipeline(&self, global: &[String], images: &[String]) -> String {
+    /// `runners` are `plan --runner`'s platforms and tags, before GitLab.com's.
+    pub fn gitlab_pipeline(
+        &self,
+        global: &[String],
+        images: &[String],
+        runners: &[(Platform, Option<String>)],
+    ) -> String {
         let only: String = images
             .iter()
             .map(|i| format!(" --image {}", crate::shell::quote(i)))
@@ -56,7 +62,7 @@ impl Plan {
             .chain(global.iter().map(|a| crate::shell::quote(a)))
             .collect::<Vec<_>>()
             .join(" ");
-        let matrix = self.matrix();
+        let matrix = self.matrix_with(runners, runner_tag);
         let mut out = String::new();
         out.push_str(
             "# mpbuild plan --format gitlab-pipeline: the child pipeline of a native\n\
@@ -69,7 +75,7 @@ impl Plan {
             let _ = writeln!(out, "{}:", q(&leg_job(&e.slug)));
             let _ = writeln!(out, "  extends: {}", q(TEMPLATE));
             let _ = writeln!(out, "  stage: {}", q(STAGES[0]));
-            let tag = runner_tag(&e.platform);
+            let tag = e.runner.as_deref();
             if let Some(tag) = tag {
                 let _ = writeln!(out, "  tags: [{}]", q(tag));
             }

@@ -22,9 +22,9 @@ pub struct MatrixEntry {
     pub platform: Platform,
     /// `linux-arm64`: for artifact and job names.
     pub slug: String,
-    /// A GitHub-hosted runner that builds this platform natively, or null (build it
-    /// emulated on any runner).
-    pub runner: Option<&'static str>,
+    /// A GitHub-hosted runner that builds this platform natively (or the one `plan
+    /// --runner` names), or null (build it emulated on any runner).
+    pub runner: Option<String>,
     /// The images that need this platform.
     pub images: Vec<String>,
 }
@@ -39,8 +39,23 @@ pub fn runner_label(p: &Platform) -> Option<&'static str> {
 }
 
 impl Plan {
-    /// The matrix of this plan's platforms, in the order first needed.
+    /// The matrix of this plan's platforms, in the order first needed, each with its
+    /// GitHub-hosted runner.
     pub fn matrix(&self) -> Matrix {
+        self.matrix_with(&[], runner_label)
+    }
+
+    /// The matrix with `runners` (a platform's runner, or none: emulated) before the
+    /// `default` runner of a platform.
+    pub fn matrix_with(
+        &self,
+        runners: &[(Platform, Option<String>)],
+        default: fn(&Platform) -> Option<&'static str>,
+    ) -> Matrix {
+        let runner = |p: &Platform| match runners.iter().find(|(q, _)| q.matches(p)) {
+            Some((_, r)) => r.clone(),
+            None => default(p).map(str::to_string),
+        };
         let mut include: Vec<(Platform, MatrixEntry)> = Vec::new();
         for image in &self.images {
             for p in &image.platforms {
@@ -51,7 +66,7 @@ impl Plan {
                         MatrixEntry {
                             platform: p.clone(),
                             slug: p.to_string().replace('/', "-"),
-                            runner: runner_label(p),
+                            runner: runner(p),
                             images: vec![image.name.clone()],
                         },
                     )),
