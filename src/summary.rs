@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+mod cells;
+pub mod check;
+use cells::{cell, short_digest};
+
 /// Where the summary goes: `--summary FILE`, else `$GITHUB_STEP_SUMMARY` (when set and
 /// not empty), else nowhere.
 pub fn target(flag: Option<&Path>, var: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -238,20 +242,6 @@ fn smoke(doc: &Value, image: &str, platform: &str) -> String {
             cell(s["reason"].as_str().unwrap_or("failed"))
         )
     }
-}
-
-/// `sha256:` and the first 12 hex digits, in code.
-fn short_digest(d: &str) -> String {
-    let (algo, hex) = d.split_once(':').unwrap_or(("", d));
-    format!("`{algo}:{}`", hex.get(..12).unwrap_or(hex))
-}
-
-/// Text safe in a table cell: no `|`, no line break, no HTML.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

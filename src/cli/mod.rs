@@ -604,6 +604,11 @@ pub struct CheckArgs {
     pub require_record: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Append a markdown summary (each reference: FILE:LINE, image, digest, platforms
+    /// needed and found, verdict) to FILE; default $GITHUB_STEP_SUMMARY when GitHub
+    /// Actions sets it.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

@@ -68,7 +68,29 @@ pub fn run(s: &Settings, args: &CheckArgs) -> anyhow::Result<Code> {
         None
     };
     print(s, args, &report, pinned.as_ref());
+    summarise(s, args, &report, pinned.as_ref());
     Ok(report.code())
+}
+
+/// The job summary, to `--summary FILE` or `$GITHUB_STEP_SUMMARY`; one that cannot be
+/// written is a warning (the check's result and exit code stand).
+fn summarise(
+    s: &Settings,
+    args: &CheckArgs,
+    report: &Report,
+    pinned: Option<&check::pin::Outcome>,
+) {
+    let Some(path) = crate::summary::target(args.summary.as_deref(), &|k| std::env::var(k).ok())
+    else {
+        return;
+    };
+    let doc = serde_json::from_str(&report::render_json(report, pinned)).unwrap_or_default();
+    if let Err(e) = crate::summary::append(&path, &crate::summary::check::markdown(&doc)) {
+        s.printer().labelled(
+            "warning",
+            &format!("cannot append the summary to {}: {e}", path.display()),
+        );
+    }
 }
 
 /// The verdicts of the uses that were read from their registry.
