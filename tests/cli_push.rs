@@ -273,3 +273,33 @@ fn an_unreachable_registry_stops_the_push_before_the_build() {
         "{stderr}"
     );
 }
+
+/// `repositories:`: the dry run shows the copy to each other repository, its
+/// verification there, and every tag that would move in each repository.
+#[test]
+fn dry_run_lists_every_repository_and_the_tags_that_would_move_there() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        dir.path().join("mpbuild.yaml"),
+        "version: 1\nimages:\n  app:\n    repositories:\n      - 127.0.0.1:1/app\n      - 127.0.0.1:1/mirror/app\n      - ghcr.io/acme/app\n    tags: [latest, v1]\n    targets:\n      - service: apprunner\n      - service: lambda\n        arch: arm64\n        tag: v1-lambda\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("mpbuild")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", "/nonexistent")
+        .env("HOME", dir.path())
+        .env("MPBUILD_WORK_DIR", dir.path().join(".work"))
+        .args(["push", "--dry-run"])
+        .output()
+        .unwrap();
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    insta::assert_snapshot!(t.replace(&dir.path().display().to_string(), "[TMP]"));
+}

@@ -1,7 +1,8 @@
 //! `push --dry-run`: the plan as the steps a push would take, touching nothing.
 
 use crate::buildx::Builder;
-use crate::plan::Plan;
+use crate::plan::{ImagePlan, Plan};
+use crate::registry::Repository;
 
 /// What `push --dry-run` prints: the builder, the exact buildx command(s), then each
 /// registry step that would follow (upload, verify, tag), one comment line each.
@@ -58,23 +59,59 @@ pub fn render(plan: &Plan, builder: Option<&Builder>) -> String {
                 image.repository.as_written()
             ));
         }
-        for t in &image.tags {
-            out.push_str(&format!(
-                "# tag {}:{t} → the verified index\n",
-                image.repository.as_written()
-            ));
-        }
-        for s in &image.single_tags {
-            out.push_str(&format!(
-                "# tag {}:{} → the {} image manifest ({})\n",
-                image.repository.as_written(),
-                s.tag,
-                s.platform,
-                s.service
-            ));
+        copies(image, &mut out);
+        for repo in std::iter::once(&image.repository).chain(&image.also) {
+            tags(image, repo, &mut out);
         }
     }
     out
+}
+
+/// `repositories:`: the copy to each other repository and its verification there, all
+/// before any tag moves in any of them.
+fn copies(image: &ImagePlan, out: &mut String) {
+    let first = image.repository.as_written();
+    for other in &image.also {
+        let how = if other.registry == image.repository.registry {
+            "blobs mounted within the registry"
+        } else {
+            "blobs streamed across registries, digest-checked"
+        };
+        out.push_str(&format!(
+            "# copy {first}@<digest> to {} ({how}; its referrers and signatures with it)\n",
+            other.as_written()
+        ));
+        out.push_str(&format!(
+            "# verify {}@<digest>: {}\n",
+            other.as_written(),
+            crate::platform::list(&image.platforms)
+        ));
+    }
+    if !image.also.is_empty() {
+        out.push_str(&format!(
+            "# tags move in {} repositories only once every one passed\n",
+            image.also.len() + 1
+        ));
+    }
+}
+
+/// The tags that would move in `repo`: the index tags, then each single-manifest tag.
+fn tags(image: &ImagePlan, repo: &Repository, out: &mut String) {
+    for t in &image.tags {
+        out.push_str(&format!(
+            "# tag {}:{t} → the verified index\n",
+            repo.as_written()
+        ));
+    }
+    for s in &image.single_tags {
+        out.push_str(&format!(
+            "# tag {}:{} → the {} image manifest ({})\n",
+            repo.as_written(),
+            s.tag,
+            s.platform,
+            s.service
+        ));
+    }
 }
 
 /// Which images `push` would build and which it would reuse, and why.
