@@ -79,7 +79,7 @@ fn smoke_shows_the_output_tail_of_passing_platforms_too() {
         reason: (!ok).then(|| "exit code 1".into()),
         command: vec!["sh".into(), "-c".into(), "./selftest".into()],
     };
-    let text = mpbuild::pipeline::report::render_smoke(&[
+    let text = mpbuild::pipeline::report::text::render_smoke(&[
         result(
             "linux/amd64",
             true,

@@ -40,7 +40,7 @@ pub fn run(s: &Settings, args: &MirrorArgs) -> anyhow::Result<Code> {
     match args.format {
         Format::Json => s.printer().value(&to_json(&done, code)),
         Format::Text if s.printer().quiet() => {}
-        Format::Text => crate::out!(s.printer(), "{}", report::render_mirrors(&done)),
+        Format::Text => crate::out!(s.printer(), "{}", report::text::render_mirrors(&done)),
     }
     if let Some(line) = refused {
         super::output::important(&ui, &line);

@@ -164,7 +164,7 @@ fn print(
             crate::out!(
                 p,
                 "{}",
-                crate::pipeline::report::render_smoke(&smoked.results)
+                crate::pipeline::report::text::render_smoke(&smoked.results)
             );
             if smoked.error.is_none() {
                 let failed = smoked.results.iter().filter(|r| !r.ok).count();
