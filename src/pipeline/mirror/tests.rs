@@ -6,6 +6,7 @@ use super::*;
 use crate::buildx::ui::Mode;
 use crate::exit::{Code, Coded};
 use crate::registry::credentials::Store;
+use crate::registry::manifest::Manifest;
 use crate::registry::test_server::{self, Reply, Seen, Server, serve, status, within};
 use crate::registry::{Options, RegistryError};
 
