@@ -357,3 +357,24 @@ fn the_gitlab_example_runs_on_the_real_stack() {
     assert_eq!(doc["result"], "ok");
     assert_eq!(doc["images"][0]["digest"], index.as_str());
 }
+
+/// Every file in examples/ci/ is run by a test here: an example added without one fails.
+#[test]
+fn every_example_is_run_by_a_test() {
+    let source = std::fs::read_to_string(repo().join("tests/ci_examples.rs")).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("examples/ci"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        let path = format!("examples/ci/{name}");
+        // A test reads it to run it: `yaml("examples/ci/…")` or `repo().join("…")`.
+        let read = [format!("yaml(\"{path}\")"), format!(".join(\"{path}\")")];
+        assert!(
+            read.iter().any(|r| source.contains(r.as_str())),
+            "{path}: no test runs it"
+        );
+    }
+}
