@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::expand::expand;
 use super::lines::{Logical, logical_lines};
 use crate::registry::{Client, Reference};
 
@@ -17,54 +18,6 @@ pub struct BaseRef {
     pub line: usize,
     /// Why it cannot be resolved (a variable with no value), if so.
     pub unresolved: Option<String>,
-}
-
-/// `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}` from `vars`; `Err(name)` for a
-/// variable with no value.
-fn expand(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        let (name, default) = if chars.peek() == Some(&'{') {
-            chars.next();
-            let mut inner = String::new();
-            for c in chars.by_ref() {
-                if c == '}' {
-                    break;
-                }
-                inner.push(c);
-            }
-            match inner.split_once(":-").or_else(|| inner.split_once('-')) {
-                Some((n, d)) => (n.to_string(), Some(d.to_string())),
-                None => (inner, None),
-            }
-        } else {
-            let mut name = String::new();
-            while let Some(&c) = chars.peek() {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    name.push(c);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            if name.is_empty() {
-                out.push('$');
-                continue;
-            }
-            (name, None)
-        };
-        match (vars.get(&name).filter(|v| !v.is_empty()), default) {
-            (Some(v), _) => out.push_str(v),
-            (None, Some(d)) => out.push_str(&d),
-            (None, None) => return Err(name),
-        }
-    }
-    Ok(out)
 }
 
 /// Adds `reference` unless it is `scratch`, an earlier stage, or already listed.

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod dockerfile;
+mod expand;
 pub mod ignore;
 mod lines;
 mod named;

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use super::expand::expand;
 use super::lines::{Logical, logical_lines};
 use crate::platform::Platform;
 
@@ -170,42 +171,6 @@ impl Dockerfile {
     }
 }
 
-/// `$VAR`, `${VAR}`, `${VAR:-default}` from `vars`; `None` when a variable has no value.
-fn expand(s: &str, vars: &BTreeMap<String, String>) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        let (name, default) = if chars.peek() == Some(&'{') {
-            chars.next();
-            let inner: String = chars.by_ref().take_while(|c| *c != '}').collect();
-            match inner.split_once(":-").or_else(|| inner.split_once('-')) {
-                Some((n, d)) => (n.to_string(), Some(d.to_string())),
-                None => (inner, None),
-            }
-        } else {
-            let mut name = String::new();
-            while let Some(&c) = chars.peek() {
-                if !(c.is_ascii_alphanumeric() || c == '_') {
-                    break;
-                }
-                name.push(c);
-                chars.next();
-            }
-            (name, None)
-        };
-        match (vars.get(&name).filter(|v| !v.is_empty()), default) {
-            (Some(v), _) => out.push_str(v),
-            (None, Some(d)) => out.push_str(&d),
-            (None, None) => return None,
-        }
-    }
-    Some(out)
-}
-
 /// The variables a `--platform` value uses.
 fn variables(s: &str) -> Vec<String> {
     s.split('$')
@@ -231,7 +196,7 @@ fn stage_platform(flag: Option<&str>, globals: &BTreeMap<String, String>) -> Sta
         return StagePlatform::Target;
     }
     match expand(v, globals).map(|e| Platform::parse(&e)) {
-        Some(Ok(p)) => StagePlatform::Fixed(p),
+        Ok(Ok(p)) => StagePlatform::Fixed(p),
         _ => StagePlatform::Unknown(v.to_string()),
     }
 }
@@ -323,7 +288,7 @@ fn from_stage(
     let written = args.first().copied().unwrap_or_default();
     let name = (args.len() >= 3 && args[1].eq_ignore_ascii_case("as"))
         .then(|| args[2].to_ascii_lowercase());
-    let expanded = expand(written, globals).unwrap_or_else(|| written.to_string());
+    let expanded = expand(written, globals).unwrap_or_else(|_| written.to_string());
     let earlier = stages_before(stages);
     let base = if expanded.eq_ignore_ascii_case("scratch") {
         Base::Scratch
