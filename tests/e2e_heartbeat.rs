@@ -131,7 +131,7 @@ fn an_upload_beats_in_plain_mode_and_json_keeps_stdout_clean() {
     let run = || {
         stack
             .run_in(dir.path())
-            .env("MPBUILD_HEARTBEAT_MS", "150")
+            .env("MPBUILD_HEARTBEAT_MS", "100")
             .env("MPBUILD_REQUEST_TIMEOUT", "60")
     };
     let out = run().output(&["push", "--progress", "plain"]);
