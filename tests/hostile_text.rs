@@ -127,7 +127,7 @@ fn a_child_process_output_is_shown_escaped() {
     let t = no_raw_controls(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
-        t.contains(r"not reachable: \x1b]0;pwned\x07\x1b[2K\rdocker: all good"),
+        t.contains(r"not reachable: `\x1b]0;pwned\x07\x1b[2K\rdocker: all good`"),
         "{t}"
     );
 }

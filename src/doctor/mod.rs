@@ -78,7 +78,9 @@ pub fn render(findings: &[Finding]) -> String {
             Status::Warn => "warn",
             Status::Fail => "FAIL",
         };
-        out.push_str(&format!("{word}  {:width$}  {}\n", f.check, f.detail));
+        // A detail quoting a tool's lines (`    | …`) keeps them under the detail column.
+        let detail = f.detail.replace('\n', &format!("\n      {:width$}  ", ""));
+        out.push_str(&format!("{word}  {:width$}  {detail}\n", f.check));
         if let Some(fix) = &f.fix {
             out.push_str(&format!("      {:width$}  fix: {fix}\n", ""));
         }
@@ -113,6 +115,21 @@ mod tests {
         );
         assert!(t.contains("fix: register QEMU"), "{t}");
         assert!(t.ends_with("1 failing, 0 warning(s)\n"), "{t}");
+    }
+
+    #[test]
+    fn a_quoted_tool_line_stays_under_the_detail_column() {
+        let f = vec![finding(
+            Status::Fail,
+            "buildx",
+            "failed: it exited with status 1, printing:\n    | docker: 'buildx' is not a docker command.",
+            None,
+        )];
+        assert!(
+            render(&f).starts_with("FAIL  buildx  failed: it exited with status 1, printing:\n                  | docker: 'buildx' is not a docker command.\n"),
+            "{}",
+            render(&f)
+        );
     }
 
     #[test]

@@ -58,9 +58,7 @@ pub(super) fn daemon(exe: &Path) -> Result<Finding, Vec<Finding>> {
     let first = err
         .lines()
         .find(|l| !l.trim().is_empty())
-        .unwrap_or("no answer")
-        .trim()
-        .to_string();
+        .map_or_else(|| "no answer".to_string(), crate::tool_output::inline);
     Err(vec![
         finding(
             Status::Fail,
