@@ -1,6 +1,6 @@
 //! The heartbeat of long byte-moving phases in plain mode, on the real stack: the
 //! export and upload of the `docker` driver's OCI layout and a mirror copy, each of an
-//! image with a 40 MB layer, made slow by the fault proxy so each lasts several
+//! image with a 16 MB layer, made slow by the fault proxy so each lasts several
 //! intervals (`MPBUILD_HEARTBEAT_MS` makes the interval short). Each phase prints lines with bytes
 //! moved that grow and never pass the total; with `--format json` stdout holds the
 //! document alone.
@@ -13,11 +13,17 @@ use std::time::Duration;
 use common::fault::{Fault, Proxy};
 use common::text;
 
-/// The Dockerfile of the image: the base, and a 40 MB layer of random bytes (one
+/// The size of the image's layer of random bytes: large enough that each phase,
+/// slowed by the proxy to about 12 MB/s, lasts several short intervals; small enough
+/// that the registry takes it in seconds on a loaded machine (40 MB took 55 s a test
+/// at load 6 and once failed at load 10).
+const LAYER: u64 = 16_000_000;
+
+/// The Dockerfile of the image: the base, and a layer of `LAYER` random bytes (one
 /// platform, so it builds without emulation).
 fn dockerfile(stack: &common::Stack) -> String {
     format!(
-        "FROM {}\nRUN head -c 40000000 /dev/urandom > /blob\n",
+        "FROM {}\nRUN head -c {LAYER} /dev/urandom > /blob\n",
         stack.base_image
     )
 }
@@ -94,7 +100,7 @@ fn assert_beats(beats: &[(f64, f64)], size: f64, t: &str) {
     }
 }
 
-/// The export (buildx writing the 40 MB layer's OCI layout, about a second) beats
+/// The export (buildx writing the layer's OCI layout, about a second) beats
 /// too: `[app linux/amd64] export: WHAT, N s` (and the bytes in the layout once there
 /// are some), the seconds never going back.
 fn assert_export_beats(stderr: &str) {
@@ -120,7 +126,7 @@ fn an_upload_beats_in_plain_mode_and_json_keeps_stdout_clean() {
     let Some(stack) = common::stack() else { return };
     pushed(&stack); // the build's layer in the cache
     let proxy = Proxy::start(&stack.registry);
-    // 256 kB every 20 ms: about 12 MB/s, so the 40 MB layer takes a few seconds.
+    // 256 kB every 20 ms: about 12 MB/s, so the layer takes over a second.
     proxy.slow_request_bodies(256 << 10, Duration::from_millis(20));
     let repo = format!(
         "{}/{}",
@@ -137,7 +143,7 @@ fn an_upload_beats_in_plain_mode_and_json_keeps_stdout_clean() {
     let out = run().output(&["push", "--progress", "plain"]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_beats(&beats(&err, "[app linux/amd64] upload"), 40e6, &err);
+    assert_beats(&beats(&err, "[app linux/amd64] upload"), LAYER as f64, &err);
     assert_export_beats(&err);
     assert!(
         !String::from_utf8_lossy(&out.stdout).contains("upload:"),
@@ -170,7 +176,7 @@ fn an_upload_beats_in_plain_mode_and_json_keeps_stdout_clean() {
         .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {stdout}"));
     assert_eq!(doc["result"], "ok", "{doc}");
     assert!(!stdout.contains("upload:"), "{stdout}");
-    assert_beats(&beats(&err, "[app linux/amd64] upload"), 40e6, &err);
+    assert_beats(&beats(&err, "[app linux/amd64] upload"), LAYER as f64, &err);
 }
 
 #[test]
@@ -192,14 +198,18 @@ fn a_mirror_beats_in_plain_mode_and_not_when_quiet() {
         let dest = format!("{}:copy", stack.unique_repo("heartbeat-mirror"));
         let out = stack
             .runner()
-            .env("MPBUILD_HEARTBEAT_MS", "400")
+            .env("MPBUILD_HEARTBEAT_MS", "150")
             .env("MPBUILD_REQUEST_TIMEOUT", "60")
             .output(&["mirror", &from, &dest, "--all", "--progress", progress]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         (String::from_utf8_lossy(&out.stderr).to_string(), dest)
     };
     let (err, dest) = mirror("plain");
-    assert_beats(&beats(&err, &format!("mirror {from} → {dest}")), 40e6, &err);
+    assert_beats(
+        &beats(&err, &format!("mirror {from} → {dest}")),
+        LAYER as f64,
+        &err,
+    );
     let (err, _) = mirror("quiet");
     assert!(
         !err.contains("MB/s"),
