@@ -113,8 +113,29 @@ fn check_requires_a_record_attested_by_the_key_for_every_pinned_digest() {
     // Signatures alone: the bad file passes (both images are signed by cosign.key)…
     let out = check(&bad, false, "text");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    // …and with --require-record it fails: no record at all, and a record attested by
-    // another key.
+    // The record alone (no signer named): `bare` has none, `other` has one that agrees.
+    let out = stack.run_in(p).output(&[
+        "check",
+        bad.to_str().unwrap(),
+        "--require-record",
+        "--format",
+        "json",
+    ]);
+    let doc = common::json(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let statuses: Vec<&str> = doc["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["failed", "ok"], "{doc}");
+    assert!(
+        doc["references"][1]["verification"]["record"]["record"].is_string(),
+        "{doc}"
+    );
+    // …and with --signed-by as well it fails: no record at all, and a record attested
+    // by another key.
     let out = check(&bad, true, "json");
     let doc = common::json(&out);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
