@@ -379,13 +379,48 @@ fn runner_names_a_platforms_runner_or_none() {
             "--runner",
             "linux/sparc=x",
         ],
+        // A tag no runner has: the leg would stay pending.
+        &[
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+            "--runner",
+            "linux/arm64=arm\nrunner",
+        ],
+        &[
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+            "--runner",
+            "linux/arm64=arm,big",
+        ],
+        &[
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+            "--runner",
+            "linux/arm64=a\u{7}b",
+        ],
+        // The second one was dropped silently.
+        &[
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+            "--runner",
+            "linux/arm64=one",
+            "--runner",
+            "linux/arm64=two",
+        ],
     ] {
         let out = mpbuild(dir.path()).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}");
         refusals.push_str(&format!(
             "$ mpbuild {}\n{}",
-            args.join(" "),
+            args.iter()
+                .map(|a| a.escape_debug().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
             String::from_utf8_lossy(&out.stderr)
         ));
     }

@@ -108,18 +108,35 @@ fn runners(args: &PlanArgs) -> Result<Vec<(Platform, Option<String>)>, UsageErro
         ));
     }
     let shape = "write PLATFORM=NAME, e.g. --runner linux/arm64=arm64-runner, or linux/arm/v7= for none (built under QEMU)";
-    args.runners
-        .iter()
-        .map(|r| {
-            let (p, name) = r
-                .split_once('=')
-                .ok_or_else(|| UsageError::new(format!("--runner {r}: no `=`")).with_help(shape))?;
-            let p = Platform::parse(p)
-                .map_err(|e| UsageError::new(format!("--runner {r}: {e}")).with_help(shape))?;
-            let name = name.trim();
-            Ok((p, (!name.is_empty()).then(|| name.to_string())))
-        })
-        .collect()
+    let mut out: Vec<(Platform, Option<String>)> = Vec::new();
+    for r in &args.runners {
+        let (p, name) = r
+            .split_once('=')
+            .ok_or_else(|| UsageError::new(format!("--runner {r}: no `=`")).with_help(shape))?;
+        let p = Platform::parse(p)
+            .map_err(|e| UsageError::new(format!("--runner {r}: {e}")).with_help(shape))?;
+        let name = name.trim();
+        // A tag with a comma or a control character matches no runner: the leg would
+        // wait for one forever.
+        if let Some(c) = name.chars().find(|c| c.is_control() || *c == ',') {
+            return Err(UsageError::new(format!(
+                "--runner {}: the runner name has {} in it, which no runner's tag or label matches",
+                r.escape_debug(),
+                if c == ',' { "a comma".to_string() } else { format!("the control character {:?}", c) }
+            ))
+            .with_help("write one runner tag (or label) per platform, without commas, newlines or control characters"));
+        }
+        if let Some((_, first)) = out.iter().find(|(q, _)| *q == p) {
+            return Err(UsageError::new(format!(
+                "--runner {p}=…: given twice (first {p}={}, then {})",
+                first.as_deref().unwrap_or(""),
+                r.escape_debug()
+            ))
+            .with_help("give one --runner per platform"));
+        }
+        out.push((p, (!name.is_empty()).then(|| name.to_string())));
+    }
+    Ok(out)
 }
 
 /// The comment above a printed command: the flags that are there for mpbuild itself,
