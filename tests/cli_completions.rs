@@ -119,8 +119,6 @@ fn bash_completes_service_names_and_only_the_options_a_command_takes() {
         offered.iter().all(|o| o.starts_with("ecs-f")),
         "{offered:?}"
     );
-    let offered = bash_completes(&script, &["mpbuild", "build", "--target", "lambda:"]);
-    assert!(offered.contains(&"lambda:arm64".to_string()), "{offered:?}");
     let offered = bash_completes(&script, &["mpbuild", "targets", "clou"]);
     assert_eq!(offered, ["cloud-run"]);
     let offered = bash_completes(
@@ -211,4 +209,92 @@ fn what_parses_is_unchanged() {
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("unknown service `gcr`"), "{all}");
     assert!(!all.contains("invalid value"), "{all}");
+}
+
+/// Runs `_mpbuild` the way interactive bash calls it for `line` (cursor at its end):
+/// `words` split at ':' as bash splits them (COMP_WORDBREAKS), `cur` and `prev` its
+/// second and third arguments — the figures of a real `complete -F` call, recorded
+/// from an interactive bash 5 for these lines.
+fn bash_completes_at_colon(script: &Path, line: &str, words: &[&str], cur: &str) -> Vec<String> {
+    bash_completes_in(script, "", line, words, cur)
+}
+
+/// [`bash_completes_at_colon`] after `setup` (shell code run before the call).
+fn bash_completes_in(
+    script: &Path,
+    setup: &str,
+    line: &str,
+    words: &[&str],
+    cur: &str,
+) -> Vec<String> {
+    let cword = words.len() - 1;
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let prev = words[cword - 1];
+    let program = format!(
+        "source '{}'; {setup} COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=({}); COMP_CWORD={cword}; _mpbuild mpbuild '{cur}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completes_service_arch_after_the_colon_bash_split_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("mpbuild.bash");
+    std::fs::write(&script, stdout(dir.path(), &["completions", "bash"])).unwrap();
+
+    // `--target lambda:ar<TAB>`: bash gives the words `lambda` `:` `ar`, and replaces
+    // only `ar`: the completion is what goes after the colon.
+    let line = "mpbuild build --target lambda:ar";
+    let words = ["mpbuild", "build", "--target", "lambda", ":", "ar"];
+    let offered = bash_completes_at_colon(&script, line, &words, "ar");
+    assert_eq!(offered, ["arm64"], "{line}");
+
+    // `--target lambda:<TAB>`: the current word is `:`, bash's second argument empty.
+    let line = "mpbuild verify --target lambda:";
+    let words = ["mpbuild", "verify", "--target", "lambda", ":"];
+    let offered = bash_completes_at_colon(&script, line, &words, "");
+    assert_eq!(offered, ["amd64", "arm64"], "{line}");
+
+    // Several architectures, one more option before.
+    let line = "mpbuild build -v --target raspberry-pi:armv";
+    let words = [
+        "mpbuild",
+        "build",
+        "-v",
+        "--target",
+        "raspberry-pi",
+        ":",
+        "armv",
+    ];
+    let offered = bash_completes_at_colon(&script, line, &words, "armv");
+    assert_eq!(offered, ["armv7", "armv6"], "{line}");
+
+    // A blank before the colon: separate words, nothing joined (no service is `:x`).
+    let line = "mpbuild build --target lambda :ar";
+    let words = ["mpbuild", "build", "--target", "lambda", ":", "ar"];
+    let offered = bash_completes_at_colon(&script, line, &words, "ar");
+    assert!(!offered.contains(&"arm64".to_string()), "{offered:?}");
+
+    // A shell without ':' in COMP_WORDBREAKS keeps `lambda:` one word and replaces it
+    // whole: the whole value, nothing stripped.
+    let offered = bash_completes_in(
+        &script,
+        "COMP_WORDBREAKS=${COMP_WORDBREAKS//:/};",
+        "mpbuild build --target lambda:",
+        &["mpbuild", "build", "--target", "lambda:"],
+        "lambda:",
+    );
+    assert_eq!(offered, ["lambda:amd64", "lambda:arm64"]);
 }

@@ -16,6 +16,10 @@ pub fn completions(s: &Settings, shell: clap_complete::Shell) -> anyhow::Result<
     let mut cmd = for_completions();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "mpbuild", &mut script);
+    if shell == clap_complete::Shell::Bash {
+        let text = String::from_utf8(script)?;
+        script = super::completion_bash::with_colon_words(&text).into_bytes();
+    }
     s.printer().document(&script)?;
     Ok(Code::Ok)
 }

@@ -6,6 +6,7 @@ mod build;
 mod builder;
 mod check;
 mod clean;
+mod completion_bash;
 mod completion_values;
 mod docs;
 mod doctor;
