@@ -411,7 +411,7 @@ pub fn buildkitd(stack: &Stack, dir: &Path, name: &str, platform: &str) -> Daemo
         ),
     )
     .unwrap();
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .env("PATH", &stack.path)
         .args([
             "--config",
@@ -429,15 +429,39 @@ pub fn buildkitd(stack: &Stack, dir: &Path, name: &str, platform: &str) -> Daemo
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !sock.exists() {
+    // BuildKit creates its socket before its worker is ready (listeners first, then
+    // the controller: moby/buildkit#4618), and buildx's remote driver waits 20 s for a
+    // connection, hard-coded: under load the worker's start can take longer, and the
+    // first build then fails with "[internal] waiting for connection: context deadline
+    // exceeded". Wait here, untimed, until gRPC answers, not until the socket exists.
+    let started = std::time::Instant::now();
+    while !serves_grpc(&sock) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("buildkitd {name} exited before it answered: {status}");
+        }
         assert!(
-            std::time::Instant::now() < deadline,
-            "buildkitd {name} did not start"
+            started.elapsed() < Duration::from_secs(180),
+            "buildkitd {name} did not answer on {} within 180 s",
+            sock.display()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    eprintln!("buildkitd {name} answered after {:?}", started.elapsed());
     Daemon { child, sock, root }
+}
+
+/// Whether a gRPC (HTTP/2) server answers on `sock`: the client preface and an empty
+/// SETTINGS frame sent, the server's SETTINGS frame back within a second. A socket
+/// whose daemon has not started serving accepts the connection and says nothing.
+fn serves_grpc(sock: &Path) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = std::os::unix::net::UnixStream::connect(sock) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+    let mut frame = [0u8; 9];
+    conn.write_all(preface).is_ok() && conn.read_exact(&mut frame).is_ok() && frame[3] == 4
 }
 
 /// A private DOCKER_CONFIG (builders a test creates stay out of the stack's).
