@@ -185,6 +185,8 @@ pub fn failure(job: &Job, state: &State, code: Option<i32>) -> BuildError {
         "turn on the containerd image store (Docker Desktop: Settings → General → \"Use containerd for pulling and storing images\"; Docker Engine: \"features\": {\"containerd-snapshotter\": true} in daemon.json), or use a docker-container builder".to_string()
     } else if text.contains("exec format error") {
         "a RUN step ran a binary for another CPU: register QEMU emulation (`docker run --privileged --rm tonistiigi/binfmt --install all`) or build that platform on a native builder".to_string()
+    } else if failed.is_some_and(|s| s.name.contains("waiting for connection")) {
+        unanswered_builder(job)
     } else if failed.is_some() {
         "fix the failing step".to_string()
     } else {
@@ -201,6 +203,25 @@ pub fn failure(job: &Job, state: &State, code: Option<i32>) -> BuildError {
         log,
         hint,
     }
+}
+
+/// What to do when buildx's remote driver gave up waiting for the builder's BuildKit
+/// daemon: it waits 20 s, hard-coded (no buildx option changes it), so the daemon is
+/// down, unreachable, or still starting its worker (a loaded machine).
+fn unanswered_builder(job: &Job) -> String {
+    let name = job
+        .argv
+        .iter()
+        .position(|a| a == "--builder")
+        .and_then(|i| job.argv.get(i + 1))
+        .map(String::as_str);
+    let (builder, inspect) = match name {
+        Some(b) => (format!("builder `{b}`"), format!(" {b}")),
+        None => ("buildx's current builder".to_string(), String::new()),
+    };
+    format!(
+        "{builder} did not answer: buildx waits 20 s for its BuildKit daemon, so the daemon is down, unreachable, or still starting (a loaded machine); check it with `docker buildx inspect --bootstrap{inspect}`, and run again once that answers"
+    )
 }
 
 #[cfg(test)]
@@ -290,5 +311,34 @@ mod tests {
         assert!(e.contains("RUN echo hello && sleep 0.2"), "{e}");
         assert!(e.contains("exit code: 2"), "{e}");
         assert!(e.contains("| /bin/sh: can't open"), "{e}");
+    }
+
+    #[test]
+    fn a_builder_that_never_answered_is_named_with_what_to_do() {
+        let argv: Vec<String> = ["docker", "buildx", "build", "--builder", "ci-remote", "."]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        let job = Job {
+            argv: &argv,
+            cwd: Path::new("."),
+            images: vec!["api".into()],
+            what: "build of image `api`".into(),
+            platforms: vec![("api".into(), vec!["linux/amd64".into()])],
+            log: None,
+            layouts: Vec::new(),
+        };
+        let hint = unanswered_builder(&job);
+        assert!(
+            hint.starts_with("builder `ci-remote` did not answer"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("`docker buildx inspect --bootstrap ci-remote`"),
+            "{hint}"
+        );
+        let current = unanswered_builder(&Job { argv: &[], ..job });
+        assert!(current.starts_with("buildx's current builder did not answer"));
+        assert!(current.contains("`docker buildx inspect --bootstrap`,"));
     }
 }
