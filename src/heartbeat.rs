@@ -4,7 +4,8 @@
 //! ([`Counted`]), and the ticker that prints a heartbeat line every few seconds in plain
 //! mode ([`Ticker`], [`line`]) — so CI logs show that work goes on, and how fast.
 //!
-//! The interval is [`interval`]: 5 s, or `MPBUILD_HEARTBEAT_MS` (0 turns the lines off).
+//! The interval is [`interval`]: 5 s, or `MPBUILD_HEARTBEAT_MS` (at least 100 ms; 0 turns
+//! the lines off).
 //! A phase shorter than the interval prints no line.
 
 use std::io::Read;
@@ -16,16 +17,45 @@ use std::time::{Duration, Instant};
 /// The heartbeat's interval when `MPBUILD_HEARTBEAT_MS` does not say.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
+/// The shortest interval `MPBUILD_HEARTBEAT_MS` may set: each beat reads the counter
+/// (an export's walks the OCI layout), so a value of 1 would do that every millisecond.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The environment variable that sets the interval.
+pub const INTERVAL_ENV: &str = "MPBUILD_HEARTBEAT_MS";
+
 /// How often a heartbeat line is printed in plain mode: `MPBUILD_HEARTBEAT_MS`
-/// (milliseconds; `0` = never), else [`DEFAULT_INTERVAL`].
+/// (milliseconds, at least [`MIN_INTERVAL`]; `0` = never), else [`DEFAULT_INTERVAL`].
+/// A value that is not a number is said once on stderr, and the default is used.
 pub fn interval() -> Option<Duration> {
-    match std::env::var("MPBUILD_HEARTBEAT_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        Some(0) => None,
-        Some(ms) => Some(Duration::from_millis(ms)),
-        None => Some(DEFAULT_INTERVAL),
+    let value = std::env::var(INTERVAL_ENV).ok();
+    let (every, warning) = interval_from(value.as_deref());
+    if let Some(w) = warning {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| eprintln!("{w}"));
+    }
+    every
+}
+
+/// The interval `value` (of `MPBUILD_HEARTBEAT_MS`) sets, and the warning to print when
+/// it is not a number of milliseconds.
+fn interval_from(value: Option<&str>) -> (Option<Duration>, Option<String>) {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return (Some(DEFAULT_INTERVAL), None);
+    };
+    match v.parse::<u64>() {
+        Ok(0) => (None, None),
+        Ok(ms) => (Some(Duration::from_millis(ms).max(MIN_INTERVAL)), None),
+        Err(_) => (
+            Some(DEFAULT_INTERVAL),
+            Some(format!(
+                "warning: {INTERVAL_ENV}={:?} is not a number of milliseconds (it takes e.g. \
+                 5000, at least {}; 0 turns the heartbeat off): using the default, {} ms",
+                v.chars().take(64).collect::<String>(),
+                MIN_INTERVAL.as_millis(),
+                DEFAULT_INTERVAL.as_millis()
+            )),
+        ),
     }
 }
 
@@ -68,6 +98,19 @@ impl Bytes {
     }
 }
 
+/// The sum of byte counts that come from outside (manifests' sizes, BuildKit's
+/// progress), at most `u64::MAX`: a hostile number neither panics nor wraps.
+pub fn total(sizes: impl IntoIterator<Item = u64>) -> u64 {
+    sizes.into_iter().fold(0, u64::saturating_add)
+}
+
+/// Adds `n`, at most to `u64::MAX` (see [`total`]).
+pub fn add(a: &AtomicU64, n: u64) {
+    let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+        Some(v.saturating_add(n))
+    });
+}
+
 fn sub(a: &AtomicU64, n: u64) {
     let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
         Some(v.saturating_sub(n))
@@ -76,13 +119,13 @@ fn sub(a: &AtomicU64, n: u64) {
 
 impl Progress for Bytes {
     fn add_total(&self, bytes: u64) {
-        self.total.fetch_add(bytes, Ordering::Relaxed);
+        add(&self.total, bytes);
     }
     fn skip(&self, bytes: u64) {
         sub(&self.total, bytes);
     }
     fn advance(&self, bytes: u64) {
-        self.done.fetch_add(bytes, Ordering::Relaxed);
+        add(&self.done, bytes);
     }
     fn rewind(&self, bytes: u64) {
         sub(&self.done, bytes);
@@ -115,13 +158,17 @@ impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let mut filled = 0;
         while filled < buf.len() {
-            let n = self.inner.read(&mut buf[filled..])?;
-            if n == 0 {
-                break;
+            match self.inner.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                // What was read is handed on; the next read meets the error (a stream that
+                // failed fails again).
+                Err(_) if filled > 0 => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             }
-            filled += n;
         }
-        self.sent.fetch_add(filled as u64, Ordering::Relaxed);
+        add(self.sent, filled as u64);
         self.progress.advance(filled as u64);
         Ok(filled)
     }

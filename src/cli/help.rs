@@ -18,8 +18,8 @@ Environment:
                            Linux on this CPU), e.g. linux/arm64 to plan as an Apple Silicon Mac
   MPBUILD_COSIGN           the cosign program `sign:` and --signed-by run (default: cosign on PATH)
   MPBUILD_HEARTBEAT_MS     how often plain progress prints a line with the bytes a long
-                           export, upload or copy has moved, in milliseconds (default 5000;
-                           0: never)
+                           export, upload or copy has moved, in milliseconds, at least 100
+                           (default 5000; 0: never)
   SSL_CERT_FILE            a CA bundle to trust for registries, besides the system's
   NO_COLOR                 no colour and no progress bars (like --color never)
   GIT_SHA, …               any ${VAR} in mpbuild.yaml (repository, tags, tag, build_args)";

@@ -107,3 +107,81 @@ fn a_ticker_ticks_every_interval_and_stops_at_once_when_dropped() {
         "a short phase prints nothing"
     );
 }
+
+#[test]
+fn the_interval_has_a_floor_and_a_bad_value_is_said_and_ignored() {
+    let ms = Duration::from_millis;
+    assert_eq!(interval_from(None), (Some(DEFAULT_INTERVAL), None));
+    assert_eq!(interval_from(Some("")), (Some(DEFAULT_INTERVAL), None));
+    assert_eq!(interval_from(Some("0")), (None, None));
+    // 1 ms would walk an export's layout every millisecond: 100 ms at least.
+    assert_eq!(interval_from(Some("1")), (Some(ms(100)), None));
+    assert_eq!(interval_from(Some("99")), (Some(ms(100)), None));
+    // What e2e_heartbeat sets is kept.
+    assert_eq!(interval_from(Some("100")), (Some(ms(100)), None));
+    assert_eq!(interval_from(Some(" 150 ")), (Some(ms(150)), None));
+    let (every, warning) = interval_from(Some("5s"));
+    assert_eq!(every, Some(DEFAULT_INTERVAL));
+    assert_eq!(
+        warning.as_deref(),
+        Some(
+            "warning: MPBUILD_HEARTBEAT_MS=\"5s\" is not a number of milliseconds (it takes \
+             e.g. 5000, at least 100; 0 turns the heartbeat off): using the default, 5000 ms"
+        )
+    );
+    assert!(interval_from(Some("-1")).1.is_some());
+}
+
+/// "abc", then an error, then "def".
+struct Broken(Vec<std::io::Result<&'static [u8]>>);
+impl Read for Broken {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Ok(0);
+        }
+        let b = self.0.remove(0)?;
+        buf[..b.len()].copy_from_slice(b);
+        Ok(b.len())
+    }
+}
+
+#[test]
+fn a_counted_read_keeps_the_bytes_read_before_an_error() {
+    use std::io::{Error, ErrorKind};
+    let sent = AtomicU64::new(0);
+    let bytes = Bytes::default();
+    let interrupted = || Err(Error::from(ErrorKind::Interrupted));
+    let inner = Broken(vec![Ok(b"abc"), interrupted(), interrupted(), Ok(b"def")]);
+    let mut out = Vec::new();
+    Counted::new(inner, &bytes, &sent)
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(out, b"abcdef");
+    assert_eq!(bytes.get().0, 6);
+    // Another error after bytes were read: those bytes first, then the error.
+    let reset = || Err(Error::other("reset"));
+    // (A stream that failed fails again.)
+    let inner = Broken(vec![Ok(b"abc"), reset(), reset()]);
+    let mut c = Counted::new(inner, &bytes, &sent);
+    let mut buf = [0u8; 16];
+    assert_eq!(c.read(&mut buf).unwrap(), 3);
+    assert_eq!(&buf[..3], b"abc");
+    assert_eq!(c.read(&mut buf).unwrap_err().to_string(), "reset");
+    // Nothing read and interrupted: tried again, not an error.
+    let inner = Broken(vec![interrupted(), Ok(b"xy")]);
+    let mut c = Counted::new(inner, &bytes, &sent);
+    assert_eq!(c.read(&mut buf).unwrap(), 2);
+}
+
+#[test]
+fn untrusted_byte_counts_saturate_instead_of_overflowing() {
+    // Sizes from a manifest, numbers from BuildKit: u64::MAX and more.
+    assert_eq!(total([u64::MAX, 5]), u64::MAX);
+    assert_eq!(total([1, 2, 3]), 6);
+    let bytes = Bytes::default();
+    bytes.add_total(u64::MAX);
+    bytes.add_total(5);
+    bytes.advance(u64::MAX);
+    bytes.advance(5);
+    assert_eq!(bytes.get(), (u64::MAX, u64::MAX));
+}

@@ -162,7 +162,7 @@ pub fn upload(
     let bytes = AtomicU64::new(0);
     let queue: Mutex<Vec<&Descriptor>> = Mutex::new(graph.blobs.iter().rev().collect());
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    progress.add_total(graph.blobs.iter().map(|b| b.size).sum());
+    progress.add_total(crate::heartbeat::total(graph.blobs.iter().map(|b| b.size)));
     std::thread::scope(|s| {
         for _ in 0..PARALLEL.min(graph.blobs.len().max(1)) {
             s.spawn(|| {
@@ -202,7 +202,7 @@ pub fn upload(
                         };
                         client.finish_upload(repo, &session, &blob.digest, blob.size, &open)?;
                         uploaded.fetch_add(1, Ordering::Relaxed);
-                        bytes.fetch_add(blob.size, Ordering::Relaxed);
+                        crate::heartbeat::add(&bytes, blob.size);
                         Ok(())
                     })();
                     if let Err(e) = result {

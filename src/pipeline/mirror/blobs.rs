@@ -51,7 +51,7 @@ pub(super) fn copy(
     if blobs.is_empty() {
         return Ok(Counts::default());
     }
-    progress.add_total(blobs.iter().map(|b| b.size).sum());
+    progress.add_total(crate::heartbeat::total(blobs.iter().map(|b| b.size)));
     let mut order: Vec<&Descriptor> = blobs.iter().collect();
     order.sort_by_key(|b| b.size);
     let small = order.iter().filter(|b| b.size <= SMALL_BLOB).count();
@@ -222,7 +222,7 @@ impl<'a> Run<'a> {
             done => done?,
         }
         self.copied.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(blob.size, Ordering::Relaxed);
+        crate::heartbeat::add(&self.bytes, blob.size);
         Ok(())
     }
 }
