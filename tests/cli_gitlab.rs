@@ -426,3 +426,88 @@ fn runner_names_a_platforms_runner_or_none() {
     }
     insta::assert_snapshot!(refusals);
 }
+
+/// A secret passed with `--set` stays a `${VAR}` reference in the pipeline (mpbuild
+/// expands it in each job from the job's CI variables), never its value; a secret-like
+/// build argument written as a literal value is warned about, the value not repeated.
+#[test]
+fn a_secret_stays_a_reference_and_a_literal_one_is_warned_about() {
+    let dir = project(PROJECT);
+    let secret = "s3cret-npm-value";
+    let out = mpbuild(dir.path())
+        .env("NPM_TOKEN", secret)
+        .args([
+            "--set",
+            "api.build_args.NPM_TOKEN=${NPM_TOKEN}",
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "", "a reference is not warned about");
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !yaml.contains(secret),
+        "the secret in the pipeline:\n{yaml}"
+    );
+    let doc: Value = serde_saphyr::from_str(&yaml).unwrap();
+    for job in ["leg linux-arm64", "merge"] {
+        let script = strings(&doc[job]["script"]);
+        let line = script.last().unwrap();
+        assert!(
+            line.starts_with("mpbuild --set 'api.build_args.NPM_TOKEN=${NPM_TOKEN}' "),
+            "{job}: {line}"
+        );
+    }
+    // The job expands it: its command, as `plan`, under sh with the CI variable set.
+    let merge = strings(&doc["merge"]["script"]).last().unwrap().to_string();
+    let (head, _) = merge.split_once(" merge ").unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_mpbuild")).parent().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-ec")
+        .arg(format!("{head} plan --image api"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("MPBUILD_WORK_DIR", "/WORK")
+        .env("GIT_SHA", "abc1234")
+        .env("NPM_TOKEN", secret)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("--build-arg NPM_TOKEN={secret} ")),
+        "{text}"
+    );
+
+    let out = mpbuild(dir.path())
+        .args([
+            "--set",
+            &format!("api.build_args.NPM_TOKEN={secret}"),
+            "--set",
+            "api.build_args.VERSION=1.2",
+            "plan",
+            "--format",
+            "gitlab-pipeline",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "warning: --set api.build_args.NPM_TOKEN=…: its value is written in clear into every job's script of the pipeline (an artifact anyone with access to the pipeline can download); for a secret, pass the CI variable's name in single quotes, e.g. --set 'app.build_args.NPM_TOKEN=${NPM_TOKEN}': mpbuild expands it in each job"
+        ],
+        "one warning, for the secret-like name only"
+    );
+}

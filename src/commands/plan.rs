@@ -81,11 +81,22 @@ pub fn run(s: &Settings, args: &PlanArgs) -> anyhow::Result<Code> {
             &plan.matrix_with(&runners, crate::plan::runner_label),
         )?),
         // YAML for `trigger: include: artifact:`; the commands carry -f and --set on.
-        PlanFormat::GitlabPipeline => crate::out!(
-            s.printer(),
-            "{}",
-            plan.gitlab_pipeline(&s.passed_on(), &args.images, &runners)
-        ),
+        PlanFormat::GitlabPipeline => {
+            let global = s.passed_on();
+            for set in crate::plan::gitlab::secrets_in_clear(&global) {
+                s.printer().labelled(
+                    "warning",
+                    &format!(
+                        "{set}: its value is written in clear into every job's script of the pipeline (an artifact anyone with access to the pipeline can download); for a secret, pass the CI variable's name in single quotes, e.g. --set 'app.build_args.NPM_TOKEN=${{NPM_TOKEN}}': mpbuild expands it in each job"
+                    ),
+                );
+            }
+            crate::out!(
+                s.printer(),
+                "{}",
+                plan.gitlab_pipeline(&global, &args.images, &runners)
+            )
+        }
         PlanFormat::Text => crate::out!(
             s.printer(),
             "{}",

@@ -23,7 +23,7 @@ pub use crate::registry::reference::is_valid_tag;
 pub use error::{ConfigError, Located, Pos};
 pub use interpolate::{PREVIEW_UNSET, Unset, expand, placeholder, placeholders};
 pub use options::{Annotation, BuildOptions, Level, NamedContext};
-pub use overrides::{Override, OverrideError};
+pub use overrides::{Key as OverrideKey, Override, OverrideError};
 pub use smoke_values::{is_env_name, parse_timeout, smoke_regex};
 
 use crate::catalog::{Attestations, Catalog, ManifestKind, MediaTypes};

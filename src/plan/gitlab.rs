@@ -43,6 +43,34 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
+/// The `--set`s among `global` (the flags passed on to every job) whose value is
+/// written into the pipeline in clear though it looks like a secret: a build argument
+/// named like one (`NPM_TOKEN`, `DB_PASSWORD`, …) with no `${` in its value. Each is
+/// returned as `--set PATTERN.KEY=…`, without the value. With `'${NPM_TOKEN}'` (single
+/// quotes, so the shell leaves it) the pipeline carries the reference and mpbuild
+/// expands it in each job from the job's CI variables.
+pub fn secrets_in_clear(global: &[String]) -> Vec<String> {
+    const SECRET_WORDS: [&str; 8] = [
+        "TOKEN", "SECRET", "PASS", "PWD", "KEY", "AUTH", "CRED", "PRIVATE",
+    ];
+    global
+        .windows(2)
+        .filter(|w| w[0] == "--set")
+        .filter_map(|w| crate::config::Override::parse(&w[1]).ok())
+        .filter(|o| match &o.key {
+            crate::config::OverrideKey::BuildArg(name) => {
+                let name = name.to_ascii_uppercase();
+                SECRET_WORDS.iter().any(|s| name.contains(s)) && !o.value.contains("${")
+            }
+            _ => false,
+        })
+        .map(|o| {
+            let lhs = o.arg.split_once('=').map_or(o.arg.as_str(), |(l, _)| l);
+            format!("--set {lhs}=…")
+        })
+        .collect()
+}
+
 impl Plan {
     /// The child pipeline, as YAML. `global` are the global flags (`--file`, `--set`)
     /// and `images` the `--image` selection the plan was made with, passed on to every
