@@ -139,7 +139,7 @@ fn the_gitlab_pipeline_is_a_leg_per_platform_then_merge() {
             "merge"
         ]
     );
-    let binfmt = "docker run --privileged --rm tonistiigi/binfmt:latest --install all";
+    let binfmt = "docker run --privileged --rm \"${MPBUILD_BINFMT_IMAGE:-tonistiigi/binfmt:latest}\" --install all";
     for (job, platform, tag) in [
         (
             "leg linux-amd64",
@@ -329,7 +329,7 @@ fn runner_names_a_platforms_runner_or_none() {
             "linux/arm64=",
         ],
     );
-    let binfmt = "docker run --privileged --rm tonistiigi/binfmt:latest --install all";
+    let binfmt = "docker run --privileged --rm \"${MPBUILD_BINFMT_IMAGE:-tonistiigi/binfmt:latest}\" --install all";
     let pi = &doc["leg linux-arm-v7"];
     assert_eq!(strings(&pi["tags"]), ["pi-runner"]);
     assert_ne!(strings(&pi["script"])[0], binfmt, "QEMU on a native runner");
@@ -510,4 +510,80 @@ fn a_secret_stays_a_reference_and_a_literal_one_is_warned_about() {
         ],
         "one warning, for the secret-like name only"
     );
+}
+
+/// The QEMU line runs `--privileged`: its image is the template's
+/// `MPBUILD_BINFMT_IMAGE` (pinned by digest there), tonistiigi/binfmt:latest without
+/// one. Run under sh as the job runs it, `docker` replaced by `echo`.
+#[test]
+fn qemu_registration_runs_the_image_the_template_chooses() {
+    let dir = project(PROJECT);
+    let (_, doc) = pipeline(dir.path(), &["plan", "--format", "gitlab-pipeline"]);
+    let line = strings(&doc["leg linux-arm-v7"]["script"])[0].to_string();
+    let echo = line.strip_prefix("docker ").expect("a docker command");
+    let run = |image: Option<&str>| {
+        let mut c = std::process::Command::new("sh");
+        c.arg("-ec").arg(format!("echo {echo}")).env_clear();
+        if let Some(i) = image {
+            c.env("MPBUILD_BINFMT_IMAGE", i);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let pinned = "tonistiigi/binfmt:qemu-v9@sha256:".to_string() + &"a".repeat(64);
+    assert_eq!(
+        run(Some(&pinned)),
+        format!("run --privileged --rm {pinned} --install all\n")
+    );
+    assert_eq!(
+        run(None),
+        "run --privileged --rm tonistiigi/binfmt:latest --install all\n"
+    );
+    let template = std::fs::read_to_string(repo().join("examples/ci/gitlab-mpbuild.yml")).unwrap();
+    let t: Value = serde_saphyr::from_str(&template).unwrap();
+    assert!(
+        t[".mpbuild"]["variables"]["MPBUILD_BINFMT_IMAGE"].is_string(),
+        "the template names the image"
+    );
+}
+
+/// The template's release check: an empty `MPBUILD_SHA256_*` pin fails the job, saying
+/// which to fill in (a `.sha256` fetched from the same release proves no more than that
+/// the download is whole). Its `want=` and check lines run under sh, curl off PATH.
+#[test]
+fn an_empty_release_pin_fails_the_install() {
+    let template = std::fs::read_to_string(repo().join("examples/ci/gitlab-mpbuild.yml")).unwrap();
+    let t: Value = serde_saphyr::from_str(&template).unwrap();
+    let before = strings(&t[".mpbuild"]["before_script"]);
+    let from = before
+        .iter()
+        .position(|l| l.starts_with("eval want="))
+        .expect("the pin is read");
+    let check = before[from..=from + 1].join("\n");
+    let run = |pin: &str| {
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-ec")
+            .arg(format!(
+                "arch=amd64; name=mpbuild-v0.1.0-linux-amd64\n{check}\necho want=$want"
+            ))
+            .env_clear()
+            .env("PATH", "/nonexistent")
+            .env("MPBUILD_SHA256_linux_amd64", pin)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = run("");
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        text.starts_with("MPBUILD_SHA256_linux_amd64 is empty: set it in the .mpbuild template"),
+        "{text}"
+    );
+    let pin = "b".repeat(64);
+    assert_eq!(run(&pin), (Some(0), format!("want={pin}\n")));
 }

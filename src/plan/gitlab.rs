@@ -20,8 +20,10 @@ pub const TEMPLATE: &str = ".mpbuild";
 /// The stages of the child pipeline, in order.
 pub const STAGES: [&str; 2] = ["mpbuild-legs", "mpbuild-merge"];
 /// Registers QEMU for every platform on the runner's kernel (as docker/setup-qemu-action
-/// does on GitHub), through the job's Docker daemon.
-pub const BINFMT: &str = "docker run --privileged --rm tonistiigi/binfmt:latest --install all";
+/// does on GitHub), through the job's Docker daemon. The image runs `--privileged`, so
+/// the template chooses it (`MPBUILD_BINFMT_IMAGE`, pinned by digest there); the script
+/// runs in sh, which takes `${VAR:-default}`.
+pub const BINFMT: &str = "docker run --privileged --rm \"${MPBUILD_BINFMT_IMAGE:-tonistiigi/binfmt:latest}\" --install all";
 
 /// GitLab.com's hosted runner tag that runs `p` natively, if there is one.
 pub fn runner_tag(p: &Platform) -> Option<&'static str> {

@@ -85,7 +85,7 @@ fn lines(v: &Value) -> Vec<String> {
 }
 
 /// The line that registers QEMU (`plan/gitlab.rs`'s BINFMT).
-pub const BINFMT: &str = "docker run --privileged --rm tonistiigi/binfmt:latest --install all";
+pub const BINFMT: &str = "docker run --privileged --rm \"${MPBUILD_BINFMT_IMAGE:-tonistiigi/binfmt:latest}\" --install all";
 
 impl Runner<'_> {
     /// Runs the pipeline in `text` with `forwarded` variables (a parent's, for a child).
