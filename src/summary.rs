@@ -15,7 +15,7 @@ use serde_json::Value;
 
 mod cells;
 pub mod check;
-use cells::{cell, short_digest};
+use cells::{cell, code, short_digest};
 
 /// Where the summary goes: `--summary FILE`, else `$GITHUB_STEP_SUMMARY` (when set and
 /// not empty), else nowhere.
@@ -76,7 +76,7 @@ pub fn markdown(doc: &Value) -> String {
         let list: Vec<String> = untouched
             .iter()
             .filter_map(Value::as_str)
-            .map(|t| format!("`{}`", cell(t)))
+            .map(code)
             .collect();
         let _ = writeln!(
             out,
@@ -134,7 +134,7 @@ fn rows(doc: &Value) -> Vec<Row> {
                     list(&c["tags"])
                         .iter()
                         .filter(on_row)
-                        .map(|t| format!("{} in `{}`", moved(t), cell(repo))),
+                        .map(|t| format!("{} in {}", moved(t), code(repo))),
                 );
             }
             let tags = if tags.is_empty() && i == 0 && img["unchanged_since"].is_string() {
@@ -190,9 +190,9 @@ fn rows(doc: &Value) -> Vec<Row> {
 fn moved(t: &Value) -> String {
     let tag = t["tag"].as_str().unwrap_or_default();
     if t["unchanged"].as_bool() == Some(true) {
-        format!("`{}` (already there)", cell(tag))
+        format!("{} (already there)", code(tag))
     } else {
-        format!("`{}`", cell(tag))
+        code(tag)
     }
 }
 

@@ -131,3 +131,83 @@ fn a_child_process_output_is_shown_escaped() {
         "{t}"
     );
 }
+
+/// Markdown outside code spans, unescaped: what a renderer would act on. Code spans
+/// are skipped whole (fenced by a run of backticks, closed by a run as long), and so
+/// is a backslash-escaped character.
+fn live_markdown(row: &str) -> Vec<char> {
+    let chars: Vec<char> = row.chars().collect();
+    let mut live = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            '`' => {
+                let run = chars[i..].iter().take_while(|c| **c == '`').count();
+                let fence: String = "`".repeat(run);
+                let rest: String = chars[i + run..].iter().collect();
+                // The closing run: the same length, not part of a longer run.
+                let close = rest.match_indices(&fence).find(|(at, _)| {
+                    !rest[..*at].ends_with('`') && !rest[at + run..].starts_with('`')
+                });
+                let Some((at, _)) = close else {
+                    live.push('`');
+                    i += run;
+                    continue;
+                };
+                i += run + rest[..at].chars().count() + run;
+            }
+            c @ ('[' | ']' | '(' | ')' | '!' | '*' | '_' | '<' | '>' | '&') => {
+                live.push(c);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    live
+}
+
+#[test]
+fn a_deployment_file_cannot_write_markdown_into_checks_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = "Bad`**ok** [login](https://evil.example)![t](https://evil.example/t.png)";
+    let file = "d[ep](x).yaml";
+    std::fs::write(
+        dir.path().join(file),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n    - name: c\n      image: \"{image}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mpbuild"))
+        .current_dir(dir.path())
+        .env("DOCKER_CONFIG", dir.path())
+        .env("MPBUILD_REQUEST_TIMEOUT", "10")
+        .args([
+            "check",
+            file,
+            "--cluster-archs",
+            "amd64",
+            "--summary",
+            "s.md",
+        ])
+        .output()
+        .unwrap();
+    let md = std::fs::read_to_string(dir.path().join("s.md"))
+        .unwrap_or_else(|e| panic!("no summary ({e}): {}", common::text(&out)));
+    let row = md
+        .lines()
+        .find(|l| l.contains(".yaml:7 |"))
+        .unwrap_or_else(|| panic!("no row: {md}"));
+    let cells: Vec<&str> = row.split(" | ").collect();
+    // The file name escaped; the reference in code, fenced by two backticks, exactly.
+    assert_eq!(cells[0], r"| d\[ep\]\(x\).yaml:7", "{row}");
+    assert_eq!(cells[1], format!("``{image}``"), "{row}");
+    // Nothing left for a renderer: no link, image, emphasis or entity. mpbuild's
+    // own bold verdict is the only markdown.
+    let verdict = cells.last().unwrap();
+    let own = verdict.strip_prefix("**invalid**").unwrap_or(verdict);
+    let mut rest = cells[..cells.len() - 1].join(" | ");
+    rest.push_str(own);
+    assert_eq!(live_markdown(&rest), Vec::<char>::new(), "{row}");
+}

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::cells::{cell, short_digest};
+use super::cells::{cell, code, short_digest};
 
 /// The summary of one `check` document.
 pub fn markdown(doc: &Value) -> String {
@@ -45,9 +45,9 @@ pub fn markdown(doc: &Value) -> String {
     for r in refs {
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             cell(r["at"].as_str().unwrap_or_default()),
-            cell(r["reference"].as_str().unwrap_or_default()),
+            code(r["reference"].as_str().unwrap_or_default()),
             r["digest"].as_str().map(short_digest).unwrap_or("—".into()),
             list(strings(&r["platforms"])),
             found(r),

@@ -115,3 +115,31 @@ fn the_tags_moved_in_other_repositories_are_named() {
     // Not on the second platform's row.
     assert!(!lines[5].contains("ghcr.io"), "{}", lines[5]);
 }
+
+#[test]
+fn hostile_text_renders_as_typed_in_plain_cells_and_code() {
+    let evil = "Bad`**ok** [login](https://evil.example)![t](x.png) &amp; _i_ ~s~ \\";
+    assert_eq!(
+        cell(evil),
+        r"Bad\`\*\*ok\*\* \[login\]\(https://evil.example\)\!\[t\]\(x.png\) &amp;amp; \_i\_ \~s\~ \\"
+    );
+    // At a line's start, no heading or list.
+    assert_eq!(cell("# h"), r"\# h");
+    assert_eq!(cell("- x"), r"\- x");
+    assert_eq!(cell("1. x"), r"1\. x");
+    // Code: a fence longer than any backtick run inside; padded when it would touch
+    // a backtick; pipes escaped for the table; one line.
+    assert_eq!(code("a:v1"), "`a:v1`");
+    assert_eq!(code(evil), format!("``{evil}``"));
+    assert_eq!(code("x``y`"), "``` x``y` ```");
+    assert_eq!(code("a|b\nc"), r"`a\|b c`");
+    assert_eq!(code(""), "—");
+    // A push's tag with a backtick stays in its code span.
+    let mut d = doc("ok");
+    d["images"][0]["tags"][0]["tag"] = "v1`[x](y)".into();
+    let md = markdown(&d);
+    assert!(
+        md.lines().nth(4).unwrap().ends_with("| ``v1`[x](y)`` |"),
+        "{md}"
+    );
+}
