@@ -5,11 +5,10 @@
 //! manifests. Each status goes into the verdict's `signatures[]` as `of: "record"`; a
 //! root without one fails the verdict, naming its digest.
 
-use std::collections::HashMap;
-
 use super::check::Verdict;
 use super::listed::SignatureCheck;
 use super::referrers::RECORD_HELP;
+use super::signatures::{Answers, not_done};
 use crate::provenance::record::{PREDICATE_TYPE, Predicate};
 use crate::registry::Reference;
 use crate::signing::attest::{self, Attested};
@@ -23,7 +22,7 @@ pub fn check_all<'v>(
     verdicts: impl IntoIterator<Item = &'v mut Verdict>,
     insecure: &[String],
 ) -> Result<(), SignError> {
-    let mut known: HashMap<(String, usize), (Status, Option<String>)> = HashMap::new();
+    let mut answers = Answers::default();
     for v in verdicts {
         let Some(record) = v.record.as_ref().and_then(|r| r.statement.clone()) else {
             continue;
@@ -35,26 +34,14 @@ pub fn check_all<'v>(
         let at = repo.at_digest(&v.digest).to_string();
         let http = crate::signing::sign::is_insecure(insecure, repo);
         for (i, g) in gates.iter().enumerate() {
-            let (status, detail) = match known.get(&(at.clone(), i)) {
-                Some(found) => found.clone(),
-                None => {
-                    let found = attested(tool, g, &at, http, &v.digest, &record.predicate)?;
-                    known.insert((at.clone(), i), found.clone());
-                    found
-                }
-            };
+            let (status, detail) = answers.ask(&at, i, || {
+                attested(tool, g, &at, http, &v.digest, &record.predicate)
+            })?;
             if status != Status::Valid {
                 v.problems.push(format!(
-                    "the verification record of {} is {} attested by {g}{}\n  to fix: {RECORD_HELP}",
+                    "the verification record of {} is {}\n  to fix: {RECORD_HELP}",
                     v.digest,
-                    match status {
-                        Status::Missing => "not",
-                        _ => "not validly",
-                    },
-                    detail
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
+                    not_done(&status, "attested", g, detail.as_deref())
                 ));
             }
             v.signatures.push(SignatureCheck {

@@ -35,7 +35,7 @@ pub fn check_all<'v>(
     verdicts: impl IntoIterator<Item = &'v mut Verdict>,
     insecure: &[String],
 ) -> Result<(), SignError> {
-    let mut known: HashMap<(String, usize), (Status, Option<String>)> = HashMap::new();
+    let mut answers = Answers::default();
     for v in verdicts {
         if v.digest.is_empty() {
             continue;
@@ -48,26 +48,12 @@ pub fn check_all<'v>(
         for (of, digest) in required_digests(v) {
             let at = repo.at_digest(&digest).to_string();
             for (i, g) in gates.iter().enumerate() {
-                let (status, detail) = match known.get(&(at.clone(), i)) {
-                    Some(found) => found.clone(),
-                    None => {
-                        let found = gate::check(tool, g, &at, http)?;
-                        known.insert((at.clone(), i), found.clone());
-                        found
-                    }
-                };
+                let (status, detail) = answers.ask(&at, i, || gate::check(tool, g, &at, http))?;
                 if status != Status::Valid {
                     v.problems.push(format!(
-                        "{of} ({}) is {} signed by {g}{}",
+                        "{of} ({}) is {}",
                         crate::digest::short(&digest),
-                        match status {
-                            Status::Missing => "not",
-                            _ => "not validly",
-                        },
-                        detail
-                            .as_deref()
-                            .map(|d| format!(": {d}"))
-                            .unwrap_or_default()
+                        not_done(&status, "signed", g, detail.as_deref())
                     ));
                 }
                 v.signatures.push(SignatureCheck {
@@ -81,6 +67,42 @@ pub fn check_all<'v>(
         }
     }
     Ok(())
+}
+
+/// cosign's answers, asked once per (reference at digest, gate): a digest several
+/// verdicts share (check's uses of one image) costs one cosign run per gate.
+#[derive(Default)]
+pub(super) struct Answers(HashMap<(String, usize), (Status, Option<String>)>);
+
+impl Answers {
+    /// The answer for `at` and the gate at index `gate`, asking `ask` the first time.
+    pub(super) fn ask(
+        &mut self,
+        at: &str,
+        gate: usize,
+        ask: impl FnOnce() -> Result<(Status, Option<String>), SignError>,
+    ) -> Result<(Status, Option<String>), SignError> {
+        let key = (at.to_string(), gate);
+        if let Some(found) = self.0.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = ask()?;
+        self.0.insert(key, found.clone());
+        Ok(found)
+    }
+}
+
+/// How a status other than valid reads after "is": `not signed by G` or `not validly
+/// signed by G: cosign's detail` (`verb`: signed, attested).
+pub(super) fn not_done(status: &Status, verb: &str, g: &Gate, detail: Option<&str>) -> String {
+    format!(
+        "{} {verb} by {g}{}",
+        match status {
+            Status::Missing => "not",
+            _ => "not validly",
+        },
+        detail.map(|d| format!(": {d}")).unwrap_or_default()
+    )
 }
 
 /// cosign, when `gates` asks for signatures, after checking each key file named is one
@@ -104,4 +126,50 @@ pub fn prepare(gates: &[Gate]) -> anyhow::Result<Option<Cosign>> {
         }
     }
     Ok(Some(Cosign::find()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosign_is_asked_once_per_digest_and_gate() {
+        let mut answers = Answers::default();
+        let mut asked = 0;
+        for (at, gate) in [
+            ("r@sha256:a", 0),
+            ("r@sha256:a", 0),
+            ("r@sha256:a", 1),
+            ("r@sha256:b", 0),
+        ] {
+            let (status, _) = answers
+                .ask(at, gate, || {
+                    asked += 1;
+                    Ok((Status::Missing, None))
+                })
+                .unwrap();
+            assert_eq!(status, Status::Missing);
+        }
+        assert_eq!(asked, 3, "the second (r@sha256:a, 0) is the first answer");
+    }
+
+    #[test]
+    fn a_status_other_than_valid_reads_after_is() {
+        let g = Gate::Key {
+            key: "k.pub".into(),
+        };
+        assert_eq!(
+            not_done(&Status::Missing, "signed", &g, None),
+            format!("not signed by {g}")
+        );
+        assert_eq!(
+            not_done(
+                &Status::Invalid,
+                "attested",
+                &g,
+                Some("no matching signatures")
+            ),
+            format!("not validly attested by {g}: no matching signatures")
+        );
+    }
 }
