@@ -94,17 +94,7 @@ fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
         quoted.join(" "),
         words[cword],
     );
-    let out = std::process::Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", &program])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
+    completions_printed(&program)
 }
 
 #[test]
@@ -235,17 +225,7 @@ fn bash_completes_in(
         script.display(),
         quoted.join(" "),
     );
-    let out = std::process::Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", &program])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
+    completions_printed(&program)
 }
 
 #[test]
@@ -297,4 +277,20 @@ fn bash_completes_service_arch_after_the_colon_bash_split_at() {
         "lambda:",
     );
     assert_eq!(offered, ["lambda:amd64", "lambda:arm64"]);
+}
+
+/// Runs `program` (which sources the script and calls `_mpbuild`) in a bash without
+/// start-up files: the lines it printed, COMPREPLY one per line.
+fn completions_printed(program: &str) -> Vec<String> {
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", program])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
