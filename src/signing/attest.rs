@@ -23,25 +23,10 @@ pub fn attest_args(
     insecure: bool,
 ) -> Vec<String> {
     let mut args = vec!["attest".to_string(), "--yes".to_string()];
-    match signer {
-        Signer::Key { path, .. } => {
-            args.push(format!("--key={}", path.display()));
-            args.push("--tlog-upload=false".into());
-        }
-        Signer::Kms { uri } => {
-            args.push(format!("--key={uri}"));
-            args.push("--tlog-upload=false".into());
-        }
-        Signer::Keyless => {}
-    }
+    args.extend(super::sign::key_flags(signer));
     args.push(format!("--type={predicate_type}"));
     args.push("--predicate=-".into());
-    if insecure {
-        args.push("--allow-insecure-registry".into());
-        args.push("--allow-http-registry".into());
-    }
-    args.push("--".into());
-    args.push(reference.into());
+    super::sign::end_with(&mut args, insecure, [reference.to_string()]);
     args
 }
 

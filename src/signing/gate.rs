@@ -74,12 +74,7 @@ pub fn verify_args(gate: &Gate, reference: &str, insecure: bool) -> Vec<String> 
             args.push(format!("--certificate-oidc-issuer={issuer}"));
         }
     }
-    if insecure {
-        args.push("--allow-insecure-registry".into());
-        args.push("--allow-http-registry".into());
-    }
-    args.push("--".into());
-    args.push(reference.into());
+    super::sign::end_with(&mut args, insecure, [reference.to_string()]);
     args
 }
 

@@ -20,24 +20,35 @@ pub struct Signing<'a> {
 /// among them.
 pub fn sign_args(signer: &Signer, refs: &[String], insecure: bool) -> Vec<String> {
     let mut args = vec!["sign".to_string(), "--yes".to_string()];
-    match signer {
-        Signer::Key { path, .. } => {
-            args.push(format!("--key={}", path.display()));
-            args.push("--tlog-upload=false".into());
-        }
-        Signer::Kms { uri } => {
-            args.push(format!("--key={uri}"));
-            args.push("--tlog-upload=false".into());
-        }
-        Signer::Keyless => {}
-    }
+    args.extend(key_flags(signer));
+    end_with(&mut args, insecure, refs.iter().cloned());
+    args
+}
+
+/// How cosign signs with `signer`: a key file or KMS key without the transparency log;
+/// keyless, nothing (cosign's own flow).
+pub(super) fn key_flags(signer: &Signer) -> Vec<String> {
+    let key = match signer {
+        Signer::Key { path, .. } => path.display().to_string(),
+        Signer::Kms { uri } => uri.clone(),
+        Signer::Keyless => return Vec::new(),
+    };
+    vec![format!("--key={key}"), "--tlog-upload=false".into()]
+}
+
+/// The end of every cosign argv: the plain-HTTP flags when the registry is insecure,
+/// `--`, then the references.
+pub(super) fn end_with(
+    args: &mut Vec<String>,
+    insecure: bool,
+    refs: impl IntoIterator<Item = String>,
+) {
     if insecure {
         args.push("--allow-insecure-registry".into());
         args.push("--allow-http-registry".into());
     }
     args.push("--".into());
-    args.extend(refs.iter().cloned());
-    args
+    args.extend(refs);
 }
 
 /// What cosign's environment gets on top of mpbuild's: a key's password as
