@@ -26,7 +26,7 @@ pub fn attest_args(
     args.extend(super::sign::key_flags(signer));
     args.push(format!("--type={predicate_type}"));
     args.push("--predicate=-".into());
-    super::sign::end_with(&mut args, insecure, [reference.to_string()]);
+    super::tool::end_with(&mut args, insecure, [reference.to_string()]);
     args
 }
 

@@ -74,7 +74,7 @@ pub fn verify_args(gate: &Gate, reference: &str, insecure: bool) -> Vec<String> 
             args.push(format!("--certificate-oidc-issuer={issuer}"));
         }
     }
-    super::sign::end_with(&mut args, insecure, [reference.to_string()]);
+    super::tool::end_with(&mut args, insecure, [reference.to_string()]);
     args
 }
 

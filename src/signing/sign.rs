@@ -21,7 +21,7 @@ pub struct Signing<'a> {
 pub fn sign_args(signer: &Signer, refs: &[String], insecure: bool) -> Vec<String> {
     let mut args = vec!["sign".to_string(), "--yes".to_string()];
     args.extend(key_flags(signer));
-    end_with(&mut args, insecure, refs.iter().cloned());
+    super::tool::end_with(&mut args, insecure, refs.iter().cloned());
     args
 }
 
@@ -34,21 +34,6 @@ pub(super) fn key_flags(signer: &Signer) -> Vec<String> {
         Signer::Keyless => return Vec::new(),
     };
     vec![format!("--key={key}"), "--tlog-upload=false".into()]
-}
-
-/// The end of every cosign argv: the plain-HTTP flags when the registry is insecure,
-/// `--`, then the references.
-pub(super) fn end_with(
-    args: &mut Vec<String>,
-    insecure: bool,
-    refs: impl IntoIterator<Item = String>,
-) {
-    if insecure {
-        args.push("--allow-insecure-registry".into());
-        args.push("--allow-http-registry".into());
-    }
-    args.push("--".into());
-    args.extend(refs);
 }
 
 /// What cosign's environment gets on top of mpbuild's: a key's password as

@@ -182,6 +182,21 @@ pub fn check_version(found: &str) -> Result<(), SignError> {
     }
 }
 
+/// The end of every cosign argv: the plain-HTTP flags when the registry is insecure,
+/// `--`, then the references.
+pub(super) fn end_with(
+    args: &mut Vec<String>,
+    insecure: bool,
+    refs: impl IntoIterator<Item = String>,
+) {
+    if insecure {
+        args.push("--allow-insecure-registry".into());
+        args.push("--allow-http-registry".into());
+    }
+    args.push("--".into());
+    args.extend(refs);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
