@@ -23,7 +23,7 @@ pub struct BaseRef {
 /// Adds `reference` unless it is `scratch`, an earlier stage, or already listed.
 fn add(
     reference: &str,
-    line: usize,
+    at: &Logical,
     vars: &BTreeMap<String, String>,
     stages: &[String],
     out: &mut Vec<BaseRef>,
@@ -35,7 +35,7 @@ fn add(
     if is_stage(reference) {
         return;
     }
-    let (reference, unresolved) = match expand(reference, vars) {
+    let (reference, unresolved) = match expand(reference, vars, at.escape) {
         Ok(r) => (r, None),
         Err(name) => (
             reference.to_string(),
@@ -48,7 +48,7 @@ fn add(
     if !out.iter().any(|b| b.reference == reference) {
         out.push(BaseRef {
             reference,
-            line,
+            line: at.line,
             unresolved,
         });
     }
@@ -60,8 +60,8 @@ pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec
     let mut stages: Vec<String> = Vec::new();
     let mut out: Vec<BaseRef> = Vec::new();
     let mut seen_from = false;
-    for Logical { line, text } in logical_lines(dockerfile) {
-        let mut words = text.split_whitespace();
+    for l in logical_lines(dockerfile) {
+        let mut words = l.text.split_whitespace();
         let Some(instr) = words.next() else { continue };
         let rest: Vec<&str> = words.collect();
         match instr.to_ascii_uppercase().as_str() {
@@ -81,7 +81,7 @@ pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec
                     .filter(|w| !w.starts_with("--"))
                     .collect();
                 if let Some(image) = args.first() {
-                    add(image, line, &globals, &stages, &mut out);
+                    add(image, &l, &globals, &stages, &mut out);
                 }
                 if args.len() >= 3 && args[1].eq_ignore_ascii_case("as") {
                     stages.push(args[2].to_ascii_lowercase());
@@ -99,7 +99,7 @@ pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec
                         })
                     });
                     if let Some(from) = from {
-                        add(&from, line, &globals, &stages, &mut out);
+                        add(&from, &l, &globals, &stages, &mut out);
                     }
                 }
             }
@@ -172,6 +172,29 @@ mod tests {
         assert_eq!(
             refs(df, &[]),
             vec![("alpine".into(), None), ("busybox:1".into(), None)]
+        );
+    }
+
+    /// BuildKit runs its shell lexer on `FROM`'s base name (dockerfile2llb's
+    /// `ProcessWordWithMatches(st.BaseName, globalArgs)`): `\\$` is a literal `$`, quotes
+    /// go, and `# escape=`` ` `` makes the backtick the escape and a backslash text.
+    #[test]
+    fn escapes_and_quotes_as_buildkit_reads_from() {
+        let df = "ARG TAG=3.20\nFROM alpine:\\${TAG}\nFROM \"busybox:$TAG\"\n";
+        assert_eq!(
+            refs(df, &[]),
+            vec![
+                ("alpine:${TAG}".into(), None),
+                ("busybox:3.20".into(), None)
+            ]
+        );
+        let df = "# escape=`\nARG TAG=3.20\nFROM alpine:`${TAG}\nFROM busybox:\\$TAG\n";
+        assert_eq!(
+            refs(df, &[]),
+            vec![
+                ("alpine:${TAG}".into(), None),
+                ("busybox:\\3.20".into(), None)
+            ]
         );
     }
 

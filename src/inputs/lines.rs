@@ -7,6 +7,9 @@
 pub struct Logical {
     pub line: usize,
     pub text: String,
+    /// The file's escape character (`\\`, or `` ` `` under `# escape=`` ` ``), which
+    /// the variable expander reads too.
+    pub escape: char,
 }
 
 /// Logical lines: parser directives and comments dropped, continuation lines joined
@@ -58,6 +61,7 @@ pub fn logical_lines(text: &str) -> Vec<Logical> {
         let entry = current.get_or_insert_with(|| Logical {
             line: i + 1,
             text: String::new(),
+            escape,
         });
         if !entry.text.is_empty() {
             entry.text.push(' ');

@@ -184,7 +184,11 @@ fn variables(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn stage_platform(flag: Option<&str>, globals: &BTreeMap<String, String>) -> StagePlatform {
+fn stage_platform(
+    flag: Option<&str>,
+    globals: &BTreeMap<String, String>,
+    escape: char,
+) -> StagePlatform {
     let Some(v) = flag else {
         return StagePlatform::Target;
     };
@@ -195,7 +199,7 @@ fn stage_platform(flag: Option<&str>, globals: &BTreeMap<String, String>) -> Sta
     if !vars.is_empty() && vars.iter().all(|n| n.starts_with("TARGET")) {
         return StagePlatform::Target;
     }
-    match expand(v, globals).map(|e| Platform::parse(&e)) {
+    match expand(v, globals, escape).map(|e| Platform::parse(&e)) {
         Ok(Ok(p)) => StagePlatform::Fixed(p),
         _ => StagePlatform::Unknown(v.to_string()),
     }
@@ -288,7 +292,7 @@ fn from_stage(
     let written = args.first().copied().unwrap_or_default();
     let name = (args.len() >= 3 && args[1].eq_ignore_ascii_case("as"))
         .then(|| args[2].to_ascii_lowercase());
-    let expanded = expand(written, globals).unwrap_or_else(|_| written.to_string());
+    let expanded = expand(written, globals, l.escape).unwrap_or_else(|_| written.to_string());
     let earlier = stages_before(stages);
     let base = if expanded.eq_ignore_ascii_case("scratch") {
         Base::Scratch
@@ -305,7 +309,7 @@ fn from_stage(
     Stage {
         index: stages.len(),
         name,
-        platform: stage_platform(platform_flag.as_deref(), globals),
+        platform: stage_platform(platform_flag.as_deref(), globals, l.escape),
         platform_flag,
         instructions: vec![Instruction {
             keyword: "FROM".into(),

@@ -119,3 +119,17 @@ fn heredocs_continuations_and_escape() {
     assert_eq!(d.stages[0].name.as_deref(), Some("b"));
     assert_eq!(d.stages[0].instructions[1].text, "RUN x y");
 }
+
+/// A stage `FROM` another by a word BuildKit's lexer reads: quotes go, `\\$` is a
+/// literal `$`, and under `# escape=`` ` `` the backtick escapes.
+#[test]
+fn from_reads_quotes_and_the_files_escape_character() {
+    let d = parse(
+        "ARG S=b\nFROM a AS b\nFROM \"$S\"\nFROM \\$S\n",
+        &BTreeMap::new(),
+    );
+    assert_eq!(d.stages[1].base, Base::Stage(0));
+    assert_eq!(d.stages[2].base, Base::Image("$S".into()));
+    let d = parse("# escape=`\nFROM a AS b\nFROM `b\n", &BTreeMap::new());
+    assert_eq!(d.stages[1].base, Base::Stage(0));
+}
