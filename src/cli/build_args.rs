@@ -1,5 +1,5 @@
 //! The options of the commands that plan, build and push: `plan`, `build`, `push`,
-//! `merge`, and the kinds they share (progress, `--deep`).
+//! `merge`, and the kinds they share (progress, `--deep`, the report's destinations).
 
 use std::path::PathBuf;
 
@@ -67,6 +67,16 @@ pub struct PushArgs {
     /// With --platform: write one record per image and platform into DIR for `merge`.
     #[arg(long, value_name = "DIR")]
     pub digests_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Where `push` and `merge` put their report: stdout (text or JSON), the JSON also to a
+/// file, the markdown summary to another.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// The report on stdout as text or JSON (progress stays on stderr).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -78,8 +88,6 @@ pub struct PushArgs {
     /// when GitHub Actions sets it.
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -103,17 +111,8 @@ pub struct MergeArgs {
     pub deep: Option<DeepArg>,
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressArg,
-    /// The report on stdout as text or JSON.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
-    /// Also write the JSON report to FILE (written on failure too).
-    #[arg(long, value_name = "FILE")]
-    pub metadata_file: Option<PathBuf>,
-    /// Append the run's markdown summary (image, platform, digest, native or emulated,
-    /// time, smoke run, tags moved or why not) to FILE; default $GITHUB_STEP_SUMMARY
-    /// when GitHub Actions sets it.
-    #[arg(long, value_name = "FILE")]
-    pub summary: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

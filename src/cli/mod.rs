@@ -10,7 +10,7 @@ mod kinds;
 pub mod project_options;
 mod registry_args;
 
-pub use build_args::{BuildArgs, MergeArgs, PlanArgs, PushArgs};
+pub use build_args::{BuildArgs, MergeArgs, PlanArgs, PushArgs, ReportArgs};
 pub use help::ENVIRONMENT_HELP;
 use help::*;
 pub use kinds::{ColorArg, DeepArg, DriverArg, Format, PlanFormat, ProgressArg};

@@ -58,12 +58,5 @@ pub fn run(s: &Settings, args: &MergeArgs) -> anyhow::Result<Code> {
         smoke: &smoke,
         sign: signing.as_ref(),
     });
-    output::finish(
-        report,
-        "merge",
-        args.format,
-        args.metadata_file.as_deref(),
-        args.summary.as_deref(),
-        &ui,
-    )
+    output::finish(report, "merge", &args.report, &ui)
 }

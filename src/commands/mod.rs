@@ -106,8 +106,8 @@ fn json_command(command: &Command) -> Option<&'static str> {
         Command::Targets(a) => json(a.format, "targets"),
         Command::Verify(a) => json(a.format, "verify"),
         Command::Check(a) => json(a.format, "check"),
-        Command::Push(a) => json(a.format, "push"),
-        Command::Merge(a) => json(a.format, "merge"),
+        Command::Push(a) => json(a.report.format, "push"),
+        Command::Merge(a) => json(a.report.format, "merge"),
         Command::Build(a) => json(a.format, "build"),
         Command::Mirror(a) => json(a.format, "mirror"),
         Command::Doctor(a) => json(a.format, "doctor"),
@@ -120,8 +120,8 @@ fn json_command(command: &Command) -> Option<&'static str> {
 /// `push`'s or `merge`'s `--metadata-file`, which holds a document whatever happened.
 fn metadata_file(command: &Command) -> Option<(&'static str, std::path::PathBuf)> {
     match command {
-        Command::Push(a) => a.metadata_file.clone().map(|p| ("push", p)),
-        Command::Merge(a) => a.metadata_file.clone().map(|p| ("merge", p)),
+        Command::Push(a) => a.report.metadata_file.clone().map(|p| ("push", p)),
+        Command::Merge(a) => a.report.metadata_file.clone().map(|p| ("merge", p)),
         _ => None,
     }
 }

@@ -6,21 +6,14 @@
 use std::path::Path;
 
 use crate::buildx::Ui;
-use crate::cli::Format;
+use crate::cli::{Format, ReportArgs};
 use crate::exit::Code;
 use crate::pipeline::{PushReport, report};
 use crate::printer::Printer;
 
 /// Prints `rep` — and, when an error stopped the run, that error — and returns the exit
 /// code (worked out once, here: the JSON document says it too).
-pub fn finish(
-    rep: PushReport,
-    command: &str,
-    format: Format,
-    metadata_file: Option<&Path>,
-    summary: Option<&Path>,
-    ui: &Ui,
-) -> anyhow::Result<Code> {
+pub fn finish(rep: PushReport, command: &str, to: &ReportArgs, ui: &Ui) -> anyhow::Result<Code> {
     let code = match &rep.failure {
         None => Code::Ok,
         Some(f) => match &f.error {
@@ -30,7 +23,7 @@ pub fn finish(
         },
     };
     let json = rep.render_json(command, code.as_i32());
-    if let Some(path) = metadata_file {
+    if let Some(path) = &to.metadata_file {
         std::fs::write(path, format!("{json}\n")).map_err(|e| {
             crate::exit::UsageError::new(format!(
                 "cannot write the metadata file {}: {e}",
@@ -38,7 +31,7 @@ pub fn finish(
             ))
         })?;
     }
-    if let Some(path) = crate::summary::target(summary, &|k| std::env::var(k).ok()) {
+    if let Some(path) = crate::summary::target(to.summary.as_deref(), &|k| std::env::var(k).ok()) {
         let doc = serde_json::from_str(&json).unwrap_or_default();
         if let Err(e) = crate::summary::append(&path, &crate::summary::markdown(&doc)) {
             // The summary is a courtesy: the run's result and exit code stand.
@@ -51,7 +44,7 @@ pub fn finish(
     // stdout carries the result: the report of a run that moved its tags, or the JSON
     // document. What a failed run checked (verdicts, smoke runs) is part of its error.
     let printer = ui.printer();
-    match format {
+    match to.format {
         Format::Json => printer.json(&json),
         Format::Text if printer.quiet() => {}
         Format::Text if rep.failure.is_some() => crate::err!(printer, "{}", rep.render_text()),

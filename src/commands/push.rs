@@ -80,8 +80,7 @@ pub fn run(s: &Settings, args: &PushArgs) -> anyhow::Result<Code> {
     // This run's directory goes now, whatever happened (also after Ctrl-C): the OCI
     // layouts in it are in the registry or of no use.
     drop(run);
-    let (metadata, summary) = (args.metadata_file.as_deref(), args.summary.as_deref());
-    output::finish(report, "push", args.format, metadata, summary, &ui)
+    output::finish(report, "push", &args.report, &ui)
 }
 
 /// Signing made ready before anything is built (cosign, the key and its password, or
