@@ -84,3 +84,53 @@ fn check_writes_one_summary_row_per_reference() {
     );
     assert_eq!(md, expected);
 }
+
+/// With `--pin`, a column says what was written in each reference's place (the pinned
+/// reference, that it already names a digest, or why it was not pinned) and a line
+/// under the table how many references in which files; a check that fails wrote
+/// nothing, and says so. Without `--pin` the column is not there (the test above).
+#[test]
+fn check_pin_adds_what_it_wrote_to_the_summary() {
+    let (reg, _, solo) = registry();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let r = &reg.addr;
+    let files = [
+        deployment("web", "arm64", &format!("{r}/team/app:v1")),
+        deployment("worker", "amd64", &format!("{r}/team/solo@{solo}")),
+    ];
+    std::fs::write(p.join("deploy.yaml"), files.join("---\n")).unwrap();
+    std::fs::write(
+        p.join("compose.yaml"),
+        format!(
+            "services:\n  api:\n    image: ${{API:-{r}/team/app:v1}}\n    platform: linux/amd64\n"
+        ),
+    )
+    .unwrap();
+    let args = [
+        "deploy.yaml",
+        "compose.yaml",
+        "--pin",
+        "--summary",
+        "summary.md",
+    ];
+    let out = check(p, &args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // It did write what the summary says.
+    let pinned = std::fs::read_to_string(p.join("deploy.yaml")).unwrap();
+    assert!(
+        pinned.contains(&format!("image: {r}/team/app:v1@sha256:")),
+        "{pinned}"
+    );
+
+    // A failing check: --pin writes nothing.
+    std::fs::write(
+        p.join("bad.yaml"),
+        deployment("bad", "arm64", &format!("{r}/team/solo@{solo}")),
+    )
+    .unwrap();
+    let out = check(p, &["bad.yaml", "--pin", "--summary", "summary.md"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let md = std::fs::read_to_string(p.join("summary.md")).unwrap();
+    insta::assert_snapshot!(md.replace(r.as_str(), "[REGISTRY]"));
+}

@@ -85,7 +85,8 @@ fn summarise(
         return;
     };
     let doc = serde_json::from_str(&report::render_json(report, pinned)).unwrap_or_default();
-    if let Err(e) = crate::summary::append(&path, &crate::summary::check::markdown(&doc)) {
+    if let Err(e) = crate::summary::append(&path, &crate::summary::check::markdown(&doc, args.pin))
+    {
         s.printer().labelled(
             "warning",
             &format!("cannot append the summary to {}: {e}", path.display()),

@@ -1,7 +1,8 @@
 //! `check`'s job summary: its JSON document (what `check --format json` prints) as
 //! markdown — one row per image reference in the deployment files: where it is written
 //! (`FILE:LINE`), the reference, the digest it resolved to, the platforms its workload
-//! needs and those the image holds, and the verdict (ok, or every problem found).
+//! needs and those the image holds, and the verdict (ok, or every problem found); with
+//! `--pin`, what it wrote in each reference's place (or why not).
 
 use std::fmt::Write as _;
 
@@ -9,8 +10,9 @@ use serde_json::Value;
 
 use super::cells::{cell, code, short_digest};
 
-/// The summary of one `check` document.
-pub fn markdown(doc: &Value) -> String {
+/// The summary of one `check` document; `pin` when `--pin` was given (its `pin` field
+/// is there only when every reference passed and `--pin` ran).
+pub fn markdown(doc: &Value, pin: bool) -> String {
     let mut out = String::new();
     let result = doc["result"].as_str().unwrap_or("error");
     let _ = writeln!(out, "### mpbuild check: {result}\n");
@@ -35,15 +37,17 @@ pub fn markdown(doc: &Value) -> String {
         parts.join(", ")
     );
     out.push_str(
-        "| deployment file | image | digest | platforms needed | platforms found | verdict |\n",
+        "| deployment file | image | digest | platforms needed | platforms found | verdict |",
     );
-    out.push_str("| --- | --- | --- | --- | --- | --- |\n");
+    out.push_str(if pin { " pinned |\n" } else { "\n" });
+    out.push_str("| --- | --- | --- | --- | --- | --- |");
+    out.push_str(if pin { " --- |\n" } else { "\n" });
     let refs = doc["references"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or(&[]);
     for r in refs {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
             cell(r["at"].as_str().unwrap_or_default()),
@@ -53,9 +57,17 @@ pub fn markdown(doc: &Value) -> String {
             found(r),
             verdict(r)
         );
+        if pin {
+            let _ = write!(out, " {} |", pinned(r, &doc["pin"]));
+        }
+        out.push('\n');
     }
     if refs.is_empty() {
-        out.push_str("| — | — | — | — | — | no image reference found |\n");
+        out.push_str("| — | — | — | — | — | no image reference found |");
+        out.push_str(if pin { " — |\n" } else { "\n" });
+    }
+    if pin {
+        out.push_str(&pin_line(&doc["pin"]));
     }
     for s in doc["skipped"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
         let _ = writeln!(
@@ -139,4 +151,59 @@ fn verdict(r: &Value) -> String {
         let _ = write!(out, ": {}", problems.join("<br>"));
     }
     out
+}
+
+/// What `--pin` wrote in `r`'s place: the pinned reference, why it was not, or that it
+/// already names a digest; `—` when `--pin` did not run.
+fn pinned(r: &Value, outcome: &Value) -> String {
+    let at = &r["at"];
+    let reference = &r["reference"];
+    let list = |k: &str| outcome[k].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if let Some(p) = list("pinned")
+        .iter()
+        .find(|p| p["at"] == *at && p["from"] == *reference)
+    {
+        return code(p["to"].as_str().unwrap_or_default());
+    }
+    if let Some(n) = list("not_pinned")
+        .iter()
+        .find(|n| n["at"] == *at && n["reference"] == *reference)
+    {
+        return format!(
+            "not pinned: {}",
+            cell(n["why"].as_str().unwrap_or_default())
+        );
+    }
+    let by_digest = reference.as_str().is_some_and(|s| s.contains("@sha256:"));
+    if outcome.is_object() && by_digest {
+        "already by digest".into()
+    } else {
+        "—".into()
+    }
+}
+
+/// The line under the table: how many references `--pin` wrote into how many files, or
+/// why it wrote nothing.
+fn pin_line(outcome: &Value) -> String {
+    if !outcome.is_object() {
+        return "\n`--pin` wrote nothing: every reference must pass first.\n".into();
+    }
+    let pinned = outcome["pinned"].as_array().map_or(0, Vec::len);
+    let files = strings(&outcome["files"]);
+    let not_pinned = outcome["not_pinned"].as_array().map_or(0, Vec::len);
+    match (pinned, not_pinned) {
+        (0, 0) => {
+            return "\n`--pin`: nothing to pin, every reference already names its digest.\n".into();
+        }
+        (0, n) => {
+            return format!("\n`--pin` wrote nothing: {n} reference(s) could not be pinned.\n");
+        }
+        _ => {}
+    }
+    let files: Vec<String> = files.iter().map(|f| cell(f)).collect();
+    format!(
+        "\n`--pin` pinned {pinned} reference(s) in {} file(s): {}.\n",
+        files.len(),
+        files.join(", ")
+    )
 }
