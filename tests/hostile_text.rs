@@ -167,15 +167,144 @@ fn live_markdown(row: &str) -> Vec<char> {
     live
 }
 
+/// What a reader of the rendered markdown sees as text: code spans left out (GFM links
+/// nothing in them), backslash escapes and character references read as the
+/// characters they stand for — github.com links addresses in that text too.
+fn rendered_text(md: &str) -> String {
+    let chars: Vec<char> = md.chars().collect();
+    let mut text = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if i + 1 < chars.len() && chars[i + 1].is_ascii_punctuation() => {
+                text.push(chars[i + 1]);
+                i += 2;
+            }
+            '`' => {
+                let run = chars[i..].iter().take_while(|c| **c == '`').count();
+                let fence: String = "`".repeat(run);
+                let rest: String = chars[i + run..].iter().collect();
+                let close = rest.match_indices(&fence).find(|(at, _)| {
+                    !rest[..*at].ends_with('`') && !rest[at + run..].starts_with('`')
+                });
+                match close {
+                    Some((at, _)) => {
+                        text.push(' ');
+                        i += run + rest[..at].chars().count() + run;
+                    }
+                    None => {
+                        text.push_str(&fence);
+                        i += run;
+                    }
+                }
+            }
+            '&' => {
+                let rest: String = chars[i..].iter().take(12).collect();
+                let entity = rest.split_once(';').map(|(e, _)| e);
+                let decoded = entity.and_then(|e| match e {
+                    "&amp" => Some('&'),
+                    "&lt" => Some('<'),
+                    "&gt" => Some('>'),
+                    "&quot" => Some('"'),
+                    _ => e
+                        .strip_prefix("&#x")
+                        .or_else(|| e.strip_prefix("&#X"))
+                        .map(|h| u32::from_str_radix(h, 16))
+                        .or_else(|| e.strip_prefix("&#").map(str::parse))
+                        .and_then(Result::ok)
+                        .and_then(char::from_u32),
+                });
+                match (entity, decoded) {
+                    (Some(e), Some(c)) => {
+                        text.push(c);
+                        i += e.chars().count() + 1;
+                    }
+                    _ => {
+                        text.push('&');
+                        i += 1;
+                    }
+                }
+            }
+            c => {
+                text.push(c);
+                i += 1;
+            }
+        }
+    }
+    text
+}
+
+/// Bare addresses GitHub would link in `md` (GFM's "Autolinks (extension)": `www.` and
+/// a domain, `SCHEME://` and a domain, `name@domain.tld`), found in its rendered text;
+/// each as the word it is in.
+fn bare_autolinks(md: &str) -> Vec<String> {
+    let text: Vec<char> = rendered_text(md).chars().collect();
+    let domain = |k: usize| text.get(k).is_some_and(|c| c.is_alphanumeric());
+    let mut found = Vec::new();
+    for i in 0..text.len() {
+        let lower = |k: usize| text.get(k).map(char::to_ascii_lowercase);
+        let scheme = text[i] == ':'
+            && i > 0
+            && text[i - 1].is_ascii_alphabetic()
+            && lower(i + 1) == Some('/')
+            && lower(i + 2) == Some('/')
+            && domain(i + 3);
+        let www =
+            (0..3).all(|k| lower(i + k) == Some('w')) && lower(i + 3) == Some('.') && domain(i + 4);
+        let email = text[i] == '@'
+            && i > 0
+            && text[i - 1].is_alphanumeric()
+            && domain(i + 1)
+            && text[i + 1..]
+                .iter()
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                .any(|c| *c == '.');
+        if scheme || www || email {
+            let start = text[..i]
+                .iter()
+                .rposition(|c| c.is_whitespace())
+                .map_or(0, |p| p + 1);
+            let end = text[i..]
+                .iter()
+                .position(|c| c.is_whitespace())
+                .map_or(text.len(), |p| i + p);
+            found.push(text[start..end].iter().collect());
+        }
+    }
+    found
+}
+
+#[test]
+fn the_scanner_finds_bare_addresses_escaped_or_not() {
+    let links = bare_autolinks(
+        "| a www.x.example | \\(https\\://e.example/p\\) | ftp&#58;//h.example | u@m.example |",
+    );
+    assert_eq!(
+        links,
+        [
+            "www.x.example",
+            "(https://e.example/p)",
+            "ftp://h.example",
+            "u@m.example"
+        ]
+    );
+    // Code spans, words and a reference by digest are none.
+    let none = bare_autolinks("`https://x.example` www, a: //b, r.example/app@sha256:ab");
+    assert_eq!(none, Vec::<String>::new());
+}
+
 #[test]
 fn a_deployment_file_cannot_write_markdown_into_checks_summary() {
     let dir = tempfile::tempdir().unwrap();
     let image = "Bad`**ok** [login](https://evil.example)![t](https://evil.example/t.png)";
-    let file = "d[ep](x).yaml";
+    // GitHub would link both addresses in the name as they are.
+    let file = "d[ep](www.evil.example)a@mail.example.yaml";
+    // A workload with no image is listed under the table with its name.
+    let login = "https://evil.example/login";
     std::fs::write(
         dir.path().join(file),
         format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n    - name: c\n      image: \"{image}\"\n"
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n    - name: c\n      image: \"{image}\"\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: \"{login}\"}}\nspec:\n  containers:\n    - name: c\n"
         ),
     )
     .unwrap();
@@ -200,8 +329,12 @@ fn a_deployment_file_cannot_write_markdown_into_checks_summary() {
         .find(|l| l.contains(".yaml:7 |"))
         .unwrap_or_else(|| panic!("no row: {md}"));
     let cells: Vec<&str> = row.split(" | ").collect();
-    // The file name escaped; the reference in code, fenced by two backticks, exactly.
-    assert_eq!(cells[0], r"| d\[ep\]\(x\).yaml:7", "{row}");
+    // The file name escaped, a word joiner in each address; the reference in code,
+    // fenced by two backticks, exactly.
+    assert_eq!(
+        cells[0], "| d\\[ep\\]\\(www\u{2060}.evil.example\\)a@\u{2060}mail.example.yaml:7",
+        "{row}"
+    );
     assert_eq!(cells[1], format!("``{image}``"), "{row}");
     // Nothing left for a renderer: no link, image, emphasis or entity. mpbuild's
     // own bold verdict is the only markdown.
@@ -210,4 +343,11 @@ fn a_deployment_file_cannot_write_markdown_into_checks_summary() {
     let mut rest = cells[..cells.len() - 1].join(" | ");
     rest.push_str(own);
     assert_eq!(live_markdown(&rest), Vec::<char>::new(), "{row}");
+    // No address GitHub would link, in the table or under it (the workload's name).
+    let skipped = md
+        .lines()
+        .find(|l| l.starts_with("Not checked:"))
+        .unwrap_or_else(|| panic!("no line for the workload without an image: {md}"));
+    assert!(skipped.contains("evil.example/login"), "{skipped}");
+    assert_eq!(bare_autolinks(&md), Vec::<String>::new(), "{md}");
 }

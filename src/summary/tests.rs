@@ -122,7 +122,19 @@ fn hostile_text_renders_as_typed_in_plain_cells_and_code() {
     assert_eq!(
         cell(evil),
         r"Bad\`\*\*ok\*\* \[login\]\(https://evil.example\)\!\[t\]\(x.png\) &amp;amp; \_i\_ \~s\~ \\"
+            .replace("https:", "https:\u{2060}")
     );
+    // Bare addresses GitHub would link get a word joiner in their trigger: the text
+    // reads the same, no address is whole. A reference's `@sha256:` is no address.
+    let wj = '\u{2060}';
+    assert_eq!(
+        cell("https://evil.example/x FTP://h.example www.evil.example WWW.e.x a@mail.example"),
+        format!(
+            "https:{wj}//evil.example/x FTP:{wj}//h.example www{wj}.evil.example WWW{wj}.e.x a@{wj}mail.example"
+        )
+    );
+    assert_eq!(cell("r.example/app@sha256:abc"), "r.example/app@sha256:abc");
+    assert_eq!(cell("a: //x, www, w.x, @, x@y"), "a: //x, www, w.x, @, x@y");
     // At a line's start, no heading or list.
     assert_eq!(cell("# h"), r"\# h");
     assert_eq!(cell("- x"), r"\- x");
