@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::rc::Rc;
 
 use super::error::InspectError;
 
@@ -125,7 +126,7 @@ impl<R: Read> Read for Counting<R> {
 /// (Entry data is read by `index_layer` itself, with no budget.)
 struct Guard<R> {
     inner: R,
-    state: std::rc::Rc<GuardState>,
+    state: Rc<GuardState>,
 }
 
 #[derive(Default)]
@@ -160,6 +161,250 @@ impl<R: Read> Read for Guard<R> {
             st.budget.set(Some(b - n as u64));
         }
         Ok(n)
+    }
+}
+
+/// What the layers read so far keep: entries, and bytes of names and file heads.
+struct Kept {
+    entries: usize,
+    bytes: u64,
+}
+
+/// The errors of one layer: each names the layer, and says which limit tripped.
+struct LayerErrors {
+    layer: usize,
+    name: String,
+    limits: Limits,
+    state: Rc<GuardState>,
+}
+
+impl LayerErrors {
+    fn corrupt(&self, message: String) -> InspectError {
+        InspectError::Layer {
+            layer: self.layer,
+            name: self.name.clone(),
+            message,
+        }
+    }
+
+    /// An error the guard caused, in words; else the reader's own.
+    fn fail(&self, e: std::io::Error, what: &str) -> InspectError {
+        let limits = self.limits;
+        match self.state.tripped.get() {
+            Some(Trip::Layer) => self.corrupt(format!(
+                "it decompresses to more than {} bytes; refused without reading the rest",
+                limits.layer_bytes
+            )),
+            Some(Trip::Headers) => self.corrupt(format!(
+                "a tar entry's extended headers (PAX, GNU long name or link) exceed {} bytes; refused",
+                limits.header_bytes
+            )),
+            None if what.is_empty() => self.corrupt(e.to_string()),
+            None => self.corrupt(format!("{what}: {e}")),
+        }
+    }
+
+    /// Whether what is kept is still within the image's limits.
+    fn within(&self, kept: &Kept) -> Result<(), InspectError> {
+        let limits = self.limits;
+        if kept.entries > limits.entries {
+            Err(self.corrupt(format!(
+                "the image has more than {} files; refused without reading the rest",
+                limits.entries
+            )))
+        } else if kept.bytes > limits.index_bytes {
+            Err(self.corrupt(format!(
+                "the image's file names take more than {} bytes; refused without reading the rest",
+                limits.index_bytes
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The layer's tar stream: gzip or zstd by its media type or magic bytes, else as it is.
+fn decompressed<'r>(
+    raw: impl Read + 'r,
+    media_type: &str,
+    errors: &LayerErrors,
+) -> Result<Box<dyn Read + 'r>, InspectError> {
+    let mut buffered = std::io::BufReader::new(raw);
+    let magic = {
+        use std::io::BufRead;
+        buffered
+            .fill_buf()
+            .map_err(|e| errors.corrupt(e.to_string()))?
+            .to_vec()
+    };
+    Ok(
+        if media_type.ends_with("gzip") || magic.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::read::MultiGzDecoder::new(buffered))
+        } else if media_type.ends_with("zstd") || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Box::new(
+                zstd::stream::read::Decoder::new(buffered)
+                    .map_err(|e| errors.corrupt(e.to_string()))?,
+            )
+        } else {
+            Box::new(buffered)
+        },
+    )
+}
+
+/// Every entry of the tar stream into a layer index (the guard bounds what the tar
+/// reader reads between entries), then the stream read to its end so a verifying blob
+/// stream checks the digest.
+fn read_tar<R: Read>(
+    guard: Guard<R>,
+    errors: &LayerErrors,
+    kept: &mut Kept,
+) -> Result<LayerIndex, InspectError> {
+    let (limits, state) = (errors.limits, errors.state.clone());
+    let mut layer = LayerIndex::default();
+    let mut archive = tar::Archive::new(guard);
+    let mut entries = archive.entries().map_err(|e| errors.fail(e, ""))?;
+    loop {
+        state.budget.set(Some(limits.header_bytes + HEADER_SLACK));
+        let Some(entry) = entries.next() else { break };
+        state.budget.set(None);
+        let mut entry = entry.map_err(|e| errors.fail(e, "bad tar entry"))?;
+        let path = entry
+            .path()
+            .map_err(|e| errors.corrupt(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
+        let path = clean(&path);
+        let (dir, base) = match path.rsplit_once('/') {
+            Some((d, b)) => (d.to_string(), b.to_string()),
+            None => (String::new(), path.clone()),
+        };
+        let node = if base == ".wh..wh..opq" || base.starts_with(".wh.") {
+            None
+        } else {
+            Some(entry_node(&mut entry, errors)?)
+        };
+        // The rest of the entry's data, read here (not by the tar reader,
+        // whose reads between entries are bounded).
+        std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| errors.fail(e, ""))?;
+        match node {
+            None => whiteout(&mut layer, &path, dir, &base, errors, kept)?,
+            Some(node) => keep(&mut layer, path, node, errors, kept)?,
+        }
+    }
+    // Read to the end so a verifying blob stream checks the digest.
+    let mut rest = archive.into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| errors.fail(e, ""))?;
+    Ok(layer)
+}
+
+/// What an entry (not a whiteout) is: a file with its first bytes (all [`HEAD_BYTES`]
+/// for an ELF file or a script, else [`SHORT_HEAD`]), a directory, a link, or other.
+fn entry_node<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    errors: &LayerErrors,
+) -> Result<Node, InspectError> {
+    let kind = entry.header().entry_type();
+    let node = if kind.is_file() {
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        entry
+            .by_ref()
+            .take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| errors.fail(e, ""))?;
+        if !(head.starts_with(b"\x7fELF") || head.starts_with(b"#!")) {
+            head.truncate(SHORT_HEAD);
+            head.shrink_to_fit();
+        }
+        Node::File {
+            head,
+            size: entry.header().size().unwrap_or(0),
+            mode: entry.header().mode().unwrap_or(0),
+        }
+    } else if kind.is_dir() {
+        Node::Dir
+    } else if kind.is_symlink() {
+        let target = entry
+            .link_name()
+            .map_err(|e| errors.corrupt(e.to_string()))?
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Node::Symlink(target)
+    } else if kind.is_hard_link() {
+        let target = entry
+            .link_name()
+            .map_err(|e| errors.corrupt(e.to_string()))?
+            .map(|p| clean(&p.to_string_lossy()))
+            .unwrap_or_default();
+        Node::Hardlink(target)
+    } else {
+        Node::Other
+    };
+    Ok(node)
+}
+
+/// A whiteout: `.wh..wh..opq` makes its directory opaque, `.wh.NAME` hides NAME.
+fn whiteout(
+    layer: &mut LayerIndex,
+    path: &str,
+    dir: String,
+    base: &str,
+    errors: &LayerErrors,
+    kept: &mut Kept,
+) -> Result<(), InspectError> {
+    kept.entries += 1;
+    kept.bytes += path.len() as u64;
+    errors.within(kept)?;
+    if base == ".wh..wh..opq" {
+        layer.opaque.insert(dir);
+    } else {
+        let hidden = &base[".wh.".len()..];
+        let hidden = if dir.is_empty() {
+            hidden.to_string()
+        } else {
+            format!("{dir}/{hidden}")
+        };
+        layer.whiteouts.insert(hidden);
+    }
+    Ok(())
+}
+
+/// An entry kept in the layer's index, with the parent directories a tar may leave
+/// implicit (up to the first one already known: its own parents are known too).
+fn keep(
+    layer: &mut LayerIndex,
+    path: String,
+    node: Node,
+    errors: &LayerErrors,
+    kept: &mut Kept,
+) -> Result<(), InspectError> {
+    let mut p = parent(&path);
+    while let Some(d) = p {
+        if d.is_empty() || layer.entries.contains_key(d) {
+            break;
+        }
+        kept.entries += 1;
+        kept.bytes += d.len() as u64;
+        errors.within(kept)?;
+        layer.entries.insert(d.to_string(), Node::Dir);
+        p = parent(d);
+    }
+    let (name_cost, node_cost) = (path.len() as u64, cost(&node));
+    match layer.entries.insert(path, node) {
+        Some(old) => kept.bytes = kept.bytes - cost(&old) + node_cost,
+        None => {
+            kept.entries += 1;
+            kept.bytes += name_cost + node_cost;
+        }
+    }
+    errors.within(kept)
+}
+
+/// The bytes a node keeps besides its name: a file's head, a link's target.
+fn cost(node: &Node) -> u64 {
+    match node {
+        Node::File { head, .. } => head.len() as u64,
+        Node::Symlink(t) | Node::Hardlink(t) => t.len() as u64,
+        _ => 0,
     }
 }
 
@@ -198,200 +443,37 @@ impl<'a> Union<'a> {
         Ok(true)
     }
 
-    // long: one streaming pass over a layer: the decoder, the guard's limits and the
-    // closures that say which limit tripped share state with the tar loop; split, they would
-    // travel together as one struct anyway.
+    /// One streaming pass over layer `index`: decompressed, bounded by the guard, each
+    /// tar entry recorded; what it keeps counts against the image's limits.
     fn index_layer(&mut self, index: usize) -> Result<LayerIndex, InspectError> {
         let name = self.source.name(index);
-        let corrupt = |message: String| InspectError::Layer {
-            layer: index,
-            name: name.clone(),
-            message,
-        };
         let raw = self.source.open(index)?;
         let mut counting = Counting {
             inner: raw,
             count: 0,
         };
-        let mut layer = LayerIndex::default();
-        {
-            let mut buffered = std::io::BufReader::new(&mut counting);
-            let magic = {
-                use std::io::BufRead;
-                buffered
-                    .fill_buf()
-                    .map_err(|e| corrupt(e.to_string()))?
-                    .to_vec()
-            };
-            let media_type = self.source.media_type(index);
-            let decoded: Box<dyn Read> = if media_type.ends_with("gzip")
-                || magic.starts_with(&[0x1f, 0x8b])
-            {
-                Box::new(flate2::read::MultiGzDecoder::new(buffered))
-            } else if media_type.ends_with("zstd") || magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-                Box::new(
-                    zstd::stream::read::Decoder::new(buffered)
-                        .map_err(|e| corrupt(e.to_string()))?,
-                )
-            } else {
-                Box::new(buffered)
-            };
-            let limits = self.limits;
-            let state = std::rc::Rc::new(GuardState::default());
-            state.limit.set(limits.layer_bytes);
+        let state = Rc::new(GuardState::default());
+        state.limit.set(self.limits.layer_bytes);
+        let errors = LayerErrors {
+            layer: index,
+            name,
+            limits: self.limits,
+            state: state.clone(),
+        };
+        let mut kept = Kept {
+            entries: self.kept_entries,
+            bytes: self.kept_bytes,
+        };
+        let layer = {
+            let decoded = decompressed(&mut counting, self.source.media_type(index), &errors)?;
             let guard = Guard {
                 inner: decoded,
-                state: state.clone(),
+                state,
             };
-            // An error the guard caused, in words; else the reader's own.
-            let fail = |e: std::io::Error, what: &str| -> InspectError {
-                match state.tripped.get() {
-                    Some(Trip::Layer) => corrupt(format!(
-                        "it decompresses to more than {} bytes; refused without reading the rest",
-                        limits.layer_bytes
-                    )),
-                    Some(Trip::Headers) => corrupt(format!(
-                        "a tar entry's extended headers (PAX, GNU long name or link) exceed {} bytes; refused",
-                        limits.header_bytes
-                    )),
-                    None if what.is_empty() => corrupt(e.to_string()),
-                    None => corrupt(format!("{what}: {e}")),
-                }
-            };
-            let mut kept_entries = self.kept_entries;
-            let mut kept_bytes = self.kept_bytes;
-            let over = |entries: usize, bytes: u64| -> Option<InspectError> {
-                if entries > limits.entries {
-                    Some(corrupt(format!(
-                        "the image has more than {} files; refused without reading the rest",
-                        limits.entries
-                    )))
-                } else if bytes > limits.index_bytes {
-                    Some(corrupt(format!(
-                        "the image's file names take more than {} bytes; refused without reading the rest",
-                        limits.index_bytes
-                    )))
-                } else {
-                    None
-                }
-            };
-            let mut archive = tar::Archive::new(guard);
-            let mut entries = archive.entries().map_err(|e| fail(e, ""))?;
-            loop {
-                state.budget.set(Some(limits.header_bytes + HEADER_SLACK));
-                let Some(entry) = entries.next() else { break };
-                state.budget.set(None);
-                let mut entry = entry.map_err(|e| fail(e, "bad tar entry"))?;
-                let path = entry
-                    .path()
-                    .map_err(|e| corrupt(e.to_string()))?
-                    .to_string_lossy()
-                    .into_owned();
-                let path = clean(&path);
-                let (dir, base) = match path.rsplit_once('/') {
-                    Some((d, b)) => (d.to_string(), b.to_string()),
-                    None => (String::new(), path.clone()),
-                };
-                let kind = entry.header().entry_type();
-                let node = if base == ".wh..wh..opq" || base.starts_with(".wh.") {
-                    None
-                } else if kind.is_file() {
-                    let mut head = Vec::with_capacity(HEAD_BYTES);
-                    (&mut entry)
-                        .take(HEAD_BYTES as u64)
-                        .read_to_end(&mut head)
-                        .map_err(|e| fail(e, ""))?;
-                    if !(head.starts_with(b"\x7fELF") || head.starts_with(b"#!")) {
-                        head.truncate(SHORT_HEAD);
-                        head.shrink_to_fit();
-                    }
-                    Some(Node::File {
-                        head,
-                        size: entry.header().size().unwrap_or(0),
-                        mode: entry.header().mode().unwrap_or(0),
-                    })
-                } else if kind.is_dir() {
-                    Some(Node::Dir)
-                } else if kind.is_symlink() {
-                    let target = entry
-                        .link_name()
-                        .map_err(|e| corrupt(e.to_string()))?
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    Some(Node::Symlink(target))
-                } else if kind.is_hard_link() {
-                    let target = entry
-                        .link_name()
-                        .map_err(|e| corrupt(e.to_string()))?
-                        .map(|p| clean(&p.to_string_lossy()))
-                        .unwrap_or_default();
-                    Some(Node::Hardlink(target))
-                } else {
-                    Some(Node::Other)
-                };
-                // The rest of the entry's data, read here (not by the tar reader,
-                // whose reads between entries are bounded).
-                std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| fail(e, ""))?;
-                let cost = |node: &Node, name: &str| -> u64 {
-                    name.len() as u64
-                        + match node {
-                            Node::File { head, .. } => head.len() as u64,
-                            Node::Symlink(t) | Node::Hardlink(t) => t.len() as u64,
-                            _ => 0,
-                        }
-                };
-                let Some(node) = node else {
-                    kept_entries += 1;
-                    kept_bytes += path.len() as u64;
-                    if let Some(e) = over(kept_entries, kept_bytes) {
-                        return Err(e);
-                    }
-                    if base == ".wh..wh..opq" {
-                        layer.opaque.insert(dir);
-                    } else {
-                        let hidden = &base[".wh.".len()..];
-                        let hidden = if dir.is_empty() {
-                            hidden.to_string()
-                        } else {
-                            format!("{dir}/{hidden}")
-                        };
-                        layer.whiteouts.insert(hidden);
-                    }
-                    continue;
-                };
-                // Parent directories a tar may leave implicit (up to the first one
-                // already known: its own parents are known too).
-                let mut p = parent(&path);
-                while let Some(d) = p {
-                    if d.is_empty() || layer.entries.contains_key(d) {
-                        break;
-                    }
-                    kept_entries += 1;
-                    kept_bytes += d.len() as u64;
-                    if let Some(e) = over(kept_entries, kept_bytes) {
-                        return Err(e);
-                    }
-                    layer.entries.insert(d.to_string(), Node::Dir);
-                    p = parent(d);
-                }
-                let (name_cost, node_cost) = (path.len() as u64, cost(&node, ""));
-                match layer.entries.insert(path, node) {
-                    Some(old) => kept_bytes = kept_bytes - cost(&old, "") + node_cost,
-                    None => {
-                        kept_entries += 1;
-                        kept_bytes += name_cost + node_cost;
-                    }
-                }
-                if let Some(e) = over(kept_entries, kept_bytes) {
-                    return Err(e);
-                }
-            }
-            // Read to the end so a verifying blob stream checks the digest.
-            let mut rest = archive.into_inner();
-            std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| fail(e, ""))?;
-            self.kept_entries = kept_entries;
-            self.kept_bytes = kept_bytes;
-        }
+            read_tar(guard, &errors, &mut kept)?
+        };
+        self.kept_entries = kept.entries;
+        self.kept_bytes = kept.bytes;
         self.bytes_read += counting.count;
         Ok(layer)
     }

@@ -53,7 +53,7 @@ use serde::Serialize;
 use super::build::Tools;
 use super::candidate::Candidate;
 use crate::buildx::docker::RAWJSON;
-use crate::buildx::progress::{Event, MAX_LINE, Parser, State};
+use crate::buildx::progress::{Event, MAX_LINE, Parser, State, Step};
 use crate::buildx::watch::Watcher;
 use crate::buildx::{self, BuildError, Job, Ui};
 use crate::exit::Interrupted;
@@ -326,9 +326,6 @@ const STOPPED: u8 = 2;
 /// Runs the command in `reference` on `platform`. `Ok` with `ok: false` for a command
 /// that failed, timed out or printed the wrong thing; `Err` when the run could not be
 /// carried out (the image could not be resolved, the builder failed) or was interrupted.
-// long: one run from start to verdict: the temporary directory, the child and the
-// watcher (timeout, Ctrl-C) are alive together, and each way the run can end (passed,
-// wrong output, timed out, interrupted, the builder failed) reads what they left.
 pub fn run_one(
     tools: &Tools,
     runner: &Runner,
@@ -356,22 +353,88 @@ pub fn run_one(
         crate::shell::join(&spec.run),
         if native { "native" } else { "emulated" }
     ));
+    let run = watched_run(tools, &args, &full, &dir.0, spec.timeout())?;
+    if run.ended == STOPPED || crate::cancel::requested() {
+        return Err(Interrupted.into());
+    }
+    // The RUN step: the only one of the generated Dockerfile.
+    let run_step = run
+        .state
+        .steps
+        .iter()
+        .find(|(_, s)| is_run_step(&s.name))
+        .map(|(digest, s)| (digest.clone(), s.clone()));
+    let output = run_step
+        .as_ref()
+        .and_then(|(d, _)| run.logs.get(d))
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let mut result = SmokeResult {
+        image: image.to_string(),
+        reference: reference.to_string(),
+        platform: platform.to_string(),
+        ok: false,
+        exit_code: None,
+        duration_s: run.duration.as_secs_f64(),
+        native,
+        node,
+        output_tail: tail(&output, TAIL),
+        reason: None,
+        command: spec.run.clone(),
+    };
+    let step = run_step.as_ref().map(|(_, s)| s);
+    if let Ran::BuilderFailed = judge(&mut result, &run, step, &output, spec)? {
+        return Err(failure(
+            &full, &dir.0, image, platform, &run.state, run.status,
+        ));
+    }
+    ui.line(&format!(
+        "[{image}] smoke {platform}: {} in {:.1}s",
+        if result.ok {
+            "ok".to_string()
+        } else {
+            format!("FAILED ({})", result.reason.as_deref().unwrap_or("failed"))
+        },
+        result.duration_s
+    ));
+    Ok(result)
+}
+
+/// What a smoke build left when it ended: BuildKit's progress, each step's log (its
+/// last [`OUTPUT_CAP`] bytes), how buildx exited, how the run ended (`RUNNING` when it
+/// ended by itself), how long it took.
+struct Finished {
+    state: State,
+    logs: HashMap<String, Vec<u8>>,
+    status: Option<std::process::ExitStatus>,
+    ended: u8,
+    duration: Duration,
+}
+
+/// Runs buildx with `args` in `dir` and reads its progress stream to the end; the
+/// watcher kills it at Ctrl-C or after `timeout`, and says which.
+fn watched_run(
+    tools: &Tools,
+    args: &[String],
+    full: &[String],
+    dir: &Path,
+    timeout: Duration,
+) -> anyhow::Result<Finished> {
     let started = Instant::now();
-    let (program, args) = tools.launch.command(&args);
+    let (program, args) = tools.launch.command(args);
     let handle = duct::cmd(program, &args)
-        .dir(&dir.0)
+        .dir(dir)
         .stderr_to_stdout()
         .unchecked()
         .reader()
         .map_err(|e| BuildError::Spawn {
-            command: crate::shell::join(&full),
+            command: crate::shell::join(full),
             message: e.to_string(),
         })?;
     let handle = Arc::new(handle);
     // Ctrl-C: killed at once (nothing of the run is kept), with what runs under it.
     let stop = crate::child::stop_on_cancel(&handle, crate::child::Ending::Kill);
     let ended = Arc::new(AtomicU8::new(RUNNING));
-    let timeout = spec.timeout();
     let watcher = {
         let handle = Arc::clone(&handle);
         let ended = Arc::clone(&ended);
@@ -388,6 +451,23 @@ pub fn run_one(
             true
         })
     };
+    let (state, logs) = read_progress(&handle);
+    drop(watcher);
+    drop(stop);
+    let duration = started.elapsed();
+    let status = handle.try_wait().ok().flatten().map(|o| o.status);
+    Ok(Finished {
+        state,
+        logs,
+        status,
+        ended: ended.load(Ordering::SeqCst),
+        duration,
+    })
+}
+
+/// The rawjson progress stream, read line by line (each line capped) to its end: the
+/// steps' state, and each step's log (its last [`OUTPUT_CAP`] bytes).
+fn read_progress(handle: &duct::ReaderHandle) -> (State, HashMap<String, Vec<u8>>) {
     let mut parser = Parser::default();
     let mut state = State::default();
     let mut logs: HashMap<String, Vec<u8>> = HashMap::new();
@@ -406,7 +486,7 @@ pub fn run_one(
         }
         state.apply(ev);
     };
-    let mut reader = BufReader::new(&*handle);
+    let mut reader = BufReader::new(handle);
     let mut bytes = Vec::new();
     loop {
         bytes.clear();
@@ -423,90 +503,69 @@ pub fn run_one(
     if let Some(ev) = parser.finish() {
         feed(ev, &mut state);
     }
-    drop(watcher);
-    drop(stop);
-    let duration = started.elapsed();
-    let status = handle.try_wait().ok().flatten().map(|o| o.status);
-    let ended = ended.load(Ordering::SeqCst);
-    if ended == STOPPED || crate::cancel::requested() {
-        return Err(Interrupted.into());
+    (state, logs)
+}
+
+/// Whether a run says something about the image, or only that the builder failed.
+enum Ran {
+    Judged,
+    BuilderFailed,
+}
+
+/// The verdict on the image, into `result`: timed out, the RUN step served from the
+/// cache, the command could not start or failed (its exit code), or it passed (and its
+/// output matched `expect:`). `BuilderFailed` when the command never started (the image
+/// could not be resolved or pulled) or buildx failed after it ran.
+fn judge(
+    result: &mut SmokeResult,
+    run: &Finished,
+    step: Option<&Step>,
+    output: &str,
+    spec: &SmokePlan,
+) -> anyhow::Result<Ran> {
+    let succeeded = run.status.is_some_and(|s| s.success());
+    if run.ended == TIMED_OUT {
+        result.reason = Some(format!("timed out after {}s", spec.timeout().as_secs()));
+        return Ok(Ran::Judged);
     }
-    // The RUN step: the only one of the generated Dockerfile.
-    let run_step = state
-        .steps
-        .iter()
-        .find(|(_, s)| is_run_step(&s.name))
-        .map(|(digest, s)| (digest.clone(), s.clone()));
-    let output = run_step
-        .as_ref()
-        .and_then(|(d, _)| logs.get(d))
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    let mut result = SmokeResult {
-        image: image.to_string(),
-        reference: reference.to_string(),
-        platform: platform.to_string(),
-        ok: false,
-        exit_code: None,
-        duration_s: duration.as_secs_f64(),
-        native,
-        node,
-        output_tail: tail(&output, TAIL),
-        reason: None,
-        command: spec.run.clone(),
-    };
-    let succeeded = status.is_some_and(|s| s.success());
-    if ended == TIMED_OUT {
-        result.reason = Some(format!("timed out after {}s", timeout.as_secs()));
-    } else if let Some((_, step)) = run_step.as_ref().filter(|(_, s)| s.started || s.cached) {
-        if step.cached {
-            result.reason = Some(
-                "the builder served the RUN step from its cache: the command did not run".into(),
-            );
-        } else if let Some(e) = &step.error {
-            if let Some(missing) = not_found(&output) {
-                // The runtime could not start it: it never ran, so it has no exit code.
-                result.reason = Some(missing);
-            } else {
-                result.exit_code = exit_code(e);
-                result.reason = Some(match result.exit_code {
-                    Some(c) => format!("exit code {c}"),
-                    None => e.clone(),
-                });
-            }
-        } else if !succeeded {
-            // The command ran, buildx failed afterwards: not the image's fault.
-            return Err(failure(&full, &dir.0, image, platform, &state, status));
-        } else {
-            result.exit_code = Some(0);
-            match &spec.expect {
-                Some(pattern) => {
-                    let re = crate::config::smoke_regex(pattern)
-                        .map_err(crate::exit::UsageError::new)?;
-                    if re.is_match(&output) {
-                        result.ok = true;
-                    } else {
-                        result.reason = Some(format!("output did not match /{pattern}/"));
-                    }
-                }
-                None => result.ok = true,
-            }
-        }
-    } else {
+    let Some(step) = step.filter(|s| s.started || s.cached) else {
         // The command never started: the image could not be resolved or pulled, or the
         // builder failed.
-        return Err(failure(&full, &dir.0, image, platform, &state, status));
-    }
-    ui.line(&format!(
-        "[{image}] smoke {platform}: {} in {:.1}s",
-        if result.ok {
-            "ok".to_string()
+        return Ok(Ran::BuilderFailed);
+    };
+    if step.cached {
+        result.reason =
+            Some("the builder served the RUN step from its cache: the command did not run".into());
+    } else if let Some(e) = &step.error {
+        if let Some(missing) = not_found(output) {
+            // The runtime could not start it: it never ran, so it has no exit code.
+            result.reason = Some(missing);
         } else {
-            format!("FAILED ({})", result.reason.as_deref().unwrap_or("failed"))
-        },
-        result.duration_s
-    ));
-    Ok(result)
+            result.exit_code = exit_code(e);
+            result.reason = Some(match result.exit_code {
+                Some(c) => format!("exit code {c}"),
+                None => e.clone(),
+            });
+        }
+    } else if !succeeded {
+        // The command ran, buildx failed afterwards: not the image's fault.
+        return Ok(Ran::BuilderFailed);
+    } else {
+        result.exit_code = Some(0);
+        match &spec.expect {
+            Some(pattern) => {
+                let re =
+                    crate::config::smoke_regex(pattern).map_err(crate::exit::UsageError::new)?;
+                if re.is_match(output) {
+                    result.ok = true;
+                } else {
+                    result.reason = Some(format!("output did not match /{pattern}/"));
+                }
+            }
+            None => result.ok = true,
+        }
+    }
+    Ok(Ran::Judged)
 }
 
 fn failure(

@@ -2,6 +2,8 @@
 //! chosen, the attestations that come along, the new index when the copy is filtered,
 //! and every entry read and checked against what the copy must hold.
 
+use std::collections::HashMap;
+
 use super::selection::{MirrorError, Mirrored, Selection};
 use crate::platform::Platform;
 use crate::registry::manifest::{Descriptor, Manifest};
@@ -63,9 +65,9 @@ impl Prepared {
     }
 }
 
-/// Works out what to copy and what it will hold (reads only).
-// long: reads only, in steps that each use what the one before read: the platforms
-// chosen, the attestations that come along, the new index, every entry read and checked.
+/// Works out what to copy and what it will hold (reads only), each step using what
+/// the one before read: the platforms chosen, the attestations that come along, the new
+/// index, every entry read and checked.
 pub fn prepare(
     client: &Client,
     src: &Reference,
@@ -74,67 +76,12 @@ pub fn prepare(
     let top = client.get_manifest(src)?;
     match &top.manifest {
         Manifest::Index { manifests, .. } => {
-            // Candidates by platform; what each entry is (`is_attestation`) is decided
-            // when it is read below, and checked before anything is written.
-            let images: Vec<&Descriptor> = manifests
-                .iter()
-                .filter(|d| !d.in_attestation_slot())
-                .collect();
-            let present: Vec<String> = images
-                .iter()
-                .filter_map(|d| d.platform.as_ref().map(|p| p.platform().to_string()))
-                .collect();
-            let mut chosen: Vec<&Descriptor> = Vec::new();
-            if sel.all {
-                chosen = manifests.iter().collect();
-            } else {
-                for (p, _) in &sel.requirements.platforms {
-                    let Some(d) = images.iter().find(|d| {
-                        d.platform
-                            .as_ref()
-                            .is_some_and(|dp| dp.platform().matches(p))
-                    }) else {
-                        return Err(MirrorError::MissingPlatform {
-                            source_ref: src.to_string(),
-                            platform: p.to_string(),
-                            present: present.join(", "),
-                        }
-                        .into());
-                    };
-                    if !chosen.iter().any(|c| c.digest == d.digest) {
-                        chosen.push(d);
-                    }
-                }
-                // Attestations that describe a chosen image come along.
-                for d in manifests.iter().filter(|d| d.in_attestation_slot()) {
-                    let subject = d.annotations.get("vnd.docker.reference.digest");
-                    if subject.is_some_and(|s| chosen.iter().any(|c| &c.digest == s)) {
-                        chosen.push(d);
-                    }
-                }
-            }
+            let chosen = choose(src, sel, manifests)?;
             let filtered = chosen.len() != manifests.len();
-            // The new index keeps the source's order, each manifest once; a whole copy
-            // keeps the source's bytes (and so its digest).
-            let mut kept: Vec<Descriptor> = Vec::new();
-            for d in manifests {
-                if chosen.iter().any(|c| c.digest == d.digest)
-                    && !(filtered && kept.iter().any(|k| k.digest == d.digest))
-                {
-                    kept.push(d.clone());
-                }
-            }
+            let kept = in_source_order(manifests, &chosen, filtered);
             // Every entry kept is read (attestations too: the rule needs their layers).
             let read = verify::collect::read_index(client, src, &kept, None)?;
-            let children = read.children;
-            let mut copies: Vec<(Descriptor, Fetched)> = Vec::new();
-            for d in &kept {
-                if !copies.iter().any(|(c, _)| c.digest == d.digest)
-                    && let Some(f) = children.get(&d.digest)
-                {
-                    copies.push((d.clone(), f.clone()));
-                }
-            }
+            let copies = copies(&kept, &read.children);
             let (root_media_type, root_bytes) = if filtered {
                 let index = serde_json::json!({
                     "schemaVersion": 2,
@@ -145,17 +92,7 @@ pub fn prepare(
             } else {
                 (top.media_type.clone(), top.bytes.clone())
             };
-            let mut platforms: Vec<String> = Vec::new();
-            for p in read
-                .entries
-                .iter()
-                .filter(|e| !e.attestation)
-                .filter_map(|e| e.platform().map(ToString::to_string))
-            {
-                if !platforms.contains(&p) {
-                    platforms.push(p);
-                }
-            }
+            let platforms = platforms(&read.entries);
             let observed = Observed {
                 reference: src.to_string(),
                 digest: crate::digest::sha256(&root_bytes),
@@ -216,4 +153,98 @@ pub fn prepare(
             })
         }
     }
+}
+
+/// The index entries to copy: every one with `all`, else the first image entry of each
+/// platform the selection needs (one missing is refused) and the attestations that
+/// describe a chosen image. What each entry is (`is_attestation`) is decided when it is
+/// read, and checked before anything is written.
+fn choose<'m>(
+    src: &Reference,
+    sel: &Selection,
+    manifests: &'m [Descriptor],
+) -> Result<Vec<&'m Descriptor>, MirrorError> {
+    if sel.all {
+        return Ok(manifests.iter().collect());
+    }
+    let images: Vec<&Descriptor> = manifests
+        .iter()
+        .filter(|d| !d.in_attestation_slot())
+        .collect();
+    let mut chosen: Vec<&Descriptor> = Vec::new();
+    for (p, _) in &sel.requirements.platforms {
+        let Some(d) = images.iter().find(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|dp| dp.platform().matches(p))
+        }) else {
+            let present: Vec<String> = images
+                .iter()
+                .filter_map(|d| d.platform.as_ref().map(|p| p.platform().to_string()))
+                .collect();
+            return Err(MirrorError::MissingPlatform {
+                source_ref: src.to_string(),
+                platform: p.to_string(),
+                present: present.join(", "),
+            });
+        };
+        if !chosen.iter().any(|c| c.digest == d.digest) {
+            chosen.push(d);
+        }
+    }
+    // Attestations that describe a chosen image come along.
+    for d in manifests.iter().filter(|d| d.in_attestation_slot()) {
+        let subject = d.annotations.get("vnd.docker.reference.digest");
+        if subject.is_some_and(|s| chosen.iter().any(|c| &c.digest == s)) {
+            chosen.push(d);
+        }
+    }
+    Ok(chosen)
+}
+
+/// The entries of the new index: the chosen ones in the source's order, each manifest
+/// once when the copy is filtered; a whole copy keeps the source's list as it is (and
+/// its bytes, so its digest).
+fn in_source_order(
+    manifests: &[Descriptor],
+    chosen: &[&Descriptor],
+    filtered: bool,
+) -> Vec<Descriptor> {
+    let mut kept: Vec<Descriptor> = Vec::new();
+    for d in manifests {
+        if chosen.iter().any(|c| c.digest == d.digest)
+            && !(filtered && kept.iter().any(|k| k.digest == d.digest))
+        {
+            kept.push(d.clone());
+        }
+    }
+    kept
+}
+
+/// The child manifests to copy, each digest once, with the bytes read.
+fn copies(kept: &[Descriptor], children: &HashMap<String, Fetched>) -> Vec<(Descriptor, Fetched)> {
+    let mut copies: Vec<(Descriptor, Fetched)> = Vec::new();
+    for d in kept {
+        if !copies.iter().any(|(c, _)| c.digest == d.digest)
+            && let Some(f) = children.get(&d.digest)
+        {
+            copies.push((d.clone(), f.clone()));
+        }
+    }
+    copies
+}
+
+/// The platforms of the image entries read, each once, in order.
+fn platforms(entries: &[Entry]) -> Vec<String> {
+    let mut platforms: Vec<String> = Vec::new();
+    for p in entries
+        .iter()
+        .filter(|e| !e.attestation)
+        .filter_map(|e| e.platform().map(ToString::to_string))
+    {
+        if !platforms.contains(&p) {
+            platforms.push(p);
+        }
+    }
+    platforms
 }
