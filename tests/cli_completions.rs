@@ -2,36 +2,11 @@
 //! `--set`, `--no-cache`, `--pull`) only on the commands that read a project, and the
 //! catalog's services wherever a service is named — without changing what parses.
 
+mod common;
+
 use std::path::Path;
-use std::process::Output;
 
-use assert_cmd::Command;
-
-fn mpbuild(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
-        .env("MPBUILD_WORK_DIR", "/WORK")
-        .env("GIT_SHA", "abc1234");
-    cmd
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn stdout(dir: &Path, args: &[&str]) -> String {
-    let out = mpbuild(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", text(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::cli::{mpbuild, stdout, text};
 
 const NO_PROJECT: [&str; 4] = ["schema", "man", "completions", "version"];
 const PROJECT_OPTIONS: [&str; 4] = ["--file", "--set", "--no-cache", "--pull"];

@@ -1,12 +1,10 @@
 //! `mpbuild plan` over deployment files (`from:`): snapshots of what the user reads.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::cli::{mpbuild, repo};
 
 /// A temp project whose `fixtures/` is tests/fixtures/deploy.
 fn project(yaml: &str) -> tempfile::TempDir {
@@ -21,20 +19,9 @@ fn project(yaml: &str) -> tempfile::TempDir {
     dir
 }
 
-fn mpbuild(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
-        .env("MPBUILD_WORK_DIR", "/WORK")
-        .env("GIT_SHA", "abc1234");
-    cmd
-}
-
 fn plan(dir: &Path) -> String {
     let out = mpbuild(dir).arg("plan").output().unwrap();
-    // Only the targets and platforms: the command is covered by tests/cli.rs.
+    // Only the targets and platforms: the command is covered by tests/cli_plan.rs.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let head: String = stdout
         .lines()

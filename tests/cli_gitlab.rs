@@ -6,14 +6,13 @@
 //! one mpbuild's own parser accepts. Put after examples/ci/gitlab-mpbuild.yml (the
 //! template), the file is one document with no key twice.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use assert_cmd::Command;
+use common::cli::{project, repo};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn mpbuild(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("mpbuild").unwrap();
@@ -39,13 +38,6 @@ images:
     tags: [latest]
     targets: [{platform: linux/arm/v7}]
 "#;
-
-fn project(yaml: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-    std::fs::write(dir.path().join("mpbuild.yaml"), yaml).unwrap();
-    dir
-}
 
 /// The pipeline's text and its document, from `mpbuild ARGS` in `dir`.
 fn pipeline(dir: &Path, args: &[&str]) -> (String, Value) {

@@ -7,7 +7,7 @@
 //! which a schema generator understands without an annotation on nearly every field.
 //! What keeps the two in step is a test below: it asks serde itself for the field list
 //! of every `deny_unknown_fields` struct in `raw.rs` (and the catalog entry) and compares
-//! it with the schema's `properties`; another test (tests/cli.rs) validates every
+//! it with the schema's `properties`; another test (tests/cli_schema.rs) validates every
 //! example against the schema and the committed copy against `mpbuild schema`.
 //! The schema checks shape; the meaning (a service exists, a platform parses, a tag is
 //! valid after `${VAR}` expansion) is the checker's, with located errors.

@@ -7,6 +7,7 @@
 pub mod ci_github;
 pub mod ci_gitlab;
 pub mod ci_runner;
+pub mod cli;
 pub mod cosign;
 pub mod fault;
 pub mod run;

@@ -391,3 +391,19 @@ pub fn assert_env_scan_finds_processes() {
         "the /proc scan does not see a process it started ({marker}): found {found:?}"
     );
 }
+
+/// `mpbuild ARGS` with the stack's environment, Docker's credentials from
+/// `docker_config` and, when given, `extra_path` first on PATH (a credential helper's
+/// directory).
+pub fn mpbuild_with_credentials(
+    stack: &Stack,
+    docker_config: &Path,
+    extra_path: Option<&Path>,
+    args: &[&str],
+) -> Output {
+    let mut run = stack.runner().docker_config(docker_config);
+    if let Some(p) = extra_path {
+        run = run.env("PATH", format!("{}:{}", p.display(), stack.path));
+    }
+    run.output(args)
+}
