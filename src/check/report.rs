@@ -281,10 +281,16 @@ pub fn render_pin(outcome: &super::pin::Outcome) -> String {
     for n in &outcome.not_pinned {
         let _ = writeln!(out, "not pinned  {}  {}: {}", n.at, n.reference, n.why);
     }
-    if outcome.pinned.is_empty() {
+    if outcome.pinned.is_empty() && outcome.not_pinned.is_empty() {
         let _ = writeln!(
             out,
             "nothing to pin: every reference already names its digest"
+        );
+    } else if outcome.pinned.is_empty() {
+        let _ = writeln!(
+            out,
+            "pinned nothing: {} reference(s) could not be pinned (above)",
+            outcome.not_pinned.len()
         );
     } else {
         let _ = writeln!(
@@ -295,4 +301,33 @@ pub fn render_pin(outcome: &super::pin::Outcome) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::pin::{NotPinned, Outcome};
+    use super::render_pin;
+
+    /// "Nothing to pin" only when every reference already names its digest; a reference
+    /// that could not be pinned is not that.
+    #[test]
+    fn the_last_pin_line_tells_nothing_to_pin_from_could_not() {
+        assert_eq!(
+            render_pin(&Outcome::default()),
+            "nothing to pin: every reference already names its digest\n"
+        );
+        let outcome = Outcome {
+            not_pinned: vec![NotPinned {
+                at: "compose.yaml:3".into(),
+                reference: "${API:-r/app:v1}".into(),
+                why: "compose fills in a variable of it".into(),
+            }],
+            ..Outcome::default()
+        };
+        assert_eq!(
+            render_pin(&outcome),
+            "not pinned  compose.yaml:3  ${API:-r/app:v1}: compose fills in a variable of it\n\
+             pinned nothing: 1 reference(s) could not be pinned (above)\n"
+        );
+    }
 }
