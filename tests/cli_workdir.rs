@@ -275,12 +275,7 @@ fn a_second_ctrl_c_removes_the_runs_directory_too() {
     let f = fixture(
         "mkdir -p \"$dest\"; echo x > \"$dest/partial\"; trap '' TERM INT; sleep 30 & wait; wait",
     );
-    let child = f
-        .cmd(&["push", "--progress", "plain"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut run = common::running::Running::start(&mut f.cmd(&["push", "--progress", "plain"]));
     let log = f.project.parent().unwrap().join("dest");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !std::fs::read_to_string(&log).is_ok_and(|d| Path::new(d.trim()).join("partial").exists())
@@ -291,19 +286,23 @@ fn a_second_ctrl_c_removes_the_runs_directory_too() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    for _ in 0..2 {
-        Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    // The second signal once the first was handled (its line printed), not a fixed
+    // 100 ms later: two SIGINTs that arrive before the handler runs are one signal,
+    // and mpbuild would then stop at its grace period's end instead.
+    run.signal("INT");
+    let acknowledged = run.wait_for("interrupted: stopping", std::time::Duration::from_secs(60));
     assert!(
-        stderr.contains("interrupted again: exiting now"),
-        "{stderr}"
+        acknowledged,
+        "the first signal was not acknowledged: {}",
+        run.stderr()
+    );
+    run.signal("INT");
+    let end = run.finish(std::time::Duration::from_secs(10));
+    assert_eq!(end.code, Some(130), "{}", end.text);
+    assert!(
+        end.text.contains("interrupted again: exiting now"),
+        "{}",
+        end.text
     );
     assert!(!f.dest().exists(), "{}", f.dest().display());
 }

@@ -104,11 +104,19 @@ pub fn json(out: &Output) -> serde_json::Value {
 
 /// Sends SIGINT (what Ctrl-C sends) to a child process.
 pub fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    assert!(status.success(), "kill -INT {} failed", child.id());
+    send_signal(child.id(), "INT");
+}
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`, …) to `pid` with kill(2) from the test
+/// itself: no `kill` process to start first, whose start a loaded machine delays
+/// (tests race a signal against mpbuild's grace period, or time what follows it).
+pub fn send_signal(pid: u32, signal: &str) {
+    use nix::sys::signal::{Signal, kill};
+    let sig: Signal = format!("SIG{signal}")
+        .parse()
+        .unwrap_or_else(|_| panic!("no signal SIG{signal}"));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid"));
+    kill(pid, sig).unwrap_or_else(|e| panic!("kill -{signal} {pid}: {e}"));
 }
 
 /// The Accept header that asks a registry for any kind of manifest.

@@ -98,15 +98,11 @@ impl Running {
         }
     }
 
-    /// Sends `signal` (`INT`, `TERM`, …) to the process.
+    /// Sends `signal` (`INT`, `TERM`, …) to the process, from this process (no `kill`
+    /// to start first: on a loaded machine that took longer than the signal's handling).
     pub fn signal(&mut self, signal: &str) {
         self.signals.push(Instant::now());
-        let ok = Command::new("kill")
-            .args([&format!("-{signal}"), &self.pid().to_string()])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -{signal} {}", self.pid());
+        super::run::send_signal(self.pid(), signal);
     }
 
     /// Waits for the exit, `limit` from the last signal (or from now, when none was
