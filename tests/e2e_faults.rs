@@ -360,7 +360,7 @@ fn mirror_into_a_failing_destination_moves_no_tag() {
 fn push_through_a_failing_registry_moves_no_tag() {
     let Some(stack) = common::stack() else { return };
     let proxy = Proxy::start(&stack.registry);
-    let path = format!("e2e/faults-push-{}", std::process::id());
+    let path = format!("e2e/faults-push-{}", common::run_id());
     let repo = format!("{}/{path}", proxy.addr);
     let yaml = format!(
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n"

@@ -99,10 +99,8 @@ fn two_builders_two_legs_one_merge() {
     let Some(stack) = common::stack() else { return };
     let Some(addr) = stack.buildkit() else { return };
     let _emu = stack.emulation_shared();
-    let builder = format!("e2e-merge-{}", std::process::id());
-    stack.ok(stack.docker().args([
-        "buildx", "create", "--name", &builder, "--driver", "remote", &addr,
-    ]));
+    let remote = stack.remote_builder("e2e-merge", &addr);
+    let builder = remote.name.clone();
     let repo = stack.unique_repo("merge");
     let dir = stack.context(&[
         ("mpbuild.yaml", yaml(&stack, &repo, "").as_bytes()),
@@ -110,7 +108,7 @@ fn two_builders_two_legs_one_merge() {
     ]);
     let p = dir.path();
     legs(&stack, p, &builder);
-    let _ = stack.docker().args(["buildx", "rm", &builder]).output();
+    drop(remote);
 
     // The legs moved no tag.
     assert_eq!(stack.tag_digest(&repo, "latest"), None);

@@ -12,7 +12,7 @@ use common::text;
 fn a_registry_refusing_writes_stops_the_push_before_the_build() {
     let Some(stack) = common::stack() else { return };
     let proxy = Proxy::start(&stack.registry);
-    let path = format!("e2e/preflight-{}", std::process::id());
+    let path = format!("e2e/preflight-{}", common::run_id());
     let repo = format!("{}/{path}", proxy.addr);
     proxy.always(Some("POST"), "/blobs/uploads/", Fault::status(403));
     let dir = stack.project(

@@ -222,10 +222,8 @@ fn remote_driver_pushes_by_digest() {
     let Some(stack) = common::stack() else { return };
     let Some(addr) = stack.buildkit() else { return };
     let _emu = stack.emulation_shared();
-    let builder = format!("e2e-remote-{}", std::process::id());
-    stack.ok(stack.docker().args([
-        "buildx", "create", "--name", &builder, "--driver", "remote", &addr,
-    ]));
+    let remote = stack.remote_builder("e2e-remote", &addr);
+    let builder = remote.name.clone();
     let repo = stack.unique_repo("remote");
     let yaml = format!(
         "version: 1\nbuilder: {builder}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    build_args: {{BASE: \"{}\"}}\n    targets:\n      - service: apprunner\n      - service: gke\n        arch: arm64\n",
@@ -236,7 +234,7 @@ fn remote_driver_pushes_by_digest() {
         .run_in(dir.path())
         .git_sha(SHA)
         .output(&["push", "--progress", "plain"]);
-    let _ = stack.docker().args(["buildx", "rm", &builder]).output();
+    drop(remote);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("driver remote): pushes by digest"), "{t}");
@@ -273,8 +271,12 @@ fn build_loads_the_asked_platform_locally() {
     let Some(stack) = common::stack() else { return };
     let _emu = stack.emulation_shared();
     let repo = stack.unique_repo("local-build");
+    // The image's name is the local image's (`localhost/NAME:PLATFORM`), in the Docker
+    // every run on this stack shares: this run's own, so no concurrent run of this
+    // test loads its image under the name between this build and the `docker run`.
+    let name = format!("app-{}", common::run_id());
     let yaml = format!(
-        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [dev]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}, {{service: apple-silicon}}]\n",
+        "version: 1\nimages:\n  {name}:\n    repository: {repo}\n    tags: [dev]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}, {{service: apple-silicon}}]\n",
         stack.base_image
     );
     let dir = stack.project(&yaml, "ARG BASE\nFROM ${BASE}\nCMD [\"uname\", \"-m\"]\n");
@@ -299,7 +301,7 @@ fn build_loads_the_asked_platform_locally() {
     let loaded = v["images"][0]["loaded_as"][0].as_str().unwrap().to_string();
     // Issue 24, bug 4: loaded under a local name that says its platform, not under the
     // deploy tag a habitual `docker push` would overwrite with one platform.
-    assert_eq!(loaded, "localhost/app:linux-arm64");
+    assert_eq!(loaded, format!("localhost/{name}:linux-arm64"));
     let run = stack.ok(stack.docker().args(["run", "--rm", &loaded]));
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "aarch64");
     let deploy_tag = stack
@@ -323,11 +325,12 @@ fn build_loads_the_asked_platform_locally() {
     ]);
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(
-        t.starts_with(
-            "built app for linux/arm64 → loaded as localhost/app:linux-arm64 (a local name"
-        ),
+        t.starts_with(&format!(
+            "built {name} for linux/arm64 → loaded as localhost/{name}:linux-arm64 (a local name"
+        )),
         "{t}"
     );
+    let _ = stack.docker().args(["image", "rm", &loaded]).output();
 }
 
 #[test]
@@ -497,10 +500,8 @@ fn media_types_docker_makes_every_tag_a_docker_manifest_list() {
 fn pushing_by_digest_buildx_writes_the_docker_media_types() {
     let Some(stack) = common::stack() else { return };
     let Some(addr) = stack.buildkit() else { return };
-    let builder = format!("e2e-remote-docker-{}", std::process::id());
-    stack.ok(stack.docker().args([
-        "buildx", "create", "--name", &builder, "--driver", "remote", &addr,
-    ]));
+    let remote = stack.remote_builder("e2e-remote-docker", &addr);
+    let builder = remote.name.clone();
     let repo = stack.unique_repo("remote-docker-types");
     let yaml = format!(
         "version: 1\nbuilder: {builder}\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    media_types: docker\n    targets:\n      - service: apprunner\n      - service: apple-silicon\n"
@@ -510,7 +511,7 @@ fn pushing_by_digest_buildx_writes_the_docker_media_types() {
         .run_in(dir.path())
         .git_sha(SHA)
         .output(&["push", "--progress", "plain"]);
-    let _ = stack.docker().args(["buildx", "rm", &builder]).output();
+    drop(remote);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     let list = stack.manifest(&repo, "latest");

@@ -10,12 +10,15 @@ pub mod ci_runner;
 pub mod cli;
 pub mod cosign;
 pub mod fault;
+pub mod names;
 pub mod run;
 pub mod running;
 pub mod static_registry;
 pub mod tls;
 pub mod writable_registry;
 
+#[allow(unused_imports)]
+pub use names::run_id;
 #[allow(unused_imports)] // each test file uses some of them
 pub use run::{
     ACCEPT_MANIFESTS, Access, LogMark, Run, assert_env_scan_finds_processes, files_named,
@@ -203,10 +206,10 @@ impl Stack {
             .env("GITHUB_STEP_SUMMARY", "");
     }
 
-    /// A repository name no other test uses: `REGISTRY/e2e/NAME-PID-N`.
+    /// A repository name no other test uses: `REGISTRY/e2e/NAME-RUN-N` ([`run_id`]).
     pub fn unique_repo(&self, name: &str) -> String {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        format!("{}/e2e/{name}-{}-{n}", self.registry, std::process::id())
+        format!("{}/e2e/{name}-{}-{n}", self.registry, run_id())
     }
 
     /// Writes a build context (file name → contents) into a new temp dir.
