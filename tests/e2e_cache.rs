@@ -168,7 +168,7 @@ fn each_leg_keeps_its_own_platform_cache() {
 fn a_cache_write_failure_is_a_warning() {
     let Some(stack) = common::stack() else { return };
     let repo = stack.unique_repo("cache-warning");
-    let closed = format!("127.0.0.1:{}", common::free_port());
+    let closed = common::CLOSED_ADDR;
     let yaml = format!(
         "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    cache: {{to: \"type=registry,ref={closed}/x:cache\"}}\n    build_args: {{BASE: \"{base}\"}}\n    targets: [{{service: apprunner}}]\n",
         base = stack.base_image
@@ -190,7 +190,7 @@ fn a_cache_write_failure_is_a_warning() {
         .find(|l| l.trim_start().starts_with("cache      "))
         .unwrap_or_else(|| panic!("no cache line:\n{t}"));
     assert!(
-        line.contains("warning: not written (") && line.contains(&closed),
+        line.contains("warning: not written (") && line.contains(closed),
         "{line}"
     );
     assert!(t.contains("warning: exporting cache to registry: "), "{t}");

@@ -95,7 +95,7 @@ fn an_unreachable_daemon_is_reported() {
 #[test]
 fn an_unreachable_registry_is_a_failing_check() {
     let Some(stack) = common::stack() else { return };
-    let port = common::free_port();
+    let port = common::CLOSED_ADDR.rsplit_once(':').unwrap().1;
     let yaml = format!(
         "version: 1\nimages:\n  app:\n    repository: 127.0.0.1:{port}/doctor/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n  ok:\n    repository: {}/doctor/ok\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
         stack.registry

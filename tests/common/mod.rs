@@ -319,21 +319,21 @@ impl Drop for Registry {
     }
 }
 
-/// A free TCP port on loopback.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// A loopback address where nothing listens and nothing will: port 1 (tcpmux, never
+/// served here; binding it needs root). Not a port that was free a moment ago: another
+/// test's listener (a fault proxy, a registry) can be given that one meanwhile.
+pub const CLOSED_ADDR: &str = "127.0.0.1:1";
 
 impl Stack {
     /// Starts a registry of the test's own on a free loopback port; `auth` is a YAML
     /// `auth:` block (or empty), `tls` a certificate and key.
+    ///
+    /// The registry picks the port (`127.0.0.1:0`) and says which in its log: a port
+    /// chosen here and bound by it later could be taken in between (by another test's
+    /// listener, or as the local port of any connection on this busy machine), and the
+    /// registry would exit while the test talked to whatever held it.
     pub fn start_registry(&self, auth: &str, tls: Option<(&Path, &Path)>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
-        let addr = format!("127.0.0.1:{}", free_port());
         let tls_cfg = tls
             .map(|(c, k)| {
                 format!(
@@ -343,33 +343,54 @@ impl Stack {
                 )
             })
             .unwrap_or_default();
+        // `info`: the level of the line that names the port.
         let cfg = format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\nhttp:\n  addr: {addr}{tls_cfg}\n{auth}\n",
+            "version: 0.1\nlog: {{level: info}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\nhttp:\n  addr: 127.0.0.1:0{tls_cfg}\n{auth}\n",
             dir.path().join("data").display()
         );
         let cfg_path = dir.path().join("config.yml");
         std::fs::write(&cfg_path, cfg).unwrap();
-        let child = Command::new(self.prefix.join("usr/bin/docker-registry"))
+        let log = dir.path().join("registry.log");
+        let mut child = Command::new(self.prefix.join("usr/bin/docker-registry"))
             .arg("serve")
             .arg(&cfg_path)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&addr).is_err() {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(addr) = listening_on(&text) {
+                break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the test's registry exited ({status}) before it listened:\n{text}");
+            }
             assert!(
                 std::time::Instant::now() < deadline,
-                "registry on {addr} did not start"
+                "the test's registry did not listen within 60 s:\n{text}"
             );
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
         Registry {
             child,
             addr,
             _dir: dir,
         }
     }
+}
+
+/// The address in distribution's `listening on 127.0.0.1:PORT` log line.
+fn listening_on(log: &str) -> Option<String> {
+    let rest = log.split("listening on ").nth(1)?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+        .collect();
+    addr.rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port != "0")
+        .then_some(addr)
 }
 
 /// Emulation state held for a test; restores what it changed when dropped.
