@@ -1,9 +1,11 @@
 //! The heartbeat of long byte-moving phases in plain mode, on the real stack: the
-//! export and upload of the `docker` driver's OCI layout and a mirror copy, each of an
-//! image with a 16 MB layer, made slow by the fault proxy so each lasts several
-//! intervals (`MPBUILD_HEARTBEAT_MS` makes the interval short). Each phase prints lines with bytes
+//! upload of the `docker` driver's OCI layout and a mirror copy, each of an image with
+//! a 16 MB layer, made slow by the fault proxy so each lasts several intervals
+//! (`MPBUILD_HEARTBEAT_MS` makes the interval short). Each phase prints lines with bytes
 //! moved that grow and never pass the total; with `--format json` stdout holds the
-//! document alone.
+//! document alone. The export's lines, which only an export longer than the interval
+//! prints (nothing here slows it), are checked for their form; that one comes:
+//! tests/cli_export_beat.rs.
 
 mod common;
 
@@ -100,9 +102,12 @@ fn assert_beats(beats: &[(f64, f64)], size: f64, t: &str) {
     }
 }
 
-/// The export (buildx writing the layer's OCI layout, about a second) beats
-/// too: `[app linux/amd64] export: WHAT, N s` (and the bytes in the layout once there
-/// are some), the seconds never going back.
+/// The export's beats, `[app linux/amd64] export: WHAT, N s` (and the bytes in the
+/// layout once there are some), say what the export does, the seconds never going
+/// back. Whether any comes is not asserted here: buildx writing this layer's OCI
+/// layout took 0.8-1.2 s at load 10, an idle runner's is faster, and a phase shorter
+/// than the interval (100 ms, and up to one more before the first tick) prints none.
+/// tests/cli_export_beat.rs holds an export open until its beat came.
 fn assert_export_beats(stderr: &str) {
     let secs: Vec<u64> = stderr
         .lines()
@@ -117,7 +122,7 @@ fn assert_export_beats(stderr: &str) {
             secs.strip_suffix(" s").unwrap().parse().unwrap()
         })
         .collect();
-    assert!(!secs.is_empty(), "an export heartbeat: {stderr}");
+    eprintln!("figure: {} export heartbeat line(s)", secs.len());
     assert!(secs.windows(2).all(|w| w[1] >= w[0]), "{secs:?}");
 }
 
