@@ -183,7 +183,10 @@ fn a_hanging_command_is_stopped_at_its_timeout() {
         !t.contains("linux/amd64  exit"),
         "only arm64 is smoked: {t}"
     );
-    assert!(started.elapsed() < Duration::from_secs(120), "{t}");
+    // A guard, not a speed: the command sleeps 600 s, so a run that ends well before
+    // that was cut by the timeout. The push around it (a build of two platforms, one
+    // emulated, then verify) is what grows with load; the bound was 120 s.
+    assert!(started.elapsed() < Duration::from_secs(300), "{t}");
     assert_eq!(stack.tag_digest(&repo, "latest"), None);
     // The command itself was stopped, not left running in the builder (and the scan
     // that says so does see processes).
