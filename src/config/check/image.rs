@@ -8,14 +8,14 @@ use serde_saphyr::Spanned;
 
 use super::tags::is_image_name;
 use crate::catalog::Catalog;
-use crate::config::raw::{RawImage, Scalar};
-use crate::config::{AttestationMode, Cache, Checker, ConfigError, Image, expand};
+use crate::config::raw::{RawImage, RawTarget, Scalar};
+use crate::config::{AttestationMode, Cache, Checker, ConfigError, Image, Pos, Target, expand};
 use crate::platform::Platform;
 
 impl Checker<'_> {
-    // long: every field of an image, checked in the file's order, each error at its own
-    // field's position; the checks are short and read the values checked before them (the
-    // name, the context, the targets), so the function reads top to bottom like the file.
+    /// An image's fields, checked in the file's order, each error at its own field's
+    /// position; each step reads the values checked before it (the name, the context,
+    /// the targets).
     pub(in crate::config) fn image(
         &self,
         catalog: &Catalog,
@@ -35,6 +35,79 @@ impl Checker<'_> {
             ));
         }
         let (repository, also) = self.repositories(&name, image_pos, &raw)?;
+        let (context, dockerfile) = self.build_files(dir, &name, image_pos, &raw)?;
+        let mut left_out = Vec::new();
+        let options = self.build_options(dir, &name, &raw, &mut left_out)?;
+        let tags = self.image_tags(&raw.tags, &mut left_out)?;
+        let build_args = self.build_args(raw.build_args)?;
+        let secrets = self.secrets(&raw.secrets)?;
+        let cache = match raw.cache {
+            Some(c) => self.cache(c)?,
+            None => Cache::None,
+        };
+        let (targets, ignored) = self.image_targets(
+            catalog,
+            dir,
+            &name,
+            repository.as_written(),
+            &raw.targets,
+            cluster,
+        )?;
+        self.tags_fit(&name, image_pos, &tags, &targets, &left_out)?;
+        let smoke = match raw.smoke {
+            Some(s) => Some(self.smoke(&name, s, &targets)?),
+            None => None,
+        };
+        let rebuild_always = self.rebuild(raw.rebuild)?;
+        let docker_media_types = self.docker_media_types(raw.media_types.as_ref())?;
+        let attestations = self.image_attestations(
+            &name,
+            raw.attestations.as_ref(),
+            docker_media_types,
+            defaults.attestations,
+        )?;
+        let (deep, deep_all) = match &raw.deep {
+            Some(d) => self.deep(d)?,
+            None => defaults.deep,
+        };
+        let deep_ignore = self.deep_ignore(&name, &raw.deep_ignore, deep_all)?;
+        Ok(Image {
+            name,
+            repository,
+            also,
+            context,
+            dockerfile,
+            stage: raw.stage.map(|s| s.value),
+            tags,
+            build_args,
+            secrets,
+            cache,
+            attestations,
+            sbom: raw.sbom.unwrap_or(false),
+            docker_media_types,
+            deep,
+            deep_all,
+            deep_ignore,
+            targets,
+            ignored,
+            smoke,
+            rebuild_always,
+            options,
+            left_out,
+            sign: None,
+            line: image_pos.line,
+        })
+    }
+
+    /// The build context (a directory) and the Dockerfile (a file, unless written
+    /// inline), neither starting with `-`.
+    fn build_files(
+        &self,
+        dir: &Path,
+        name: &str,
+        image_pos: Pos,
+        raw: &RawImage,
+    ) -> Result<(String, String), ConfigError> {
         let context = raw
             .context
             .as_ref()
@@ -89,11 +162,16 @@ impl Checker<'_> {
                 Some("set `dockerfile:` (relative to the directory holding mpbuild.yaml)".into()),
             ));
         }
-        let mut left_out = Vec::new();
-        let options = self.build_options(dir, &name, &raw, &mut left_out)?;
-        let tags = self.image_tags(&raw.tags, &mut left_out)?;
+        Ok((context, dockerfile))
+    }
+
+    /// `build_args:`, variables expanded; a number YAML may have rounded is refused.
+    fn build_args(
+        &self,
+        raw: Vec<(Spanned<String>, Spanned<Scalar>)>,
+    ) -> Result<Vec<(String, String)>, ConfigError> {
         let mut build_args = Vec::new();
-        for (k, v) in raw.build_args {
+        for (k, v) in raw {
             let value = match &v.value {
                 Scalar::Text(s) => {
                     expand(s, self.env.var).map_err(|u| self.unset(u, self.pos(&v)))?
@@ -111,8 +189,13 @@ impl Checker<'_> {
             };
             build_args.push((k.value, value));
         }
+        Ok(build_args)
+    }
+
+    /// `secrets:`, each as buildx's `--secret` takes it.
+    fn secrets(&self, raw: &[Spanned<String>]) -> Result<Vec<String>, ConfigError> {
         let mut secrets = Vec::new();
-        for s in &raw.secrets {
+        for s in raw {
             check_secret(&s.value).map_err(|m| {
                 self.err(
                     self.pos(s),
@@ -122,13 +205,23 @@ impl Checker<'_> {
             })?;
             secrets.push(s.value.clone());
         }
-        let cache = match raw.cache {
-            Some(c) => self.cache(c)?,
-            None => Cache::None,
-        };
-        if raw.targets.value.is_empty() {
+        Ok(secrets)
+    }
+
+    /// `targets:` (at least one): written ones, and those a deployment file states
+    /// (`from:`) with the workloads it leaves out.
+    fn image_targets(
+        &self,
+        catalog: &Catalog,
+        dir: &Path,
+        name: &str,
+        repository: &str,
+        raw: &Spanned<Vec<Spanned<RawTarget>>>,
+        cluster: Option<&[Platform]>,
+    ) -> Result<(Vec<Target>, Vec<String>), ConfigError> {
+        if raw.value.is_empty() {
             return Err(self.err(
-                self.pos(&raw.targets),
+                self.pos(raw),
                 format!("image `{name}` has no targets"),
                 Some(
                     "add at least one, e.g. `- service: apprunner` (see `mpbuild targets`)".into(),
@@ -137,27 +230,33 @@ impl Checker<'_> {
         }
         let mut targets = Vec::new();
         let mut ignored = Vec::new();
-        for t in &raw.targets.value {
+        for t in &raw.value {
             if t.value.from.is_some() {
-                let from = self.targets_from_file(
-                    catalog,
-                    dir,
-                    &name,
-                    repository.as_written(),
-                    t,
-                    cluster,
-                )?;
+                let from = self.targets_from_file(catalog, dir, name, repository, t, cluster)?;
                 targets.extend(from.targets);
                 ignored.extend(from.ignored);
             } else {
                 if let Some(r) = &t.value.resource {
                     return Err(self.err(self.pos(r), "`resource:` goes with `from:`", None));
                 }
-                targets.push(self.target(catalog, &name, t)?);
+                targets.push(self.target(catalog, name, t)?);
             }
         }
-        self.check_single_tags(&name, &targets)?;
-        for t in &targets {
+        Ok((targets, ignored))
+    }
+
+    /// The image's tags and its targets' own tags fit together: a single-platform tag
+    /// names one platform and is none of the image's tags, and something is published.
+    fn tags_fit(
+        &self,
+        name: &str,
+        image_pos: Pos,
+        tags: &[String],
+        targets: &[Target],
+        left_out: &[(String, String)],
+    ) -> Result<(), ConfigError> {
+        self.check_single_tags(name, targets)?;
+        for t in targets {
             if let Some(tag) = &t.tag
                 && tags.contains(tag)
             {
@@ -185,11 +284,12 @@ impl Checker<'_> {
                 Some("add `tags: [latest, \"${GIT_SHA}\"]`, or one every build makes, such as \"sha-{{short_sha}}\"".into()),
             ));
         }
-        let smoke = match raw.smoke {
-            Some(s) => Some(self.smoke(&name, s, &targets)?),
-            None => None,
-        };
-        let rebuild_always = match raw.rebuild {
+        Ok(())
+    }
+
+    /// `rebuild:` — `always` (true) or `auto` (the default).
+    fn rebuild(&self, raw: Option<Spanned<String>>) -> Result<bool, ConfigError> {
+        Ok(match raw {
             None => false,
             Some(r) => match r.value.as_str() {
                 "always" => true,
@@ -202,27 +302,39 @@ impl Checker<'_> {
                     ));
                 }
             },
-        };
-        let docker_media_types = match raw.media_types.as_ref().map(|m| m.value.as_str()) {
-            None | Some("oci") => false,
-            Some("docker") => true,
-            Some(other) => {
-                return Err(self.err(
-                    self.pos(raw.media_types.as_ref().unwrap()),
-                    format!("unknown media_types `{other}`"),
-                    Some("valid: `docker` (Docker V2 schema 2 manifests and a Docker manifest list on every tag) or `oci` (the default)".into()),
-                ));
-            }
-        };
-        // The project's default goes where it can: an image of Docker media types
-        // builds none unless it says otherwise (and it cannot say index or referrers).
-        let attestations = match &raw.attestations {
+        })
+    }
+
+    /// `media_types:` — `docker` (true) or `oci` (the default).
+    fn docker_media_types(&self, raw: Option<&Spanned<String>>) -> Result<bool, ConfigError> {
+        match raw.map(|m| m.value.as_str()) {
+            None | Some("oci") => Ok(false),
+            Some("docker") => Ok(true),
+            Some(other) => Err(self.err(
+                self.pos(raw.unwrap()),
+                format!("unknown media_types `{other}`"),
+                Some("valid: `docker` (Docker V2 schema 2 manifests and a Docker manifest list on every tag) or `oci` (the default)".into()),
+            )),
+        }
+    }
+
+    /// The image's `attestations:`, else the project's default where it can go: an
+    /// image of Docker media types builds none unless it says otherwise (and it cannot
+    /// say index or referrers).
+    fn image_attestations(
+        &self,
+        name: &str,
+        raw: Option<&Spanned<crate::config::raw::RawAttestations>>,
+        docker_media_types: bool,
+        default: Option<AttestationMode>,
+    ) -> Result<Option<AttestationMode>, ConfigError> {
+        let attestations = match raw {
             Some(a) => Some(self.attestations(a)?),
             None if docker_media_types => None,
-            None => defaults.attestations,
+            None => default,
         };
         if docker_media_types
-            && let Some(a) = &raw.attestations
+            && let Some(a) = raw
             && let Some(mode @ (AttestationMode::Index | AttestationMode::Referrers)) = attestations
         {
             return Err(self.err(
@@ -237,12 +349,18 @@ impl Checker<'_> {
                 }),
             ));
         }
-        let (deep, deep_all) = match &raw.deep {
-            Some(d) => self.deep(d)?,
-            None => defaults.deep,
-        };
+        Ok(attestations)
+    }
+
+    /// `deep_ignore:`: absolute paths or globs in the image, only with `deep: all`.
+    fn deep_ignore(
+        &self,
+        name: &str,
+        raw: &[Spanned<String>],
+        deep_all: bool,
+    ) -> Result<Vec<String>, ConfigError> {
         let mut deep_ignore = Vec::new();
-        for pattern in &raw.deep_ignore {
+        for pattern in raw {
             if !pattern.value.starts_with('/') {
                 return Err(self.err(
                     self.pos(pattern),
@@ -255,7 +373,7 @@ impl Checker<'_> {
             }
             deep_ignore.push(pattern.value.clone());
         }
-        if let Some(first) = raw.deep_ignore.first()
+        if let Some(first) = raw.first()
             && !deep_all
         {
             return Err(self.err(
@@ -264,32 +382,7 @@ impl Checker<'_> {
                 Some("the entrypoint check follows what the image runs; `deep: all` checks every executable ELF file, and `deep_ignore:` leaves some out".into()),
             ));
         }
-        Ok(Image {
-            name,
-            repository,
-            also,
-            context,
-            dockerfile,
-            stage: raw.stage.map(|s| s.value),
-            tags,
-            build_args,
-            secrets,
-            cache,
-            attestations,
-            sbom: raw.sbom.unwrap_or(false),
-            docker_media_types,
-            deep,
-            deep_all,
-            deep_ignore,
-            targets,
-            ignored,
-            smoke,
-            rebuild_always,
-            options,
-            left_out,
-            sign: None,
-            line: image_pos.line,
-        })
+        Ok(deep_ignore)
     }
 }
 
