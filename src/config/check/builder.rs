@@ -3,13 +3,14 @@
 //! TLS files) and against the images: every platform they need has a node, unless
 //! emulation is allowed.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_saphyr::Spanned;
 
 use super::push_unique;
 use super::tags::is_image_name;
-use crate::config::raw::{RawBuilder, RawBuilderSpec};
+use crate::config::raw::{RawBuilder, RawBuilderSpec, RawNode};
 use crate::config::{Checker, ConfigError, Image, Pos};
 use crate::platform::Platform;
 
@@ -37,8 +38,8 @@ impl Checker<'_> {
         })
     }
 
-    // long: a declared builder's fields (driver, nodes, platforms, options) checked in
-    // the file's order, each error at its own field.
+    /// A declared builder: named, with nodes, one driver, its TLS files, and each node
+    /// checked in the file's order.
     fn declared_builder(
         &self,
         dir: &Path,
@@ -56,6 +57,23 @@ impl Checker<'_> {
                 Some("use letters, digits, `-` and `_`".into()),
             ));
         }
+        let driver = self.builder_driver(pos, &raw)?;
+        let tls_opts = self.builder_tls(dir, pos, &raw)?;
+        let mut nodes = Vec::new();
+        for (i, n) in raw.nodes.into_iter().enumerate() {
+            let name = n.name.clone().unwrap_or_else(|| format!("{}{i}", raw.name));
+            nodes.push(self.builder_node(pos, name, n, &driver, &tls_opts, &help)?);
+        }
+        Ok(crate::builder::Declared {
+            name: raw.name,
+            driver,
+            nodes,
+            allow_emulation: raw.allow_emulation,
+        })
+    }
+
+    /// The builder's one driver (each node's, else the builder's, else `remote`).
+    fn builder_driver(&self, pos: Pos, raw: &RawBuilder) -> Result<String, ConfigError> {
         let mut drivers: Vec<String> = raw
             .nodes
             .iter()
@@ -81,8 +99,17 @@ impl Checker<'_> {
                 ),
             ));
         }
-        let driver = drivers.remove(0);
-        let mut tls_opts = std::collections::BTreeMap::new();
+        Ok(drivers.remove(0))
+    }
+
+    /// `tls:`: each file that exists, as an absolute path under its driver option.
+    fn builder_tls(
+        &self,
+        dir: &Path,
+        pos: Pos,
+        raw: &RawBuilder,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        let mut tls_opts = BTreeMap::new();
         if let Some(t) = &raw.tls {
             for (key, file) in [
                 ("cacert", Some(&t.ca)),
@@ -105,63 +132,67 @@ impl Checker<'_> {
                 tls_opts.insert(key.to_string(), abs.display().to_string());
             }
         }
-        let mut nodes = Vec::new();
-        for (i, n) in raw.nodes.into_iter().enumerate() {
-            let name = n.name.unwrap_or_else(|| format!("{}{i}", raw.name));
-            let mut platforms = Vec::new();
-            for p in &n.platforms {
-                let parsed = Platform::parse(p)
-                    .map_err(|e| self.err(pos, format!("builder node {name}: {e}"), None))?;
-                push_unique(&mut platforms, parsed);
-            }
-            if platforms.is_empty() {
-                return Err(self.err(
-                    pos,
-                    format!("builder node {name} lists no platforms"),
-                    help.clone(),
-                ));
-            }
-            if driver == "remote" && n.endpoint.is_none() {
-                return Err(self.err(pos, format!("builder node {name}: the remote driver needs an `endpoint:` (tcp://HOST:PORT or unix:///PATH)"), help.clone()));
-            }
-            if let Some(e) = &n.endpoint
-                && ![
-                    "tcp://",
-                    "unix://",
-                    "ssh://",
-                    "docker-container://",
-                    "kube-pod://",
-                ]
-                .iter()
-                .any(|s| e.starts_with(s))
-            {
-                return Err(self.err(
-                    pos,
-                    format!("builder node {name}: endpoint `{e}` is not tcp://, unix:// or ssh://"),
-                    None,
-                ));
-            }
-            let mut driver_opts = n.driver_opts;
-            if n.endpoint
-                .as_deref()
-                .is_some_and(|e| e.starts_with("tcp://"))
-            {
-                for (k, v) in &tls_opts {
-                    driver_opts.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-            }
-            nodes.push(crate::builder::Node {
-                name,
-                platforms,
-                endpoint: n.endpoint,
-                driver_opts,
-            });
+        Ok(tls_opts)
+    }
+
+    /// A node: its platforms (at least one), an endpoint the driver takes, and the TLS
+    /// files for a tcp:// endpoint (the node's own options win).
+    fn builder_node(
+        &self,
+        pos: Pos,
+        name: String,
+        n: RawNode,
+        driver: &str,
+        tls_opts: &BTreeMap<String, String>,
+        help: &Option<String>,
+    ) -> Result<crate::builder::Node, ConfigError> {
+        let mut platforms = Vec::new();
+        for p in &n.platforms {
+            let parsed = Platform::parse(p)
+                .map_err(|e| self.err(pos, format!("builder node {name}: {e}"), None))?;
+            push_unique(&mut platforms, parsed);
         }
-        Ok(crate::builder::Declared {
-            name: raw.name,
-            driver,
-            nodes,
-            allow_emulation: raw.allow_emulation,
+        if platforms.is_empty() {
+            return Err(self.err(
+                pos,
+                format!("builder node {name} lists no platforms"),
+                help.clone(),
+            ));
+        }
+        if driver == "remote" && n.endpoint.is_none() {
+            return Err(self.err(pos, format!("builder node {name}: the remote driver needs an `endpoint:` (tcp://HOST:PORT or unix:///PATH)"), help.clone()));
+        }
+        if let Some(e) = &n.endpoint
+            && ![
+                "tcp://",
+                "unix://",
+                "ssh://",
+                "docker-container://",
+                "kube-pod://",
+            ]
+            .iter()
+            .any(|s| e.starts_with(s))
+        {
+            return Err(self.err(
+                pos,
+                format!("builder node {name}: endpoint `{e}` is not tcp://, unix:// or ssh://"),
+                None,
+            ));
+        }
+        let mut driver_opts = n.driver_opts;
+        if n.endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("tcp://"))
+        {
+            for (k, v) in tls_opts {
+                driver_opts.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        Ok(crate::builder::Node {
+            name,
+            platforms,
+            endpoint: n.endpoint,
+            driver_opts,
         })
     }
 

@@ -14,8 +14,8 @@ use crate::exit::Coded;
 use crate::platform::Platform;
 
 impl Checker<'_> {
-    // long: `smoke:`'s fields checked in the file's order, each error at its own
-    // field; later checks read the earlier ones' values.
+    /// `smoke:` (a list, or `run:` with its options), its fields checked in the file's
+    /// order, each error at its own field.
     pub(in crate::config) fn smoke(
         &self,
         image: &str,
@@ -36,37 +36,7 @@ impl Checker<'_> {
             },
             RawSmokeSpec::Full(s) => *s,
         };
-        let help_run = Some(
-            "write the command as a list, e.g. `smoke: [app, --version]` or `run: [sh, -c, \"app --version | grep 1.2\"]`"
-                .to_string(),
-        );
-        if smoke.run.value.is_empty() {
-            return Err(self.err(
-                self.pos(&smoke.run),
-                format!("image `{image}`: the smoke command is empty"),
-                help_run,
-            ));
-        }
-        let mut run = Vec::new();
-        for a in &smoke.run.value {
-            match &a.value {
-                Scalar::Text(t) => run.push(t.clone()),
-                Scalar::Float(f) => {
-                    return Err(self.err(
-                        self.pos(a),
-                        format!("smoke argument {f} is a number YAML may have rounded"),
-                        Some(format!("quote it: \"{f}\"")),
-                    ));
-                }
-            }
-        }
-        if run[0].trim().is_empty() {
-            return Err(self.err(
-                self.pos(&smoke.run.value[0]),
-                format!("image `{image}`: the smoke command's program is empty"),
-                help_run,
-            ));
-        }
+        let run = self.smoke_run(image, &smoke.run)?;
         let expect = match &smoke.expect {
             Some(e) => {
                 smoke_regex(&e.value).map_err(|m| {
@@ -90,8 +60,66 @@ impl Checker<'_> {
                 parse_timeout(&text).map_err(|m| self.err(self.pos(t), m, None))?
             }
         };
+        let env = self.smoke_env(&smoke.env)?;
+        let platforms = self.smoke_platforms(image, &smoke.platforms, targets)?;
+        Ok(Smoke {
+            run,
+            expect,
+            timeout,
+            env,
+            platforms,
+        })
+    }
+
+    /// The command: a non-empty list of strings (a number YAML may have rounded is
+    /// refused), its program not blank.
+    fn smoke_run(
+        &self,
+        image: &str,
+        raw: &Spanned<Vec<Spanned<Scalar>>>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let help_run = Some(
+            "write the command as a list, e.g. `smoke: [app, --version]` or `run: [sh, -c, \"app --version | grep 1.2\"]`"
+                .to_string(),
+        );
+        if raw.value.is_empty() {
+            return Err(self.err(
+                self.pos(raw),
+                format!("image `{image}`: the smoke command is empty"),
+                help_run,
+            ));
+        }
+        let mut run = Vec::new();
+        for a in &raw.value {
+            match &a.value {
+                Scalar::Text(t) => run.push(t.clone()),
+                Scalar::Float(f) => {
+                    return Err(self.err(
+                        self.pos(a),
+                        format!("smoke argument {f} is a number YAML may have rounded"),
+                        Some(format!("quote it: \"{f}\"")),
+                    ));
+                }
+            }
+        }
+        if run[0].trim().is_empty() {
+            return Err(self.err(
+                self.pos(&raw.value[0]),
+                format!("image `{image}`: the smoke command's program is empty"),
+                help_run,
+            ));
+        }
+        Ok(run)
+    }
+
+    /// `env:`: variable names (not mpbuild's own `MPBUILD_SMOKE_*`), each once, with
+    /// string values.
+    fn smoke_env(
+        &self,
+        raw: &[(Spanned<String>, Spanned<Scalar>)],
+    ) -> Result<Vec<(String, String)>, ConfigError> {
         let mut env: Vec<(String, String)> = Vec::new();
-        for (k, v) in &smoke.env {
+        for (k, v) in raw {
             if !is_env_name(&k.value) || k.value.starts_with("MPBUILD_SMOKE_") {
                 return Err(self.err(
                     self.pos(k),
@@ -117,6 +145,16 @@ impl Checker<'_> {
             };
             env.push((k.value.clone(), value));
         }
+        Ok(env)
+    }
+
+    /// `platforms:`: some of the image's platforms, each once.
+    fn smoke_platforms(
+        &self,
+        image: &str,
+        raw: &[Spanned<String>],
+        targets: &[Target],
+    ) -> Result<Vec<Platform>, ConfigError> {
         let mut image_platforms: Vec<Platform> = Vec::new();
         for t in targets {
             for p in &t.platforms {
@@ -124,7 +162,7 @@ impl Checker<'_> {
             }
         }
         let mut platforms: Vec<Platform> = Vec::new();
-        for s in &smoke.platforms {
+        for s in raw {
             let p = Platform::parse(&s.value)
                 .map_err(|e| self.err(self.pos(s), e.to_string(), e.help()))?;
             if !image_platforms.iter().any(|q| q.matches(&p)) {
@@ -142,13 +180,7 @@ impl Checker<'_> {
             }
             platforms.push(p);
         }
-        Ok(Smoke {
-            run,
-            expect,
-            timeout,
-            env,
-            platforms,
-        })
+        Ok(platforms)
     }
 }
 
