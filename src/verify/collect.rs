@@ -81,8 +81,6 @@ pub struct IndexRead {
 /// not an attestation by [`manifest::is_attestation`] (`unknown/unknown` and in-toto
 /// layers; an annotation alone counts for nothing). Every image entry is read: check 3
 /// compares each one's config with its entry.
-// long: the reads of an index's entries run in one pool (each entry's manifest, then
-// its config, then the deep check), with the once-per-digest maps the workers share.
 pub fn read_index(
     client: &Client,
     reference: &Reference,
@@ -104,41 +102,7 @@ pub fn read_index(
         .filter(|d| !d.in_attestation_slot())
         .map(|d| d.digest.as_str())
         .collect();
-    // Each entry's manifest, then at once its config: no wait for the other entries'
-    // manifests. Each distinct config is read once (images of one build often share
-    // none, but copies and variants of one image do): whoever asks first reads it and
-    // the others wait for its result — the config, or the same error.
-    type Slot = Arc<std::sync::Mutex<Option<Result<ImageConfig, RegistryError>>>>;
-    let slots: std::sync::Mutex<HashMap<String, Slot>> = Default::default();
-    let read_config = |d: &str| -> Result<ImageConfig, RegistryError> {
-        let slot = slots
-            .lock()
-            .unwrap()
-            .entry(d.to_string())
-            .or_default()
-            .clone();
-        let mut slot = slot.lock().unwrap();
-        if let Some(done) = &*slot {
-            return done.clone();
-        }
-        let read = client
-            .get_blob_bytes(repo, d, CONFIG_LIMIT)
-            .and_then(|bytes| parse_config(repo, d, &bytes));
-        *slot = Some(read.clone());
-        read
-    };
-    let pairs = pool::try_map(&digests, pool::WORKERS, |digest| {
-        let child = client.get_manifest(&reference.with_target(digest))?;
-        let Manifest::Image { config, .. } = &child.manifest else {
-            return Err(nested_index(repo, digest));
-        };
-        let cfg = if as_image.contains(digest) || !child.manifest.holds_statements() {
-            Some(read_config(&config.digest)?)
-        } else {
-            None
-        };
-        Ok((child, cfg))
-    })?;
+    let pairs = read_children(client, reference, &digests, &as_image)?;
     let by_digest: HashMap<&str, (&Manifest, Option<&ImageConfig>)> = digests
         .iter()
         .copied()
@@ -212,6 +176,53 @@ pub fn read_index(
         .zip(pairs.into_iter().map(|(f, _)| f))
         .collect();
     Ok(IndexRead { entries, children })
+}
+
+/// Each distinct manifest of an index, at most [`pool::WORKERS`] at a time, and with
+/// it the config of each one that is an image somewhere in the index (`as_image`) or
+/// holds no statements.
+fn read_children(
+    client: &Client,
+    reference: &Reference,
+    digests: &[&str],
+    as_image: &HashSet<&str>,
+) -> Result<Vec<(Fetched, Option<ImageConfig>)>, RegistryError> {
+    let repo = &reference.repository;
+    // Each entry's manifest, then at once its config: no wait for the other entries'
+    // manifests. Each distinct config is read once (images of one build often share
+    // none, but copies and variants of one image do): whoever asks first reads it and
+    // the others wait for its result — the config, or the same error.
+    type Slot = Arc<std::sync::Mutex<Option<Result<ImageConfig, RegistryError>>>>;
+    let slots: std::sync::Mutex<HashMap<String, Slot>> = Default::default();
+    let read_config = |d: &str| -> Result<ImageConfig, RegistryError> {
+        let slot = slots
+            .lock()
+            .unwrap()
+            .entry(d.to_string())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().unwrap();
+        if let Some(done) = &*slot {
+            return done.clone();
+        }
+        let read = client
+            .get_blob_bytes(repo, d, CONFIG_LIMIT)
+            .and_then(|bytes| parse_config(repo, d, &bytes));
+        *slot = Some(read.clone());
+        read
+    };
+    pool::try_map(digests, pool::WORKERS, |digest| {
+        let child = client.get_manifest(&reference.with_target(digest))?;
+        let Manifest::Image { config, .. } = &child.manifest else {
+            return Err(nested_index(repo, digest));
+        };
+        let cfg = if as_image.contains(digest) || !child.manifest.holds_statements() {
+            Some(read_config(&config.digest)?)
+        } else {
+            None
+        };
+        Ok((child, cfg))
+    })
 }
 
 /// The image config of an image manifest, read and parsed.

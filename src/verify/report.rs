@@ -7,80 +7,97 @@ use serde::Serialize;
 use super::check::{Status, Verdict};
 pub use crate::digest::short;
 
-/// The text report for several references.
-// long: the text report top to bottom, a section per part of a verdict; the
-// snapshots hold its layout.
+/// The text report for several references: each verdict, then the conclusion.
 pub fn render_text(verdicts: &[Verdict]) -> String {
     let mut out = String::new();
     for (i, v) in verdicts.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        let mark = if v.ok() { "ok  " } else { "FAIL" };
-        let _ = writeln!(
-            out,
-            "{mark} {}  {} ({})",
-            v.reference,
-            short(&v.digest),
-            v.kind
-        );
-        let width = v
-            .rows
-            .iter()
-            .map(|r| r.platform.to_string().len())
-            .max()
-            .unwrap_or(0)
-            .max(11);
-        for r in &v.rows {
-            let (word, reason) = match &r.status {
-                Status::Found => ("found", None),
-                Status::Missing => ("missing", None),
-                Status::Mismatched { reason } => ("mismatched", Some(reason)),
-            };
-            let digest = r.digest.as_deref().map(short).unwrap_or_default();
-            let mut line = format!(
-                "  {:width$}  {:10}  {:19}  {}",
-                r.platform.to_string(),
-                word,
-                digest,
-                r.needed_by.join(", ")
-            );
-            if let Some(d) = &r.deep
-                && r.status == Status::Found
-            {
-                let _ = write!(line, "  [{}]", d.summary);
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
-            if let Some(reason) = reason {
-                let _ = writeln!(out, "  {:width$}  ↳ {reason}", "");
-            }
-        }
-        if !v.extra.is_empty() {
-            let extra: Vec<String> = v.extra.iter().map(ToString::to_string).collect();
-            if v.rows.is_empty() {
-                // An inventory: nothing was required, this is what it holds.
-                let _ = writeln!(out, "  platforms: {}", extra.join(", "));
-            } else {
-                let _ = writeln!(
-                    out,
-                    "  also present: {} (no target needs it)",
-                    extra.join(", ")
-                );
-            }
-        }
-        if !v.attestations.is_empty() {
+        render_verdict(&mut out, v);
+    }
+    render_conclusion(&mut out, verdicts);
+    out
+}
+
+/// One reference: its mark, digest and kind; a row per required platform; what else
+/// it holds; its referrers, signatures and problems.
+fn render_verdict(out: &mut String, v: &Verdict) {
+    let mark = if v.ok() { "ok  " } else { "FAIL" };
+    let _ = writeln!(
+        out,
+        "{mark} {}  {} ({})",
+        v.reference,
+        short(&v.digest),
+        v.kind
+    );
+    render_rows(out, v);
+    if !v.extra.is_empty() {
+        let extra: Vec<String> = v.extra.iter().map(ToString::to_string).collect();
+        if v.rows.is_empty() {
+            // An inventory: nothing was required, this is what it holds.
+            let _ = writeln!(out, "  platforms: {}", extra.join(", "));
+        } else {
             let _ = writeln!(
                 out,
-                "  attestations: {} manifest(s), not counted as platforms",
-                v.attestations.len()
+                "  also present: {} (no target needs it)",
+                extra.join(", ")
             );
         }
-        render_referrers(&mut out, v);
-        render_signatures(&mut out, v);
-        for p in &v.problems {
-            let _ = writeln!(out, "  problem: {p}");
+    }
+    if !v.attestations.is_empty() {
+        let _ = writeln!(
+            out,
+            "  attestations: {} manifest(s), not counted as platforms",
+            v.attestations.len()
+        );
+    }
+    render_referrers(out, v);
+    render_signatures(out, v);
+    for p in &v.problems {
+        let _ = writeln!(out, "  problem: {p}");
+    }
+}
+
+/// A row per required platform (found, missing, mismatched and why; the deep check's
+/// summary), the platform column as wide as the widest.
+fn render_rows(out: &mut String, v: &Verdict) {
+    let width = v
+        .rows
+        .iter()
+        .map(|r| r.platform.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(11);
+    for r in &v.rows {
+        let (word, reason) = match &r.status {
+            Status::Found => ("found", None),
+            Status::Missing => ("missing", None),
+            Status::Mismatched { reason } => ("mismatched", Some(reason)),
+        };
+        let digest = r.digest.as_deref().map(short).unwrap_or_default();
+        let mut line = format!(
+            "  {:width$}  {:10}  {:19}  {}",
+            r.platform.to_string(),
+            word,
+            digest,
+            r.needed_by.join(", ")
+        );
+        if let Some(d) = &r.deep
+            && r.status == Status::Found
+        {
+            let _ = write!(line, "  [{}]", d.summary);
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        if let Some(reason) = reason {
+            let _ = writeln!(out, "  {:width$}  ↳ {reason}", "");
         }
     }
+}
+
+/// The last lines: verified (with records, or platforms), consistent (nothing
+/// required), or what failed in each reference that failed.
+fn render_conclusion(out: &mut String, verdicts: &[Verdict]) {
     let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.ok()).collect();
     let records = !verdicts.is_empty() && super::referrers::records_ok(verdicts);
     if failed.is_empty() && records && verdicts.iter().all(|v| v.rows.is_empty()) {
@@ -136,7 +153,6 @@ pub fn render_text(verdicts: &[Verdict]) -> String {
             }
         }
     }
-    out
 }
 
 /// `--signed-by`: each signer's status on each required digest.
