@@ -12,7 +12,7 @@
 //! to go on asks [`requested`].
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Once};
+use std::sync::{Arc, Condvar, Mutex, Once, RwLock, RwLockReadGuard};
 
 use crate::printer::Printer;
 use std::time::{Duration, Instant};
@@ -160,6 +160,19 @@ pub fn requested() -> bool {
     GLOBAL.is_cancelled()
 }
 
+/// Held shared from a child's spawn until its stop hook is registered, and exclusively
+/// by the exit at a second signal or at the grace period's end (never released: the
+/// process exits). A child spawned in that gap would otherwise have no hook when the
+/// hooks run, and outlive mpbuild (a `docker buildx build` still building): the exit
+/// now waits for the registration, and the hook kills it.
+static SPAWNING: RwLock<()> = RwLock::new(());
+
+/// Hold from just before a child is spawned until [`crate::child::stop_on_cancel`] (or
+/// another [`Token::on_cancel`] hook that stops it) has returned.
+pub fn spawning() -> RwLockReadGuard<'static, ()> {
+    SPAWNING.read().unwrap_or_else(|e| e.into_inner())
+}
+
 static INSTALL: Once = Once::new();
 /// Where the handler says what a signal does: the printer of the run in progress (the
 /// handler is the process's, so the run hands it its printer).
@@ -207,8 +220,10 @@ fn run_printer() -> Printer {
         .unwrap_or_default()
 }
 
-/// Kills the children (best effort) and exits 130 without waiting for anything else.
+/// Kills the children (best effort) and exits 130 without waiting for anything else
+/// (but a child being spawned: see [`SPAWNING`]).
 fn exit_now(why: &str) -> ! {
+    let _no_more_children = SPAWNING.write().unwrap_or_else(|e| e.into_inner());
     GLOBAL.force();
     crate::errln!(
         run_printer(),

@@ -57,6 +57,7 @@ pub fn run(expr: &duct::Expression, limit: Option<Duration>, cap: usize) -> Wait
     };
     // The expression holding our ends of the pipes' write sides is dropped at the end
     // of this statement, so the readers see the end once the child's copies close.
+    let spawning = crate::cancel::spawning();
     let started = expr
         .stdout_file(out_w)
         .stderr_file(err_w)
@@ -67,6 +68,7 @@ pub fn run(expr: &duct::Expression, limit: Option<Duration>, cap: usize) -> Wait
         Err(e) => return Waited::Failed(e),
     };
     let _stop = stop_on_cancel(&handle, Ending::Kill);
+    drop(spawning);
     let over: Arc<[AtomicBool; 2]> = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
     let (tx, rx) = mpsc::channel();
     for (i, mut pipe) in [(0, out_r), (1, err_r)] {

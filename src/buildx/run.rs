@@ -64,6 +64,7 @@ pub fn adapt(argv: &[String], buildx: Version) -> Vec<String> {
 pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State, anyhow::Error> {
     let (program, args) = launch.command(&adapt(job.argv, buildx));
     let started = std::time::Instant::now();
+    let spawning = crate::cancel::spawning();
     let handle = duct::cmd(program, &args)
         .dir(job.cwd)
         .stderr_to_stdout()
@@ -76,6 +77,7 @@ pub fn run(launch: &Launch, buildx: Version, job: &Job, ui: &Ui) -> Result<State
     let handle = Arc::new(handle);
     // The terminal's SIGINT usually reaches buildx too; CI's SIGTERM does not.
     let stop = stop_on_cancel(&handle, Ending::Gentle);
+    drop(spawning);
     let mut parser = Parser::default();
     let mut state = State::default();
     // The whole log goes to a file (a build without one still runs).

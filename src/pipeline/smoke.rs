@@ -422,6 +422,7 @@ fn watched_run(
 ) -> anyhow::Result<Finished> {
     let started = Instant::now();
     let (program, args) = tools.launch.command(args);
+    let spawning = crate::cancel::spawning();
     let handle = duct::cmd(program, &args)
         .dir(dir)
         .stderr_to_stdout()
@@ -434,6 +435,7 @@ fn watched_run(
     let handle = Arc::new(handle);
     // Ctrl-C: killed at once (nothing of the run is kept), with what runs under it.
     let stop = crate::child::stop_on_cancel(&handle, crate::child::Ending::Kill);
+    drop(spawning);
     let ended = Arc::new(AtomicU8::new(RUNNING));
     let watcher = {
         let handle = Arc::clone(&handle);
