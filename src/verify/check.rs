@@ -164,15 +164,51 @@ impl Verdict {
     }
 }
 
-/// Checks what a reference holds against what its targets need.
-// long: the verification rules, one after the other over the same rows and problems;
-// kept in one function so the rules read as one list, in the order the report gives them.
+/// Checks what a reference holds against what its targets need: the root's shape and
+/// media types, entries falsely annotated as attestations, a row per required platform,
+/// then the platforms no target needs; the rules in the order the report gives them.
 pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
     let mut problems = Vec::new();
     let (entries, kind): (Vec<&Entry>, &'static str) = match &observed.kind {
         Kind::Index { entries } => (entries.iter().collect(), "index"),
         Kind::Manifest { entry } => (vec![entry], "manifest"),
     };
+    shape_problems(observed, req, &entries, kind, &mut problems);
+    false_attestations(&entries, &mut problems);
+    let images: Vec<&Entry> = entries.iter().copied().filter(|e| !e.attestation).collect();
+    let attestations = entries
+        .iter()
+        .filter(|e| e.attestation)
+        .map(|e| e.digest.clone())
+        .collect();
+    let (rows, used) = required_rows(req, &images);
+    let extra = extra_platforms(&images, &used, &mut problems);
+    if images.is_empty() {
+        problems.push("it holds no image manifest (only attestations)".to_string());
+    }
+    Verdict {
+        reference: observed.reference.clone(),
+        digest: observed.digest.clone(),
+        kind,
+        rows,
+        extra,
+        attestations,
+        problems,
+        referrers: Vec::new(),
+        record: None,
+        signatures: Vec::new(),
+    }
+}
+
+/// The root's kind (an index where one manifest is needed) and, where Docker media
+/// types are needed, the root's and each image entry's.
+fn shape_problems(
+    observed: &Observed,
+    req: &Requirements,
+    entries: &[&Entry],
+    kind: &str,
+    problems: &mut Vec<String>,
+) {
     if req.single && kind == "index" {
         problems.push(
             "it is an image index, but its target needs a plain single-platform image manifest (an index is rejected there)"
@@ -205,6 +241,10 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
             }
         }
     }
+}
+
+/// Entries annotated as attestation manifests that are not one.
+fn false_attestations(entries: &[&Entry], problems: &mut Vec<String>) {
     for (i, e) in entries.iter().enumerate() {
         if let Some(why) = &e.false_attestation {
             problems.push(format!(
@@ -217,24 +257,22 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
             ));
         }
     }
-    let images: Vec<&Entry> = entries.iter().copied().filter(|e| !e.attestation).collect();
-    let attestations = entries
-        .iter()
-        .filter(|e| e.attestation)
-        .map(|e| e.digest.clone())
-        .collect();
+}
 
-    // Check 3 for every image entry: the config agrees with the index entry.
-    let consistency = |e: &Entry| -> Option<String> {
-        match (&e.declared, &e.config) {
-            (Some(d), Some(c)) if !d.matches(c) => Some(format!(
-                "the index entry says {d} but its image config says {c}"
-            )),
-            (_, None) => Some("its image config could not be read".into()),
-            _ => None,
-        }
-    };
+/// Check 3 for every image entry: the config agrees with the index entry.
+fn consistency(e: &Entry) -> Option<String> {
+    match (&e.declared, &e.config) {
+        (Some(d), Some(c)) if !d.matches(c) => Some(format!(
+            "the index entry says {d} but its image config says {c}"
+        )),
+        (_, None) => Some("its image config could not be read".into()),
+        _ => None,
+    }
+}
 
+/// A row per required platform: missing, or found (consistent, and deep-checked when
+/// asked) or mismatched; and the digests those rows used.
+fn required_rows(req: &Requirements, images: &[&Entry]) -> (Vec<Row>, Vec<String>) {
     let mut rows = Vec::new();
     let mut used = Vec::new();
     for (platform, needed_by) in &req.platforms {
@@ -277,8 +315,18 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
         };
         rows.push(row);
     }
+    (rows, used)
+}
+
+/// The platforms of the image entries no row used (no target needs them), and any of
+/// those entries whose config disagrees with the index.
+fn extra_platforms(
+    images: &[&Entry],
+    used: &[String],
+    problems: &mut Vec<String>,
+) -> Vec<Platform> {
     let mut extra = Vec::new();
-    for e in &images {
+    for e in images {
         if used.contains(&e.digest) {
             continue;
         }
@@ -297,21 +345,7 @@ pub fn check(observed: &Observed, req: &Requirements) -> Verdict {
         // The deep check is about the platforms the targets need: an index that also
         // holds windows or s390x entries does not fail a linux/amd64 target.
     }
-    if images.is_empty() {
-        problems.push("it holds no image manifest (only attestations)".to_string());
-    }
-    Verdict {
-        reference: observed.reference.clone(),
-        digest: observed.digest.clone(),
-        kind,
-        rows,
-        extra,
-        attestations,
-        problems,
-        referrers: Vec::new(),
-        record: None,
-        signatures: Vec::new(),
-    }
+    extra
 }
 
 #[cfg(test)]
