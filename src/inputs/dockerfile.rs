@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::expand::expand;
+use super::expand::{Vars, expand, meta_arg};
 use super::lines::{Logical, logical_lines};
 use crate::registry::{Client, Reference};
 
@@ -21,13 +21,7 @@ pub struct BaseRef {
 }
 
 /// Adds `reference` unless it is `scratch`, an earlier stage, or already listed.
-fn add(
-    reference: &str,
-    at: &Logical,
-    vars: &BTreeMap<String, String>,
-    stages: &[String],
-    out: &mut Vec<BaseRef>,
-) {
+fn add(reference: &str, at: &Logical, vars: &Vars, stages: &[String], out: &mut Vec<BaseRef>) {
     let is_stage = |r: &str| {
         let lower = r.to_ascii_lowercase();
         lower == "scratch" || stages.contains(&lower)
@@ -36,11 +30,13 @@ fn add(
         return;
     }
     let (reference, unresolved) = match expand(reference, vars, at.escape) {
-        Ok(r) => (r, None),
-        Err(name) => (
+        Ok(r) if !r.is_empty() => (r, None),
+        // dockerfile2llb refuses it: "base name (…) should not be blank".
+        Ok(_) => (
             reference.to_string(),
-            Some(format!("`{reference}` uses ${name}, which has no value")),
+            Some(format!("`{reference}` expands to nothing")),
         ),
+        Err(why) => (reference.to_string(), Some(format!("`{reference}` {why}"))),
     };
     if unresolved.is_none() && is_stage(&reference) {
         return;
@@ -56,7 +52,7 @@ fn add(
 
 /// The images `dockerfile` reads, given the build args.
 pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec<BaseRef> {
-    let mut globals: BTreeMap<String, String> = BTreeMap::new();
+    let mut globals = Vars::new();
     let mut stages: Vec<String> = Vec::new();
     let mut out: Vec<BaseRef> = Vec::new();
     let mut seen_from = false;
@@ -65,14 +61,7 @@ pub fn base_refs(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec
         let Some(instr) = words.next() else { continue };
         let rest: Vec<&str> = words.collect();
         match instr.to_ascii_uppercase().as_str() {
-            "ARG" if !seen_from => {
-                for a in rest {
-                    let (k, v) = a.split_once('=').unwrap_or((a, ""));
-                    let v = v.trim_matches('"').trim_matches('\'');
-                    let value = build_args.get(k).cloned().unwrap_or_else(|| v.to_string());
-                    globals.insert(k.to_string(), value);
-                }
-            }
+            "ARG" if !seen_from => meta_arg(&rest, &mut globals, build_args, l.escape),
             "FROM" => {
                 seen_from = true;
                 let args: Vec<&str> = rest
@@ -164,6 +153,32 @@ mod tests {
         // An ARG declared after FROM does not apply to FROM.
         let r = refs("FROM ${LATE}\nARG LATE=x\n", &[]);
         assert!(r[0].1.is_some());
+    }
+
+    /// dockerfile2llb `buildMetaArgs`: `ARG X=` sets X to "" (so `${X+word}` gives the
+    /// word, `${X-word}` nothing), `ARG X` leaves it unset; each default is expanded
+    /// with the `ARG`s before it, a build arg winning.
+    #[test]
+    fn global_args_as_buildkit_builds_them() {
+        let df = "ARG TAG=\nFROM alpine:3.20${TAG+-fips}\nFROM busybox${TAG-:1}\n";
+        assert_eq!(
+            refs(df, &[]),
+            vec![("alpine:3.20-fips".into(), None), ("busybox".into(), None)]
+        );
+        let df = "ARG TAG=3.20\nARG BASE=alpine:${TAG}\nFROM ${BASE}\n";
+        assert_eq!(refs(df, &[]), vec![("alpine:3.20".into(), None)]);
+        assert_eq!(
+            refs(df, &[("TAG", "3.21")]),
+            vec![("alpine:3.21".into(), None)]
+        );
+        let r = refs("ARG BASE=alpine:${TAG}\nFROM ${BASE}\n", &[]);
+        assert_eq!(
+            r[0].1.as_deref(),
+            Some("`${BASE}` uses $BASE, whose default uses $TAG, which has no value")
+        );
+        // A blank base name is an error in BuildKit, never a reference.
+        let r = refs("ARG BASE=\nFROM $BASE\n", &[]);
+        assert_eq!(r[0].1.as_deref(), Some("`$BASE` expands to nothing"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::expand::expand;
+use super::expand::{Vars, expand, meta_arg};
 use super::lines::{Logical, logical_lines};
 use crate::platform::Platform;
 
@@ -184,11 +184,7 @@ fn variables(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn stage_platform(
-    flag: Option<&str>,
-    globals: &BTreeMap<String, String>,
-    escape: char,
-) -> StagePlatform {
+fn stage_platform(flag: Option<&str>, globals: &Vars, escape: char) -> StagePlatform {
     let Some(v) = flag else {
         return StagePlatform::Target;
     };
@@ -207,7 +203,7 @@ fn stage_platform(
 
 /// Parses `text` with `build_args` overriding the Dockerfile's global `ARG` defaults.
 pub fn parse(text: &str, build_args: &BTreeMap<String, String>) -> Dockerfile {
-    let mut globals: BTreeMap<String, String> = BTreeMap::new();
+    let mut globals = Vars::new();
     let mut stages: Vec<Stage> = Vec::new();
     for l in logical_lines(text) {
         let mut words = l.text.split_whitespace();
@@ -219,12 +215,7 @@ pub fn parse(text: &str, build_args: &BTreeMap<String, String>) -> Dockerfile {
         }
         if stages.is_empty() {
             if keyword == "ARG" {
-                for a in rest {
-                    let (k, v) = a.split_once('=').unwrap_or((a, ""));
-                    let v = v.trim_matches('"').trim_matches('\'');
-                    let value = build_args.get(k).cloned().unwrap_or_else(|| v.to_string());
-                    globals.insert(k.to_string(), value);
-                }
+                meta_arg(&rest, &mut globals, build_args, l.escape);
             }
             continue;
         }
@@ -274,12 +265,7 @@ fn stage_ref(reference: &str, stages: &[(Option<String>, usize)]) -> Option<usiz
         .or_else(|| lower.parse::<usize>().ok().filter(|i| *i < stages.len()))
 }
 
-fn from_stage(
-    l: &Logical,
-    rest: &[&str],
-    globals: &BTreeMap<String, String>,
-    stages: &[Stage],
-) -> Stage {
+fn from_stage(l: &Logical, rest: &[&str], globals: &Vars, stages: &[Stage]) -> Stage {
     let platform_flag = rest
         .iter()
         .find_map(|w| w.strip_prefix("--platform="))
@@ -292,7 +278,10 @@ fn from_stage(
     let written = args.first().copied().unwrap_or_default();
     let name = (args.len() >= 3 && args[1].eq_ignore_ascii_case("as"))
         .then(|| args[2].to_ascii_lowercase());
-    let expanded = expand(written, globals, l.escape).unwrap_or_else(|_| written.to_string());
+    let expanded = expand(written, globals, l.escape)
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| written.to_string());
     let earlier = stages_before(stages);
     let base = if expanded.eq_ignore_ascii_case("scratch") {
         Base::Scratch

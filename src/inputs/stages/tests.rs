@@ -133,3 +133,16 @@ fn from_reads_quotes_and_the_files_escape_character() {
     let d = parse("# escape=`\nFROM a AS b\nFROM `b\n", &BTreeMap::new());
     assert_eq!(d.stages[1].base, Base::Stage(0));
 }
+
+/// dockerfile2llb `buildMetaArgs`: a default is expanded with the `ARG`s before it, and
+/// `ARG X=` is set (to ""), so `${X+…}` takes its word.
+#[test]
+fn global_arg_defaults_are_expanded_and_empty_is_set() {
+    let df = "ARG OS=linux\nARG P=${OS}/arm64\nARG FIPS=\nFROM --platform=$P alpine:3.20${FIPS+-fips} AS a\n";
+    let d = parse(df, &BTreeMap::new());
+    assert_eq!(
+        d.stages[0].platform,
+        StagePlatform::Fixed(Platform::linux("arm64", ""))
+    );
+    assert_eq!(d.stages[0].base, Base::Image("alpine:3.20-fips".into()));
+}
