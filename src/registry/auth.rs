@@ -228,9 +228,9 @@ impl Authorizer {
         unauthorized(repo, scopes, method, url, detail)
     }
 
-    // long: one token exchange in the order it happens: where credentials may go (a
-    // realm downgrade, plain HTTP), the refresh-token grant, then the GET, each failure
-    // with its own message.
+    /// One token exchange in the order it happens: where credentials may go (a realm
+    /// downgrade, plain HTTP), the request (the refresh-token grant, or a GET), the
+    /// answer's status, then the token read from it; each failure with its own message.
     fn fetch_token(
         &self,
         transport: &Transport,
@@ -260,51 +260,14 @@ impl Authorizer {
         }
         let agent = transport.agent_with(&realm_host, !realm.starts_with("http://"))?;
         let t = Instant::now();
-        let result = match cred {
-            Some(Credential::IdentityToken { token, .. }) => {
-                // OAuth2 refresh-token grant, as Docker does for identity tokens.
-                let mut form: Vec<(&str, &str)> = vec![
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", token),
-                    ("client_id", "mpbuild"),
-                ];
-                if let Some(s) = service {
-                    form.push(("service", s));
-                }
-                let scope = scopes.join(" ");
-                form.push(("scope", &scope));
-                agent
-                    .post(realm)
-                    .config()
-                    .timeout_global(Some(transport.request_deadline(0)))
-                    .build()
-                    .send_form(form)
-            }
-            _ => {
-                let mut req = agent
-                    .get(realm)
-                    .config()
-                    .timeout_global(Some(transport.request_deadline(0)))
-                    .build();
-                if let Some(s) = service {
-                    req = req.query("service", s);
-                }
-                for s in scopes {
-                    req = req.query("scope", s);
-                }
-                if let Some(Credential::Basic { username, password }) = cred {
-                    req = req.header("Authorization", &basic_header(username, password));
-                }
-                req.call()
-            }
-        };
+        let result = token_request(&agent, transport, realm, service, scopes, cred);
         transport.log(
             Method::Get,
             realm,
             result.as_ref().ok().map(|r| r.status().as_u16()),
             t,
         );
-        let mut resp = result.map_err(|e| {
+        let resp = result.map_err(|e| {
             if let Some(e) = transport.interrupted(repo, || format!("token from {realm}")) {
                 return e;
             }
@@ -330,49 +293,108 @@ impl Authorizer {
                 hint: login_hint(&repo.registry),
             });
         }
-        #[derive(serde::Deserialize)]
-        struct TokenAnswer {
-            #[serde(default)]
-            token: Option<String>,
-            #[serde(default)]
-            access_token: Option<String>,
-        }
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(1 << 20)
-            .read_to_vec()
-            .map_err(|e| {
-                transport
-                    .interrupted(repo, || format!("token from {realm}"))
-                    .unwrap_or_else(|| RegistryError::Network {
-                        registry: repo.registry.clone(),
-                        request: format!("token from {realm}"),
-                        attempts: 1,
-                        message: e.to_string(),
-                        hint: "try again".into(),
-                    })
-            })?;
-        let answer: TokenAnswer =
-            serde_json::from_slice(&body).map_err(|_| RegistryError::Http {
-                registry: repo.registry.clone(),
-                request: format!("token from {realm}"),
-                status: 200,
-                detail: ": the answer is not a token".into(),
-                hint: "check the registry's token service".into(),
-            })?;
-        answer
-            .token
-            .or(answer.access_token)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| RegistryError::Http {
-                registry: repo.registry.clone(),
-                request: format!("token from {realm}"),
-                status: 200,
-                detail: ": no token in the answer".into(),
-                hint: "check the registry's token service".into(),
-            })
+        read_token(transport, repo, realm, resp)
     }
+}
+
+/// The token request: the OAuth2 refresh-token grant for an identity token, as Docker
+/// does, else a GET with the service, the scopes and, with a user and password, Basic.
+fn token_request(
+    agent: &ureq::Agent,
+    transport: &Transport,
+    realm: &str,
+    service: Option<&str>,
+    scopes: &[String],
+    cred: Option<&Credential>,
+) -> Result<Response<ureq::Body>, ureq::Error> {
+    match cred {
+        Some(Credential::IdentityToken { token, .. }) => {
+            // OAuth2 refresh-token grant, as Docker does for identity tokens.
+            let mut form: Vec<(&str, &str)> = vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token),
+                ("client_id", "mpbuild"),
+            ];
+            if let Some(s) = service {
+                form.push(("service", s));
+            }
+            let scope = scopes.join(" ");
+            form.push(("scope", &scope));
+            agent
+                .post(realm)
+                .config()
+                .timeout_global(Some(transport.request_deadline(0)))
+                .build()
+                .send_form(form)
+        }
+        _ => {
+            let mut req = agent
+                .get(realm)
+                .config()
+                .timeout_global(Some(transport.request_deadline(0)))
+                .build();
+            if let Some(s) = service {
+                req = req.query("service", s);
+            }
+            for s in scopes {
+                req = req.query("scope", s);
+            }
+            if let Some(Credential::Basic { username, password }) = cred {
+                req = req.header("Authorization", &basic_header(username, password));
+            }
+            req.call()
+        }
+    }
+}
+
+/// The token in a token service's answer (`token`, else `access_token`), read to a cap.
+fn read_token(
+    transport: &Transport,
+    repo: &Repository,
+    realm: &str,
+    mut resp: Response<ureq::Body>,
+) -> Result<String, RegistryError> {
+    #[derive(serde::Deserialize)]
+    struct TokenAnswer {
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        access_token: Option<String>,
+    }
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_vec()
+        .map_err(|e| {
+            transport
+                .interrupted(repo, || format!("token from {realm}"))
+                .unwrap_or_else(|| RegistryError::Network {
+                    registry: repo.registry.clone(),
+                    request: format!("token from {realm}"),
+                    attempts: 1,
+                    message: e.to_string(),
+                    hint: "try again".into(),
+                })
+        })?;
+    let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| RegistryError::Http {
+        registry: repo.registry.clone(),
+        request: format!("token from {realm}"),
+        status: 200,
+        detail: ": the answer is not a token".into(),
+        hint: "check the registry's token service".into(),
+    })?;
+    answer
+        .token
+        .or(answer.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| RegistryError::Http {
+            registry: repo.registry.clone(),
+            request: format!("token from {realm}"),
+            status: 200,
+            detail: ": no token in the answer".into(),
+            hint: "check the registry's token service".into(),
+        })
 }
 
 /// Not authorized to pull from or push to `repo` (`detail` says why).
