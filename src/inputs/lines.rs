@@ -34,19 +34,16 @@ pub fn logical_lines(text: &str) -> Vec<Logical> {
         }
         let trimmed = raw.trim();
         if directives {
-            if let Some(d) = trimmed.strip_prefix('#') {
-                let d = d.trim().to_ascii_lowercase();
-                if let Some(v) = d.strip_prefix("escape=") {
-                    if v.trim() == "`" {
+            match trimmed.strip_prefix('#').and_then(directive) {
+                Some(("escape", v)) => {
+                    if v == "`" {
                         escape = '`';
                     }
                     continue;
                 }
-                if d.starts_with("syntax=") || d.starts_with("check=") {
-                    continue;
-                }
+                Some(_) => continue,
+                None => directives = false,
             }
-            directives = false;
         }
         if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_some()) {
             continue;
@@ -77,6 +74,24 @@ pub fn logical_lines(text: &str) -> Vec<Logical> {
     out
 }
 
+/// A parser directive (`escape`, `syntax`, `check`; the key lowercased) and its value, as
+/// BuildKit's parser/directives.go `ParseLine` reads the text after `#`: the regexp
+/// `^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, so `# escape = `` ` ``` counts.
+fn directive(text: &str) -> Option<(&'static str, &str)> {
+    let (key, value) = text.split_once('=')?;
+    let key = key.trim();
+    let value = value.trim();
+    let word = key.starts_with(|c: char| c.is_ascii_alphabetic())
+        && key.chars().all(|c| c.is_ascii_alphanumeric());
+    if !word || value.is_empty() {
+        return None;
+    }
+    ["escape", "syntax", "check"]
+        .into_iter()
+        .find(|k| key.eq_ignore_ascii_case(k))
+        .map(|k| (k, value))
+}
+
 /// The terminators of the heredocs an instruction opens (`<<EOF`, `<<-EOF`, `<<"EOF"`),
 /// for `RUN`, `COPY` and `ADD`; each with whether its body's leading tabs are stripped.
 fn heredoc_ends(text: &str) -> Vec<(String, bool)> {
@@ -103,4 +118,33 @@ fn heredoc_ends(text: &str) -> Vec<(String, bool)> {
         rest = &rest[at + 2..];
     }
     ends
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// parser/directives.go: whitespace around `=` and any case of the key are allowed;
+    /// an unknown key or a blank value ends the directives.
+    #[test]
+    fn directives_as_buildkit_matches_them() {
+        assert_eq!(directive(" escape = `"), Some(("escape", "`")));
+        assert_eq!(directive("ESCAPE=`  "), Some(("escape", "`")));
+        assert_eq!(
+            directive(" syntax =docker/dockerfile:1"),
+            Some(("syntax", "docker/dockerfile:1"))
+        );
+        assert_eq!(directive(" escape ="), None);
+        assert_eq!(directive(" other=x"), None);
+        assert_eq!(directive(" a comment"), None);
+        let lines = logical_lines("# escape = `\nFROM a `\n  AS b\n");
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            (lines[0].text.as_str(), lines[0].escape),
+            ("FROM a AS b", '`')
+        );
+        // Not a directive: the escape stays `\`.
+        let lines = logical_lines("# hello\n# escape=`\nFROM a\n");
+        assert_eq!(lines[0].escape, '\\');
+    }
 }
