@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What to do to a matching request.
 #[derive(Debug, Clone)]
@@ -41,6 +41,10 @@ pub enum Fault {
     RedirectTo(u16, String),
     /// Answer 401 with this `WWW-Authenticate` value.
     Challenge(String),
+    /// Answer 429 with `Retry-After` an HTTP date this many seconds after the moment the
+    /// request is answered, rounded up to the next whole second (the date's precision):
+    /// the date is at least this far from the request's `at`, whatever the load.
+    RetryAtDate(u64),
     /// Forward unchanged, and count as no fault: a rule placed before a broader one
     /// exempts what it matches (push's registry check, [`PREFLIGHT`]).
     Pass,
@@ -330,6 +334,11 @@ fn handle(
             return out.shutdown(Shutdown::Both);
         }
         Some(Fault::Status(code, headers)) => return answer(&mut out, *code, headers),
+        Some(Fault::RetryAtDate(secs)) => {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            let date = http_date(now.as_secs() + 1 + secs);
+            return answer(&mut out, 429, &[("Retry-After".into(), date)]);
+        }
         Some(Fault::Challenge(value)) => {
             return answer(
                 &mut out,
@@ -468,4 +477,19 @@ pub fn assert_no_credentials(t: &str) {
 /// The base image, reached through `proxy`.
 pub fn via(proxy: &Proxy, stack: &Stack) -> String {
     format!("{}/{}@{}", proxy.addr, stack.base_repo, stack.base_digest)
+}
+
+/// Seconds since the epoch as an HTTP date (IMF-fixdate), by date(1).
+fn http_date(secs: u64) -> String {
+    let out = std::process::Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("@{secs}"),
+            "+%a, %d %b %Y %H:%M:%S GMT",
+        ])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
