@@ -107,63 +107,6 @@ fn parent(path: &str) -> Option<&str> {
         .or(if path.is_empty() { None } else { Some("") })
 }
 
-struct Counting<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-/// Between the decompressor and the tar reader: counts decompressed bytes (at most
-/// `layer_bytes`) and, while the tar reader looks for the next entry (`budget` set),
-/// bounds what it may read: the headers, padding and extended headers of one entry.
-/// (Entry data is read by `index_layer` itself, with no budget.)
-struct Guard<R> {
-    inner: R,
-    state: Rc<GuardState>,
-}
-
-#[derive(Default)]
-struct GuardState {
-    total: std::cell::Cell<u64>,
-    limit: std::cell::Cell<u64>,
-    budget: std::cell::Cell<Option<u64>>,
-    tripped: std::cell::Cell<Option<Trip>>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Trip {
-    Headers,
-    Layer,
-}
-
-impl<R: Read> Read for Guard<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let st = &self.state;
-        let n = self.inner.read(buf)?;
-        let total = st.total.get() + n as u64;
-        st.total.set(total);
-        if total > st.limit.get() {
-            st.tripped.set(Some(Trip::Layer));
-            return Err(std::io::Error::other("decompressed size limit"));
-        }
-        if let Some(b) = st.budget.get() {
-            if n as u64 > b {
-                st.tripped.set(Some(Trip::Headers));
-                return Err(std::io::Error::other("extended header limit"));
-            }
-            st.budget.set(Some(b - n as u64));
-        }
-        Ok(n)
-    }
-}
-
 /// What the layers read so far keep: entries, and bytes of names and file heads.
 struct Kept {
     entries: usize,
@@ -618,6 +561,9 @@ impl<'a> Union<'a> {
         Ok(Some((format!("/{}", cur.join("/")), last)))
     }
 }
+
+mod guard;
+use guard::{Counting, Guard, GuardState, Trip};
 
 #[cfg(test)]
 pub(crate) mod testing;
