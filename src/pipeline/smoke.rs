@@ -48,7 +48,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use serde::Serialize;
 
 use super::build::Tools;
 use super::candidate::Candidate;
@@ -64,31 +63,6 @@ use crate::platform::Platform;
 pub const TAIL: usize = 20;
 /// Output kept for `expect:` (the last bytes, when a command prints more).
 const OUTPUT_CAP: usize = 4 << 20;
-
-/// One smoke run: an image on one platform.
-#[derive(Debug, Clone, Serialize)]
-pub struct SmokeResult {
-    /// The project's image name, or the reference for `mpbuild smoke`.
-    pub image: String,
-    /// `REPO@DIGEST` the command ran in.
-    pub reference: String,
-    pub platform: String,
-    pub ok: bool,
-    /// The command's exit code; none when it was stopped (timeout) or never ran.
-    pub exit_code: Option<i32>,
-    /// The whole run: resolving the image, pulling what the builder lacks, the command.
-    pub duration_s: f64,
-    /// Whether the node ran the platform natively (else under emulation, QEMU).
-    pub native: bool,
-    /// The builder node that ran it.
-    pub node: String,
-    /// The last lines of the command's output (stdout and stderr).
-    pub output_tail: String,
-    /// Why it failed: "exit code 1", "timed out after 5s", "output did not match /…/".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub command: Vec<String>,
-}
 
 /// Where the stage gets docker and the builder: a push has them; a merge probes them
 /// only when some image has a smoke run.
@@ -383,7 +357,14 @@ pub fn run_one(
         command: spec.run.clone(),
     };
     let step = run_step.as_ref().map(|(_, s)| s);
-    if let Ran::BuilderFailed = judge(&mut result, &run, step, &output, spec)? {
+    if let Ran::BuilderFailed = judge(
+        &mut result,
+        run.ended == TIMED_OUT,
+        run.status.is_some_and(|s| s.success()),
+        step,
+        &output,
+        spec,
+    )? {
         return Err(failure(
             &full, &dir.0, image, platform, &run.state, run.status,
         ));
@@ -544,6 +525,7 @@ fn tail(text: &str, n: usize) -> String {
 }
 
 mod verdict;
+pub use verdict::SmokeResult;
 use verdict::{Ran, judge};
 #[cfg(test)]
 use verdict::{exit_code, not_found};

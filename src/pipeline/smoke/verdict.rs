@@ -2,9 +2,35 @@
 //! say about it (timed out, served from the cache, not in the image, its exit code, its
 //! output against `expect:`), apart from failures of the builder itself.
 
-use super::{Finished, SmokeResult, TIMED_OUT};
+use serde::Serialize;
+
 use crate::buildx::progress::Step;
 use crate::plan::SmokePlan;
+
+/// One smoke run: an image on one platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmokeResult {
+    /// The project's image name, or the reference for `mpbuild smoke`.
+    pub image: String,
+    /// `REPO@DIGEST` the command ran in.
+    pub reference: String,
+    pub platform: String,
+    pub ok: bool,
+    /// The command's exit code; none when it was stopped (timeout) or never ran.
+    pub exit_code: Option<i32>,
+    /// The whole run: resolving the image, pulling what the builder lacks, the command.
+    pub duration_s: f64,
+    /// Whether the node ran the platform natively (else under emulation, QEMU).
+    pub native: bool,
+    /// The builder node that ran it.
+    pub node: String,
+    /// The last lines of the command's output (stdout and stderr).
+    pub output_tail: String,
+    /// Why it failed: "exit code 1", "timed out after 5s", "output did not match /…/".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub command: Vec<String>,
+}
 
 /// Whether a run says something about the image, or only that the builder failed.
 pub(super) enum Ran {
@@ -18,13 +44,13 @@ pub(super) enum Ran {
 /// could not be resolved or pulled) or buildx failed after it ran.
 pub(super) fn judge(
     result: &mut SmokeResult,
-    run: &Finished,
+    timed_out: bool,
+    succeeded: bool,
     step: Option<&Step>,
     output: &str,
     spec: &SmokePlan,
 ) -> anyhow::Result<Ran> {
-    let succeeded = run.status.is_some_and(|s| s.success());
-    if run.ended == TIMED_OUT {
+    if timed_out {
         result.reason = Some(format!("timed out after {}s", spec.timeout().as_secs()));
         return Ok(Ran::Judged);
     }
