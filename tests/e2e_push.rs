@@ -275,6 +275,8 @@ fn build_loads_the_asked_platform_locally() {
     // every run on this stack shares: this run's own, so no concurrent run of this
     // test loads its image under the name between this build and the `docker run`.
     let name = format!("app-{}", common::run_id());
+    // Removed at the end, passed or failed: the stack's Docker outlives the run.
+    let _local = LocalImage(&stack, format!("localhost/{name}:linux-arm64"));
     let yaml = format!(
         "version: 1\nimages:\n  {name}:\n    repository: {repo}\n    tags: [dev]\n    build_args: {{BASE: \"{}\"}}\n    targets: [{{service: apprunner}}, {{service: apple-silicon}}]\n",
         stack.base_image
@@ -330,7 +332,15 @@ fn build_loads_the_asked_platform_locally() {
         )),
         "{t}"
     );
-    let _ = stack.docker().args(["image", "rm", &loaded]).output();
+}
+
+/// A local image in the stack's Docker, removed when dropped.
+struct LocalImage<'a>(&'a common::Stack, String);
+
+impl Drop for LocalImage<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.docker().args(["image", "rm", &self.1]).output();
+    }
 }
 
 #[test]

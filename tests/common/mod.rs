@@ -388,8 +388,11 @@ fn listening_on(log: &str) -> Option<String> {
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
         .collect();
+    // Something after the port (the line's end at least): a line caught mid-write gives
+    // no port rather than a truncated one.
+    let whole = rest.len() > addr.len();
     addr.rsplit_once(':')
-        .is_some_and(|(_, port)| !port.is_empty() && port != "0")
+        .is_some_and(|(_, port)| whole && !port.is_empty() && port != "0")
         .then_some(addr)
 }
 
