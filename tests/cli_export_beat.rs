@@ -41,16 +41,7 @@ fn exporting_docker(bin: &Path) -> std::path::PathBuf {
 
 #[test]
 fn an_export_that_outlasts_the_interval_beats_in_plain_mode() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-    std::fs::write(
-        dir.path().join("mpbuild.yaml"),
-        format!(
-            "version: 1\nimages:\n  app:\n    repository: {}/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
-            common::writable_registry::addr()
-        ),
-    )
-    .unwrap();
+    let dir = common::writable_registry::project();
     let bin = tempfile::tempdir().unwrap();
     let release = exporting_docker(bin.path());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpbuild"));

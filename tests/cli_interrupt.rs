@@ -51,20 +51,6 @@ fn started(fifo: &Path) {
     assert_eq!(got.unwrap().trim(), "started");
 }
 
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-    std::fs::write(
-        dir.path().join("mpbuild.yaml"),
-        format!(
-            "version: 1\nimages:\n  app:\n    repository: {}/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
-            common::writable_registry::addr()
-        ),
-    )
-    .unwrap();
-    dir
-}
-
 fn mpbuild(dir: &Path, bin: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mpbuild"));
     c.current_dir(dir)
@@ -93,7 +79,7 @@ fn alive(pid: &str) -> bool {
 
 #[test]
 fn a_second_signal_exits_at_once_and_kills_the_child() {
-    let dir = project();
+    let dir = common::writable_registry::project();
     let bin = tempfile::tempdir().unwrap();
     let (fifo, pid) = hanging_docker(bin.path());
     let mut run = Running::start(&mut mpbuild(
@@ -137,7 +123,7 @@ fn a_second_signal_exits_at_once_and_kills_the_child() {
 
 #[test]
 fn one_signal_exits_after_the_grace_period_when_something_will_not_stop() {
-    let dir = project();
+    let dir = common::writable_registry::project();
     let bin = tempfile::tempdir().unwrap();
     let (fifo, _) = hanging_docker(bin.path());
     let mut run = Running::start(&mut mpbuild(
@@ -173,7 +159,7 @@ fn one_signal_exits_after_the_grace_period_when_something_will_not_stop() {
 
 #[test]
 fn doctor_stops_at_the_first_signal() {
-    let dir = project();
+    let dir = common::writable_registry::project();
     let bin = tempfile::tempdir().unwrap();
     let (fifo, _) = hanging_docker(bin.path());
     let mut run = Running::start(&mut mpbuild(dir.path(), bin.path(), &["doctor"]));

@@ -28,15 +28,7 @@ fn fixture(build: &str) -> Fixture {
     for d in [&project, &cache, &tmp, &bin] {
         std::fs::create_dir(d).unwrap();
     }
-    std::fs::write(project.join("Dockerfile"), "FROM scratch\n").unwrap();
-    std::fs::write(
-        project.join("mpbuild.yaml"),
-        format!(
-            "version: 1\nimages:\n  app:\n    repository: {}/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
-            common::writable_registry::addr()
-        ),
-    )
-    .unwrap();
+    common::writable_registry::write_project(&project);
     // `build` gets buildx's argv; $dest is the OCI layout's directory.
     let docker = bin.join("docker");
     std::fs::write(

@@ -30,22 +30,8 @@ fn options(output: Output) -> Options {
     }
 }
 
-const ISSUE: &str = r#"version: 1
-images:
-  api:
-    repository: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api
-    tags: [latest, "${GIT_SHA}"]
-    build_args: {RUST_VERSION: "1.83"}
-    targets:
-      - service: apprunner
-      - service: ecs-fargate
-        arch: arm64
-      - service: lambda
-        arch: arm64
-        tag: "${GIT_SHA}-lambda"
-      - service: local
-      - platform: linux/arm/v7
-"#;
+/// The issue's example project (the CLI tests read the same file).
+const ISSUE: &str = include_str!("../../tests/fixtures/project/issue-example.yaml");
 
 #[test]
 fn union_tags_and_single_manifest_targets() {

@@ -58,23 +58,9 @@ pub fn project(yaml: &str) -> tempfile::TempDir {
 }
 
 /// The issue's example project: one image for App Runner, Fargate on arm64, Lambda (a
-/// tag of its own), the local machine and a 32-bit Arm board.
-pub const APP: &str = r#"version: 1
-images:
-  api:
-    repository: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/api
-    tags: [latest, "${GIT_SHA}"]
-    build_args: {RUST_VERSION: "1.83"}
-    targets:
-      - service: apprunner
-      - service: ecs-fargate
-        arch: arm64
-      - service: lambda
-        arch: arm64
-        tag: "${GIT_SHA}-lambda"
-      - service: local
-      - platform: linux/arm/v7
-"#;
+/// tag of its own), the local machine and a 32-bit Arm board (the plan unit tests read
+/// the same file).
+pub const APP: &str = include_str!("../fixtures/project/issue-example.yaml");
 
 /// stdout as the one JSON document it must be.
 pub fn json_of(out: &Output) -> serde_json::Value {

@@ -32,3 +32,24 @@ pub fn addr() -> String {
     })
     .clone()
 }
+
+/// Writes into `dir` a project whose one image (`app`, `FROM scratch`, for App Runner)
+/// is pushed to this registry.
+pub fn write_project(dir: &std::path::Path) {
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        dir.join("mpbuild.yaml"),
+        format!(
+            "version: 1\nimages:\n  app:\n    repository: {}/app\n    tags: [latest]\n    targets: [{{service: apprunner}}]\n",
+            addr()
+        ),
+    )
+    .unwrap();
+}
+
+/// [`write_project`] in a directory of its own.
+pub fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_project(dir.path());
+    dir
+}
