@@ -2,6 +2,8 @@
 //! loops. Each must be refused at once with a config error (exit 2) naming the file,
 //! never read without bound or waited on. The built binary, no Docker.
 
+mod common;
+
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -11,16 +13,11 @@ use assert_cmd::Command;
 /// Far above what a refusal takes, far below a hang or a read of /dev/zero.
 const QUICK: Duration = Duration::from_secs(5);
 
+/// `common::cli::mpbuild` with a hang killed, so a regression fails instead of blocking
+/// the suite.
 fn mpbuild(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
-        .env("MPBUILD_WORK_DIR", "/WORK")
-        .env("GIT_SHA", "abc1234")
-        // A hang is killed here, so a regression fails instead of blocking the suite.
-        .timeout(Duration::from_secs(20));
+    let mut cmd = common::cli::mpbuild(dir);
+    cmd.timeout(Duration::from_secs(20));
     cmd
 }
 

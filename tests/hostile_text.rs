@@ -132,6 +132,21 @@ fn a_child_process_output_is_shown_escaped() {
     );
 }
 
+/// At a run of backticks (`chars` starts with one): the run's length, and the whole code
+/// span's length in chars when a closing run as long (not part of a longer run) follows.
+fn code_span(chars: &[char]) -> (usize, Option<usize>) {
+    let run = chars.iter().take_while(|c| **c == '`').count();
+    let fence: String = "`".repeat(run);
+    let rest: String = chars[run..].iter().collect();
+    let close = rest
+        .match_indices(&fence)
+        .find(|(at, _)| !rest[..*at].ends_with('`') && !rest[at + run..].starts_with('`'));
+    (
+        run,
+        close.map(|(at, _)| run + rest[..at].chars().count() + run),
+    )
+}
+
 /// Markdown outside code spans, unescaped: what a renderer would act on. Code spans
 /// are skipped whole (fenced by a run of backticks, closed by a run as long), and so
 /// is a backslash-escaped character.
@@ -143,19 +158,14 @@ fn live_markdown(row: &str) -> Vec<char> {
         match chars[i] {
             '\\' => i += 2,
             '`' => {
-                let run = chars[i..].iter().take_while(|c| **c == '`').count();
-                let fence: String = "`".repeat(run);
-                let rest: String = chars[i + run..].iter().collect();
-                // The closing run: the same length, not part of a longer run.
-                let close = rest.match_indices(&fence).find(|(at, _)| {
-                    !rest[..*at].ends_with('`') && !rest[at + run..].starts_with('`')
-                });
-                let Some((at, _)) = close else {
-                    live.push('`');
-                    i += run;
-                    continue;
-                };
-                i += run + rest[..at].chars().count() + run;
+                let (run, span) = code_span(&chars[i..]);
+                match span {
+                    Some(len) => i += len,
+                    None => {
+                        live.push('`');
+                        i += run;
+                    }
+                }
             }
             c @ ('[' | ']' | '(' | ')' | '!' | '*' | '_' | '<' | '>' | '&') => {
                 live.push(c);
@@ -181,19 +191,14 @@ fn rendered_text(md: &str) -> String {
                 i += 2;
             }
             '`' => {
-                let run = chars[i..].iter().take_while(|c| **c == '`').count();
-                let fence: String = "`".repeat(run);
-                let rest: String = chars[i + run..].iter().collect();
-                let close = rest.match_indices(&fence).find(|(at, _)| {
-                    !rest[..*at].ends_with('`') && !rest[at + run..].starts_with('`')
-                });
-                match close {
-                    Some((at, _)) => {
+                let (run, span) = code_span(&chars[i..]);
+                match span {
+                    Some(len) => {
                         text.push(' ');
-                        i += run + rest[..at].chars().count() + run;
+                        i += len;
                     }
                     None => {
-                        text.push_str(&fence);
+                        text.push_str(&"`".repeat(run));
                         i += run;
                     }
                 }
