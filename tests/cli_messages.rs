@@ -5,20 +5,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
+mod common;
 
-fn mpbuild(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("mpbuild").unwrap();
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DOCKER_CONFIG", dir.join(".docker"))
-        .env("MPBUILD_HOST_PLATFORM", "linux/arm64")
-        .env("MPBUILD_WORK_DIR", dir.join(".work"))
-        .env("MPBUILD_REQUEST_TIMEOUT", "5")
-        .env("GIT_SHA", "abc1234");
-    cmd
-}
+use common::cli::mpbuild_own_dirs as mpbuild;
 
 /// Exit code, stdout and stderr, the temp dir's path replaced by `[DIR]`.
 fn shown(dir: &Path, out: &Output) -> String {

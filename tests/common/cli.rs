@@ -24,6 +24,17 @@ pub fn mpbuild(dir: &Path) -> Command {
     cmd
 }
 
+/// `mpbuild` as above, with the Docker config and work directory inside `dir` and
+/// registry requests given 5 s: for runs whose credentials or leftovers must be the
+/// test's own, and whose unreachable registries must fail fast.
+pub fn mpbuild_own_dirs(dir: &Path) -> Command {
+    let mut cmd = mpbuild(dir);
+    cmd.env("DOCKER_CONFIG", dir.join(".docker"))
+        .env("MPBUILD_WORK_DIR", dir.join(".work"))
+        .env("MPBUILD_REQUEST_TIMEOUT", "5");
+    cmd
+}
+
 /// The exit code, stdout and stderr as one text (what the snapshots hold).
 pub fn text(out: &Output) -> String {
     format!(
