@@ -243,10 +243,19 @@ impl Stack {
         }
     }
 
-    /// Holds emulation on (shared with other tests) until dropped.
+    /// Holds emulation on (shared with other tests) until dropped. Emulation found off
+    /// under the shared lock was left off by a test killed while it held it off (a
+    /// SIGKILL skips its restore on drop): no test can hold it off now, so it is
+    /// registered again, with the line scripts/stack saved.
     pub fn emulation_shared(&self) -> EmulationLock {
         let f = self.lock_file();
         f.lock_shared().expect("lock emulation (shared)");
+        if !Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists()
+            && let Ok(reg) = std::fs::read_to_string(self.state_dir.join("binfmt/qemu-aarch64"))
+        {
+            // Another test holding the shared lock may register it first (EEXIST).
+            let _ = std::fs::write("/proc/sys/fs/binfmt_misc/register", reg);
+        }
         EmulationLock {
             _file: f,
             restore: None,
