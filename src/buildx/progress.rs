@@ -412,8 +412,9 @@ impl State {
     }
 }
 
-/// Whether a step's progress items are read: an export's or a push's.
-fn is_export(name: &str) -> bool {
+/// Whether a step's progress items are read: an export's or a push's (the image, written
+/// or pushed, or its cache).
+pub fn is_export(name: &str) -> bool {
     name.starts_with("exporting") || name.starts_with("pushing")
 }
 

@@ -128,6 +128,7 @@ mod tests {
                 emulated: true,
             }],
             cache: Default::default(),
+            export: None,
         }
     }
 

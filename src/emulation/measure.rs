@@ -82,6 +82,9 @@ pub struct ImageTiming {
     pub platforms: Vec<PlatformTiming>,
     pub measured: Vec<Measured>,
     pub cache: crate::buildx::cache::CacheOutcome,
+    /// Seconds its export steps ran (see [`export_seconds`]); `None` when the stream
+    /// timed none.
+    pub export: Option<f64>,
 }
 
 /// One image of the build, as the measurement needs it.
@@ -145,8 +148,32 @@ pub fn measure(state: &State, images: &[ImageSource], builder: &Builder) -> Vec<
                 })
                 .collect(),
             cache: crate::buildx::cache::outcome(state, &targets, img.name),
+            export: export_seconds(state, &targets, img.name),
         })
         .collect()
+}
+
+/// How long the export steps of `image`'s build ran, by BuildKit's clock (overlaps
+/// counted once): the steps the export heartbeat beats for — writing the image (the
+/// `docker` driver's OCI layout, or a push) and its cache. `None` when none has both a
+/// start and an end. `targets` as [`measure`] parses names with.
+fn export_seconds(state: &State, targets: &[String], image: &str) -> Option<f64> {
+    let spans: Vec<timing::Span> = state
+        .steps
+        .values()
+        .filter(|s| {
+            let label = steps::parse(&s.name, targets);
+            !label.internal
+                // A bake's steps carry their target; a single build's carry none.
+                && label.target.as_deref() == (!targets.is_empty()).then_some(image)
+                && crate::buildx::progress::is_export(&label.command)
+        })
+        .filter_map(|s| match (s.started_at, s.completed_at) {
+            (Some(a), Some(b)) if b >= a => Some((a, b)),
+            _ => None,
+        })
+        .collect();
+    (!spans.is_empty()).then(|| round(timing::secs(timing::busy(&spans))))
 }
 
 /// Which image and platform a step belongs to, where it ran, and its Dockerfile line.

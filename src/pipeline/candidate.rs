@@ -58,6 +58,8 @@ pub struct Built {
     pub timing: Vec<PlatformTiming>,
     /// What became of the build cache, for an image with `cache:`.
     pub cache: Option<Box<crate::buildx::cache::CacheOutcome>>,
+    /// Seconds buildx's export steps ran (part of `seconds`), when the stream timed them.
+    pub export: Option<f64>,
 }
 
 /// Why a candidate was not built.

@@ -265,17 +265,17 @@ fn image_report(
             })
         })
         .collect();
-    let (built, unchanged_since, build, upload, timing, cache) = match candidate.origin {
+    let (built, unchanged_since, (build, export), upload, timing, cache) = match candidate.origin {
         Origin::Built(b) => (
             true,
             None,
-            Some(b.seconds),
+            (Some(b.seconds), b.export),
             b.upload,
             b.timing,
             b.cache.map(|c| *c),
         ),
-        Origin::Reused(r) => (false, Some(r.since), None, None, Vec::new(), None),
-        Origin::Assembled(legs) => (true, None, None, None, legs.timing, None),
+        Origin::Reused(r) => (false, Some(r.since), (None, None), None, Vec::new(), None),
+        Origin::Assembled(legs) => (true, None, (None, None), None, legs.timing, None),
     };
     ImageReport {
         name: image.name.clone(),
@@ -290,6 +290,7 @@ fn image_report(
         cache,
         times: Times {
             build,
+            export,
             upload: upload.as_ref().map(|(_, t)| report::secs(*t)),
             verify: report::secs(verified.time),
             smoke: smoke.map(report::secs),

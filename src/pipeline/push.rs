@@ -217,6 +217,10 @@ fn build_and_upload(
                     .find(|t| t.image == image.name)
                     .filter(|_| image.command.iter().any(|a| a.starts_with("--cache-")))
                     .map(|t| Box::new(t.cache.clone())),
+                export: timings
+                    .iter()
+                    .find(|t| t.image == image.name)
+                    .and_then(|t| t.export),
             }),
         })
         .collect();

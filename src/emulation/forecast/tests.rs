@@ -73,6 +73,7 @@ fn history() -> History {
                 emulated: true,
             }],
             cache: Default::default(),
+            export: None,
         }],
     );
     crate::emulation::history::load(work.root())

@@ -216,3 +216,58 @@ fn a_leg_counts_the_whole_buildx_run() {
     let after = measure(&s, &images, &docker_builder()).remove(0);
     assert_eq!(before.platforms, after.platforms);
 }
+
+/// The export's seconds are its steps' (image and cache) by BuildKit's clock: the real
+/// `docker` driver export of tests/fixtures/buildx/success.rawjson (15:56:52.465144605 →
+/// 52.650007074), the failed cache export of a real run (14:42:27.987344153 →
+/// 28.199107805), none for a stream without one, and in a bake each image its own.
+#[test]
+fn the_export_is_timed_per_image() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/buildx/success.rawjson",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let parse = |lines: &mut dyn Iterator<Item = &str>| {
+        let (mut p, mut s) = (Parser::default(), State::default());
+        for l in lines {
+            if let Some(e) = p.line(l) {
+                s.apply(e);
+            }
+        }
+        if let Some(e) = p.finish() {
+            s.apply(e);
+        }
+        s
+    };
+    let amd = [Platform::linux("amd64", "")];
+    let one = |name| ImageSource {
+        name,
+        platforms: &amd,
+        dockerfile_path: "Dockerfile",
+        dockerfile: None,
+    };
+    let export = |s: &State, images: &[ImageSource]| -> Vec<Option<f64>> {
+        measure(s, images, &docker_builder())
+            .iter()
+            .map(|t| t.export)
+            .collect()
+    };
+    let real = parse(&mut text.lines());
+    assert_eq!(export(&real, &[one("app")]), [Some(0.185)]);
+    let cache = state("cache-export-failed.rawjson");
+    assert_eq!(export(&cache, &[one("app")]), [Some(0.212)]);
+    let none = state("two-platforms.rawjson");
+    assert_eq!(export(&none, &[one("app")]), [None]);
+    // A bake: `[api] …` and `[web] …`, api's image and cache exports overlapping.
+    let bake = parse(&mut [
+        r#"{"vertexes":[{"digest":"a","name":"[api] exporting to image","started":"2026-12-07T14:40:20Z","completed":"2026-12-07T14:40:22Z"}]}"#,
+        r#"{"vertexes":[{"digest":"b","name":"[api] exporting cache to registry","started":"2026-12-07T14:40:21Z","completed":"2026-12-07T14:40:23.5Z"}]}"#,
+        r#"{"vertexes":[{"digest":"c","name":"[web] exporting to image","started":"2026-12-07T14:40:20Z","completed":"2026-12-07T14:40:21Z"}]}"#,
+        r#"{"vertexes":[{"digest":"d","name":"[web 1/1] FROM r/busybox","started":"2026-12-07T14:40:10Z","completed":"2026-12-07T14:40:20Z"}]}"#,
+    ].into_iter());
+    assert_eq!(
+        export(&bake, &[one("api"), one("web"), one("db")]),
+        [Some(3.5), Some(1.0), None]
+    );
+}

@@ -105,6 +105,10 @@ pub struct Times {
     /// None for `merge` (the legs were built elsewhere).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<f64>,
+    /// The part of `build` buildx spent exporting (the image, its cache), by BuildKit's
+    /// clock; none when the build was not timed (skipped, `merge`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<f64>,
     pub verify: f64,
