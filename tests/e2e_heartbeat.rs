@@ -3,9 +3,11 @@
 //! a 16 MB layer, made slow by the fault proxy so each lasts several intervals
 //! (`MPBUILD_HEARTBEAT_MS` makes the interval short). Each phase prints lines with bytes
 //! moved that grow and never pass the total; with `--format json` stdout holds the
-//! document alone. The export's lines, which only an export longer than the interval
-//! prints (nothing here slows it), are checked for their form; that one comes:
-//! tests/cli_export_beat.rs.
+//! document alone. The export's lines are checked for their form wherever they come,
+//! and an export that lasted longer than two intervals by the run's own report
+//! (`times.export` of the JSON document, BuildKit's start and end of the export) must
+//! have printed one: the export of a fresh layer of its own is made to last that long.
+//! The beat of an export held open by a fake `docker`: tests/cli_export_beat.rs.
 
 mod common;
 
@@ -104,11 +106,12 @@ fn assert_beats(beats: &[(f64, f64)], size: f64, t: &str) {
 
 /// The export's beats, `[app linux/amd64] export: WHAT, N s` (and the bytes in the
 /// layout once there are some), say what the export does, the seconds never going
-/// back. Whether any comes is not asserted here: buildx writing this layer's OCI
-/// layout took 0.8-1.2 s at load 10, an idle runner's is faster, and a phase shorter
-/// than the interval (100 ms, and up to one more before the first tick) prints none.
-/// tests/cli_export_beat.rs holds an export open until its beat came.
-fn assert_export_beats(stderr: &str) {
+/// back; their seconds. Whether any comes is not asserted here: a phase shorter than
+/// the interval (and up to one more before the first tick) prints none, and buildx
+/// copying an already compressed layer into the OCI layout can be that short (0.3 s for
+/// 16 MB idle, 0.8-1.2 s at load 10). [`a_long_export_beats_in_plain_mode`] asserts
+/// one came when the export outlasted two intervals.
+fn assert_export_beats(stderr: &str) -> Vec<u64> {
     let secs: Vec<u64> = stderr
         .lines()
         .filter_map(|l| l.strip_prefix("[app linux/amd64] export: "))
@@ -124,6 +127,68 @@ fn assert_export_beats(stderr: &str) {
         .collect();
     eprintln!("figure: {} export heartbeat line(s)", secs.len());
     assert!(secs.windows(2).all(|w| w[1] >= w[0]), "{secs:?}");
+    secs
+}
+
+/// The random bytes of [`a_long_export_beats_in_plain_mode`]'s layer: BuildKit compresses
+/// them into the layer's blob during the export, which so lasts many intervals.
+const EXPORT_LAYER: u64 = 32_000_000;
+
+/// The heartbeat interval of the export test, in milliseconds (the shortest allowed).
+const EXPORT_INTERVAL_MS: u64 = 100;
+
+/// An export longer than two intervals prints at least one beat (the first tick at
+/// least one interval after the export began comes within two), whose seconds do not
+/// pass the export's (by BuildKit's clock, plus 2 s for the stream reaching mpbuild
+/// late on a loaded machine). How long the export took is the run's own report,
+/// `times.export`; the layer is new each run (the repository's name is in the step),
+/// so BuildKit builds and compresses it instead of copying a blob an earlier run made.
+/// A shorter export (never seen here) asserts the lines' form only. With export beats
+/// removed from mpbuild, this fails; with buildx renaming its export step, both the
+/// timing and the beat are missing, and it fails too.
+#[test]
+fn a_long_export_beats_in_plain_mode() {
+    let Some(stack) = common::stack() else { return };
+    let repo = stack.unique_repo("heartbeat-export");
+    let dockerfile = format!(
+        "FROM {}\nRUN echo {repo} > /id && head -c {EXPORT_LAYER} /dev/urandom > /blob\n",
+        stack.base_image
+    );
+    let yaml = format!(
+        "version: 1\nimages:\n  app:\n    repository: {repo}\n    tags: [latest]\n    targets:\n      - service: apprunner\n"
+    );
+    let dir = stack.project(&yaml, &dockerfile);
+    let (out, doc) = stack
+        .run_in(dir.path())
+        .env("MPBUILD_HEARTBEAT_MS", EXPORT_INTERVAL_MS.to_string())
+        .json(&["push", "--progress", "plain", "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let export = doc["images"][0]["times"]["export"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("the export's seconds in times.export: {doc}\n{err}"));
+    let secs = assert_export_beats(&err);
+    let long = export > 2.0 * EXPORT_INTERVAL_MS as f64 / 1000.0;
+    eprintln!(
+        "figure: export {export} s ({}), {} beat(s)",
+        if long {
+            "over two intervals"
+        } else {
+            "short: the form only"
+        },
+        secs.len()
+    );
+    if long {
+        assert!(
+            !secs.is_empty(),
+            "the export took {export} s, over two {EXPORT_INTERVAL_MS} ms intervals, and printed no beat: {err}"
+        );
+        let last = *secs.last().unwrap() as f64;
+        assert!(
+            last <= export + 2.0,
+            "a beat says {last} s of an export of {export} s: {err}"
+        );
+    }
 }
 
 #[test]
