@@ -415,6 +415,12 @@ impl State {
 /// Whether a step's progress items are read: an export's or a push's (the image, written
 /// or pushed, or its cache).
 pub fn is_export(name: &str) -> bool {
+    // A bake of several images names each step with its target, the export too:
+    // `[api] exporting to oci image format`.
+    let name = match step_target(name) {
+        Some(_) => name.split_once("] ").map_or(name, |(_, rest)| rest),
+        None => name,
+    };
     name.starts_with("exporting") || name.starts_with("pushing")
 }
 

@@ -171,6 +171,29 @@ fn the_running_export_and_its_progress_items() {
     assert!(!s.steps.contains_key("unknown"));
 }
 
+/// A bake of several images names each step with its target, its export too (the
+/// names buildx's rawjson gave for a two-image bake on the stack): the export is found,
+/// with its progress items, so a bake's export beats as a single build's does.
+#[test]
+fn a_bake_targets_export_is_an_export() {
+    assert!(is_export("[api] exporting to oci image format"));
+    assert!(!is_export("[api 1/1] COPY a /a"));
+    assert!(!is_export("[api internal] load build context"));
+    assert!(!is_export("[api 2/2] RUN exporting-tool --run"));
+    let mut p = Parser::default();
+    let mut s = State::default();
+    for line in [
+        r#"{"vertexes":[{"digest":"c","name":"[api 1/1] COPY a /a","started":"t","completed":"t"}]}"#,
+        r#"{"vertexes":[{"digest":"e","name":"[api] exporting to oci image format","started":"t"}]}"#,
+        r#"{"statuses":[{"id":"exporting layers","vertex":"e","current":0}]}"#,
+    ] {
+        s.apply(p.line(line).expect("one line, one status"));
+    }
+    let now = s.exporting().expect("the bake target's export is running");
+    assert_eq!(now.step, "[api] exporting to oci image format");
+    assert_eq!(now.now.as_deref(), Some("exporting layers"));
+}
+
 #[test]
 fn bake_targets_from_step_names() {
     assert_eq!(step_target("[api linux/amd64 2/4] RUN make"), Some("api"));
