@@ -4,9 +4,11 @@
 
 mod common;
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use common::cli::{mpbuild, stdout, text};
+use common::shells;
 
 const NO_PROJECT: [&str; 4] = ["schema", "man", "completions", "version"];
 const PROJECT_OPTIONS: [&str; 4] = ["--file", "--set", "--no-cache", "--pull"];
@@ -58,18 +60,11 @@ fn man_pages_of_commands_that_read_no_project_do_not_show_its_options() {
 }
 
 /// Runs bash's completion function of the generated script on `words`, the last one
-/// being completed, and returns what it offers.
+/// being completed, in the script's directory (no project there), and returns what it
+/// offers.
 fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
-    let cword = words.len() - 1;
-    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-    let prev = if cword > 0 { words[cword - 1] } else { "" };
-    let program = format!(
-        "source '{}'; COMP_WORDS=({}); COMP_CWORD={cword}; _mpbuild mpbuild '{}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
-        script.display(),
-        quoted.join(" "),
-        words[cword],
-    );
-    completions_printed(&program)
+    let cur = words[words.len() - 1];
+    bash_completes_in(script, "", &words.join(" "), words, cur)
 }
 
 #[test]
@@ -102,52 +97,37 @@ fn bash_completes_service_names_and_only_the_options_a_command_takes() {
 }
 
 #[test]
-fn every_script_offers_every_service() {
+fn without_mpbuild_every_script_offers_the_catalog_it_holds() {
+    // No mpbuild to ask (not on PATH): the values written into the script.
     let dir = tempfile::tempdir().unwrap();
     let catalog = mpbuild::catalog::Catalog::builtin();
+    let path = OsString::from(shells::WITHOUT_MPBUILD);
+    let line = "mpbuild verify --target ";
     for shell in ["bash", "zsh", "fish"] {
-        let script = stdout(dir.path(), &["completions", shell]);
-        let offered = offered(shell, &script);
+        let script = dir.path().join(format!("mpbuild.{shell}"));
+        std::fs::write(&script, stdout(dir.path(), &["completions", shell])).unwrap();
+        let completed = match shell {
+            "bash" => shells::bash(
+                dir.path(),
+                &path,
+                &script,
+                "",
+                line,
+                &["mpbuild", "verify", "--target", ""],
+                "",
+            ),
+            "zsh" => shells::zsh(dir.path(), &path, &script, line),
+            _ => shells::fish(dir.path(), &path, &script, line),
+        };
         // SERVICE:ARCH too.
         for name in catalog.names().into_iter().chain(["lambda:arm64"]) {
             assert!(
-                offered.iter().any(|v| v == name),
-                "{shell}: `{name}` is not a value offered"
+                completed.values.iter().any(|v| v == name),
+                "{shell}: `{name}` is not offered: {completed:?}"
             );
         }
+        assert_eq!(completed.stderr, "", "{shell}");
     }
-}
-
-/// The values a completion script offers, each as the shell writes one: a word of a
-/// bash `compgen -W "…"` list, a zsh `VALUE\:"title"` line (its colons escaped), a fish
-/// `VALUE\t'title'` line. Exact values: `local` (a shell keyword) or `eks` (in
-/// `eks-fargate`) count only where they are offered themselves.
-fn offered(shell: &str, script: &str) -> Vec<String> {
-    let mut values = Vec::new();
-    for line in script.lines() {
-        match shell {
-            "bash" => {
-                if let Some((_, rest)) = line.split_once("compgen -W \"") {
-                    let list = rest.split('"').next().unwrap_or_default();
-                    values.extend(list.split_whitespace().map(str::to_string));
-                }
-            }
-            "zsh" => {
-                if let Some((v, _)) = line.split_once("\\:\"") {
-                    // The first value follows the option's `:((`.
-                    let v = v.rsplit("((").next().unwrap_or_default();
-                    values.push(v.replace("\\:", ":"));
-                }
-            }
-            _ => {
-                if let Some((v, _)) = line.split_once("\\t'") {
-                    // The first value follows the option's `-a "`.
-                    values.push(v.rsplit("-a \"").next().unwrap_or_default().to_string());
-                }
-            }
-        }
-    }
-    values
 }
 
 #[test]
@@ -184,7 +164,8 @@ fn bash_completes_at_colon(script: &Path, line: &str, words: &[&str], cur: &str)
     bash_completes_in(script, "", line, words, cur)
 }
 
-/// [`bash_completes_at_colon`] after `setup` (shell code run before the call).
+/// [`bash_completes_at_colon`] after `setup` (shell code run before the call), with
+/// the built mpbuild on PATH.
 fn bash_completes_in(
     script: &Path,
     setup: &str,
@@ -192,15 +173,18 @@ fn bash_completes_in(
     words: &[&str],
     cur: &str,
 ) -> Vec<String> {
-    let cword = words.len() - 1;
-    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-    let prev = words[cword - 1];
-    let program = format!(
-        "source '{}'; {setup} COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=({}); COMP_CWORD={cword}; _mpbuild mpbuild '{cur}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
-        script.display(),
-        quoted.join(" "),
+    let dir = script.parent().unwrap();
+    let completed = shells::bash(
+        dir,
+        &shells::with_mpbuild(),
+        script,
+        setup,
+        line,
+        words,
+        cur,
     );
-    completions_printed(&program)
+    assert_eq!(completed.stderr, "", "{line}");
+    completed.values
 }
 
 #[test]
@@ -252,20 +236,4 @@ fn bash_completes_service_arch_after_the_colon_bash_split_at() {
         "lambda:",
     );
     assert_eq!(offered, ["lambda:amd64", "lambda:arm64"]);
-}
-
-/// Runs `program` (which sources the script and calls `_mpbuild`) in a bash without
-/// start-up files: the lines it printed, COMPREPLY one per line.
-fn completions_printed(program: &str) -> Vec<String> {
-    let out = std::process::Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", program])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
 }

@@ -1,8 +1,10 @@
 //! The values completion scripts offer where a service is named (`--target`,
 //! `targets SERVICE`, `init --service`): the built-in catalog's services, and
-//! SERVICE:ARCH for each architecture a service runs. Attached only to the command the
-//! scripts are generated from: parsing still takes any text and checks it against the
-//! catalog with the project's own services and a did-you-mean.
+//! SERVICE:ARCH for each architecture a service runs (of a project's catalog too: what
+//! `mpbuild __complete-services` prints). Attached only to the command the scripts are
+//! generated from — the values themselves (PowerShell, Elvish) or [`HOOK`] (bash, zsh,
+//! fish, which ask mpbuild when completing): parsing still takes any text and checks it
+//! against the catalog with the project's own services and a did-you-mean.
 
 use clap::Command;
 use clap::builder::{PossibleValue, PossibleValuesParser, Str};
@@ -50,11 +52,24 @@ pub fn offered(catalog: &Catalog) -> Vec<(String, String)> {
 
 /// `cmd` with `values` as the possible values of every argument that names a service.
 pub fn attach(cmd: Command, values: &[(String, String)]) -> Command {
-    let possible = || {
+    attach_each(cmd, || {
         values
             .iter()
             .map(|(v, title)| PossibleValue::new(Str::from(v.clone())).help(title.clone()))
-    };
+            .collect()
+    })
+}
+
+/// What stands for the values in a script generated with [`attach_hook`]: replaced by
+/// a call that asks mpbuild at completion time (`completion_hooks.rs`).
+pub const HOOK: &str = "__MPBUILD_SERVICES__";
+
+/// `cmd` with the one value [`HOOK`] (no description) where a service is named.
+pub fn attach_hook(cmd: Command) -> Command {
+    attach_each(cmd, || vec![PossibleValue::new(HOOK)])
+}
+
+fn attach_each(cmd: Command, possible: impl Fn() -> Vec<PossibleValue>) -> Command {
     SERVICE_ARGS.iter().fold(cmd, |cmd, (sub, id)| {
         cmd.mut_subcommand(sub, |sc| {
             sc.mut_arg(id, |a| {

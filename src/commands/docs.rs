@@ -5,29 +5,38 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
+use super::completion_values;
 use crate::catalog::Catalog;
 use crate::cli::{Cli, project_options};
 use crate::exit::{Code, UsageError};
 use crate::settings::Settings;
 
 /// Prints the completion script for `shell` on stdout: the project options only on the
-/// commands that read a project, the catalog's services where a service is named.
+/// commands that read a project, the services where a service is named — in bash, zsh
+/// and fish asked of mpbuild when completing (the project's own `services:` too), in
+/// the others the built-in catalog's, written into the script.
 pub fn completions(s: &Settings, shell: clap_complete::Shell) -> anyhow::Result<Code> {
-    let mut cmd = for_completions();
+    use clap_complete::Shell;
+    let hooked = matches!(shell, Shell::Bash | Shell::Zsh | Shell::Fish);
+    let mut cmd = project_options::only_where_used(Cli::command());
+    cmd = if hooked {
+        completion_values::attach_hook(cmd)
+    } else {
+        completion_values::attach(cmd, &completion_values::offered(&Catalog::builtin()))
+    };
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "mpbuild", &mut script);
-    if shell == clap_complete::Shell::Bash {
+    if hooked {
         let text = String::from_utf8(script)?;
-        script = super::completion_bash::with_colon_words(&text).into_bytes();
+        let text = super::completion_hooks::with_hooks(shell, &text)?;
+        script = match shell {
+            Shell::Bash => super::completion_bash::with_colon_words(&text),
+            _ => text,
+        }
+        .into_bytes();
     }
     s.printer().document(&script)?;
     Ok(Code::Ok)
-}
-
-/// The command completion scripts are generated from (never the one that parses).
-pub fn for_completions() -> clap::Command {
-    let values = super::completion_values::offered(&Catalog::builtin());
-    super::completion_values::attach(project_options::only_where_used(Cli::command()), &values)
 }
 
 /// The man pages: (file name, roff) for mpbuild and each subcommand, nested ones

@@ -6,7 +6,9 @@ mod build;
 mod builder;
 mod check;
 mod clean;
+mod complete_services;
 mod completion_bash;
+mod completion_hooks;
 mod completion_values;
 mod docs;
 mod doctor;
@@ -34,6 +36,11 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // What completion scripts ask while a line is typed: not a command of `Cli`, so no
+    // help, man page or completion shows it.
+    if args.get(1).is_some_and(|a| a == complete_services::NAME) {
+        return complete_services::run(&args[2..]);
+    }
     let parsed = crate::cli::command()
         .color(clap_color(&args))
         .try_get_matches_from(&args)

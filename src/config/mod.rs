@@ -312,27 +312,41 @@ pub fn discover(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, Config
 /// Reads and checks a project file. Only a regular file of at most
 /// [`crate::fsread::MAX_TEXT_BYTES`] is read (`-f /dev/zero` or a FIFO is refused at once).
 pub fn load(path: &Path, env: &Env) -> Result<Project, ConfigError> {
-    let text = crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|source| {
+    parse(path, &read(path)?, env)
+}
+
+/// The catalog a project file gives — the built-in one with the file's `services:` put
+/// in — with nothing else of the file checked (no `${VAR}`, git or `from:` file is
+/// read): what shell completion offers while the rest of the file is being written.
+/// Read with [`load`]'s bounds.
+pub fn load_catalog(path: &Path) -> Result<Catalog, ConfigError> {
+    let text = read(path)?;
+    let mut raw = raw(path, &text)?;
+    let env = Env::process();
+    let checker = Checker {
+        path,
+        text: &text,
+        env: &env,
+        git: std::cell::OnceCell::new(),
+    };
+    checker.version(&raw)?;
+    checker.catalog(std::mem::take(&mut raw.services))
+}
+
+/// The file's text: a regular file of at most [`crate::fsread::MAX_TEXT_BYTES`]
+/// (`-f /dev/zero` or a FIFO is refused at once).
+fn read(path: &Path) -> Result<String, ConfigError> {
+    crate::fsread::read_text(path, crate::fsread::MAX_TEXT_BYTES).map_err(|source| {
         ConfigError::Read {
             path: path.to_path_buf(),
             source,
         }
-    })?;
-    parse(path, &text, env)
+    })
 }
 
 /// Checks a project file's text; `path` is used for messages and relative paths.
 pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError> {
-    if let Some(r) = scalars::check(text) {
-        let pos = Pos {
-            line: r.line as u32,
-            column: r.column as u32,
-            len: 1,
-        };
-        return Err(ConfigError::at(path, text, pos, r.message, Some(r.help)));
-    }
-    let mut raw: RawProject =
-        serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
+    let mut raw = raw(path, text)?;
     overrides::apply(&mut raw, env.overrides)?;
     Checker {
         path,
@@ -341,6 +355,19 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError>
         git: std::cell::OnceCell::new(),
     }
     .project(raw)
+}
+
+/// The file's YAML, read into the raw structs (scalars checked first).
+fn raw(path: &Path, text: &str) -> Result<RawProject, ConfigError> {
+    if let Some(r) = scalars::check(text) {
+        let pos = Pos {
+            line: r.line as u32,
+            column: r.column as u32,
+            len: 1,
+        };
+        return Err(ConfigError::at(path, text, pos, r.message, Some(r.help)));
+    }
+    serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))
 }
 
 fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
@@ -435,19 +462,24 @@ impl Checker<'_> {
         Pos::of(&s.referenced)
     }
 
+    fn version(&self, raw: &RawProject) -> Result<(), ConfigError> {
+        if raw.version.value == 1 {
+            return Ok(());
+        }
+        Err(self.err(
+            self.pos(&raw.version),
+            format!(
+                "unsupported version {}; this mpbuild reads version 1",
+                raw.version.value
+            ),
+            Some("write `version: 1`".into()),
+        ))
+    }
+
     /// The whole file, part by part (each part is in `check/`); the order is the order
     /// errors are found in.
     fn project(&self, raw: RawProject) -> Result<Project, ConfigError> {
-        if raw.version.value != 1 {
-            return Err(self.err(
-                self.pos(&raw.version),
-                format!(
-                    "unsupported version {}; this mpbuild reads version 1",
-                    raw.version.value
-                ),
-                Some("write `version: 1`".into()),
-            ));
-        }
+        self.version(&raw)?;
         let catalog = self.catalog(raw.services)?;
         let dir = self
             .path

@@ -13,6 +13,7 @@ pub mod fault;
 pub mod names;
 pub mod run;
 pub mod running;
+pub mod shells;
 pub mod static_registry;
 pub mod tls;
 pub mod writable_registry;
