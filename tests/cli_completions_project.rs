@@ -1,13 +1,13 @@
 //! Completion scripts offer the project's own services: bash, zsh and fish ask
 //! `mpbuild __complete-services` when a service is being named, in the shell's
 //! directory and with the line's `-f`/`--file`; a broken project, or no mpbuild to ask,
-//! gives the built-in catalog, silently and at once. The hidden command is in no help,
+//! gives the built-in catalog, silently. The hidden command is in no help,
 //! man page or completion.
 
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::cli::{mpbuild, stdout, text};
 use common::shells::{self, Completed};
@@ -35,9 +35,9 @@ const BROKEN: [&str; 2] = [
     "version: 1\nservices:\n  my-edge-box:\n    title: no platforms\nimages: {}\n",
 ];
 
-/// The longest a completion may take with a broken project (the hidden command's own
-/// deadline is 1 s; a run takes milliseconds).
-const PROMPT: Duration = Duration::from_secs(5);
+/// A hang guard for the hidden command with a file it cannot read (its own deadline is
+/// 1 s): not a speed bound, only "it returned".
+const HANG: Duration = Duration::from_secs(10);
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -123,7 +123,7 @@ fn bash_offers_the_projects_own_services() {
 }
 
 #[test]
-fn bash_with_a_broken_project_offers_the_catalog_silently_and_at_once() {
+fn bash_with_a_broken_project_offers_the_catalog_silently() {
     let (_keep, script) = script("bash");
     let words = ["mpbuild", "verify", "--target", "l"];
     let catalog_only = |c: &Completed, what: &str| {
@@ -132,7 +132,6 @@ fn bash_with_a_broken_project_offers_the_catalog_silently_and_at_once() {
         }
         assert!(c.values.iter().all(|o| o.starts_with('l')), "{what}: {c:?}");
         assert_eq!(c.stderr, "", "{what}");
-        assert!(c.took < PROMPT, "{what}: took {:?}", c.took);
     };
     for yaml in BROKEN {
         let project = tempfile::tempdir().unwrap();
@@ -224,7 +223,6 @@ fn zsh_and_fish_offer_the_projects_own_services() {
         let c = complete(broken.path(), "mpbuild verify --target lambda:");
         assert_eq!(c.values, ["lambda:amd64", "lambda:arm64"], "{shell}");
         assert_eq!(c.stderr, "", "{shell}");
-        assert!(c.took < PROMPT, "{shell}: took {:?}", c.took);
     }
 }
 
@@ -284,18 +282,29 @@ fn the_hidden_command_prints_the_projects_services_else_the_catalogs() {
     ] {
         assert_eq!(complete_services(none.path(), args), out, "{args:?}");
     }
-    // Broken, missing, a device: the catalog.
+    // Broken, missing, a device, a FIFO nobody writes to: the catalog.
     for yaml in BROKEN {
         let broken = tempfile::tempdir().unwrap();
         write(broken.path(), "mpbuild.yaml", yaml);
         assert_eq!(complete_services(broken.path(), &[]), catalog, "{yaml}");
     }
+    let fifo = none.path().join("fifo.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = fifo.display().to_string();
     for args in [
         &["-f", "missing.yaml"][..],
         &["-f", "/dev/zero"],
+        &["-f", &fifo],
         &["--bogus"],
     ] {
+        let started = Instant::now();
         assert_eq!(complete_services(none.path(), args), catalog, "{args:?}");
+        let took = started.elapsed();
+        assert!(took < HANG, "{args:?}: still running after {took:?}");
     }
     // Only the services: an image still being written does not hide them.
     let half = tempfile::tempdir().unwrap();

@@ -2,19 +2,23 @@
 //! COMP_WORDS, COMP_CWORD and COMP_LINE set; zsh through a pseudo-terminal (its zpty
 //! module) with every match `compadd` adds written to a file; fish's `complete -C`.
 //! Each runs in `dir` without start-up files, with only `path` as PATH: the built
-//! mpbuild's directory first ([`with_mpbuild`]) or a PATH without it.
+//! mpbuild's directory first ([`with_mpbuild`]) or a PATH without it. No timing is
+//! asserted: a shell that has not finished within [`HANG`] fails the test instead of
+//! hanging it.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-/// What a completion offered, what the shell printed on stderr, and how long it took.
+/// What a completion offered, and what the completing shell printed on stderr.
 #[derive(Debug)]
 pub struct Completed {
     pub values: Vec<String>,
     pub stderr: String,
-    pub took: Duration,
 }
+
+/// A hang guard, not a speed bound: how long a shell may run (a zsh or fish start on a
+/// loaded 2-core machine takes seconds; a completion takes milliseconds more).
+const HANG: &str = "30";
 
 /// The directory of the built mpbuild.
 pub fn bin_dir() -> PathBuf {
@@ -34,10 +38,12 @@ pub fn with_mpbuild() -> OsString {
 /// A PATH where no mpbuild is found.
 pub const WITHOUT_MPBUILD: &str = "/usr/bin:/bin";
 
-fn run(dir: &Path, path: &OsString, program: &str, args: &[&str]) -> (String, String, Duration) {
+/// `program ARGS` in `dir`, killed after [`HANG`] seconds (coreutils' `timeout`); it
+/// must succeed. Its stdout and stderr.
+fn run(dir: &Path, path: &OsString, program: &str, args: &[&str]) -> (String, String) {
     let home = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let out = std::process::Command::new(program)
+    let out = std::process::Command::new("/usr/bin/timeout")
+        .args(["-k", "5", HANG, program])
         .args(args)
         .current_dir(dir)
         .env_clear()
@@ -48,11 +54,15 @@ fn run(dir: &Path, path: &OsString, program: &str, args: &[&str]) -> (String, St
         .unwrap_or_else(|e| {
             panic!("{program}: {e} (scripts/stack up installs bash, zsh and fish)")
         });
-    let took = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "{program} {args:?}: still running after {HANG} s: {stdout}{stderr}"
+    );
     assert!(out.status.success(), "{program} {args:?}: {stdout}{stderr}");
-    (stdout, stderr, took)
+    (stdout, stderr)
 }
 
 /// Lines, empty ones left out, each once (zsh's `_describe` adds its matches more than
@@ -86,7 +96,7 @@ pub fn bash(
         script.display(),
         quoted.join(" "),
     );
-    let (stdout, stderr, took) = run(
+    let (stdout, stderr) = run(
         dir,
         path,
         "bash",
@@ -95,21 +105,29 @@ pub fn bash(
     Completed {
         values: distinct(&stdout, |l| l),
         stderr,
-        took,
     }
 }
 
 /// zsh's completion of `line` (TAB at its end) in an interactive zsh on a
-/// pseudo-terminal, with the script loaded after `compinit`.
+/// pseudo-terminal, with the script loaded after `compinit`. That zsh's stderr (the
+/// pty's otherwise) goes to a file, given as [`Completed::stderr`] after the driver's.
+/// The values are read once the completion has finished: `comppostfuncs` runs after
+/// every completer (`_describe` adds its matches in several `compadd` calls) and writes
+/// a marker the driver waits for.
 pub fn zsh(dir: &Path, path: &OsString, script: &Path, line: &str) -> Completed {
     let work = tempfile::tempdir().unwrap();
     let completed = work.path().join("completed");
+    let finished = work.path().join("finished");
+    let errors = work.path().join("stderr");
     let setup = work.path().join("setup.zsh");
     std::fs::write(
         &setup,
         format!(
-            r#"autoload -Uz compinit && compinit -u -D
+            r#"exec 2>>'{errors}'
+autoload -Uz compinit && compinit -u -D
 source '{script}'
+_mpbuild_test_done() {{ print done >>'{finished}' }}
+comppostfuncs+=(_mpbuild_test_done)
 compadd() {{
     if [[ ${{@[1,(i)(-|--)]}} == *-(O|A|D)\ * ]]; then
         builtin compadd "$@"; return
@@ -122,37 +140,39 @@ compadd() {{
 "#,
             script = script.display(),
             completed = completed.display(),
+            finished = finished.display(),
+            errors = errors.display(),
         ),
     )
     .unwrap();
+    // Polls for the marker within the hang guard, a little shorter than `run`'s.
     let driver = format!(
         r#"zmodload zsh/zpty
 zpty z 'zsh -f -i'
 zpty -w z "source '{setup}'"
 zpty -w -n z '{line}'$'\t'
-for i in {{1..100}}; do [[ -s '{completed}' ]] && break; sleep 0.1; done
-sleep 0.3
+for i in {{1..250}}; do [[ -e '{finished}' ]] && break; sleep 0.1; done
 zpty -d z
+[[ -e '{finished}' ]] || {{ print -u2 "zsh: the completion did not finish in 25 s"; exit 1 }}
 "#,
         setup = setup.display(),
-        completed = completed.display(),
+        finished = finished.display(),
     );
-    let (_, stderr, took) = run(dir, path, "zsh", &["-f", "-c", &driver]);
+    let (_, mut stderr) = run(dir, path, "zsh", &["-f", "-c", &driver]);
+    stderr.push_str(&std::fs::read_to_string(&errors).unwrap_or_default());
     let offered = std::fs::read_to_string(&completed).unwrap_or_default();
     Completed {
         values: distinct(&offered, |l| l),
         stderr,
-        took,
     }
 }
 
 /// fish's completions of `line` (`complete -C`), values without their descriptions.
 pub fn fish(dir: &Path, path: &OsString, script: &Path, line: &str) -> Completed {
     let program = format!("source '{}'; complete -C '{line}'", script.display());
-    let (stdout, stderr, took) = run(dir, path, "fish", &["--no-config", "-c", &program]);
+    let (stdout, stderr) = run(dir, path, "fish", &["--no-config", "-c", &program]);
     Completed {
         values: distinct(&stdout, |l| l.split('\t').next().unwrap_or_default()),
         stderr,
-        took,
     }
 }
