@@ -110,15 +110,35 @@ fn bash_offers_the_projects_own_services() {
     let e = elsewhere.path();
     assert_eq!(bash(e, &script, &words).values, Vec::<String>::new());
     let f = file.display().to_string();
-    let with_file = format!("--file={f}");
     let joined = format!("-f{f}");
     for words in [
         &["mpbuild", "-f", &f, "verify", "--target", "my-e"][..],
         &["mpbuild", "verify", "--file", &f, "--target", "my-e"],
-        &["mpbuild", &with_file, "targets", "my-e"],
         &["mpbuild", "build", &joined, "--target", "my-e"],
     ] {
         assert_eq!(bash(e, &script, words).values, MINE, "{words:?}");
+    }
+    // `--file=F` and `-f=F`: bash splits the word at `=` (in COMP_WORDBREAKS), so the
+    // function gets `--file` `=` `F` (as an interactive bash 5.2 gives it).
+    for (option, rest) in [
+        ("--file", &["targets", "my-e"][..]),
+        ("--file", &["verify", "--target", "my-e"]),
+        ("-f", &["build", "--target", "my-e"]),
+    ] {
+        let mut words = vec!["mpbuild", option, "=", &f];
+        words.extend(rest);
+        let line = format!("mpbuild {option}={f} {}", rest.join(" "));
+        let c = shells::bash(
+            e,
+            &shells::with_mpbuild(),
+            &script,
+            "",
+            &line,
+            &words,
+            "my-e",
+        );
+        assert_eq!(c.values, MINE, "{line}");
+        assert_eq!(c.stderr, "", "{line}");
     }
 }
 

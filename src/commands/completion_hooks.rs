@@ -36,7 +36,11 @@ _mpbuild_services() {
         ((i == COMP_CWORD)) && continue
         w=${COMP_WORDS[i]}
         case $w in
-            -f | --file) file=${COMP_WORDS[i + 1]-} ;;
+            -f | --file)
+                file=${COMP_WORDS[i + 1]-}
+                # --file=F: bash splits the word at '=' (in COMP_WORDBREAKS).
+                [[ $file == = ]] && file=${COMP_WORDS[i + 2]-}
+                ;;
             --file=*) file=${w#--file=} ;;
             -f?*) file=${w#-f} ;;
             --) break ;;
