@@ -326,14 +326,19 @@ fn the_hidden_command_prints_the_projects_services_else_the_catalogs() {
         let took = started.elapsed();
         assert!(took < HANG, "{args:?}: still running after {took:?}");
     }
-    // Only the services: an image still being written does not hide them.
-    let half = tempfile::tempdir().unwrap();
-    write(
-        half.path(),
-        "mpbuild.yaml",
-        &PROJECT.replace("service: my-edge-box", "service: not-written-yet"),
-    );
-    assert_eq!(complete_services(half.path(), &[]), out);
+    // Only `version:` and the services are read: the rest still being written (a
+    // service not yet declared, a key half typed, a target not yet a map) does not hide
+    // them, as long as it is YAML (`BROKEN[0]` is not).
+    for half_written in [
+        PROJECT.replace("service: my-edge-box", "service: not-written-yet"),
+        PROJECT.replace("    tags: [latest]\n", "    ta:\n"),
+        PROJECT.replace("      - service: my-edge-box\n", "      - serv\n"),
+        format!("{PROJECT}mirr:\n"),
+    ] {
+        let half = tempfile::tempdir().unwrap();
+        write(half.path(), "mpbuild.yaml", &half_written);
+        assert_eq!(complete_services(half.path(), &[]), out, "{half_written}");
+    }
 }
 
 #[test]

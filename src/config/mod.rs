@@ -316,12 +316,13 @@ pub fn load(path: &Path, env: &Env) -> Result<Project, ConfigError> {
 }
 
 /// The catalog a project file gives — the built-in one with the file's `services:` put
-/// in — with nothing else of the file checked (no `${VAR}`, git or `from:` file is
-/// read): what shell completion offers while the rest of the file is being written.
-/// Read with [`load`]'s bounds.
+/// in, checked as [`load`] checks them — with nothing else of the file read but as
+/// YAML (`RawServices`: no other key is typed or checked, no `${VAR}`, git or `from:`
+/// file is read): what shell completion offers while the rest of the file is being
+/// written. Read with [`load`]'s bounds.
 pub fn load_catalog(path: &Path) -> Result<Catalog, ConfigError> {
     let text = read(path)?;
-    let mut raw = raw(path, &text)?;
+    let raw: raw::RawServices = raw(path, &text)?;
     let env = Env::process();
     let checker = Checker {
         path,
@@ -329,8 +330,8 @@ pub fn load_catalog(path: &Path) -> Result<Catalog, ConfigError> {
         env: &env,
         git: std::cell::OnceCell::new(),
     };
-    checker.version(&raw)?;
-    checker.catalog(std::mem::take(&mut raw.services))
+    checker.version(&raw.version)?;
+    checker.catalog(raw.services)
 }
 
 /// The file's text: a regular file of at most [`crate::fsread::MAX_TEXT_BYTES`]
@@ -346,7 +347,7 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 
 /// Checks a project file's text; `path` is used for messages and relative paths.
 pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError> {
-    let mut raw = raw(path, text)?;
+    let mut raw: RawProject = raw(path, text)?;
     overrides::apply(&mut raw, env.overrides)?;
     Checker {
         path,
@@ -358,7 +359,7 @@ pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Project, ConfigError>
 }
 
 /// The file's YAML, read into the raw structs (scalars checked first).
-fn raw(path: &Path, text: &str) -> Result<RawProject, ConfigError> {
+fn raw<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
     if let Some(r) = scalars::check(text) {
         let pos = Pos {
             line: r.line as u32,
@@ -462,15 +463,15 @@ impl Checker<'_> {
         Pos::of(&s.referenced)
     }
 
-    fn version(&self, raw: &RawProject) -> Result<(), ConfigError> {
-        if raw.version.value == 1 {
+    fn version(&self, version: &Spanned<u32>) -> Result<(), ConfigError> {
+        if version.value == 1 {
             return Ok(());
         }
         Err(self.err(
-            self.pos(&raw.version),
+            self.pos(version),
             format!(
                 "unsupported version {}; this mpbuild reads version 1",
-                raw.version.value
+                version.value
             ),
             Some("write `version: 1`".into()),
         ))
@@ -479,7 +480,7 @@ impl Checker<'_> {
     /// The whole file, part by part (each part is in `check/`); the order is the order
     /// errors are found in.
     fn project(&self, raw: RawProject) -> Result<Project, ConfigError> {
-        self.version(&raw)?;
+        self.version(&raw.version)?;
         let catalog = self.catalog(raw.services)?;
         let dir = self
             .path

@@ -44,6 +44,16 @@ pub struct RawProject {
     pub sign: Option<Spanned<RawSignSpec>>,
 }
 
+/// What shell completion reads of the file (`load_catalog`): the version and
+/// `services:` as [`RawProject`] reads them; every other key is taken as any YAML, so
+/// an image half written does not hide the project's services.
+#[derive(Debug, Deserialize)]
+pub struct RawServices {
+    pub version: Spanned<u32>,
+    #[serde(default, deserialize_with = "services")]
+    pub services: Vec<RawServiceEntry>,
+}
+
 /// One `services:` entry: the map key (map form) and the entry.
 #[derive(Debug)]
 pub struct RawServiceEntry {
