@@ -236,9 +236,12 @@ fn zsh_and_fish_offer_the_projects_own_services() {
             assert_eq!(c.values, sorted(&MINE), "{shell}: {line}");
             assert_eq!(c.stderr, "", "{shell}: {line}");
         }
-        let line = format!("mpbuild -f {file} build --target my-edge-box:");
-        let c = complete(elsewhere.path(), &line);
-        assert_eq!(c.values, sorted(&MINE[1..]), "{shell}: {line}");
+        // The file named from elsewhere, in each spelling clap takes.
+        for option in ["-f ", "-f", "-f=", "--file ", "--file="] {
+            let line = format!("mpbuild {option}{file} build --target my-edge-box:");
+            let c = complete(elsewhere.path(), &line);
+            assert_eq!(c.values, sorted(&MINE[1..]), "{shell}: {line}");
+        }
         // A broken project: the catalog, nothing of the file.
         let c = complete(broken.path(), "mpbuild verify --target lambda:");
         assert_eq!(c.values, ["lambda:amd64", "lambda:arm64"], "{shell}");

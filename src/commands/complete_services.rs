@@ -40,7 +40,7 @@ pub fn run(args: &[OsString]) -> i32 {
     0
 }
 
-/// `--file F`, `--file=F`, `-f F` or `-fF` (or none): `Some(file)` when the arguments
+/// `--file F`, `--file=F`, `-f F`, `-fF` or `-f=F` (or none): `Some(file)` when the arguments
 /// are understood, `None` otherwise (then the built-in catalog is what is offered).
 fn file_arg(args: &[OsString]) -> Option<Option<PathBuf>> {
     let mut file = None;
@@ -52,7 +52,8 @@ fn file_arg(args: &[OsString]) -> Option<Option<PathBuf>> {
         } else if let Some(f) = text.strip_prefix("--file=") {
             file = Some(PathBuf::from(f));
         } else if let Some(f) = text.strip_prefix("-f").filter(|f| !f.is_empty()) {
-            file = Some(PathBuf::from(f));
+            // clap takes `-f=F` as the file `F`.
+            file = Some(PathBuf::from(f.strip_prefix('=').unwrap_or(f)));
         } else {
             return None;
         }
@@ -118,6 +119,7 @@ mod tests {
             &["--file=x.yaml"],
             &["-f", "x.yaml"],
             &["-fx.yaml"],
+            &["-f=x.yaml"],
         ] {
             assert_eq!(args(form), Some(Some(PathBuf::from("x.yaml"))), "{form:?}");
         }

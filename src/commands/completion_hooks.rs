@@ -42,7 +42,7 @@ _mpbuild_services() {
                 [[ $file == = ]] && file=${COMP_WORDS[i + 2]-}
                 ;;
             --file=*) file=${w#--file=} ;;
-            -f?*) file=${w#-f} ;;
+            -f?*) file=${w#-f}; file=${file#=} ;;
             --) break ;;
         esac
     done
@@ -82,7 +82,7 @@ _mpbuild_services() {
         case ${line[i]} in
             (-f|--file) file=${(Q)line[i+1]} ;;
             (--file=*) file=${(Q)line[i]#--file=} ;;
-            (-f?*) file=${(Q)line[i]#-f} ;;
+            (-f?*) file=${(Q)line[i]#-f}; file=${file#=} ;;
             (--) break ;;
         esac
     done
@@ -124,7 +124,7 @@ function __mpbuild_services
         else if string match -q -- '--file=*' $w
             set args __complete-services --file (string sub -s 8 -- $w)
         else if string match -qr -- '^-f.' $w
-            set args __complete-services --file (string sub -s 3 -- $w)
+            set args __complete-services --file (string sub -s 3 -- $w | string replace -r '^=' '')
         end
         set i (math $i + 1)
     end
