@@ -77,10 +77,15 @@ impl Token {
     /// Raises the cancellation (once): runs every hook with [`Stop::Ask`] and wakes
     /// every [`sleep`](Token::sleep).
     pub fn cancel(&self) {
-        if self.cancelled.swap(true, Ordering::SeqCst) {
-            return;
+        if self.raise() {
+            self.run_hooks(Stop::Ask);
         }
-        self.run_hooks(Stop::Ask);
+    }
+
+    /// Raises the flag [`requested`] reads, without running the hooks (the caller
+    /// runs them next): whether this call raised it.
+    fn raise(&self) -> bool {
+        !self.cancelled.swap(true, Ordering::SeqCst)
     }
 
     /// Cancels and runs every hook with [`Stop::Force`].
@@ -194,6 +199,11 @@ fn on_signal(n: u32) {
     if n > 1 {
         exit_now("interrupted again");
     }
+    // The flag first, then the line, then the hooks: when the line shows, every
+    // worker that asks [`requested`] already stops (what the line promises, and what
+    // a test waits for before it lets held requests go); the hooks' effects (children
+    // ending, connections closed) come after the line that explains them.
+    let raised = GLOBAL.raise();
     let printer = run_printer();
     if !printer.quiet() {
         crate::errln!(
@@ -201,7 +211,9 @@ fn on_signal(n: u32) {
             "interrupted: stopping; no tag moves from now on (interrupt again to exit at once)"
         );
     }
-    GLOBAL.cancel();
+    if raised {
+        GLOBAL.run_hooks(Stop::Ask);
+    }
     std::thread::spawn(|| {
         std::thread::sleep(GRACE);
         exit_now(&format!(
