@@ -9,7 +9,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::fault::{Fault, Proxy, assert_no_credentials, credentials, mpbuild, via};
+use common::fault::{Fault, Gate, Proxy, assert_no_credentials, credentials, mpbuild, via};
+use common::running::Running;
 use common::{has_blob_at, tag_digest_at, text};
 
 #[test]
@@ -397,13 +398,14 @@ fn push_through_a_failing_registry_moves_no_tag() {
 #[test]
 fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
     let Some(stack) = common::stack() else { return };
-    // Twelve layers of random bytes (nothing compresses), each sent slowly by the
-    // proxy: more blobs than are copied at once, and each takes seconds.
+    // Twelve layers of 2 MiB random bytes (nothing compresses): more than mirror copies
+    // at once, and each above SMALL_BLOB (1 MiB, src/pipeline/mirror/blobs.rs), so
+    // only the streams ask the source for them.
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut dockerfile = String::from("FROM scratch\n");
     let mut urandom = std::fs::File::open("/dev/urandom").unwrap();
     for i in 0..12 {
-        let mut bytes = vec![0u8; 256 << 10];
+        let mut bytes = vec![0u8; 2 << 20];
         std::io::Read::read_exact(&mut urandom, &mut bytes).unwrap();
         files.push((format!("f{i}"), bytes));
         dockerfile.push_str(&format!("COPY f{i} /f{i}\n"));
@@ -438,20 +440,25 @@ fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
         .as_array()
         .unwrap()
         .iter()
+        .inspect(|l| assert!(l["size"].as_u64().unwrap() > 1 << 20, "{body}"))
         .map(|l| l["digest"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(layers.len(), 12, "{body}");
+    // Each layer GET is held at the gate until the test opens it, then served at full
+    // speed: a mirror that went on after Ctrl-C would ask for the next layers within
+    // milliseconds of the opening, well inside the 1.5 s grace (src/cancel.rs).
     let proxy = Proxy::start(&stack.registry);
-    proxy.always(
-        Some("GET"),
-        "/blobs/sha256:",
-        Fault::Slow {
-            chunk: 16 << 10,
-            pause: Duration::from_millis(300),
-        },
-    );
+    let gate = Gate::default();
+    for l in &layers {
+        proxy.always(
+            Some("GET"),
+            &format!("/blobs/{l}"),
+            Fault::Gate(gate.clone()),
+        );
+    }
     let dest = stack.start_registry("", None);
-    let child = stack.runner().spawn(&[
+    let mut cmd = stack.mpbuild();
+    cmd.args([
         "mirror",
         &format!("{}/{path}:v1", proxy.addr),
         &format!("{}/copy:v1", dest.addr),
@@ -459,52 +466,41 @@ fn ctrl_c_during_a_mirror_starts_no_new_blob_moves_no_tag_and_exits_130() {
         "--progress",
         "plain",
     ]);
-    // Past the source's check, into the layers (each takes about 4.8 s): the first
-    // layer has been asked for.
+    let mut run = Running::start(&mut cmd);
+    // How many layers mirror copies at once: one per stream, STREAMS = upload::PARALLEL
+    // = 4 (src/pipeline/mirror/blobs.rs, src/pipeline/upload.rs); the openers only open
+    // the destination's uploads, and no layer is small enough for SMALL_WORKERS.
+    const AT_ONCE: usize = 4;
+    let held = gate.wait_held(AT_ONCE, Duration::from_secs(60));
     let is_layer = |r: &common::fault::Logged| {
         r.method == "GET" && layers.iter().any(|l| r.path.ends_with(l.as_str()))
     };
-    common::wait_until(Duration::from_secs(60), "the first layer GET", || {
-        proxy.requests().iter().any(is_layer)
-    });
-    let started = Instant::now();
-    common::interrupt(&child);
-    let out = child.wait_with_output().unwrap();
-    let t = text(&out);
-    // No blob started after the signal. A worker asks for its next layer only when
-    // its last one is done, 4.8 s after it asked; the first layers can still reach the
-    // source after the signal (a worker may be opening its upload when it comes, and
-    // a loaded machine is slow to schedule it). So a GET later than half a layer's time
-    // after the signal is a blob started after Ctrl-C; one within it is not.
-    let late: Vec<_> = proxy
-        .requests()
-        .into_iter()
-        .filter(|r| is_layer(r) && r.at > started + Duration::from_millis(2400))
-        .collect();
-    assert!(late.is_empty(), "blobs started after Ctrl-C: {late:?}");
-    assert_eq!(out.status.code(), Some(130), "{t}");
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "stopped after {:?}: {t}",
-        started.elapsed()
+    assert_eq!(held, AT_ONCE, "layer GETs held: {:?}", proxy.requests());
+    let before = proxy.requests().iter().filter(|r| is_layer(r)).count();
+    assert_eq!(before, AT_ONCE, "{:?}", proxy.requests());
+    run.signal("INT");
+    // mpbuild prints this line once its cancel flag is raised (src/cancel.rs): from
+    // then on no worker may start a blob. Only now do the held layers go.
+    let acknowledged = run.wait_for(
+        "interrupted: stopping; no tag moves from now on",
+        Duration::from_secs(30),
     );
+    gate.open();
+    assert!(acknowledged, "no first-signal line: {}", run.stderr());
+    let end = run.finish(Duration::from_secs(15));
+    let t = &end.text;
+    assert_eq!(end.code, Some(130), "{end:?}");
+    assert!(end.in_time, "stopped after {:?}: {t}", end.since_first);
     assert_eq!(
         tag_digest_at(&dest.addr, "copy", "v1"),
         None,
         "a tag moved: {t}"
     );
-    let copied = layers
-        .iter()
-        .filter(|d| {
-            ureq::head(format!("http://{}/v2/copy/blobs/{d}", dest.addr))
-                .call()
-                .is_ok_and(|r| r.status() == 200)
-        })
-        .count();
-    assert!(
-        copied < layers.len(),
-        "every layer was copied after Ctrl-C ({copied}): {t}"
+    // No blob started after Ctrl-C: every layer GET is one that was held before it.
+    let all: Vec<_> = proxy.requests().into_iter().filter(is_layer).collect();
+    assert_eq!(
+        all.len(),
+        before,
+        "blobs started after Ctrl-C ({before} were asked for before it): {all:?}\n{t}"
     );
-    let asked = proxy.requests().iter().filter(|r| is_layer(r)).count();
-    assert!(asked < layers.len(), "every layer was asked for: {t}");
 }

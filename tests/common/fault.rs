@@ -1,7 +1,8 @@
 //! A fault-injecting HTTP proxy on 127.0.0.1 in front of a real registry, for tests that
 //! need a registry misbehaving in one precise way: slow bytes, stalls, connection resets,
 //! 429 with Retry-After, 5xx, wrong bytes for a blob, redirects to another host or
-//! scheme, an auth challenge of the test's choosing (a token realm downgrade).
+//! scheme, an auth challenge of the test's choosing (a token realm downgrade), requests
+//! held at a gate until the test lets them go (a [`Gate`]: no timing involved).
 //!
 //! Requests pass through unchanged (Host included, so upload `Location`s point back at
 //! the proxy) unless a rule matches: the first rule whose method and path fragment match
@@ -45,6 +46,11 @@ pub enum Fault {
     /// request is answered, rounded up to the next whole second (the date's precision):
     /// the date is at least this far from the request's `at`, whatever the load.
     RetryAtDate(u64),
+    /// Hold the request (logged on arrival, nothing forwarded, no answer) until the
+    /// [`Gate`] opens, then forward it at full speed; once the gate is open, requests
+    /// pass at once. The test sees how many wait ([`Gate::held`]), so it can act when
+    /// a known number of requests are in flight, without sleeping.
+    Gate(Gate),
     /// Forward unchanged, and count as no fault: a rule placed before a broader one
     /// exempts what it matches (push's registry check, [`PREFLIGHT`]).
     Pass,
@@ -65,6 +71,68 @@ impl Fault {
             429,
             vec![("Retry-After".into(), retry_after_secs.to_string())],
         )
+    }
+}
+
+/// Where [`Fault::Gate`] holds requests: shared by the rules that hold at it and the
+/// test that opens it. Closed when made; once open, it stays open.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<GateState>, Condvar)>);
+
+#[derive(Default)]
+struct GateState {
+    open: bool,
+    /// Requests waiting now.
+    held: usize,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
+impl Gate {
+    /// Lets every held request go (and every later one through at once).
+    pub fn open(&self) {
+        let (state, changed) = &*self.0;
+        state.lock().unwrap().open = true;
+        changed.notify_all();
+    }
+
+    /// How many requests wait at the gate now.
+    pub fn held(&self) -> usize {
+        self.0.0.lock().unwrap().held
+    }
+
+    /// Waits until at least `n` requests wait at the gate, at most `limit`; how many
+    /// wait then.
+    pub fn wait_held(&self, n: usize, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        let (state, changed) = &*self.0;
+        let mut s = state.lock().unwrap();
+        loop {
+            let now = Instant::now();
+            if s.held >= n || now >= deadline {
+                return s.held;
+            }
+            s = changed.wait_timeout(s, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Holds the calling request until the gate is open.
+    fn pass(&self) {
+        let (state, changed) = &*self.0;
+        let mut s = state.lock().unwrap();
+        if s.open {
+            return;
+        }
+        s.held += 1;
+        changed.notify_all();
+        while !s.open {
+            s = changed.wait(s).unwrap();
+        }
+        s.held -= 1;
     }
 }
 
@@ -329,6 +397,7 @@ fn handle(
     }
     match &fault {
         Some(Fault::Reset) => return out.shutdown(Shutdown::Both),
+        Some(Fault::Gate(gate)) => gate.pass(),
         Some(Fault::Stall(d)) => {
             std::thread::sleep(*d);
             return out.shutdown(Shutdown::Both);
