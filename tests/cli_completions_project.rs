@@ -166,13 +166,7 @@ fn bash_with_a_broken_project_offers_the_catalog_silently() {
     }
     // Files that are no project file: a device, a FIFO nobody writes to, none at all.
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("fifo.yaml");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let fifo = fifo.display().to_string();
+    let fifo = fifo(dir.path());
     for file in ["/dev/zero", &fifo, "missing.yaml"] {
         let words = ["mpbuild", "-f", file, "verify", "--target", "l"];
         catalog_only(&bash(dir.path(), &script, &words), file);
@@ -311,13 +305,7 @@ fn the_hidden_command_prints_the_projects_services_else_the_catalogs() {
         write(broken.path(), "mpbuild.yaml", yaml);
         assert_eq!(complete_services(broken.path(), &[]), catalog, "{yaml}");
     }
-    let fifo = none.path().join("fifo.yaml");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let fifo = fifo.display().to_string();
+    let fifo = fifo(none.path());
     for args in [
         &["-f", "missing.yaml"][..],
         &["-f", "/dev/zero"],
@@ -453,4 +441,16 @@ fn zsh_and_fish_scripts_ask_mpbuild_where_a_service_is_named() {
         let script = stdout(dir.path(), &["completions", shell]);
         insta::assert_snapshot!(format!("{shell}_hooks"), hooks(shell, &script, &catalog));
     }
+}
+
+/// A FIFO nobody writes to (`DIR/fifo.yaml`), made with mkfifo: a project file whose read
+/// would block.
+fn fifo(dir: &std::path::Path) -> String {
+    let fifo = dir.join("fifo.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    fifo.display().to_string()
 }
