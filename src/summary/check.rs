@@ -174,7 +174,7 @@ fn pinned(r: &Value, outcome: &Value) -> String {
             cell(n["why"].as_str().unwrap_or_default())
         );
     }
-    let by_digest = reference.as_str().is_some_and(|s| s.contains("@sha256:"));
+    let by_digest = reference.as_str().is_some_and(names_a_digest);
     if outcome.is_object() && by_digest {
         "already by digest".into()
     } else {
@@ -184,6 +184,15 @@ fn pinned(r: &Value, outcome: &Value) -> String {
 
 /// The line under the table: how many references `--pin` wrote into how many files, or
 /// why it wrote nothing.
+/// Whether a reference as written names a digest: what follows its last `@` is one of an
+/// algorithm mpbuild checks (`sha256:…`, `sha512:…`), whatever names the repository (a
+/// `${VAR}` included).
+fn names_a_digest(reference: &str) -> bool {
+    reference
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| crate::digest::Algorithm::of(d).is_ok())
+}
+
 fn pin_line(outcome: &Value) -> String {
     if !outcome.is_object() {
         return "\n`--pin` wrote nothing: every reference must pass first.\n".into();
@@ -206,4 +215,29 @@ fn pin_line(outcome: &Value) -> String {
         files.len(),
         files.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_digest;
+
+    #[test]
+    fn a_reference_names_a_digest_by_either_algorithm_mpbuild_checks() {
+        let hex = |n: usize| "a".repeat(n);
+        for yes in [
+            format!("r.example/app@sha256:{}", hex(64)),
+            format!("r.example/app:v1@sha512:{}", hex(128)),
+            format!("${{REGISTRY}}/app@sha256:{}", hex(64)),
+        ] {
+            assert!(names_a_digest(&yes), "{yes}");
+        }
+        for no in [
+            "r.example/app:v1",
+            "r.example/app",
+            "user@host/app:v1",
+            "r.example/app@md5:abc",
+        ] {
+            assert!(!names_a_digest(no), "{no}");
+        }
+    }
 }
