@@ -276,6 +276,28 @@ pub struct Target {
 }
 
 impl Target {
+    /// A target of catalog `service`: its manifest kind, attestations and media types
+    /// from the catalog; `origin` for one a deployment file stated (`from:`).
+    pub fn of_service(
+        service: &crate::catalog::Service,
+        platforms: Vec<Platform>,
+        tag: Option<String>,
+        pos: Pos,
+        origin: Option<String>,
+    ) -> Target {
+        Target {
+            service: Some(service.name.clone()),
+            platforms,
+            manifest: service.manifest,
+            attestations: service.attestations,
+            media_types: service.media_types,
+            tag,
+            pos,
+            origin,
+            stated_by: None,
+        }
+    }
+
     /// What the target is, in plan, doctor and messages: the service (`lambda`), the
     /// deployment file's kind (`compose`), or `platform` for a `platform:` target.
     pub fn label(&self) -> String {

@@ -199,16 +199,12 @@ impl Checker<'_> {
             }
             (ManifestKind::Index, _) => None,
         };
-        Ok(Target {
-            service: Some(service.name.clone()),
+        Ok(Target::of_service(
+            service,
             platforms,
-            manifest: service.manifest,
-            attestations: service.attestations,
-            media_types: service.media_types,
             tag,
-            pos: at,
-            origin: Some(f.source.clone()),
-            stated_by: None,
-        })
+            at,
+            Some(f.source.clone()),
+        ))
     }
 }

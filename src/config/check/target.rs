@@ -148,17 +148,7 @@ impl Checker<'_> {
         };
         let arch_pos = t.arch.as_ref().map(|a| self.pos(a)).unwrap_or(pos);
         let tag = self.service_tag(service, platforms.len(), tag, pos, arch_pos)?;
-        Ok(Target {
-            service: Some(service.name.clone()),
-            platforms,
-            manifest: service.manifest,
-            attestations: service.attestations,
-            media_types: service.media_types,
-            tag,
-            pos,
-            origin: None,
-            stated_by: None,
-        })
+        Ok(Target::of_service(service, platforms, tag, pos, None))
     }
 
     /// `arch:` of a service target: each architecture one the service runs.
